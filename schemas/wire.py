@@ -1,0 +1,93 @@
+"""The envelopes of push, pull and errors, exactly as the contract names them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+"""The protocol this build speaks. Bump only for a change old clients cannot ignore."""
+
+Uuid = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F-]{32,36}$", description="a UUID")]
+Hlc = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{16}:\d{4}:[0-9A-Za-z_.-]{1,64}$",
+        description="hybrid logical clock: 16-digit ms since epoch, 4-digit counter, node id",
+    ),
+]
+
+
+class Message(msgspec.Struct, frozen=True):
+    """A user-facing text, Simplified Chinese first."""
+
+    zh: str
+    en: str
+
+
+class Mutation(msgspec.Struct, frozen=True):
+    """One queued write from a device. ``args`` stays raw until its mutator's type is known,
+    so one bad mutation is rejected on its own instead of failing the whole envelope."""
+
+    id: Annotated[int, msgspec.Meta(ge=1)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    key: Uuid
+    hlc: Hlc
+    args: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
+
+
+class PushRequest(msgspec.Struct, frozen=True):
+    protocol: int
+    client_id: Uuid
+    mutations: list[Mutation]
+    pending: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    """How many mutations the device still holds (reported for stale-phone alerts)."""
+
+
+Status = Literal["applied", "duplicate", "rejected", "flagged"]
+
+
+class MutationResult(msgspec.Struct, frozen=True, omit_defaults=True):
+    id: int
+    status: Status
+    code: str | None = None
+    message: Message | None = None
+    issue_id: str | None = None
+
+
+class PushResponse(msgspec.Struct, frozen=True):
+    last_mutation_id: int
+    results: list[MutationResult]
+
+
+class PullRequest(msgspec.Struct, frozen=True):
+    protocol: int
+    client_id: Uuid
+    cursor: str | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 1000
+
+
+class Change(msgspec.Struct, frozen=True, omit_defaults=True):
+    type: str
+    id: str
+    op: Literal["put", "del"]
+    data: dict[str, Any] | None = None
+
+
+class PullResponse(msgspec.Struct, frozen=True):
+    cursor: str
+    reset: bool
+    more: bool
+    last_mutation_id: int
+    changes: list[Change]
+
+
+class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Body of every non-200 answer of the sync API."""
+
+    code: str
+    message: Message
+    expected: int | None = None
+    field: str | None = None

@@ -1,0 +1,2 @@
+"""The Litestar server: app factory, settings, auth, routes, CLI, and the programme's
+domain (``server.domain``) registered as mutators with the sync engine."""

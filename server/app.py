@@ -1,0 +1,133 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.static_files import create_static_files_router
+
+from server.api import ROUTES, error_response, overloaded_response
+from server.domain import build_registry
+from server.migrate import migrate
+from server.settings import Settings
+from server.shedding import RequestGate
+from server.state import AppState
+from sync.db import Database
+from sync.errors import Overloaded, ProtocolError
+from sync.hlc import HybridLogicalClock
+from sync.pokes import PokeBroker, PostgresPokeListener
+from sync.push import POKE_CHANNEL, PushLimits
+from sync.retention import prune_tombstones
+
+log = logging.getLogger("server")
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+PRUNE_EVERY_SECONDS = 3600
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> Litestar:
+    settings = settings or Settings.from_env()
+    registry = build_registry()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        if run_migrations and os.environ.get("CHARITY_SKIP_MIGRATIONS") != "1":
+            await migrate(db)
+        broker = PokeBroker()
+        state = AppState(
+            settings=settings,
+            db=db,
+            registry=registry,
+            clock=HybridLogicalClock(node="server"),
+            broker=broker,
+            gate=RequestGate(
+                settings.max_active_requests, settings.max_queued_requests,
+                settings.retry_after_seconds,
+            ),
+            push_limits=PushLimits(max_batch=settings.max_batch, min_protocol=settings.min_protocol),
+        )
+        app.state["charity"] = state
+        listener = None
+        if db.is_postgres:
+            listener = PostgresPokeListener(_asyncpg_dsn(db), POKE_CHANNEL, broker)
+            await listener.start()
+        pruner = asyncio.create_task(_prune_forever(state), name="prune-tombstones")
+        log.info("charity server ready on %s", "postgresql" if db.is_postgres else "sqlite")
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
+            if listener is not None:
+                await listener.stop()
+            await db.dispose()
+
+    route_handlers: list[Any] = list(ROUTES)
+    if settings.serve_static and PWA_DIR.is_dir():
+        route_handlers.append(
+            create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True, name="pwa")
+        )
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        exception_handlers={
+            ProtocolError: _protocol_error,
+            Overloaded: _overloaded,
+            HTTPException: _http_error,
+        },
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        openapi_config=None,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Entry point for uvicorn workers: settings come from ``CHARITY_*`` variables."""
+    return create_app(Settings.from_env())
+
+
+def _protocol_error(_request: Request[Any, Any, Any], exc: ProtocolError) -> Response[bytes]:
+    return error_response(exc)
+
+
+def _overloaded(_request: Request[Any, Any, Any], exc: Overloaded) -> Response[bytes]:
+    return overloaded_response(exc)
+
+
+def _http_error(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    """Litestar's own refusals (413 body too large, 404, 405) in the contract's error shape."""
+    status = exc.status_code
+    codes = {413: ("body_too_large", "请求体过大", "request body too large"),
+             404: ("not_found", "找不到该地址", "not found"),
+             405: ("method_not_allowed", "不支持该方法", "method not allowed")}
+    code, zh, en = codes.get(status, ("http_error", "请求错误", str(exc.detail)))
+    return error_response(ProtocolError(status, code, zh, en))
+
+
+def _asyncpg_dsn(db: Database) -> str:
+    url = db.engine.url
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _prune_forever(state: AppState) -> None:
+    while True:
+        try:
+            removed = await prune_tombstones(
+                state.db, state.registry, dt.timedelta(days=state.settings.retention_days)
+            )
+            if removed:
+                log.info("pruned %d tombstones", removed)
+        except Exception:
+            log.exception("pruning tombstones failed; will try again")
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)

@@ -1,0 +1,145 @@
+"""Outdoor events at a station on a date: the first mutable records, so concurrent
+edits from several phones exercise the field-level merge and conflict records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from sqlalchemy import Column, String, Table, Text
+
+from schemas.mutations import EventCreateArgs, EventDeleteArgs, EventUpdateArgs
+from sync.errors import Rejected, forbidden, not_found
+from sync.scopes import Grant
+from sync.merge import merge_edit, wire_field_hlc
+from sync.registry import RecordType, Registry
+from sync.scopes import MANAGER, STAFF, Scope
+from sync.tables import metadata
+from sync.unit import MutationContext, Tx
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("station", String(32), nullable=False, index=True),
+    Column("district", String(100), nullable=False),
+    Column("date", String(10), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("contact_phone", String(32), nullable=True),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("field_meta", Text, nullable=False),
+    Column("deleted_at", String(32), nullable=True),
+)
+
+EDITABLE = ("date", "title", "notes", "contact_phone")
+MATTERS = frozenset({"date", "contact_phone"})
+"""When and who: a silently lost edit of these would mislead people, so it is kept for review."""
+
+
+def _scope(row: Mapping[str, Any]) -> Scope:
+    return Scope(station=row["station"], district=row["district"])
+
+
+def _wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    data = {c: row[c] for c in ("id", "station", "district", "date", "title", "notes",
+                               "contact_phone", "created_by", "created_at", "updated_at")}
+    data["field_hlc"] = wire_field_hlc(row["field_meta"])
+    return data
+
+
+def _redact(data: dict[str, Any], grant: Grant) -> dict[str, Any]:
+    """The organiser's phone is for staff; volunteers see the event without it (PIPL minimisation)."""
+    if grant.rank < STAFF:
+        return {**data, "contact_phone": None}
+    return data
+
+
+async def _writable_station(tx: Tx, ctx: MutationContext, code: str) -> dict[str, Any]:
+    station = await tx.get("station", code)
+    if station is None or station["deleted_at"]:
+        raise not_found("站点", "station", code, field="station")
+    if ctx.grant.rank < STAFF or not ctx.grant.covers_station(code, station["district"]):
+        raise forbidden(f"不能为站点 {code} 记录活动", f"cannot record events for station {code}")
+    return station
+
+
+async def create_event(tx: Tx, ctx: MutationContext, args: EventCreateArgs) -> None:
+    station = await _writable_station(tx, ctx, args.station)
+    if await tx.get("event", args.id) is not None:
+        raise Rejected("already_exists", "活动编号已存在", f"event id already exists: {args.id}", field="id")
+    meta = {name: [ctx.hlc, ctx.user_id] for name in EDITABLE}
+    tx.insert(
+        "event",
+        {
+            "id": args.id,
+            "station": args.station,
+            "district": station["district"],
+            "date": args.date,
+            "title": args.title,
+            "notes": args.notes,
+            "contact_phone": args.contact_phone,
+            "created_by": ctx.user_id,
+            "created_at": ctx.now,
+            "updated_at": ctx.now,
+            "field_meta": json.dumps(meta),
+            "deleted_at": None,
+        },
+    )
+
+
+async def _live_event(tx: Tx, ctx: MutationContext, event_id: str) -> dict[str, Any]:
+    event = await tx.get("event", event_id)
+    if event is None:
+        raise not_found("活动", "event", event_id, field="id")
+    await _writable_station(tx, ctx, event["station"])
+    if event["deleted_at"]:
+        raise Rejected("record_deleted", "该活动已被删除", "this event was deleted", field="id")
+    return event
+
+
+async def update_event(tx: Tx, ctx: MutationContext, args: EventUpdateArgs) -> None:
+    event = await _live_event(tx, ctx, args.id)
+    edits = {
+        name: getattr(args.fields, name)
+        for name in EDITABLE
+        if getattr(args.fields, name) is not msgspec.UNSET
+    }
+    if not edits:
+        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+    outcome = merge_edit(
+        tx, ctx, record_type="event", record_id=args.id, current=event, edits=edits,
+        base=args.base, matters=MATTERS, station=event["station"], district=event["district"],
+    )
+    tx.update(
+        "event", args.id,
+        {**outcome.applied, "field_meta": json.dumps(outcome.field_meta), "updated_at": ctx.now},
+    )
+    if outcome.conflict_ids:
+        ctx.flag(
+            "conflict_recorded",
+            "与另一台设备的修改冲突,已按时间先后决定,并留待管理者复核",
+            "this edit conflicted with another device's; it was decided by time and kept for a manager to review",
+        )
+
+
+async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> None:
+    event = await tx.get("event", args.id)
+    if event is None:
+        raise not_found("活动", "event", args.id, field="id")
+    if ctx.grant.rank < MANAGER or not ctx.grant.covers_station(event["station"], event["district"]):
+        raise forbidden("只有站点管理者可以删除活动", "only the station's managers delete events")
+    if event["deleted_at"]:
+        return  # deleting twice changes nothing
+    tx.update("event", args.id, {"deleted_at": ctx.now, "updated_at": ctx.now})
+
+
+def install(registry: Registry) -> None:
+    registry.add_record_type(RecordType("event", events, "id", _scope, _wire, _redact))
+    registry.mutation("event.create", 1, EventCreateArgs)(create_event)
+    registry.mutation("event.update", 1, EventUpdateArgs)(update_event)
+    registry.mutation("event.delete", 1, EventDeleteArgs)(delete_event)

@@ -1,0 +1,105 @@
+"""Social work stations: every station is a donation point. Public records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Column, String, Table, Text
+
+from schemas.mutations import StationCreateArgs, StationUpdateArgs
+from sync.errors import Rejected, forbidden, not_found
+from sync.merge import merge_edit, wire_field_hlc
+from sync.registry import RecordType, Registry
+from sync.scopes import DISTRICT_MANAGER, MANAGER, Scope
+from sync.tables import metadata
+from sync.unit import MutationContext, Tx
+
+stations = Table(
+    "stations",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("field_meta", Text, nullable=False),
+    Column("deleted_at", String(32), nullable=True),
+)
+
+EDITABLE = ("name",)
+
+
+def _scope(row: Mapping[str, Any]) -> Scope:
+    return Scope(station=row["code"], district=row["district"], public=True)
+
+
+def _wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "district": row["district"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "field_hlc": wire_field_hlc(row["field_meta"]),
+    }
+
+
+async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) -> None:
+    grant = ctx.grant
+    if grant.rank < DISTRICT_MANAGER or (grant.rank == DISTRICT_MANAGER and grant.district != args.district):
+        raise forbidden("只有区、市管理者可以设立站点", "only district or city managers create stations")
+    if await tx.get("station", args.code) is not None:
+        raise Rejected("already_exists", f"站点编号已存在:{args.code}", f"station code already exists: {args.code}", field="code")
+    meta = {name: [ctx.hlc, ctx.user_id] for name in EDITABLE}
+    tx.insert(
+        "station",
+        {
+            "code": args.code,
+            "name": args.name,
+            "district": args.district,
+            "created_at": ctx.now,
+            "updated_at": ctx.now,
+            "field_meta": json.dumps(meta),
+            "deleted_at": None,
+        },
+    )
+
+
+async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) -> None:
+    station = await tx.get("station", args.code)
+    if station is None or station["deleted_at"]:
+        raise not_found("站点", "station", args.code, field="code")
+    if ctx.grant.rank < MANAGER or not ctx.grant.covers_station(args.code, station["district"]):
+        raise forbidden("只有该站点的管理者可以修改站点", "only the station's managers edit it")
+    edits = {k: v for k, v in _set_fields(args.fields).items()}
+    if not edits:
+        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+    outcome = merge_edit(
+        tx, ctx, record_type="station", record_id=args.code, current=station, edits=edits,
+        base=args.base, matters=frozenset(), station=args.code, district=station["district"],
+    )
+    tx.update(
+        "station", args.code,
+        {**outcome.applied, "field_meta": json.dumps(outcome.field_meta), "updated_at": ctx.now},
+    )
+
+
+def _set_fields(fields: Any) -> dict[str, Any]:
+    import msgspec
+
+    return {
+        name: getattr(fields, name)
+        for name in fields.__struct_fields__
+        if getattr(fields, name) is not msgspec.UNSET
+    }
+
+
+def install(registry: Registry) -> None:
+    registry.add_record_type(RecordType("station", stations, "code", _scope, _wire))
+    registry.mutation("station.create", 1, StationCreateArgs)(create_station)
+    registry.mutation("station.update", 1, StationUpdateArgs)(update_station)
+
+
+__all__ = ["stations", "install"]

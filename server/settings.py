@@ -1,0 +1,77 @@
+"""Settings from command-line options and ``CHARITY_*`` environment variables.
+
+Workers started by ``serve --workers N`` read the same environment, so every
+option the CLI takes is written back to the environment before they start.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "CHARITY_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    """Where the SQLite database and other local state live (created on first start)."""
+    database_url: str = ""
+    """``sqlite:///path.db`` (default: ``<data_dir>/charity.db``) or ``postgresql://user@host/db``."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    max_batch: int = 5000
+    """Mutations per push; more is refused with 413."""
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_active_requests: int = 64
+    """Sync requests running at once; further ones wait in a queue."""
+    max_queued_requests: int = 1024
+    """Sync requests allowed to wait; beyond this the server answers 503 with Retry-After."""
+    retry_after_seconds: int = 2
+    min_protocol: int = 1
+    """Oldest protocol accepted for pull (and for an empty push): older clients get 426."""
+    retention_days: int = 30
+    """Tombstones older than this are pruned; cursors from before the prune get ``reset``."""
+    db_pool_size: int = 10
+    serve_static: bool = field(default=True)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'charity.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _convert(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        return {
+            ENV_PREFIX + f.name.upper(): str(getattr(self, f.name))
+            for f in fields(self)
+        }
+
+
+def _convert(type_name: object, raw: str) -> object:
+    text = str(type_name)
+    if "Path" in text:
+        return Path(raw)
+    if "bool" in text:
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if "int" in text:
+        return int(raw)
+    return raw

@@ -1,0 +1,161 @@
+"""The database seam: one engine, short write transactions, the change-feed clock.
+
+SQLite is the embedded default: WAL, a busy timeout, one writer at a time in
+this process (an asyncio lock, then ``BEGIN IMMEDIATE``), reads in a real
+snapshot (``BEGIN`` emitted by us, not pysqlite's lazy one). PostgreSQL is
+the scale-out path: writes in READ COMMITTED with row locks, pulls in
+REPEATABLE READ, change ids from ``pg_current_xact_id()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import event, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from sync.tables import sync_state
+
+T = TypeVar("T")
+
+RETRYABLE_PG_CODES = {"40001", "40P01", "23505"}
+"""Serialization failure, deadlock, unique violation (a concurrent twin won): the
+whole batch is rolled back and run again, which is safe because it is all-or-nothing."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+class Database:
+    """Owns the SQLAlchemy engine and hands out read snapshots and write transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        self.is_postgres = self.url.startswith("postgresql")
+        self.is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_postgres:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=False)
+        else:
+            kwargs.update(connect_args={"timeout": 30})
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self._write_lock = asyncio.Lock()
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A consistent snapshot for reads that span several statements."""
+        async with self.engine.connect() as conn:
+            if self.is_postgres:
+                conn = await conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            async with conn.begin():
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction; on SQLite the only writer of this process."""
+        if self.is_sqlite:
+            async with self._write_lock:
+                async with self.engine.connect() as conn:
+                    conn = await conn.execution_options(sqlite_immediate=True)
+                    async with conn.begin():
+                        yield conn
+        else:
+            async with self.engine.connect() as conn:
+                async with conn.begin():
+                    yield conn
+
+    async def run_write(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, attempts: int = 6
+    ) -> T:
+        """Run ``work`` in a write transaction, again from scratch after a PostgreSQL
+        deadlock, serialization failure or lost unique race."""
+        for attempt in range(attempts):
+            try:
+                async with self.write() as conn:
+                    return await work(conn)
+            except DBAPIError as exc:
+                if not self.is_postgres or attempt == attempts - 1 or not _retryable(exc):
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    async def next_txid(self, conn: AsyncConnection) -> int:
+        """The change-feed clock of this write transaction.
+
+        PostgreSQL: the transaction's own xid (``pg_current_xact_id``), so a reader can
+        stop below the oldest transaction still in flight. SQLite: a counter bumped once
+        per write transaction; writers are serialised, so counter order is commit order."""
+        if self.is_postgres:
+            return int((await conn.execute(text("SELECT pg_current_xact_id()::text::bigint"))).scalar_one())
+        result = await conn.execute(
+            update(sync_state)
+            .where(sync_state.c.key == "tx_counter")
+            .values(int_value=sync_state.c.int_value + 1)
+            .returning(sync_state.c.int_value)
+        )
+        return int(result.scalar_one())
+
+    async def visible_horizon(self, conn: AsyncConnection) -> int:
+        """Every change with txid below this is committed and visible in ``conn``'s
+        snapshot, and no change with a lower txid can ever appear later."""
+        if self.is_postgres:
+            return int(
+                (
+                    await conn.execute(
+                        text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                    )
+                ).scalar_one()
+            )
+        value = (
+            await conn.execute(
+                select(sync_state.c.int_value).where(sync_state.c.key == "tx_counter")
+            )
+        ).scalar_one()
+        return int(value) + 1
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code is None and orig is not None:
+        code = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    if code in RETRYABLE_PG_CODES:
+        return True
+    return isinstance(exc, IntegrityError) and "unique" in str(exc).lower()
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

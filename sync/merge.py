@@ -1,0 +1,90 @@
+"""Field-level merge of concurrent edits, decided by HLC and kept for review.
+
+An edit carries, per field, the ``base`` HLC its device had seen. If the stored
+field still has that HLC the edit is sequential and simply applies. Otherwise two
+devices edited the field without seeing each other: the higher (HLC, node) wins
+on every server in every order, and for fields that matter the losing value is
+kept in a conflict record that a manager can review and restore.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sync.unit import MutationContext, Tx
+
+
+@dataclass(frozen=True)
+class FieldOutcome:
+    applied: dict[str, Any]
+    field_meta: dict[str, list[str]]
+    conflict_ids: list[str]
+
+
+def merge_edit(
+    tx: Tx,
+    ctx: MutationContext,
+    *,
+    record_type: str,
+    record_id: str,
+    current: Mapping[str, Any],
+    edits: Mapping[str, Any],
+    base: Mapping[str, str],
+    matters: frozenset[str],
+    station: str | None,
+    district: str | None,
+) -> FieldOutcome:
+    """Decide each edited field; stage conflict records; return what to write.
+
+    ``current["field_meta"]`` is JSON ``{field: [hlc, user]}`` of the last writer per field.
+    """
+    meta: dict[str, list[str]] = json.loads(current.get("field_meta") or "{}")
+    applied: dict[str, Any] = {}
+    conflict_ids: list[str] = []
+    for name, value in edits.items():
+        stored_hlc, stored_by = meta.get(name, ["", ""])
+        seen = base.get(name, stored_hlc)
+        old_value = current.get(name)
+        if seen == stored_hlc or not stored_hlc:
+            incoming_wins, concurrent = True, False
+        else:
+            incoming_wins, concurrent = ctx.hlc > stored_hlc, True
+        if incoming_wins:
+            applied[name] = value
+            meta[name] = [ctx.hlc, ctx.user_id]
+        if concurrent and name in matters and value != old_value:
+            conflict_id = str(uuid.uuid4())
+            kept, lost = (value, old_value) if incoming_wins else (old_value, value)
+            kept_hlc, lost_hlc = (ctx.hlc, stored_hlc) if incoming_wins else (stored_hlc, ctx.hlc)
+            kept_by, lost_by = (ctx.user_id, stored_by) if incoming_wins else (stored_by, ctx.user_id)
+            tx.insert(
+                "conflict",
+                {
+                    "id": conflict_id,
+                    "record_type": record_type,
+                    "record_id": record_id,
+                    "field": name,
+                    "kept_value": json.dumps(kept, ensure_ascii=False),
+                    "lost_value": json.dumps(lost, ensure_ascii=False),
+                    "kept_hlc": kept_hlc,
+                    "lost_hlc": lost_hlc,
+                    "kept_by": kept_by,
+                    "lost_by": lost_by,
+                    "station": station,
+                    "district": district,
+                    "status": "open",
+                    "created_at": ctx.now,
+                    "resolved_by": None,
+                    "resolved_at": None,
+                },
+            )
+            conflict_ids.append(conflict_id)
+    return FieldOutcome(applied, meta, conflict_ids)
+
+
+def wire_field_hlc(field_meta: str | None) -> dict[str, str]:
+    return {name: pair[0] for name, pair in json.loads(field_meta or "{}").items()}

@@ -1,0 +1,163 @@
+"""Serve the change feed: pages of changes since an opaque cursor, never skipping one.
+
+The cursor is a position ``(txid, seq)`` in the feed. A page only reads changes
+whose ``txid`` is below the *visible horizon*: on PostgreSQL the oldest
+transaction still in flight (``pg_snapshot_xmin``), on SQLite the next write
+transaction. Below it every transaction has ended and none can begin, so a
+cursor never passes a change that commits later. ``last_mutation_id`` is read
+in the same snapshot and only counts transactions the cursor has passed.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schemas.wire import PROTOCOL_VERSION, Change, PullRequest, PullResponse
+from sync.db import Database
+from sync.errors import ProtocolError, ProtocolTooOld
+from sync.registry import Registry
+from sync.scopes import Grant, feed_filter
+from sync.tables import changes, clients, mutations, sync_state
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    txid: int
+    seq: int
+
+
+def encode_cursor(position: Position, grant: Grant) -> str:
+    raw = f"1.{position.txid}.{position.seq}.{grant.fingerprint()}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Position, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        version, txid, seq, fingerprint = base64.urlsafe_b64decode(padded).decode().split(".")
+        if version != "1":
+            raise ValueError(version)
+        return Position(int(txid), int(seq)), fingerprint
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(
+            400, "bad_cursor", "游标无效,请从头同步", "the cursor is not valid; pull with cursor null",
+            field="cursor",
+        ) from exc
+
+
+async def pull(
+    db: Database, registry: Registry, grant: Grant, request: PullRequest, *, min_protocol: int = 1
+) -> PullResponse:
+    if request.protocol < min_protocol:
+        raise ProtocolTooOld(min_protocol)
+    if request.protocol > PROTOCOL_VERSION:
+        raise ProtocolError(
+            400, "protocol_unknown", f"服务器不支持协议 {request.protocol}",
+            f"protocol {request.protocol} is not supported",
+        )
+    start, fingerprint = (Position(0, 0), None) if request.cursor is None else decode_cursor(request.cursor)
+    async with db.read() as conn:
+        await _check_client(conn, grant, request.client_id)
+        horizon = await db.visible_horizon(conn)
+        pruned = await _pruned_position(conn)
+        reset = (
+            request.cursor is None or fingerprint != grant.fingerprint() or start < pruned
+        )
+        if reset:
+            start = Position(0, 0)
+        c = changes.c
+        stmt = (
+            select(c.txid, c.seq, c.type, c.record_id)
+            .where(
+                c.txid < horizon,
+                or_(c.txid > start.txid, and_(c.txid == start.txid, c.seq > start.seq)),
+                feed_filter(grant),
+            )
+            .order_by(c.txid, c.seq)
+            .limit(request.limit + 1)
+        )
+        rows = (await conn.execute(stmt)).all()
+        more = len(rows) > request.limit
+        page = rows[: request.limit]
+        if more:
+            end = Position(page[-1].txid, page[-1].seq)
+            settled_below = end.txid
+        else:
+            end = max(start, Position(horizon, 0))
+            settled_below = horizon
+        out = await _load_changes(conn, registry, grant, [(r.type, r.record_id) for r in page])
+        last_mutation_id = await _last_mutation_id(conn, request.client_id, settled_below)
+    return PullResponse(
+        cursor=encode_cursor(end, grant),
+        reset=reset,
+        more=more,
+        last_mutation_id=last_mutation_id,
+        changes=out,
+    )
+
+
+async def _check_client(conn: AsyncConnection, grant: Grant, client_id: str) -> None:
+    row = (await conn.execute(select(clients.c.token_id).where(clients.c.client_id == client_id))).first()
+    if row is not None and row.token_id != grant.token_id:
+        from sync.push import client_not_yours
+
+        raise client_not_yours()
+
+
+async def _pruned_position(conn: AsyncConnection) -> Position:
+    rows = await conn.execute(
+        select(sync_state.c.key, sync_state.c.int_value).where(
+            sync_state.c.key.in_(["pruned_txid", "pruned_seq"])
+        )
+    )
+    values = {r.key: int(r.int_value) for r in rows}
+    return Position(values.get("pruned_txid", 0), values.get("pruned_seq", 0))
+
+
+async def _last_mutation_id(conn: AsyncConnection, client_id: str, below_txid: int) -> int:
+    value = (
+        await conn.execute(
+            select(mutations.c.mutation_id)
+            .where(mutations.c.client_id == client_id, mutations.c.txid < below_txid)
+            .order_by(mutations.c.mutation_id.desc())
+            .limit(1)
+        )
+    ).scalar()
+    return int(value or 0)
+
+
+async def _load_changes(
+    conn: AsyncConnection, registry: Registry, grant: Grant, refs: list[tuple[str, str]]
+) -> list[Change]:
+    """Read the current state of every record on the page, per type in batches."""
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for type_name, record_id in refs:
+        wanted[type_name].append(record_id)
+    loaded: dict[tuple[str, str], dict[str, Any]] = {}
+    for type_name, ids in wanted.items():
+        rtype = registry.record_types.get(type_name)
+        if rtype is None:
+            continue
+        key_col = rtype.table.c[rtype.key]
+        for begin in range(0, len(ids), 900):
+            result = await conn.execute(select(rtype.table).where(key_col.in_(ids[begin : begin + 900])))
+            for row in result.mappings():
+                loaded[(type_name, str(row[rtype.key]))] = row  # type: ignore[assignment]
+    out: list[Change] = []
+    for type_name, record_id in refs:
+        row = loaded.get((type_name, record_id))
+        rtype = registry.record_types.get(type_name)
+        if row is None or rtype is None or (rtype.tombstone and row.get(rtype.tombstone)):
+            out.append(Change(type=type_name, id=record_id, op="del"))
+            continue
+        data = rtype.to_wire(row)
+        if rtype.redact is not None:
+            data = rtype.redact(data, grant)
+        out.append(Change(type=type_name, id=record_id, op="put", data=data))
+    return out

@@ -1,0 +1,342 @@
+"""Apply one device's batch of mutations: exactly once, in order, all in one transaction.
+
+For each mutation, in ``id`` order: already applied (by id, or by ``key`` from any
+client of the same user) -> ``duplicate`` with the stored outcome; otherwise look
+up the mutator, decode and validate its args, authorise and run it in a frame of
+the unit of work. Outcomes, effects, change-feed rows and the client's
+``last_mutation_id`` commit together, so a crash or a lost response is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schemas.wire import PROTOCOL_VERSION, Message, Mutation, MutationResult, PushRequest, PushResponse
+from sync.db import Database
+from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
+from sync.hlc import HybridLogicalClock, clamp
+from sync.registry import Registry
+from sync.scopes import Grant
+from sync.tables import clients, mutations
+from sync.timeutil import now_iso, now_ms
+from sync.unit import MutationContext, Tx
+
+log = logging.getLogger("sync.push")
+
+MAX_CLOCK_LEAD_MS = 60_000
+"""A device clock may lead the server by this much; beyond it its HLC is clamped."""
+
+POKE_CHANNEL = "charity_sync_poke"
+
+
+@dataclass(frozen=True)
+class PushLimits:
+    max_batch: int = 5000
+    min_protocol: int = 1
+
+
+@dataclass
+class PushOutcome:
+    response: PushResponse
+    poke_tags: set[str]
+
+
+def check_envelope(request: PushRequest, grant: Grant, limits: PushLimits) -> None:
+    """Refusals of the whole batch that need no database."""
+    if request.protocol > PROTOCOL_VERSION:
+        raise ProtocolError(
+            400, "protocol_unknown",
+            f"服务器不支持协议 {request.protocol}", f"protocol {request.protocol} is not supported",
+        )
+    if len(request.mutations) > limits.max_batch:
+        raise ProtocolError(
+            413, "batch_too_large",
+            f"一批最多 {limits.max_batch} 条变更", f"at most {limits.max_batch} mutations per batch",
+        )
+    previous = 0
+    for mutation in request.mutations:
+        if mutation.id <= previous:
+            raise ProtocolError(
+                400, "ids_not_increasing",
+                "变更编号必须严格递增", "mutation ids must strictly increase", field="mutations",
+            )
+        previous = mutation.id
+    if request.protocol < limits.min_protocol and not request.mutations:
+        raise ProtocolTooOld(limits.min_protocol)
+
+
+async def push(
+    db: Database,
+    registry: Registry,
+    clock: HybridLogicalClock,
+    grant: Grant,
+    request: PushRequest,
+    limits: PushLimits = PushLimits(),
+) -> PushOutcome:
+    check_envelope(request, grant, limits)
+
+    async def work(conn: AsyncConnection) -> PushOutcome:
+        return await _apply_batch(conn, db, registry, clock, grant, request)
+
+    return await db.run_write(work)
+
+
+async def _apply_batch(
+    conn: AsyncConnection,
+    db: Database,
+    registry: Registry,
+    clock: HybridLogicalClock,
+    grant: Grant,
+    request: PushRequest,
+) -> PushOutcome:
+    now = now_iso()
+    last = await _claim_client(conn, db, grant, request, now)
+    batch = request.mutations
+    fresh = [m for m in batch if m.id > last]
+    if fresh and fresh[0].id != last + 1:
+        raise MutationGap(last + 1)
+
+    results: list[MutationResult] = []
+    old_ids = [m.id for m in batch if m.id <= last]
+    if old_ids:
+        stored = await _stored_outcomes_by_id(conn, request.client_id, old_ids)
+        for mutation_id in old_ids:
+            results.append(_as_duplicate(mutation_id, stored.get(mutation_id)))
+    if not fresh:
+        return PushOutcome(PushResponse(last_mutation_id=last, results=results), set())
+
+    txid = await db.next_txid(conn)
+    tx = Tx(conn, db, registry, txid)
+    known_keys = await _stored_outcomes_by_key(conn, grant.user_id, [m.key for m in fresh])
+    outcome_rows: list[dict[str, Any]] = []
+    ceiling = now_ms() + MAX_CLOCK_LEAD_MS
+    for mutation in fresh:
+        row = {
+            "client_id": request.client_id,
+            "mutation_id": mutation.id,
+            "user_id": grant.user_id,
+            "key": mutation.key,
+            "name": mutation.name,
+            "version": mutation.version,
+            "code": None,
+            "message": None,
+            "issue_id": None,
+            "txid": txid,
+            "applied_at": now,
+        }
+        earlier = known_keys.get(mutation.key)
+        if earlier is not None:
+            results.append(_as_duplicate(mutation.id, earlier))
+            row.update(status="duplicate", key=None, code=earlier.get("code"),
+                       message=earlier.get("message"), issue_id=earlier.get("issue_id"))
+            outcome_rows.append(row)
+            continue
+        result = await _apply_one(tx, registry, clock, grant, request.client_id, mutation, now, ceiling)
+        results.append(result)
+        row.update(
+            status=result.status,
+            code=result.code,
+            message=msgspec.json.encode(result.message).decode() if result.message else None,
+            issue_id=result.issue_id,
+        )
+        outcome_rows.append(row)
+        known_keys[mutation.key] = row
+
+    tags = await tx.flush()
+    await conn.execute(insert(mutations), outcome_rows)
+    new_last = fresh[-1].id
+    await conn.execute(
+        update(clients)
+        .where(clients.c.client_id == request.client_id)
+        .values(last_mutation_id=new_last)
+    )
+    if db.is_postgres and tags:
+        payload = ",".join(sorted(tags))
+        await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                           {"channel": POKE_CHANNEL, "payload": payload[:7000]})
+    return PushOutcome(PushResponse(last_mutation_id=new_last, results=results), tags)
+
+
+async def _apply_one(
+    tx: Tx,
+    registry: Registry,
+    clock: HybridLogicalClock,
+    grant: Grant,
+    client_id: str,
+    mutation: Mutation,
+    now: str,
+    ceiling_ms: int,
+) -> MutationResult:
+    spec = registry.find(mutation.name, mutation.version)
+    ctx = MutationContext(
+        grant=grant,
+        client_id=client_id,
+        mutation_id=mutation.id,
+        key=mutation.key,
+        name=mutation.name,
+        version=mutation.version,
+        hlc=clamp(mutation.hlc, ceiling_ms),
+        now=now,
+        clock=clock,
+    )
+    try:
+        if spec is None:
+            if registry.knows_name(mutation.name):
+                raise Rejected(
+                    "invalid_args", f"未知的变更版本 {mutation.name}@{mutation.version}",
+                    f"unknown version {mutation.version} of mutation {mutation.name}", field="version",
+                )
+            raise Rejected(
+                "invalid_args", f"未知的变更类型 {mutation.name}",
+                f"unknown mutation {mutation.name}", field="name",
+            )
+        if spec.retired:
+            raise Rejected(
+                "mutation_retired", f"此版本的操作已停用({mutation.name}@{mutation.version}),请重新录入",
+                f"{mutation.name}@{mutation.version} is retired; please enter it again",
+            )
+        try:
+            args = msgspec.json.decode(mutation.args, type=spec.args_type)
+        except msgspec.ValidationError as exc:
+            raise _invalid_args(str(exc)) from None
+        except msgspec.DecodeError as exc:
+            raise _invalid_args(f"args are not valid JSON: {exc}") from None
+        clock.observe(ctx.hlc)
+        await spec.mutator(tx, ctx, args)
+    except Rejected as refusal:
+        tx.drop_frame()
+        issue_id = _record_issue(tx, ctx, "rejected", refusal.code, refusal.message)
+        tx.keep_frame()
+        return MutationResult(mutation.id, "rejected", refusal.code, refusal.message, issue_id)
+    except Exception:  # a mutator bug must not wedge the queue behind it
+        log.exception("mutator %s@%s failed", mutation.name, mutation.version)
+        tx.drop_frame()
+        message = Message(zh="服务器内部错误,已记录,请联系管理员", en="internal error; it was logged, please tell an administrator")
+        issue_id = _record_issue(tx, ctx, "rejected", "internal_error", message)
+        tx.keep_frame()
+        return MutationResult(mutation.id, "rejected", "internal_error", message, issue_id)
+    if ctx.flags:
+        code, zh, en = ctx.flags[0]
+        message = Message(zh=zh, en=en)
+        issue_id = _record_issue(tx, ctx, "flagged", code, message)
+        tx.keep_frame()
+        return MutationResult(mutation.id, "flagged", code, message, issue_id)
+    tx.keep_frame()
+    return MutationResult(mutation.id, "applied")
+
+
+def _invalid_args(detail: str) -> Rejected:
+    field = None
+    if " - at `" in detail:
+        field = detail.rsplit(" - at `", 1)[1].rstrip("`")
+        field = field.replace("$.", "", 1) if field.startswith("$.") else field
+    where_zh = f"(字段 {field})" if field else ""
+    return Rejected("invalid_args", f"参数不正确{where_zh}:{detail}", f"invalid args: {detail}", field=field)
+
+
+def _record_issue(tx: Tx, ctx: MutationContext, status: str, code: str, message: Message) -> str:
+    issue_id = str(uuid.uuid4())
+    tx.insert(
+        "sync_issue",
+        {
+            "id": issue_id,
+            "client_id": ctx.client_id,
+            "mutation_id": ctx.mutation_id,
+            "mutation": ctx.name[:64],
+            "status": status,
+            "code": code,
+            "message": json.dumps({"zh": message.zh, "en": message.en}, ensure_ascii=False),
+            "user_id": ctx.user_id,
+            "station": ctx.grant.station,
+            "district": ctx.grant.district,
+            "created_at": ctx.now,
+        },
+    )
+    return issue_id
+
+
+async def _claim_client(
+    conn: AsyncConnection, db: Database, grant: Grant, request: PushRequest, now: str
+) -> int:
+    """Lock this client's row (one batch per client at a time) and return its
+    ``last_mutation_id``; a client id belongs to the token that first used it."""
+    stmt = select(clients.c.token_id, clients.c.last_mutation_id).where(
+        clients.c.client_id == request.client_id
+    )
+    if db.is_postgres:
+        stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).first()
+    if row is None:
+        await conn.execute(
+            insert(clients).values(
+                client_id=request.client_id, token_id=grant.token_id, user_id=grant.user_id,
+                last_mutation_id=0, pending_count=request.pending, created_at=now, last_seen_at=now,
+            )
+        )
+        return 0
+    if row.token_id != grant.token_id:
+        raise client_not_yours()
+    await conn.execute(
+        update(clients)
+        .where(clients.c.client_id == request.client_id)
+        .values(last_seen_at=now, pending_count=request.pending)
+    )
+    return int(row.last_mutation_id)
+
+
+def client_not_yours() -> ProtocolError:
+    return ProtocolError(
+        403, "client_not_yours", "此设备编号属于另一个令牌", "this client_id belongs to another device token"
+    )
+
+
+async def _stored_outcomes_by_id(
+    conn: AsyncConnection, client_id: str, ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(
+            select(mutations).where(
+                mutations.c.client_id == client_id, mutations.c.mutation_id.in_(ids[start : start + 500])
+            )
+        )
+        for row in rows.mappings():
+            found[int(row["mutation_id"])] = dict(row)
+    return found
+
+
+async def _stored_outcomes_by_key(
+    conn: AsyncConnection, user_id: str, keys: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 500):
+        rows = await conn.execute(
+            select(mutations).where(
+                mutations.c.user_id == user_id, mutations.c.key.in_(unique[start : start + 500])
+            )
+        )
+        for row in rows.mappings():
+            found[str(row["key"])] = dict(row)
+    return found
+
+
+def _as_duplicate(mutation_id: int, stored: dict[str, Any] | None) -> MutationResult:
+    """Repeat the stored outcome: a rejected one stays visible as its code and message."""
+    if stored is None:
+        return MutationResult(mutation_id, "duplicate")
+    message = None
+    if stored.get("message"):
+        message = msgspec.json.decode(stored["message"], type=Message)
+    return MutationResult(
+        mutation_id, "duplicate", stored.get("code"), message, stored.get("issue_id")
+    )

@@ -1,0 +1,81 @@
+"""The registry of mutations and record types that domain modules fill in.
+
+Adding a kind of record touches one domain module (its record type, its
+mutators), its schemas and its migration; the engine never changes for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import Table
+
+from sync.scopes import Grant, Scope
+
+if TYPE_CHECKING:
+    from sync.unit import MutationContext, Tx
+
+Mutator = Callable[["Tx", "MutationContext", Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class MutationSpec:
+    name: str
+    version: int
+    args_type: type[msgspec.Struct]
+    mutator: Mutator
+    retired: bool = False
+    """A retired version is still known: its queued mutations are rejected with
+    ``mutation_retired`` instead of wedging an old phone's queue."""
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """How one kind of record is stored, scoped, shown and redacted."""
+
+    name: str
+    table: Table
+    key: str
+    scope: Callable[[Mapping[str, Any]], Scope]
+    to_wire: Callable[[Mapping[str, Any]], dict[str, Any]]
+    redact: Callable[[dict[str, Any], Grant], dict[str, Any]] | None = None
+    tombstone: str | None = "deleted_at"
+    """Column that, when set, makes the record a tombstone (``op: del``)."""
+
+
+@dataclass
+class Registry:
+    mutations: dict[tuple[str, int], MutationSpec] = field(default_factory=dict)
+    record_types: dict[str, RecordType] = field(default_factory=dict)
+
+    def mutation(
+        self, name: str, version: int, args_type: type[msgspec.Struct], *, retired: bool = False
+    ) -> Callable[[Mutator], Mutator]:
+        def register(mutator: Mutator) -> Mutator:
+            self.add_mutation(MutationSpec(name, version, args_type, mutator, retired))
+            return mutator
+
+        return register
+
+    def add_mutation(self, spec: MutationSpec) -> None:
+        key = (spec.name, spec.version)
+        if key in self.mutations:
+            raise ValueError(f"mutation {spec.name}@{spec.version} registered twice")
+        self.mutations[key] = spec
+
+    def add_record_type(self, record_type: RecordType) -> None:
+        if record_type.name in self.record_types:
+            raise ValueError(f"record type {record_type.name} registered twice")
+        self.record_types[record_type.name] = record_type
+
+    def find(self, name: str, version: int) -> MutationSpec | None:
+        return self.mutations.get((name, version))
+
+    def knows_name(self, name: str) -> bool:
+        return any(n == name for n, _ in self.mutations)
+
+    def args_types(self) -> dict[tuple[str, int], type[msgspec.Struct]]:
+        return {key: spec.args_type for key, spec in self.mutations.items() if not spec.retired}
