@@ -33,36 +33,44 @@ PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 PRUNE_EVERY_SECONDS = 3600
 
 
-def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> Litestar:
-    settings = settings or Settings.from_env()
-    registry = build_registry()
+async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppState:
+    """Connect, migrate and assemble everything the routes need."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    if run_migrations and os.environ.get("CHARITY_SKIP_MIGRATIONS") != "1":
+        await migrate(db)
+    return AppState(
+        settings=settings,
+        db=db,
+        registry=build_registry(),
+        clock=HybridLogicalClock(node="server"),
+        broker=PokeBroker(),
+        gate=RequestGate(
+            settings.max_active_requests, settings.max_queued_requests, settings.retry_after_seconds
+        ),
+        push_limits=PushLimits(max_batch=settings.max_batch, min_protocol=settings.min_protocol),
+    )
+
+
+def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> Litestar:
+    """The app. Tests hand in a ``state`` opened on their own event loop; the app then
+    uses it as is and leaves closing it to them."""
+    settings = state.settings if state is not None else (settings or Settings.from_env())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
-        if run_migrations and os.environ.get("CHARITY_SKIP_MIGRATIONS") != "1":
-            await migrate(db)
-        broker = PokeBroker()
-        state = AppState(
-            settings=settings,
-            db=db,
-            registry=registry,
-            clock=HybridLogicalClock(node="server"),
-            broker=broker,
-            gate=RequestGate(
-                settings.max_active_requests, settings.max_queued_requests,
-                settings.retry_after_seconds,
-            ),
-            push_limits=PushLimits(max_batch=settings.max_batch, min_protocol=settings.min_protocol),
-        )
-        app.state["charity"] = state
+        if state is not None:
+            app.state["charity"] = state
+            yield
+            return
+        own = await open_state(settings)
+        app.state["charity"] = own
         listener = None
-        if db.is_postgres:
-            listener = PostgresPokeListener(_asyncpg_dsn(db), POKE_CHANNEL, broker)
+        if own.db.is_postgres:
+            listener = PostgresPokeListener(_asyncpg_dsn(own.db), POKE_CHANNEL, own.broker)
             await listener.start()
-        pruner = asyncio.create_task(_prune_forever(state), name="prune-tombstones")
-        log.info("charity server ready on %s", "postgresql" if db.is_postgres else "sqlite")
+        pruner = asyncio.create_task(_prune_forever(own), name="prune-tombstones")
+        log.info("charity server ready on %s", "postgresql" if own.db.is_postgres else "sqlite")
         try:
             yield
         finally:
@@ -71,14 +79,14 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
                 await pruner
             if listener is not None:
                 await listener.stop()
-            await db.dispose()
+            await own.db.dispose()
 
     route_handlers: list[Any] = list(ROUTES)
     if settings.serve_static and PWA_DIR.is_dir():
         route_handlers.append(
             create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True, name="pwa")
         )
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],
         exception_handlers={
@@ -90,6 +98,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         logging_config=None,
         openapi_config=None,
     )
+    if state is not None:
+        app.state["charity"] = state
+    return app
 
 
 def create_app_from_env() -> Litestar:

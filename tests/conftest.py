@@ -1,0 +1,164 @@
+"""Fixtures: every sync test runs on SQLite and on PostgreSQL.
+
+PostgreSQL: a database of our own is created on 127.0.0.1:5432 (override with
+CHARITY_TEST_PG_URL); tests skip with a reason when no server answers, and fail
+instead when CHARITY_REQUIRE_POSTGRES=1 (as .ci/run sets it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.app import create_app, open_state
+from server.auth import issue_token
+from server.settings import Settings
+from server.state import AppState
+from sync.tables import metadata
+
+PG_ADMIN_URL = os.environ.get("CHARITY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("CHARITY_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _pg_url(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def _create_pg_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql://", "postgres://", 1), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    name = f"charity_test_{os.getpid()}"
+    try:
+        asyncio.run(_create_pg_database(name))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc!r}"
+        if REQUIRE_PG:
+            pytest.fail(message + " (CHARITY_REQUIRE_POSTGRES=1: PostgreSQL tests are required)")
+        pytest.skip(message)
+    url = _pg_url(name)
+
+    async def migrate_once() -> None:
+        from server.migrate import migrate
+        from sync.db import Database
+
+        db = Database(url)
+        await migrate(db)
+        await db.dispose()
+
+    asyncio.run(migrate_once())
+    yield url
+
+
+async def _truncate_pg(state: AppState) -> None:
+    from sqlalchemy import text
+
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    async with state.db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+        await conn.execute(
+            text(
+                "INSERT INTO sync_state (key, int_value) VALUES "
+                "('tx_counter', 0), ('pruned_txid', 0), ('pruned_seq', 0)"
+            )
+        )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'charity.db'}"
+    return str(request.getfixturevalue("pg_database_url"))
+
+
+@pytest.fixture
+async def state(database_url: str, tmp_path: Path) -> AsyncIterator[AppState]:
+    settings = Settings(data_dir=tmp_path, database_url=database_url, serve_static=False)
+    opened = await open_state(settings)
+    if opened.db.is_postgres:
+        await _truncate_pg(opened)
+    yield opened
+    await opened.db.dispose()
+
+
+class Api:
+    """An HTTP client bound to an app on this test's event loop, plus token issuing."""
+
+    def __init__(self, state: AppState, http: httpx.AsyncClient) -> None:
+        self.state = state
+        self.http = http
+
+    async def token(
+        self, user: str, role: str, station: str | None = None, district: str | None = None
+    ) -> str:
+        _, token = await issue_token(
+            self.state.db, user=user, role=role, station=station, district=district
+        )
+        return token
+
+    @staticmethod
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def push(self, token: str, client_id: str, mutations: list[dict], **extra: object) -> httpx.Response:
+        body = {"protocol": 1, "client_id": client_id, "mutations": mutations, **extra}
+        return await self.http.post("/api/v1/sync/push", json=body, headers=self.auth(token))
+
+    async def pull(
+        self, token: str, client_id: str, cursor: str | None = None, limit: int = 1000
+    ) -> httpx.Response:
+        body = {"protocol": 1, "client_id": client_id, "cursor": cursor, "limit": limit}
+        return await self.http.post("/api/v1/sync/pull", json=body, headers=self.auth(token))
+
+    async def snapshot(self, token: str) -> dict[tuple[str, str], dict]:
+        """A fresh full snapshot of what ``token`` may see (a new client, cursor null)."""
+        client_id = str(uuid.uuid4())
+        replica: dict[tuple[str, str], dict] = {}
+        cursor = None
+        while True:
+            page = (await self.pull(token, client_id, cursor)).json()
+            apply_page(replica, page)
+            cursor = page["cursor"]
+            if not page["more"]:
+                return replica
+
+
+def apply_page(replica: dict[tuple[str, str], dict], page: dict) -> None:
+    if page["reset"]:
+        replica.clear()
+    for change in page["changes"]:
+        key = (change["type"], change["id"])
+        if change["op"] == "put":
+            replica[key] = change["data"]
+        else:
+            replica.pop(key, None)
+
+
+@pytest.fixture
+async def api(state: AppState) -> AsyncIterator[Api]:
+    app = create_app(state=state)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield Api(state, http)
