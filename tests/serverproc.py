@@ -1,0 +1,245 @@
+"""Run ``python -m server`` as a real subprocess for end-to-end tests.
+
+``ServerProcess`` starts ``serve`` on a free port, waits for ``/healthz``, keeps the
+server's output in a log file (quoted in failure messages) and always stops the
+whole process group it started. ``run_cli`` runs one CLI command to completion.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    """The test's environment without CHARITY_* settings that could leak into the server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARITY_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run_cli(
+    args: Sequence[str], *, database_url: str, data_dir: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m server <args> --database-url URL --data-dir DIR``, captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args, "--database-url", database_url, "--data-dir", str(data_dir)],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def cli_token(
+    *, database_url: str, data_dir: Path, user: str, role: str,
+    station: str | None = None, district: str | None = None,
+) -> str:
+    """Issue a device token through ``token issue``; the token is the last line printed."""
+    args = ["token", "issue", "--user", user, "--role", role]
+    if station:
+        args += ["--station", station]
+    if district:
+        args += ["--district", district]
+    done = run_cli(args, database_url=database_url, data_dir=data_dir)
+    assert done.returncode == 0, f"token issue failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert lines, f"token issue printed nothing:\n{done.stderr}"
+    return lines[-1].strip()
+
+
+class ServerProcess:
+    """``python -m server serve`` on 127.0.0.1 and a free port."""
+
+    def __init__(
+        self, *, database_url: str, data_dir: Path, workers: int | None = None,
+        log_path: Path | None = None, extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.workers = workers
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path or (data_dir / f"server-{self.port}.log")
+        self.extra_env = extra_env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log_file = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, timeout: float = 30) -> "ServerProcess":
+        cmd = [
+            sys.executable, "-m", "server", "serve", "--port", str(self.port),
+            "--database-url", self.database_url, "--data-dir", str(self.data_dir),
+        ]
+        if self.workers is not None:
+            cmd += ["--workers", str(self.workers)]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env={**_env(), **self.extra_env},
+            stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            self.wait_healthy(timeout)
+            if self.workers and self.workers > 1:
+                self.wait_log_count("Application startup complete", self.workers, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(
+                    f"server exited with {self.proc.returncode} before it was healthy\n{self.log()}"
+                )
+            try:
+                response = httpx.get(self.base_url + "/healthz", timeout=2)
+                if response.status_code == 200 and response.json().get("status") == "ok":
+                    return
+                last = response.status_code
+            except httpx.HTTPError as exc:
+                last = exc
+            time.sleep(0.1)
+        raise AssertionError(f"server not healthy after {timeout}s (last: {last!r})\n{self.log()}")
+
+    def wait_log_count(self, needle: str, count: int, timeout: float) -> None:
+        """Wait until ``needle`` appears ``count`` times in the log (e.g. one line per worker)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log().count(needle) >= count:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{needle!r} not seen {count} times in {timeout}s\n{self.log()}")
+
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM, then SIGKILL of the process group this object started."""
+        proc = self.proc
+        code: int | None = None
+        if proc is not None:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    pass
+            # workers left behind by the supervisor (same group) go too
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                code = proc.wait(5)
+            except subprocess.TimeoutExpired:
+                code = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        return code
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- introspection ---------------------------------------------------------------------
+
+    def log(self, tail: int = 6000) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return text[-tail:] if tail else text
+
+    def descendant_pids(self) -> list[int]:
+        """Every process below the server (uvicorn workers), Linux only."""
+        if self.proc is None:
+            return []
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+        found: list[int] = []
+        stack = [self.proc.pid]
+        while stack:
+            for child in children.get(stack.pop(), []):
+                found.append(child)
+                stack.append(child)
+        return found
+
+    def connection_owner(self, client_port: int) -> int | None:
+        """PID of the server process holding the accepted end of the TCP connection from
+        ``client_port`` (Linux /proc); None when it cannot be told."""
+        inode = _server_socket_inode(self.port, client_port)
+        if inode is None:
+            return None
+        target = f"socket:[{inode}]"
+        for pid in [*self.descendant_pids(), *( [self.proc.pid] if self.proc else [])]:
+            fd_dir = Path(f"/proc/{pid}/fd")
+            try:
+                for fd in fd_dir.iterdir():
+                    try:
+                        if os.readlink(fd) == target:
+                            return pid
+                    except OSError:
+                        continue
+            except OSError:
+                continue
+        return None
+
+
+def _server_socket_inode(server_port: int, client_port: int) -> str | None:
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            local, remote, inode = parts[1], parts[2], parts[9]
+            if (
+                int(local.rsplit(":", 1)[1], 16) == server_port
+                and int(remote.rsplit(":", 1)[1], 16) == client_port
+                and inode != "0"
+            ):
+                return inode
+    return None
+
+
+def client_port_of(response: httpx.Response) -> int | None:
+    """Local port of the connection that carried ``response`` (httpx/httpcore extension)."""
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    addr = stream.get_extra_info("client_addr")
+    if not addr:
+        return None
+    return int(addr[1])
