@@ -5,6 +5,17 @@ client share one definition. ``schemas.export.contract_schema`` turns all of it
 into the JSON Schema served at ``GET /api/v1/sync/schema``.
 """
 
+from schemas.mutations import (
+    ConflictResolveArgs,
+    EventCreateArgs,
+    EventDeleteArgs,
+    EventFields,
+    EventUpdateArgs,
+    StationCreateArgs,
+    StationFields,
+    StationUpdateArgs,
+)
+from schemas.records import ConflictRecord, EventRecord, StationRecord, SyncIssueRecord
 from schemas.wire import (
     PROTOCOL_VERSION,
     Change,
@@ -16,17 +27,6 @@ from schemas.wire import (
     PullResponse,
     PushRequest,
     PushResponse,
-)
-from schemas.records import ConflictRecord, EventRecord, StationRecord, SyncIssueRecord
-from schemas.mutations import (
-    ConflictResolveArgs,
-    EventCreateArgs,
-    EventDeleteArgs,
-    EventFields,
-    EventUpdateArgs,
-    StationCreateArgs,
-    StationFields,
-    StationUpdateArgs,
 )
 
 __all__ = [

@@ -49,7 +49,7 @@ class Settings:
         return self.resolved_database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {}
         for f in fields(cls):
             raw = os.environ.get(ENV_PREFIX + f.name.upper())

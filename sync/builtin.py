@@ -8,6 +8,7 @@ from typing import Any
 
 from schemas.mutations import ConflictResolveArgs
 from sync.errors import Rejected, forbidden, not_found
+from sync.merge import decode_meta, encode_meta
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, Scope
 from sync.tables import conflicts, sync_issues
@@ -65,7 +66,7 @@ async def resolve_conflict(tx: Tx, ctx: MutationContext, args: ConflictResolveAr
         record = await tx.get(rtype.name, conflict["record_id"])
         if record is None or (rtype.tombstone and record.get(rtype.tombstone)):
             raise Rejected("record_deleted", "记录已删除,无法恢复", "the record was deleted")
-        meta: dict[str, list[str]] = json.loads(record.get("field_meta") or "{}")
+        meta = decode_meta(record.get("field_meta"))
         field = conflict["field"]
         stamp = ctx.clock.now()
         stored = meta.get(field, [""])[0]
@@ -78,7 +79,7 @@ async def resolve_conflict(tx: Tx, ctx: MutationContext, args: ConflictResolveAr
             conflict["record_id"],
             {
                 field: json.loads(conflict["lost_value"]),
-                "field_meta": json.dumps(meta),
+                "field_meta": encode_meta(meta),
                 "updated_at": ctx.now,
             },
         )

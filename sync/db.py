@@ -74,15 +74,13 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction; on SQLite the only writer of this process."""
         if self.is_sqlite:
-            async with self._write_lock:
-                async with self.engine.connect() as conn:
-                    conn = await conn.execution_options(sqlite_immediate=True)
-                    async with conn.begin():
-                        yield conn
-        else:
-            async with self.engine.connect() as conn:
+            async with self._write_lock, self.engine.connect() as conn:
+                conn = await conn.execution_options(sqlite_immediate=True)
                 async with conn.begin():
                     yield conn
+        else:
+            async with self.engine.connect() as conn, conn.begin():
+                yield conn
 
     async def run_write(
         self, work: Callable[[AsyncConnection], Awaitable[T]], *, attempts: int = 6

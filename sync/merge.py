@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from sync.unit import MutationContext, Tx
 
 
@@ -42,7 +44,7 @@ def merge_edit(
 
     ``current["field_meta"]`` is JSON ``{field: [hlc, user]}`` of the last writer per field.
     """
-    meta: dict[str, list[str]] = json.loads(current.get("field_meta") or "{}")
+    meta = decode_meta(current.get("field_meta"))
     applied: dict[str, Any] = {}
     conflict_ids: list[str] = []
     for name, value in edits.items():
@@ -86,5 +88,17 @@ def merge_edit(
     return FieldOutcome(applied, meta, conflict_ids)
 
 
+_meta_decoder = msgspec.json.Decoder(dict[str, list[str]])
+
+
+def decode_meta(field_meta: str | None) -> dict[str, list[str]]:
+    """``field_meta`` column: ``{field: [hlc, user]}`` of the last write of each field."""
+    return _meta_decoder.decode(field_meta) if field_meta else {}
+
+
+def encode_meta(meta: Mapping[str, list[str]]) -> str:
+    return msgspec.json.encode(meta).decode()
+
+
 def wire_field_hlc(field_meta: str | None) -> dict[str, str]:
-    return {name: pair[0] for name, pair in json.loads(field_meta or "{}").items()}
+    return {name: pair[0] for name, pair in decode_meta(field_meta).items()}

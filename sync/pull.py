@@ -11,7 +11,7 @@ in the same snapshot and only counts transactions the cursor has passed.
 from __future__ import annotations
 
 import base64
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +91,7 @@ async def pull(
         else:
             end = max(start, Position(horizon, 0))
             settled_below = horizon
-        out = await _load_changes(conn, registry, grant, [(r.type, r.record_id) for r in page])
+        out = await _load_changes(conn, registry, grant, page, start)
         last_mutation_id = await _last_mutation_id(conn, request.client_id, settled_below)
     return PullResponse(
         cursor=encode_cursor(end, grant),
@@ -133,31 +133,41 @@ async def _last_mutation_id(conn: AsyncConnection, client_id: str, below_txid: i
 
 
 async def _load_changes(
-    conn: AsyncConnection, registry: Registry, grant: Grant, refs: list[tuple[str, str]]
+    conn: AsyncConnection, registry: Registry, grant: Grant, page: Sequence[Any], start: Position
 ) -> list[Change]:
-    """Read the current state of every record on the page, per type in batches."""
-    wanted: dict[str, list[str]] = defaultdict(list)
-    for type_name, record_id in refs:
-        wanted[type_name].append(record_id)
-    loaded: dict[tuple[str, str], dict[str, Any]] = {}
-    for type_name, ids in wanted.items():
+    """Read the current state of every record on the page: one join per record type
+    over the page's range of the feed (no long ``IN`` lists)."""
+    out: list[Change] = []
+    if not page:
+        return out
+    last = page[-1]
+    c = changes.c
+    in_page = and_(
+        or_(c.txid > start.txid, and_(c.txid == start.txid, c.seq > start.seq)),
+        or_(c.txid < last.txid, and_(c.txid == last.txid, c.seq <= last.seq)),
+        feed_filter(grant),
+    )
+    loaded: dict[tuple[str, str], Any] = {}
+    for type_name in {r.type for r in page}:
         rtype = registry.record_types.get(type_name)
         if rtype is None:
             continue
         key_col = rtype.table.c[rtype.key]
-        for begin in range(0, len(ids), 900):
-            result = await conn.execute(select(rtype.table).where(key_col.in_(ids[begin : begin + 900])))
-            for row in result.mappings():
-                loaded[(type_name, str(row[rtype.key]))] = row  # type: ignore[assignment]
-    out: list[Change] = []
-    for type_name, record_id in refs:
-        row = loaded.get((type_name, record_id))
-        rtype = registry.record_types.get(type_name)
-        if row is None or rtype is None or (rtype.tombstone and row.get(rtype.tombstone)):
-            out.append(Change(type=type_name, id=record_id, op="del"))
+        stmt = (
+            select(rtype.table)
+            .select_from(changes.join(rtype.table, key_col == c.record_id))
+            .where(c.type == type_name, in_page)
+        )
+        for found in (await conn.execute(stmt)).mappings():
+            loaded[(type_name, str(found[rtype.key]))] = found
+    for ref in page:
+        row = loaded.get((ref.type, ref.record_id))
+        rtype = registry.record_types.get(ref.type)
+        if row is None or rtype is None or (rtype.tombstone and row[rtype.tombstone]):
+            out.append(Change(type=ref.type, id=ref.record_id, op="del"))
             continue
         data = rtype.to_wire(row)
         if rtype.redact is not None:
             data = rtype.redact(data, grant)
-        out.append(Change(type=type_name, id=record_id, op="put", data=data))
+        out.append(Change(type=ref.type, id=ref.record_id, op="put", data=data))
     return out

@@ -20,7 +20,14 @@ import msgspec
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schemas.wire import PROTOCOL_VERSION, Message, Mutation, MutationResult, PushRequest, PushResponse
+from schemas.wire import (
+    PROTOCOL_VERSION,
+    Message,
+    Mutation,
+    MutationResult,
+    PushRequest,
+    PushResponse,
+)
 from sync.db import Database
 from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
 from sync.hlc import HybridLogicalClock, clamp
@@ -117,9 +124,11 @@ async def _apply_batch(
     txid = await db.next_txid(conn)
     tx = Tx(conn, db, registry, txid)
     known_keys = await _stored_outcomes_by_key(conn, grant.user_id, [m.key for m in fresh])
+    decoded = [_decode_args(registry, m) for m in fresh]
+    await _preload(tx, registry, fresh, decoded)
     outcome_rows: list[dict[str, Any]] = []
     ceiling = now_ms() + MAX_CLOCK_LEAD_MS
-    for mutation in fresh:
+    for mutation, args in zip(fresh, decoded):
         row = {
             "client_id": request.client_id,
             "mutation_id": mutation.id,
@@ -140,7 +149,9 @@ async def _apply_batch(
                        message=earlier.get("message"), issue_id=earlier.get("issue_id"))
             outcome_rows.append(row)
             continue
-        result = await _apply_one(tx, registry, clock, grant, request.client_id, mutation, now, ceiling)
+        result = await _apply_one(
+            tx, registry, clock, grant, request.client_id, mutation, args, now, ceiling
+        )
         results.append(result)
         row.update(
             status=result.status,
@@ -173,6 +184,7 @@ async def _apply_one(
     grant: Grant,
     client_id: str,
     mutation: Mutation,
+    args: Any,
     now: str,
     ceiling_ms: int,
 ) -> MutationResult:
@@ -204,12 +216,8 @@ async def _apply_one(
                 "mutation_retired", f"此版本的操作已停用({mutation.name}@{mutation.version}),请重新录入",
                 f"{mutation.name}@{mutation.version} is retired; please enter it again",
             )
-        try:
-            args = msgspec.json.decode(mutation.args, type=spec.args_type)
-        except msgspec.ValidationError as exc:
-            raise _invalid_args(str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise _invalid_args(f"args are not valid JSON: {exc}") from None
+        if isinstance(args, Rejected):
+            raise args
         clock.observe(ctx.hlc)
         await spec.mutator(tx, ctx, args)
     except Rejected as refusal:
@@ -232,6 +240,38 @@ async def _apply_one(
         return MutationResult(mutation.id, "flagged", code, message, issue_id)
     tx.keep_frame()
     return MutationResult(mutation.id, "applied")
+
+
+def _decode_args(registry: Registry, mutation: Mutation) -> Any:
+    """The args Struct, a ``Rejected`` for args that do not fit it, or None when the
+    mutation itself is unknown or retired (``_apply_one`` says why)."""
+    spec = registry.find(mutation.name, mutation.version)
+    if spec is None or spec.retired:
+        return None
+    try:
+        return msgspec.json.decode(mutation.args, type=spec.args_type)
+    except msgspec.ValidationError as exc:
+        return _invalid_args(str(exc))
+    except msgspec.DecodeError as exc:
+        return _invalid_args(f"args are not valid JSON: {exc}")
+
+
+async def _preload(
+    tx: Tx, registry: Registry, batch: Sequence[Mutation], decoded: Sequence[Any]
+) -> None:
+    """One query per record type for every record the batch's mutators will read."""
+    wanted: dict[str, list[str]] = {}
+    for mutation, args in zip(batch, decoded):
+        if args is None or isinstance(args, Rejected):
+            continue
+        spec = registry.find(mutation.name, mutation.version)
+        assert spec is not None
+        for type_name, field in spec.preload:
+            value = getattr(args, field, None)
+            if isinstance(value, str):
+                wanted.setdefault(type_name, []).append(value)
+    for type_name, ids in wanted.items():
+        await tx.preload(type_name, ids)
 
 
 def _invalid_args(detail: str) -> Rejected:

@@ -30,6 +30,9 @@ class MutationSpec:
     retired: bool = False
     """A retired version is still known: its queued mutations are rejected with
     ``mutation_retired`` instead of wedging an old phone's queue."""
+    preload: tuple[tuple[str, str], ...] = ()
+    """``(record type, args field)`` pairs the engine fetches for the whole batch in
+    one query per type before mutators run, so a mutator's ``tx.get`` hits the cache."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,16 @@ class Registry:
     record_types: dict[str, RecordType] = field(default_factory=dict)
 
     def mutation(
-        self, name: str, version: int, args_type: type[msgspec.Struct], *, retired: bool = False
+        self,
+        name: str,
+        version: int,
+        args_type: type[msgspec.Struct],
+        *,
+        retired: bool = False,
+        preload: tuple[tuple[str, str], ...] = (),
     ) -> Callable[[Mutator], Mutator]:
         def register(mutator: Mutator) -> Mutator:
-            self.add_mutation(MutationSpec(name, version, args_type, mutator, retired))
+            self.add_mutation(MutationSpec(name, version, args_type, mutator, retired, preload))
             return mutator
 
         return register

@@ -39,7 +39,7 @@ class Grant:
         raw = f"{self.user_id}|{self.role}|{self.station}|{self.district}"
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
-    def sees(self, scope: "Scope") -> bool:
+    def sees(self, scope: Scope) -> bool:
         if scope.public or self.rank == ADMIN:
             return True
         if scope.owner is not None and scope.owner == self.user_id:

@@ -136,10 +136,7 @@ class ServerProcess:
         code: int | None = None
         if proc is not None:
             if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+                proc.send_signal(signal.SIGTERM)  # the supervisor stops its workers
                 try:
                     proc.wait(timeout)
                 except subprocess.TimeoutExpired:
@@ -243,3 +240,89 @@ def client_port_of(response: httpx.Response) -> int | None:
     if not addr:
         return None
     return int(addr[1])
+
+
+class SseStream:
+    """One open ``GET /api/v1/sync/events`` stream read by a background task.
+
+    ``events`` collects ``(monotonic time, event name)``; comments (keepalives) are
+    counted apart and never taken for events.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, token: str, label: str = "") -> None:
+        self.http = http
+        self.token = token
+        self.label = label
+        self.events: list[tuple[float, str]] = []
+        self.comments = 0
+        self.client_port: int | None = None
+        self.status: int | None = None
+        self._changed = None  # asyncio.Event, made on the running loop
+        self._task = None
+        self._cm = None
+        self._response: httpx.Response | None = None
+
+    async def open(self, timeout: float = 10) -> "SseStream":
+        import asyncio
+
+        self._changed = asyncio.Event()
+        self._cm = self.http.stream(
+            "GET", "/api/v1/sync/events",
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"},
+            timeout=httpx.Timeout(10, read=None),
+        )
+        self._response = await asyncio.wait_for(self._cm.__aenter__(), timeout)
+        self.status = self._response.status_code
+        self.client_port = client_port_of(self._response)
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self._response is not None and self._changed is not None
+        name: str | None = None
+        async for line in self._response.aiter_lines():
+            if line.startswith(":"):
+                self.comments += 1
+            elif line.startswith("event:"):
+                name = line[6:].strip()
+            elif line == "":
+                if name is not None:
+                    self.events.append((time.monotonic(), name))
+                    self._changed.set()
+                name = None
+
+    async def wait_for(self, event: str, *, after: float = 0.0, timeout: float = 5.0) -> float | None:
+        """Monotonic time of the first ``event`` seen after ``after``; None on timeout."""
+        import asyncio
+
+        assert self._changed is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            for stamp, name in self.events:
+                if name == event and stamp >= after:
+                    return stamp
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except (TimeoutError, asyncio.TimeoutError):
+                pass
+
+    def seen(self, event: str, *, after: float = 0.0) -> list[float]:
+        return [stamp for stamp, name in self.events if name == event and stamp >= after]
+
+    async def close(self) -> None:
+        import asyncio
+        import contextlib
+
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self._cm is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._cm.__aexit__(None, None, None), 5)
+        self._task = None
+        self._cm = None

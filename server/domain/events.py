@@ -3,7 +3,6 @@ edits from several phones exercise the field-level merge and conflict records.""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,10 +11,9 @@ from sqlalchemy import Column, String, Table, Text
 
 from schemas.mutations import EventCreateArgs, EventDeleteArgs, EventUpdateArgs
 from sync.errors import Rejected, forbidden, not_found
-from sync.scopes import Grant
-from sync.merge import merge_edit, wire_field_hlc
+from sync.merge import encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
-from sync.scopes import MANAGER, STAFF, Scope
+from sync.scopes import MANAGER, STAFF, Grant, Scope
 from sync.tables import metadata
 from sync.unit import MutationContext, Tx
 
@@ -86,7 +84,7 @@ async def create_event(tx: Tx, ctx: MutationContext, args: EventCreateArgs) -> N
             "created_by": ctx.user_id,
             "created_at": ctx.now,
             "updated_at": ctx.now,
-            "field_meta": json.dumps(meta),
+            "field_meta": encode_meta(meta),
             "deleted_at": None,
         },
     )
@@ -117,7 +115,7 @@ async def update_event(tx: Tx, ctx: MutationContext, args: EventUpdateArgs) -> N
     )
     tx.update(
         "event", args.id,
-        {**outcome.applied, "field_meta": json.dumps(outcome.field_meta), "updated_at": ctx.now},
+        {**outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now},
     )
     if outcome.conflict_ids:
         ctx.flag(
@@ -140,6 +138,9 @@ async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> N
 
 def install(registry: Registry) -> None:
     registry.add_record_type(RecordType("event", events, "id", _scope, _wire, _redact))
-    registry.mutation("event.create", 1, EventCreateArgs)(create_event)
-    registry.mutation("event.update", 1, EventUpdateArgs)(update_event)
-    registry.mutation("event.delete", 1, EventDeleteArgs)(delete_event)
+    by_id = (("event", "id"),)
+    registry.mutation(
+        "event.create", 1, EventCreateArgs, preload=(("event", "id"), ("station", "station"))
+    )(create_event)
+    registry.mutation("event.update", 1, EventUpdateArgs, preload=by_id)(update_event)
+    registry.mutation("event.delete", 1, EventDeleteArgs, preload=by_id)(delete_event)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ from sqlalchemy import Column, String, Table, Text
 
 from schemas.mutations import StationCreateArgs, StationUpdateArgs
 from sync.errors import Rejected, forbidden, not_found
-from sync.merge import merge_edit, wire_field_hlc
+from sync.merge import encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
 from sync.scopes import DISTRICT_MANAGER, MANAGER, Scope
 from sync.tables import metadata
@@ -61,7 +60,7 @@ async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) 
             "district": args.district,
             "created_at": ctx.now,
             "updated_at": ctx.now,
-            "field_meta": json.dumps(meta),
+            "field_meta": encode_meta(meta),
             "deleted_at": None,
         },
     )
@@ -82,7 +81,7 @@ async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) 
     )
     tx.update(
         "station", args.code,
-        {**outcome.applied, "field_meta": json.dumps(outcome.field_meta), "updated_at": ctx.now},
+        {**outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now},
     )
 
 
@@ -102,4 +101,4 @@ def install(registry: Registry) -> None:
     registry.mutation("station.update", 1, StationUpdateArgs)(update_station)
 
 
-__all__ = ["stations", "install"]
+__all__ = ["install", "stations"]

@@ -1,0 +1,552 @@
+"""Sync benchmark: push throughput, snapshot pull throughput and push latency.
+
+Prints figures; it is not a test. For each backend (SQLite, PostgreSQL) it starts
+``python -m server serve`` as a subprocess on a fresh database and drives it over
+real HTTP with httpx:
+
+1. push: one client pushes ``--push-batches`` batches of ``--batch-size``
+   ``event.create`` mutations; then two clients push the same total at once.
+2. pull: the feed is topped up to ``--snapshot-size`` events, then a fresh client
+   pulls from ``cursor=null`` with ``limit=--pull-limit`` until ``more=false``.
+3. latency: ``--latency-clients`` clients (each its own client_id, one shared
+   token) each push ``--latency-pushes`` batches of ``--latency-batch`` mutations
+   concurrently; p50/p99 of the request time.
+
+    .venv/bin/python scripts/bench_sync.py [--backends sqlite,postgres] [--json]
+    .venv/bin/python scripts/bench_sync.py --profile-push 20   # cProfile, in process, SQLite
+
+Targets (2-core machine, SQLite): push >= 30,000 mut/s, pull >= 100,000 changes/s,
+p99 <= 250 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "charity_bench"
+PG_BENCH_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+STATION = "BENCH-01"
+DISTRICT = "天河区"
+
+TARGETS = {
+    "push_1": ("mut/s", 30_000, ">="),
+    "push_2": ("mut/s", 30_000, ">="),
+    "pull": ("changes/s", 100_000, ">="),
+    "p99": ("ms", 250, "<="),
+}
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
+# -- mutation bodies ----------------------------------------------------------------------
+
+
+class _Hlc:
+    """Strictly increasing HLC strings for one node (the benchmark's fake device)."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self.counter = 0
+
+    def next(self) -> str:
+        self.counter = (self.counter + 1) % 10000
+        return f"{int(time.time() * 1000):016d}:{self.counter:04d}:{self.node}"
+
+
+def _event_mutation(mutation_id: int, stamp: str) -> dict[str, Any]:
+    return {
+        "id": mutation_id,
+        "name": "event.create",
+        "version": 1,
+        "key": str(uuid.uuid4()),
+        "hlc": stamp,
+        "args": {
+            "id": str(uuid.uuid4()),
+            "station": STATION,
+            "date": "2026-09-05",
+            "title": "中华慈善日义卖",
+            "notes": "bench",
+            "contact_phone": "+86 138 0000 0000",
+        },
+    }
+
+
+def push_bodies(client_id: str, batches: int, size: int, first_id: int = 1) -> list[bytes]:
+    """Encoded push envelopes with consecutive mutation ids starting at ``first_id``."""
+    clock = _Hlc("bench")
+    bodies = []
+    next_id = first_id
+    for _ in range(batches):
+        muts = [_event_mutation(next_id + i, clock.next()) for i in range(size)]
+        next_id += size
+        bodies.append(_encoder.encode({"protocol": 1, "client_id": client_id, "mutations": muts}))
+    return bodies
+
+
+# -- server process -----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(*args: str, url: str, data_dir: Path) -> str:
+    cmd = [sys.executable, "-m", "server", *args, "--database-url", url, "--data-dir", str(data_dir)]
+    env = {**os.environ, "CHARITY_LOG_LEVEL": "warning"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def issue_token(url: str, data_dir: Path, user: str, role: str = "admin") -> str:
+    return _cli("token", "issue", "--user", user, "--role", role, url=url, data_dir=data_dir)
+
+
+class Server:
+    def __init__(self, url: str, data_dir: Path) -> None:
+        self.url = url
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "server.log"
+
+    async def start(self, timeout: float = 60.0) -> None:
+        cmd = [
+            sys.executable, "-m", "server", "serve", "--port", str(self.port),
+            "--database-url", self.url, "--data-dir", str(self.data_dir),
+        ]
+        env = {**os.environ, "CHARITY_LOG_LEVEL": "warning"}
+        log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.base, timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited ({self.proc.returncode}): {self._tail()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/healthz")).status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"server not healthy after {timeout}s: {self._tail()}")
+
+    def _tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-2000:]
+        return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# -- HTTP helpers -------------------------------------------------------------------------
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+async def post_push(http: httpx.AsyncClient, token: str, body: bytes) -> dict[str, Any]:
+    resp = await http.post("/api/v1/sync/push", content=body, headers=_headers(token))
+    if resp.status_code != 200:
+        raise RuntimeError(f"push -> {resp.status_code}: {resp.text[:500]}")
+    out: dict[str, Any] = _decoder.decode(resp.content)
+    return out
+
+
+def _check_applied(result: dict[str, Any]) -> None:
+    bad = [r for r in result["results"] if r["status"] != "applied"]
+    if bad:
+        raise RuntimeError(f"{len(bad)} mutations not applied, e.g. {bad[0]}")
+
+
+async def create_station(http: httpx.AsyncClient, token: str) -> None:
+    body = _encoder.encode({
+        "protocol": 1,
+        "client_id": str(uuid.uuid4()),
+        "mutations": [{
+            "id": 1, "name": "station.create", "version": 1, "key": str(uuid.uuid4()),
+            "hlc": _Hlc("setup").next(),
+            "args": {"code": STATION, "name": "基准测试站", "district": DISTRICT},
+        }],
+    })
+    _check_applied(await post_push(http, token, body))
+
+
+# -- the three measurements ---------------------------------------------------------------
+
+
+async def push_clients(
+    http: httpx.AsyncClient, token: str, clients: int, batches: int, size: int
+) -> tuple[int, float]:
+    """``clients`` clients push ``batches`` batches in total; returns (mutations, seconds)."""
+    per = [batches // clients + (1 if i < batches % clients else 0) for i in range(clients)]
+    plans = [push_bodies(str(uuid.uuid4()), n, size) for n in per]  # built before the clock
+
+    async def one(bodies: list[bytes]) -> None:
+        for body in bodies:
+            _check_applied(await post_push(http, token, body))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(b) for b in plans))
+    return sum(per) * size, time.perf_counter() - start
+
+
+async def top_up(http: httpx.AsyncClient, token: str, have: int, want: int, size: int) -> int:
+    """Push more events until about ``want`` exist; returns how many were added."""
+    missing = max(0, want - have)
+    if not missing:
+        return 0
+    client_id = str(uuid.uuid4())
+    next_id = 1
+    added = 0
+    while added < missing:
+        n = min(size, missing - added)
+        (body,) = push_bodies(client_id, 1, n, first_id=next_id)
+        _check_applied(await post_push(http, token, body))
+        next_id += n
+        added += n
+    return added
+
+
+async def pull_snapshot(http: httpx.AsyncClient, token: str, limit: int) -> tuple[int, int, float]:
+    """A fresh client pulls from cursor null; returns (changes, pages, seconds)."""
+    client_id = str(uuid.uuid4())
+    cursor: str | None = None
+    total = pages = 0
+    start = time.perf_counter()
+    while True:
+        body = _encoder.encode({"protocol": 1, "client_id": client_id, "cursor": cursor, "limit": limit})
+        resp = await http.post("/api/v1/sync/pull", content=body, headers=_headers(token))
+        if resp.status_code != 200:
+            raise RuntimeError(f"pull -> {resp.status_code}: {resp.text[:500]}")
+        page = _decoder.decode(resp.content)
+        total += len(page["changes"])
+        pages += 1
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+    return total, pages, time.perf_counter() - start
+
+
+async def latency(
+    http: httpx.AsyncClient, token: str, clients: int, pushes: int, size: int
+) -> dict[str, float]:
+    plans = [push_bodies(str(uuid.uuid4()), pushes, size) for _ in range(clients)]
+    samples: list[float] = []
+    errors: list[str] = []
+
+    async def one(bodies: list[bytes]) -> None:
+        for body in bodies:
+            t0 = time.perf_counter()
+            try:
+                _check_applied(await post_push(http, token, body))
+            except (RuntimeError, httpx.HTTPError) as exc:
+                errors.append(str(exc)[:200])
+                return
+            samples.append((time.perf_counter() - t0) * 1000)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(b) for b in plans))
+    wall = time.perf_counter() - start
+    if errors:
+        print(f"    latency: {len(errors)} failed requests, e.g. {errors[0]}", file=sys.stderr)
+    samples.sort()
+    return {
+        "requests": len(samples),
+        "errors": len(errors),
+        "p50_ms": _percentile(samples, 50),
+        "p99_ms": _percentile(samples, 99),
+        "max_ms": samples[-1] if samples else float("nan"),
+        "mean_ms": statistics.fmean(samples) if samples else float("nan"),
+        "seconds": wall,
+        "mutations_per_s": len(samples) * size / wall if wall else 0.0,
+    }
+
+
+def _percentile(sorted_samples: list[float], pct: float) -> float:
+    if not sorted_samples:
+        return float("nan")
+    rank = max(0, min(len(sorted_samples) - 1, round(pct / 100 * len(sorted_samples) + 0.5) - 1))
+    return sorted_samples[rank]
+
+
+# -- per backend --------------------------------------------------------------------------
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    skipped: str | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+async def _fresh_postgres() -> str | None:
+    """Drop and create the bench database; None when PostgreSQL is unreachable."""
+    try:
+        import asyncpg
+    except ImportError:
+        return "asyncpg is not installed"
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        return f"PostgreSQL unreachable at 127.0.0.1:5432 ({exc.__class__.__name__}: {exc})"
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{PG_BENCH_DB}"')
+    finally:
+        await conn.close()
+    return None
+
+
+async def run_backend(backend: str, args: argparse.Namespace) -> BackendResult:
+    result = BackendResult(backend)
+    tmp = Path(tempfile.mkdtemp(prefix=f"charity-bench-{backend}-"))
+    try:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp / 'charity.db'}"
+        else:
+            problem = await _fresh_postgres()
+            if problem:
+                result.skipped = problem
+                print(f"[{backend}] skipped: {problem}")
+                return result
+            url = PG_BENCH_URL
+        token = issue_token(url, tmp, "bench-admin")
+        server = Server(url, tmp)
+        await server.start()
+        print(f"[{backend}] server on {server.base} ({url})", flush=True)
+        try:
+            await _measure(server, token, args, result)
+        finally:
+            server.stop()
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"[{backend}] kept {tmp}")
+    return result
+
+
+async def _measure(server: Server, token: str, args: argparse.Namespace, result: BackendResult) -> None:
+    f = result.figures
+    limits = httpx.Limits(max_connections=max(200, args.latency_clients), max_keepalive_connections=None)
+    timeout = httpx.Timeout(120.0)
+    async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=timeout) as http:
+        await create_station(http, token)
+        # warm-up: first requests pay for imports, statement compilation, page cache
+        await push_clients(http, token, 1, 1, min(args.batch_size, 200))
+        events = min(args.batch_size, 200)
+
+        for clients in (1, 2):
+            n, secs = await push_clients(http, token, clients, args.push_batches, args.batch_size)
+            events += n
+            f[f"push_{clients}"] = {"mutations": n, "seconds": secs, "mutations_per_s": n / secs}
+            print(f"[{result.backend}] push, {clients} client(s): {n} mutations in {secs:.2f}s "
+                  f"= {n / secs:,.0f} mut/s", flush=True)
+
+        t0 = time.perf_counter()
+        added = await top_up(http, token, events, args.snapshot_size, args.batch_size)
+        events += added
+        if added:
+            print(f"[{result.backend}] loaded {added} more events in {time.perf_counter() - t0:.1f}s "
+                  f"({events} events in the feed)", flush=True)
+        n, pages, secs = await pull_snapshot(http, token, args.pull_limit)
+        f["pull"] = {"changes": n, "pages": pages, "seconds": secs, "changes_per_s": n / secs}
+        print(f"[{result.backend}] pull: {n} changes in {pages} pages, {secs:.2f}s "
+              f"= {n / secs:,.0f} changes/s", flush=True)
+
+        lat = await latency(http, token, args.latency_clients, args.latency_pushes, args.latency_batch)
+        f["latency"] = {"clients": args.latency_clients, "pushes_each": args.latency_pushes,
+                        "batch": args.latency_batch, **lat}
+        print(f"[{result.backend}] latency, {args.latency_clients} clients x {args.latency_pushes} pushes "
+              f"of {args.latency_batch}: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
+              f"max {lat['max_ms']:.1f} ms ({lat['mutations_per_s']:,.0f} mut/s)", flush=True)
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def _mark(value: float, key: str) -> str:
+    _unit, target, op = TARGETS[key]
+    ok = value >= target if op == ">=" else value <= target
+    return "ok" if ok else "MISS"
+
+
+def print_table(results: list[BackendResult]) -> None:
+    rows: list[tuple[str, str, str, str, str]] = []
+    for r in results:
+        if r.skipped:
+            rows.append((r.backend, "(skipped)", "", "", r.skipped[:60]))
+            continue
+        f = r.figures
+        for key, label in (("push_1", "push 1 client"), ("push_2", "push 2 clients")):
+            if key in f:
+                v = f[key]["mutations_per_s"]
+                rows.append((r.backend, label, f"{v:,.0f} mut/s", ">= 30,000", _mark(v, key)))
+        if "pull" in f:
+            v = f["pull"]["changes_per_s"]
+            rows.append((r.backend, f"pull {f['pull']['changes']:,} snapshot", f"{v:,.0f} changes/s",
+                         ">= 100,000", _mark(v, "pull")))
+        if "latency" in f:
+            lat = f["latency"]
+            rows.append((r.backend, f"push {lat['batch']} x {lat['clients']} clients p50",
+                         f"{lat['p50_ms']:.1f} ms", "", ""))
+            rows.append((r.backend, f"push {lat['batch']} x {lat['clients']} clients p99",
+                         f"{lat['p99_ms']:.1f} ms", "<= 250 ms", _mark(lat["p99_ms"], "p99")))
+    headers = ("backend", "measure", "figure", "target", "")
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    print()
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    print("(targets are for SQLite on a 2-core machine; client and server share this machine's CPUs: "
+          f"{os.cpu_count()} here)")
+
+
+# -- in-process profile of push -----------------------------------------------------------
+
+
+def profile_push(batches: int, size: int, top: int) -> None:
+    """cProfile of ``sync.push.push`` called directly (no HTTP) on a fresh SQLite database."""
+    import cProfile
+    import pstats
+
+    from schemas.wire import PushRequest
+    from server.app import open_state
+    from server.auth import issue_token as issue, resolve_grant
+    from server.settings import Settings
+    from sync.push import push
+
+    tmp = Path(tempfile.mkdtemp(prefix="charity-bench-profile-"))
+
+    async def main() -> None:
+        settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'charity.db'}")
+        state = await open_state(settings)
+        try:
+            _tid, token = await issue(state.db, user="prof", role="admin", station=None, district=None)
+            grant = await resolve_grant(state.db, f"Bearer {token}")
+            setup = msgspec.json.decode(_encoder.encode({
+                "protocol": 1, "client_id": str(uuid.uuid4()),
+                "mutations": [{"id": 1, "name": "station.create", "version": 1, "key": str(uuid.uuid4()),
+                               "hlc": _Hlc("setup").next(),
+                               "args": {"code": STATION, "name": "基准测试站", "district": DISTRICT}}],
+            }), type=PushRequest)
+            await push(state.db, state.registry, state.clock, grant, setup, state.push_limits)
+            client_id = str(uuid.uuid4())
+            requests = [msgspec.json.decode(b, type=PushRequest)
+                        for b in push_bodies(client_id, batches + 1, size)]
+            await push(state.db, state.registry, state.clock, grant, requests[0], state.push_limits)  # warm
+            profiler = cProfile.Profile()
+            start = time.perf_counter()
+            profiler.enable()
+            for request in requests[1:]:
+                outcome = await push(state.db, state.registry, state.clock, grant, request, state.push_limits)
+                assert all(r.status == "applied" for r in outcome.response.results)
+            profiler.disable()
+            secs = time.perf_counter() - start
+            print(f"in-process push (profiled): {batches * size} mutations in {secs:.2f}s "
+                  f"= {batches * size / secs:,.0f} mut/s (cProfile overhead included)")
+            # the same without the profiler, for the real in-process ceiling
+            more = [msgspec.json.decode(b, type=PushRequest)
+                    for b in push_bodies(client_id, batches, size, first_id=(batches + 1) * size + 1)]
+            start = time.perf_counter()
+            for request in more:
+                await push(state.db, state.registry, state.clock, grant, request, state.push_limits)
+            secs = time.perf_counter() - start
+            print(f"in-process push (no profiler): {batches * size} mutations in {secs:.2f}s "
+                  f"= {batches * size / secs:,.0f} mut/s")
+            stats = pstats.Stats(profiler).strip_dirs()
+            print(f"\n== top {top} by cumulative time ==")
+            stats.sort_stats("cumulative").print_stats(top)
+            print(f"\n== top {top} by own time ==")
+            stats.sort_stats("tottime").print_stats(top)
+        finally:
+            await state.db.dispose()
+
+    try:
+        asyncio.run(main())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--backends", default="sqlite,postgres", help="comma list of sqlite, postgres")
+    p.add_argument("--push-batches", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument("--snapshot-size", type=int, default=100_000, help="events in the feed before the pull")
+    p.add_argument("--pull-limit", type=int, default=5000)
+    p.add_argument("--latency-clients", type=int, default=200)
+    p.add_argument("--latency-pushes", type=int, default=10)
+    p.add_argument("--latency-batch", type=int, default=10)
+    p.add_argument("--json", action="store_true", help="print the figures as JSON at the end")
+    p.add_argument("--keep", action="store_true", help="keep the temporary data directories")
+    p.add_argument("--profile-push", type=int, metavar="BATCHES", default=0,
+                   help="instead: cProfile sync.push.push in process on SQLite for this many batches")
+    p.add_argument("--profile-top", type=int, default=35)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.profile_push:
+        profile_push(args.profile_push, args.batch_size, args.profile_top)
+        return 0
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = set(backends) - {"sqlite", "postgres"}
+    if unknown:
+        print(f"unknown backend(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    results = [asyncio.run(run_backend(b, args)) for b in backends]
+    print_table(results)
+    if args.json:
+        print(msgspec.json.encode({
+            "cpus": os.cpu_count(),
+            "targets": {"push_mutations_per_s": 30_000, "pull_changes_per_s": 100_000, "p99_ms": 250},
+            "results": [{"backend": r.backend, "skipped": r.skipped, **r.figures} for r in results],
+        }).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
