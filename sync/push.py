@@ -28,7 +28,7 @@ from schemas.wire import (
     PushRequest,
     PushResponse,
 )
-from sync.db import Database
+from sync.db import Database, insert_many
 from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
 from sync.hlc import HybridLogicalClock, clamp
 from sync.registry import Registry
@@ -163,7 +163,7 @@ async def _apply_batch(
         known_keys[mutation.key] = row
 
     tags = await tx.flush()
-    await conn.execute(insert(mutations), outcome_rows)
+    await insert_many(conn, mutations, outcome_rows)
     new_last = fresh[-1].id
     await conn.execute(
         update(clients)

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Executable, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sync.db import Database
+from sync.db import Database, insert_many
 from sync.hlc import HybridLogicalClock
 from sync.registry import RecordType, Registry
 from sync.scopes import Grant
@@ -155,7 +155,7 @@ class Tx:
             table = self.registry.record_types[type_name].table
             key = self.registry.record_types[type_name].key
             if inserts:
-                await self.conn.execute(insert(table), [_full_row(table, r) for r in inserts])
+                await insert_many(self.conn, table, [_full_row(table, r) for r in inserts])
             if updates:
                 columns = [c.name for c in table.columns if c.name != key]
                 stmt = (
@@ -197,7 +197,7 @@ class Tx:
             feed_rows.append(
                 {"txid": self.txid, "type": type_name, "record_id": record_id, **scope.as_row()}
             )
-        await self.conn.execute(insert(changes), feed_rows)
+        await insert_many(self.conn, changes, feed_rows)
         self._touched = {}
         return tags
 
