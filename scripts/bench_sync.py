@@ -162,6 +162,16 @@ class Server:
             return self.log_path.read_text(errors="replace")[-2000:]
         return ""
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used so far (Linux /proc)."""
+        if self.proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -226,15 +236,19 @@ async def push_clients(
     return sum(per) * size, time.perf_counter() - start
 
 
-async def top_up(http: httpx.AsyncClient, token: str, have: int, want: int, size: int) -> int:
-    """Push more events until about ``want`` exist; returns how many were added."""
+async def top_up(
+    http: httpx.AsyncClient, token: str, have: int, want: int, size: int, budget_s: float
+) -> int:
+    """Push more events until about ``want`` exist, or until ``budget_s`` seconds are
+    spent (a slow backend then gets a smaller snapshot); returns how many were added."""
     missing = max(0, want - have)
     if not missing:
         return 0
     client_id = str(uuid.uuid4())
     next_id = 1
     added = 0
-    while added < missing:
+    deadline = time.monotonic() + budget_s
+    while added < missing and time.monotonic() < deadline:
         n = min(size, missing - added)
         (body,) = push_bodies(client_id, 1, n, first_id=next_id)
         _check_applied(await post_push(http, token, body))
@@ -362,6 +376,27 @@ async def run_backend(backend: str, args: argparse.Namespace) -> BackendResult:
     return result
 
 
+class _Cpu:
+    """CPU seconds used by the server process and by this (client) process during a phase."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def __enter__(self) -> "_Cpu":
+        self.s0, self.c0 = self.server.cpu_seconds(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server_s = self.server.cpu_seconds() - self.s0
+        self.client_s = time.process_time() - self.c0
+
+    def figures(self) -> dict[str, float]:
+        return {"server_cpu_s": round(self.server_s, 2), "client_cpu_s": round(self.client_s, 2)}
+
+    def text(self) -> str:
+        return f"[cpu: server {self.server_s:.1f}s, client {self.client_s:.1f}s]"
+
+
 async def _measure(server: Server, token: str, args: argparse.Namespace, result: BackendResult) -> None:
     f = result.figures
     limits = httpx.Limits(max_connections=max(200, args.latency_clients), max_keepalive_connections=None)
@@ -373,29 +408,41 @@ async def _measure(server: Server, token: str, args: argparse.Namespace, result:
         events = min(args.batch_size, 200)
 
         for clients in (1, 2):
-            n, secs = await push_clients(http, token, clients, args.push_batches, args.batch_size)
+            with _Cpu(server) as cpu:
+                n, secs = await push_clients(http, token, clients, args.push_batches, args.batch_size)
             events += n
-            f[f"push_{clients}"] = {"mutations": n, "seconds": secs, "mutations_per_s": n / secs}
+            f[f"push_{clients}"] = {"mutations": n, "seconds": secs, "mutations_per_s": n / secs,
+                                    **cpu.figures()}
             print(f"[{result.backend}] push, {clients} client(s): {n} mutations in {secs:.2f}s "
-                  f"= {n / secs:,.0f} mut/s", flush=True)
+                  f"= {n / secs:,.0f} mut/s {cpu.text()}", flush=True)
 
         t0 = time.perf_counter()
-        added = await top_up(http, token, events, args.snapshot_size, args.batch_size)
+        added = await top_up(http, token, events, args.snapshot_size, args.batch_size, args.max_load_seconds)
         events += added
         if added:
-            print(f"[{result.backend}] loaded {added} more events in {time.perf_counter() - t0:.1f}s "
+            secs = time.perf_counter() - t0
+            print(f"[{result.backend}] loaded {added} more events in {secs:.1f}s = {added / secs:,.0f} mut/s "
                   f"({events} events in the feed)", flush=True)
-        n, pages, secs = await pull_snapshot(http, token, args.pull_limit)
-        f["pull"] = {"changes": n, "pages": pages, "seconds": secs, "changes_per_s": n / secs}
+            f["load"] = {"mutations": added, "seconds": secs, "mutations_per_s": added / secs}
+        if events < args.snapshot_size:
+            print(f"[{result.backend}] NOTE: loading stopped after --max-load-seconds "
+                  f"{args.max_load_seconds:g}; the snapshot has {events} events, not {args.snapshot_size}",
+                  flush=True)
+        with _Cpu(server) as cpu:
+            n, pages, secs = await pull_snapshot(http, token, args.pull_limit)
+        f["pull"] = {"changes": n, "pages": pages, "seconds": secs, "changes_per_s": n / secs,
+                     **cpu.figures()}
         print(f"[{result.backend}] pull: {n} changes in {pages} pages, {secs:.2f}s "
-              f"= {n / secs:,.0f} changes/s", flush=True)
+              f"= {n / secs:,.0f} changes/s {cpu.text()}", flush=True)
 
-        lat = await latency(http, token, args.latency_clients, args.latency_pushes, args.latency_batch)
+        with _Cpu(server) as cpu:
+            lat = await latency(http, token, args.latency_clients, args.latency_pushes, args.latency_batch)
         f["latency"] = {"clients": args.latency_clients, "pushes_each": args.latency_pushes,
-                        "batch": args.latency_batch, **lat}
+                        "batch": args.latency_batch, **lat, **cpu.figures()}
         print(f"[{result.backend}] latency, {args.latency_clients} clients x {args.latency_pushes} pushes "
               f"of {args.latency_batch}: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
-              f"max {lat['max_ms']:.1f} ms ({lat['mutations_per_s']:,.0f} mut/s)", flush=True)
+              f"max {lat['max_ms']:.1f} ms ({lat['requests'] / lat['seconds']:,.0f} req/s) {cpu.text()}",
+              flush=True)
 
 
 # -- report -------------------------------------------------------------------------------
@@ -418,6 +465,9 @@ def print_table(results: list[BackendResult]) -> None:
             if key in f:
                 v = f[key]["mutations_per_s"]
                 rows.append((r.backend, label, f"{v:,.0f} mut/s", ">= 30,000", _mark(v, key)))
+        if "load" in f:
+            rows.append((r.backend, f"push (loading {f['load']['mutations']:,})",
+                         f"{f['load']['mutations_per_s']:,.0f} mut/s", "", ""))
         if "pull" in f:
             v = f["pull"]["changes_per_s"]
             rows.append((r.backend, f"pull {f['pull']['changes']:,} snapshot", f"{v:,.0f} changes/s",
@@ -516,6 +566,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=1000)
     p.add_argument("--snapshot-size", type=int, default=100_000, help="events in the feed before the pull")
     p.add_argument("--pull-limit", type=int, default=5000)
+    p.add_argument("--max-load-seconds", type=float, default=45.0,
+                   help="time budget for loading the snapshot (keeps a slow backend's run bounded)")
     p.add_argument("--latency-clients", type=int, default=200)
     p.add_argument("--latency-pushes", type=int, default=10)
     p.add_argument("--latency-batch", type=int, default=10)

@@ -115,21 +115,32 @@ class Database:
 
     async def visible_horizon(self, conn: AsyncConnection) -> int:
         """Every change with txid below this is committed and visible in ``conn``'s
-        snapshot, and no change with a lower txid can ever appear later."""
+        snapshot, and no change with a lower txid can ever appear later (PostgreSQL:
+        ``PG_HORIZON_SQL``; SQLite: the next write transaction's number)."""
         if self.is_postgres:
-            return int(
-                (
-                    await conn.execute(
-                        text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-                    )
-                ).scalar_one()
-            )
+            return int((await conn.execute(text(PG_HORIZON_SQL))).scalar_one())
         value = (
             await conn.execute(
                 select(sync_state.c.int_value).where(sync_state.c.key == "tx_counter")
             )
         ).scalar_one()
         return int(value) + 1
+
+
+PG_HORIZON_SQL = """
+WITH snap AS (SELECT pg_current_snapshot() AS s)
+SELECT coalesce(
+  (SELECT min(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
+    WHERE NOT EXISTS (
+      SELECT 1 FROM pg_stat_activity AS a
+       WHERE a.backend_xid = x::xid AND a.datname IS DISTINCT FROM current_database())),
+  (SELECT pg_snapshot_xmax(snap.s)::text::bigint FROM snap))
+"""
+"""The oldest transaction in flight in our snapshot, ignoring those that
+``pg_stat_activity`` shows running in *another* database (xids are cluster-wide, so a
+long transaction elsewhere on the server would otherwise hold every pull back). An
+in-flight xid we cannot place (finished since, a subtransaction, not visible to our
+role) still counts: the horizon may lag, it never passes a change."""
 
 
 def _retryable(exc: DBAPIError) -> bool:

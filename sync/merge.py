@@ -57,7 +57,7 @@ def merge_edit(
             incoming_wins, concurrent = ctx.hlc > stored_hlc, True
         if incoming_wins:
             applied[name] = value
-            meta[name] = [ctx.hlc, ctx.user_id]
+            meta[name] = [_stamp_after(ctx, stored_hlc), ctx.user_id]
         if concurrent and name in matters and value != old_value:
             conflict_id = str(uuid.uuid4())
             kept, lost = (value, old_value) if incoming_wins else (old_value, value)
@@ -98,6 +98,16 @@ def decode_meta(field_meta: str | None) -> dict[str, list[str]]:
 
 def encode_meta(meta: Mapping[str, list[str]]) -> str:
     return msgspec.json.encode(meta).decode()
+
+
+def _stamp_after(ctx: MutationContext, stored_hlc: str) -> str:
+    """The edit's own stamp, or, for a sequential edit from a device whose clock is
+    behind, a server stamp just after the one it replaces: a value that won stays ahead
+    of edits made without seeing it."""
+    if not stored_hlc or ctx.hlc > stored_hlc:
+        return ctx.hlc
+    ctx.clock.observe(stored_hlc)
+    return ctx.clock.now()
 
 
 def wire_field_hlc(field_meta: str | None) -> dict[str, str]:

@@ -10,11 +10,13 @@ in the same snapshot and only counts transactions the cursor has passed.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -62,6 +64,34 @@ async def pull(
             f"protocol {request.protocol} is not supported",
         )
     start, fingerprint = (Position(0, 0), None) if request.cursor is None else decode_cursor(request.cursor)
+    waited = 0.0
+    while True:
+        page, held_back = await _read_page(db, registry, grant, request, start, fingerprint)
+        if not held_back or page.more:
+            return page
+        if page.changes or waited >= HELD_BACK_WAIT_SECONDS:
+            # committed changes sit above the horizon: tell the client to come back now,
+            # or a poke that already fired would leave it waiting for the next one
+            return msgspec.structs.replace(page, more=True)
+        await asyncio.sleep(0.02)
+        waited += 0.02
+
+
+HELD_BACK_WAIT_SECONDS = 1.0
+"""How long a pull waits inside the request for an older transaction still in flight
+to end when newer committed changes for the caller are held back behind it."""
+
+
+async def _read_page(
+    db: Database,
+    registry: Registry,
+    grant: Grant,
+    request: PullRequest,
+    start: Position,
+    fingerprint: str | None,
+) -> tuple[PullResponse, bool]:
+    """One page in one snapshot, and whether committed changes the caller may see are
+    held back above the horizon (PostgreSQL only: a transaction below them is in flight)."""
     async with db.read() as conn:
         await _check_client(conn, grant, request.client_id)
         horizon = await db.visible_horizon(conn)
@@ -72,13 +102,10 @@ async def pull(
         if reset:
             start = Position(0, 0)
         c = changes.c
+        after_start = or_(c.txid > start.txid, and_(c.txid == start.txid, c.seq > start.seq))
         stmt = (
             select(c.txid, c.seq, c.type, c.record_id)
-            .where(
-                c.txid < horizon,
-                or_(c.txid > start.txid, and_(c.txid == start.txid, c.seq > start.seq)),
-                feed_filter(grant),
-            )
+            .where(c.txid < horizon, after_start, feed_filter(grant))
             .order_by(c.txid, c.seq)
             .limit(request.limit + 1)
         )
@@ -93,13 +120,21 @@ async def pull(
             settled_below = horizon
         out = await _load_changes(conn, registry, grant, page, start)
         last_mutation_id = await _last_mutation_id(conn, request.client_id, settled_below)
-    return PullResponse(
+        held_back = False
+        if db.is_postgres and not more:
+            held_back = (
+                await conn.execute(
+                    select(c.seq).where(c.txid >= horizon, after_start, feed_filter(grant)).limit(1)
+                )
+            ).first() is not None
+    response = PullResponse(
         cursor=encode_cursor(end, grant),
         reset=reset,
         more=more,
         last_mutation_id=last_mutation_id,
         changes=out,
     )
+    return response, held_back
 
 
 async def _check_client(conn: AsyncConnection, grant: Grant, client_id: str) -> None:

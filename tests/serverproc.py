@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -81,7 +82,7 @@ class ServerProcess:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, timeout: float = 30) -> "ServerProcess":
+    def start(self, timeout: float = 30) -> ServerProcess:
         cmd = [
             sys.executable, "-m", "server", "serve", "--port", str(self.port),
             "--database-url", self.database_url, "--data-dir", str(self.data_dir),
@@ -155,7 +156,7 @@ class ServerProcess:
             self._log_file = None
         return code
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -262,7 +263,7 @@ class SseStream:
         self._cm = None
         self._response: httpx.Response | None = None
 
-    async def open(self, timeout: float = 10) -> "SseStream":
+    async def open(self, timeout: float = 10) -> SseStream:
         import asyncio
 
         self._changed = asyncio.Event()
@@ -307,7 +308,7 @@ class SseStream:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 pass
 
     def seen(self, event: str, *, after: float = 0.0) -> list[float]:
