@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -119,25 +119,24 @@ edit_fields = st.fixed_dictionaries(
               "contact_phone": phones},
 )
 
-KINDS = ["create", "create", "update", "update", "update", "delete",
-         "bad_create", "bad_update", "foreign_create"]
+KINDS = ["create", "create", "create", "update", "update", "update", "update", "delete",
+         "delete", "bad_create", "bad_update", "foreign_create"]
 
 mutation_step = st.tuples(
     st.just("mut"), st.integers(0, 3), st.sampled_from(KINDS), st.integers(0, 10_000),
     dates, titles, phones, edit_fields,
 )
-sync_step = st.tuples(
-    st.just("sync"), st.integers(0, 3),
-    st.lists(st.sampled_from(FAULTS), max_size=3),
+online = st.tuples(st.integers(0, 3), st.lists(st.sampled_from(FAULTS), max_size=3))
+rounds = st.tuples(
+    st.lists(mutation_step, max_size=6),  # what the phones do offline in this round
+    st.lists(online, min_size=1, max_size=4),  # who comes online, in order, with which faults
+    st.booleans(),  # come online one after another, or all at once
 )
-sync_all_step = st.tuples(st.just("sync_all"), st.lists(st.sampled_from(FAULTS), max_size=2))
 programs = st.fixed_dictionaries(
     {
         "devices": st.integers(3, 4),
         "batch_sizes": st.lists(st.integers(1, 4), min_size=4, max_size=4),
-        "steps": st.lists(
-            st.one_of(mutation_step, mutation_step, sync_step, sync_all_step), min_size=4, max_size=28
-        ),
+        "rounds": st.lists(rounds, min_size=2, max_size=7),
     }
 )
 
@@ -198,6 +197,10 @@ def _enqueue(device: Device, name: str, args: dict[str, Any], kind: str) -> int:
 def _mutate(device: Device, step: tuple[Any, ...]) -> None:
     _, _, kind, pick, date, title, phone, fields = step
     known = device.known_events()
+    if pick % 3:
+        # Mostly edit a few "hot" events (the same ones on every phone that knows them),
+        # so that phones often edit the same field without having seen each other's edit.
+        known = known[:2]
     if kind in ("update", "bad_update", "delete") and not known:
         kind = "create"
     if kind == "create":
@@ -220,6 +223,8 @@ def _mutate(device: Device, step: tuple[Any, ...]) -> None:
     elif kind == "update":
         event_id = known[pick % len(known)]
         edits = dict(fields) or {"title": title}
+        if pick % 2:
+            edits.setdefault("date", date)  # a field that matters: concurrent edits get flagged
         base = device.base_for(event_id, list(edits))
         mid = _enqueue(device, "event.update", {"id": event_id, "fields": edits, "base": base}, kind)
         device.overlay.setdefault(event_id, {}).update(
@@ -333,13 +338,17 @@ async def _run_program(
         devices.append(device)
 
     # The program: phones act offline and come online in the drawn order, with faults.
-    for step in program["steps"]:
-        if step[0] == "mut":
+    for offline, comers, at_once in program["rounds"]:
+        for step in offline:
             _mutate(devices[step[1] % len(devices)], step)
-        elif step[0] == "sync":
-            await _go_online(devices[step[1] % len(devices)], step[2], graveyard)
+        if at_once:
+            chosen = {index % len(devices): faults for index, faults in comers}
+            await asyncio.gather(
+                *(_go_online(devices[i], faults, graveyard) for i, faults in chosen.items())
+            )
         else:
-            await asyncio.gather(*(_go_online(d, step[1], graveyard) for d in devices))
+            for index, faults in comers:
+                await _go_online(devices[index % len(devices)], faults, graveyard)
 
     # The end: faults off, everyone drains its outbox, then everyone pulls once more.
     for device in devices:
@@ -404,19 +413,53 @@ async def _run_program(
             if sent["kind"] == "delete" and device.role == "staff":
                 assert stored["status"] == "rejected", stored
 
-    # No real sleeping happened; every backoff went to the recorder.
-    assert all(delay >= 0 for d in devices for delay in d.sleeps)
+    # No real sleeping: each transient fault (lost response, no network) cost one backoff,
+    # and every backoff went to the recorder.
+    for device in devices:
+        transient = sum(1 for _, f in device.transport.log if f in ("lose", "connect"))
+        assert len(device.sleeps) == transient, (device.user, device.sleeps, device.transport.log)
+    # What this example exercised (shown by --hypothesis-show-statistics).
+    faults = [f for d in devices for _, f in d.transport.log if f != "ok"]
+    crashes = sum(d.crashes for d in devices)
+    deleted = any(r["name"] == "event.delete" and r["status"] == "applied" for r in rows)
+    statuses = {row["status"] for row in rows}
+    event(f"faults injected: {'none' if not faults else '1-5' if len(faults) <= 5 else '6+'}")
+    event(f"phone crashes: {'3+' if crashes >= 3 else crashes}")
+    event(f"events deleted: {'yes' if deleted else 'no'}")
+    for status in ("rejected", "flagged"):
+        event(f"{status} mutations: {'yes' if status in statuses else 'no'}")
 
 
 _examples = itertools.count()
 
 
 @settings(
-    max_examples=12,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(program=programs)
+@example(  # a conflict on a field that matters, a delete, and each fault at least once
+    program={
+        "devices": 4,
+        "batch_sizes": [1, 2, 3, 4],
+        "rounds": [
+            ([("mut", 1, "create", 3, "2026-01-01", "义卖", "13800138000", {}),
+              ("mut", 3, "create", 0, "2026-01-02", "敬老", None, {}),
+              ("mut", 0, "bad_create", 0, "2026-01-03", "x", None, {})],
+             [(1, ["dup_second"]), (3, ["lose"]), (0, ["connect", "dup_first"]), (2, [])], False),
+            ([("mut", 0, "update", 1, "2026-02-02", "b", None, {"contact_phone": "020-12345678"}),
+              ("mut", 1, "update", 1, "2026-03-03", "c", None, {}),
+              ("mut", 2, "update", 1, "2026-04-04", "d", None, {}),
+              ("mut", 2, "foreign_create", 0, "2026-04-05", "e", None, {}),
+              ("mut", 0, "delete", 0, "2026-01-01", "f", None, {})],
+             [(0, ["crash"]), (1, ["ok", "crash"]), (2, ["lose", "lose"]), (3, [])], True),
+            ([("mut", 1, "delete", 0, "2026-01-01", "g", None, {}),
+              ("mut", 2, "bad_update", 0, "2026-01-01", "", None, {})],
+             [(1, ["dup_first", "crash"]), (2, [])], False),
+        ],
+    }
+)
 def test_guarantee_05_convergence_property(
     database_url: str, tmp_path: Path, program: dict[str, Any]
 ) -> None:
