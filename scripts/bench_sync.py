@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -36,7 +37,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import msgspec
@@ -45,9 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BENCH_DB = "charity_bench"
-PG_BENCH_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+PG_BENCH_URL = "postgresql://postgres@127.0.0.1:5432/charity_bench"
+"""Dropped and created afresh on each run (through the ``postgres`` database)."""
 STATION = "BENCH-01"
 DISTRICT = "天河区"
 
@@ -119,7 +119,7 @@ def _free_port() -> int:
 def _cli(*args: str, url: str, data_dir: Path) -> str:
     cmd = [sys.executable, "-m", "server", *args, "--database-url", url, "--data-dir", str(data_dir)]
     env = {**os.environ, "CHARITY_LOG_LEVEL": "warning"}
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout.strip().splitlines()[-1]
@@ -138,14 +138,17 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
 
-    async def start(self, timeout: float = 60.0) -> None:
+    def _spawn(self) -> subprocess.Popen[bytes]:
         cmd = [
             sys.executable, "-m", "server", "serve", "--port", str(self.port),
             "--database-url", self.url, "--data-dir", str(self.data_dir),
         ]
         env = {**os.environ, "CHARITY_LOG_LEVEL": "warning"}
-        log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "wb") as log:  # the child keeps its own descriptor
+            return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    async def start(self, timeout: float = 60.0) -> None:
+        self.proc = self._spawn()
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.base, timeout=2.0) as http:
             while time.monotonic() < deadline:
@@ -290,7 +293,7 @@ async def latency(
             try:
                 _check_applied(await post_push(http, token, body))
             except (RuntimeError, httpx.HTTPError) as exc:
-                errors.append(str(exc)[:200])
+                errors.append(f"{exc.__class__.__name__}: {exc}"[:300])
                 return
             samples.append((time.perf_counter() - t0) * 1000)
 
@@ -329,19 +332,26 @@ class BackendResult:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-async def _fresh_postgres() -> str | None:
-    """Drop and create the bench database; None when PostgreSQL is unreachable."""
+async def _fresh_postgres(url: str) -> str | None:
+    """Drop and create the bench database named in ``url``; a reason when that cannot be done."""
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         import asyncpg
     except ImportError:
         return "asyncpg is not installed"
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or name == "postgres" or '"' in name:
+        return f"refusing to drop database {name!r}: name a scratch database in --pg-url"
+    admin_dsn = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
     try:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-        return f"PostgreSQL unreachable at 127.0.0.1:5432 ({exc.__class__.__name__}: {exc})"
+        conn = await asyncpg.connect(admin_dsn, timeout=5)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        return f"PostgreSQL unreachable at {parts.hostname}:{parts.port or 5432} ({exc.__class__.__name__}: {exc})"
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{PG_BENCH_DB}"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     return None
@@ -354,12 +364,12 @@ async def run_backend(backend: str, args: argparse.Namespace) -> BackendResult:
         if backend == "sqlite":
             url = f"sqlite:///{tmp / 'charity.db'}"
         else:
-            problem = await _fresh_postgres()
+            url = args.pg_url
+            problem = await _fresh_postgres(url)
             if problem:
                 result.skipped = problem
                 print(f"[{backend}] skipped: {problem}")
                 return result
-            url = PG_BENCH_URL
         token = issue_token(url, tmp, "bench-admin")
         server = Server(url, tmp)
         await server.start()
@@ -382,7 +392,7 @@ class _Cpu:
     def __init__(self, server: Server) -> None:
         self.server = server
 
-    def __enter__(self) -> "_Cpu":
+    def __enter__(self) -> Self:
         self.s0, self.c0 = self.server.cpu_seconds(), time.process_time()
         return self
 
@@ -435,6 +445,9 @@ async def _measure(server: Server, token: str, args: argparse.Namespace, result:
         print(f"[{result.backend}] pull: {n} changes in {pages} pages, {secs:.2f}s "
               f"= {n / secs:,.0f} changes/s {cpu.text()}", flush=True)
 
+    gc.collect()
+    # a fresh pool for the latency clients: nothing left over from the bulk phases
+    async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=timeout) as http:
         with _Cpu(server) as cpu:
             lat = await latency(http, token, args.latency_clients, args.latency_pushes, args.latency_batch)
         f["latency"] = {"clients": args.latency_clients, "pushes_each": args.latency_pushes,
@@ -500,7 +513,8 @@ def profile_push(batches: int, size: int, top: int) -> None:
 
     from schemas.wire import PushRequest
     from server.app import open_state
-    from server.auth import issue_token as issue, resolve_grant
+    from server.auth import issue_token as issue
+    from server.auth import resolve_grant
     from server.settings import Settings
     from sync.push import push
 
@@ -562,6 +576,9 @@ def profile_push(batches: int, size: int, top: int) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backends", default="sqlite,postgres", help="comma list of sqlite, postgres")
+    p.add_argument("--pg-url", default=PG_BENCH_URL,
+                   help="PostgreSQL database to drop, create and use (a query string is passed to the "
+                        "server, e.g. ?prepared_statement_cache_size=0)")
     p.add_argument("--push-batches", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=1000)
     p.add_argument("--snapshot-size", type=int, default=100_000, help="events in the feed before the pull")
