@@ -39,6 +39,7 @@ async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppS
     db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
     if run_migrations and os.environ.get("CHARITY_SKIP_MIGRATIONS") != "1":
         await migrate(db)
+        await db.refresh_statistics()
     return AppState(
         settings=settings,
         db=db,
@@ -139,6 +140,7 @@ async def _prune_forever(state: AppState) -> None:
             )
             if removed:
                 log.info("pruned %d tombstones", removed)
+            await state.db.refresh_statistics()
         except Exception:
             log.exception("pruning tombstones failed; will try again")
         await asyncio.sleep(PRUNE_EVERY_SECONDS)

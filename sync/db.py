@@ -48,7 +48,14 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_postgres:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=False)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=pool_size * 2,
+                pool_pre_ping=False,
+                # asyncpg prepares every statement; a generic plan chosen while the tables
+                # were empty would scan whole tables once they are full
+                connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+            )
         else:
             kwargs.update(connect_args={"timeout": 30})
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
@@ -96,6 +103,17 @@ class Database:
                     raise
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
+
+    async def refresh_statistics(self) -> None:
+        """Planner statistics: without them SQLite may scan the change feed by type
+        and PostgreSQL plans for empty tables. Run on start and after pruning."""
+        async with self.engine.connect() as conn:
+            if self.is_postgres:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.exec_driver_sql("ANALYZE")
+            else:
+                await conn.exec_driver_sql("ANALYZE")
+                await conn.commit()
 
     async def next_txid(self, conn: AsyncConnection) -> int:
         """The change-feed clock of this write transaction.
@@ -162,6 +180,8 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: the indexes of a busy event stay hot
+        cursor.execute("PRAGMA mmap_size=268435456")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

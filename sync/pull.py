@@ -118,7 +118,7 @@ async def _read_page(
         else:
             end = max(start, Position(horizon, 0))
             settled_below = horizon
-        out = await _load_changes(conn, registry, grant, page, start)
+        out = await _load_changes(conn, registry, grant, page)
         last_mutation_id = await _last_mutation_id(conn, request.client_id, settled_below)
         held_back = False
         if db.is_postgres and not more:
@@ -168,33 +168,23 @@ async def _last_mutation_id(conn: AsyncConnection, client_id: str, below_txid: i
 
 
 async def _load_changes(
-    conn: AsyncConnection, registry: Registry, grant: Grant, page: Sequence[Any], start: Position
+    conn: AsyncConnection, registry: Registry, grant: Grant, page: Sequence[Any]
 ) -> list[Change]:
-    """Read the current state of every record on the page: one join per record type
-    over the page's range of the feed (no long ``IN`` lists)."""
-    out: list[Change] = []
-    if not page:
-        return out
-    last = page[-1]
-    c = changes.c
-    in_page = and_(
-        or_(c.txid > start.txid, and_(c.txid == start.txid, c.seq > start.seq)),
-        or_(c.txid < last.txid, and_(c.txid == last.txid, c.seq <= last.seq)),
-        feed_filter(grant),
-    )
+    """Read the current state of every record on the page, per type by primary key."""
+    wanted: dict[str, list[str]] = {}
+    for ref in page:
+        wanted.setdefault(ref.type, []).append(ref.record_id)
     loaded: dict[tuple[str, str], Any] = {}
-    for type_name in {r.type for r in page}:
+    for type_name, ids in wanted.items():
         rtype = registry.record_types.get(type_name)
         if rtype is None:
             continue
         key_col = rtype.table.c[rtype.key]
-        stmt = (
-            select(rtype.table)
-            .select_from(changes.join(rtype.table, key_col == c.record_id))
-            .where(c.type == type_name, in_page)
-        )
-        for found in (await conn.execute(stmt)).mappings():
-            loaded[(type_name, str(found[rtype.key]))] = found
+        for begin in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[begin : begin + LOOKUP_CHUNK]
+            for found in (await conn.execute(select(rtype.table).where(key_col.in_(chunk)))).mappings():
+                loaded[(type_name, str(found[rtype.key]))] = found
+    out: list[Change] = []
     for ref in page:
         row = loaded.get((ref.type, ref.record_id))
         rtype = registry.record_types.get(ref.type)
@@ -206,3 +196,7 @@ async def _load_changes(
             data = rtype.redact(data, grant)
         out.append(Change(type=ref.type, id=ref.record_id, op="put", data=data))
     return out
+
+
+LOOKUP_CHUNK = 900
+"""Below SQLite's default limit of bound parameters in one statement."""
