@@ -1,0 +1,24 @@
+"""The docs keep up with the code: every setting and every mutation is documented."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from server.domain import build_registry
+from server.settings import Settings
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_deployment_doc_lists_every_setting() -> None:
+    text = (DOCS / "deployment.md").read_text(encoding="utf-8")
+    missing = [f.name for f in dataclasses.fields(Settings) if f"`{f.name}`" not in text]
+    assert missing == []
+
+
+def test_protocol_doc_lists_every_mutation() -> None:
+    text = (DOCS / "protocol.md").read_text(encoding="utf-8")
+    registry = build_registry()
+    missing = [f"{n}@{v}" for (n, v) in registry.mutations if f"`{n}@{v}`" not in text]
+    assert missing == []
