@@ -100,6 +100,15 @@ def encode_meta(meta: Mapping[str, list[str]]) -> str:
     return msgspec.json.encode(meta).decode()
 
 
+def edited_fields(fields: msgspec.Struct) -> dict[str, Any]:
+    """The fields an edit sets: those not left ``UNSET`` (``None`` is a value: "clear it")."""
+    return {
+        name: getattr(fields, name)
+        for name in fields.__struct_fields__
+        if getattr(fields, name) is not msgspec.UNSET
+    }
+
+
 def _stamp_after(ctx: MutationContext, stored_hlc: str) -> str:
     """The edit's own stamp, or, for a sequential edit from a device whose clock is
     behind, a server stamp just after the one it replaces: a value that won stays ahead

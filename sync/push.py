@@ -57,7 +57,7 @@ class PushOutcome:
     poke_tags: set[str]
 
 
-def check_envelope(request: PushRequest, grant: Grant, limits: PushLimits) -> None:
+def check_envelope(request: PushRequest, limits: PushLimits) -> None:
     """Refusals of the whole batch that need no database."""
     if request.protocol > PROTOCOL_VERSION:
         raise ProtocolError(
@@ -89,7 +89,7 @@ async def push(
     request: PushRequest,
     limits: PushLimits = PushLimits(),
 ) -> PushOutcome:
-    check_envelope(request, grant, limits)
+    check_envelope(request, limits)
 
     async def work(conn: AsyncConnection) -> PushOutcome:
         return await _apply_batch(conn, db, registry, clock, grant, request)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
 from sqlalchemy import Column, String, Table, Text
 
 from schemas.mutations import EventCreateArgs, EventDeleteArgs, EventUpdateArgs
 from sync.errors import Rejected, forbidden, not_found
-from sync.merge import encode_meta, merge_edit, wire_field_hlc
+from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, Grant, Scope
 from sync.tables import metadata
@@ -102,11 +101,7 @@ async def _live_event(tx: Tx, ctx: MutationContext, event_id: str) -> dict[str, 
 
 async def update_event(tx: Tx, ctx: MutationContext, args: EventUpdateArgs) -> None:
     event = await _live_event(tx, ctx, args.id)
-    edits = {
-        name: getattr(args.fields, name)
-        for name in EDITABLE
-        if getattr(args.fields, name) is not msgspec.UNSET
-    }
+    edits = edited_fields(args.fields)
     if not edits:
         raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
     outcome = merge_edit(

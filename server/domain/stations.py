@@ -9,7 +9,7 @@ from sqlalchemy import Column, String, Table, Text
 
 from schemas.mutations import StationCreateArgs, StationUpdateArgs
 from sync.errors import Rejected, forbidden, not_found
-from sync.merge import encode_meta, merge_edit, wire_field_hlc
+from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
 from sync.scopes import DISTRICT_MANAGER, MANAGER, Scope
 from sync.tables import metadata
@@ -72,7 +72,7 @@ async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) 
         raise not_found("站点", "station", args.code, field="code")
     if ctx.grant.rank < MANAGER or not ctx.grant.covers_station(args.code, station["district"]):
         raise forbidden("只有该站点的管理者可以修改站点", "only the station's managers edit it")
-    edits = {k: v for k, v in _set_fields(args.fields).items()}
+    edits = edited_fields(args.fields)
     if not edits:
         raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
     outcome = merge_edit(
@@ -83,16 +83,6 @@ async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) 
         "station", args.code,
         {**outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now},
     )
-
-
-def _set_fields(fields: Any) -> dict[str, Any]:
-    import msgspec
-
-    return {
-        name: getattr(fields, name)
-        for name in fields.__struct_fields__
-        if getattr(fields, name) is not msgspec.UNSET
-    }
 
 
 def install(registry: Registry) -> None:
