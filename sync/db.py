@@ -1,8 +1,9 @@
 """The database seam: one engine, short write transactions, the change-feed clock.
 
-SQLite is the embedded default: WAL, a busy timeout, one writer at a time in
-this process (an asyncio lock, then ``BEGIN IMMEDIATE``), reads in a real
-snapshot (``BEGIN`` emitted by us, not pysqlite's lazy one). PostgreSQL is
+SQLite is the embedded default: WAL, a busy timeout, a single write path (one
+writer thread with a synchronous connection runs each write transaction whole,
+``BEGIN IMMEDIATE``), reads through aiosqlite in a real snapshot (``BEGIN``
+emitted by us, not pysqlite's lazy one). PostgreSQL is
 the scale-out path: writes in READ COMMITTED with row locks, pulls in
 REPEATABLE READ, change ids from ``pg_current_xact_id()``.
 """
