@@ -281,7 +281,22 @@ async def pull_snapshot(http: httpx.AsyncClient, token: str, limit: int) -> tupl
 
 
 async def latency(
-    http: httpx.AsyncClient, token: str, clients: int, pushes: int, size: int
+    base_url: str, token: str, clients: int, pushes: int, size: int
+) -> dict[str, float]:
+    """Many concurrent clients. Uses aiohttp: httpx's connection pool spends more CPU
+    than the server at 200 connections, and on a 2-core machine that starves the server
+    and measures the load generator instead."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(
+        base_url=base_url, connector=connector, timeout=aiohttp.ClientTimeout(total=120)
+    ) as session:
+        return await _latency_with(session, token, clients, pushes, size)
+
+
+async def _latency_with(
+    session: Any, token: str, clients: int, pushes: int, size: int
 ) -> dict[str, float]:
     plans = [push_bodies(str(uuid.uuid4()), pushes, size) for _ in range(clients)]
     samples: list[float] = []
@@ -291,8 +306,14 @@ async def latency(
         for body in bodies:
             t0 = time.perf_counter()
             try:
-                _check_applied(await post_push(http, token, body))
-            except (RuntimeError, httpx.HTTPError) as exc:
+                async with session.post(
+                    "/api/v1/sync/push", data=body, headers=_headers(token)
+                ) as resp:
+                    payload = await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f"push -> {resp.status}: {payload[:500]!r}")
+                _check_applied(_decoder.decode(payload))
+            except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
                 errors.append(f"{exc.__class__.__name__}: {exc}"[:300])
                 return
             samples.append((time.perf_counter() - t0) * 1000)
@@ -446,10 +467,9 @@ async def _measure(server: Server, token: str, args: argparse.Namespace, result:
               f"= {n / secs:,.0f} changes/s {cpu.text()}", flush=True)
 
     gc.collect()
-    # a fresh pool for the latency clients: nothing left over from the bulk phases
-    async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=timeout) as http:
+    if True:  # a fresh pool for the latency clients: nothing left over from the bulk phases
         with _Cpu(server) as cpu:
-            lat = await latency(http, token, args.latency_clients, args.latency_pushes, args.latency_batch)
+            lat = await latency(server.base, token, args.latency_clients, args.latency_pushes, args.latency_batch)
         f["latency"] = {"clients": args.latency_clients, "pushes_each": args.latency_pushes,
                         "batch": args.latency_batch, **lat, **cpu.figures()}
         print(f"[{result.backend}] latency, {args.latency_clients} clients x {args.latency_pushes} pushes "
