@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.wire import PROTOCOL_VERSION, Change, PullRequest, PullResponse
@@ -179,10 +179,12 @@ async def _load_changes(
         rtype = registry.record_types.get(type_name)
         if rtype is None:
             continue
-        key_col = rtype.table.c[rtype.key]
+        by_keys = select(rtype.table).where(
+            rtype.table.c[rtype.key].in_(bindparam("keys", expanding=True))
+        )  # one cached statement, whatever the page
         for begin in range(0, len(ids), LOOKUP_CHUNK):
             chunk = ids[begin : begin + LOOKUP_CHUNK]
-            for found in (await conn.execute(select(rtype.table).where(key_col.in_(chunk)))).mappings():
+            for found in (await conn.execute(by_keys, {"keys": chunk})).mappings():
                 loaded[(type_name, str(found[rtype.key]))] = found
     out: list[Change] = []
     for ref in page:
