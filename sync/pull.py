@@ -170,33 +170,59 @@ async def _last_mutation_id(conn: AsyncConnection, client_id: str, below_txid: i
 async def _load_changes(
     conn: AsyncConnection, registry: Registry, grant: Grant, page: Sequence[Any]
 ) -> list[Change]:
-    """Read the current state of every record on the page, per type by primary key."""
+    """The current state of every record on the page, read per type by primary key.
+
+    A record's stored ``wire`` JSON goes out as it is (no per-row work); only rows
+    that must be redacted for this grant, or that have no ``wire`` yet, are rebuilt."""
     wanted: dict[str, list[str]] = {}
     for ref in page:
         wanted.setdefault(ref.type, []).append(ref.record_id)
     loaded: dict[tuple[str, str], Any] = {}
+    rebuild: set[str] = set()
     for type_name, ids in wanted.items():
         rtype = registry.record_types.get(type_name)
         if rtype is None:
             continue
-        by_keys = select(rtype.table).where(
-            rtype.table.c[rtype.key].in_(bindparam("keys", expanding=True))
+        table = rtype.table
+        if rtype.redacts_for is not None and rtype.redacts_for(grant):
+            rebuild.add(type_name)
+            columns: Any = [table]
+        else:
+            columns = [table.c[rtype.key], table.c.wire]
+            if rtype.tombstone:
+                columns.append(table.c[rtype.tombstone])
+        by_keys = select(*columns).where(
+            table.c[rtype.key].in_(bindparam("keys", expanding=True))
         )  # one cached statement, whatever the page
         for begin in range(0, len(ids), LOOKUP_CHUNK):
             chunk = ids[begin : begin + LOOKUP_CHUNK]
             for found in (await conn.execute(by_keys, {"keys": chunk})).mappings():
                 loaded[(type_name, str(found[rtype.key]))] = found
     out: list[Change] = []
+    missing_wire: list[tuple[int, str, str]] = []
     for ref in page:
         row = loaded.get((ref.type, ref.record_id))
         rtype = registry.record_types.get(ref.type)
         if row is None or rtype is None or (rtype.tombstone and row[rtype.tombstone]):
             out.append(Change(type=ref.type, id=ref.record_id, op="del"))
-            continue
-        data = rtype.to_wire(row)
-        if rtype.redact is not None:
-            data = rtype.redact(data, grant)
-        out.append(Change(type=ref.type, id=ref.record_id, op="put", data=data))
+        elif ref.type in rebuild:
+            data = rtype.to_wire(row)
+            if rtype.redact is not None:
+                data = rtype.redact(data, grant)
+            out.append(Change(type=ref.type, id=ref.record_id, op="put", data=data))
+        elif row["wire"] is None:
+            missing_wire.append((len(out), ref.type, ref.record_id))
+            out.append(Change(type=ref.type, id=ref.record_id, op="del"))
+        else:
+            raw: Any = msgspec.Raw(row["wire"].encode())
+            out.append(Change(type=ref.type, id=ref.record_id, op="put", data=raw))
+    for index, type_name, record_id in missing_wire:
+        rtype = registry.record_types[type_name]
+        full: Any = (
+            await conn.execute(select(rtype.table).where(rtype.table.c[rtype.key] == record_id))
+        ).mappings().first()
+        if full is not None:
+            out[index] = Change(type=type_name, id=record_id, op="put", data=rtype.to_wire(full))
     return out
 
 

@@ -47,6 +47,8 @@ class RecordType:
     redact: Callable[[dict[str, Any], Grant], dict[str, Any]] | None = None
     tombstone: str | None = "deleted_at"
     """Column that, when set, makes the record a tombstone (``op: del``)."""
+    redacts_for: Callable[[Grant], bool] | None = None
+    """Which grants get a redacted copy; the others are sent the stored ``wire`` as is."""
 
 
 @dataclass

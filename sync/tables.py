@@ -1,5 +1,9 @@
 """Tables the engine owns. Domain tables join the same ``metadata`` from ``server/domain``.
 
+Record tables carry ``wire``: the record as phones see it, encoded once when it is
+written, so a pull sends it as it is. NULL (rows from before it existed) means
+"build it from the row".
+
 Timestamps are ISO-8601 UTC text (``2026-11-25T06:36:00.123Z``) so that SQLite and
 PostgreSQL store and sort them alike and phones receive them unchanged.
 """
@@ -130,6 +134,7 @@ conflicts = Table(
     Column("created_at", String(32), nullable=False),
     Column("resolved_by", String(64), nullable=True),
     Column("resolved_at", String(32), nullable=True),
+    Column("wire", Text, nullable=True),
 )
 
 sync_issues = Table(
@@ -146,4 +151,5 @@ sync_issues = Table(
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
     Column("created_at", String(32), nullable=False),
+    Column("wire", Text, nullable=True),
 )

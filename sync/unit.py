@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy import Executable, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -147,6 +148,8 @@ class Tx:
     async def _write_staged(self) -> None:
         by_type: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
         for (type_name, record_id), (row, is_new) in self._staged.items():
+            rtype = self.registry.record_types[type_name]
+            row["wire"] = _wire_encoder.encode(rtype.to_wire(row)).decode()
             inserts, updates = by_type.setdefault(type_name, ([], []))
             (inserts if is_new else updates).append(row)
             self._stored[(type_name, record_id)] = row
@@ -200,6 +203,9 @@ class Tx:
         await insert_many(self.conn, changes, feed_rows)
         self._touched = {}
         return tags
+
+
+_wire_encoder = msgspec.json.Encoder()
 
 
 def _full_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,3 +23,21 @@ async def test_schema_lists_every_mutation(api: Api) -> None:
         schema["mutations"]
     )
     assert "PushRequest" in schema["messages"]
+
+
+async def test_pull_rebuilds_records_written_before_wire_was_stored(api: Api) -> None:
+    """Rows from before migration 0002 have no stored wire JSON; pull builds it from the row."""
+    from sqlalchemy import update
+
+    from server.domain.stations import stations
+    from tests.helpers import mutation, new_id, station_args
+
+    admin = await api.token("admin", "admin")
+    pushed = await api.push(admin, new_id(), [mutation(1, "station.create", station_args())])
+    assert pushed.json()["results"][0]["status"] == "applied"
+    before = await api.snapshot(admin)
+    async with api.state.db.engine.begin() as conn:
+        await conn.execute(update(stations).values(wire=None))
+    after = await api.snapshot(admin)
+    assert after[("station", "TH-001")] == before[("station", "TH-001")]
+    assert after[("station", "TH-001")]["name"] == "天河社工站"

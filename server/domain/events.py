@@ -31,6 +31,7 @@ events = Table(
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("deleted_at", String(32), nullable=True),
+    Column("wire", Text, nullable=True),
 )
 
 EDITABLE = ("date", "title", "notes", "contact_phone")
@@ -54,6 +55,10 @@ def _redact(data: dict[str, Any], grant: Grant) -> dict[str, Any]:
     if grant.rank < STAFF:
         return {**data, "contact_phone": None}
     return data
+
+
+def _needs_redaction(grant: Grant) -> bool:
+    return grant.rank < STAFF
 
 
 async def _writable_station(tx: Tx, ctx: MutationContext, code: str) -> dict[str, Any]:
@@ -132,7 +137,9 @@ async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> N
 
 
 def install(registry: Registry) -> None:
-    registry.add_record_type(RecordType("event", events, "id", _scope, _wire, _redact))
+    registry.add_record_type(
+        RecordType("event", events, "id", _scope, _wire, _redact, redacts_for=_needs_redaction)
+    )
     by_id = (("event", "id"),)
     registry.mutation(
         "event.create", 1, EventCreateArgs, preload=(("event", "id"), ("station", "station"))
