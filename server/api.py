@@ -13,7 +13,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from schemas.export import contract_schema
 from schemas.wire import PROTOCOL_VERSION, ErrorBody, Message, PullRequest, PushRequest
-from server.auth import resolve_grant
+from server.auth import bearer_token, grant_resolver, resolve_grant
 from server.state import AppState
 from sync import pull as pull_module
 from sync import push as push_module
@@ -65,10 +65,11 @@ def _state(request: Request[Any, Any, Any]) -> AppState:
 async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = _state(request)
     async with state.gate.enter():
-        grant = await resolve_grant(state.db, request.headers.get("authorization"))
+        token = bearer_token(request.headers.get("authorization"))
         envelope: PushRequest = _decode(await request.body(), PushRequest)
         outcome = await push_module.push(
-            state.db, state.registry, state.clock, grant, envelope, state.push_limits
+            state.db, state.registry, state.clock, grant_resolver(token), envelope,
+            state.push_limits,
         )
     if outcome.poke_tags and not state.db.is_postgres:
         state.broker.publish(outcome.poke_tags)
@@ -79,10 +80,11 @@ async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = _state(request)
     async with state.gate.enter():
-        grant = await resolve_grant(state.db, request.headers.get("authorization"))
+        token = bearer_token(request.headers.get("authorization"))
         envelope: PullRequest = _decode(await request.body(), PullRequest)
         page = await pull_module.pull(
-            state.db, state.registry, grant, envelope, min_protocol=state.settings.min_protocol
+            state.db, state.registry, grant_resolver(token), envelope,
+            min_protocol=state.settings.min_protocol,
         )
     return Response(msgspec.json.encode(page), media_type=JSON)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -73,28 +75,45 @@ def unauthorized() -> ProtocolError:
     return ProtocolError(401, "unauthorized", "缺少或无效的设备令牌", "missing or invalid device token")
 
 
-async def resolve_grant(db: Database, authorization: str | None) -> Grant:
-    """Bearer token to grant; 401 when unknown, 403 when the device was revoked."""
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer`` header; 401 when there is none."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise unauthorized()
     token = authorization[7:].strip()
     if not token:
         raise unauthorized()
-    async with db.engine.connect() as conn:
+    return token
+
+
+def grant_resolver(token: str) -> Callable[[Any], Awaitable[Grant]]:
+    """Look the token up on the connection the sync engine is already using, inside its
+    transaction: no extra connection, and a revocation counts from the next request."""
+    token_hash = hash_token(token)
+
+    async def resolve(conn: Any) -> Grant:
         row = (
             await conn.execute(
                 select(device_tokens, stations.c.district.label("station_district"))
                 .select_from(
                     device_tokens.outerjoin(stations, stations.c.code == device_tokens.c.station)
                 )
-                .where(device_tokens.c.token_hash == hash_token(token))
+                .where(device_tokens.c.token_hash == token_hash)
             )
         ).mappings().first()
-    if row is None:
-        raise unauthorized()
-    if row["revoked_at"] is not None:
-        raise ProtocolError(403, "device_revoked", "此设备已被停用", "this device was revoked")
-    return Grant(
-        token_id=row["id"], user_id=row["user_id"], role=row["role"],
-        station=row["station"], district=row["district"] or row["station_district"],
-    )
+        if row is None:
+            raise unauthorized()
+        if row["revoked_at"] is not None:
+            raise ProtocolError(403, "device_revoked", "此设备已被停用", "this device was revoked")
+        return Grant(
+            token_id=row["id"], user_id=row["user_id"], role=row["role"],
+            station=row["station"], district=row["district"] or row["station_district"],
+        )
+
+    return resolve
+
+
+async def resolve_grant(db: Database, authorization: str | None) -> Grant:
+    """Bearer token to grant; 401 when unknown, 403 when the device was revoked."""
+    resolve = grant_resolver(bearer_token(authorization))
+    async with db.engine.connect() as conn:
+        return await resolve(conn)

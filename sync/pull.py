@@ -24,7 +24,7 @@ from schemas.wire import PROTOCOL_VERSION, Change, PullRequest, PullResponse
 from sync.db import Database
 from sync.errors import ProtocolError, ProtocolTooOld
 from sync.registry import Registry
-from sync.scopes import Grant, feed_filter
+from sync.scopes import Grant, GrantSource, feed_filter, grant_on
 from sync.tables import changes, clients, mutations, sync_state
 
 
@@ -54,7 +54,12 @@ def decode_cursor(cursor: str) -> tuple[Position, str]:
 
 
 async def pull(
-    db: Database, registry: Registry, grant: Grant, request: PullRequest, *, min_protocol: int = 1
+    db: Database,
+    registry: Registry,
+    grant: GrantSource,
+    request: PullRequest,
+    *,
+    min_protocol: int = 1,
 ) -> PullResponse:
     if request.protocol < min_protocol:
         raise ProtocolTooOld(min_protocol)
@@ -85,7 +90,7 @@ to end when newer committed changes for the caller are held back behind it."""
 async def _read_page(
     db: Database,
     registry: Registry,
-    grant: Grant,
+    source: GrantSource,
     request: PullRequest,
     start: Position,
     fingerprint: str | None,
@@ -93,6 +98,7 @@ async def _read_page(
     """One page in one snapshot, and whether committed changes the caller may see are
     held back above the horizon (PostgreSQL only: a transaction below them is in flight)."""
     async with db.read() as conn:
+        grant = await grant_on(source, conn)
         await _check_client(conn, grant, request.client_id)
         horizon = await db.visible_horizon(conn)
         pruned = await _pruned_position(conn)

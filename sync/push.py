@@ -32,7 +32,7 @@ from sync.db import Database, insert_many
 from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
 from sync.hlc import HybridLogicalClock, clamp
 from sync.registry import Registry
-from sync.scopes import Grant
+from sync.scopes import Grant, GrantSource, grant_on
 from sync.tables import clients, mutations
 from sync.timeutil import now_iso, now_ms
 from sync.unit import MutationContext, Tx
@@ -85,14 +85,15 @@ async def push(
     db: Database,
     registry: Registry,
     clock: HybridLogicalClock,
-    grant: Grant,
+    grant: GrantSource,
     request: PushRequest,
     limits: PushLimits = PushLimits(),
 ) -> PushOutcome:
     check_envelope(request, limits)
 
     async def work(conn: AsyncConnection) -> PushOutcome:
-        return await _apply_batch(conn, db, registry, clock, grant, request)
+        resolved = await grant_on(grant, conn)
+        return await _apply_batch(conn, db, registry, clock, resolved, request)
 
     return await db.run_write(work)
 

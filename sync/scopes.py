@@ -8,6 +8,7 @@ change feed in SQL (``feed_filter``) and the SSE pokes in Python (``Grant.sees``
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,15 @@ class Grant:
         elif self.station:
             tags.add(f"s:{self.station}")
         return tags
+
+
+GrantSource = Grant | Callable[[Any], Awaitable[Grant]]
+"""A grant, or a function that resolves one on the engine's own connection (the
+server looks the device token up inside the push or pull transaction)."""
+
+
+async def grant_on(source: GrantSource, conn: Any) -> Grant:
+    return source if isinstance(source, Grant) else await source(conn)
 
 
 @dataclass(frozen=True)
