@@ -120,6 +120,7 @@ async def _apply_batch(
         for mutation_id in old_ids:
             results.append(_as_duplicate(mutation_id, stored.get(mutation_id)))
     if not fresh:
+        await _touch_client(conn, request, now, last)
         return PushOutcome(PushResponse(last_mutation_id=last, results=results), set())
 
     txid = await db.next_txid(conn)
@@ -166,11 +167,7 @@ async def _apply_batch(
     tags = await tx.flush()
     await insert_many(conn, mutations, outcome_rows)
     new_last = fresh[-1].id
-    await conn.execute(
-        update(clients)
-        .where(clients.c.client_id == request.client_id)
-        .values(last_mutation_id=new_last)
-    )
+    await _touch_client(conn, request, now, new_last)
     if db.is_postgres and tags:
         payload = ",".join(sorted(tags))
         await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
@@ -326,12 +323,18 @@ async def _claim_client(
         return 0
     if row.token_id != grant.token_id:
         raise client_not_yours()
+    return int(row.last_mutation_id)
+
+
+async def _touch_client(
+    conn: AsyncConnection, request: PushRequest, now: str, last_mutation_id: int
+) -> None:
+    """One update per batch: progress, when the device was last heard of, what it holds."""
     await conn.execute(
         update(clients)
         .where(clients.c.client_id == request.client_id)
-        .values(last_seen_at=now, pending_count=request.pending)
+        .values(last_mutation_id=last_mutation_id, last_seen_at=now, pending_count=request.pending)
     )
-    return int(row.last_mutation_id)
 
 
 def client_not_yours() -> ProtocolError:
