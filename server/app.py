@@ -140,7 +140,7 @@ async def _prune_forever(state: AppState) -> None:
             )
             if removed:
                 log.info("pruned %d tombstones", removed)
-            await state.db.refresh_statistics()
+                await state.db.refresh_statistics()
         except Exception:
             log.exception("pruning tombstones failed; will try again")
         await asyncio.sleep(PRUNE_EVERY_SECONDS)

@@ -104,14 +104,17 @@ class Database:
 
     async def refresh_statistics(self) -> None:
         """Planner statistics: without them SQLite may scan the change feed by type
-        and PostgreSQL plans for empty tables. Run on start and after pruning."""
+        and PostgreSQL plans for empty tables. Run on start and after a prune."""
+        if self._writer is not None:  # ANALYZE writes: SQLite's single write path
+
+            async def analyze(conn: Any) -> None:
+                await conn.exec_driver_sql("ANALYZE")
+
+            await self._writer.run(analyze)
+            return
         async with self.engine.connect() as conn:
-            if self.is_postgres:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.exec_driver_sql("ANALYZE")
-            else:
-                await conn.exec_driver_sql("ANALYZE")
-                await conn.commit()
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("ANALYZE")
 
     async def next_txid(self, conn: AsyncConnection) -> int:
         """The change-feed clock of this write transaction.

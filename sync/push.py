@@ -343,35 +343,33 @@ def client_not_yours() -> ProtocolError:
     )
 
 
+async def _stored_outcomes(
+    conn: AsyncConnection, owner: Any, column: Any, values: Sequence[Any]
+) -> dict[Any, dict[str, Any]]:
+    """Stored outcome rows whose ``column`` is one of ``values``, within ``owner``."""
+    found: dict[Any, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), 500):
+        rows = await conn.execute(
+            select(mutations).where(owner, column.in_(unique[start : start + 500]))
+        )
+        for row in rows.mappings():
+            found[row[column.name]] = dict(row)
+    return found
+
+
 async def _stored_outcomes_by_id(
     conn: AsyncConnection, client_id: str, ids: Sequence[int]
 ) -> dict[int, dict[str, Any]]:
-    found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        rows = await conn.execute(
-            select(mutations).where(
-                mutations.c.client_id == client_id, mutations.c.mutation_id.in_(ids[start : start + 500])
-            )
-        )
-        for row in rows.mappings():
-            found[int(row["mutation_id"])] = dict(row)
-    return found
+    return await _stored_outcomes(
+        conn, mutations.c.client_id == client_id, mutations.c.mutation_id, ids
+    )
 
 
 async def _stored_outcomes_by_key(
     conn: AsyncConnection, user_id: str, keys: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), 500):
-        rows = await conn.execute(
-            select(mutations).where(
-                mutations.c.user_id == user_id, mutations.c.key.in_(unique[start : start + 500])
-            )
-        )
-        for row in rows.mappings():
-            found[str(row["key"])] = dict(row)
-    return found
+    return await _stored_outcomes(conn, mutations.c.user_id == user_id, mutations.c.key, keys)
 
 
 def _as_duplicate(mutation_id: int, stored: dict[str, Any] | None) -> MutationResult:
