@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from sync.unit import MutationContext, Tx
 
 Mutator = Callable[["Tx", "MutationContext", Any], Awaitable[None]]
+EventHandler = Callable[["Tx", "MutationContext", Mapping[str, Any]], Awaitable[None]]
+"""Reacts to a domain event inside the mutation that emitted it (see ``Tx.emit``)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class RecordType:
 class Registry:
     mutations: dict[tuple[str, int], MutationSpec] = field(default_factory=dict)
     record_types: dict[str, RecordType] = field(default_factory=dict)
+    handlers: dict[str, list[EventHandler]] = field(default_factory=dict)
 
     def mutation(
         self,
@@ -81,6 +84,13 @@ class Registry:
         if record_type.name in self.record_types:
             raise ValueError(f"record type {record_type.name} registered twice")
         self.record_types[record_type.name] = record_type
+
+    def on(self, kind: str, handler: EventHandler) -> None:
+        """Run ``handler`` whenever a mutator emits a domain event of ``kind``.
+
+        Domain modules emit what happened (``donation.recorded``); other modules
+        (notifications) subscribe without the emitter knowing them."""
+        self.handlers.setdefault(kind, []).append(handler)
 
     def find(self, name: str, version: int) -> MutationSpec | None:
         return self.mutations.get((name, version))

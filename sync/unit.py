@@ -107,6 +107,15 @@ class Tx:
         await self._write_staged()
         return await self.conn.execute(stmt)
 
+    # -- domain events -----------------------------------------------------------------
+
+    async def emit(self, ctx: MutationContext, kind: str, data: Mapping[str, Any]) -> None:
+        """Tell the handlers registered for ``kind`` what happened. They run now and
+        stage their writes in the current frame, so whatever they write (a
+        notification in the outbox) commits with the mutation or not at all."""
+        for handler in self.registry.handlers.get(kind, ()):
+            await handler(self, ctx, data)
+
     # -- staged writes -----------------------------------------------------------------
 
     def insert(self, type_name: str, row: Mapping[str, Any]) -> None:
