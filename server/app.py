@@ -43,7 +43,7 @@ async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppS
     return AppState(
         settings=settings,
         db=db,
-        registry=build_registry(),
+        registry=build_registry(settings),
         clock=HybridLogicalClock(node="server"),
         broker=PokeBroker(),
         gate=RequestGate(

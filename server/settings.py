@@ -37,6 +37,9 @@ class Settings:
     """Tombstones older than this are pruned; cursors from before the prune get ``reset``."""
     db_pool_size: int = 10
     serve_static: bool = field(default=True)
+    correction_approval_threshold_fen: int = 50_000
+    """A donation correction or void that changes an amount by more than this (in fen)
+    needs a second person's approval."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,588 @@
+"""Donations at stations and events, their receipts and their corrections.
+
+A donation row is written once and never changed (the ledger is append-only);
+a void or a correction is a new record pointing at it, and, for money, a new
+movement in the fund's ledger. Receipts are numbered offline from a series that
+the server gave one device (``<series>-<5-digit counter>``), so no two phones can
+issue the same number; a random code printed with the number lets anyone check
+the receipt on ``/public/receipts/{number}?code=...`` once it synced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text, func, select
+
+from schemas.donations import (
+    CorrectionDecideArgs,
+    CorrectionRequestArgs,
+    DonationRecordArgs,
+    ReceiptAttachOfficialArgs,
+    ReceiptReissueArgs,
+    ReceiptReprintArgs,
+    ReceiptSeriesClaimArgs,
+    ReceiptWithdrawArgs,
+)
+from server.domain import funds as funds_module
+from server.domain.goods import move_goods
+from sync.errors import Rejected, forbidden, not_found
+from sync.registry import RecordType, Registry
+from sync.scopes import MANAGER, STAFF, Scope
+from sync.tables import metadata
+from sync.timeutil import iso
+from sync.unit import MutationContext, Tx
+
+DEFAULT_APPROVAL_THRESHOLD_FEN = 50_000
+
+receipt_series = Table(
+    "receipt_series",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("claim_id", String(36), nullable=False, unique=True),
+    Column("station", String(32), nullable=False, index=True),
+    Column("district", String(100), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("wire", Text, nullable=True),
+)
+
+donations = Table(
+    "donations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("method", String(16), nullable=True),
+    Column("items", Text, nullable=False),
+    Column("donor_anonymous", Boolean, nullable=False),
+    Column("donor_name", String(100), nullable=True),
+    Column("donor_phone", String(32), nullable=True),
+    Column("donor_organisation", String(100), nullable=True),
+    Column("wants_receipt", Boolean, nullable=False),
+    Column("public_name_consent", Boolean, nullable=False),
+    Column("direction", String(12), nullable=False),
+    Column("fund_id", String(36), nullable=True, index=True),
+    Column("project_id", String(36), nullable=True),
+    Column("station", String(32), nullable=False, index=True),
+    Column("district", String(100), nullable=False),
+    Column("event_id", String(36), nullable=True, index=True),
+    Column("recorded_by", String(64), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("device_time", String(32), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("receipt_number", String(48), nullable=True),
+    Column("note", Text, nullable=False),
+    Column("wire", Text, nullable=True),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("number", String(48), primary_key=True),
+    Column("donation_id", String(36), nullable=False, index=True),
+    Column("series", String(40), nullable=False),
+    Column("code", String(8), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("official_number", String(64), nullable=True),
+    Column("reprints", Integer, nullable=False),
+    Column("replaced_by", String(48), nullable=True),
+    Column("replaces", String(48), nullable=True),
+    Column("station", String(32), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("issued_by", String(64), nullable=False),
+    Column("issued_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("history", Text, nullable=False),
+    Column("wire", Text, nullable=True),
+)
+
+corrections = Table(
+    "donation_corrections",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("donation_id", String(36), nullable=False, index=True),
+    Column("action", String(8), nullable=False),
+    Column("new_amount_fen", BigInteger, nullable=True),
+    Column("delta_fen", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", String(32), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", String(32), nullable=True),
+    Column("decision_note", Text, nullable=False),
+    Column("station", String(32), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("wire", Text, nullable=True),
+)
+
+
+# ----------------------------------------------------------------------------- display
+
+
+def mask_name(name: str) -> str:
+    """Keep the first character: 张三 -> 张*, 王小明 -> 王**, Alice -> A**."""
+    name = name.strip()
+    if not name:
+        return "*"
+    return name[0] + "*" * min(max(len(name) - 1, 1), 2)
+
+
+def public_donor(row: Mapping[str, Any]) -> str:
+    """The donor as public pages show them: masked unless the donor opted in."""
+    if row["donor_anonymous"] or not (row["donor_name"] or row["donor_organisation"]):
+        return "匿名 / Anonymous"
+    shown = row["donor_organisation"] or row["donor_name"]
+    return str(shown) if row["public_name_consent"] else mask_name(str(shown))
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def _station_scope(row: Mapping[str, Any]) -> Scope:
+    return Scope(station=row["station"], district=row["district"], audience=STAFF)
+
+
+def _series_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"code": row["code"], "claim_id": row["claim_id"], "station": row["station"],
+            "district": row["district"], "client_id": row["client_id"], "user": row["user_id"],
+            "created_at": row["created_at"]}
+
+
+def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    data = {c: row[c] for c in donations.c.keys() if c != "wire"}
+    data["items"] = json.loads(row["items"])
+    data["donor_anonymous"] = bool(row["donor_anonymous"])
+    data["wants_receipt"] = bool(row["wants_receipt"])
+    data["public_name_consent"] = bool(row["public_name_consent"])
+    return data
+
+
+def _receipt_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    data = {c: row[c] for c in receipts.c.keys() if c not in ("wire", "district", "series")}
+    data["history"] = json.loads(row["history"])
+    return data
+
+
+def _correction_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {c: row[c] for c in corrections.c.keys() if c not in ("wire", "district")}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+async def writable_station(tx: Tx, ctx: MutationContext, code: str, *, rank: int = STAFF,
+                           field: str = "station") -> dict[str, Any]:
+    station = await tx.get("station", code)
+    if station is None or station["deleted_at"]:
+        raise not_found("站点", "station", code, field=field)
+    if ctx.grant.rank < rank or not ctx.grant.covers_station(code, station["district"]):
+        raise forbidden(f"您不属于站点 {code},不能为其记录", f"you do not belong to station {code}")
+    return station
+
+
+def _device_time(hlc: str) -> str:
+    millis = int(hlc.split(":", 1)[0])
+    return iso(dt.datetime.fromtimestamp(millis / 1000, dt.UTC))
+
+
+async def _issuable_number(tx: Tx, ctx: MutationContext, number: str, field: str) -> str:
+    """The series of ``number`` if this device may issue it now; refuse otherwise."""
+    series_code = number.rsplit("-", 1)[0]
+    series = await tx.get("receipt_series", series_code)
+    if series is None or series["client_id"] != ctx.client_id:
+        raise Rejected(
+            "receipt_series_not_yours",
+            f"收据号 {number} 不在本设备的号段内",
+            f"receipt number {number} is not in this device's series", field=field,
+        )
+    if await tx.get("receipt", number) is not None:
+        raise Rejected("receipt_number_taken", f"收据号 {number} 已被使用",
+                       f"receipt number {number} is already used", field=field)
+    return series_code
+
+
+def _new_receipt(ctx: MutationContext, number: str, series: str, code: str, donation: Mapping[str, Any],
+                 replaces: str | None, note: str) -> dict[str, Any]:
+    return {
+        "number": number, "donation_id": donation["id"], "series": series, "code": code,
+        "status": "issued", "official_number": None, "reprints": 0, "replaced_by": None,
+        "replaces": replaces, "station": donation["station"], "district": donation["district"],
+        "issued_by": ctx.user_id, "issued_at": ctx.now, "updated_at": ctx.now,
+        "history": _history([], ctx, "issued", note),
+    }
+
+
+def _history(previous: list[dict[str, Any]], ctx: MutationContext, action: str, note: str = "") -> str:
+    entry = {"action": action, "by": ctx.user_id, "at": ctx.now, "note": note}
+    return json.dumps(previous + [entry], ensure_ascii=False)
+
+
+async def _resolve_fund(tx: Tx, args: DonationRecordArgs, station: Mapping[str, Any]
+                        ) -> tuple[str | None, str | None]:
+    """(fund id, fund account) the gift goes to; (None, None) when no fund takes it."""
+    if args.direction == "project":
+        if args.project_id is None:
+            raise Rejected("invalid_args", "定向项目捐赠须指明项目", "a project gift needs project_id",
+                           field="project_id")
+        project = await funds_module.project_of(tx, args.project_id)
+        return project["fund_id"], funds_module.project_account(args.project_id)
+    if args.direction == "fund":
+        if args.fund_id is None:
+            raise Rejected("invalid_args", "定向基金捐赠须指明基金", "a fund gift needs fund_id",
+                           field="fund_id")
+        return args.fund_id, funds_module.GENERAL
+    if args.fund_id is not None or args.project_id is not None:
+        raise Rejected("invalid_args", "非定向捐赠不能指明基金或项目",
+                       "an undirected gift names no fund or project", field="direction")
+    fund = funds_module.funds
+    rows = await tx.query(
+        select(fund.c.id, fund.c.station, fund.c.district)
+        .where((fund.c.station == station["code"]) | (fund.c.district == station["district"])
+               | fund.c.district.is_(None))
+        .order_by(fund.c.created_at, fund.c.id)
+    )
+    candidates = list(rows)
+    for wanted in (
+        lambda r: r.station == station["code"],
+        lambda r: r.station is None and r.district == station["district"],
+        lambda r: r.station is None and r.district is None,
+    ):
+        for row in candidates:
+            if wanted(row):
+                return str(row.id), funds_module.GENERAL
+    return None, None
+
+
+# ----------------------------------------------------------------------------- mutators
+
+
+async def claim_series(tx: Tx, ctx: MutationContext, args: ReceiptSeriesClaimArgs) -> None:
+    """Give this device a series of its own (``<station>-S<n>``), n counted per station
+    while the station row is locked, so two claims never get the same code."""
+    station = await writable_station(tx, ctx, args.station)
+    taken = await tx.query(
+        select(func.count()).select_from(receipt_series)
+        .where(receipt_series.c.station == args.station)
+    )
+    count = int(taken.scalar() or 0)
+    existing = await tx.query(select(receipt_series.c.code).where(receipt_series.c.claim_id == args.id))
+    if existing.first() is not None:
+        raise Rejected("already_exists", "该号段申请已处理", "this claim was already served", field="id")
+    code = f"{args.station}-S{count + 1:03d}"
+    tx.insert("receipt_series", {
+        "code": code, "claim_id": args.id, "station": args.station,
+        "district": station["district"], "client_id": ctx.client_id, "user_id": ctx.user_id,
+        "created_at": ctx.now,
+    })
+
+
+async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs) -> None:
+    station = await writable_station(tx, ctx, args.station)
+    if await tx.get("donation", args.id) is not None:
+        raise Rejected("already_exists", "捐赠编号已存在", "donation id already exists", field="id")
+    donor = args.donor
+    if not donor.anonymous and not (donor.name or donor.organisation):
+        raise Rejected("invalid_args", "请填写捐赠人姓名或单位,或选择匿名",
+                       "give the donor's name or organisation, or mark the gift anonymous",
+                       field="donor")
+    if args.kind == "money":
+        if args.amount_fen is None:
+            raise Rejected("invalid_args", "现金捐赠须填写金额", "a money gift needs amount_fen",
+                           field="amount_fen")
+        if args.method is None:
+            raise Rejected("invalid_args", "现金捐赠须填写支付方式", "a money gift needs a method",
+                           field="method")
+        if args.items:
+            raise Rejected("invalid_args", "现金捐赠不能带物品", "a money gift has no items",
+                           field="items")
+        amount = args.amount_fen
+    else:
+        if not args.items:
+            raise Rejected("invalid_args", "物资捐赠须至少有一项物品",
+                           "a goods gift needs at least one item", field="items")
+        if args.amount_fen is not None or args.method is not None:
+            raise Rejected("invalid_args", "物资捐赠的价值按物品估值计算",
+                           "a goods gift is valued by its items; leave amount_fen and method out",
+                           field="amount_fen")
+        amount = sum(item.estimated_value_fen for item in args.items)
+    if args.event_id is not None:
+        event = await tx.get("event", args.event_id)
+        if event is None or event["deleted_at"] or event["station"] != args.station:
+            raise not_found("本站点的活动", "event at this station", args.event_id, field="event_id")
+    if donor.wants_receipt and args.receipt is None:
+        raise Rejected("receipt_missing", "捐赠人需要收据,但未开具收据号",
+                       "the donor wants a receipt but none was issued", field="receipt")
+    fund_id, account = await _resolve_fund(tx, args, station)
+    if fund_id is not None:
+        fund = await funds_module.live_fund(tx, fund_id)
+        if fund["district"] is not None and fund["district"] != station["district"]:
+            raise Rejected("invalid_args", "该基金属于其他区", "that fund belongs to another district",
+                           field="fund_id")
+    row = {
+        "id": args.id, "kind": args.kind, "amount_fen": amount, "method": args.method,
+        "items": json.dumps([msgspec.structs.asdict(i) for i in args.items], ensure_ascii=False),
+        "donor_anonymous": donor.anonymous,
+        "donor_name": None if donor.anonymous else donor.name,
+        "donor_phone": None if donor.anonymous else donor.phone,
+        "donor_organisation": None if donor.anonymous else donor.organisation,
+        "wants_receipt": donor.wants_receipt,
+        "public_name_consent": donor.public_name_consent and not donor.anonymous,
+        "direction": args.direction, "fund_id": fund_id, "project_id": args.project_id,
+        "station": args.station, "district": station["district"], "event_id": args.event_id,
+        "recorded_by": ctx.user_id, "client_id": ctx.client_id,
+        "device_time": _device_time(ctx.hlc), "recorded_at": ctx.now,
+        "receipt_number": args.receipt.number if args.receipt else None, "note": args.note,
+    }
+    if args.receipt is not None:
+        series = await _issuable_number(tx, ctx, args.receipt.number, "receipt.number")
+        tx.insert("receipt", _new_receipt(ctx, args.receipt.number, series, args.receipt.code,
+                                          row, None, ""))
+    tx.insert("donation", row)
+    if args.kind == "goods":
+        await move_goods(tx, ctx, station, [(i.name, i.unit, i.quantity) for i in args.items],
+                         movement_id=args.id, kind="received", donation_id=args.id,
+                         project_id=args.project_id)
+    elif fund_id is not None and account is not None:
+        await funds_module.post(tx, ctx, fund_id, funds_module.Movement(
+            args.id, account, f"station:{args.station}", amount, "donation",
+            refs={"donation_id": args.id, "project_id": args.project_id}))
+    else:
+        ctx.flag("donation_unallocated", "该站点尚无社区基金,此笔非定向捐赠已记录,待管理者分配",
+                 "no fund takes undirected gifts at this station yet; the gift is recorded and "
+                 "waits for a manager")
+    await tx.emit(ctx, "donation.recorded", {
+        "donation_id": args.id, "station": args.station, "district": station["district"],
+        "event_id": args.event_id, "kind": args.kind, "amount_fen": amount,
+        "donor_display": public_donor(row),
+    })
+
+
+async def _current(tx: Tx, donation_id: str) -> tuple[int, bool, bool]:
+    """(current amount, voided, a correction pending) from the applied corrections."""
+    rows = await tx.query(
+        select(corrections.c.action, corrections.c.status, corrections.c.delta_fen)
+        .where(corrections.c.donation_id == donation_id)
+    )
+    delta, voided, pending = 0, False, False
+    for action, status, change in rows:
+        if status == "applied":
+            delta += int(change)
+            voided = voided or action == "void"
+        pending = pending or status == "pending"
+    return delta, voided, pending
+
+
+async def _apply_correction(tx: Tx, ctx: MutationContext, correction: Mapping[str, Any],
+                            donation: Mapping[str, Any]) -> None:
+    """The correction's effect on the books: a ledger movement (money), stock (goods void),
+    the receipt withdrawn (void)."""
+    delta = int(correction["delta_fen"])
+    if donation["kind"] == "money" and donation["fund_id"] and delta:
+        account = (funds_module.project_account(donation["project_id"])
+                   if donation["direction"] == "project" else funds_module.GENERAL)
+        fund = await funds_module.post(tx, ctx, donation["fund_id"], funds_module.Movement(
+            correction["id"], account, f"station:{donation['station']}", delta,
+            correction["action"] if correction["action"] == "void" else "correction",
+            correction["reason"],
+            {"donation_id": donation["id"], "correction_id": correction["id"],
+             "project_id": donation["project_id"]}))
+        if int(fund["balance_fen"]) < 0:
+            ctx.flag("fund_overdrawn", "更正后基金余额为负,请核查",
+                     "after this correction the fund's balance is negative; please check")
+    if donation["kind"] == "goods" and correction["action"] == "void":
+        station = await tx.get("station", donation["station"])
+        assert station is not None
+        items = json.loads(donation["items"])
+        await move_goods(tx, ctx, station, [(i["name"], i["unit"], -i["quantity"]) for i in items],
+                         movement_id=correction["id"], kind="voided", donation_id=donation["id"],
+                         note=correction["reason"])
+    if correction["action"] == "void" and donation["receipt_number"]:
+        await _withdraw_chain(tx, ctx, donation["receipt_number"], f"捐赠作废 / donation voided: "
+                              f"{correction['reason']}")
+
+
+async def _withdraw_chain(tx: Tx, ctx: MutationContext, number: str, reason: str) -> None:
+    """Withdraw the receipt in force for a donation (following re-issues)."""
+    receipt = await tx.get("receipt", number)
+    while receipt is not None and receipt["status"] == "replaced" and receipt["replaced_by"]:
+        receipt = await tx.get("receipt", receipt["replaced_by"])
+    if receipt is None or receipt["status"] != "issued":
+        return
+    tx.update("receipt", receipt["number"], {
+        "status": "withdrawn", "updated_at": ctx.now,
+        "history": _history(json.loads(receipt["history"]), ctx, "withdrawn", reason),
+    })
+
+
+async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionRequestArgs,
+                             *, threshold_fen: int = DEFAULT_APPROVAL_THRESHOLD_FEN) -> None:
+    donation = await tx.get("donation", args.donation_id)  # locks it: corrections serialise
+    if donation is None:
+        raise not_found("捐赠", "donation", args.donation_id, field="donation_id")
+    await writable_station(tx, ctx, donation["station"])
+    if await tx.get("donation_correction", args.id) is not None:
+        raise Rejected("already_exists", "更正编号已存在", "correction id already exists", field="id")
+    delta, voided, pending = await _current(tx, args.donation_id)
+    if voided:
+        raise Rejected("already_voided", "该捐赠已作废", "this donation is already void",
+                       field="donation_id")
+    if pending:
+        raise Rejected("correction_pending", "该捐赠已有待审批的更正,请先处理",
+                       "another correction of this donation awaits approval", field="donation_id")
+    current = int(donation["amount_fen"]) + delta
+    if args.action == "void":
+        if args.new_amount_fen is not None:
+            raise Rejected("invalid_args", "作废不需要新金额", "a void takes no new amount",
+                           field="new_amount_fen")
+        change = -current
+    else:
+        if args.new_amount_fen is None:
+            raise Rejected("invalid_args", "更正须填写新金额", "a correction needs new_amount_fen",
+                           field="new_amount_fen")
+        if donation["kind"] == "money" and args.new_amount_fen < 1:
+            raise Rejected("invalid_args", "金额为零请使用作废", "use a void for a zero amount",
+                           field="new_amount_fen")
+        change = args.new_amount_fen - current
+        if change == 0:
+            raise Rejected("no_change", "新金额与现金额相同", "the new amount equals the current one",
+                           field="new_amount_fen")
+    needs_approval = abs(change) > threshold_fen
+    row = {
+        "id": args.id, "donation_id": args.donation_id, "action": args.action,
+        "new_amount_fen": args.new_amount_fen, "delta_fen": change, "reason": args.reason,
+        "status": "pending" if needs_approval else "applied", "requested_by": ctx.user_id,
+        "requested_at": ctx.now, "decided_by": None, "decided_at": None, "decision_note": "",
+        "station": donation["station"], "district": donation["district"],
+    }
+    tx.insert("donation_correction", row)
+    if needs_approval:
+        await tx.emit(ctx, "correction.awaiting_approval", {
+            "correction_id": args.id, "donation_id": args.donation_id,
+            "station": donation["station"], "district": donation["district"],
+            "amount_fen": abs(change), "requested_by": ctx.user_id,
+        })
+    else:
+        await _apply_correction(tx, ctx, row, donation)
+
+
+async def decide_correction(tx: Tx, ctx: MutationContext, args: CorrectionDecideArgs) -> None:
+    correction = await tx.get("donation_correction", args.id)
+    if correction is None:
+        raise not_found("更正", "correction", args.id, field="id")
+    donation = await tx.get("donation", correction["donation_id"])
+    assert donation is not None
+    await writable_station(tx, ctx, donation["station"], rank=MANAGER)
+    if ctx.user_id in (correction["requested_by"], donation["recorded_by"]):
+        raise forbidden("更正须由另一人审批,记录人不能审批自己的更正",
+                        "a second person must approve; the recorder cannot approve their own")
+    if correction["status"] != "pending":
+        raise Rejected("already_decided", "该更正已处理", "this correction was already decided",
+                       field="id")
+    approved = args.decision == "approve"
+    values = {"status": "applied" if approved else "rejected", "decided_by": ctx.user_id,
+              "decided_at": ctx.now, "decision_note": args.note}
+    tx.update("donation_correction", args.id, values)
+    if approved:
+        await _apply_correction(tx, ctx, {**correction, **values}, donation)
+    await tx.emit(ctx, "correction.decided", {
+        "correction_id": args.id, "station": donation["station"],
+        "district": donation["district"], "decision": "approved" if approved else "rejected",
+    })
+
+
+async def _receipt_for_staff(tx: Tx, ctx: MutationContext, number: str, *, rank: int = STAFF
+                             ) -> dict[str, Any]:
+    receipt = await tx.get("receipt", number)
+    if receipt is None:
+        raise not_found("收据", "receipt", number, field="number")
+    await writable_station(tx, ctx, receipt["station"], rank=rank)
+    return receipt
+
+
+def _must_be_issued(receipt: Mapping[str, Any]) -> None:
+    if receipt["status"] != "issued":
+        raise Rejected("receipt_not_in_force", "该收据已作废或已重开",
+                       "this receipt was withdrawn or replaced", field="number")
+
+
+async def attach_official(tx: Tx, ctx: MutationContext, args: ReceiptAttachOfficialArgs) -> None:
+    receipt = await _receipt_for_staff(tx, ctx, args.number, rank=MANAGER)
+    _must_be_issued(receipt)
+    tx.update("receipt", args.number, {
+        "official_number": args.official_number, "updated_at": ctx.now,
+        "history": _history(json.loads(receipt["history"]), ctx, "official_number",
+                            args.official_number),
+    })
+
+
+async def reissue_receipt(tx: Tx, ctx: MutationContext, args: ReceiptReissueArgs) -> None:
+    receipt = await _receipt_for_staff(tx, ctx, args.number)
+    _must_be_issued(receipt)
+    series = await _issuable_number(tx, ctx, args.new_number, "new_number")
+    donation = await tx.get("donation", receipt["donation_id"])
+    assert donation is not None
+    tx.update("receipt", args.number, {
+        "status": "replaced", "replaced_by": args.new_number, "updated_at": ctx.now,
+        "history": _history(json.loads(receipt["history"]), ctx, "replaced", args.reason),
+    })
+    tx.insert("receipt", _new_receipt(ctx, args.new_number, series, args.code, donation,
+                                      args.number, args.reason))
+
+
+async def withdraw_receipt(tx: Tx, ctx: MutationContext, args: ReceiptWithdrawArgs) -> None:
+    receipt = await _receipt_for_staff(tx, ctx, args.number)
+    _must_be_issued(receipt)
+    tx.update("receipt", args.number, {
+        "status": "withdrawn", "updated_at": ctx.now,
+        "history": _history(json.loads(receipt["history"]), ctx, "withdrawn", args.reason),
+    })
+
+
+async def reprint_receipt(tx: Tx, ctx: MutationContext, args: ReceiptReprintArgs) -> None:
+    """A reprint is a copy (副本): counted, and the phone prints it marked as one."""
+    receipt = await _receipt_for_staff(tx, ctx, args.number)
+    _must_be_issued(receipt)
+    tx.update("receipt", args.number, {
+        "reprints": int(receipt["reprints"]) + 1, "updated_at": ctx.now,
+        "history": _history(json.loads(receipt["history"]), ctx, "reprinted"),
+    })
+
+
+def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVAL_THRESHOLD_FEN
+            ) -> None:
+    """``approval_threshold_fen``: a correction that changes an amount by more than this
+    needs a second person (setting ``correction_approval_threshold_fen``)."""
+    registry.add_record_type(RecordType(
+        "receipt_series", receipt_series, "code", _station_scope, _series_wire, tombstone=None))
+    registry.add_record_type(RecordType(
+        "donation", donations, "id", _station_scope, _donation_wire, tombstone=None))
+    registry.add_record_type(RecordType(
+        "receipt", receipts, "number", _station_scope, _receipt_wire, tombstone=None))
+    registry.add_record_type(RecordType(
+        "donation_correction", corrections, "id", _station_scope, _correction_wire,
+        tombstone=None))
+    registry.mutation("receipt_series.claim", 1, ReceiptSeriesClaimArgs,
+                      preload=(("station", "station"),))(claim_series)
+    registry.mutation("donation.record", 1, DonationRecordArgs, preload=(
+        ("donation", "id"), ("station", "station"), ("event", "event_id"), ("fund", "fund_id"),
+        ("project", "project_id"),
+    ))(record_donation)
+    registry.mutation("donation.correct", 1, CorrectionRequestArgs,
+                      preload=(("donation", "donation_id"),))(
+        functools.partial(request_correction, threshold_fen=approval_threshold_fen))
+    registry.mutation("correction.decide", 1, CorrectionDecideArgs,
+                      preload=(("donation_correction", "id"),))(decide_correction)
+    by_number = (("receipt", "number"),)
+    registry.mutation("receipt.attach_official", 1, ReceiptAttachOfficialArgs,
+                      preload=by_number)(attach_official)
+    registry.mutation("receipt.reissue", 1, ReceiptReissueArgs, preload=by_number)(reissue_receipt)
+    registry.mutation("receipt.withdraw", 1, ReceiptWithdrawArgs, preload=by_number)(withdraw_receipt)
+    registry.mutation("receipt.reprint", 1, ReceiptReprintArgs, preload=by_number)(reprint_receipt)

@@ -1,0 +1,574 @@
+"""Community funds: special funds inside a city or district charity federation.
+
+Stations record; the federation holds. Every movement of money is a pair of
+read-only ledger entries (the fund's side and its counter account) that sum to
+zero; balances come from the ledger. Each fund's entries form a hash chain
+(each entry's hash covers its content and the previous hash) whose head is on
+the fund record and the public disclosure page, so an altered or removed entry
+shows. Appends to one fund's chain are serialised by reading the fund row with
+``tx.get`` (``SELECT ... FOR UPDATE`` on PostgreSQL; one writer on SQLite).
+
+Accounts on the fund's side: ``fund:general`` (unrestricted within the fund)
+and ``fund:project:<id>`` (a directed gift, restricted to that project).
+Counter accounts: ``station:<code>`` (collected at a station for the federation),
+``federation:seed``, ``paid:project:<id>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schemas.donations import (
+    DisbursementDecideArgs,
+    DisbursementPayArgs,
+    DisbursementRequestArgs,
+    FundCreateArgs,
+    FundSeedArgs,
+    ProjectCreateArgs,
+)
+from sync.errors import Rejected, forbidden, not_found
+from sync.registry import RecordType, Registry
+from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, STAFF, Grant, Scope
+from sync.tables import metadata
+from sync.unit import MutationContext, Tx
+
+GENESIS = "0" * 64
+GENERAL = "fund:general"
+
+funds = Table(
+    "funds",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("district", String(100), nullable=True, index=True),
+    Column("station", String(32), nullable=True, index=True),
+    Column("purpose", Text, nullable=False),
+    Column("balance_fen", BigInteger, nullable=False),
+    Column("reserved_fen", BigInteger, nullable=False),
+    Column("head_seq", Integer, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("wire", Text, nullable=True),
+)
+"""``balance_fen``, ``reserved_fen`` and the head are caches of the ledger and the
+disbursements, written in the same transaction; ``verify_fund`` recomputes them."""
+
+projects = Table(
+    "fund_projects",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("fund_id", String(36), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("wire", Text, nullable=True),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("movement_id", String(60), nullable=False, index=True),
+    Column("fund_id", String(36), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("account", String(60), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("donation_id", String(36), nullable=True, index=True),
+    Column("correction_id", String(36), nullable=True),
+    Column("disbursement_id", String(36), nullable=True),
+    Column("project_id", String(36), nullable=True),
+    Column("note", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("station", String(32), nullable=True),
+    Column("district", String(100), nullable=True),
+    Column("wire", Text, nullable=True),
+    UniqueConstraint("fund_id", "seq"),
+)
+
+disbursements = Table(
+    "disbursements",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("fund_id", String(36), nullable=False, index=True),
+    Column("project_id", String(36), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("payee", String(100), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", String(32), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", String(32), nullable=True),
+    Column("decision_note", Text, nullable=False),
+    Column("paid_by", String(64), nullable=True),
+    Column("paid_at", String(32), nullable=True),
+    Column("reference", String(100), nullable=True),
+    Column("station", String(32), nullable=True),
+    Column("district", String(100), nullable=True),
+    Column("wire", Text, nullable=True),
+)
+
+Index("ix_ledger_entries_fund_account", ledger_entries.c.fund_id, ledger_entries.c.account)
+
+ENTRY_FIELDS = (
+    "id", "movement_id", "fund_id", "seq", "account", "amount_fen", "kind", "donation_id",
+    "correction_id", "disbursement_id", "project_id", "note", "created_by", "created_at",
+)
+"""What an entry's hash covers (with the previous hash)."""
+
+
+def entry_hash(entry: Mapping[str, Any], prev_hash: str) -> str:
+    content = json.dumps(
+        [prev_hash] + [entry[name] for name in ENTRY_FIELDS], ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def project_account(project_id: str) -> str:
+    return f"fund:project:{project_id}"
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def _fund_scope(row: Mapping[str, Any]) -> Scope:
+    return Scope(station=row["station"], district=row["district"], public=True)
+
+
+def _fund_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {c: row[c] for c in (
+        "id", "name", "district", "station", "purpose", "balance_fen", "reserved_fen",
+        "head_seq", "head_hash", "created_by", "created_at")}
+
+
+def _project_scope(row: Mapping[str, Any]) -> Scope:
+    return Scope(public=True)
+
+
+def _project_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {c: row[c] for c in ("id", "fund_id", "name", "description", "created_at")}
+
+
+def _entry_scope(row: Mapping[str, Any]) -> Scope:
+    return Scope(station=row["station"], district=row["district"], audience=MANAGER)
+
+
+def _entry_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {c: row[c] for c in ENTRY_FIELDS + ("prev_hash", "hash")}
+
+
+def _disbursement_scope(row: Mapping[str, Any]) -> Scope:
+    return Scope(station=row["station"], district=row["district"], audience=STAFF)
+
+
+def _disbursement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {c: row[c] for c in disbursements.c.keys() if c != "wire"}
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def holds_fund(grant: Grant, fund: Mapping[str, Any]) -> bool:
+    """The federation's people for this fund: its district's managers, or the city's (admin)."""
+    if grant.rank == ADMIN:
+        return True
+    return grant.rank == DISTRICT_MANAGER and fund["district"] is not None and (
+        grant.district == fund["district"]
+    )
+
+
+def works_for_fund(grant: Grant, fund: Mapping[str, Any]) -> bool:
+    """Staff of the fund's station, or the federation's people."""
+    if holds_fund(grant, fund):
+        return True
+    return grant.rank >= STAFF and fund["station"] is not None and grant.station == fund["station"]
+
+
+async def live_fund(tx: Tx, fund_id: str, field: str = "fund_id") -> dict[str, Any]:
+    """The fund row, locked for the rest of the transaction (chain appends serialise on it)."""
+    fund = await tx.get("fund", fund_id)
+    if fund is None:
+        raise not_found("基金", "fund", fund_id, field=field)
+    return fund
+
+
+async def project_of(tx: Tx, project_id: str, field: str = "project_id") -> dict[str, Any]:
+    project = await tx.get("project", project_id)
+    if project is None:
+        raise not_found("项目", "project", project_id, field=field)
+    return project
+
+
+def _scoped(row: dict[str, Any], fund: Mapping[str, Any]) -> dict[str, Any]:
+    """Ledger entries and disbursements live where their fund lives."""
+    row["station"] = fund["station"]
+    row["district"] = fund["district"]
+    return row
+
+
+@dataclass
+class Movement:
+    """One movement of money: ``amount_fen`` onto ``fund_account`` (negative: off it),
+    the opposite onto ``counter_account``."""
+
+    movement_id: str
+    fund_account: str
+    counter_account: str
+    amount_fen: int
+    kind: str
+    note: str = ""
+    refs: dict[str, str | None] = field(default_factory=dict)
+
+
+async def post(tx: Tx, ctx: MutationContext, fund_id: str, movement: Movement) -> dict[str, Any]:
+    """Append the movement's two entries to the fund's chain and update the cached
+    balance and head. Returns the fund row as updated."""
+    fund = await live_fund(tx, fund_id)
+    seq = int(fund["head_seq"])
+    head = str(fund["head_hash"])
+    for side, account, amount in (
+        ("f", movement.fund_account, movement.amount_fen),
+        ("c", movement.counter_account, -movement.amount_fen),
+    ):
+        seq += 1
+        entry: dict[str, Any] = {
+            "id": f"{movement.movement_id}:{side}",
+            "movement_id": movement.movement_id,
+            "fund_id": fund_id,
+            "seq": seq,
+            "account": account,
+            "amount_fen": amount,
+            "kind": movement.kind,
+            "donation_id": movement.refs.get("donation_id"),
+            "correction_id": movement.refs.get("correction_id"),
+            "disbursement_id": movement.refs.get("disbursement_id"),
+            "project_id": movement.refs.get("project_id"),
+            "note": movement.note,
+            "created_by": ctx.user_id,
+            "created_at": ctx.now,
+        }
+        entry["prev_hash"] = head
+        entry["hash"] = head = entry_hash(entry, head)
+        tx.insert("ledger_entry", _scoped(entry, fund))
+    values = {
+        "head_seq": seq,
+        "head_hash": head,
+        "balance_fen": int(fund["balance_fen"]) + movement.amount_fen,
+    }
+    tx.update("fund", fund_id, values)
+    fund.update(values)
+    await announce_balance(tx, ctx, fund)
+    return fund
+
+
+async def announce_balance(tx: Tx, ctx: MutationContext, fund: Mapping[str, Any]) -> None:
+    await tx.emit(ctx, "fund.balance_changed", {
+        "fund_id": fund["id"], "fund_name": fund["name"], "station": fund["station"],
+        "district": fund["district"], "balance_fen": int(fund["balance_fen"]),
+        "available_fen": int(fund["balance_fen"]) - int(fund["reserved_fen"]),
+    })
+
+
+async def available_for(
+    tx: Tx, fund_id: str, project_id: str, *, excluding: str | None = None
+) -> tuple[int, int]:
+    """What a disbursement for ``project_id`` may still take: its own restricted money
+    and the fund's general money, less what approved, unpaid disbursements will take
+    (each takes its project's restricted money first). Returns (available, restricted
+    elsewhere) so a refusal can say how much is tied to other purposes."""
+    rows = await tx.query(
+        select(ledger_entries.c.account, func.sum(ledger_entries.c.amount_fen))
+        .where(ledger_entries.c.fund_id == fund_id, ledger_entries.c.account.like("fund:%"))
+        .group_by(ledger_entries.c.account)
+    )
+    balances = {str(account): int(total or 0) for account, total in rows}
+    reserved_rows = await tx.query(
+        select(disbursements.c.project_id, func.sum(disbursements.c.amount_fen))
+        .where(
+            disbursements.c.fund_id == fund_id,
+            disbursements.c.status == "approved",
+            disbursements.c.id != (excluding or ""),
+        )
+        .group_by(disbursements.c.project_id)
+    )
+    general = balances.get(GENERAL, 0)
+    own_free = max(0, balances.get(project_account(project_id), 0))
+    for reserved_project, reserved_total in reserved_rows:
+        reserved = int(reserved_total or 0)
+        restricted = max(0, balances.get(project_account(str(reserved_project)), 0))
+        general -= max(0, reserved - restricted)
+        if reserved_project == project_id:
+            own_free = max(0, restricted - reserved)
+    elsewhere = sum(
+        max(0, amount) for account, amount in balances.items()
+        if account.startswith("fund:project:") and account != project_account(project_id)
+    )
+    return own_free + max(0, general), elsewhere
+
+
+# ----------------------------------------------------------------------------- mutators
+
+
+async def create_fund(tx: Tx, ctx: MutationContext, args: FundCreateArgs) -> None:
+    grant = ctx.grant
+    if not holds_fund(grant, {"district": args.district}):
+        raise forbidden("只有该慈善会(区或市)的管理者可以设立基金",
+                        "only the federation's managers (district or city) create funds")
+    if args.station is not None:
+        station = await tx.get("station", args.station)
+        if station is None or station["deleted_at"]:
+            raise not_found("站点", "station", args.station, field="station")
+        if args.district is not None and station["district"] != args.district:
+            raise Rejected("invalid_args", "站点不在该区", "the station is not in that district",
+                           field="station")
+    if await tx.get("fund", args.id) is not None:
+        raise Rejected("already_exists", "基金编号已存在", "fund id already exists", field="id")
+    tx.insert("fund", {
+        "id": args.id, "name": args.name, "district": args.district, "station": args.station,
+        "purpose": args.purpose, "balance_fen": 0, "reserved_fen": 0, "head_seq": 0,
+        "head_hash": GENESIS, "created_by": ctx.user_id, "created_at": ctx.now,
+    })
+
+
+async def seed_fund(tx: Tx, ctx: MutationContext, args: FundSeedArgs) -> None:
+    fund = await live_fund(tx, args.fund_id)
+    if not holds_fund(ctx.grant, fund):
+        raise forbidden("只有慈善会的管理者可以注入种子资金",
+                        "only the federation's managers add seed money")
+    if await tx.get("ledger_entry", f"{args.id}:f") is not None:
+        raise Rejected("already_exists", "该笔资金已入账", "this movement is already booked", field="id")
+    await post(tx, ctx, args.fund_id, Movement(
+        args.id, GENERAL, "federation:seed", args.amount_fen, "seed", args.note))
+
+
+async def create_project(tx: Tx, ctx: MutationContext, args: ProjectCreateArgs) -> None:
+    fund = await live_fund(tx, args.fund_id)
+    if not (holds_fund(ctx.grant, fund) or (
+        ctx.grant.rank >= MANAGER and works_for_fund(ctx.grant, fund)
+    )):
+        raise forbidden("只有基金所在站点或慈善会的管理者可以设立项目",
+                        "only the fund's station managers or the federation create projects")
+    if await tx.get("project", args.id) is not None:
+        raise Rejected("already_exists", "项目编号已存在", "project id already exists", field="id")
+    tx.insert("project", {
+        "id": args.id, "fund_id": args.fund_id, "name": args.name,
+        "description": args.description, "created_by": ctx.user_id, "created_at": ctx.now,
+    })
+
+
+def _fen(amount: int) -> str:
+    return f"{amount / 100:,.2f}"
+
+
+async def _check_affordable(
+    tx: Tx, fund: Mapping[str, Any], project_id: str, amount: int, excluding: str | None = None
+) -> None:
+    available, elsewhere = await available_for(tx, fund["id"], project_id, excluding=excluding)
+    if amount <= available:
+        return
+    if elsewhere and amount <= available + elsewhere:
+        raise Rejected(
+            "restricted_funds",
+            f"该项目可用 {_fen(available)} 元,不足 {_fen(amount)} 元;"
+            f"另有 {_fen(elsewhere)} 元为定向捐赠,只能用于其指定的项目",
+            f"only {_fen(available)} yuan is available for this project, {_fen(amount)} asked; "
+            f"{_fen(elsewhere)} yuan is directed to other projects and cannot be spent here",
+            field="amount_fen",
+        )
+    raise Rejected(
+        "fund_insufficient",
+        f"基金余额不足:可用 {_fen(available)} 元,申请 {_fen(amount)} 元",
+        f"the fund cannot cover this: {_fen(available)} yuan available, {_fen(amount)} yuan asked",
+        field="amount_fen",
+    )
+
+
+async def request_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementRequestArgs) -> None:
+    fund = await live_fund(tx, args.fund_id)
+    if not works_for_fund(ctx.grant, fund):
+        raise forbidden("只有基金所在站点的工作人员或慈善会可以申请拨付",
+                        "only the fund's station staff or the federation request disbursements")
+    project = await project_of(tx, args.project_id)
+    if project["fund_id"] != args.fund_id:
+        raise Rejected("invalid_args", "该项目不属于此基金", "the project belongs to another fund",
+                       field="project_id")
+    if await tx.get("disbursement", args.id) is not None:
+        raise Rejected("already_exists", "拨付编号已存在", "disbursement id already exists", field="id")
+    await _check_affordable(tx, fund, args.project_id, args.amount_fen)
+    tx.insert("disbursement", _scoped({
+        "id": args.id, "fund_id": args.fund_id, "project_id": args.project_id,
+        "amount_fen": args.amount_fen, "payee": args.payee, "purpose": args.purpose,
+        "status": "requested", "requested_by": ctx.user_id, "requested_at": ctx.now,
+        "decided_by": None, "decided_at": None, "decision_note": "", "paid_by": None,
+        "paid_at": None, "reference": None,
+    }, fund))
+    await tx.emit(ctx, "disbursement.awaiting_approval", {
+        "disbursement_id": args.id, "fund_id": args.fund_id, "station": fund["station"],
+        "district": fund["district"], "amount_fen": args.amount_fen,
+    })
+
+
+async def _disbursement(tx: Tx, disbursement_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    disbursement = await tx.get("disbursement", disbursement_id)
+    if disbursement is None:
+        raise not_found("拨付申请", "disbursement", disbursement_id, field="id")
+    fund = await live_fund(tx, disbursement["fund_id"])
+    return disbursement, fund
+
+
+async def decide_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementDecideArgs) -> None:
+    disbursement, fund = await _disbursement(tx, args.id)
+    if not holds_fund(ctx.grant, fund):
+        raise forbidden("只有慈善会的管理者可以审批拨付",
+                        "only the federation's managers approve disbursements")
+    if disbursement["requested_by"] == ctx.user_id:
+        raise forbidden("申请人不能审批自己的申请", "the requester cannot approve their own request")
+    if disbursement["status"] != "requested":
+        raise Rejected("already_decided", "该申请已处理", "this request was already decided", field="id")
+    if args.decision == "approve":
+        await _check_affordable(tx, fund, disbursement["project_id"], disbursement["amount_fen"],
+                                excluding=args.id)
+    tx.update("disbursement", args.id, {
+        "status": "approved" if args.decision == "approve" else "rejected",
+        "decided_by": ctx.user_id, "decided_at": ctx.now, "decision_note": args.note,
+    })
+    if args.decision == "approve":
+        reserved = int(fund["reserved_fen"]) + int(disbursement["amount_fen"])
+        tx.update("fund", fund["id"], {"reserved_fen": reserved})
+        await announce_balance(tx, ctx, {**fund, "reserved_fen": reserved})
+
+
+async def pay_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementPayArgs) -> None:
+    disbursement, fund = await _disbursement(tx, args.id)
+    if not holds_fund(ctx.grant, fund):
+        raise forbidden("只有慈善会的管理者可以付款", "only the federation's managers pay out")
+    if ctx.user_id in (disbursement["requested_by"], disbursement["decided_by"]):
+        raise forbidden("申请人或审批人不能付款(职责分离)",
+                        "the requester or the approver cannot also pay (separation of duties)")
+    if disbursement["status"] != "approved":
+        raise Rejected("not_approved", "该申请未获批准,不能付款",
+                       "this request is not approved; it cannot be paid", field="id")
+    project_id = disbursement["project_id"]
+    amount = int(disbursement["amount_fen"])
+    await _check_affordable(tx, fund, project_id, amount, excluding=args.id)
+    rows = await tx.query(
+        select(func.sum(ledger_entries.c.amount_fen)).where(
+            ledger_entries.c.fund_id == fund["id"],
+            ledger_entries.c.account == project_account(project_id),
+        )
+    )
+    restricted = max(0, int(rows.scalar() or 0))
+    from_restricted = min(restricted, amount)
+    refs: dict[str, str | None] = {"disbursement_id": args.id, "project_id": project_id}
+    note = f"{disbursement['payee']} · {args.reference}"
+    counter = f"paid:project:{project_id}"
+    if from_restricted:
+        await post(tx, ctx, fund["id"], Movement(
+            f"{args.id}:r", project_account(project_id), counter, -from_restricted,
+            "disbursement", note, refs))
+    if amount - from_restricted:
+        await post(tx, ctx, fund["id"], Movement(
+            f"{args.id}:g", GENERAL, counter, -(amount - from_restricted), "disbursement", note,
+            refs))
+    fund = await live_fund(tx, fund["id"])
+    reserved = int(fund["reserved_fen"]) - amount
+    tx.update("fund", fund["id"], {"reserved_fen": reserved})
+    tx.update("disbursement", args.id, {
+        "status": "paid", "paid_by": ctx.user_id, "paid_at": ctx.now, "reference": args.reference,
+    })
+    await announce_balance(tx, ctx, {**fund, "reserved_fen": reserved})
+
+
+# ----------------------------------------------------------------------------- audit
+
+
+@dataclass
+class ChainReport:
+    fund_id: str
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    balance_fen: int
+    problems: list[str]
+
+
+async def verify_fund(conn: AsyncConnection, fund_id: str) -> ChainReport | None:
+    """Recompute the fund's chain, pairs and balance from the ledger rows as stored."""
+    fund = (await conn.execute(select(funds).where(funds.c.id == fund_id))).mappings().first()
+    if fund is None:
+        return None
+    rows = (await conn.execute(
+        select(ledger_entries).where(ledger_entries.c.fund_id == fund_id)
+        .order_by(ledger_entries.c.seq)
+    )).mappings().all()
+    problems: list[str] = []
+    prev = GENESIS
+    balance = 0
+    movements: dict[str, int] = {}
+    for expected_seq, row in enumerate(rows, start=1):
+        if row["seq"] != expected_seq:
+            problems.append(f"entry missing before seq {row['seq']} (expected {expected_seq})")
+        if row["prev_hash"] != prev:
+            problems.append(f"seq {row['seq']}: previous hash does not match the chain")
+        if entry_hash(row, row["prev_hash"]) != row["hash"]:
+            problems.append(f"seq {row['seq']}: content does not match its hash")
+        prev = row["hash"]
+        movements[row["movement_id"]] = movements.get(row["movement_id"], 0) + row["amount_fen"]
+        if str(row["account"]).startswith("fund:"):
+            balance += int(row["amount_fen"])
+    problems += [f"movement {m} does not balance ({s})" for m, s in movements.items() if s]
+    if prev != fund["head_hash"] or len(rows) != fund["head_seq"]:
+        problems.append("the chain does not end at the fund's published head")
+    if balance != fund["balance_fen"]:
+        problems.append(f"ledger balance {balance} differs from the fund's {fund['balance_fen']}")
+    return ChainReport(fund_id, not problems, len(rows), int(fund["head_seq"]),
+                       str(fund["head_hash"]), balance, problems)
+
+
+def install(registry: Registry) -> None:
+    registry.add_record_type(
+        RecordType("fund", funds, "id", _fund_scope, _fund_wire, tombstone=None))
+    registry.add_record_type(
+        RecordType("project", projects, "id", _project_scope, _project_wire, tombstone=None))
+    registry.add_record_type(
+        RecordType("ledger_entry", ledger_entries, "id", _entry_scope, _entry_wire, tombstone=None))
+    registry.add_record_type(RecordType(
+        "disbursement", disbursements, "id", _disbursement_scope, _disbursement_wire,
+        tombstone=None))
+    registry.mutation("fund.create", 1, FundCreateArgs, preload=(("fund", "id"),))(create_fund)
+    registry.mutation("fund.seed", 1, FundSeedArgs, preload=(("fund", "fund_id"),))(seed_fund)
+    registry.mutation("project.create", 1, ProjectCreateArgs,
+                      preload=(("fund", "fund_id"), ("project", "id")))(create_project)
+    registry.mutation("disbursement.request", 1, DisbursementRequestArgs,
+                      preload=(("fund", "fund_id"), ("project", "project_id"))
+                      )(request_disbursement)
+    registry.mutation("disbursement.decide", 1, DisbursementDecideArgs,
+                      preload=(("disbursement", "id"),))(decide_disbursement)
+    registry.mutation("disbursement.pay", 1, DisbursementPayArgs,
+                      preload=(("disbursement", "id"),))(pay_disbursement)
