@@ -15,6 +15,7 @@ from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
+from server import exports, public
 from server.api import ROUTES, error_response, overloaded_response
 from server.domain import build_registry
 from server.migrate import migrate
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
                 await listener.stop()
             await own.db.dispose()
 
-    route_handlers: list[Any] = list(ROUTES)
+    route_handlers: list[Any] = [*ROUTES, *public.ROUTES, *exports.ROUTES]
     if settings.serve_static and PWA_DIR.is_dir():
         route_handlers.append(
             create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True, name="pwa")

@@ -1,0 +1,155 @@
+"""Exports for managers: donations and fund statements for a period, as CSV or Excel.
+
+``Authorization: Bearer <device token>`` of a manager or above. A station manager
+exports their station, a district manager their district, an admin everything.
+Periods are whole days in Asia/Shanghai (``from`` and ``to`` inclusive, YYYY-MM-DD).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Request, Response, get
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from server import reports
+from server.auth import resolve_grant
+from server.domain.donations import donations
+from server.domain.funds import funds, holds_fund
+from server.state import AppState
+from sync.errors import ProtocolError
+from sync.scopes import MANAGER, Grant
+
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MONEY_COLUMNS = {"amount_fen", "current_amount_fen", "balance_fen"}
+
+
+def _state(request: Request[Any, Any, Any]) -> AppState:
+    state: AppState = request.app.state["charity"]
+    return state
+
+
+async def _manager(request: Request[Any, Any, Any]) -> Grant:
+    grant = await resolve_grant(_state(request).db, request.headers.get("authorization"))
+    if grant.rank < MANAGER:
+        raise ProtocolError(403, "forbidden", "无权限:只有管理者可以导出",
+                            "not allowed: only managers export")
+    return grant
+
+
+def _day(value: str | None, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ProtocolError(400, "invalid_args", f"日期格式应为 YYYY-MM-DD:{name}",
+                            f"{name} must be a date YYYY-MM-DD", field=name) from None
+
+
+def _period(request: Request[Any, Any, Any]) -> tuple[str, str, str]:
+    start = _day(request.query_params.get("from"), "from")
+    end = _day(request.query_params.get("to"), "to")
+    if start and end and end < start:
+        raise ProtocolError(400, "invalid_args", "结束日期早于开始日期", "'to' is before 'from'",
+                            field="to")
+    low, high = reports.period_bounds(start, end)
+    label = f"{start or 'start'}_{end or 'now'}"
+    return low, high, label
+
+
+def _table(columns: Sequence[str], rows: Sequence[dict[str, Any]], fmt: str, name: str,
+           preamble: Sequence[Sequence[Any]] = ()) -> Response[bytes]:
+    """Amounts in fen as integers, and beside each the same in yuan (text in CSV,
+    a number formatted 0.00 in Excel)."""
+    header: list[str] = []
+    for column in columns:
+        header.append(column)
+        if column in MONEY_COLUMNS:
+            header.append(column.replace("_fen", "_yuan"))
+
+    def cells(row: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
+        for column in columns:
+            out.append(row[column])
+            if column in MONEY_COLUMNS:
+                out.append(reports.yuan(row[column]).replace(",", "") if fmt == "csv"
+                           else row[column] / 100)
+        return out
+
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerows(preamble)
+        writer.writerow(header)
+        writer.writerows(cells(r) for r in rows)
+        # A BOM so that Excel opens the Chinese text as UTF-8.
+        return Response(("\ufeff" + buffer.getvalue()).encode(), media_type=CSV,
+                        headers=disposition)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = name[:31]
+    for line in preamble:
+        sheet.append(list(line))
+    sheet.append(header)
+    for row in rows:
+        sheet.append(cells(row))
+    for index, title in enumerate(header, start=1):
+        if title.endswith("_yuan"):
+            for cell in sheet.iter_cols(min_col=index, max_col=index,
+                                        min_row=len(preamble) + 2):
+                for c in cell:
+                    c.number_format = "0.00"
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), media_type=XLSX, headers=disposition)
+
+
+def _format(request: Request[Any, Any, Any]) -> str:
+    return "xlsx" if request.url.path.endswith(".xlsx") else "csv"
+
+
+@get(["/api/v1/exports/donations.csv", "/api/v1/exports/donations.xlsx"])
+async def export_donations(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Every donation recorded in the period within the caller's scope, with its current
+    amount and status after corrections. Donor phone numbers included: managers only."""
+    fmt = _format(request)
+    grant = await _manager(request)
+    low, high, label = _period(request)
+    async with _state(request).db.read() as conn:
+        rows = await reports.donation_rows(conn, reports.export_scope(donations, grant), low, high)
+    return _table(reports.DONATION_COLUMNS, rows, fmt, f"donations_{label}")
+
+
+@get(["/api/v1/exports/funds/{fund_id:str}/statement.csv",
+      "/api/v1/exports/funds/{fund_id:str}/statement.xlsx"])
+async def export_fund_statement(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
+    """The fund's side of every movement in the period, its counter account, the
+    running balance, and each entry's chain hash."""
+    fmt = _format(request)
+    grant = await _manager(request)
+    low, high, label = _period(request)
+    async with _state(request).db.read() as conn:
+        fund = (await conn.execute(select(funds).where(funds.c.id == fund_id))).mappings().first()
+        if fund is None:
+            raise ProtocolError(404, "not_found", "找不到该基金", "no such fund")
+        if not (holds_fund(grant, fund) or (fund["station"] and fund["station"] == grant.station)):
+            raise ProtocolError(403, "forbidden", "无权限:不是该基金的管理者",
+                                "not allowed: not a manager of this fund")
+        statement = await reports.fund_statement(conn, fund_id, low, high)
+    assert statement is not None
+    summary, lines = statement
+    preamble = [["fund", summary["fund"]], ["period", label],
+                ["opening_fen", summary["opening_fen"]], ["closing_fen", summary["closing_fen"]]]
+    return _table(reports.STATEMENT_COLUMNS, lines, fmt, f"fund_statement_{label}", preamble)
+
+
+ROUTES = [export_donations, export_fund_statement]

@@ -1,0 +1,195 @@
+"""Public pages (server-rendered, Chinese first with English, no login) and their JSON:
+live event totals (SSE), fund disclosure with the ledger's chain head, receipt check.
+
+HTML under ``/public/...``; the same figures as JSON under ``/api/v1/public/...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response, get
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server import reports
+from server.domain.funds import verify_fund
+from server.state import AppState
+from sync.errors import ProtocolError
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=select_autoescape(["html"]),
+)
+TEMPLATES.globals.update(yuan=reports.yuan, when=reports.local_text)
+JSON = "application/json"
+HTML = "text/html; charset=utf-8"
+
+
+def _state(request: Request[Any, Any, Any]) -> AppState:
+    state: AppState = request.app.state["charity"]
+    return state
+
+
+@contextlib.asynccontextmanager
+async def _reading(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncConnection]:
+    """One consistent snapshot per page (REPEATABLE READ on PostgreSQL)."""
+    async with _state(request).db.read() as conn:
+        yield conn
+
+
+def _json(data: Any) -> Response[bytes]:
+    return Response(msgspec.json.encode(data), media_type=JSON,
+                    headers={"Cache-Control": "no-store"})
+
+
+def _html(template: str, status: int = 200, **context: Any) -> Response[str]:
+    return Response(TEMPLATES.get_template(template).render(**context), media_type=HTML,
+                    status_code=status)
+
+
+def _missing(zh: str, en: str) -> ProtocolError:
+    return ProtocolError(404, "not_found", zh, en)
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@get("/api/v1/public/events/{event_id:str}")
+async def event_totals_json(request: Request[Any, Any, Any], event_id: str) -> Response[bytes]:
+    async with _reading(request) as conn:
+        totals = await reports.event_totals(conn, event_id)
+    if totals is None:
+        raise _missing("找不到该活动", "no such event")
+    return _json(totals)
+
+
+@get("/public/events/{event_id:str}")
+async def event_page(request: Request[Any, Any, Any], event_id: str) -> Response[str]:
+    async with _reading(request) as conn:
+        totals = await reports.event_totals(conn, event_id)
+    if totals is None:
+        return _html("notfound.html", 404, zh="找不到该活动", en="no such event")
+    return _html("event.html", t=totals, stream_url=f"/api/v1/public/events/{event_id}/stream")
+
+
+async def totals_stream(state: AppState, event_id: str, station: str
+                        ) -> AsyncGenerator[dict[str, Any], None]:
+    """The event's totals now, then again whenever a change lands at its station."""
+    async with state.broker.subscribe({f"s:{station}"}) as queue:
+        last = None
+        while True:
+            async with state.db.read() as conn:
+                totals = await reports.event_totals(conn, event_id)
+            if totals is None:
+                return
+            if totals != last:
+                last = totals
+                yield totals
+            await queue.get()
+
+
+@get("/api/v1/public/events/{event_id:str}/stream")
+async def event_totals_stream(request: Request[Any, Any, Any], event_id: str) -> ServerSentEvent:
+    """``event: totals`` with the figures as JSON, at once and after every sync at the
+    event's station; a comment every 15 s keeps the stream open through proxies."""
+    state = _state(request)
+    async with _reading(request) as conn:
+        totals = await reports.event_totals(conn, event_id)
+    if totals is None:
+        raise _missing("找不到该活动", "no such event")
+
+    async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+        updates = totals_stream(state, event_id, totals["station"])
+        pending = asyncio.ensure_future(anext(updates))
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=state.keepalive_seconds)
+                if not done:
+                    yield ServerSentEventMessage(comment="keepalive")
+                    continue
+                try:
+                    figures = pending.result()
+                except StopAsyncIteration:
+                    return
+                yield ServerSentEventMessage(event="totals", data=msgspec.json.encode(figures).decode())
+                pending = asyncio.ensure_future(anext(updates))
+        finally:
+            pending.cancel()
+            await updates.aclose()
+
+    return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+# ----------------------------------------------------------------------------- funds
+
+
+@get("/api/v1/public/funds")
+async def funds_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async with _reading(request) as conn:
+        return _json(await reports.fund_list(conn))
+
+
+@get("/public/funds")
+async def funds_page(request: Request[Any, Any, Any]) -> Response[str]:
+    async with _reading(request) as conn:
+        return _html("funds.html", funds=await reports.fund_list(conn))
+
+
+@get("/api/v1/public/funds/{fund_id:str}")
+async def fund_json(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
+    async with _reading(request) as conn:
+        disclosure = await reports.fund_disclosure(conn, fund_id)
+    if disclosure is None:
+        raise _missing("找不到该基金", "no such fund")
+    return _json(disclosure)
+
+
+@get("/public/funds/{fund_id:str}")
+async def fund_page(request: Request[Any, Any, Any], fund_id: str) -> Response[str]:
+    async with _reading(request) as conn:
+        disclosure = await reports.fund_disclosure(conn, fund_id)
+    if disclosure is None:
+        return _html("notfound.html", 404, zh="找不到该基金", en="no such fund")
+    return _html("fund.html", d=disclosure)
+
+
+@get("/api/v1/public/funds/{fund_id:str}/verify")
+async def fund_verify(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
+    """Recompute the hash chain, the pairs and the balance from the stored ledger."""
+    async with _reading(request) as conn:
+        report = await verify_fund(conn, fund_id)
+    if report is None:
+        raise _missing("找不到该基金", "no such fund")
+    return _json(report.__dict__)
+
+
+# ----------------------------------------------------------------------------- receipts
+
+
+@get("/api/v1/public/receipts/{number:str}")
+async def receipt_json(request: Request[Any, Any, Any], number: str, code: str = "") -> Response[bytes]:
+    async with _reading(request) as conn:
+        found = await reports.check_receipt(conn, number, code)
+    if found is None:
+        raise _missing("未找到该收据,或校验码不正确", "no such receipt, or the code is wrong")
+    return _json(found)
+
+
+@get("/public/receipts/{number:str}")
+async def receipt_page(request: Request[Any, Any, Any], number: str, code: str = "") -> Response[str]:
+    async with _reading(request) as conn:
+        found = await reports.check_receipt(conn, number, code)
+    return _html("receipt.html", 200 if found else 404, r=found)
+
+
+ROUTES = [
+    event_totals_json, event_page, event_totals_stream, funds_json, funds_page, fund_json,
+    fund_page, fund_verify, receipt_json, receipt_page,
+]

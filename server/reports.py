@@ -1,0 +1,300 @@
+"""Read-side figures for public pages and exports, computed from the stored rows.
+
+Everything a disclosure page shows is derived from the fund's ledger entries (and the
+donation rows they point at for the masked donor), so an auditor holding the ledger
+can reproduce every figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, true
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.domain.donations import corrections, donations, public_donor, receipts
+from server.domain.events import events
+from server.domain.funds import funds, ledger_entries, projects, verify_fund
+from server.domain.stations import stations
+from sync.scopes import ADMIN, DISTRICT_MANAGER, Grant
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+INCOME_KINDS = ("donation", "seed", "correction", "void")
+
+
+def local_time(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(SHANGHAI)
+
+
+def local_text(stamp: str | None) -> str:
+    return local_time(stamp).strftime("%Y-%m-%d %H:%M") if stamp else ""
+
+
+def period_bounds(start: dt.date | None, end: dt.date | None) -> tuple[str, str]:
+    """UTC text bounds [from, to) of whole Shanghai days, comparable with stored stamps."""
+    low = dt.datetime.combine(start or dt.date(2000, 1, 1), dt.time(), SHANGHAI)
+    high = dt.datetime.combine((end or dt.date(2999, 12, 30)) + dt.timedelta(days=1), dt.time(),
+                               SHANGHAI)
+    return (low.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            high.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+
+
+def yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
+# ----------------------------------------------------------------------------- donations
+
+
+async def correction_state(conn: AsyncConnection, donation_ids: Sequence[str]
+                           ) -> dict[str, tuple[int, bool]]:
+    """Per donation: (sum of applied deltas, voided)."""
+    found: dict[str, tuple[int, bool]] = {}
+    for start in range(0, len(donation_ids), 500):
+        chunk = list(donation_ids[start:start + 500])
+        rows = await conn.execute(
+            select(corrections.c.donation_id, corrections.c.action, corrections.c.delta_fen)
+            .where(corrections.c.donation_id.in_(chunk), corrections.c.status == "applied"))
+        for donation_id, action, delta in rows:
+            total, voided = found.get(donation_id, (0, False))
+            found[donation_id] = (total + int(delta), voided or action == "void")
+    return found
+
+
+def donation_status(row: Mapping[str, Any], state: tuple[int, bool] | None) -> tuple[int, str]:
+    delta, voided = state or (0, False)
+    if voided:
+        return 0, "voided"
+    return int(row["amount_fen"]) + delta, "corrected" if delta else "recorded"
+
+
+async def event_totals(conn: AsyncConnection, event_id: str) -> dict[str, Any] | None:
+    event = (await conn.execute(select(events).where(events.c.id == event_id))).mappings().first()
+    if event is None or event["deleted_at"]:
+        return None
+    station = (await conn.execute(
+        select(stations.c.name).where(stations.c.code == event["station"]))).scalar()
+    rows = (await conn.execute(
+        select(donations.c.id, donations.c.kind, donations.c.amount_fen)
+        .where(donations.c.event_id == event_id))).mappings().all()
+    state = await correction_state(conn, [r["id"] for r in rows])
+    totals = {"money_fen": 0, "money_count": 0, "goods_value_fen": 0, "goods_count": 0}
+    for row in rows:
+        amount, status = donation_status(row, state.get(row["id"]))
+        if status == "voided":
+            continue
+        prefix = "money" if row["kind"] == "money" else "goods"
+        totals["money_fen" if prefix == "money" else "goods_value_fen"] += amount
+        totals[f"{prefix}_count"] += 1
+    return {"event_id": event_id, "title": event["title"], "date": event["date"],
+            "station": event["station"], "station_name": station, **totals}
+
+
+async def check_receipt(conn: AsyncConnection, number: str, code: str) -> dict[str, Any] | None:
+    """What the public may see of a receipt, only with its verification code."""
+    receipt = (await conn.execute(
+        select(receipts).where(receipts.c.number == number))).mappings().first()
+    if receipt is None or not hmac.compare_digest(str(receipt["code"]), code.strip().upper()):
+        return None
+    donation = (await conn.execute(
+        select(donations).where(donations.c.id == receipt["donation_id"]))).mappings().one()
+    amount, status = donation_status(
+        donation, (await correction_state(conn, [donation["id"]])).get(donation["id"]))
+    fund_name = None
+    if donation["fund_id"]:
+        fund_name = (await conn.execute(
+            select(funds.c.name).where(funds.c.id == donation["fund_id"]))).scalar()
+    return {
+        "number": number, "status": receipt["status"], "official_number": receipt["official_number"],
+        "replaced_by": receipt["replaced_by"], "replaces": receipt["replaces"],
+        "issued_at": receipt["issued_at"], "station": donation["station"],
+        "kind": donation["kind"], "amount_fen": int(donation["amount_fen"]),
+        "current_amount_fen": amount, "donation_status": status,
+        "donor": public_donor(donation), "fund": fund_name,
+        "items": json.loads(donation["items"]), "recorded_at": donation["recorded_at"],
+    }
+
+
+# ----------------------------------------------------------------------------- funds
+
+
+async def fund_list(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = (await conn.execute(select(funds).order_by(funds.c.created_at, funds.c.id))).mappings()
+    return [{c: row[c] for c in ("id", "name", "district", "station", "purpose", "balance_fen",
+                                 "head_seq", "head_hash")} for row in rows]
+
+
+async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any] | None:
+    """Income and spending by month and by project, each gift with its masked donor,
+    each correction with its note, the chain head and whether the chain verifies."""
+    fund = (await conn.execute(select(funds).where(funds.c.id == fund_id))).mappings().first()
+    if fund is None:
+        return None
+    names = {r.id: r.name for r in await conn.execute(
+        select(projects.c.id, projects.c.name).where(projects.c.fund_id == fund_id))}
+    entries = (await conn.execute(
+        select(ledger_entries).where(ledger_entries.c.fund_id == fund_id,
+                                     ledger_entries.c.account.like("fund:%"))
+        .order_by(ledger_entries.c.seq))).mappings().all()
+    donor_rows = {}
+    donation_ids = [e["donation_id"] for e in entries if e["donation_id"]]
+    for start in range(0, len(donation_ids), 500):
+        for row in (await conn.execute(select(donations).where(
+                donations.c.id.in_(donation_ids[start:start + 500])))).mappings():
+            donor_rows[row["id"]] = row
+    approvals = {}
+    correction_ids = [e["correction_id"] for e in entries if e["correction_id"]]
+    for start in range(0, len(correction_ids), 500):
+        for row in (await conn.execute(select(corrections).where(
+                corrections.c.id.in_(correction_ids[start:start + 500])))).mappings():
+            approvals[row["id"]] = row
+    by_month: dict[str, dict[str, int]] = defaultdict(lambda: {"income_fen": 0, "spending_fen": 0})
+    by_project: dict[str, dict[str, Any]] = {}
+    gifts, fixes, payments = [], [], []
+    income = spending = 0
+    for entry in entries:
+        amount = int(entry["amount_fen"])
+        month = local_time(entry["created_at"]).strftime("%Y-%m")
+        project = entry["project_id"]
+        slot = by_project.setdefault(project or "", {
+            "project_id": project, "name": names.get(project, "基金通用 / general") if project
+            else "基金通用 / general", "income_fen": 0, "spending_fen": 0})
+        if entry["kind"] == "disbursement":
+            spending -= amount
+            by_month[month]["spending_fen"] -= amount
+            slot["spending_fen"] -= amount
+            payments.append({"seq": entry["seq"], "at": entry["created_at"], "amount_fen": -amount,
+                             "project": slot["name"], "note": entry["note"]})
+            continue
+        income += amount
+        by_month[month]["income_fen"] += amount
+        slot["income_fen"] += amount
+        donation = donor_rows.get(entry["donation_id"]) if entry["donation_id"] else None
+        if entry["kind"] == "donation" and donation is not None:
+            gifts.append({"seq": entry["seq"], "at": entry["created_at"], "amount_fen": amount,
+                          "donor": public_donor(donation), "station": donation["station"],
+                          "project": slot["name"] if project else None})
+        elif entry["kind"] in ("void", "correction"):
+            correction = approvals.get(entry["correction_id"])
+            fixes.append({
+                "seq": entry["seq"], "at": entry["created_at"], "kind": entry["kind"],
+                "amount_fen": amount, "note": entry["note"],
+                "donor": public_donor(donation) if donation is not None else None,
+                "approved_by_second_person": bool(correction and correction["decided_by"]),
+            })
+    report = await verify_fund(conn, fund_id)
+    assert report is not None
+    return {
+        "fund": {c: fund[c] for c in ("id", "name", "district", "station", "purpose",
+                                      "created_at")},
+        "income_fen": income, "spending_fen": spending, "balance_fen": income - spending,
+        "head_seq": fund["head_seq"], "head_hash": fund["head_hash"],
+        "chain_ok": report.ok, "chain_problems": report.problems,
+        "by_month": [{"month": m, **v} for m, v in sorted(by_month.items())],
+        "by_project": sorted(by_project.values(), key=lambda p: (p["project_id"] is not None,
+                                                                 p["name"])),
+        "donations": gifts, "corrections": fixes, "disbursements": payments,
+    }
+
+
+# ----------------------------------------------------------------------------- exports
+
+
+DONATION_COLUMNS = (
+    "id", "recorded_at", "device_time", "station", "event_id", "kind", "amount_fen",
+    "current_amount_fen", "status", "method", "items", "donor_name", "donor_phone",
+    "donor_organisation", "donor_anonymous", "direction", "fund", "project", "receipt_number",
+    "official_number", "recorded_by",
+)
+
+
+async def donation_rows(conn: AsyncConnection, where: Any, start: str, end: str
+                        ) -> list[dict[str, Any]]:
+    rows = (await conn.execute(
+        select(donations).where(where, donations.c.recorded_at >= start,
+                                donations.c.recorded_at < end)
+        .order_by(donations.c.recorded_at, donations.c.id))).mappings().all()
+    state = await correction_state(conn, [r["id"] for r in rows])
+    fund_names = {r.id: r.name for r in await conn.execute(select(funds.c.id, funds.c.name))}
+    project_names = {r.id: r.name for r in await conn.execute(select(projects.c.id, projects.c.name))}
+    numbers = [r["receipt_number"] for r in rows if r["receipt_number"]]
+    official: dict[str, str | None] = {}
+    for begin in range(0, len(numbers), 500):
+        for number, value in await conn.execute(
+                select(receipts.c.number, receipts.c.official_number)
+                .where(receipts.c.number.in_(numbers[begin:begin + 500]))):
+            official[number] = value
+    out = []
+    for row in rows:
+        amount, status = donation_status(row, state.get(row["id"]))
+        items = json.loads(row["items"])
+        out.append({
+            "id": row["id"], "recorded_at": local_text(row["recorded_at"]),
+            "device_time": local_text(row["device_time"]), "station": row["station"],
+            "event_id": row["event_id"] or "", "kind": row["kind"], "amount_fen": row["amount_fen"],
+            "current_amount_fen": amount, "status": status, "method": row["method"] or "",
+            "items": "; ".join(f"{i['name']} {i['quantity']}{i['unit']}" for i in items),
+            "donor_name": row["donor_name"] or "", "donor_phone": row["donor_phone"] or "",
+            "donor_organisation": row["donor_organisation"] or "",
+            "donor_anonymous": bool(row["donor_anonymous"]), "direction": row["direction"],
+            "fund": fund_names.get(row["fund_id"], ""),
+            "project": project_names.get(row["project_id"], ""),
+            "receipt_number": row["receipt_number"] or "",
+            "official_number": official.get(row["receipt_number"] or "") or "",
+            "recorded_by": row["recorded_by"],
+        })
+    return out
+
+
+STATEMENT_COLUMNS = ("seq", "created_at", "kind", "account", "counter_account", "amount_fen",
+                     "balance_fen", "project", "donation_id", "disbursement_id", "note", "hash")
+
+
+async def fund_statement(conn: AsyncConnection, fund_id: str, start: str, end: str
+                         ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The fund's side of every movement, with its counter account and the running
+    balance (opening balance = everything before the period)."""
+    fund = (await conn.execute(select(funds).where(funds.c.id == fund_id))).mappings().first()
+    if fund is None:
+        return None
+    names = {r.id: r.name for r in await conn.execute(select(projects.c.id, projects.c.name))}
+    entries = (await conn.execute(
+        select(ledger_entries).where(ledger_entries.c.fund_id == fund_id,
+                                     ledger_entries.c.created_at < end)
+        .order_by(ledger_entries.c.seq))).mappings().all()
+    counter = {e["movement_id"]: e["account"] for e in entries
+               if not str(e["account"]).startswith("fund:")}
+    balance, opening, lines = 0, 0, []
+    for entry in entries:
+        if not str(entry["account"]).startswith("fund:"):
+            continue
+        balance += int(entry["amount_fen"])
+        if entry["created_at"] < start:
+            opening = balance
+            continue
+        lines.append({
+            "seq": entry["seq"], "created_at": local_text(entry["created_at"]),
+            "kind": entry["kind"], "account": entry["account"],
+            "counter_account": counter.get(entry["movement_id"], ""),
+            "amount_fen": int(entry["amount_fen"]), "balance_fen": balance,
+            "project": names.get(entry["project_id"], ""), "donation_id": entry["donation_id"] or "",
+            "disbursement_id": entry["disbursement_id"] or "", "note": entry["note"],
+            "hash": entry["hash"],
+        })
+    summary = {"fund": fund["name"], "opening_fen": opening, "closing_fen": balance}
+    return summary, lines
+
+
+def export_scope(table: Any, grant: Grant) -> Any:
+    """Rows of ``table`` (with station and district columns) a manager may export."""
+    if grant.rank == ADMIN:
+        return true()
+    if grant.rank == DISTRICT_MANAGER:
+        return table.c.district == grant.district
+    return table.c.station == grant.station
