@@ -1,0 +1,111 @@
+"""Public pages (event totals over SSE, disclosure, receipt check) and manager exports."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+import openpyxl
+import pytest
+
+from server.public import totals_stream
+from tests.conftest import Api
+from tests.donation_setup import OTHER_STATION, STATION, build_world, money, phone
+from tests.helpers import new_id
+from tests.test_guarantees import settle
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_event_totals_stream_sends_new_figures_after_a_sync(api: Api) -> None:
+    world = await build_world(api)
+    p = await phone(world, "staff2")
+    updates = totals_stream(api.state, world.event_id, STATION)
+    first = await anext(updates)
+    assert first["money_fen"] == 0 and first["title"]
+    waiting = asyncio.ensure_future(anext(updates))
+    await asyncio.sleep(0)
+    await p.device.send("donation.record", money(new_id(), 4_200, fund_id=world.fund_id,
+                                                 event_id=world.event_id))
+    if api.state.db.is_postgres:
+        # In the app a LISTEN connection relays the push's NOTIFY to the broker.
+        await settle(api)
+        api.state.broker.publish({f"s:{STATION}"})
+    second = await asyncio.wait_for(waiting, timeout=10)
+    assert second["money_fen"] == 4_200 and second["money_count"] == 1
+    await updates.aclose()
+
+
+async def test_event_page_and_stream_route_answer(api: Api) -> None:
+    world = await build_world(api)
+    page = await api.http.get(f"/public/events/{world.event_id}")
+    assert page.status_code == 200 and "善款" in page.text and "money raised" in page.text
+    assert f"/api/v1/public/events/{world.event_id}/stream" in page.text
+    missing = await api.http.get(f"/api/v1/public/events/{new_id()}")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert (await api.http.get(f"/public/events/{new_id()}")).status_code == 404
+
+
+async def test_receipt_check_needs_the_right_code(api: Api) -> None:
+    world = await build_world(api)
+    p = await phone(world, "staff2")
+    receipt = p.next_receipt()
+    donor = {"name": "刘德华", "phone": "13900001111", "wants_receipt": True}
+    await p.device.send("donation.record", money(new_id(), 9_900, fund_id=world.fund_id,
+                                                 receipt=receipt, donor=donor))
+    url = f"/public/receipts/{receipt['number']}"
+    good = await api.http.get(url, params={"code": receipt["code"]})
+    assert good.status_code == 200 and "有效" in good.text and "99.00" in good.text
+    assert "刘*" in good.text and "刘德华" not in good.text and "13900001111" not in good.text
+    wrong = await api.http.get(url, params={"code": "AAAAAAAA"})
+    assert wrong.status_code == 404 and "校验码不正确" in wrong.text
+    as_json = await api.http.get(f"/api/v1/public/receipts/{receipt['number']}",
+                                 params={"code": receipt["code"].lower()})
+    assert as_json.status_code == 200 and as_json.json()["amount_fen"] == 9_900
+    listing = await api.http.get("/public/funds")
+    assert listing.status_code == 200 and world.fund_id in listing.text
+
+
+async def test_exports_for_managers_in_their_scope(api: Api) -> None:
+    world = await build_world(api, seed_fen=5_000)
+    p = await phone(world, "staff2")
+    donor = {"name": "张三", "phone": "13800138000", "wants_receipt": False}
+    await p.device.send("donation.record", money(new_id(), 12_345, fund_id=world.fund_id,
+                                                 donor=donor))
+    manager = api.auth(await api.token("mgr1", "manager", station=STATION))
+    response = await api.http.get("/api/v1/exports/donations.csv", headers=manager)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 1 and rows[0]["amount_fen"] == "12345" and rows[0]["amount_yuan"] == "123.45"
+    assert rows[0]["donor_phone"] == "13800138000" and rows[0]["status"] == "recorded"
+
+    elsewhere = api.auth(await api.token("m2", "manager", station=OTHER_STATION))
+    other = await api.http.get("/api/v1/exports/donations.csv", headers=elsewhere)
+    assert list(csv.DictReader(io.StringIO(other.content.decode("utf-8-sig")))) == []
+    staff = api.auth(await api.token("staff1", "staff", station=STATION))
+    assert (await api.http.get("/api/v1/exports/donations.csv", headers=staff)).status_code == 403
+    assert (await api.http.get("/api/v1/exports/donations.csv")).status_code == 401
+    future = await api.http.get("/api/v1/exports/donations.csv", headers=manager,
+                                params={"from": "2099-01-01", "to": "2099-01-31"})
+    assert list(csv.DictReader(io.StringIO(future.content.decode("utf-8-sig")))) == []
+    bad = await api.http.get("/api/v1/exports/donations.csv", headers=manager,
+                             params={"from": "yesterday"})
+    assert bad.status_code == 400
+
+    workbook = await api.http.get(f"/api/v1/exports/funds/{world.fund_id}/statement.xlsx",
+                                  headers=manager)
+    assert workbook.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[3][:2] == ["closing_fen", 17_345]
+    header = values[4]
+    lines = [dict(zip(header, r)) for r in values[5:]]
+    assert [(line["kind"], line["amount_fen"], line["balance_fen"]) for line in lines] == [
+        ("seed", 5_000, 5_000), ("donation", 12_345, 17_345)]
+    assert lines[1]["counter_account"] == f"station:{STATION}" and lines[1]["amount_yuan"] == 123.45
+    donations_xlsx = await api.http.get("/api/v1/exports/donations.xlsx", headers=manager)
+    assert openpyxl.load_workbook(io.BytesIO(donations_xlsx.content)).active.max_row == 2
+    not_theirs = await api.http.get(f"/api/v1/exports/funds/{world.fund_id}/statement.csv",
+                                    headers=elsewhere)
+    assert not_theirs.status_code == 403
