@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import records, wire
+from schemas import donations, records, wire
 
 
 def contract_schema(mutation_args: dict[tuple[str, int], type[msgspec.Struct]]) -> dict[str, Any]:
@@ -21,6 +21,7 @@ def contract_schema(mutation_args: dict[tuple[str, int], type[msgspec.Struct]]) 
         records.EventRecord,
         records.ConflictRecord,
         records.SyncIssueRecord,
+        *donations.RECORD_TYPES,
     ]
     ordered = sorted(mutation_args.items())
     schemas, components = msgspec.json.schema_components(

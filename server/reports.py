@@ -28,7 +28,7 @@ INCOME_KINDS = ("donation", "seed", "correction", "void")
 
 
 def local_time(stamp: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(SHANGHAI)
+    return dt.datetime.fromisoformat(stamp).astimezone(SHANGHAI)
 
 
 def local_text(stamp: str | None) -> str:

@@ -75,7 +75,7 @@ async def claim_series(device: Device, station: str = STATION) -> str:
     await device.pull()
     mine = [s for s in device.of_type("receipt_series").values() if s["client_id"] == device.client_id]
     assert len(mine) >= 1
-    return str(sorted(mine, key=lambda s: s["code"])[-1]["code"])
+    return str(max(mine, key=lambda s: s["code"])["code"])
 
 
 async def phone(world: World, user: str, role: str = "staff", station: str = STATION) -> Phone:

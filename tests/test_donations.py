@@ -16,7 +16,6 @@ from tests.donation_setup import (
     DISTRICT,
     OTHER_STATION,
     STATION,
-    World,
     build_world,
     claim_series,
     code,

@@ -76,7 +76,7 @@ async def test_a_directed_gift_cannot_be_spent_on_another_purpose(api: Api) -> N
     _, elsewhere = await request(world, world.other_project_id, 10_000)
     assert elsewhere["status"] == "rejected" and elsewhere["code"] == "restricted_funds"
     assert "定向" in elsewhere["message"]["zh"] and "directed" in elsewhere["message"]["en"]
-    own, ok = await request(world, world.project_id, 50_000)
+    _, ok = await request(world, world.project_id, 50_000)
     assert ok["status"] == "applied"
 
 

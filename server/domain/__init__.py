@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from server.domain import donations, events, funds, goods, stations
-from sync import builtin
 from server.settings import Settings
+from sync import builtin
 from sync.registry import Registry
 
 

@@ -120,9 +120,10 @@ async def hand_out(tx: Tx, ctx: MutationContext, args: GoodsHandOutArgs) -> None
     if ctx.grant.rank < STAFF or not ctx.grant.covers_station(args.station, station["district"]):
         raise forbidden(f"不能为站点 {args.station} 发放物资",
                         f"cannot hand out goods for station {args.station}")
-    if args.recipient_kind == "project":
-        if args.project_id is None or await tx.get("project", args.project_id) is None:
-            raise not_found("项目", "project", args.project_id or "", field="project_id")
+    if args.recipient_kind == "project" and (
+        args.project_id is None or await tx.get("project", args.project_id) is None
+    ):
+        raise not_found("项目", "project", args.project_id or "", field="project_id")
     if await tx.get("goods_movement", f"{args.id}:0") is not None:
         raise Rejected("already_exists", "该发放已登记", "this hand-out is already recorded", field="id")
     await move_goods(
