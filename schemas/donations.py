@@ -7,7 +7,7 @@ Money is integer fen (分). An amount is at least 1 fen and at most
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -215,7 +215,7 @@ class DonationRecord(msgspec.Struct, frozen=True):
     amount_fen: int
     """Money amount, or the goods' total estimated value."""
     method: str | None
-    items: list[dict[str, object]]
+    items: list[dict[str, Any]]
     donor_anonymous: bool
     donor_name: str | None
     donor_phone: str | None
@@ -249,7 +249,7 @@ class ReceiptRecord(msgspec.Struct, frozen=True):
     issued_by: str
     issued_at: str
     updated_at: str
-    history: list[dict[str, object]]
+    history: list[dict[str, Any]]
 
 
 class CorrectionRecord(msgspec.Struct, frozen=True):
