@@ -254,3 +254,18 @@ async def test_recording_needs_staff_of_the_station(api: Api) -> None:
         rejected = (await conn.execute(select(func.count()).select_from(mutations).where(
             mutations.c.status == "rejected"))).scalar()
     assert rejected == 2
+
+
+async def test_donor_phone_numbers_reach_only_staff_of_the_station(api: Api) -> None:
+    world = await build_world(api)
+    p = await phone(world, "staff2")
+    donation_id = new_id()
+    await p.device.send("donation.record", money(donation_id, 300, fund_id=world.fund_id))
+    volunteer = await fresh_snapshot(api, await api.token("v", "volunteer", station=STATION))
+    assert not [k for k in volunteer if k[0] in ("donation", "receipt", "donation_correction")]
+    district = await fresh_snapshot(api, await api.token("d", "district_manager", district=DISTRICT))
+    assert district[("donation", donation_id)]["donor_phone"] == "13800138000"
+    other = await fresh_snapshot(api, await api.token("o", "staff", station=OTHER_STATION))
+    assert ("donation", donation_id) not in other
+    funds_page = await api.http.get(f"/api/v1/public/funds/{world.fund_id}")
+    assert "13800138000" not in funds_page.text and funds_page.json()["donations"][0]["donor"] == "张*"

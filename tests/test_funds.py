@@ -177,3 +177,52 @@ async def test_only_the_federation_creates_funds_and_seeds_them(api: Api) -> Non
     seed = {"id": new_id(), "fund_id": world.fund_id, "amount_fen": 1_000}
     assert (await world.manager.send("fund.seed", seed))["code"] == "forbidden"
     assert (await world.district.send("fund.seed", seed))["status"] == "applied"
+
+
+AGREED = {
+    "donation.recorded": {"donation_id", "station", "district", "event_id", "kind", "amount_fen",
+                          "donor_display"},
+    "correction.awaiting_approval": {"correction_id", "donation_id", "station", "district",
+                                     "amount_fen", "requested_by"},
+    "correction.decided": {"correction_id", "station", "district", "decision"},
+    "fund.balance_changed": {"fund_id", "fund_name", "station", "district", "balance_fen",
+                             "available_fen"},
+    "disbursement.awaiting_approval": {"disbursement_id", "fund_id", "station", "district",
+                                       "amount_fen"},
+}
+
+
+async def test_agreed_domain_events_are_emitted_with_their_payloads(api: Api) -> None:
+    heard: list[tuple[str, dict[str, Any]]] = []
+    for kind in AGREED:
+        async def handler(tx: Any, ctx: Any, data: Any, kind: str = kind) -> None:
+            heard.append((kind, dict(data)))
+        api.state.registry.on(kind, handler)
+    world = await build_world(api, seed_fen=100_000)
+    p = await phone(world, "staff2")
+    donation_id = new_id()
+    donor = {"name": "张三", "phone": "13800138000", "wants_receipt": False}
+    await p.device.send("donation.record", money(donation_id, 90_000, fund_id=world.fund_id,
+                                                 event_id=world.event_id, donor=donor))
+    correction_id = new_id()
+    await p.device.send("donation.correct", {"id": correction_id, "donation_id": donation_id,
+                                             "action": "void", "reason": "重复登记"})
+    await world.manager.send("correction.decide", {"id": correction_id, "decision": "approve"})
+    disbursement_id, _ = await request(world, world.project_id, 10_000)
+    await world.district.send("disbursement.decide", {"id": disbursement_id, "decision": "approve"})
+    for kind, data in heard:
+        assert set(data) == AGREED[kind], kind
+        assert data["station"] == STATION and data["district"] == "天河区"
+    kinds = [k for k, _ in heard]
+    assert set(kinds) == set(AGREED)
+    recorded = next(d for k, d in heard if k == "donation.recorded")
+    assert recorded == {"donation_id": donation_id, "station": STATION, "district": "天河区",
+                        "event_id": world.event_id, "kind": "money", "amount_fen": 90_000,
+                        "donor_display": "张*"}
+    waiting = next(d for k, d in heard if k == "correction.awaiting_approval")
+    assert waiting["amount_fen"] == 90_000 and waiting["requested_by"] == "staff2"
+    assert next(d for k, d in heard if k == "correction.decided")["decision"] == "approved"
+    balances = [d for k, d in heard if k == "fund.balance_changed"]
+    # seed, gift, void, approval reserving 10,000
+    assert [(d["balance_fen"], d["available_fen"]) for d in balances] == [
+        (100_000, 100_000), (190_000, 190_000), (100_000, 100_000), (100_000, 90_000)]
