@@ -269,7 +269,9 @@ async def _preload(
         spec = registry.find(mutation.name, mutation.version)
         assert spec is not None
         for type_name, field in spec.preload:
-            value = getattr(args, field, None)
+            value = args
+            for part in field.split("."):  # "receipt.number": a field of a nested Struct
+                value = getattr(value, part, None)
             if isinstance(value, str):
                 wanted.setdefault(type_name, []).append(value)
     for type_name, ids in wanted.items():

@@ -34,7 +34,8 @@ class MutationSpec:
     ``mutation_retired`` instead of wedging an old phone's queue."""
     preload: tuple[tuple[str, str], ...] = ()
     """``(record type, args field)`` pairs the engine fetches for the whole batch in
-    one query per type before mutators run, so a mutator's ``tx.get`` hits the cache."""
+    one query per type before mutators run, so a mutator's ``tx.get`` hits the cache.
+    A dotted field (``receipt.number``) reads a nested Struct; a missing part is skipped."""
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,12 @@ async def test_receipt_numbers_are_bound_to_the_device_that_owns_the_series(api:
                                                                  receipt=stolen))
     assert foreign["status"] == "rejected" and foreign["code"] == "receipt_series_not_yours"
     assert "号段" in foreign["message"]["zh"] and "series" in foreign["message"]["en"]
-    assert (await counts(api))["donations"] == 1
+    # One number twice within one batch: the second is refused too.
+    twice = second.next_receipt()
+    body = await second.device.push(*(second.device.m("donation.record", money(
+        new_id(), 100, fund_id=world.fund_id, receipt=twice)) for _ in range(2)))
+    assert [r.get("code") for r in body["results"]] == [None, "receipt_number_taken"]
+    assert (await counts(api))["donations"] == 2
 
 
 @pytest.mark.parametrize("case", [
@@ -269,3 +274,27 @@ async def test_donor_phone_numbers_reach_only_staff_of_the_station(api: Api) -> 
     assert ("donation", donation_id) not in other
     funds_page = await api.http.get(f"/api/v1/public/funds/{world.fund_id}")
     assert "13800138000" not in funds_page.text and funds_page.json()["donations"][0]["donor"] == "张*"
+
+
+async def test_undirected_gifts_go_to_the_station_fund_then_the_federation(api: Api) -> None:
+    world = await build_world(api)
+    p = await phone(world, "staff2")
+    first = new_id()
+    assert (await p.device.send("donation.record", money(first, 100)))["status"] == "applied"
+    # A second station in the same district has no community fund of its own.
+    await world.admin.send("station.create", {"code": "TH-002", "name": "二站", "district": DISTRICT})
+    other = Device(api, await api.token("s9", "staff", station="TH-002"))
+    unallocated = await other.send("donation.record", money(new_id(), 200, station="TH-002"))
+    assert unallocated["status"] == "flagged" and unallocated["code"] == "donation_unallocated"
+    general = new_id()
+    created = await world.district.send("fund.create", {"id": general, "name": "天河区慈善会通用基金",
+                                                        "district": DISTRICT})
+    assert created["status"] == "applied"
+    later = new_id()
+    batch = await other.push(other.m("donation.record", money(later, 300, station="TH-002")),
+                             other.m("donation.record", money(new_id(), 400)))
+    assert [r["status"] for r in batch["results"]] == ["applied", "rejected"]  # TH-001: not theirs
+    async with api.state.db.engine.connect() as conn:
+        placed = dict((await conn.execute(select(donations.c.id, donations.c.fund_id))).all())
+    assert placed[first] == world.fund_id and placed[later] == general
+    assert (await fund_row(api, general))["balance_fen"] == 300

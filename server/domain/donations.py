@@ -242,23 +242,8 @@ async def _resolve_fund(tx: Tx, args: DonationRecordArgs, station: Mapping[str, 
     if args.fund_id is not None or args.project_id is not None:
         raise Rejected("invalid_args", "非定向捐赠不能指明基金或项目",
                        "an undirected gift names no fund or project", field="direction")
-    fund = funds_module.funds
-    rows = await tx.query(
-        select(fund.c.id, fund.c.station, fund.c.district)
-        .where((fund.c.station == station["code"]) | (fund.c.district == station["district"])
-               | fund.c.district.is_(None))
-        .order_by(fund.c.created_at, fund.c.id)
-    )
-    candidates = list(rows)
-    for wanted in (
-        lambda r: r.station == station["code"],
-        lambda r: r.station is None and r.district == station["district"],
-        lambda r: r.station is None and r.district is None,
-    ):
-        for row in candidates:
-            if wanted(row):
-                return str(row.id), funds_module.GENERAL
-    return None, None
+    fund_id = await funds_module.default_fund(tx, station)
+    return fund_id, funds_module.GENERAL if fund_id else None
 
 
 # ----------------------------------------------------------------------------- mutators
@@ -573,7 +558,7 @@ def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVA
                       preload=(("station", "station"),))(claim_series)
     registry.mutation("donation.record", 1, DonationRecordArgs, preload=(
         ("donation", "id"), ("station", "station"), ("event", "event_id"), ("fund", "fund_id"),
-        ("project", "project_id"),
+        ("project", "project_id"), ("receipt", "receipt.number"),
     ))(record_donation)
     registry.mutation("donation.correct", 1, CorrectionRequestArgs,
                       preload=(("donation", "donation_id"),))(

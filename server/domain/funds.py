@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -331,6 +332,32 @@ async def available_for(
     return own_free + max(0, general), elsewhere
 
 
+_defaults: weakref.WeakKeyDictionary[Tx, dict[str, str | None]] = weakref.WeakKeyDictionary()
+"""Per push batch, the fund that takes undirected gifts at each station: one query per
+station and batch instead of one per gift. ``create_fund`` forgets the batch's answers."""
+
+
+async def default_fund(tx: Tx, station: Mapping[str, Any]) -> str | None:
+    """The station's community fund; else its district federation's general fund; else
+    the city's; the oldest first. None when there is no fund at all."""
+    known = _defaults.setdefault(tx, {})
+    if station["code"] not in known:
+        rows = list(await tx.query(
+            select(funds.c.id, funds.c.station, funds.c.district)
+            .where((funds.c.station == station["code"]) | (funds.c.district == station["district"])
+                   | funds.c.district.is_(None))
+            .order_by(funds.c.created_at, funds.c.id)))
+        ranked = sorted(rows, key=lambda r: (
+            0 if r.station == station["code"] else
+            1 if r.station is None and r.district == station["district"] else
+            2 if r.station is None and r.district is None else 3))
+        best = ranked[0] if ranked else None
+        usable = best is not None and (
+            best.station == station["code"] or best.station is None)
+        known[station["code"]] = str(best.id) if usable and best is not None else None
+    return known[station["code"]]
+
+
 # ----------------------------------------------------------------------------- mutators
 
 
@@ -348,6 +375,7 @@ async def create_fund(tx: Tx, ctx: MutationContext, args: FundCreateArgs) -> Non
                            field="station")
     if await tx.get("fund", args.id) is not None:
         raise Rejected("already_exists", "基金编号已存在", "fund id already exists", field="id")
+    _defaults.pop(tx, None)
     tx.insert("fund", {
         "id": args.id, "name": args.name, "district": args.district, "station": args.station,
         "purpose": args.purpose, "balance_fen": 0, "reserved_fen": 0, "head_seq": 0,
