@@ -80,8 +80,9 @@ async def event_page(request: Request[Any, Any, Any], event_id: str) -> Response
 
 
 async def totals_stream(state: AppState, event_id: str, station: str
-                        ) -> AsyncGenerator[dict[str, Any], None]:
-    """The event's totals now, then again whenever a change lands at its station."""
+                        ) -> AsyncGenerator[dict[str, Any] | None, None]:
+    """The event's totals now, then again whenever a change lands at its station; None
+    after ``keepalive_seconds`` of quiet (the route sends a comment then)."""
     async with state.broker.subscribe({f"s:{station}"}) as queue:
         last = None
         while True:
@@ -92,7 +93,12 @@ async def totals_stream(state: AppState, event_id: str, station: str
             if totals != last:
                 last = totals
                 yield totals
-            await queue.get()
+            while True:
+                try:
+                    await asyncio.wait_for(queue.get(), timeout=state.keepalive_seconds)
+                    break
+                except TimeoutError:
+                    yield None
 
 
 @get("/api/v1/public/events/{event_id:str}/stream")
@@ -106,23 +112,12 @@ async def event_totals_stream(request: Request[Any, Any, Any], event_id: str) ->
         raise _missing("找不到该活动", "no such event")
 
     async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
-        updates = totals_stream(state, event_id, totals["station"])
-        pending = asyncio.ensure_future(anext(updates))
-        try:
-            while True:
-                done, _ = await asyncio.wait({pending}, timeout=state.keepalive_seconds)
-                if not done:
-                    yield ServerSentEventMessage(comment="keepalive")
-                    continue
-                try:
-                    figures = pending.result()
-                except StopAsyncIteration:
-                    return
-                yield ServerSentEventMessage(event="totals", data=msgspec.json.encode(figures).decode())
-                pending = asyncio.ensure_future(anext(updates))
-        finally:
-            pending.cancel()
-            await updates.aclose()
+        async for figures in totals_stream(state, event_id, totals["station"]):
+            if figures is None:
+                yield ServerSentEventMessage(comment="keepalive")
+            else:
+                yield ServerSentEventMessage(event="totals",
+                                             data=msgspec.json.encode(figures).decode())
 
     return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -23,7 +23,7 @@ async def test_event_totals_stream_sends_new_figures_after_a_sync(api: Api) -> N
     p = await phone(world, "staff2")
     updates = totals_stream(api.state, world.event_id, STATION)
     first = await anext(updates)
-    assert first["money_fen"] == 0 and first["title"]
+    assert first is not None and first["money_fen"] == 0 and first["title"]
     waiting = asyncio.ensure_future(anext(updates))
     await asyncio.sleep(0)
     await p.device.send("donation.record", money(new_id(), 4_200, fund_id=world.fund_id,
@@ -33,7 +33,12 @@ async def test_event_totals_stream_sends_new_figures_after_a_sync(api: Api) -> N
         await settle(api)
         api.state.broker.publish({f"s:{STATION}"})
     second = await asyncio.wait_for(waiting, timeout=10)
+    while second is None:  # a keepalive on a slow machine
+        second = await asyncio.wait_for(anext(updates), timeout=10)
     assert second["money_fen"] == 4_200 and second["money_count"] == 1
+    api.state.keepalive_seconds = 0.01
+    quiet = await asyncio.wait_for(anext(updates), timeout=10)
+    assert quiet is None  # nothing changed: only a keepalive
     await updates.aclose()
 
 
