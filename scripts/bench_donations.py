@@ -26,12 +26,12 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.app import create_app, open_state  # noqa: E402
-from server.auth import issue_token  # noqa: E402
-from server.domain.donations import receipt_series  # noqa: E402
-from server.domain.funds import verify_fund  # noqa: E402
-from server.reports import fund_disclosure  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from server.app import create_app, open_state
+from server.auth import issue_token
+from server.domain.donations import receipt_series
+from server.domain.funds import verify_fund
+from server.reports import fund_disclosure
+from server.settings import Settings
 
 STATION, DISTRICT = "TH-001", "天河区"
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
