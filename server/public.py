@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,31 @@ def _html(template: str, status: int = 200, **context: Any) -> Response[str]:
                     status_code=status)
 
 
-def _missing(zh: str, en: str) -> ProtocolError:
-    return ProtocolError(404, "not_found", zh, en)
+NO_EVENT = ("找不到该活动", "no such event")
+NO_FUND = ("找不到该基金", "no such fund")
+
+
+def _missing(what: tuple[str, str]) -> ProtocolError:
+    return ProtocolError(404, "not_found", *what)
+
+
+async def _load(request: Request[Any, Any, Any], load: Callable[[AsyncConnection, str], Awaitable[Any]],
+                key: str) -> Any:
+    async with _reading(request) as conn:
+        return await load(conn, key)
+
+
+def _json_or_missing(found: Any, what: tuple[str, str]) -> Response[bytes]:
+    if found is None:
+        raise _missing(what)
+    return _json(found)
+
+
+def _page_or_missing(found: Any, what: tuple[str, str], template: str, **context: Any
+                     ) -> Response[str]:
+    if found is None:
+        return _html("notfound.html", 404, zh=what[0], en=what[1])
+    return _html(template, **context)
 
 
 # ----------------------------------------------------------------------------- events
@@ -63,20 +86,14 @@ def _missing(zh: str, en: str) -> ProtocolError:
 
 @get("/api/v1/public/events/{event_id:str}")
 async def event_totals_json(request: Request[Any, Any, Any], event_id: str) -> Response[bytes]:
-    async with _reading(request) as conn:
-        totals = await reports.event_totals(conn, event_id)
-    if totals is None:
-        raise _missing("找不到该活动", "no such event")
-    return _json(totals)
+    return _json_or_missing(await _load(request, reports.event_totals, event_id), NO_EVENT)
 
 
 @get("/public/events/{event_id:str}")
 async def event_page(request: Request[Any, Any, Any], event_id: str) -> Response[str]:
-    async with _reading(request) as conn:
-        totals = await reports.event_totals(conn, event_id)
-    if totals is None:
-        return _html("notfound.html", 404, zh="找不到该活动", en="no such event")
-    return _html("event.html", t=totals, stream_url=f"/api/v1/public/events/{event_id}/stream")
+    totals = await _load(request, reports.event_totals, event_id)
+    return _page_or_missing(totals, NO_EVENT, "event.html", t=totals,
+                            stream_url=f"/api/v1/public/events/{event_id}/stream")
 
 
 async def totals_stream(state: AppState, event_id: str, station: str
@@ -106,10 +123,9 @@ async def event_totals_stream(request: Request[Any, Any, Any], event_id: str) ->
     """``event: totals`` with the figures as JSON, at once and after every sync at the
     event's station; a comment every 15 s keeps the stream open through proxies."""
     state = _state(request)
-    async with _reading(request) as conn:
-        totals = await reports.event_totals(conn, event_id)
+    totals = await _load(request, reports.event_totals, event_id)
     if totals is None:
-        raise _missing("找不到该活动", "no such event")
+        raise _missing(NO_EVENT)
 
     async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
         async for figures in totals_stream(state, event_id, totals["station"]):
@@ -139,30 +155,20 @@ async def funds_page(request: Request[Any, Any, Any]) -> Response[str]:
 
 @get("/api/v1/public/funds/{fund_id:str}")
 async def fund_json(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
-    async with _reading(request) as conn:
-        disclosure = await reports.fund_disclosure(conn, fund_id)
-    if disclosure is None:
-        raise _missing("找不到该基金", "no such fund")
-    return _json(disclosure)
+    return _json_or_missing(await _load(request, reports.fund_disclosure, fund_id), NO_FUND)
 
 
 @get("/public/funds/{fund_id:str}")
 async def fund_page(request: Request[Any, Any, Any], fund_id: str) -> Response[str]:
-    async with _reading(request) as conn:
-        disclosure = await reports.fund_disclosure(conn, fund_id)
-    if disclosure is None:
-        return _html("notfound.html", 404, zh="找不到该基金", en="no such fund")
-    return _html("fund.html", d=disclosure)
+    disclosure = await _load(request, reports.fund_disclosure, fund_id)
+    return _page_or_missing(disclosure, NO_FUND, "fund.html", d=disclosure)
 
 
 @get("/api/v1/public/funds/{fund_id:str}/verify")
 async def fund_verify(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
     """Recompute the hash chain, the pairs and the balance from the stored ledger."""
-    async with _reading(request) as conn:
-        report = await verify_fund(conn, fund_id)
-    if report is None:
-        raise _missing("找不到该基金", "no such fund")
-    return _json(report.__dict__)
+    report = await _load(request, verify_fund, fund_id)
+    return _json_or_missing(report.__dict__ if report else None, NO_FUND)
 
 
 # ----------------------------------------------------------------------------- receipts
@@ -172,9 +178,8 @@ async def fund_verify(request: Request[Any, Any, Any], fund_id: str) -> Response
 async def receipt_json(request: Request[Any, Any, Any], number: str, code: str = "") -> Response[bytes]:
     async with _reading(request) as conn:
         found = await reports.check_receipt(conn, number, code)
-    if found is None:
-        raise _missing("未找到该收据,或校验码不正确", "no such receipt, or the code is wrong")
-    return _json(found)
+    return _json_or_missing(found, ("未找到该收据,或校验码不正确",
+                                    "no such receipt, or the code is wrong"))
 
 
 @get("/public/receipts/{number:str}")

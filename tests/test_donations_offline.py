@@ -94,6 +94,15 @@ async def phones(api: Api, tmp_path: Path) -> AsyncIterator[dict[str, Phone]]:
         await phone.http.aclose()
 
 
+@pytest.fixture
+async def event(api: Api, phones: dict[str, Phone]) -> tuple[World, Phone, Phone]:
+    """The event's world, and both phones online once to claim their receipt series."""
+    world = await build_world(api)
+    for phone in phones.values():
+        await go_online_and_claim_series(phone)
+    return world, phones["phoneA"], phones["phoneB"]
+
+
 async def go_online_and_claim_series(phone: Phone) -> None:
     phone.client.enqueue("receipt_series.claim", {"id": new_id(), "station": STATION})
     await phone.client.sync()
@@ -144,12 +153,9 @@ def faults_for(rng: random.Random, pushes: int, *, crash_at: int | None) -> list
 
 
 async def test_two_offline_phones_record_500_each_and_the_books_agree_everywhere(
-    api: Api, phones: dict[str, Phone]
+    api: Api, event: tuple[World, Phone, Phone]
 ) -> None:
-    world = await build_world(api)
-    a, b = phones["phoneA"], phones["phoneB"]
-    for phone in (a, b):
-        await go_online_and_claim_series(phone)
+    world, a, b = event
     assert a.series != b.series
 
     rng = random.Random(20260905)
@@ -231,12 +237,9 @@ async def test_two_offline_phones_record_500_each_and_the_books_agree_everywhere
 
 
 async def test_void_of_a_synced_gift_and_a_correction_queued_behind_its_original(
-    api: Api, phones: dict[str, Phone]
+    api: Api, event: tuple[World, Phone, Phone]
 ) -> None:
-    world = await build_world(api)
-    a, b = phones["phoneA"], phones["phoneB"]
-    for phone in (a, b):
-        await go_online_and_claim_series(phone)
+    world, a, b = event
     rng = random.Random(7)
 
     # Phone A records a large gift while online; phone B receives it.
