@@ -127,6 +127,15 @@ class CorrectionRequestArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     new_amount_fen: ValueFen | None = None
 
 
+class DonationAllocateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Book an unallocated money gift into a fund (optionally restricted to a project)."""
+
+    id: Uuid
+    donation_id: Uuid
+    fund_id: Uuid
+    project_id: Uuid | None = None
+
+
 class CorrectionDecideArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: Uuid
     decision: Literal["approve", "reject"]

@@ -223,6 +223,16 @@ async def donation_rows(conn: AsyncConnection, where: Any, start: str, end: str
     state = await correction_state(conn, [r["id"] for r in rows])
     fund_names = {r.id: r.name for r in await conn.execute(select(funds.c.id, funds.c.name))}
     project_names = {r.id: r.name for r in await conn.execute(select(projects.c.id, projects.c.name))}
+    booked: dict[str, tuple[str, str | None]] = {}  # gifts allocated to a fund afterwards
+    unbooked = [r["id"] for r in rows if r["kind"] == "money" and not r["fund_id"]]
+    for begin in range(0, len(unbooked), 500):
+        for donation_id, fund_id, project_id in await conn.execute(
+                select(ledger_entries.c.donation_id, ledger_entries.c.fund_id,
+                       ledger_entries.c.project_id)
+                .where(ledger_entries.c.donation_id.in_(unbooked[begin:begin + 500]),
+                       ledger_entries.c.kind == "donation",
+                       ledger_entries.c.account.like("fund:%"))):
+            booked[donation_id] = (fund_id, project_id)
     numbers = [r["receipt_number"] for r in rows if r["receipt_number"]]
     official: dict[str, str | None] = {}
     for begin in range(0, len(numbers), 500):
@@ -234,6 +244,7 @@ async def donation_rows(conn: AsyncConnection, where: Any, start: str, end: str
     for row in rows:
         amount, status = donation_status(row, state.get(row["id"]))
         items = json.loads(row["items"])
+        fund_id, project_id = booked.get(row["id"], (row["fund_id"], row["project_id"]))
         out.append({
             "id": row["id"], "recorded_at": local_text(row["recorded_at"]),
             "device_time": local_text(row["device_time"]), "station": row["station"],
@@ -243,8 +254,8 @@ async def donation_rows(conn: AsyncConnection, where: Any, start: str, end: str
             "donor_name": row["donor_name"] or "", "donor_phone": row["donor_phone"] or "",
             "donor_organisation": row["donor_organisation"] or "",
             "donor_anonymous": bool(row["donor_anonymous"]), "direction": row["direction"],
-            "fund": fund_names.get(row["fund_id"], ""),
-            "project": project_names.get(row["project_id"], ""),
+            "fund": fund_names.get(fund_id, ""),
+            "project": project_names.get(project_id, ""),
             "receipt_number": row["receipt_number"] or "",
             "official_number": official.get(row["receipt_number"] or "") or "",
             "recorded_by": row["recorded_by"],

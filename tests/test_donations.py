@@ -298,3 +298,32 @@ async def test_undirected_gifts_go_to_the_station_fund_then_the_federation(api: 
         placed = dict((await conn.execute(select(donations.c.id, donations.c.fund_id))).all())
     assert placed[first] == world.fund_id and placed[later] == general
     assert (await fund_row(api, general))["balance_fen"] == 300
+
+
+async def test_an_unallocated_gift_is_booked_later_and_corrected_there(api: Api) -> None:
+    world = await build_world(api)
+    await world.admin.send("station.create", {"code": "TH-002", "name": "二站", "district": DISTRICT})
+    staff = Device(api, await api.token("s9", "staff", station="TH-002"))
+    gift = new_id()
+    result = await staff.send("donation.record", money(gift, 2_000, station="TH-002"))
+    assert result["code"] == "donation_unallocated"
+    small_fix = await staff.send("donation.correct", {"id": new_id(), "donation_id": gift,
+                                                      "action": "correct", "new_amount_fen": 1_800,
+                                                      "reason": "点错"})
+    assert small_fix["status"] == "applied"  # nothing booked yet: no ledger movement
+    allocate = {"id": new_id(), "donation_id": gift, "fund_id": world.fund_id,
+                "project_id": world.project_id}
+    assert (await staff.send("donation.allocate", allocate))["code"] == "forbidden"
+    assert (await world.district.send("donation.allocate", allocate))["status"] == "applied"
+    again = await world.district.send("donation.allocate", {**allocate, "id": new_id()})
+    assert again["code"] == "already_allocated"
+    fund = await fund_row(api, world.fund_id)
+    assert fund["balance_fen"] == 1_800
+    void = await staff.send("donation.correct", {"id": new_id(), "donation_id": gift,
+                                                 "action": "void", "reason": "退款"})
+    assert void["status"] == "applied"
+    assert (await fund_row(api, world.fund_id))["balance_fen"] == 0
+    manager = api.auth(await api.token("dm", "district_manager", district=DISTRICT))
+    export = await api.http.get("/api/v1/exports/donations.csv", headers=manager)
+    assert "天河社区慈善基金" in export.content.decode("utf-8-sig")
+    assert "耆乐安居" in export.content.decode("utf-8-sig")

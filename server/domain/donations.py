@@ -22,6 +22,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text
 from schemas.donations import (
     CorrectionDecideArgs,
     CorrectionRequestArgs,
+    DonationAllocateArgs,
     DonationRecordArgs,
     ReceiptAttachOfficialArgs,
     ReceiptReissueArgs,
@@ -365,15 +366,30 @@ async def _current(tx: Tx, donation_id: str) -> tuple[int, bool, bool]:
     return delta, voided, pending
 
 
+async def _booking(tx: Tx, donation: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The fund and account a money gift is booked on: chosen when it was recorded, or
+    later by ``donation.allocate``; None while it waits for allocation."""
+    if donation["fund_id"]:
+        account = (funds_module.project_account(donation["project_id"])
+                   if donation["direction"] == "project" else funds_module.GENERAL)
+        return str(donation["fund_id"]), account
+    entries = funds_module.ledger_entries
+    row = (await tx.query(
+        select(entries.c.fund_id, entries.c.account).where(
+            entries.c.donation_id == donation["id"], entries.c.kind == "donation",
+            entries.c.account.like("fund:%")))).first()
+    return (str(row.fund_id), str(row.account)) if row is not None else None
+
+
 async def _apply_correction(tx: Tx, ctx: MutationContext, correction: Mapping[str, Any],
                             donation: Mapping[str, Any]) -> None:
     """The correction's effect on the books: a ledger movement (money), stock (goods void),
     the receipt withdrawn (void)."""
     delta = int(correction["delta_fen"])
-    if donation["kind"] == "money" and donation["fund_id"] and delta:
-        account = (funds_module.project_account(donation["project_id"])
-                   if donation["direction"] == "project" else funds_module.GENERAL)
-        fund = await funds_module.post(tx, ctx, donation["fund_id"], funds_module.Movement(
+    booked = await _booking(tx, donation) if donation["kind"] == "money" and delta else None
+    if booked is not None:
+        fund_id, account = booked
+        fund = await funds_module.post(tx, ctx, fund_id, funds_module.Movement(
             correction["id"], account, f"station:{donation['station']}", delta,
             correction["action"] if correction["action"] == "void" else "correction",
             correction["reason"],
@@ -483,6 +499,49 @@ async def decide_correction(tx: Tx, ctx: MutationContext, args: CorrectionDecide
     })
 
 
+async def allocate_donation(tx: Tx, ctx: MutationContext, args: DonationAllocateArgs) -> None:
+    """Book an undirected money gift that no fund took when it was recorded
+    (``donation_unallocated``): its current amount goes into the chosen fund now."""
+    donation = await tx.get("donation", args.donation_id)  # locks it, like a correction
+    if donation is None:
+        raise not_found("捐赠", "donation", args.donation_id, field="donation_id")
+    fund = await funds_module.live_fund(tx, args.fund_id)
+    station = await tx.get("station", donation["station"])
+    assert station is not None
+    if not (funds_module.holds_fund(ctx.grant, fund) or (
+        ctx.grant.rank >= MANAGER and ctx.grant.covers_station(donation["station"],
+                                                               donation["district"])
+        and fund["station"] == donation["station"]
+    )):
+        raise forbidden("只有慈善会或本站点管理者可以分配捐赠",
+                        "only the federation or the station's managers allocate gifts")
+    if fund["district"] is not None and fund["district"] != donation["district"]:
+        raise Rejected("invalid_args", "该基金属于其他区", "that fund belongs to another district",
+                       field="fund_id")
+    if donation["kind"] != "money":
+        raise Rejected("invalid_args", "只有善款需要分配到基金", "only money gifts are allocated",
+                       field="donation_id")
+    if await _booking(tx, donation) is not None:
+        raise Rejected("already_allocated", "该捐赠已入基金账", "this gift is already booked",
+                       field="donation_id")
+    account = funds_module.GENERAL
+    if args.project_id is not None:
+        project = await funds_module.project_of(tx, args.project_id)
+        if project["fund_id"] != args.fund_id:
+            raise Rejected("invalid_args", "该项目不属于此基金", "the project belongs to another fund",
+                           field="project_id")
+        account = funds_module.project_account(args.project_id)
+    delta, voided, pending = await _current(tx, args.donation_id)
+    if voided or pending:
+        raise Rejected("correction_pending" if pending else "already_voided",
+                       "该捐赠已作废或有待审批的更正", "this gift is void or has a pending correction",
+                       field="donation_id")
+    await funds_module.post(tx, ctx, args.fund_id, funds_module.Movement(
+        args.id, account, f"station:{donation['station']}", int(donation["amount_fen"]) + delta,
+        "donation", "分配 / allocated",
+        {"donation_id": donation["id"], "project_id": args.project_id}))
+
+
 async def _receipt_for_staff(tx: Tx, ctx: MutationContext, number: str, *, rank: int = STAFF
                              ) -> dict[str, Any]:
     receipt = await tx.get("receipt", number)
@@ -563,6 +622,9 @@ def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVA
     registry.mutation("donation.correct", 1, CorrectionRequestArgs,
                       preload=(("donation", "donation_id"),))(
         functools.partial(request_correction, threshold_fen=approval_threshold_fen))
+    registry.mutation("donation.allocate", 1, DonationAllocateArgs, preload=(
+        ("donation", "donation_id"), ("fund", "fund_id"), ("project", "project_id"),
+    ))(allocate_donation)
     registry.mutation("correction.decide", 1, CorrectionDecideArgs,
                       preload=(("donation_correction", "id"),))(decide_correction)
     by_number = (("receipt", "number"),)
