@@ -114,3 +114,24 @@ async def test_exports_for_managers_in_their_scope(api: Api) -> None:
     not_theirs = await api.http.get(f"/api/v1/exports/funds/{world.fund_id}/statement.csv",
                                     headers=elsewhere)
     assert not_theirs.status_code == 403
+
+
+async def test_goods_receipt_and_city_fund_pages_render(api: Api) -> None:
+    world = await build_world(api)
+    p = await phone(world, "staff2")
+    receipt = p.next_receipt()
+    await p.device.send("donation.record", {
+        "id": new_id(), "station": STATION, "kind": "goods", "direction": "undirected",
+        "donor": {"organisation": "好邻居超市", "public_name_consent": True}, "receipt": receipt,
+        "items": [{"name": "大米", "quantity": 3, "unit": "袋", "estimated_value_fen": 15_000}]})
+    page = await api.http.get(f"/public/receipts/{receipt['number']}",
+                              params={"code": receipt["code"]})
+    assert page.status_code == 200 and "大米 3袋" in page.text and "好邻居超市" in page.text
+    city = new_id()
+    assert (await world.admin.send("fund.create", {"id": city, "name": "市慈善会通用基金"})
+            )["status"] == "applied"
+    listing = await api.http.get("/public/funds")
+    assert "市慈善会 / city" in listing.text and "市慈善会通用基金" in listing.text
+    empty = await api.http.get(f"/public/funds/{city}")
+    assert empty.status_code == 200 and "无 / none" in empty.text
+    assert (await api.http.get(f"/public/funds/{new_id()}")).status_code == 404
