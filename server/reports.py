@@ -156,7 +156,9 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any]
             approvals[row["id"]] = row
     by_month: dict[str, dict[str, int]] = defaultdict(lambda: {"income_fen": 0, "spending_fen": 0})
     by_project: dict[str, dict[str, Any]] = {}
-    gifts, fixes, payments = [], [], []
+    gifts: list[dict[str, Any]] = []
+    fixes: list[dict[str, Any]] = []
+    payments: dict[str, dict[str, Any]] = {}
     income = spending = 0
     for entry in entries:
         amount = int(entry["amount_fen"])
@@ -169,8 +171,10 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any]
             spending -= amount
             by_month[month]["spending_fen"] -= amount
             slot["spending_fen"] -= amount
-            payments.append({"seq": entry["seq"], "at": entry["created_at"], "amount_fen": -amount,
-                             "project": slot["name"], "note": entry["note"]})
+            paid = payments.setdefault(entry["disbursement_id"], {
+                "seq": entry["seq"], "at": entry["created_at"], "amount_fen": 0,
+                "project": slot["name"], "note": entry["note"]})
+            paid["amount_fen"] -= amount  # one payment may take restricted, then general money
             continue
         income += amount
         by_month[month]["income_fen"] += amount
@@ -199,7 +203,7 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any]
         "by_month": [{"month": m, **v} for m, v in sorted(by_month.items())],
         "by_project": sorted(by_project.values(), key=lambda p: (p["project_id"] is not None,
                                                                  p["name"])),
-        "donations": gifts, "corrections": fixes, "disbursements": payments,
+        "donations": gifts, "corrections": fixes, "disbursements": list(payments.values()),
     }
 
 

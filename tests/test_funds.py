@@ -109,6 +109,10 @@ async def test_request_approve_pay_with_separation_of_duties(api: Api) -> None:
     assert [tuple(r) for r in rows] == [
         (f"fund:project:{world.project_id}", -10_000), (f"paid:project:{world.project_id}", 10_000),
         ("fund:general", -15_000), (f"paid:project:{world.project_id}", 15_000)]
+    disclosure = (await api.http.get(f"/api/v1/public/funds/{world.fund_id}")).json()
+    assert [(p["amount_fen"], p["note"]) for p in disclosure["disbursements"]] == [
+        (25_000, "耆乐安居服务队 · 工行转账 0042")]
+    assert disclosure["spending_fen"] == 25_000 and disclosure["balance_fen"] == 25_000
     again = await Device(api, await api.token("fin2", "admin")).send(
         "disbursement.pay", {"id": disbursement_id, "reference": "y"})
     assert again["code"] == "not_approved"
