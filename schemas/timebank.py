@@ -301,6 +301,8 @@ class TimebankEntryRecord(msgspec.Struct, frozen=True):
     movement_id: str
     account_id: str
     counter_account_id: str
+    owner: str | None
+    """The volunteer whose account this is; None for a station's bank."""
     amount_cents: int
     kind: Literal[
         "hours_credit", "hours_reversal", "transfer", "gift", "redemption", "redemption_refund"

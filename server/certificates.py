@@ -123,7 +123,7 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
     stations = ", ".join(json.loads(volunteer["stations"]))
 
     def table(rows: list[list[Any]]) -> Table:
-        built = Table(rows, colWidths=[70 * mm, 50 * mm, 40 * mm])
+        built = Table(rows, colWidths=[90 * mm, 50 * mm])
         built.setStyle(TableStyle([
             ("FONT", (0, 0), (-1, -1), "STSong-Light", 10),
             ("FONT", (1, 1), (-1, -1), "Helvetica", 10),
@@ -133,12 +133,12 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         ]))
         return built
 
-    month_rows: list[list[Any]] = [["月份 Month", "时数 Hours", ""]]
-    month_rows += [[month, _hours(m), ""] for month, m in sorted(summary.by_month.items())]
-    type_rows: list[list[Any]] = [["服务类型 Service type", "时数 Hours", ""]]
+    month_rows: list[list[Any]] = [["月份 Month", "时数 Hours"]]
+    month_rows += [[month, _hours(m)] for month, m in sorted(summary.by_month.items())]
+    type_rows: list[list[Any]] = [["服务类型 Service type", "时数 Hours"]]
     for service_type, m in sorted(summary.by_type.items()):
         name_zh, name_en = SERVICE_TYPE_NAMES.get(service_type, (service_type, service_type))
-        type_rows.append([f"{name_zh} {name_en}", _hours(m), ""])
+        type_rows.append([f"{name_zh} {name_en}", _hours(m)])
 
     story = [
         Paragraph("志愿服务证明", title),

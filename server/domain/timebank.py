@@ -502,7 +502,7 @@ def _columns(row: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 
 
 ACCOUNT_FIELDS = ("id", "kind", "owner", "station", "district", "balance_cents", "updated_at")
-ENTRY_FIELDS = ("id", "movement_id", "account_id", "counter_account_id", "amount_cents", "kind",
+ENTRY_FIELDS = ("id", "movement_id", "account_id", "counter_account_id", "owner", "amount_cents", "kind",
                 "ref_type", "ref_id", "memo", "created_by", "created_at")
 RATE_FIELDS = ("id", "station", "service_type", "rate_cents", "updated_by", "updated_at")
 ITEM_FIELDS = ("id", "station", "district", "title", "description", "kind", "cost_cents", "stock",

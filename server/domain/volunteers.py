@@ -433,7 +433,8 @@ def hours_mutators(rules: HoursRules) -> dict[str, Any]:
 
     async def check_out(tx: Tx, ctx: MutationContext, args: HoursCheckOutArgs) -> None:
         log = await _log_for_recorder(tx, ctx, args.id)
-        reopened = log["status"] == "submitted" and "auto_closed" in _list(log["flags"])
+        reopened = (log["status"] == "submitted" and "auto_closed" in _list(log["flags"])
+                    and log["device_check_out_at"] is None)  # the phone's real check-out, late
         if log["status"] != "open" and not reopened:
             raise Rejected("already_checked_out", "该记录已签退", "this log is already checked out", field="id")
         out = normal_time(args.at)
