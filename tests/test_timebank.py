@@ -516,7 +516,7 @@ async def test_certificate_pdf_has_the_approved_hours(api: Api) -> None:
     assert "Total hours: 2.00" in text and "Approved sessions: 2" in text
     assert "扶老 elder care 1.50" in text and "培训 training 0.50" in text  # by service type
     shanghai = dt.timezone(dt.timedelta(hours=8))
-    month = dt.datetime.fromisoformat(at(0).replace("Z", "+00:00")).astimezone(shanghai).strftime("%Y-%m")
+    month = dt.datetime.fromisoformat(at(0)).astimezone(shanghai).strftime("%Y-%m")
     assert f"{month} 2.00" in text  # by month (Asia/Shanghai)
     assert reader.metadata is not None and reader.metadata.subject == "vol-1"
 
@@ -532,3 +532,66 @@ async def test_certificate_pdf_has_the_approved_hours(api: Api) -> None:
     assert "Total hours: 0.00" in " ".join(PdfReader(io.BytesIO(future.content)).pages[0].extract_text().split())
     bad = await api.http.get(url + "?from=yesterday", headers=api.auth(w.vol_phone.token))
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_args"
+
+
+async def test_the_cap_is_a_setting_and_the_cli_sweeps(api: Api, tmp_path: Any) -> None:
+    import asyncio
+    import dataclasses
+
+    from tests.serverproc import run_cli
+
+    w = await world(api)
+    three_hours, thirteen_hours = new_id(), new_id()
+    for log_id, hours_ago, device in ((three_hours, 3, w.vol_phone), (thirteen_hours, 13, w.other_vol)):
+        started = iso(utc_now() - dt.timedelta(hours=hours_ago))
+        result = await device.send("hours.check_in", {"id": log_id, "activity_id": w.activity, "at": started})
+        assert result["status"] == "applied", result
+    # The command line sweeps with the deployment's settings (default cap: 12 h).
+    url = api.state.settings.resolved_database_url
+    done = await asyncio.to_thread(run_cli, ["hours", "sweep"], database_url=url, data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "closed 1 hour logs" in done.stdout, done.stdout
+    # With a 2-hour cap the other one is past it too.
+    short = dataclasses.replace(api.state, settings=dataclasses.replace(api.state.settings,
+                                                                       hours_open_cap_hours=2.0))
+    assert await sweep_once(short) == [three_hours]
+    await w.staff.pull()
+    logs = w.staff.of_type("hour_log")
+    assert (logs[three_hours]["minutes"], logs[thirteen_hours]["minutes"]) == (120, 12 * 60)
+    assert all("auto_closed" in logs[i]["flags"] for i in (three_hours, thirteen_hours))
+
+
+async def test_concurrent_pushes_from_two_phones_cannot_spend_twice(api: Api) -> None:
+    """Truly concurrent on PostgreSQL (the account row is locked); serialised on SQLite."""
+    import asyncio
+
+    w = await world(api)
+    await approve_manual(w, 60)  # 100
+    item = new_id()
+    await w.staff.send("catalogue.add", {"id": item, "station": TH1, "title": "义剪",
+                                         "kind": "service", "cost_cents": 100})
+    results = await asyncio.gather(
+        w.vol_phone.send("redemption.request", {"id": new_id(), "item_id": item}),
+        w.vol_phone_2.send("redemption.request", {"id": new_id(), "item_id": item}),
+    )
+    assert sorted(r["status"] for r in results) == ["applied", "flagged"]
+    assert await balance(api, "vol-1") == 0
+    await assert_ledger_consistent(api)
+
+
+async def test_an_overlap_resolved_by_editing_times_lets_both_logs_count(api: Api) -> None:
+    w = await world(api)
+    morning, afternoon = new_id(), new_id()
+    await w.vol_phone.send("hours.manual", {"id": morning, "activity_id": w.activity,
+                                            "check_in_at": at(0), "check_out_at": at(120)})
+    r = await w.vol_phone_2.send("hours.manual", {"id": afternoon, "activity_id": w.activity,
+                                                  "check_in_at": at(90), "check_out_at": at(180)})
+    assert r["status"] == "flagged" and r["code"] == "hours_overlap"
+    # Staff correct the morning's check-out: no overlap left, both can be approved.
+    assert (await w.staff.send("hours.edit", {"id": morning,
+                                              "fields": {"check_out_at": at(90)}}))["status"] == "applied"
+    await w.staff.pull()
+    assert w.staff.of_type("hour_log")[afternoon]["overlaps"] == []
+    for log_id in (morning, afternoon):
+        assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
+    assert await balance(api, "vol-1") == 300

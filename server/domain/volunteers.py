@@ -134,7 +134,7 @@ LIVE = ("open", "submitted", "approved")
 
 
 def parse_time(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
 
 
 def normal_time(value: str) -> str:
@@ -177,13 +177,13 @@ def _clock_flags(rules: HoursRules, ctx: MutationContext, device_time: str) -> l
 
 FLAG_MESSAGES = {
     "overlap": ("该志愿者在同一时间已有另一条服务记录,已标记待工作人员审核,不会重复计分",
-                "this volunteer already has a log overlapping this time; flagged for staff "
-                "review, it will not be credited twice"),
+                ("this volunteer already has a log overlapping this time; flagged for staff "
+                 "review, it will not be credited twice")),
     "clock_ahead": ("设备时间比服务器快,记录已保留待审核",
                     "the device clock is ahead of the server's; kept for review"),
     "late_sync": ("设备时间比服务器接收时间早很多(长时间离线或时钟落后),已标记待审核",
-                  "the device time is long before the server received it (long offline or a "
-                  "clock behind); flagged for review"),
+                  ("the device time is long before the server received it (long offline or a "
+                   "clock behind); flagged for review")),
     "long_session": ("服务时长超过常规上限,已标记待审核",
                      "the session is longer than the usual cap; flagged for review"),
 }
