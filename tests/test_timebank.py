@@ -595,3 +595,43 @@ async def test_an_overlap_resolved_by_editing_times_lets_both_logs_count(api: Ap
     for log_id in (morning, afternoon):
         assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
     assert await balance(api, "vol-1") == 300
+
+
+async def test_records_on_the_wire_have_the_documented_shapes(api: Api) -> None:
+    """Every field of every Time Bank record is the one its Struct in schemas/timebank.py names."""
+    import msgspec
+
+    from schemas import timebank as shapes
+    from tests.helpers import event_args
+
+    w = await world(api)
+    event_id = new_id()
+    assert (await w.staff.send("event.create", event_args(event_id, TH1)))["status"] == "applied"
+    at_event = new_id()
+    assert (await w.staff.send("activity.create", {
+        "id": at_event, "station": TH1, "title": "义卖保障", "service_type": "event_support",
+        "date": "2026-09-05", "event_id": event_id, "project_id": "耆乐安居"}))["status"] == "applied"
+    elsewhere = await w.staff.send("activity.create", {
+        "id": new_id(), "station": TH1, "title": "无此活动", "service_type": "training",
+        "date": "2026-09-05", "event_id": new_id()})
+    assert elsewhere["status"] == "rejected" and elsewhere["code"] == "not_found"
+    await approve_manual(w, 60)
+    await w.manager.send("timebank.set_rate", {"station": TH1, "service_type": "training", "rate_cents": 80})
+    item = new_id()
+    await w.staff.send("catalogue.add", {"id": item, "station": TH1, "title": "义剪", "kind": "service",
+                                         "cost_cents": 50})
+    await w.vol_phone.send("redemption.request", {"id": new_id(), "item_id": item})
+    await w.vol_phone.send("hours.check_in", {"id": new_id(), "activity_id": at_event, "at": at(200)})
+    structs: dict[str, type[msgspec.Struct]] = {
+        "volunteer": shapes.VolunteerRecord, "service_activity": shapes.ServiceActivityRecord,
+        "hour_log": shapes.HourLogRecord, "timebank_account": shapes.TimebankAccountRecord,
+        "timebank_entry": shapes.TimebankEntryRecord, "timebank_rate": shapes.TimebankRateRecord,
+        "redemption_item": shapes.RedemptionItemRecord, "redemption": shapes.RedemptionRecord,
+    }
+    seen = set()
+    for (kind, _), data in (await fresh_snapshot(api, w.manager.token)).items():
+        if kind in structs:
+            assert set(data) == set(structs[kind].__struct_fields__), kind
+            msgspec.convert(data, structs[kind])
+            seen.add(kind)
+    assert seen == set(structs)

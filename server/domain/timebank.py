@@ -159,6 +159,25 @@ def require_staff_of(ctx: MutationContext, station: str, district: str | None, r
         )
 
 
+def already_exists(kind_zh: str, kind_en: str, ident: str, field: str = "id") -> Rejected:
+    return Rejected("already_exists", f"{kind_zh}编号已存在:{ident}", f"{kind_en} already exists: {ident}",
+                    field=field)
+
+
+def edits_of(fields: Any) -> dict[str, Any]:
+    """The fields an edit sets; an edit that sets none is refused."""
+    edits = edited_fields(fields)
+    if not edits:
+        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+    return edits
+
+
+def flag_conflict(ctx: MutationContext) -> None:
+    ctx.flag("conflict_recorded", "与另一台设备的修改冲突,已按时间先后决定,并留待管理者复核",
+             "this edit conflicted with another device's; it was decided by time and kept for a "
+             "manager to review")
+
+
 # -- accounts and movements ----------------------------------------------------------------
 
 
@@ -280,7 +299,7 @@ async def transfer(tx: Tx, ctx: MutationContext, args: TransferArgs) -> None:
         raise Rejected("transfer_to_self", "不能转给自己", "cannot transfer credits to yourself",
                        field="to_volunteer")
     if await tx.get("timebank_entry", f"{args.id}:out") is not None:
-        raise Rejected("already_exists", "该转账编号已存在", f"transfer id already exists: {args.id}", field="id")
+        raise already_exists("转账", "transfer", args.id)
     source = await volunteer_account(tx, ctx.user_id)
     target = await volunteer_account(tx, args.to_volunteer, field="to_volunteer")
     if source["balance_cents"] < args.amount_cents:
@@ -310,7 +329,7 @@ async def add_item(tx: Tx, ctx: MutationContext, args: CatalogueAddArgs) -> None
     station = await live_station(tx, args.station)
     require_staff_of(ctx, args.station, station["district"])
     if await tx.get("redemption_item", args.id) is not None:
-        raise Rejected("already_exists", "兑换项目编号已存在", f"item id already exists: {args.id}", field="id")
+        raise already_exists("兑换项目", "catalogue item", args.id)
     tx.insert("redemption_item", {
         "id": args.id, "station": args.station, "district": station["district"],
         "title": args.title, "description": args.description, "kind": args.kind,
@@ -323,9 +342,7 @@ async def add_item(tx: Tx, ctx: MutationContext, args: CatalogueAddArgs) -> None
 async def update_item(tx: Tx, ctx: MutationContext, args: CatalogueUpdateArgs) -> None:
     item = await _item(tx, args.id)
     require_staff_of(ctx, item["station"], item["district"])
-    edits = edited_fields(args.fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+    edits = edits_of(args.fields)
     outcome = merge_edit(
         tx, ctx, record_type="redemption_item", record_id=args.id, current=item, edits=edits,
         base=args.base, matters=frozenset({"cost_cents"}), station=item["station"],
@@ -335,8 +352,7 @@ async def update_item(tx: Tx, ctx: MutationContext, args: CatalogueUpdateArgs) -
         **outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now,
     })
     if outcome.conflict_ids:
-        ctx.flag("conflict_recorded", "与另一台设备的修改冲突,已留待管理者复核",
-                 "this edit conflicted with another device's; kept for a manager to review")
+        flag_conflict(ctx)
 
 
 async def restock_item(tx: Tx, ctx: MutationContext, args: CatalogueRestockArgs) -> None:
@@ -390,7 +406,7 @@ async def request_redemption(tx: Tx, ctx: MutationContext, args: RedemptionReque
     """Pay now if the balance and stock cover it; otherwise keep the request, debit
     nothing, and flag it for staff: never lost, never a balance below zero."""
     if await tx.get("redemption", args.id) is not None:
-        raise Rejected("already_exists", "兑换编号已存在", f"redemption id already exists: {args.id}", field="id")
+        raise already_exists("兑换", "redemption", args.id)
     item = await _item(tx, args.item_id, field="item_id")
     if not item["active"]:
         raise Rejected("item_inactive", "该项目已下架", "this item is no longer offered", field="item_id")

@@ -29,11 +29,17 @@ from schemas.timebank import (
     VolunteerUpdateArgs,
 )
 from server.domain import timebank
-from server.domain.timebank import live_station, require_staff_of
+from server.domain.timebank import (
+    already_exists,
+    edits_of,
+    flag_conflict,
+    live_station,
+    require_staff_of,
+)
 from sync.db import Database
 from sync.errors import Rejected, forbidden, not_found
 from sync.hlc import HybridLogicalClock
-from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
+from sync.merge import encode_meta, merge_edit, wire_field_hlc
 from sync.push import POKE_CHANNEL
 from sync.registry import RecordType, Registry
 from sync.scopes import STAFF, Grant, Scope
@@ -216,8 +222,7 @@ async def register_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerRegist
         raise Rejected("invalid_args", "用户编号过长(最多 60 个字符)", "user id too long (60 characters at most)",
                        field="user_id")
     if await tx.get("volunteer", args.user_id) is not None:
-        raise Rejected("already_exists", "该志愿者已登记", f"volunteer already registered: {args.user_id}",
-                       field="user_id")
+        raise already_exists("志愿者", "volunteer", args.user_id, field="user_id")
     row = {
         "user_id": args.user_id, "name": args.name, "phone": args.phone,
         "skills": json.dumps(args.skills, ensure_ascii=False),
@@ -243,9 +248,7 @@ async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateAr
     volunteer = await _volunteer(tx, args.user_id, field="user_id")
     if args.user_id != ctx.user_id:
         require_staff_of(ctx, volunteer["station"], volunteer["district"])
-    edits = edited_fields(args.fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+    edits = edits_of(args.fields)
     for name in ("skills", "stations"):  # stored as JSON text, compared as such
         if name in edits:
             edits[name] = json.dumps(list(dict.fromkeys(edits[name])), ensure_ascii=False)
@@ -261,8 +264,7 @@ async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateAr
     tx.update("volunteer", args.user_id, values)
     await timebank.move_account_home(tx, ctx, {**volunteer, **values})
     if outcome.conflict_ids:
-        ctx.flag("conflict_recorded", "与另一台设备的修改冲突,已留待管理者复核",
-                 "this edit conflicted with another device's; kept for a manager to review")
+        flag_conflict(ctx)
 
 
 # -- service activities --------------------------------------------------------------------
@@ -272,7 +274,7 @@ async def create_activity(tx: Tx, ctx: MutationContext, args: ActivityCreateArgs
     station = await live_station(tx, args.station)
     require_staff_of(ctx, args.station, station["district"])
     if await tx.get("service_activity", args.id) is not None:
-        raise Rejected("already_exists", "服务活动编号已存在", f"activity id already exists: {args.id}", field="id")
+        raise already_exists("服务活动", "service activity", args.id)
     if args.event_id is not None:
         event = await tx.get("event", args.event_id)
         if event is None or event["deleted_at"] or event["station"] != args.station:
@@ -382,12 +384,17 @@ async def _recorder(
     return volunteer, "manual" if manual else "staff_scan"
 
 
-def _new_log(
-    ctx: MutationContext, log_id: str, activity: Mapping[str, Any], volunteer_id: str, source: str,
-    device_in: str, note: str = "",
+async def _start_log(
+    tx: Tx, ctx: MutationContext, log_id: str, activity_id: str, volunteer_id: str | None,
+    device_in: str, *, manual: bool, note: str = "",
 ) -> dict[str, Any]:
+    """A new open log (not yet staged) after the checks every new log passes."""
+    activity = await _activity(tx, activity_id)
+    volunteer, source = await _recorder(tx, ctx, volunteer_id, activity, manual=manual)
+    if await tx.get("hour_log", log_id) is not None:
+        raise already_exists("服务记录", "hour log", log_id)
     return {
-        "id": log_id, "volunteer_id": volunteer_id, "activity_id": activity["id"],
+        "id": log_id, "volunteer_id": volunteer["user_id"], "activity_id": activity["id"],
         "station": activity["station"], "district": activity["district"],
         "service_type": activity["service_type"], "status": "open", "source": source,
         "recorded_by": ctx.user_id, "check_in_at": normal_time(device_in), "check_out_at": None,
@@ -420,11 +427,8 @@ def hours_mutators(rules: HoursRules) -> dict[str, Any]:
     """The hour-log mutators, bound to the deployment's rules."""
 
     async def check_in(tx: Tx, ctx: MutationContext, args: HoursCheckInArgs) -> None:
-        activity = await _activity(tx, args.activity_id)
-        volunteer, source = await _recorder(tx, ctx, args.volunteer_id, activity, manual=False)
-        if await tx.get("hour_log", args.id) is not None:
-            raise Rejected("already_exists", "服务记录编号已存在", f"log id already exists: {args.id}", field="id")
-        log = _new_log(ctx, args.id, activity, volunteer["user_id"], source, args.at)
+        log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id, args.at,
+                               manual=False)
         clock = _clock_flags(rules, ctx, log["check_in_at"])
         log.update(await _refresh_overlaps(tx, ctx, rules, log))
         log["flags"] = json.dumps(_merged(_list(log["flags"]), clock))
@@ -452,11 +456,8 @@ def hours_mutators(rules: HoursRules) -> dict[str, Any]:
             await _submitted(tx, ctx, closed)
 
     async def manual(tx: Tx, ctx: MutationContext, args: HoursManualArgs) -> None:
-        activity = await _activity(tx, args.activity_id)
-        volunteer, source = await _recorder(tx, ctx, args.volunteer_id, activity, manual=True)
-        if await tx.get("hour_log", args.id) is not None:
-            raise Rejected("already_exists", "服务记录编号已存在", f"log id already exists: {args.id}", field="id")
-        log = _new_log(ctx, args.id, activity, volunteer["user_id"], source, args.check_in_at, args.note)
+        log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id,
+                               args.check_in_at, manual=True, note=args.note)
         out = normal_time(args.check_out_at)
         flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
         _flag_all(ctx, flags)
@@ -472,9 +473,7 @@ def hours_mutators(rules: HoursRules) -> dict[str, Any]:
         log = await _log_for_recorder(tx, ctx, args.id)
         if log["status"] not in ("open", "submitted"):
             raise Rejected("already_decided", "已审核的记录不能修改", "a decided log cannot be edited", field="id")
-        edits = edited_fields(args.fields)
-        if not edits:
-            raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+        edits = edits_of(args.fields)
         if log["status"] == "open" and "check_out_at" in edits:
             raise Rejected("log_open", "记录尚未签退,请先签退", "the log is still open; check out first",
                            field="fields.check_out_at")
@@ -493,9 +492,7 @@ def hours_mutators(rules: HoursRules) -> dict[str, Any]:
         edited.update(await _refresh_overlaps(tx, ctx, rules, edited))
         tx.update("hour_log", args.id, edited)
         if outcome.conflict_ids:
-            ctx.flag("conflict_recorded", "与另一台设备的修改冲突,已按时间先后决定,并留待管理者复核",
-                     "this edit conflicted with another device's; it was decided by time and kept "
-                     "for a manager to review")
+            flag_conflict(ctx)
 
     async def approve(tx: Tx, ctx: MutationContext, args: HoursApproveArgs) -> None:
         log = await _log_for_staff(tx, ctx, args.id)
