@@ -308,11 +308,16 @@ async def test_edits_of_one_unapproved_log_on_two_phones_merge_by_field(api: Api
     assert conflict["record_type"] == "hour_log" and conflict["field"] == "check_out_at"
     assert (conflict["kept_value"], conflict["lost_value"]) == (at(135), at(150))
     assert (conflict["kept_by"], conflict["lost_by"]) == ("staff-a", "vol-1")
+    # The manager restores the volunteer's check-out; the minutes follow the times.
+    assert (await w.manager.send("conflict.resolve", {"id": conflict["id"], "action": "restore"}))["status"] == "applied"
+    await w.vol_phone.pull()
+    assert w.vol_phone.of_type("hour_log")[log_id]["check_out_at"] == at(150)
+    assert w.vol_phone.of_type("hour_log")[log_id]["minutes"] == 135
     # Decided logs are not edited any more.
     assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
     frozen = await w.vol_phone.send("hours.edit", {"id": log_id, "fields": {"note": "改"}})
     assert frozen["status"] == "rejected" and frozen["code"] == "already_decided"
-    assert await balance(api, "vol-1") == 200
+    assert await balance(api, "vol-1") == 225
 
 
 # -- bad input -----------------------------------------------------------------------------
