@@ -230,6 +230,20 @@ class VolunteerRecord(msgspec.Struct, frozen=True):
     field_hlc: dict[str, str]
 
 
+class VolunteerCardRecord(msgspec.Struct, frozen=True):
+    """A volunteer as seen by staff and managers of a station they serve other than the
+    home station (``VolunteerRecord.station``). Removed (``op: del``) when they stop serving it."""
+
+    id: str
+    user_id: str
+    station: str
+    district: str
+    name: str
+    phone: str | None
+    skills: list[str]
+    updated_at: str
+
+
 class ServiceActivityRecord(msgspec.Struct, frozen=True):
     id: str
     station: str

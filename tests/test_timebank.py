@@ -492,6 +492,17 @@ async def test_profile_edits_and_registration_rules(api: Api) -> None:
     await settle(api)
     mine = await api.snapshot(w.vol_phone.token)
     assert mine[("volunteer", "vol-1")]["stations"] == [TH2, TH1]
+    # TH-001 is still served, no longer home: its staff see the volunteer's card.
+    await w.staff.pull()
+    assert ("volunteer", "vol-1") not in w.staff.replica
+    (card,) = w.staff.of_type("volunteer_card").values()
+    assert (card["user_id"], card["station"], card["skills"]) == ("vol-1", TH1, ["理发", "陪伴"])
+    assert all(kind != "volunteer_card" for kind, _ in await fresh_snapshot(api, w.other_vol.token))
+    # The volunteer stops serving TH-001: the card leaves the station's phones.
+    assert (await w.vol_phone.send("volunteer.update", {"user_id": "vol-1", "fields": {
+        "stations": [TH2]}}))["status"] == "applied"
+    await w.staff.pull()
+    assert w.staff.of_type("volunteer_card") == {}
 
 
 # -- the certificate -----------------------------------------------------------------------
@@ -610,6 +621,8 @@ async def test_records_on_the_wire_have_the_documented_shapes(api: Api) -> None:
     from tests.helpers import event_args
 
     w = await world(api)
+    assert (await w.other_vol.send("volunteer.update", {"user_id": "vol-2", "fields": {
+        "stations": [TH1, TH2]}}))["status"] == "applied"
     event_id = new_id()
     assert (await w.staff.send("event.create", event_args(event_id, TH1)))["status"] == "applied"
     at_event = new_id()
@@ -629,12 +642,13 @@ async def test_records_on_the_wire_have_the_documented_shapes(api: Api) -> None:
     await w.vol_phone.send("hours.check_in", {"id": new_id(), "activity_id": at_event, "at": at(200)})
     structs: dict[str, type[msgspec.Struct]] = {
         "volunteer": shapes.VolunteerRecord, "service_activity": shapes.ServiceActivityRecord,
+        "volunteer_card": shapes.VolunteerCardRecord,
         "hour_log": shapes.HourLogRecord, "timebank_account": shapes.TimebankAccountRecord,
         "timebank_entry": shapes.TimebankEntryRecord, "timebank_rate": shapes.TimebankRateRecord,
         "redemption_item": shapes.RedemptionItemRecord, "redemption": shapes.RedemptionRecord,
     }
     seen = set()
-    for (kind, _), data in (await fresh_snapshot(api, w.manager.token)).items():
+    for (kind, _), data in (await fresh_snapshot(api, w.admin.token)).items():
         if kind in structs:
             assert set(data) == set(structs[kind].__struct_fields__), kind
             msgspec.convert(data, structs[kind])

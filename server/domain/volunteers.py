@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,22 @@ volunteers = Table(
     Column("field_meta", Text, nullable=False),
     Column("wire", Text, nullable=True),
 )
+
+volunteer_cards = Table(
+    "volunteer_cards",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("station", String(32), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("phone", String(32), nullable=True),
+    Column("skills", Text, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("deleted_at", String(32), nullable=True),
+    Column("wire", Text, nullable=True),
+)
+"""A volunteer as staff of a station they serve, other than the home station, see them."""
 
 service_activities = Table(
     "service_activities",
@@ -233,6 +250,34 @@ async def register_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerRegist
     }
     tx.insert("volunteer", row)
     await timebank.open_volunteer_account(tx, ctx, row)
+    await _sync_cards(tx, ctx, [], row)
+
+
+def card_id(user_id: str, station: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"volunteer-card:{station}:{user_id}"))
+
+
+async def _sync_cards(
+    tx: Tx, ctx: MutationContext, old_stations: list[str], volunteer: Mapping[str, Any]
+) -> None:
+    """One card per served station other than home, kept equal to the profile; a card of
+    a station no longer served becomes a tombstone (removed from that station's phones)."""
+    served = json.loads(volunteer["stations"])[1:]
+    for code in dict.fromkeys([*old_stations, *served]):
+        ident = card_id(volunteer["user_id"], code)
+        card = await tx.get("volunteer_card", ident)
+        if code not in served:
+            if card is not None and card["deleted_at"] is None:
+                tx.update("volunteer_card", ident, {"deleted_at": ctx.now, "updated_at": ctx.now})
+            continue
+        values = {"name": volunteer["name"], "phone": volunteer["phone"], "skills": volunteer["skills"],
+                  "updated_at": ctx.now, "deleted_at": None}
+        if card is None:
+            station = await live_station(tx, code, field="stations")
+            tx.insert("volunteer_card", {"id": ident, "user_id": volunteer["user_id"], "station": code,
+                                         "district": station["district"], **values})
+        else:
+            tx.update("volunteer_card", ident, values)
 
 
 async def _volunteer(tx: Tx, user_id: str, field: str = "volunteer_id") -> dict[str, Any]:
@@ -263,6 +308,7 @@ async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateAr
         values.update(station=home["code"], district=home["district"])
     tx.update("volunteer", args.user_id, values)
     await timebank.move_account_home(tx, ctx, {**volunteer, **values})
+    await _sync_cards(tx, ctx, json.loads(volunteer["stations"]), {**volunteer, **values})
     if outcome.conflict_ids:
         flag_conflict(ctx)
 
@@ -663,6 +709,12 @@ def _volunteer_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _card_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    data = {c: row[c] for c in ("id", "user_id", "station", "district", "name", "phone", "updated_at")}
+    data["skills"] = json.loads(row["skills"])
+    return data
+
+
 def _activity_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     return {c: row[c] for c in ("id", "station", "district", "event_id", "project_id",
                                 "service_type", "title", "date", "notes", "created_by", "created_at")}
@@ -689,6 +741,10 @@ def install(registry: Registry, rules: HoursRules) -> None:
         "volunteer", volunteers, "user_id", lambda row: _owned_scope(row, "user_id"),
         _volunteer_wire, tombstone=None))
     registry.add_record_type(RecordType(
+        "volunteer_card", volunteer_cards, "id",
+        lambda row: Scope(station=row["station"], district=row["district"], audience=STAFF),
+        _card_wire))
+    registry.add_record_type(RecordType(
         "service_activity", service_activities, "id",
         lambda row: Scope(station=row["station"], district=row["district"]), _activity_wire,
         tombstone=None))
@@ -714,4 +770,12 @@ def install(registry: Registry, rules: HoursRules) -> None:
     registry.mutation("hours.reverse", 1, HoursReverseArgs, preload=by_id)(hours["reverse"])
 
 
-__all__ = ["HoursRules", "hour_logs", "install", "service_activities", "sweep_open_logs", "volunteers"]
+__all__ = [
+    "HoursRules",
+    "hour_logs",
+    "install",
+    "service_activities",
+    "sweep_open_logs",
+    "volunteer_cards",
+    "volunteers",
+]

@@ -38,6 +38,21 @@ def upgrade() -> None:
     )
     op.create_index('ix_volunteers_station', 'volunteers', ['station'])
     op.create_table(
+        'volunteer_cards',
+        sa.Column('id', sa.String(length=36), nullable=False),
+        sa.Column('user_id', sa.String(length=64), nullable=False),
+        sa.Column('station', sa.String(length=32), nullable=False),
+        sa.Column('district', sa.String(length=100), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('phone', sa.String(length=32), nullable=True),
+        sa.Column('skills', sa.Text(), nullable=False),
+        sa.Column('updated_at', sa.String(length=32), nullable=False),
+        sa.Column('deleted_at', sa.String(length=32), nullable=True),
+        sa.Column('wire', sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_volunteer_cards')),
+    )
+    op.create_index('ix_volunteer_cards_user_id', 'volunteer_cards', ['user_id'])
+    op.create_table(
         'service_activities',
         sa.Column('id', sa.String(length=36), nullable=False),
         sa.Column('station', sa.String(length=32), nullable=False),
@@ -186,4 +201,5 @@ def downgrade() -> None:
     op.drop_table('timebank_accounts')
     op.drop_table('hour_logs')
     op.drop_table('service_activities')
+    op.drop_table('volunteer_cards')
     op.drop_table('volunteers')
