@@ -2,7 +2,7 @@
 
 ``GET /api/v1/timebank/volunteers/{user_id}/certificate?from=YYYY-MM-DD&to=YYYY-MM-DD``
 with the device token. A volunteer downloads their own; staff and up of the
-volunteer's home station (or a station where the hours were served) any of theirs.
+stations the volunteer serves (or where the hours were served) any of theirs.
 Chinese renders with reportlab's built-in CID font (STSong-Light), so no font
 files ship with the server. Periods are calendar days in Asia/Shanghai.
 """
@@ -94,7 +94,7 @@ def may_read(grant: Grant, summary: ServiceSummary) -> bool:
         return True
     if grant.rank < STAFF:
         return False
-    stations = {volunteer["station"], *summary.stations}
+    stations = {*json.loads(volunteer["stations"]), *summary.stations}
     return any(grant.covers_station(code, volunteer["district"]) for code in stations)
 
 
@@ -175,15 +175,21 @@ async def certificate_route(request: Request[Any, Any, Any], user_id: str) -> Re
     end = _day(request.query_params.get("to"), "to")
     if start and end and end < start:
         raise ProtocolError(400, "invalid_args", "结束日期早于开始日期", "`to` is before `from`", field="to")
+    if grant.user_id != user_id and grant.rank < STAFF:  # before the look-up: no probing of ids
+        raise _not_yours()
     summary = await service_summary(state, user_id, start, end)
     if not may_read(grant, summary):
-        raise ProtocolError(403, "forbidden", "无权限查看该志愿者的服务证明",
-                            "not allowed to read this volunteer's certificate")
+        raise _not_yours()
     pdf = render_certificate(summary, dt.datetime.now(dt.UTC))
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": 'attachment; filename="volunteer-certificate.pdf"',
         "Cache-Control": "no-store",
     })
+
+
+def _not_yours() -> ProtocolError:
+    return ProtocolError(403, "forbidden", "无权限查看该志愿者的服务证明",
+                         "not allowed to read this volunteer's certificate")
 
 
 CERTIFICATE_ROUTES = [certificate_route]

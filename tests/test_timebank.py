@@ -544,6 +544,9 @@ async def test_certificate_pdf_has_the_approved_hours(api: Api) -> None:
     missing = await api.http.get("/api/v1/timebank/volunteers/nobody/certificate",
                                  headers=api.auth(w.staff.token))
     assert missing.status_code == 404
+    probe = await api.http.get("/api/v1/timebank/volunteers/nobody/certificate",
+                               headers=api.auth(w.other_vol.token))
+    assert probe.status_code == 403  # a volunteer cannot find out who is registered
     future = await api.http.get(url + "?from=2030-01-01", headers=api.auth(w.vol_phone.token))
     assert "Total hours: 0.00" in " ".join(PdfReader(io.BytesIO(future.content)).pages[0].extract_text().split())
     bad = await api.http.get(url + "?from=yesterday", headers=api.auth(w.vol_phone.token))
