@@ -657,3 +657,16 @@ async def test_records_on_the_wire_have_the_documented_shapes(api: Api) -> None:
             msgspec.convert(data, structs[kind])
             seen.add(kind)
     assert seen == set(structs)
+
+
+async def test_concurrent_check_ins_of_one_volunteer_still_see_each_other(api: Api) -> None:
+    """The volunteer's profile row is locked first, so the later push sees the earlier log."""
+    import asyncio
+
+    w = await world(api)
+    results = await asyncio.gather(
+        w.vol_phone.send("hours.check_in", {"id": new_id(), "activity_id": w.activity, "at": at(0)}),
+        w.staff.send("hours.check_in", {"id": new_id(), "activity_id": w.activity,
+                                        "volunteer_id": "vol-1", "at": at(1)}),
+    )
+    assert sorted(r["status"] for r in results) == ["applied", "flagged"]
