@@ -17,7 +17,9 @@ from litestar.static_files import create_static_files_router
 
 from server import exports, public
 from server.api import ROUTES, error_response, overloaded_response
+from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
+from server.hours_sweep import sweep_hours_forever
 from server.migrate import migrate
 from server.settings import Settings
 from server.shedding import RequestGate
@@ -72,18 +74,20 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             listener = PostgresPokeListener(_asyncpg_dsn(own.db), POKE_CHANNEL, own.broker)
             await listener.start()
         pruner = asyncio.create_task(_prune_forever(own), name="prune-tombstones")
+        sweeper = asyncio.create_task(sweep_hours_forever(own), name="sweep-open-hour-logs")
         log.info("charity server ready on %s", "postgresql" if own.db.is_postgres else "sqlite")
         try:
             yield
         finally:
-            pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruner
+            for task in (pruner, sweeper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if listener is not None:
                 await listener.stop()
             await own.db.dispose()
 
-    route_handlers: list[Any] = [*ROUTES, *public.ROUTES, *exports.ROUTES]
+    route_handlers: list[Any] = [*ROUTES, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES]
     if settings.serve_static and PWA_DIR.is_dir():
         route_handlers.append(
             create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True, name="pwa")

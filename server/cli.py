@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     prune = sub.add_parser("prune", parents=[common], help="prune tombstones past retention")
     prune.add_argument("--days", type=float, help="override CHARITY_RETENTION_DAYS")
 
+    hours = sub.add_parser("hours", help="volunteer service hours")
+    hours_sub = hours.add_subparsers(dest="hours_command", required=True)
+    hours_sub.add_parser(
+        "sweep", parents=[common], help="close hour logs left open past CHARITY_HOURS_OPEN_CAP_HOURS"
+    )
+
     token = sub.add_parser("token", help="device tokens (stand-in for phone enrolment)")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     issue = token_sub.add_parser("issue", parents=[common], help="issue a device token")
@@ -94,6 +100,13 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
             days = args.days if args.days is not None else settings.retention_days
             removed = await prune_tombstones(db, build_registry(), dt.timedelta(days=days))
             print(f"pruned {removed} tombstones older than {days} days")
+            return 0
+        if args.command == "hours":
+            from server.domain import build_registry, hours_rules
+            from server.domain.volunteers import sweep_open_logs
+
+            closed, _ = await sweep_open_logs(db, build_registry(settings), hours_rules(settings))
+            print(f"closed {len(closed)} hour logs left open past {settings.hours_open_cap_hours:g} h")
             return 0
         if args.command == "token":
             from server.auth import issue_token, revoke_token

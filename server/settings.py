@@ -40,6 +40,16 @@ class Settings:
     correction_approval_threshold_fen: int = 50_000
     """A donation correction or void that changes an amount by more than this (in fen)
     needs a second person's approval."""
+    hours_open_cap_hours: float = 12.0
+    """An hour log left open this long is closed at check-in + cap and flagged for review."""
+    hours_max_session_hours: float = 24.0
+    """A service session longer than this is refused."""
+    hours_clock_tolerance_minutes: float = 10.0
+    """A device time this far ahead of the server's receipt time is flagged (clock ahead)."""
+    hours_late_sync_hours: float = 72.0
+    """A device time this far before the server's receipt time is flagged (late sync or clock behind)."""
+    hours_sweep_minutes: float = 5.0
+    """How often the server closes forgotten open hour logs."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -77,4 +87,6 @@ def _convert(type_name: object, raw: str) -> object:
         return raw.lower() in {"1", "true", "yes", "on"}
     if "int" in text:
         return int(raw)
+    if "float" in text:
+        return float(raw)
     return raw

@@ -1,0 +1,33 @@
+"""Closes hour logs left open past the cap, in the background of a running server and
+from ``python -m server hours sweep``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.domain import hours_rules
+from server.domain.volunteers import sweep_open_logs
+from server.state import AppState
+
+log = logging.getLogger("server.hours")
+
+
+async def sweep_once(state: AppState) -> list[str]:
+    """One sweep; wakes the devices that see the closed logs (SQLite: in-process pokes;
+    PostgreSQL: the sweep's own NOTIFY)."""
+    closed, tags = await sweep_open_logs(state.db, state.registry, hours_rules(state.settings))
+    if tags and not state.db.is_postgres:
+        state.broker.publish(tags)
+    return closed
+
+
+async def sweep_hours_forever(state: AppState) -> None:
+    while True:
+        try:
+            closed = await sweep_once(state)
+            if closed:
+                log.info("closed %d hour logs left open past the cap", len(closed))
+        except Exception:
+            log.exception("sweeping open hour logs failed; will try again")
+        await asyncio.sleep(state.settings.hours_sweep_minutes * 60)
