@@ -18,6 +18,8 @@ from litestar.static_files import create_static_files_router
 from server.api import ROUTES, error_response, overloaded_response
 from server.domain import build_registry
 from server.migrate import migrate
+from server.notify.api import ROUTES as PUSH_ROUTES
+from server.notify.worker import start_notifier
 from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             listener = PostgresPokeListener(_asyncpg_dsn(own.db), POKE_CHANNEL, own.broker)
             await listener.start()
         pruner = asyncio.create_task(_prune_forever(own), name="prune-tombstones")
+        notifier = await start_notifier(own)
         log.info("charity server ready on %s", "postgresql" if own.db.is_postgres else "sqlite")
         try:
             yield
@@ -78,11 +81,12 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pruner
+            await notifier.stop()
             if listener is not None:
                 await listener.stop()
             await own.db.dispose()
 
-    route_handlers: list[Any] = list(ROUTES)
+    route_handlers: list[Any] = [*ROUTES, *PUSH_ROUTES]
     if settings.serve_static and PWA_DIR.is_dir():
         route_handlers.append(
             create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True, name="pwa")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server import notify
 from server.domain import events, stations
 from sync import builtin
 from sync.registry import Registry
@@ -12,6 +13,7 @@ def build_registry() -> Registry:
     builtin.install(registry)
     stations.install(registry)
     events.install(registry)
+    notify.install(registry)
     return registry
 
 
