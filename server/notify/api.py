@@ -42,14 +42,21 @@ def _b64url(value: str, field: str) -> bytes:
         raise invalid("不是 base64url 编码", "not base64url", field) from None
 
 
+def _field_of(detail: str) -> str:
+    """The dotted path msgspec names: ``... - at `$.keys.auth``` and/or ``missing required field `x```."""
+    path = detail.rsplit(" - at `", 1)[1].rstrip("`").removeprefix("$") if " - at `" in detail else ""
+    if "missing required field `" in detail:
+        path += "." + detail.split("missing required field `", 1)[1].split("`", 1)[0]
+    return path.strip(".") or "body"
+
+
 def parse_subscription(raw: bytes, allow_http: bool) -> PushSubscriptionBody:
     """Decode and check a browser's subscription; anything off is a 400 naming the field."""
     try:
         body = msgspec.json.decode(raw, type=PushSubscriptionBody)
     except msgspec.ValidationError as exc:
         detail = str(exc)
-        field = detail.rsplit(" - at `", 1)[1].rstrip("`").removeprefix("$.") if " - at `" in detail else "body"
-        raise invalid(f"字段不正确({detail})", detail, field) from None
+        raise invalid(f"字段不正确({detail})", detail, _field_of(detail)) from None
     except msgspec.DecodeError:
         raise invalid("请求不是有效的 JSON", "the body is not valid JSON", "body") from None
     parts = urlsplit(body.endpoint)

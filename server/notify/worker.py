@@ -34,10 +34,14 @@ class Notifier:
         self._last_check: dt.datetime | None = None
         self._last_forget: dt.datetime | None = None
 
-    async def start(self) -> None:
+    async def open(self) -> None:
+        """Everything but the loop: settings applied, key made, HTTP session open."""
         apply_settings(self.state)
         await ensure_key(self.state.db)
         self._session = aiohttp.ClientSession()
+
+    async def start(self) -> None:
+        await self.open()
         self._task = asyncio.create_task(self._run(), name="notify")
 
     async def stop(self) -> None:
