@@ -94,5 +94,5 @@ class PushSubscriptionBody(msgspec.Struct, frozen=True):
 
     endpoint: Annotated[str, msgspec.Meta(min_length=10, max_length=2048)]
     keys: SubscriptionKeys
-    expirationTime: int | float | None = None  # noqa: N815 - the browser's own name
+    expirationTime: int | float | None = None
     application_server_key: B64Url | None = None

@@ -28,7 +28,7 @@ from sync.errors import Rejected
 from sync.timeutil import utc_now
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api
-from tests.helpers import hlc, mutation, new_id, station_args
+from tests.helpers import mutation, new_id, station_args
 from tests.pushservice import PushService
 
 pytestmark = pytest.mark.anyio

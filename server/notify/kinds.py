@@ -134,8 +134,8 @@ def _fund_low(data: Mapping[str, Any]) -> Content:
         title=(f"基金余额偏低:{name}", f"Fund running low: {name}"),
         body=(
             f"可用余额 {yuan(data.get('available_fen'))},低于提醒线 {yuan(data.get('low_water_fen'))}",
-            f"available {yuan(data.get('available_fen'))}, below the low-water mark "
-            f"{yuan(data.get('low_water_fen'))}",
+            (f"available {yuan(data.get('available_fen'))}, below the low-water mark "
+            f"{yuan(data.get('low_water_fen'))}"),
         ),
         url=f"/#/funds/{data.get('fund_id')}",
         target={"screen": "fund", "fund_id": data.get("fund_id")},
@@ -151,8 +151,8 @@ def _phone_stale(data: Mapping[str, Any]) -> Content:
         title=("站点手机未同步", "A station phone has not synced"),
         body=(
             f"{who} 的手机有 {pending} 条记录未上传,已超过 {hours} 小时未连接服务器",
-            f"{who}'s phone holds {pending} unsynced entries and has not reached the server for "
-            f"over {hours} h",
+            (f"{who}'s phone holds {pending} unsynced entries and has not reached the server for "
+            f"over {hours} h"),
         ),
         url=f"/#/stations/{data.get('station')}/devices",
         target={"screen": "devices", "station": data.get("station"),

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 from py_vapid.utils import b64urlencode
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
