@@ -50,6 +50,7 @@ class Received:
     urgency: str | None
     vapid_key: str
     answered: int | None = None
+    """The status sent back; None while held, or when the sender hung up meanwhile."""
     at: float = field(default_factory=time.monotonic)
 
 
@@ -68,6 +69,8 @@ class PushService:
         self.scripts: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self.holding = False
         self.held = 0
+        self.hold_after: int | None = None
+        """Start holding once this many requests were answered."""
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.origin = ""
@@ -128,9 +131,15 @@ class PushService:
             self.errors.append(str(exc))
             return web.Response(status=400, text=str(exc))
         self.received.append(received)
+        answered = sum(1 for r in self.received if r.answered is not None)
+        if self.hold_after is not None and answered >= self.hold_after:
+            self.hold()
+            self.hold_after = None
         if self.holding:
             self.held += 1
             await self._release.wait()
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the sender is gone: it never heard back
         script = self.scripts.get(sub_id)
         status, headers = script.pop(0) if script else (201, {})
         received.answered = status
