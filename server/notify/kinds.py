@@ -61,8 +61,9 @@ def _station(data: Mapping[str, Any]) -> str:
 def _large_donation(data: Mapping[str, Any]) -> Content:
     goods = data.get("kind") == "goods"
     amount = yuan(data.get("amount_fen"))
-    donor = str(data.get("donor_display") or "").strip() or "匿名"
-    donor_en = str(data.get("donor_display") or "").strip() or "anonymous"
+    shown = str(data.get("donor_display") or "").strip()[:40]  # a push carries at most ~4 KB
+    donor = shown or "匿名"
+    donor_en = shown or "anonymous"
     return Content(
         title=(f"大额{'物资' if goods else ''}捐赠 {amount}", f"Large {'goods ' if goods else ''}donation {amount}"),
         body=(

@@ -9,6 +9,7 @@ whether by push is decided later by the background task (server/notify/outbox.py
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from sync.errors import Rejected, forbidden, not_found
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
 from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, Scope
+from sync.timeutil import iso
 from sync.unit import MutationContext, Tx
 
 
@@ -274,10 +276,19 @@ async def on_hours_submitted(tx: Tx, ctx: MutationContext, data: Mapping[str, An
         insert(hours_waiting).values(
             log_id=log_id, station=data.get("station"), district=data.get("district"),
             volunteer_id=data.get("volunteer_id"), minutes=data.get("minutes"),
-            submitted_at=str(data.get("submitted_at") or ctx.now), decided_at=None,
+            submitted_at=_utc_text(data.get("submitted_at"), ctx.now), decided_at=None,
             reminded_at=None,
         )
     )
+
+
+def _utc_text(value: Any, fallback: str) -> str:
+    """An event's timestamp in the tables' own form (sortable text), whatever ISO form it came in."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))  # 3.11 reads a trailing Z
+    except ValueError:
+        return fallback
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
 
 
 async def on_hours_decided(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:

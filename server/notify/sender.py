@@ -27,7 +27,7 @@ from server.notify.kinds import KINDS
 from server.notify.tables import notifications, push_deliveries, push_subscriptions
 from server.notify.vapid import VapidKey, current_key
 from server.state import AppState
-from sync.timeutil import iso
+from sync.timeutil import iso, utc_now
 
 log = logging.getLogger("server.notify")
 
@@ -233,8 +233,6 @@ async def send_due(
 ) -> list[Outcome]:
     """Claim what is due and send it, ``push_concurrency`` at a time; each outcome is
     recorded as soon as it is known."""
-    from sync.timeutil import utc_now
-
     moment = now or utc_now()
     concurrency = max(1, state.settings.push_concurrency)
     key, jobs = await claim(state, moment, concurrency * 4)
