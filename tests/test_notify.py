@@ -552,3 +552,42 @@ async def test_two_workers_draining_together_send_each_push_once(env: Env) -> No
 
 async def test_send_due_is_quiet_when_nothing_is_due(env: Env) -> None:
     assert await send_due(env.api.state, env.notifier._session) == []  # type: ignore[arg-type]
+
+
+def test_quiet_hours_with_and_without_midnight() -> None:
+    from zoneinfo import ZoneInfo
+
+    from server.notify.outbox import Prefs, quiet_until
+
+    zone = ZoneInfo("Asia/Shanghai")
+    night = Prefs(quiet_start="22:00", quiet_end="07:00")
+    lunch = Prefs(quiet_start="12:00", quiet_end="13:30")
+    at = dt.datetime(2026, 11, 25, 23, 0, tzinfo=SHANGHAI)
+    assert quiet_until(night, at, zone) == dt.datetime(2026, 11, 26, 7, 0, tzinfo=SHANGHAI)
+    early = dt.datetime(2026, 11, 26, 6, 59, tzinfo=SHANGHAI)
+    assert quiet_until(night, early, zone) == dt.datetime(2026, 11, 26, 7, 0, tzinfo=SHANGHAI)
+    assert quiet_until(night, dt.datetime(2026, 11, 26, 7, 0, tzinfo=SHANGHAI), zone) is None
+    noon = dt.datetime(2026, 11, 26, 12, 15, tzinfo=SHANGHAI)
+    assert quiet_until(lunch, noon, zone) == dt.datetime(2026, 11, 26, 13, 30, tzinfo=SHANGHAI)
+    assert quiet_until(lunch, at, zone) is None
+    assert quiet_until(Prefs(), at, zone) is None
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    from server.notify.sender import retry_after_seconds
+
+    now = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
+    assert retry_after_seconds("30", now) == 30
+    assert retry_after_seconds("Wed, 25 Nov 2026 08:02:00 GMT", now) == 120
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
+
+
+async def test_bad_preferences_are_rejected_naming_the_field(env: Env) -> None:
+    m1 = await env.api.token("m1", "manager", station="TH-001")
+    unknown = await env.push(m1, "notification_prefs.set", {"fields": {"muted_kinds": ["spam"]}})
+    assert unknown["status"] == "rejected" and unknown["code"] == "invalid_args"
+    assert "muted_kinds" in unknown["message"]["en"]
+    hour = await env.push(m1, "notification_prefs.set", {"fields": {"quiet_start": "25:00"}})
+    assert hour["status"] == "rejected" and "quiet_start" in hour["message"]["en"]
+    empty = await env.push(m1, "notification_prefs.set", {"fields": {}})
+    assert empty["status"] == "rejected"
