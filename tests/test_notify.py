@@ -29,7 +29,7 @@ from sync.timeutil import utc_now
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api
 from tests.helpers import mutation, new_id, station_args
-from tests.pushservice import PushService
+from tests.pushservice import PushService, b64url, unb64url
 
 pytestmark = pytest.mark.anyio
 
@@ -135,7 +135,9 @@ async def test_vapid_key_is_made_once_served_and_rotated(env: Env) -> None:
 async def test_malformed_subscriptions_are_refused_with_a_reason(env: Env) -> None:
     manager = await env.api.token("m1", "manager", station="TH-001")
     good = env.service.subscription()
-    bad_point = "BA" + good["keys"]["p256dh"][2:]
+    point = bytearray(unb64url(good["keys"]["p256dh"]))
+    point[-1] ^= 1  # y with its parity flipped is never on the curve for that x
+    bad_point = b64url(bytes(point))
     cases = [
         (b"not json", "body"),
         ({"endpoint": good["endpoint"]}, "keys"),
