@@ -86,6 +86,7 @@ def retry_after_seconds(value: str | None, now: dt.datetime) -> float | None:
 
 
 def _lease_seconds(state: AppState) -> int:
+    """Longer than one send (its timeout + 1 s) and the recording of its outcome."""
     return state.settings.push_timeout_seconds * 2 + 5
 
 
@@ -231,17 +232,15 @@ async def record(state: AppState, job: Job, outcome: Outcome, now: dt.datetime) 
 async def send_due(
     state: AppState, session: aiohttp.ClientSession, now: dt.datetime | None = None,
 ) -> list[Outcome]:
-    """Claim what is due and send it, ``push_concurrency`` at a time; each outcome is
-    recorded as soon as it is known."""
+    """One round: claim at most ``push_concurrency`` due deliveries and send them all at
+    once, so every claimed send starts at once and ends (timeout) well inside its lease;
+    each outcome is recorded as soon as it is known."""
     moment = now or utc_now()
-    concurrency = max(1, state.settings.push_concurrency)
-    key, jobs = await claim(state, moment, concurrency * 4)
-    gate = asyncio.Semaphore(concurrency)
+    key, jobs = await claim(state, moment, max(1, state.settings.push_concurrency))
 
     async def one(job: Job) -> Outcome:
-        async with gate:
-            outcome = await send_one(state, session, key, job, moment)
-            await record(state, job, outcome, now or utc_now())
-            return outcome
+        outcome = await send_one(state, session, key, job, moment)
+        await record(state, job, outcome, now or utc_now())
+        return outcome
 
     return list(await asyncio.gather(*(one(job) for job in jobs)))

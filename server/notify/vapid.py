@@ -12,6 +12,7 @@ which it notices by comparing the key it subscribed with against
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -33,7 +34,13 @@ class VapidKey:
     private_pem: str
 
     def signer(self) -> Vapid02:
-        return Vapid02.from_pem(self.private_pem.encode())
+        return _signer(self.private_pem)
+
+
+@functools.lru_cache(maxsize=4)
+def _signer(private_pem: str) -> Vapid02:
+    """Parsed once per key, not once per push."""
+    return Vapid02.from_pem(private_pem.encode())
 
 
 def _new_key() -> tuple[str, str]:

@@ -20,6 +20,10 @@ from sync.timeutil import utc_now
 
 log = logging.getLogger("server.notify")
 
+SEND_ROUNDS = 50
+"""Send rounds per tick at most (each ``push_concurrency`` pushes), so a backlog drains
+without waiting a poll interval per round, and timed checks still get their turn."""
+
 
 def apply_settings(state: AppState) -> None:
     """Default alert lines come from the settings (the mutation handlers read them)."""
@@ -65,7 +69,9 @@ class Notifier:
             await check_stale_phones(self.state, moment)
         while (await expand_outbox(self.state, moment)).outbox_rows:
             pass
-        await send_due(self.state, self._session, now)
+        for _ in range(SEND_ROUNDS):
+            if not await send_due(self.state, self._session, now):
+                break
         if self._last_forget is None or (moment - self._last_forget).total_seconds() >= 3600:
             self._last_forget = moment
             await forget_old(self.state, moment)
