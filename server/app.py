@@ -21,6 +21,8 @@ from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
 from server.hours_sweep import sweep_hours_forever
 from server.migrate import migrate
+from server.notify.api import ROUTES as PUSH_ROUTES
+from server.notify.worker import start_notifier
 from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             await listener.start()
         pruner = asyncio.create_task(_prune_forever(own), name="prune-tombstones")
         sweeper = asyncio.create_task(sweep_hours_forever(own), name="sweep-open-hour-logs")
+        notifier = await start_notifier(own)
         log.info("charity server ready on %s", "postgresql" if own.db.is_postgres else "sqlite")
         try:
             yield
@@ -83,11 +86,14 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await notifier.stop()
             if listener is not None:
                 await listener.stop()
             await own.db.dispose()
 
-    route_handlers: list[Any] = [*ROUTES, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES]
+    route_handlers: list[Any] = [
+        *ROUTES, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES, *PUSH_ROUTES,
+    ]
     if settings.serve_static and PWA_DIR.is_dir():
         route_handlers.append(
             create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True, name="pwa")

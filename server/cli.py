@@ -1,4 +1,4 @@
-"""``python -m server``: serve, migrate, prune, and device tokens.
+"""``python -m server``: serve, migrate, prune, device tokens and VAPID keys.
 
 ``token issue`` stands in for phone enrolment until that exists: it prints the
 device token on its last line.
@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--district", help="district (district_manager)")
     revoke = token_sub.add_parser("revoke", parents=[common], help="revoke a device token")
     revoke.add_argument("--token-id", required=True)
+
+    vapid = sub.add_parser("vapid", help="Web Push (VAPID) keys, kept in the database")
+    vapid_sub = vapid.add_subparsers(dest="vapid_command", required=True)
+    vapid_sub.add_parser("show", parents=[common], help="print the current public key")
+    vapid_sub.add_parser(
+        "rotate", parents=[common],
+        help="make a new key current; phones re-subscribe on their next start",
+    )
     return parser
 
 
@@ -127,6 +135,13 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             print(f"error: no active token {args.token_id}", file=sys.stderr)
             return 1
+        if args.command == "vapid":
+            from server.notify.vapid import ensure_key, rotate_key
+
+            key = await (rotate_key(db) if args.vapid_command == "rotate" else ensure_key(db))
+            print(f"vapid key {key.id}{' (new)' if args.vapid_command == 'rotate' else ''}")
+            print(key.public_key)
+            return 0
         return 2
     finally:
         await db.dispose()

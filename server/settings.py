@@ -50,6 +50,39 @@ class Settings:
     """A device time this far before the server's receipt time is flagged (late sync or clock behind)."""
     hours_sweep_minutes: float = 5.0
     """How often the server closes forgotten open hour logs."""
+    # -- notifications (docs/notifications.md) --
+    push_vapid_subject: str = "mailto:charity-admin@example.org"
+    """VAPID ``sub`` claim: how a push service reaches the operator (mailto: or https:)."""
+    push_timeout_seconds: int = 10
+    """Every request to a push service gives up after this long (then retried)."""
+    push_max_attempts: int = 8
+    """Sends of one push to one subscription before it is given up (the inbox still has it)."""
+    push_retry_base_seconds: int = 15
+    """First wait after a 429/5xx/timeout; doubles per attempt unless Retry-After says more."""
+    push_retry_max_seconds: int = 3600
+    push_concurrency: int = 8
+    """Pushes in flight at once per server worker."""
+    push_allow_http: bool = False
+    """Accept ``http://`` push endpoints (tests and a local push service only)."""
+    notify_poll_seconds: int = 2
+    """How often the background task looks at the outbox and due pushes."""
+    notify_check_seconds: int = 60
+    """How often it checks for hours waiting too long and phones silent too long."""
+    notify_timezone: str = "Asia/Shanghai"
+    """Time zone of managers' quiet hours."""
+    notify_large_donation_fen: int = 500_000
+    """A donation at or above this (fen; 500000 = 5,000 yuan) notifies, unless the
+    station set its own line."""
+    notify_fund_low_fen: int = 100_000
+    """A fund whose available balance falls below this (fen) notifies, unless set per fund."""
+    notify_fund_low_repeat_hours: int = 24
+    """A fund still low is mentioned again at most this often."""
+    notify_hours_waiting_hours: int = 48
+    """Hours submitted and not decided for this long remind the station's managers."""
+    notify_stale_phone_hours: int = 6
+    """A station phone holding unsynced work and unheard of for this long alerts its managers."""
+    notify_keep_days: int = 14
+    """Processed outbox rows and finished deliveries are deleted after this many days."""
 
     @property
     def resolved_database_url(self) -> str:

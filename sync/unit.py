@@ -68,6 +68,8 @@ class Tx:
         self._touched: dict[RecordKey, None] = {}
         self._frame_touched: dict[RecordKey, None] = {}
         self._existed: set[RecordKey] = set()
+        self._statements: list[Executable] = []
+        self._frame_statements: list[Executable] = []
 
     # -- reads -------------------------------------------------------------------------
 
@@ -140,17 +142,26 @@ class Tx:
     def _is_written(self, rkey: RecordKey) -> bool:
         return rkey in self._stored and self._stored[rkey] is not None
 
+    def defer(self, statement: Executable) -> None:
+        """A write to a table that is not a synced record (an outbox row, a reminder):
+        run with the batch's other writes if the current mutation is kept, dropped with
+        it otherwise, like ``insert`` and ``update``."""
+        self._frame_statements.append(statement)
+
     # -- frames (driven by the engine) -------------------------------------------------
 
     def keep_frame(self) -> None:
         self._staged.update(self._frame)
         self._touched.update(self._frame_touched)
+        self._statements.extend(self._frame_statements)
         self._frame = {}
         self._frame_touched = {}
+        self._frame_statements = []
 
     def drop_frame(self) -> None:
         self._frame = {}
         self._frame_touched = {}
+        self._frame_statements = []
 
     # -- flushing ----------------------------------------------------------------------
 
@@ -179,6 +190,9 @@ class Tx:
                     {"k_" + key: r[key], **{"v_" + n: r.get(n) for n in columns}} for r in updates
                 ]
                 await self.conn.execute(stmt, params)
+        statements, self._statements = self._statements, []
+        for statement in statements:
+            await self.conn.execute(statement)
 
     async def flush(self) -> set[str]:
         """Write everything kept, then one change-feed row per touched record.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server import notify
 from server.domain import donations, events, funds, goods, stations, timebank, volunteers
 from server.settings import Settings
 from sync import builtin
@@ -32,6 +33,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
         registry, approval_threshold_fen=settings.correction_approval_threshold_fen)
     volunteers.install(registry, hours_rules(settings))
     timebank.install(registry)
+    notify.install(registry)
     return registry
 
 

@@ -1,0 +1,175 @@
+"""What each kind of notification says, to whom, and how it travels as a push.
+
+A kind is built from its outbox data (the domain event's payload plus what the
+trigger added) into the inbox text (Chinese first), the screen a tap opens, and
+a collapse key: a push service replaces an undelivered push of the same Topic,
+so a repeat of the same notification (or a newer state of the same thing:
+"fund still low", "hours still waiting") never piles up on a phone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Text = tuple[str, str]
+"""(zh, en)"""
+
+
+@dataclass(frozen=True)
+class Content:
+    title: Text
+    body: Text
+    url: str
+    target: dict[str, Any]
+    collapse: str
+    exclude_user: str | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    ttl_seconds: int
+    urgency: str
+    """RFC 8030 Urgency: very-low, low, normal, high."""
+    station_managers: bool
+    district_managers: bool
+    build: Callable[[Mapping[str, Any]], Content]
+
+    def topic(self, collapse: str) -> str:
+        """RFC 8030 Topic: at most 32 characters of the URL-safe base64 alphabet."""
+        digest = hashlib.sha256(f"{self.name}|{collapse}".encode()).digest()[:24]
+        return base64.urlsafe_b64encode(digest).decode()
+
+
+def yuan(fen: Any) -> str:
+    try:
+        value = int(fen)
+    except (TypeError, ValueError):
+        return "?"
+    sign = "-" if value < 0 else ""
+    return f"{sign}¥{abs(value) // 100:,}.{abs(value) % 100:02d}"
+
+
+def _station(data: Mapping[str, Any]) -> str:
+    return str(data.get("station") or data.get("district") or "")
+
+
+def _large_donation(data: Mapping[str, Any]) -> Content:
+    goods = data.get("kind") == "goods"
+    amount = yuan(data.get("amount_fen"))
+    shown = str(data.get("donor_display") or "").strip()[:40]  # a push carries at most ~4 KB
+    donor = shown or "匿名"
+    donor_en = shown or "anonymous"
+    return Content(
+        title=(f"大额{'物资' if goods else ''}捐赠 {amount}", f"Large {'goods ' if goods else ''}donation {amount}"),
+        body=(
+            f"{_station(data)} 站收到{donor}的{'物资捐赠(估值)' if goods else '捐款'} {amount}",
+            f"{_station(data)} received {'goods worth' if goods else 'a donation of'} {amount} from {donor_en}",
+        ),
+        url=f"/#/donations/{data.get('donation_id')}",
+        target={"screen": "donation", "donation_id": data.get("donation_id"),
+                "event_id": data.get("event_id")},
+        collapse=str(data.get("donation_id")),
+    )
+
+
+def _hours_waiting(data: Mapping[str, Any]) -> Content:
+    count = int(data.get("count") or 0)
+    hours = data.get("hours")
+    station = _station(data)
+    return Content(
+        title=(f"{count} 条服务时长待审批", f"{count} hour log{'s' if count != 1 else ''} waiting for approval"),
+        body=(
+            f"{station} 站有 {count} 条志愿服务时长已等待超过 {hours} 小时",
+            f"{count} volunteer hour log{'s' if count != 1 else ''} at {station} waited more than {hours} h",
+        ),
+        url=f"/#/timebank/approvals?station={station}",
+        target={"screen": "hours_approvals", "station": data.get("station"),
+                "log_ids": list(data.get("log_ids") or [])[:50]},
+        collapse=f"hours:{station}",
+    )
+
+
+def _review(data: Mapping[str, Any]) -> Content:
+    conflict = data.get("code") == "conflict_recorded"
+    who = data.get("user_id") or "?"
+    what = data.get("mutation") or "?"
+    title = ("有修改冲突待复核", "An edit conflict needs review") if conflict else (
+        "有记录待复核", "An entry was flagged for review")
+    return Content(
+        title=title,
+        body=(
+            f"{who} 在 {_station(data)} 的操作 {what} 已标记待复核({data.get('code')})",
+            f"{what} by {who} at {_station(data)} was flagged for review ({data.get('code')})",
+        ),
+        url=f"/#/review/{data.get('issue_id')}",
+        target={"screen": "review", "issue_id": data.get("issue_id")},
+        collapse=str(data.get("issue_id")),
+    )
+
+
+def _correction(data: Mapping[str, Any]) -> Content:
+    amount = yuan(data.get("amount_fen"))
+    who = data.get("requested_by") or "?"
+    return Content(
+        title=("更正待第二人审批", "A correction needs a second approver"),
+        body=(
+            f"{who} 申请更正 {_station(data)} 的一笔捐赠({amount}),需要另一位管理者批准",
+            f"{who} asked to correct a donation ({amount}) at {_station(data)}; another manager must approve",
+        ),
+        url=f"/#/corrections/{data.get('correction_id')}",
+        target={"screen": "correction", "correction_id": data.get("correction_id"),
+                "donation_id": data.get("donation_id")},
+        collapse=str(data.get("correction_id")),
+        exclude_user=str(data["requested_by"]) if data.get("requested_by") else None,
+    )
+
+
+def _fund_low(data: Mapping[str, Any]) -> Content:
+    name = data.get("fund_name") or data.get("fund_id")
+    return Content(
+        title=(f"基金余额偏低:{name}", f"Fund running low: {name}"),
+        body=(
+            f"可用余额 {yuan(data.get('available_fen'))},低于提醒线 {yuan(data.get('low_water_fen'))}",
+            (f"available {yuan(data.get('available_fen'))}, below the low-water mark "
+            f"{yuan(data.get('low_water_fen'))}"),
+        ),
+        url=f"/#/funds/{data.get('fund_id')}",
+        target={"screen": "fund", "fund_id": data.get("fund_id")},
+        collapse=f"fund:{data.get('fund_id')}",
+    )
+
+
+def _phone_stale(data: Mapping[str, Any]) -> Content:
+    pending = data.get("pending")
+    hours = data.get("hours")
+    who = data.get("user_id") or "?"
+    return Content(
+        title=("站点手机未同步", "A station phone has not synced"),
+        body=(
+            f"{who} 的手机有 {pending} 条记录未上传,已超过 {hours} 小时未连接服务器",
+            (f"{who}'s phone holds {pending} unsynced entries and has not reached the server for "
+            f"over {hours} h"),
+        ),
+        url=f"/#/stations/{data.get('station')}/devices",
+        target={"screen": "devices", "station": data.get("station"),
+                "client_id": data.get("client_id")},
+        collapse=f"stale:{data.get('client_id')}",
+    )
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("donation.large", 24 * 3600, "normal", True, True, _large_donation),
+        Kind("hours.waiting", 24 * 3600, "low", True, False, _hours_waiting),
+        Kind("review.flagged", 3 * 24 * 3600, "normal", True, True, _review),
+        Kind("correction.waiting", 12 * 3600, "high", True, True, _correction),
+        Kind("fund.low", 3 * 24 * 3600, "normal", True, True, _fund_low),
+        Kind("phone.stale", 4 * 3600, "high", True, False, _phone_stale),
+    )
+}

@@ -1,0 +1,360 @@
+"""Turn outbox rows into inbox records and push deliveries, and raise the timed alerts.
+
+Each step is one short write transaction: the outbox rows it claims, the inbox
+records (with their change-feed rows, so phones pull them) and the delivery rows
+commit together, so a crash before the commit leaves the outbox row pending and
+a crash after it leaves nothing to redo. On PostgreSQL the rows are claimed with
+``FOR UPDATE SKIP LOCKED`` so several workers share the work without overlap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+
+from server.notify.kinds import KINDS, Kind
+from server.notify.tables import (
+    hours_waiting,
+    notification_prefs,
+    notify_marks,
+    notify_outbox,
+    push_deliveries,
+    push_subscriptions,
+)
+from server.notify.vapid import current_key
+from server.state import AppState
+from sync.push import POKE_CHANNEL
+from sync.tables import clients, device_tokens
+from sync.timeutil import iso
+from sync.unit import Tx
+
+BATCH = 100
+CHECK_LOCK = 72_410_006
+"""PostgreSQL advisory lock: one worker at a time runs the timed checks."""
+
+
+@dataclass
+class Prefs:
+    muted_kinds: frozenset[str] = frozenset()
+    stations: frozenset[str] | None = None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    push_enabled: bool = True
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any] | None) -> Prefs:
+        if row is None:
+            return cls()
+        stations = json.loads(row["stations"]) if row["stations"] else None
+        return cls(
+            muted_kinds=frozenset(json.loads(row["muted_kinds"] or "[]")),
+            stations=frozenset(stations) if stations is not None else None,
+            quiet_start=row["quiet_start"],
+            quiet_end=row["quiet_end"],
+            push_enabled=bool(row["push_enabled"]),
+        )
+
+    def wants(self, kind: str, station: str | None) -> bool:
+        if kind in self.muted_kinds:
+            return False
+        return self.stations is None or station is None or station in self.stations
+
+
+def quiet_until(prefs: Prefs, now: dt.datetime, zone: ZoneInfo) -> dt.datetime | None:
+    """The end of the quiet hours ``now`` falls in (UTC), or None when it is not quiet.
+    Quiet hours may wrap midnight (22:00 to 07:00)."""
+    if not prefs.quiet_start or not prefs.quiet_end or prefs.quiet_start == prefs.quiet_end:
+        return None
+    local = now.astimezone(zone)
+    start = dt.time.fromisoformat(prefs.quiet_start)
+    end = dt.time.fromisoformat(prefs.quiet_end)
+    clock = local.time()
+    if start < end:
+        quiet = start <= clock < end
+        end_day = local.date()
+    else:
+        quiet = clock >= start or clock < end
+        end_day = local.date() if clock < end else local.date() + dt.timedelta(days=1)
+    if not quiet:
+        return None
+    return dt.datetime.combine(end_day, end, tzinfo=zone).astimezone(dt.UTC)
+
+
+@dataclass
+class Expanded:
+    outbox_rows: int = 0
+    notifications: int = 0
+    deliveries: int = 0
+    poke_tags: set[str] = field(default_factory=set)
+
+
+async def _recipients(conn: Any, kind: Kind, station: str | None, district: str | None,
+                      exclude: str | None) -> list[str]:
+    t = device_tokens.c
+    wanted = []
+    if station and kind.station_managers:
+        wanted.append(and_(t.role == "manager", t.station == station))
+    if district and (kind.district_managers or not station):
+        wanted.append(and_(t.role == "district_manager", t.district == district))
+    if not wanted:
+        return []
+    rows = await conn.execute(
+        select(t.user_id).where(t.revoked_at.is_(None), or_(*wanted)).distinct()
+    )
+    return sorted({str(r[0]) for r in rows} - ({exclude} if exclude else set()))
+
+
+async def _repeat_suppressed(conn: Any, key: str, now: dt.datetime, hours: int) -> bool:
+    """True when ``key`` was alerted less than ``hours`` ago; otherwise remember now."""
+    row = (await conn.execute(select(notify_marks.c.value).where(notify_marks.c.key == key))).first()
+    if row is not None and row[0] > iso(now - dt.timedelta(hours=hours)):
+        return True
+    await _set_mark(conn, key, iso(now), now)
+    return False
+
+
+async def _set_mark(conn: Any, key: str, value: str, now: dt.datetime) -> None:
+    await conn.execute(delete(notify_marks).where(notify_marks.c.key == key))
+    await conn.execute(insert(notify_marks).values(key=key, value=value, updated_at=iso(now)))
+
+
+def _claim(stmt: Any, state: AppState, of: Any) -> Any:
+    return stmt.with_for_update(skip_locked=True, of=of) if state.db.is_postgres else stmt
+
+
+async def expand_outbox(state: AppState, now: dt.datetime) -> Expanded:
+    """Process up to ``BATCH`` pending outbox rows in one transaction."""
+    async with state.db.read() as conn:
+        if (await conn.execute(
+            select(notify_outbox.c.id).where(notify_outbox.c.state == "pending").limit(1)
+        )).first() is None:
+            return Expanded()
+    settings = state.settings
+    zone = ZoneInfo(settings.notify_timezone)
+
+    async def work(conn: Any) -> Expanded:
+        rows = (await conn.execute(_claim(
+            select(notify_outbox).where(notify_outbox.c.state == "pending")
+            .order_by(notify_outbox.c.id).limit(BATCH), state, notify_outbox,
+        ))).mappings().all()
+        done = Expanded(outbox_rows=len(rows))
+        if not rows:
+            return done
+        key = await current_key(conn)
+        tx = Tx(conn, state.db, state.registry, await state.db.next_txid(conn))
+        deliveries: list[dict[str, Any]] = []
+        stamp = iso(now)
+        for row in rows:
+            data = json.loads(row["data"])
+            kind = KINDS.get(row["kind"])
+            outcome = "done"
+            if kind is None:
+                outcome = "unknown_kind"
+            elif kind.name == "fund.low" and await _repeat_suppressed(
+                conn, f"fund_low:{data.get('fund_id')}", now, settings.notify_fund_low_repeat_hours
+            ):
+                outcome = "suppressed"
+            else:
+                made = await _fan_out(conn, tx, kind, row, data, now, zone, key.id if key else None)
+                done.notifications += made[0]
+                deliveries.extend(made[1])
+            await conn.execute(
+                update(notify_outbox).where(notify_outbox.c.id == row["id"])
+                .values(state=outcome, processed_at=stamp)
+            )
+        done.poke_tags = await tx.flush()
+        if deliveries:
+            await conn.execute(insert(push_deliveries), deliveries)
+        done.deliveries = len(deliveries)
+        if state.db.is_postgres and done.poke_tags:
+            await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                               {"channel": POKE_CHANNEL, "payload": ",".join(sorted(done.poke_tags))[:7000]})
+        return done
+
+    result: Expanded = await state.db.run_write(work)
+    if result.poke_tags and not state.db.is_postgres:
+        state.broker.publish(result.poke_tags)
+    return result
+
+
+async def _fan_out(
+    conn: Any, tx: Tx, kind: Kind, row: Mapping[str, Any], data: Mapping[str, Any],
+    now: dt.datetime, zone: ZoneInfo, key_id: int | None,
+) -> tuple[int, list[dict[str, Any]]]:
+    content = kind.build(data)
+    station, district = row["station"], row["district"]
+    users = await _recipients(conn, kind, station, district, content.exclude_user)
+    if not users:
+        return 0, []
+    prefs = {
+        r["user_id"]: Prefs.from_row(r)
+        for r in (await conn.execute(
+            select(notification_prefs).where(notification_prefs.c.user_id.in_(users))
+        )).mappings()
+    }
+    subscriptions: dict[str, list[str]] = {}
+    if key_id is not None:
+        for sub in await conn.execute(
+            select(push_subscriptions.c.id, push_subscriptions.c.user_id).where(
+                push_subscriptions.c.user_id.in_(users),
+                push_subscriptions.c.stale_reason.is_(None),
+                push_subscriptions.c.vapid_key_id == key_id,
+            )
+        ):
+            subscriptions.setdefault(str(sub.user_id), []).append(str(sub.id))
+    stamp = iso(now)
+    topic = kind.topic(content.collapse)
+    made = 0
+    deliveries: list[dict[str, Any]] = []
+    for user in users:
+        pref = prefs.get(user, Prefs())
+        if not pref.wants(kind.name, station):
+            continue
+        notification_id = str(uuid.uuid4())
+        tx.insert("notification", {
+            "id": notification_id, "user_id": user, "kind": kind.name, "station": station,
+            "district": district,
+            "title": json.dumps(dict(zip(("zh", "en"), content.title)), ensure_ascii=False),
+            "body": json.dumps(dict(zip(("zh", "en"), content.body)), ensure_ascii=False),
+            "url": content.url[:300],
+            "target": json.dumps(content.target, ensure_ascii=False, default=str),
+            "created_at": stamp, "read_at": None, "deleted_at": None,
+        })
+        tx.keep_frame()
+        made += 1
+        if not pref.push_enabled:
+            continue
+        later = quiet_until(pref, now, zone)
+        for subscription_id in subscriptions.get(user, []):
+            deliveries.append({
+                "notification_id": notification_id, "subscription_id": subscription_id,
+                "kind": kind.name, "topic": topic, "state": "pending", "attempts": 0,
+                "next_attempt_at": iso(later) if later else stamp, "lease_until": None,
+                "last_status": None, "last_error": None, "created_at": stamp, "sent_at": None,
+            })
+    return made, deliveries
+
+
+# -- timed alerts ------------------------------------------------------------------------
+
+
+def _outbox_row(kind: str, station: str | None, district: str | None,
+                data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return {"kind": kind, "station": station, "district": district,
+            "data": json.dumps(dict(data), ensure_ascii=False, default=str),
+            "created_at": iso(now), "state": "pending", "processed_at": None}
+
+
+async def _check_lock(state: AppState, conn: Any) -> bool:
+    if not state.db.is_postgres:
+        return True
+    return bool((await conn.execute(
+        text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": CHECK_LOCK}
+    )).scalar_one())
+
+
+async def check_hours_waiting(state: AppState, now: dt.datetime) -> int:
+    """One ``hours.waiting`` outbox row per station whose submitted hours waited too long."""
+    hours = state.settings.notify_hours_waiting_hours
+    cutoff = iso(now - dt.timedelta(hours=hours))
+    due = and_(hours_waiting.c.decided_at.is_(None), hours_waiting.c.reminded_at.is_(None),
+               hours_waiting.c.submitted_at <= cutoff)
+    async with state.db.read() as conn:
+        if (await conn.execute(select(hours_waiting.c.log_id).where(due).limit(1))).first() is None:
+            return 0
+
+    async def work(conn: Any) -> int:
+        if not await _check_lock(state, conn):
+            return 0
+        rows = (await conn.execute(
+            select(hours_waiting).where(due).order_by(hours_waiting.c.submitted_at).limit(1000)
+        )).mappings().all()
+        by_station: dict[tuple[str | None, str | None], list[Mapping[str, Any]]] = {}
+        for row in rows:
+            by_station.setdefault((row["station"], row["district"]), []).append(row)
+        outbox = [
+            _outbox_row("hours.waiting", station, district, {
+                "station": station, "district": district, "count": len(logs), "hours": hours,
+                "log_ids": [r["log_id"] for r in logs], "oldest": logs[0]["submitted_at"],
+            }, now)
+            for (station, district), logs in by_station.items()
+        ]
+        if outbox:
+            await conn.execute(insert(notify_outbox), outbox)
+            await _mark_reminded(conn, [r["log_id"] for r in rows], iso(now))
+        return len(outbox)
+
+    return int(await state.db.run_write(work))
+
+
+async def _mark_reminded(conn: Any, log_ids: Sequence[str], stamp: str) -> None:
+    for start in range(0, len(log_ids), 500):
+        await conn.execute(
+            update(hours_waiting).where(hours_waiting.c.log_id.in_(log_ids[start:start + 500]))
+            .values(reminded_at=stamp)
+        )
+
+
+async def check_stale_phones(state: AppState, now: dt.datetime) -> int:
+    """A station phone holding unsynced work and unheard of for too long: one alert per
+    silence (a phone that syncs and falls silent again is a new silence)."""
+    hours = state.settings.notify_stale_phone_hours
+    cutoff = iso(now - dt.timedelta(hours=hours))
+    mark_key = func.concat("stale:", clients.c.client_id) if state.db.is_postgres else (
+        "stale:" + clients.c.client_id)
+    query = (
+        select(clients.c.client_id, clients.c.user_id, clients.c.pending_count,
+               clients.c.last_seen_at, device_tokens.c.station, device_tokens.c.district,
+               notify_marks.c.value.label("alerted_for"))
+        .select_from(
+            clients.join(device_tokens, device_tokens.c.id == clients.c.token_id)
+            .outerjoin(notify_marks, notify_marks.c.key == mark_key)
+        )
+        .where(clients.c.pending_count > 0, clients.c.last_seen_at <= cutoff,
+               device_tokens.c.revoked_at.is_(None), device_tokens.c.station.is_not(None),
+               or_(notify_marks.c.value.is_(None), notify_marks.c.value != clients.c.last_seen_at))
+        .limit(500)
+    )
+    async with state.db.read() as conn:
+        if not (await conn.execute(query)).first():
+            return 0
+
+    async def work(conn: Any) -> int:
+        if not await _check_lock(state, conn):
+            return 0
+        rows = (await conn.execute(query)).mappings().all()
+        for row in rows:
+            await _set_mark(conn, f"stale:{row['client_id']}", row["last_seen_at"], now)
+        if rows:
+            await conn.execute(insert(notify_outbox), [
+                _outbox_row("phone.stale", row["station"], row["district"], {
+                    "client_id": row["client_id"], "user_id": row["user_id"],
+                    "pending": row["pending_count"], "last_seen_at": row["last_seen_at"],
+                    "hours": hours, "station": row["station"], "district": row["district"],
+                }, now)
+                for row in rows
+            ])
+        return len(rows)
+
+    return int(await state.db.run_write(work))
+
+
+async def forget_old(state: AppState, now: dt.datetime) -> None:
+    """Processed outbox rows and finished deliveries are only history: keep them a while."""
+    cutoff = iso(now - dt.timedelta(days=state.settings.notify_keep_days))
+
+    async def work(conn: Any) -> None:
+        await conn.execute(delete(notify_outbox).where(
+            notify_outbox.c.state != "pending", notify_outbox.c.processed_at < cutoff))
+        await conn.execute(delete(push_deliveries).where(
+            push_deliveries.c.state.in_(("sent", "failed", "gone", "skipped")),
+            push_deliveries.c.created_at < cutoff))
+
+    await state.db.run_write(work)

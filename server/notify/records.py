@@ -1,0 +1,320 @@
+"""The synced side of notifications: inbox records, preferences, alert lines, their
+mutations, and the handlers that turn domain events into outbox rows.
+
+Handlers run inside the mutation that emitted the event (``Tx.emit``) and only
+*defer* an outbox insert (``Tx.defer``): it commits with the mutation or vanishes
+with it, and costs nothing but that insert. Who hears of it, in which words, and
+whether by push is decided later by the background task (server/notify/outbox.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from schemas.notifications import (
+    DonationThresholdSetArgs,
+    FundLowWaterSetArgs,
+    NotificationMarkAllReadArgs,
+    NotificationMarkReadArgs,
+    NotificationPrefsSetArgs,
+)
+from server.notify.tables import (
+    alert_thresholds,
+    hours_waiting,
+    notification_prefs,
+    notifications,
+    notify_outbox,
+)
+from sync.errors import Rejected, forbidden, not_found
+from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
+from sync.registry import RecordType, Registry
+from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, Scope
+from sync.timeutil import iso
+from sync.unit import MutationContext, Tx
+
+
+@dataclass
+class Defaults:
+    """Lines that apply where no station or fund set its own (from Settings)."""
+
+    large_donation_fen: int = 500_000
+    fund_low_fen: int = 100_000
+
+
+defaults = Defaults()
+
+
+def configure(large_donation_fen: int, fund_low_fen: int) -> None:
+    defaults.large_donation_fen = large_donation_fen
+    defaults.fund_low_fen = fund_low_fen
+
+
+# -- record types ------------------------------------------------------------------------
+
+
+def _notification_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "station": row["station"],
+        "district": row["district"],
+        "title": json.loads(row["title"]),
+        "body": json.loads(row["body"]),
+        "url": row["url"],
+        "target": json.loads(row["target"]),
+        "created_at": row["created_at"],
+        "read_at": row["read_at"],
+    }
+
+
+def _prefs_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "user_id": row["user_id"],
+        "muted_kinds": json.loads(row["muted_kinds"]),
+        "stations": json.loads(row["stations"]) if row["stations"] else None,
+        "quiet_start": row["quiet_start"],
+        "quiet_end": row["quiet_end"],
+        "push_enabled": bool(row["push_enabled"]),
+        "updated_at": row["updated_at"],
+        "field_hlc": wire_field_hlc(row["field_meta"]),
+    }
+
+
+def _threshold_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {c: row[c] for c in ("id", "metric", "subject", "station", "district", "amount_fen",
+                                "set_by", "updated_at")}
+
+
+def _owned(row: Mapping[str, Any]) -> Scope:
+    return Scope(owner=row["user_id"])
+
+
+def _threshold_scope(row: Mapping[str, Any]) -> Scope:
+    return Scope(station=row["station"], district=row["district"], audience=MANAGER)
+
+
+# -- inbox mutations ---------------------------------------------------------------------
+
+
+async def mark_read(tx: Tx, ctx: MutationContext, args: NotificationMarkReadArgs) -> None:
+    await tx.preload("notification", args.ids)
+    for notification_id in dict.fromkeys(args.ids):
+        row = await tx.get("notification", notification_id)
+        if row is None or row["user_id"] != ctx.user_id:
+            raise not_found("通知", "notification", notification_id, field="ids")
+        if (row["read_at"] is not None) == args.read:
+            continue  # already so: marking twice changes nothing
+        tx.update("notification", notification_id, {"read_at": ctx.now if args.read else None})
+
+
+async def mark_all_read(tx: Tx, ctx: MutationContext, args: NotificationMarkAllReadArgs) -> None:
+    ids = [
+        str(r[0])
+        for r in await tx.query(
+            select(notifications.c.id).where(
+                notifications.c.user_id == ctx.user_id,
+                notifications.c.read_at.is_(None),
+                notifications.c.deleted_at.is_(None),
+                notifications.c.created_at <= args.up_to,
+            )
+        )
+    ]
+    await tx.preload("notification", ids)
+    for notification_id in ids:
+        if await tx.get("notification", notification_id) is not None:
+            tx.update("notification", notification_id, {"read_at": ctx.now})
+
+
+PREFS_FIELDS = ("muted_kinds", "stations", "quiet_start", "quiet_end", "push_enabled")
+
+
+async def set_prefs(tx: Tx, ctx: MutationContext, args: NotificationPrefsSetArgs) -> None:
+    """A manager's own preferences; two phones of the same manager merge field by field."""
+    edits = edited_fields(args.fields)
+    if not edits:
+        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+    encoded = {
+        name: (json.dumps(sorted(set(value)), ensure_ascii=False)
+               if name in ("muted_kinds", "stations") and value is not None else value)
+        for name, value in edits.items()
+    }
+    current = await tx.get("notification_prefs", ctx.user_id)
+    if current is None:
+        current = {
+            "user_id": ctx.user_id, "muted_kinds": "[]", "stations": None, "quiet_start": None,
+            "quiet_end": None, "push_enabled": True, "field_meta": "{}", "updated_at": ctx.now,
+        }
+        tx.insert("notification_prefs", current)
+    outcome = merge_edit(
+        tx, ctx, record_type="notification_prefs", record_id=ctx.user_id, current=current,
+        edits=encoded, base=args.base, matters=frozenset(), station=None, district=None,
+    )
+    tx.update(
+        "notification_prefs", ctx.user_id,
+        {**outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now},
+    )
+
+
+# -- alert lines -------------------------------------------------------------------------
+
+
+def _may_manage(ctx: MutationContext, station: str | None, district: str | None) -> bool:
+    grant = ctx.grant
+    if grant.rank < MANAGER:
+        return False
+    if station is not None:
+        return grant.covers_station(station, district)
+    return grant.rank == ADMIN or (grant.rank == DISTRICT_MANAGER and district == grant.district)
+
+
+async def _put_threshold(
+    tx: Tx, ctx: MutationContext, *, key: str, metric: str, subject: str,
+    station: str | None, district: str | None, amount_fen: int | None,
+) -> None:
+    values = {"metric": metric, "subject": subject, "station": station, "district": district,
+              "amount_fen": amount_fen, "set_by": ctx.user_id, "updated_at": ctx.now}
+    if await tx.get("alert_threshold", key) is None:
+        tx.insert("alert_threshold", {"id": key, **values})
+    else:
+        tx.update("alert_threshold", key, values)
+
+
+async def set_donation_threshold(tx: Tx, ctx: MutationContext, args: DonationThresholdSetArgs) -> None:
+    station = await tx.get("station", args.station)
+    if station is None or station["deleted_at"]:
+        raise not_found("站点", "station", args.station, field="station")
+    if not _may_manage(ctx, args.station, station["district"]):
+        raise forbidden("只有该站点的管理者可以设置大额捐赠提醒线",
+                        "only the station's managers set its large-donation line")
+    await _put_threshold(
+        tx, ctx, key=f"large_donation:{args.station}", metric="large_donation",
+        subject=args.station, station=args.station, district=station["district"],
+        amount_fen=args.amount_fen,
+    )
+
+
+async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSetArgs) -> None:
+    """The fund is named by id with its station (or district): the line only ever applies
+    to balance changes of that fund *at that station*, so naming another station's fund
+    changes nothing for it."""
+    district = args.district
+    if args.station is not None:
+        station = await tx.get("station", args.station)
+        if station is None or station["deleted_at"]:
+            raise not_found("站点", "station", args.station, field="station")
+        district = station["district"]
+    elif district is None:
+        raise Rejected("invalid_args", "区级基金需要填写所属区", "a district fund needs its district",
+                       field="district")
+    if not _may_manage(ctx, args.station, district):
+        raise forbidden("只有基金所属站点或区的管理者可以设置余额提醒线",
+                        "only the fund's station or district managers set its low-water mark")
+    await _put_threshold(
+        tx, ctx, key=f"fund_low:{args.fund_id}", metric="fund_low", subject=args.fund_id,
+        station=args.station, district=district, amount_fen=args.amount_fen,
+    )
+
+
+# -- triggers ----------------------------------------------------------------------------
+
+
+def enqueue(tx: Tx, ctx: MutationContext, kind: str, data: Mapping[str, Any]) -> None:
+    """Defer one outbox row: it commits with the mutation that caused it, or not at all."""
+    tx.defer(
+        insert(notify_outbox).values(
+            kind=kind, station=data.get("station"), district=data.get("district"),
+            data=json.dumps(dict(data), ensure_ascii=False, default=str),
+            created_at=ctx.now, state="pending", processed_at=None,
+        )
+    )
+
+
+async def _line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | None]:
+    row = await tx.get("alert_threshold", key)
+    if row is None or row["amount_fen"] is None:
+        return default, row
+    return int(row["amount_fen"]), row
+
+
+async def on_donation_recorded(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+    station = data.get("station")
+    line = defaults.large_donation_fen
+    if station:
+        line, _ = await _line(tx, f"large_donation:{station}", line)
+    if int(data.get("amount_fen") or 0) >= line:
+        enqueue(tx, ctx, "donation.large", {**data, "threshold_fen": line})
+
+
+async def on_fund_balance_changed(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+    line, row = await _line(tx, f"fund_low:{data.get('fund_id')}", defaults.fund_low_fen)
+    if row is not None and row["station"] != data.get("station"):
+        line = defaults.fund_low_fen  # a line set under another station does not apply here
+    available = data.get("available_fen", data.get("balance_fen"))
+    if available is not None and int(available) < line:
+        enqueue(tx, ctx, "fund.low", {**data, "low_water_fen": line})
+
+
+async def on_flagged(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+    enqueue(tx, ctx, "review.flagged", data)
+
+
+async def on_correction_waiting(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+    enqueue(tx, ctx, "correction.waiting", data)
+
+
+async def on_hours_submitted(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+    """Start (or restart, on a resubmission) the wait the background task watches."""
+    log_id = str(data["log_id"])
+    tx.defer(delete(hours_waiting).where(hours_waiting.c.log_id == log_id))
+    tx.defer(
+        insert(hours_waiting).values(
+            log_id=log_id, station=data.get("station"), district=data.get("district"),
+            volunteer_id=data.get("volunteer_id"), minutes=data.get("minutes"),
+            submitted_at=_utc_text(data.get("submitted_at"), ctx.now), decided_at=None,
+            reminded_at=None,
+        )
+    )
+
+
+def _utc_text(value: Any, fallback: str) -> str:
+    """An event's timestamp in the tables' own form (sortable text), whatever ISO form it came in."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))  # 3.11 reads a trailing Z
+    except ValueError:
+        return fallback
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+
+
+async def on_hours_decided(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+    tx.defer(
+        update(hours_waiting)
+        .where(hours_waiting.c.log_id == str(data["log_id"]))
+        .values(decided_at=ctx.now)
+    )
+
+
+def install(registry: Registry) -> None:
+    registry.add_record_type(RecordType("notification", notifications, "id", _owned,
+                                        _notification_wire))
+    registry.add_record_type(RecordType("notification_prefs", notification_prefs, "user_id",
+                                        _owned, _prefs_wire, tombstone=None))
+    registry.add_record_type(RecordType("alert_threshold", alert_thresholds, "id",
+                                        _threshold_scope, _threshold_wire, tombstone=None))
+    registry.mutation("notification.mark_read", 1, NotificationMarkReadArgs)(mark_read)
+    registry.mutation("notification.mark_all_read", 1, NotificationMarkAllReadArgs)(mark_all_read)
+    registry.mutation("notification_prefs.set", 1, NotificationPrefsSetArgs)(set_prefs)
+    registry.mutation("alert.set_donation_threshold", 1, DonationThresholdSetArgs,
+                      preload=(("station", "station"),))(set_donation_threshold)
+    registry.mutation("alert.set_fund_low_water", 1, FundLowWaterSetArgs)(set_fund_low_water)
+    registry.on("donation.recorded", on_donation_recorded)
+    registry.on("fund.balance_changed", on_fund_balance_changed)
+    registry.on("mutation.flagged", on_flagged)
+    registry.on("correction.awaiting_approval", on_correction_waiting)
+    registry.on("hours.submitted", on_hours_submitted)
+    registry.on("hours.decided", on_hours_decided)
