@@ -1,0 +1,170 @@
+// When to sync, in the page: one tab is the leader (a Web Lock held for the tab's life) and
+// runs the loop: sync on open, on enqueue, on coming online, on each SSE poke; failures
+// back off exponentially with full jitter, never sooner than the server's Retry-After.
+// Other tabs hand their "sync now" to the leader over a BroadcastChannel.
+import { CHANNEL, announce, syncOnce } from './engine.js';
+import { getMeta, openStore, setMeta } from './store.js';
+
+const LEADER_LOCK = 'charity-sync-leader';
+export const BACKOFF_BASE_MS = 1000;
+export const BACKOFF_CAP_MS = 60000;
+const FALLBACK_POLL_MS = 60000;
+const OUTBOX_SYNC_TAG = 'charity-outbox';
+
+/** Full jitter (AWS): uniform in [0, min(cap, base * 2^attempt)], so phones coming back at
+ *  once spread out instead of hammering the server in step. */
+export function backoffDelay(attempt, random = Math.random) {
+  return random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
+}
+
+export class SyncRunner {
+  constructor(onChange) {
+    this.onChange = onChange; // called whenever stored data or the sync state changed
+    this.leader = false;
+    this.running = false;
+    this.again = false;
+    this.attempt = 0;
+    this.timer = null;
+    this.sse = null;
+    this.sseAttempt = 0;
+    this.state = { phase: 'idle', error: null, retryAt: null, live: false };
+    this.channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(CHANNEL) : null;
+  }
+
+  start() {
+    this.channel?.addEventListener('message', (event) => {
+      const { type } = event.data || {};
+      if (type === 'kick' && this.leader) this.schedule();
+      if (type === 'changed' || type === 'state') this.onChange();
+    });
+    addEventListener('online', () => { this.attempt = 0; this.schedule(); this.connectEvents(); });
+    addEventListener('offline', () => { this.dropEvents(); this.setState({ phase: 'offline', live: false }); });
+    document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') this.kick(); });
+    if (navigator.locks) {
+      // Held until the tab closes; the next tab in line then takes over.
+      navigator.locks.request(LEADER_LOCK, () => new Promise(() => this.becomeLeader()));
+    } else {
+      this.becomeLeader();
+    }
+    setInterval(() => this.kick(), FALLBACK_POLL_MS);
+  }
+
+  becomeLeader() {
+    this.leader = true;
+    this.schedule();
+    this.connectEvents();
+  }
+
+  /** Sync soon: this tab if it leads, else ask the leader. */
+  kick() {
+    if (this.leader) this.schedule();
+    else this.channel?.postMessage({ type: 'kick' });
+  }
+
+  /** After a local write: sync now, and register Background Sync so the browser replays
+   *  the outbox even if the app is closed before it gets through (where supported). */
+  async afterEnqueue() {
+    this.onChange();
+    announce();
+    this.kick();
+    try {
+      const registration = await navigator.serviceWorker?.ready;
+      await registration?.sync?.register(OUTBOX_SYNC_TAG);
+    } catch { /* Background Sync is a bonus, never relied upon */ }
+  }
+
+  setState(patch) {
+    this.state = { ...this.state, ...patch };
+    setMeta('sync_state', this.state).then(() => { this.onChange(); announce('state'); });
+  }
+
+  schedule(delayMs = 0) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), delayMs);
+  }
+
+  async run() {
+    if (this.running) { this.again = true; return; }
+    const token = await getMeta('token');
+    if (!token) return;
+    if (!navigator.onLine) { this.setState({ phase: 'offline' }); return; }
+    this.running = true;
+    this.setState({ phase: 'syncing' });
+    try {
+      await syncOnce(token);
+      this.attempt = 0;
+      this.setState({ phase: 'idle', error: null, retryAt: null });
+      announce();
+    } catch (err) {
+      await this.failed(err);
+    } finally {
+      this.running = false;
+      this.onChange();
+      if (this.again) { this.again = false; this.schedule(); }
+    }
+  }
+
+  async failed(err) {
+    const error = { kind: err.kind || 'fatal', status: err.status ?? null, code: err.body?.code ?? null, message: err.body?.message ?? { zh: String(err), en: String(err) } };
+    if (err.kind === 'auth' || err.kind === 'too_old') {
+      // Retrying cannot help: the user must enrol again or update the app.
+      this.dropEvents();
+      this.setState({ phase: 'stopped', error, retryAt: null });
+      return;
+    }
+    const wait = Math.max(backoffDelay(this.attempt), (err.retryAfter ?? 0) * 1000);
+    this.attempt++;
+    this.setState({ phase: 'waiting', error, retryAt: Date.now() + wait });
+    this.schedule(wait);
+  }
+
+  /** Hold GET /sync/events (fetch, so the token goes in a header) and sync on each poke,
+   *  and once on each (re)connect, since pokes sent while disconnected are lost. */
+  async connectEvents() {
+    if (!this.leader || this.sse || !navigator.onLine) return;
+    const token = await getMeta('token');
+    if (!token) return;
+    const controller = new AbortController();
+    this.sse = controller;
+    try {
+      const response = await fetch('/api/v1/sync/events', {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
+        cache: 'no-store', signal: controller.signal,
+      });
+      if (response.status !== 200) throw new Error(`events ${response.status}`);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let cut;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const name = block.split('\n').find((line) => line.startsWith('event:'))?.slice(6).trim();
+          if (name === 'ready') { this.sseAttempt = 0; this.setState({ live: true }); this.schedule(); }
+          if (name === 'poke') this.schedule(50);
+        }
+      }
+    } catch { /* reconnect below */ }
+    if (this.sse !== controller) return; // dropped on purpose
+    this.sse = null;
+    this.setState({ live: false });
+    const wait = backoffDelay(this.sseAttempt++);
+    setTimeout(() => this.connectEvents(), Math.max(wait, 500));
+  }
+
+  dropEvents() {
+    const controller = this.sse;
+    this.sse = null;
+    controller?.abort();
+  }
+}
+
+/** Re-read the pieces of state the screens show. */
+export async function readStatus() {
+  const db = await openStore();
+  const [pending, outcomes] = await Promise.all([db.count('outbox'), db.getAll('outcomes')]);
+  return { pending, outcomes };
+}
