@@ -10,6 +10,7 @@ import { EventDetail, EventForm, EventList } from './screens/events.jsx';
 import { Review } from './screens/review.jsx';
 import { Me } from './screens/me.jsx';
 import { Soon } from './screens/soon.jsx';
+import { Icon } from './icons.jsx';
 
 /** minRole: who may open it; soon: a phase-2 place holder (not in the nav yet). */
 export const ROUTES = [
@@ -32,9 +33,9 @@ export const ROUTES = [
 
 /** Bottom tabs in order; phase 2 adds donations (staff), hours (everyone), inbox. */
 export const NAV = [
-  { tab: 'events', href: '#/events', label: 'nav.events', icon: '📅' },
-  { tab: 'review', href: '#/review', label: 'nav.review', icon: '⚖️', minRole: 'manager' },
-  { tab: 'me', href: '#/me', label: 'nav.me', icon: '👤' },
+  { tab: 'events', href: '#/events', label: 'nav.events', icon: 'events' },
+  { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
+  { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
 ];
 
 export function App() {
@@ -59,7 +60,7 @@ export function App() {
     <div class="shell">
       <header class="topbar">
         <a class="brand" href="#/events"><img src="/icons/favicon-32.png" alt="" width="24" height="24" />{t('app.name')}</a>
-        <button class="lang" type="button" onClick={() => setLang(getLang() === 'zh' ? 'en' : 'zh')} aria-label="language">{t('lang.switch')}</button>
+        <button class="lang" type="button" onClick={() => setLang(getLang() === 'zh' ? 'en' : 'zh')} title="切换语言 · Switch language">{t('lang.switch')}</button>
       </header>
       {enrolled && <SyncBar app={app} />}
       <div class="content">{body}</div>
@@ -67,7 +68,7 @@ export function App() {
         <nav class="tabs">
           {NAV.filter((item) => !item.minRole || atLeast(me, item.minRole)).map((item) => (
             <a key={item.tab} href={item.href} class={tab === item.tab ? 'active' : ''} aria-current={tab === item.tab ? 'page' : undefined}>
-              <span class="icon" aria-hidden="true">{item.icon}</span>{t(item.label)}
+              <Icon name={item.icon} />{t(item.label)}
               {item.tab === 'review' && openConflicts(app) > 0 && <span class="badge">{openConflicts(app)}</span>}
             </a>
           ))}

@@ -8,7 +8,9 @@ import { refresh, runner } from './state.js';
 import './styles.css';
 
 setLang(getLang());
-render(<App />, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the static "Loading" line
+render(<App />, root);
 refresh().then(() => runner.start());
 
 if (navigator.storage?.persist) {

@@ -10,8 +10,9 @@ own browsers are never downloaded. Without it the tests skip with the reason, un
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,14 @@ class Server:
             cursor = page["cursor"]
             if not page["more"]:
                 return found
+
+    def wait_for(self, check: Callable[[], bool], what: str, timeout: float = TIMEOUT_MS / 1000) -> None:
+        """Poll the server until ``check()`` holds (a phone's sync is asynchronous)."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server never showed: {what}")
+            time.sleep(0.1)
 
     def station(self, code: str) -> None:
         self.push("station.create", {"code": code, "name": f"{code} 社工站", "district": "天河区"})

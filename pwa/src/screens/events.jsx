@@ -28,7 +28,7 @@ export function EventList({ app }) {
   return (
     <main class="screen events">
       <h1>{me?.station ? stationName(app, me.station) : t('events.title')}</h1>
-      {canCreate && <a class="button primary block" href="#/events/new" data-testid="new-event">＋ {t('events.new')}</a>}
+      {canCreate && <a class="button primary block" href="#/events/new" data-testid="new-event">+ {t('events.new')}</a>}
       {!app.meta.last_sync_at && !events.length && <p class="muted">{t('events.loading')}</p>}
       {app.meta.last_sync_at && !events.length && <p class="muted">{t(canCreate ? 'events.none' : 'events.none_readonly')}</p>}
       {coming.length > 0 && <EventGroup title={t('events.upcoming')} events={coming} app={app} manyStations={manyStations} today={today} />}

@@ -29,7 +29,7 @@ export function describeMutation(name, args, view) {
   const label = t(`mutation.${name}`);
   const eventId = args?.id;
   const event = eventId && view?.event?.get(eventId);
-  const title = event?.title || args?.title || '';
+  const title = event?.title || args?.title || args?.fields?.title || '';
   const fields = args?.fields ? Object.keys(args.fields).map((f) => t(`event.${f}`)).join('、') : '';
   return [label, title && `「${title}」`, fields && `(${fields})`].filter(Boolean).join(' ');
 }

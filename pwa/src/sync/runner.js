@@ -137,7 +137,7 @@ export class SyncRunner {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer += value;
+        buffer = (buffer + value).replace(/\r\n/g, '\n'); // the server ends lines with CRLF
         let cut;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, cut);
