@@ -136,7 +136,7 @@ export function EventForm({ app, params }) {
   return (
     <main class="screen form">
       <a class="back" href={id ? `#/events/${id}` : '#/events'}>‹ {t('event.cancel')}</a>
-      <h1>{existing ? t('event.edit') : t('events.new')}</h1>
+      <h1>{existing ? t('event.edit_title') : t('events.new')}</h1>
       <form onSubmit={save} data-testid="event-form">
         {!existing && !me?.station && stations.length > 0 && (
           <label>{t('event.station')}

@@ -24,7 +24,7 @@ export function SyncBar({ app }) {
   else line = t('sync.online');
   const tone = state.phase === 'stopped' || rejected.length ? 'bad' : !online || pending ? 'warn' : 'ok';
   return (
-    <section class={`syncbar ${tone}`} data-testid="syncbar">
+    <section class={`syncbar tone-${tone}`} data-testid="syncbar">
       <button type="button" class="syncline" onClick={() => setOpen(!open)} aria-expanded={open}>
         <span class={`dot ${online ? 'on' : 'off'}`} aria-hidden="true" />
         <span class="state" data-testid="sync-state">{line}</span>
