@@ -129,6 +129,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         seeded.http.close()
 
 
+def eventually(page: Any, expression: str, expected: Any, timeout: float = TIMEOUT_MS / 1000) -> None:
+    """Evaluate ``expression`` (it may return a promise, which page.evaluate awaits, unlike
+    wait_for_function) until it gives ``expected``."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = page.evaluate(expression)
+        if value == expected:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{expression} gave {value!r}, not {expected!r}")
+
+
 class Phone:
     """One phone: a browser context of its own (its own IndexedDB, service worker, network)."""
 

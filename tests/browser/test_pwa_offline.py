@@ -100,3 +100,14 @@ def test_offline_start_edit_and_create_reach_server(phones: Any, server: Server)
     )
     assert created["created_by"] == "staff-of"
     expect(page.get_by_test_id("event-card").filter(has_text="待同步")).to_have_count(0)
+
+    # The "Me" screen, and the English switch on the list.
+    phone.go("/me")
+    expect(page.get_by_test_id("me-user")).to_have_text("staff-of")
+    phone.shot("09-me")
+    page.get_by_role("button", name="EN").click()
+    phone.go("/events")
+    expect(page.get_by_role("link", name="+ New event")).to_be_visible()
+    expect(page.get_by_test_id("sync-state")).to_have_text("Online")
+    phone.shot("10-events-en")
+    page.get_by_role("button", name="中文").click()

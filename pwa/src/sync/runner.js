@@ -2,7 +2,7 @@
 // runs the loop: sync on open, on enqueue, on coming online, on each SSE poke; failures
 // back off exponentially with full jitter, never sooner than the server's Retry-After.
 // Other tabs hand their "sync now" to the leader over a BroadcastChannel.
-import { CHANNEL, announce, syncOnce } from './engine.js';
+import { CHANNEL, announce, syncOnce, whoAmI } from './engine.js';
 import { getMeta, openStore, setMeta } from './store.js';
 
 const LEADER_LOCK = 'charity-sync-leader';
@@ -15,6 +15,11 @@ const OUTBOX_SYNC_TAG = 'charity-outbox';
  *  once spread out instead of hammering the server in step. */
 export function backoffDelay(attempt, random = Math.random) {
   return random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
+}
+
+/** The wait before the next attempt: the backoff, but never sooner than Retry-After. */
+export function retryDelay(attempt, retryAfterSeconds = null, random = Math.random) {
+  return Math.max(backoffDelay(attempt, random), (retryAfterSeconds ?? 0) * 1000);
 }
 
 export class SyncRunner {
@@ -53,6 +58,19 @@ export class SyncRunner {
     this.leader = true;
     this.schedule();
     this.connectEvents();
+    this.refreshGrant();
+  }
+
+  /** Who the token is may change on the server (role, station): re-read it on open. */
+  async refreshGrant() {
+    const token = await getMeta('token');
+    if (!token || !navigator.onLine) return;
+    try {
+      await setMeta('me', await whoAmI(token));
+      this.onChange();
+    } catch (err) {
+      if (err.kind === 'auth') this.setState({ phase: 'stopped', error: { kind: 'auth', status: err.status, code: err.body?.code ?? null, message: err.body?.message ?? null } });
+    }
   }
 
   /** Sync soon: this tab if it leads, else ask the leader. */
@@ -112,7 +130,7 @@ export class SyncRunner {
       this.setState({ phase: 'stopped', error, retryAt: null });
       return;
     }
-    const wait = Math.max(backoffDelay(this.attempt), (err.retryAfter ?? 0) * 1000);
+    const wait = retryDelay(this.attempt, err.retryAfter);
     this.attempt++;
     this.setState({ phase: 'waiting', error, retryAt: Date.now() + wait });
     this.schedule(wait);
