@@ -40,7 +40,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -48,6 +48,8 @@ def browser() -> Iterator[Any]:
         pytest.fail("pwa/dist is missing: run ./scripts/setup.sh (npm ci and the build)")
     from playwright.sync_api import sync_playwright
 
+    # Package scope: Playwright's sync API runs an event loop in this thread until it
+    # stops, which the async tests that follow must not find still running.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
@@ -119,7 +121,7 @@ class Server:
         return event_id
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("pwa-server")
     proc = ServerProcess(database_url=f"sqlite:///{data_dir / 'charity.db'}", data_dir=data_dir)
