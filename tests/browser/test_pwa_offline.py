@@ -18,6 +18,9 @@ def test_installable_shell(phones: Any, server: Server) -> None:
     phone.page.goto("/")
     expect(phone.page.get_by_role("heading", name="登记本设备")).to_be_visible()
     phone.shot("01-enrol")
+    phone.page.get_by_label("设备令牌").fill("not-a-token")
+    phone.page.get_by_role("button", name="登记").click()
+    expect(phone.page.get_by_test_id("enrol-message")).to_contain_text("令牌无效")
     manifest = phone.page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
     assert manifest["name"].startswith("社区慈善")
     assert manifest["display"] == "standalone"

@@ -26,7 +26,8 @@ export function Enrol({ app, query }) {
       runner.connectEvents();
       go('/events', { replace: true }); // the token leaves the address bar and history
     } catch (err) {
-      setMessage(t(err.kind === 'auth' ? 'enrol.bad_token' : err.kind === 'transient' && err.status === 0 ? 'enrol.offline' : 'enrol.bad_token'));
+      // Network down or server busy: try again later; anything else: the token is wrong.
+      setMessage(t(err.kind === 'transient' ? 'enrol.offline' : 'enrol.bad_token'));
     } finally {
       setBusy(false);
     }
@@ -45,6 +46,7 @@ export function Enrol({ app, query }) {
         <button class="primary block" type="submit" disabled={busy || !token.trim()}>{t('enrol.submit')}</button>
       </form>
       {message && <p class="notice" role="status" data-testid="enrol-message">{message}</p>}
+      <p class="muted small-print">{t('enrol.admin_hint')}</p>
     </main>
   );
 }
