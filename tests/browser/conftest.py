@@ -9,6 +9,7 @@ own browsers are never downloaded. Without it the tests skip with the reason, un
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -121,14 +122,57 @@ class Server:
         return event_id
 
 
-@pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("pwa-server")
-    proc = ServerProcess(database_url=f"sqlite:///{data_dir / 'charity.db'}", data_dir=data_dir)
+def _postgres_url(name: str) -> str:
+    """A fresh PostgreSQL database for the browser tests' server (made in a thread: the
+    Playwright loop may already run in this one)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import PG_ADMIN_URL, REQUIRE_PG, _create_pg_database, _pg_url
+
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _create_pg_database(name)).result()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc!r}"
+        if REQUIRE_PG:
+            pytest.fail(message + " (CHARITY_REQUIRE_POSTGRES=1: PostgreSQL tests are required)")
+        pytest.skip(message)
+    return _pg_url(name)
+
+
+def _drop_postgres(name: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import asyncpg
+
+    from tests.conftest import PG_ADMIN_URL
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql://", "postgres://", 1), timeout=5)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, drop()).result()
+
+
+@pytest.fixture(scope="package", params=["sqlite"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """SQLite unless a test asks for ``postgres`` too (``indirect`` parametrisation)."""
+    data_dir = tmp_path_factory.mktemp(f"pwa-server-{request.param}")
+    if request.param == "postgres":
+        url = _postgres_url(f"charity_browser_{os.getpid()}")
+    else:
+        url = f"sqlite:///{data_dir / 'charity.db'}"
+    proc = ServerProcess(database_url=url, data_dir=data_dir)
     with proc:
         seeded = Server(proc)
         yield seeded
         seeded.http.close()
+    if request.param == "postgres":
+        _drop_postgres(f"charity_browser_{os.getpid()}")
 
 
 def eventually(page: Any, expression: str, expected: Any, timeout: float = TIMEOUT_MS / 1000) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
@@ -20,6 +21,9 @@ def edit_event(phone: Phone, event_id: str, **values: str) -> None:
     expect(page.get_by_test_id("event-detail")).to_be_visible()
 
 
+@pytest.mark.parametrize(
+    "server", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_two_offline_phones_converge_and_manager_sees_conflict(phones: Any, server: Server) -> None:
     server.station("CF-001")
     event_id = server.event("CF-001", "重阳节敬老活动", date="2026-12-10", contact_phone="13900000000")
