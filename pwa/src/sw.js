@@ -18,11 +18,14 @@ self.addEventListener('message', (event) => {
   if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
 });
 
-/** Push what the outbox holds, unless a tab is syncing right now (it will do it). */
+/** Push what the outbox holds, unless a tab is syncing right now (it will do it) or the
+ *  server asked to wait (Retry-After and backoff, kept in sync_state by the page). */
 async function replay() {
   const token = await getMeta('token');
   const pending = token ? await (await openStore()).count('outbox') : 0;
   if (!pending) return;
+  const state = await getMeta('sync_state');
+  if (state?.retryAt && state.retryAt > Date.now()) return;
   await syncOnce(token, { ifAvailable: true });
   announce();
 }

@@ -105,13 +105,18 @@ class Server:
             if not page["more"]:
                 return found
 
-    def wait_for(self, check: Callable[[], bool], what: str, timeout: float = TIMEOUT_MS / 1000) -> None:
-        """Poll the server until ``check()`` holds (a phone's sync is asynchronous)."""
+    def wait_for(self, check: Callable[[], bool], what: str, timeout: float = TIMEOUT_MS / 1000,
+                 page: Any = None) -> None:
+        """Poll the server until ``check()`` holds (a phone's sync is asynchronous). With a
+        ``page``, wait through it, so Playwright keeps dispatching route handlers meanwhile."""
         deadline = time.monotonic() + timeout
         while not check():
             if time.monotonic() > deadline:
                 raise AssertionError(f"server never showed: {what}")
-            time.sleep(0.1)
+            if page is not None:
+                page.wait_for_timeout(100)
+            else:
+                time.sleep(0.1)
 
     def station(self, code: str) -> None:
         self.push("station.create", {"code": code, "name": f"{code} 社工站", "district": "天河区"})

@@ -65,7 +65,7 @@ function SyncPanel({ app, problems, state, onClose }) {
         </details>
       )}
       <div class="row">
-        <button type="button" class="primary" onClick={() => runner.kick()} disabled={!app.online}>{t('sync.now')}</button>
+        <button type="button" class="primary" onClick={() => runner.kick({ force: true })} disabled={!app.online}>{t('sync.now')}</button>
         <button type="button" onClick={onClose}>{t('sync.hide')}</button>
       </div>
     </div>

@@ -45,7 +45,7 @@ async function request(method, path, token, body) {
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (err) {
-    throw new SyncError('transient', 0, { code: 'network', message: { zh: '网络不可用', en: String(err) } });
+    throw new SyncError('transient', 0, { code: 'network', message: { zh: '连不上服务器', en: 'cannot reach the server' } });
   }
   if (response.status === 200) return response.json();
   const error = await response.json().catch(() => null);
@@ -186,12 +186,20 @@ async function applyPage(db, page, first) {
 }
 
 /** Push then pull, under the run lock (one at a time across tabs and the service worker).
- *  `ifAvailable`: give up at once when someone else is syncing (the service worker's replay). */
-export async function syncOnce(token, { ifAvailable = false } = {}) {
+ *  `ifAvailable`: give up at once when someone else is syncing (the service worker's replay).
+ *  `onError(err)` runs before the lock is released. */
+export async function syncOnce(token, { ifAvailable = false, onError = null } = {}) {
   const run = async (lock) => {
     if (lock === null) return null;
-    await pushAll(token);
-    const pulled = await pullAll(token);
+    let pulled;
+    try {
+      await pushAll(token);
+      pulled = await pullAll(token);
+    } catch (err) {
+      // Still under the lock: a "wait until" recorded here is seen by the next holder.
+      if (onError) await onError(err);
+      throw err;
+    }
     const db = await openStore();
     await db.put('meta', new Date().toISOString(), 'last_sync_at');
     return pulled;

@@ -30,6 +30,7 @@ export class SyncRunner {
     this.again = false;
     this.attempt = 0;
     this.timer = null;
+    this.notBefore = 0; // no attempt before this time (ms) after a failure
     this.sse = null;
     this.sseAttempt = 0;
     this.state = { phase: 'idle', error: null, retryAt: null, live: false };
@@ -39,10 +40,10 @@ export class SyncRunner {
   start() {
     this.channel?.addEventListener('message', (event) => {
       const { type } = event.data || {};
-      if (type === 'kick' && this.leader) this.schedule();
+      if (type === 'kick' && this.leader) this.schedule(0, { force: !!event.data.force });
       if (type === 'changed' || type === 'state') this.onChange();
     });
-    addEventListener('online', () => { this.attempt = 0; this.schedule(); this.connectEvents(); });
+    addEventListener('online', () => { this.attempt = 0; this.schedule(0, { force: true }); this.connectEvents(); });
     addEventListener('offline', () => { this.dropEvents(); this.setState({ phase: 'offline', live: false }); });
     document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') this.kick(); });
     if (navigator.locks) {
@@ -74,9 +75,9 @@ export class SyncRunner {
   }
 
   /** Sync soon: this tab if it leads, else ask the leader. */
-  kick() {
-    if (this.leader) this.schedule();
-    else this.channel?.postMessage({ type: 'kick' });
+  kick({ force = false } = {}) {
+    if (this.leader) this.schedule(0, { force });
+    else this.channel?.postMessage({ type: 'kick', force });
   }
 
   /** After a local write: sync now, and register Background Sync so the browser replays
@@ -93,12 +94,16 @@ export class SyncRunner {
 
   setState(patch) {
     this.state = { ...this.state, ...patch };
-    setMeta('sync_state', this.state).then(() => { this.onChange(); announce('state'); });
+    return setMeta('sync_state', this.state).then(() => { this.onChange(); announce('state'); });
   }
 
-  schedule(delayMs = 0) {
+  /** Run after `delayMs`, but never before the backoff after a failure ends (new writes
+   *  and pokes wait for it too); `force` (the user's "sync now") skips the wait. */
+  schedule(delayMs = 0, { force = false } = {}) {
+    if (force) this.notBefore = 0;
+    const wait = Math.max(delayMs, (this.notBefore || 0) - Date.now());
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.run(), delayMs);
+    this.timer = setTimeout(() => this.run(), wait);
   }
 
   async run() {
@@ -109,12 +114,13 @@ export class SyncRunner {
     this.running = true;
     this.setState({ phase: 'syncing' });
     try {
-      await syncOnce(token);
+      await syncOnce(token, { onError: (err) => this.failed(err) });
       this.attempt = 0;
+      this.notBefore = 0;
       this.setState({ phase: 'idle', error: null, retryAt: null });
       announce();
     } catch (err) {
-      await this.failed(err);
+      if (!err.handled) await this.failed(err);
     } finally {
       this.running = false;
       this.onChange();
@@ -123,16 +129,18 @@ export class SyncRunner {
   }
 
   async failed(err) {
+    err.handled = true;
     const error = { kind: err.kind || 'fatal', status: err.status ?? null, code: err.body?.code ?? null, message: err.body?.message ?? { zh: String(err), en: String(err) } };
     if (err.kind === 'auth' || err.kind === 'too_old') {
       // Retrying cannot help: the user must enrol again or update the app.
       this.dropEvents();
-      this.setState({ phase: 'stopped', error, retryAt: null });
+      await this.setState({ phase: 'stopped', error, retryAt: null });
       return;
     }
     const wait = retryDelay(this.attempt, err.retryAfter);
     this.attempt++;
-    this.setState({ phase: 'waiting', error, retryAt: Date.now() + wait });
+    this.notBefore = Date.now() + wait;
+    await this.setState({ phase: 'waiting', error, retryAt: this.notBefore });
     this.schedule(wait);
   }
 
