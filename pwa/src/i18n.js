@@ -21,7 +21,7 @@ const STRINGS = {
   'sync.now': ['立即同步', 'Sync now'],
   'sync.stopped_auth': ['设备令牌无效或已停用,请重新登记本设备', 'The device token is invalid or revoked; enrol this phone again'],
   'sync.stopped_old': ['应用版本过旧,请刷新页面更新', 'This app version is too old; reload to update'],
-  'sync.error': ['同步失败:{msg}', 'Sync failed: {msg}'],
+  'sync.error': ['暂未同步:{msg}', 'Not synced yet: {msg}'],
   'sync.details': ['详情', 'Details'],
   'sync.hide': ['收起', 'Hide'],
   'sync.no_problems': ['没有需要处理的同步问题', 'No sync problems to deal with'],

@@ -1,7 +1,7 @@
 // The sync bar on every screen: online or offline, pending count, last sync; each rejected
 // item with its reason and what to do, until dismissed. Rejected items never hold back later
 // ones (the server answers each on its own), they are only shown here.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { has, pick, t } from '../i18n.js';
 import { openStore } from '../sync/store.js';
 import { refresh, runner } from '../state.js';
@@ -10,6 +10,13 @@ import { describeMutation, timeOf } from './format.js';
 export function SyncBar({ app }) {
   const [open, setOpen] = useState(false);
   const state = app.meta.sync_state || {};
+  const [, tick] = useState(0);
+  useEffect(() => {
+    // The retry countdown counts down.
+    if (state.phase !== 'waiting' || !state.retryAt) return undefined;
+    const timer = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(timer);
+  }, [state.phase, state.retryAt]);
   const pending = app.outbox.length;
   const problems = app.outcomes.filter((o) => !o.dismissed);
   const rejected = problems.filter((o) => o.status === 'rejected' || (o.status === 'duplicate' && o.code));
