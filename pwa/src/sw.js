@@ -5,6 +5,7 @@ import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { announce, syncOnce } from './sync/engine.js';
+import { backoffDelay } from './sync/runner.js';
 import { getMeta, openStore } from './sync/store.js';
 
 precacheAndRoute(self.__WB_MANIFEST);
@@ -18,16 +19,23 @@ self.addEventListener('message', (event) => {
   if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
 });
 
-/** Push what the outbox holds, unless a tab is syncing right now (it will do it) or the
- *  server asked to wait (Retry-After and backoff, kept in sync_state by the page). */
+/** Push what the outbox holds, unless a tab is syncing right now (it will do it) or a
+ *  failure's wait (backoff, Retry-After) has not ended. */
 async function replay() {
   const token = await getMeta('token');
   const pending = token ? await (await openStore()).count('outbox') : 0;
   if (!pending) return;
-  const state = await getMeta('sync_state');
-  if (state?.retryAt && state.retryAt > Date.now()) return;
-  await syncOnce(token, { ifAvailable: true });
-  announce();
+  try {
+    await syncOnce(token, { ifAvailable: true, onError: waitAfter });
+    announce();
+  } catch (err) {
+    announce('held', { retryAt: await getMeta('retry_at') }); // the leading tab retries then
+    throw err;
+  }
+}
+
+function waitAfter(err) {
+  return err.kind === 'transient' ? Math.max(backoffDelay(0), (err.retryAfter ?? 0) * 1000) : null;
 }
 
 self.addEventListener('sync', (event) => {

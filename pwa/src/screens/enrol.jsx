@@ -68,5 +68,7 @@ async function keep(token, me) {
   await db.put('meta', token, 'token');
   await db.put('meta', me, 'me');
   await db.put('meta', null, 'sync_state');
+  await db.put('meta', null, 'retry_at');
+  await db.put('meta', null, 'last_error');
   return true;
 }

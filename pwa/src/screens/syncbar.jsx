@@ -10,13 +10,15 @@ import { describeMutation, timeOf } from './format.js';
 export function SyncBar({ app }) {
   const [open, setOpen] = useState(false);
   const state = app.meta.sync_state || {};
+  const retryAt = app.meta.retry_at;
+  const lastError = app.meta.last_error;
   const [, tick] = useState(0);
   useEffect(() => {
     // The retry countdown counts down.
-    if (state.phase !== 'waiting' || !state.retryAt) return undefined;
+    if (!retryAt || retryAt < Date.now()) return undefined;
     const timer = setInterval(() => tick((n) => n + 1), 1000);
     return () => clearInterval(timer);
-  }, [state.phase, state.retryAt]);
+  }, [retryAt]);
   const pending = app.outbox.length;
   const problems = app.outcomes.filter((o) => !o.dismissed);
   const rejected = problems.filter((o) => o.status === 'rejected' || (o.status === 'duplicate' && o.code));
@@ -27,7 +29,7 @@ export function SyncBar({ app }) {
   if (state.phase === 'stopped') line = t(state.error?.kind === 'too_old' ? 'sync.stopped_old' : 'sync.stopped_auth');
   else if (!online) line = t('sync.offline');
   else if (state.phase === 'syncing') line = t('sync.syncing');
-  else if (state.phase === 'waiting' && state.error) line = t('sync.error', { msg: pick(state.error.message) }) + (state.retryAt ? ` · ${t('sync.retry_in', { s: Math.max(1, Math.round((state.retryAt - Date.now()) / 1000)) })}` : '');
+  else if (lastError) line = t('sync.error', { msg: pick(lastError.message) }) + (retryAt > Date.now() ? ` · ${t('sync.retry_in', { s: Math.ceil((retryAt - Date.now()) / 1000) })}` : '');
   else line = t('sync.online');
   const tone = state.phase === 'stopped' || rejected.length ? 'bad' : !online || pending ? 'warn' : 'ok';
   return (

@@ -185,24 +185,39 @@ async function applyPage(db, page, first) {
   return page.changes.length;
 }
 
+/** What the sync bar shows of a failure. */
+export function describeError(err) {
+  return {
+    kind: err.kind || 'fatal', status: err.status ?? null, code: err.body?.code ?? null,
+    message: err.body?.message ?? { zh: String(err), en: String(err) },
+  };
+}
+
 /** Push then pull, under the run lock (one at a time across tabs and the service worker).
- *  `ifAvailable`: give up at once when someone else is syncing (the service worker's replay).
- *  `onError(err)` runs before the lock is released. */
-export async function syncOnce(token, { ifAvailable = false, onError = null } = {}) {
+ *  A failure records, still under the lock, `retry_at` (now + what `onError(err)` returns,
+ *  in ms; null: no retry) and `last_error`; until then every caller is turned away with
+ *  `{heldUntil}` unless `force`. `ifAvailable`: give up at once when someone else is
+ *  syncing (the service worker's replay). */
+export async function syncOnce(token, { ifAvailable = false, onError = null, force = false } = {}) {
   const run = async (lock) => {
     if (lock === null) return null;
+    const db = await openStore();
+    const until = await db.get('meta', 'retry_at');
+    if (!force && until && until > Date.now()) return { heldUntil: until };
     let pulled;
     try {
       await pushAll(token);
       pulled = await pullAll(token);
     } catch (err) {
-      // Still under the lock: a "wait until" recorded here is seen by the next holder.
-      if (onError) await onError(err);
+      const wait = onError ? await onError(err) : null;
+      await db.put('meta', wait == null ? null : Date.now() + wait, 'retry_at');
+      await db.put('meta', describeError(err), 'last_error');
       throw err;
     }
-    const db = await openStore();
+    await db.put('meta', null, 'retry_at');
+    await db.put('meta', null, 'last_error');
     await db.put('meta', new Date().toISOString(), 'last_sync_at');
-    return pulled;
+    return { pulled };
   };
   if (!globalThis.navigator?.locks) return run(true);
   return navigator.locks.request(RUN_LOCK, { ifAvailable }, run);

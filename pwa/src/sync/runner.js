@@ -2,7 +2,7 @@
 // runs the loop: sync on open, on enqueue, on coming online, on each SSE poke; failures
 // back off exponentially with full jitter, never sooner than the server's Retry-After.
 // Other tabs hand their "sync now" to the leader over a BroadcastChannel.
-import { CHANNEL, announce, syncOnce, whoAmI } from './engine.js';
+import { CHANNEL, announce, describeError, syncOnce, whoAmI } from './engine.js';
 import { getMeta, openStore, setMeta } from './store.js';
 
 const LEADER_LOCK = 'charity-sync-leader';
@@ -30,10 +30,10 @@ export class SyncRunner {
     this.again = false;
     this.attempt = 0;
     this.timer = null;
-    this.notBefore = 0; // no attempt before this time (ms) after a failure
+    this.forced = false; // the next run skips a stored backoff
     this.sse = null;
     this.sseAttempt = 0;
-    this.state = { phase: 'idle', error: null, retryAt: null, live: false };
+    this.state = { phase: 'idle', error: null, live: false };
     this.channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(CHANNEL) : null;
   }
 
@@ -41,7 +41,8 @@ export class SyncRunner {
     this.channel?.addEventListener('message', (event) => {
       const { type } = event.data || {};
       if (type === 'kick' && this.leader) this.schedule(0, { force: !!event.data.force });
-      if (type === 'changed' || type === 'state') this.onChange();
+      if (type === 'changed' || type === 'state' || type === 'held') this.onChange();
+      if (type === 'held' && this.leader && event.data.retryAt) this.schedule(Math.max(0, event.data.retryAt - Date.now()));
     });
     addEventListener('online', () => { this.attempt = 0; this.schedule(0, { force: true }); this.connectEvents(); });
     addEventListener('offline', () => { this.dropEvents(); this.setState({ phase: 'offline', live: false }); });
@@ -70,7 +71,7 @@ export class SyncRunner {
       await setMeta('me', await whoAmI(token));
       this.onChange();
     } catch (err) {
-      if (err.kind === 'auth') this.setState({ phase: 'stopped', error: { kind: 'auth', status: err.status, code: err.body?.code ?? null, message: err.body?.message ?? null } });
+      if (err.kind === 'auth') this.setState({ phase: 'stopped', error: describeError(err) });
     }
   }
 
@@ -97,13 +98,12 @@ export class SyncRunner {
     return setMeta('sync_state', this.state).then(() => { this.onChange(); announce('state'); });
   }
 
-  /** Run after `delayMs`, but never before the backoff after a failure ends (new writes
-   *  and pokes wait for it too); `force` (the user's "sync now") skips the wait. */
+  /** Run after `delayMs`; run() itself waits out a stored backoff (new writes and pokes
+   *  wait for it too); `force` (the user's "sync now", coming online) skips it. */
   schedule(delayMs = 0, { force = false } = {}) {
-    if (force) this.notBefore = 0;
-    const wait = Math.max(delayMs, (this.notBefore || 0) - Date.now());
+    if (force) this.forced = true;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.run(), wait);
+    this.timer = setTimeout(() => this.run(), delayMs);
   }
 
   async run() {
@@ -111,16 +111,30 @@ export class SyncRunner {
     const token = await getMeta('token');
     if (!token) return;
     if (!navigator.onLine) { this.setState({ phase: 'offline' }); return; }
+    const force = this.forced;
+    this.forced = false;
     this.running = true;
-    this.setState({ phase: 'syncing' });
+    this.setState({ phase: 'syncing', error: null });
     try {
-      await syncOnce(token, { onError: (err) => this.failed(err) });
-      this.attempt = 0;
-      this.notBefore = 0;
-      this.setState({ phase: 'idle', error: null, retryAt: null });
-      announce();
+      const result = await syncOnce(token, { force, onError: (err) => this.waitAfter(err) });
+      if (result?.heldUntil) {
+        // Someone (another tab, the service worker) was told to wait: wait too.
+        this.setState({ phase: 'waiting' });
+        this.schedule(result.heldUntil - Date.now());
+      } else {
+        this.attempt = 0;
+        this.setState({ phase: 'idle' });
+        announce();
+      }
     } catch (err) {
-      if (!err.handled) await this.failed(err);
+      if (err.kind === 'auth' || err.kind === 'too_old') {
+        // Retrying cannot help: the user must enrol again or update the app.
+        this.dropEvents();
+        this.setState({ phase: 'stopped', error: describeError(err) });
+      } else {
+        this.setState({ phase: 'waiting' });
+        this.schedule(this.lastWait);
+      }
     } finally {
       this.running = false;
       this.onChange();
@@ -128,20 +142,12 @@ export class SyncRunner {
     }
   }
 
-  async failed(err) {
-    err.handled = true;
-    const error = { kind: err.kind || 'fatal', status: err.status ?? null, code: err.body?.code ?? null, message: err.body?.message ?? { zh: String(err), en: String(err) } };
-    if (err.kind === 'auth' || err.kind === 'too_old') {
-      // Retrying cannot help: the user must enrol again or update the app.
-      this.dropEvents();
-      await this.setState({ phase: 'stopped', error, retryAt: null });
-      return;
-    }
-    const wait = retryDelay(this.attempt, err.retryAfter);
-    this.attempt++;
-    this.notBefore = Date.now() + wait;
-    await this.setState({ phase: 'waiting', error, retryAt: this.notBefore });
-    this.schedule(wait);
+  /** How long to wait after a failure (null: do not retry). Called by syncOnce under the
+   *  run lock, which stores it for every tab and the service worker. */
+  waitAfter(err) {
+    if (err.kind === 'auth' || err.kind === 'too_old') return null;
+    this.lastWait = retryDelay(this.attempt++, err.retryAfter);
+    return this.lastWait;
   }
 
   /** Hold GET /sync/events (fetch, so the token goes in a header) and sync on each poke,

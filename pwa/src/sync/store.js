@@ -1,7 +1,8 @@
 // The phone's durable state in IndexedDB (through `idb`), shared by every tab and the
 // service worker. Layout (docs/pwa.md):
 //   meta      key -> value: client_id, next_id, cursor, last_mutation_id, hlc (high-water
-//             stamp), token, me (who the token is), last_sync_at, sync_state
+//             stamp), token, me (who the token is), last_sync_at, sync_state (the
+//             leading tab's phase), retry_at and last_error (the wait after a failure)
 //   outbox    the pending mutations, keyPath id (client-assigned, increasing)
 //   replica   server data, keyPath [type, id], index "type"
 //   outcomes  rejected / flagged answers kept for the user, keyPath key (the mutation's
