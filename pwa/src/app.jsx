@@ -1,7 +1,7 @@
 // The shell: header with the language switch, the sync bar, the screen for the route,
 // and the bottom navigation (thumb reach). ROUTES and NAV are where phase-2 screens go.
 import { t, setLang, getLang, useLang } from './i18n.js';
-import { go, match, useRoute } from './router.js';
+import { match, useRoute } from './router.js';
 import { atLeast } from './roles.js';
 import { useApp } from './state.js';
 import { SyncBar } from './screens/syncbar.jsx';
@@ -84,4 +84,3 @@ function openConflicts(app) {
   return n;
 }
 
-export { go };

@@ -114,3 +114,22 @@ def test_offline_start_edit_and_create_reach_server(phones: Any, server: Server)
     expect(page.get_by_test_id("sync-state")).to_have_text("Online")
     phone.shot("10-events-en")
     page.get_by_role("button", name="中文").click()
+
+
+def test_volunteer_reads_events_without_phone_or_edit(phones: Any, server: Server) -> None:
+    """A volunteer sees the station's events read-only, the organiser's phone withheld by
+    the server (redacted), and no create, edit or review."""
+    server.station("VO-001")
+    event_id = server.event("VO-001", "社区探访", contact_phone="13700000000")
+    phone: Phone = phones("volunteer")
+    page = phone.page
+    phone.enrol(server.token("vol-vo", "volunteer", station="VO-001"))
+    expect(page.get_by_test_id("event-card")).to_have_count(1)
+    expect(page.get_by_test_id("new-event")).to_have_count(0)
+    expect(page.get_by_role("link", name="审核")).to_have_count(0)
+    phone.go(f"/events/{event_id}")
+    expect(page.get_by_test_id("event-phone")).to_have_text("(已隐藏)")
+    expect(page.get_by_test_id("edit-event")).to_have_count(0)
+    phone.shot("12-volunteer-event")
+    phone.go("/review")
+    expect(page.get_by_text("找不到这个页面。")).to_be_visible()

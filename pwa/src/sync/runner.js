@@ -3,7 +3,7 @@
 // back off exponentially with full jitter, never sooner than the server's Retry-After.
 // Other tabs hand their "sync now" to the leader over a BroadcastChannel.
 import { CHANNEL, announce, describeError, syncOnce, whoAmI } from './engine.js';
-import { getMeta, openStore, setMeta } from './store.js';
+import { getMeta, setMeta } from './store.js';
 
 const LEADER_LOCK = 'charity-sync-leader';
 export const BACKOFF_BASE_MS = 1000;
@@ -192,11 +192,4 @@ export class SyncRunner {
     this.sse = null;
     controller?.abort();
   }
-}
-
-/** Re-read the pieces of state the screens show. */
-export async function readStatus() {
-  const db = await openStore();
-  const [pending, outcomes] = await Promise.all([db.count('outbox'), db.getAll('outcomes')]);
-  return { pending, outcomes };
 }
