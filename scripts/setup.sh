@@ -14,3 +14,25 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+
+# The phone app (pwa/): `npm ci` when the lock file changed, the build when any of its
+# sources changed (same stamp idea as above), so a fresh clone serves the built app.
+if [ "${CHARITY_SKIP_PWA_BUILD:-}" != "1" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm not found; the phone app (pwa/) needs Node.js 20+ and npm to build." >&2
+    echo "       Install them, or set CHARITY_SKIP_PWA_BUILD=1 to run the API without the app." >&2
+    exit 1
+  fi
+  lock_stamp=pwa/node_modules/.installed-$(sha256sum pwa/package-lock.json | cut -c1-16)
+  if [ ! -f "$lock_stamp" ]; then
+    (cd pwa && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$lock_stamp"
+  fi
+  sources_hash=$(cd pwa && find index.html vite.config.js package.json package-lock.json src scripts -type f -print0 \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+  build_stamp=pwa/dist/.built-$sources_hash
+  if [ ! -f "$build_stamp" ]; then
+    (cd pwa && npm run --silent build)
+    touch "$build_stamp"
+  fi
+fi

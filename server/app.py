@@ -8,12 +8,10 @@ import datetime as dt
 import logging
 import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
-from litestar.static_files import create_static_files_router
 
 from server import exports, public
 from server.api import ROUTES, error_response, overloaded_response
@@ -23,6 +21,7 @@ from server.hours_sweep import sweep_hours_forever
 from server.migrate import migrate
 from server.notify.api import ROUTES as PUSH_ROUTES
 from server.notify.worker import start_notifier
+from server.pwa import me_route, pwa_routes
 from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
@@ -34,7 +33,6 @@ from sync.push import POKE_CHANNEL, PushLimits
 from sync.retention import prune_tombstones
 
 log = logging.getLogger("server")
-PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 PRUNE_EVERY_SECONDS = 3600
 
 
@@ -92,12 +90,10 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             await own.db.dispose()
 
     route_handlers: list[Any] = [
-        *ROUTES, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES, *PUSH_ROUTES,
+        *ROUTES, me_route, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES, *PUSH_ROUTES,
     ]
-    if settings.serve_static and PWA_DIR.is_dir():
-        route_handlers.append(
-            create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True, name="pwa")
-        )
+    if settings.serve_static:
+        route_handlers += pwa_routes()
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],

@@ -1,0 +1,86 @@
+// The shell: header with the language switch, the sync bar, the screen for the route,
+// and the bottom navigation (thumb reach). ROUTES and NAV are where phase-2 screens go.
+import { t, setLang, getLang, useLang } from './i18n.js';
+import { match, useRoute } from './router.js';
+import { atLeast } from './roles.js';
+import { useApp } from './state.js';
+import { SyncBar } from './screens/syncbar.jsx';
+import { Enrol } from './screens/enrol.jsx';
+import { EventDetail, EventForm, EventList } from './screens/events.jsx';
+import { Review } from './screens/review.jsx';
+import { Me } from './screens/me.jsx';
+import { Soon } from './screens/soon.jsx';
+import { Icon } from './icons.jsx';
+
+/** minRole: who may open it; soon: a phase-2 place holder (not in the nav yet). */
+export const ROUTES = [
+  { pattern: /^\/enrol$/, screen: Enrol, open: true },
+  { pattern: /^\/(?:events)?$/, screen: EventList, tab: 'events' },
+  { pattern: /^\/events\/new$/, screen: EventForm, tab: 'events', minRole: 'staff' },
+  { pattern: /^\/events\/([^/]+)\/edit$/, screen: EventForm, tab: 'events', minRole: 'staff' },
+  { pattern: /^\/events\/([^/]+)$/, screen: EventDetail, tab: 'events' },
+  { pattern: /^\/review$/, screen: Review, tab: 'review', minRole: 'manager' },
+  { pattern: /^\/me$/, screen: Me, tab: 'me' },
+  // Phase 2 (donations, Time Bank, approvals, notifications): screens replace Soon.
+  { pattern: /^\/donations(?:\/.*)?$/, screen: Soon, tab: 'donations', minRole: 'staff', soon: true },
+  { pattern: /^\/receipts\/([^/]+)$/, screen: Soon, tab: 'donations', minRole: 'staff', soon: true },
+  { pattern: /^\/hours(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
+  { pattern: /^\/timebank(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
+  { pattern: /^\/approvals(?:\/.*)?$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
+  { pattern: /^\/funds(?:\/.*)?$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
+  { pattern: /^\/inbox$/, screen: Soon, tab: 'me', soon: true },
+];
+
+/** Bottom tabs in order; phase 2 adds donations (staff), hours (everyone), inbox. */
+export const NAV = [
+  { tab: 'events', href: '#/events', label: 'nav.events', icon: 'events' },
+  { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
+  { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
+];
+
+export function App() {
+  useLang();
+  const app = useApp();
+  const route = useRoute();
+  const me = app.meta.me;
+  if (!app.loaded) return <main class="screen"><p class="muted">{t('events.loading')}</p></main>;
+  const found = match(ROUTES, route.path);
+  const enrolled = !!app.meta.token;
+  let body;
+  if (!enrolled || (found && found.route.open)) {
+    body = <Enrol app={app} query={route.query} />;
+  } else if (!found || (found.route.minRole && !atLeast(me, found.route.minRole))) {
+    body = <main class="screen"><p>{t('notfound')}</p><a class="button" href="#/events">{t('event.back')}</a></main>;
+  } else {
+    const Screen = found.route.screen;
+    body = <Screen app={app} params={found.params} query={route.query} />;
+  }
+  const tab = found?.route.tab;
+  return (
+    <div class="shell">
+      <header class="topbar">
+        <a class="brand" href="#/events"><img src="/icons/favicon-32.png" alt="" width="24" height="24" />{t('app.name')}</a>
+        <button class="lang" type="button" onClick={() => setLang(getLang() === 'zh' ? 'en' : 'zh')} title="切换语言 · Switch language">{t('lang.switch')}</button>
+      </header>
+      {enrolled && <SyncBar app={app} />}
+      <div class="content">{body}</div>
+      {enrolled && (
+        <nav class="tabs">
+          {NAV.filter((item) => !item.minRole || atLeast(me, item.minRole)).map((item) => (
+            <a key={item.tab} href={item.href} class={tab === item.tab ? 'active' : ''} aria-current={tab === item.tab ? 'page' : undefined}>
+              <Icon name={item.icon} />{t(item.label)}
+              {item.tab === 'review' && openConflicts(app) > 0 && <span class="badge">{openConflicts(app)}</span>}
+            </a>
+          ))}
+        </nav>
+      )}
+    </div>
+  );
+}
+
+function openConflicts(app) {
+  let n = 0;
+  for (const c of app.view.conflict.values()) if (c.status === 'open') n++;
+  return n;
+}
+

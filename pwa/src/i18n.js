@@ -1,0 +1,169 @@
+// Chinese first, English on a switch. t(key, params) looks up the current language;
+// messages from the server come as {zh, en} and go through pick().
+import { useEffect, useState } from 'preact/hooks';
+
+const STRINGS = {
+  'app.name': ['社区慈善', 'Community Charity'],
+  'lang.switch': ['EN', '中文'],
+  'nav.events': ['活动', 'Events'],
+  'nav.review': ['审核', 'Review'],
+  'nav.me': ['我的', 'Me'],
+  'sync.online': ['在线', 'Online'],
+  'sync.offline': ['离线', 'Offline'],
+  'sync.syncing': ['同步中…', 'Syncing…'],
+  'sync.pending': ['待同步 {n}', '{n} to sync'],
+  'sync.all_sent': ['已全部同步', 'All synced'],
+  'sync.last': ['上次同步 {time}', 'Last sync {time}'],
+  'sync.never': ['尚未同步', 'Not synced yet'],
+  'sync.rejected_count': ['{n} 项未被接受', '{n} not accepted'],
+  'sync.flagged_count': ['{n} 项待复核', '{n} held for review'],
+  'sync.retry_in': ['{s} 秒后重试', 'retrying in {s}s'],
+  'sync.now': ['立即同步', 'Sync now'],
+  'sync.stopped_auth': ['设备令牌无效或已停用,请重新登记本设备', 'The device token is invalid or revoked; enrol this phone again'],
+  'sync.stopped_old': ['应用版本过旧,请刷新页面更新', 'This app version is too old; reload to update'],
+  'sync.error': ['暂未同步:{msg}', 'Not synced yet: {msg}'],
+  'sync.details': ['详情', 'Details'],
+  'sync.hide': ['收起', 'Hide'],
+  'sync.no_problems': ['没有需要处理的同步问题', 'No sync problems to deal with'],
+  'sync.dismiss': ['知道了', 'Dismiss'],
+  'sync.what_to_do': ['怎么办:', 'What to do:'],
+  'sync.rejected': ['未被接受', 'Not accepted'],
+  'sync.flagged': ['已保存,待复核', 'Saved, held for review'],
+  'sync.pending_list': ['等待发送', 'Waiting to send'],
+  'sync.enrol_again': ['重新登记', 'Enrol again'],
+  'advice.invalid_args': ['检查填写的内容,改正后重新提交。', 'Check what was entered, correct it and submit again.'],
+  'advice.forbidden': ['此操作需要其他权限,请联系站点管理者。', 'This needs another role; ask the station manager.'],
+  'advice.not_found': ['该记录在服务器上不存在,可能已被删除;同步后再看。', 'The record does not exist on the server, it may have been deleted; look again after syncing.'],
+  'advice.record_deleted': ['该记录已被删除,修改未保存。如仍需要,请新建一条。', 'The record was deleted, so the change was not saved. Create a new one if it is still needed.'],
+  'advice.already_exists': ['已存在相同编号的记录,无需重复提交。', 'A record with this id already exists; nothing to resend.'],
+  'advice.already_resolved': ['另一位管理者已处理,无需操作。', 'Another manager dealt with it; nothing to do.'],
+  'advice.mutation_retired': ['请更新应用后重新操作。', 'Update the app and do it again.'],
+  'advice.conflict_recorded': ['已按时间先后决定,管理者会在“审核”中复核。', 'Decided by time; a manager will review it under "Review".'],
+  'advice.default': ['如有疑问,请联系站点管理者。', 'If in doubt, ask the station manager.'],
+  'mutation.event.create': ['新建活动', 'New event'],
+  'mutation.event.update': ['修改活动', 'Edit event'],
+  'mutation.event.delete': ['删除活动', 'Delete event'],
+  'mutation.station.create': ['新建站点', 'New station'],
+  'mutation.station.update': ['修改站点', 'Edit station'],
+  'mutation.conflict.resolve': ['处理冲突', 'Resolve conflict'],
+  'enrol.title': ['登记本设备', 'Enrol this phone'],
+  'enrol.help': ['请粘贴站点管理者发给你的设备令牌,或直接打开管理者发来的登记链接。', 'Paste the device token your station manager gave you, or open the enrolment link you were sent.'],
+  'enrol.admin_hint': ['管理者:令牌由 “python -m server token issue” 生成。', 'Managers: tokens come from "python -m server token issue".'],
+  'enrol.token': ['设备令牌', 'Device token'],
+  'enrol.submit': ['登记', 'Enrol'],
+  'enrol.checking': ['正在核对…', 'Checking…'],
+  'enrol.bad_token': ['令牌无效或已停用,请向管理员索取新的令牌。', 'The token is invalid or revoked; ask for a new one.'],
+  'enrol.offline': ['暂时连不上服务器。登记需要联网,请稍后重试。', 'Cannot reach the server right now. Enrolment needs the network; try again shortly.'],
+  'enrol.other_user': ['本机还有 {n} 条他人的待同步记录,换用户会丢失它们。继续吗?', 'This phone holds {n} unsent changes of another user; switching users loses them. Continue?'],
+  'events.title': ['活动', 'Events'],
+  'events.new': ['新建活动', 'New event'],
+  'events.none': ['还没有活动。点“新建活动”添加第一场。', 'No events yet. Tap "New event" to add the first.'],
+  'events.none_readonly': ['还没有活动。', 'No events yet.'],
+  'events.loading': ['正在载入数据…', 'Loading data…'],
+  'events.pending': ['待同步', 'Not sent yet'],
+  'events.today': ['今天', 'Today'],
+  'events.upcoming': ['即将举行', 'Coming up'],
+  'events.past': ['已结束', 'Past'],
+  'stations.title': ['站点', 'Stations'],
+  'stations.count': ['全部站点({n})', 'All stations ({n})'],
+  'event.date': ['日期', 'Date'],
+  'event.title': ['名称', 'Title'],
+  'event.notes': ['备注', 'Notes'],
+  'event.contact_phone': ['联系电话', 'Contact phone'],
+  'event.station': ['站点', 'Station'],
+  'event.created_by': ['创建人', 'Created by'],
+  'event.edit': ['修改', 'Edit'],
+  'event.edit_title': ['修改活动', 'Edit event'],
+  'event.delete': ['删除活动', 'Delete event'],
+  'event.delete_confirm': ['确定删除这场活动吗?', 'Delete this event?'],
+  'event.save': ['保存', 'Save'],
+  'event.cancel': ['取消', 'Cancel'],
+  'event.missing': ['找不到这场活动,可能已被删除。', 'This event was not found; it may have been deleted.'],
+  'event.back': ['返回', 'Back'],
+  'event.hidden': ['(已隐藏)', '(hidden)'],
+  'event.no_changes': ['没有修改任何内容。', 'Nothing was changed.'],
+  'event.saved_offline': ['现在离线:保存后先存在本机,联网后自动同步。', 'Offline now: saving keeps it on this phone; it syncs once online.'],
+  'event.open_conflicts': ['{n} 个冲突待审核', '{n} conflicts to review'],
+  'form.required': ['请填写{field}', 'Please fill in {field}'],
+  'form.bad_phone': ['电话号码格式不对(5–20 位数字)', 'Phone number: 5 to 20 digits'],
+  'review.title': ['审核', 'Review'],
+  'review.conflicts': ['冲突({n})', 'Conflicts ({n})'],
+  'review.no_conflicts': ['没有待处理的冲突。', 'No conflicts to review.'],
+  'review.kept': ['当前值(已采用)', 'Current (kept)'],
+  'review.lost': ['另一值(未采用)', 'Other (not kept)'],
+  'review.by': ['{user} · {time}', '{user} · {time}'],
+  'review.accept': ['保持当前值', 'Keep current'],
+  'review.restore': ['改用另一值', 'Use the other'],
+  'review.resolved': ['已处理({n})', 'Resolved ({n})'],
+  'review.status.accepted': ['已确认当前值', 'Current value kept'],
+  'review.status.restored': ['已改用另一值', 'Other value restored'],
+  'review.issues': ['被拒绝与待复核的提交({n})', 'Rejected and held submissions ({n})'],
+  'review.no_issues': ['没有被拒绝或待复核的提交。', 'No rejected or held submissions.'],
+  'review.empty_value': ['(空)', '(empty)'],
+  'me.title': ['我的', 'Me'],
+  'me.user': ['用户', 'User'],
+  'me.role': ['角色', 'Role'],
+  'me.station': ['站点', 'Station'],
+  'me.district': ['辖区', 'District'],
+  'me.language': ['语言 / Language', 'Language / 语言'],
+  'me.storage': ['本机存储', 'Storage on this phone'],
+  'me.storage_persisted': ['已设为持久保存,系统不会自动清除', 'Persistent: the browser will not clear it'],
+  'me.storage_best_effort': ['未获持久保存许可;请把应用添加到主屏幕', 'Not persistent yet; add the app to the home screen'],
+  'me.device': ['设备编号', 'Device id'],
+  'me.share': ['扫码在另一台手机打开本应用', 'Scan to open this app on another phone'],
+  'me.show_qr': ['显示二维码', 'Show QR code'],
+  'me.unenrol': ['退出登记', 'Sign this phone out'],
+  'me.unenrol_confirm': ['退出后本机数据将被清除。确定吗?', 'Signing out clears the data on this phone. Continue?'],
+  'me.unenrol_pending': ['还有 {n} 条记录未同步,退出会丢失它们。确定吗?', '{n} changes are not synced yet and would be lost. Continue?'],
+  'me.update': ['有新版本,点此更新', 'A new version is ready: tap to update'],
+  'role.volunteer': ['志愿者', 'Volunteer'],
+  'role.staff': ['社工', 'Staff'],
+  'role.manager': ['站点管理者', 'Station manager'],
+  'role.district_manager': ['辖区管理者', 'District manager'],
+  'role.admin': ['系统管理员', 'Administrator'],
+  'soon.title': ['即将推出', 'Coming soon'],
+  'soon.body': ['这一功能正在建设中。', 'This part of the app is being built.'],
+  'notfound': ['找不到这个页面。', 'Page not found.'],
+};
+
+const KEY = 'charity.lang';
+let lang = (typeof localStorage !== 'undefined' && localStorage.getItem(KEY)) || 'zh';
+const listeners = new Set();
+
+export function getLang() {
+  return lang;
+}
+
+export function setLang(next) {
+  lang = next;
+  localStorage.setItem(KEY, next);
+  document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
+  listeners.forEach((fn) => fn(next));
+}
+
+export function t(key, params = {}) {
+  const entry = STRINGS[key];
+  let text = entry ? entry[lang === 'zh' ? 0 : 1] : key;
+  for (const [name, value] of Object.entries(params)) text = text.replaceAll(`{${name}}`, String(value));
+  return text;
+}
+
+/** A server message {zh, en} in the current language. */
+export function pick(message) {
+  if (!message) return '';
+  return (lang === 'zh' ? message.zh : message.en) || message.zh || message.en || '';
+}
+
+export function has(key) {
+  return key in STRINGS;
+}
+
+/** Re-render on a language switch. */
+export function useLang() {
+  const [value, set] = useState(lang);
+  useEffect(() => {
+    listeners.add(set);
+    return () => listeners.delete(set);
+  }, []);
+  return value;
+}

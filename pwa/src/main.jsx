@@ -1,0 +1,26 @@
+// Start-up: render from IndexedDB at once (works offline), ask for persistent storage,
+// register the service worker (scope "/"), and start the sync loop, which replays the
+// outbox as soon as the app opens.
+import { render } from 'preact';
+import { App } from './app.jsx';
+import { getLang, setLang } from './i18n.js';
+import { refresh, runner } from './state.js';
+import './styles.css';
+
+setLang(getLang());
+const root = document.getElementById('app');
+root.textContent = ''; // the static "Loading" line
+render(<App />, root);
+refresh().then(() => runner.start());
+
+if (navigator.storage?.persist) {
+  navigator.storage.persisted().then((already) => already || navigator.storage.persist()).catch(() => {});
+}
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).then((registration) => {
+    const offer = () => registration.waiting && window.dispatchEvent(new CustomEvent('charity-update', { detail: registration }));
+    offer();
+    registration.addEventListener('updatefound', () => registration.installing?.addEventListener('statechange', offer));
+  }).catch((err) => console.warn('service worker not registered', err));
+}

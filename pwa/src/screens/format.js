@@ -1,0 +1,35 @@
+// Small display helpers shared by the screens.
+import { getLang, t } from '../i18n.js';
+
+export function timeOf(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const today = new Date().toDateString() === d.toDateString();
+  const pad = (n) => String(n).padStart(2, '0');
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return today ? hm : `${d.getMonth() + 1}/${d.getDate()} ${hm}`;
+}
+
+export function dateLabel(date) {
+  const [y, m, d] = String(date).split('-').map(Number);
+  if (!y) return date;
+  const day = new Date(y, m - 1, d);
+  const week = getLang() === 'zh' ? '日一二三四五六'[day.getDay()] : ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][day.getDay()];
+  return getLang() === 'zh' ? `${m}月${d}日 周${week}` : `${week} ${d}/${m}`;
+}
+
+export function todayIso() {
+  const d = new Date();
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** "Edit event 中华慈善日义卖: title" for the sync panel and the outbox list. */
+export function describeMutation(name, args, view) {
+  const label = t(`mutation.${name}`);
+  const eventId = args?.id;
+  const event = eventId && view?.event?.get(eventId);
+  const title = event?.title || args?.title || args?.fields?.title || '';
+  const fields = args?.fields ? Object.keys(args.fields).map((f) => t(`event.${f}`)).join('、') : '';
+  return [label, title && `「${title}」`, fields && `(${fields})`].filter(Boolean).join(' ');
+}

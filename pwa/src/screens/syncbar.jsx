@@ -1,0 +1,89 @@
+// The sync bar on every screen: online or offline, pending count, last sync; each rejected
+// item with its reason and what to do, until dismissed. Rejected items never hold back later
+// ones (the server answers each on its own), they are only shown here.
+import { useEffect, useState } from 'preact/hooks';
+import { has, pick, t } from '../i18n.js';
+import { openStore } from '../sync/store.js';
+import { refresh, runner } from '../state.js';
+import { describeMutation, timeOf } from './format.js';
+
+export function SyncBar({ app }) {
+  const [open, setOpen] = useState(false);
+  const state = app.meta.sync_state || {};
+  const retryAt = app.meta.retry_at;
+  const lastError = app.meta.last_error;
+  const [, tick] = useState(0);
+  useEffect(() => {
+    // The retry countdown counts down.
+    if (!retryAt || retryAt < Date.now()) return undefined;
+    const timer = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(timer);
+  }, [retryAt]);
+  const pending = app.outbox.length;
+  const problems = app.outcomes.filter((o) => !o.dismissed);
+  const rejected = problems.filter((o) => o.status === 'rejected' || (o.status === 'duplicate' && o.code));
+  const flagged = problems.filter((o) => o.status === 'flagged');
+  const online = app.online;
+  const last = app.meta.last_sync_at;
+  let line;
+  if (state.phase === 'stopped') line = t(state.error?.kind === 'too_old' ? 'sync.stopped_old' : 'sync.stopped_auth');
+  else if (!online) line = t('sync.offline');
+  else if (state.phase === 'syncing') line = t('sync.syncing');
+  else if (lastError) line = t('sync.error', { msg: pick(lastError.message) }) + (retryAt > Date.now() ? ` · ${t('sync.retry_in', { s: Math.ceil((retryAt - Date.now()) / 1000) })}` : '');
+  else line = t('sync.online');
+  const tone = state.phase === 'stopped' || rejected.length ? 'bad' : !online || pending ? 'warn' : 'ok';
+  return (
+    <section class={`syncbar tone-${tone}`} data-testid="syncbar">
+      <button type="button" class="syncline" onClick={() => setOpen(!open)} aria-expanded={open}>
+        <span class={`dot ${online ? 'on' : 'off'}`} aria-hidden="true" />
+        <span class="state" data-testid="sync-state">{line}</span>
+        <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : t('sync.all_sent')}</span>
+        <span class="last" data-testid="sync-last">{last ? t('sync.last', { time: timeOf(last) }) : t('sync.never')}</span>
+      </button>
+      {(rejected.length > 0 || flagged.length > 0) && !open && (
+        <button type="button" class="syncalert" onClick={() => setOpen(true)} data-testid="sync-alert">
+          {rejected.length > 0 && <span class="bad">{t('sync.rejected_count', { n: rejected.length })}</span>}
+          {flagged.length > 0 && <span>{t('sync.flagged_count', { n: flagged.length })}</span>}
+          <span class="more">{t('sync.details')} ›</span>
+        </button>
+      )}
+      {open && <SyncPanel app={app} problems={problems} state={state} onClose={() => setOpen(false)} />}
+    </section>
+  );
+}
+
+function SyncPanel({ app, problems, state, onClose }) {
+  return (
+    <div class="syncpanel" data-testid="sync-panel">
+      {state.phase === 'stopped' && <p class="bad">{t(state.error?.kind === 'too_old' ? 'sync.stopped_old' : 'sync.stopped_auth')} <a href="#/enrol">{t('sync.enrol_again')}</a></p>}
+      {problems.length === 0 && <p class="muted">{t('sync.no_problems')}</p>}
+      <ul class="problems">
+        {problems.map((o) => (
+          <li key={o.key} class={o.status === 'flagged' ? 'flagged' : 'rejected'} data-testid="sync-problem" data-code={o.code}>
+            <div class="what"><strong>{t(o.status === 'flagged' ? 'sync.flagged' : 'sync.rejected')}</strong> · {describeMutation(o.name, o.args, app.view)}</div>
+            <div class="reason" data-testid="sync-reason">{pick(o.message)}</div>
+            <div class="advice"><span class="muted">{t('sync.what_to_do')}</span> {t(has(`advice.${o.code}`) ? `advice.${o.code}` : 'advice.default')}</div>
+            <button type="button" class="small" onClick={() => dismiss(o.key)}>{t('sync.dismiss')}</button>
+          </li>
+        ))}
+      </ul>
+      {app.outbox.length > 0 && (
+        <details class="queue">
+          <summary>{t('sync.pending_list')} ({app.outbox.length})</summary>
+          <ul>{app.outbox.map((m) => <li key={m.key}>#{m.id} {describeMutation(m.name, m.args, app.view)}</li>)}</ul>
+        </details>
+      )}
+      <div class="row">
+        <button type="button" class="primary" onClick={() => runner.kick({ force: true })} disabled={!app.online}>{t('sync.now')}</button>
+        <button type="button" onClick={onClose}>{t('sync.hide')}</button>
+      </div>
+    </div>
+  );
+}
+
+async function dismiss(key) {
+  const db = await openStore();
+  const outcome = await db.get('outcomes', key);
+  if (outcome) await db.put('outcomes', { ...outcome, dismissed: true });
+  await refresh();
+}

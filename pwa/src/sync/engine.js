@@ -1,0 +1,232 @@
+// The sync contract (docs/protocol.md) over IndexedDB: enqueue, push in id order, pull in
+// pages. No timers and no UI here, so the page and the service worker run the same code;
+// src/sync/runner.js decides when to call it.
+import { laterStamp, nextStamp } from './hlc.js';
+import { openStore, rekey } from './store.js';
+
+export const PROTOCOL = 1;
+export const PUSH_BATCH = 200;
+export const PULL_LIMIT = 500;
+/** One push or pull at a time across every tab and the service worker. */
+export const RUN_LOCK = 'charity-sync-run';
+export const CHANNEL = 'charity-sync';
+
+/** A refused or failed request. `kind` says what the caller should do:
+ *  transient: retry with backoff (network, 5xx, 429/503 with retryAfter seconds);
+ *  auth: the token is unknown or revoked, stop and ask for a new one;
+ *  too_old: this build is older than the server serves, update the app;
+ *  fatal: a bug or a contract break, the same request would fail the same way. */
+export class SyncError extends Error {
+  constructor(kind, status, body, retryAfter = null) {
+    super(body?.message?.en || `${kind} (${status})`);
+    this.kind = kind;
+    this.status = status;
+    this.body = body;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Retry-After: delta-seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value, now = Date.now()) {
+  if (value == null || value === '') return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const when = Date.parse(value);
+  return Number.isNaN(when) ? null : Math.max(0, (when - now) / 1000);
+}
+
+async function request(method, path, token, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      cache: 'no-store',
+      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (err) {
+    throw new SyncError('transient', 0, { code: 'network', message: { zh: '连不上服务器', en: 'cannot reach the server' } });
+  }
+  if (response.status === 200) return response.json();
+  const error = await response.json().catch(() => null);
+  const status = response.status;
+  const retryAfter = parseRetryAfter(response.headers.get('Retry-After'));
+  if (status === 429 || status >= 500) throw new SyncError('transient', status, error, retryAfter);
+  if (status === 401 || (status === 403 && error?.code === 'device_revoked')) throw new SyncError('auth', status, error);
+  if (status === 426) throw new SyncError('too_old', status, error);
+  throw new SyncError('fatal', status, error);
+}
+
+/** Who the stored token belongs to (GET /api/v1/me). */
+export function whoAmI(token) {
+  return request('GET', '/api/v1/me', token);
+}
+
+/** Queue a mutation; its id, key and HLC are fixed now, when the user acted, and committed
+ *  together, so a crash or reload re-sends the very same act. */
+export async function enqueue(name, args, version = 1) {
+  const db = await openStore();
+  const tx = db.transaction(['meta', 'outbox'], 'readwrite');
+  const meta = tx.objectStore('meta');
+  const [clientId, nextId, last] = await Promise.all([meta.get('client_id'), meta.get('next_id'), meta.get('hlc')]);
+  const hlc = nextStamp(last, clientId);
+  const row = {
+    id: nextId, name, version, key: crypto.randomUUID(), hlc, args,
+    created_at: new Date().toISOString(),
+  };
+  await Promise.all([tx.objectStore('outbox').add(row), meta.put(nextId + 1, 'next_id'), meta.put(hlc, 'hlc')]);
+  await tx.done;
+  return row;
+}
+
+/** Push batches until the outbox is empty. Rows leave the outbox only once the server
+ *  answered for them (or a pull says they are in the data). */
+export async function pushAll(token) {
+  const db = await openStore();
+  let batch = PUSH_BATCH;
+  for (;;) {
+    const [clientId, rows, pending] = await Promise.all([
+      db.get('meta', 'client_id'), db.getAll('outbox', null, batch), db.count('outbox'),
+    ]);
+    if (!rows.length) return;
+    let answer;
+    try {
+      answer = await request('POST', '/api/v1/sync/push', token, {
+        protocol: PROTOCOL, client_id: clientId, pending,
+        mutations: rows.map(({ id, name, version, key, hlc, args }) => ({ id, name, version, key, hlc, args })),
+      });
+    } catch (err) {
+      if (err.status === 413 && batch > 1) { batch = Math.ceil(batch / 2); continue; }
+      // A gap (the server cannot place our ids) or a client id owned by another token: a
+      // fresh client id and counter; the keys make anything already applied a duplicate.
+      if (err.body?.code === 'mutation_gap' || err.body?.code === 'client_not_yours') {
+        await rekey(db, err.body.code);
+        continue;
+      }
+      throw err;
+    }
+    const acknowledged = await applyPushAnswer(db, clientId, rows, answer);
+    if (!acknowledged) throw new SyncError('fatal', 200, { code: 'nothing_acknowledged', message: { zh: '服务器未确认任何变更', en: 'the push answer acknowledged nothing' } });
+  }
+}
+
+async function applyPushAnswer(db, clientId, rows, answer) {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const tx = db.transaction(['outbox', 'outcomes'], 'readwrite');
+  const outbox = tx.objectStore('outbox');
+  const outcomes = tx.objectStore('outcomes');
+  let acknowledged = 0;
+  for (const result of answer.results) {
+    const row = byId.get(result.id);
+    if (!row) continue;
+    acknowledged++;
+    // Rejected and flagged answers are kept for the user; a later "duplicate" that repeats a
+    // stored rejection (after a lost response) is kept too, never silently dropped.
+    if (result.code && !(await outcomes.get(row.key))) {
+      await outcomes.put({
+        key: row.key, id: row.id, client_id: clientId, status: result.status, code: result.code,
+        message: result.message || null, issue_id: result.issue_id || null,
+        name: row.name, args: row.args, at: new Date().toISOString(), dismissed: false,
+      });
+    }
+    await outbox.delete(row.id);
+  }
+  const covered = await outbox.getAllKeys(IDBKeyRange.upperBound(answer.last_mutation_id));
+  for (const id of covered) { await outbox.delete(id); acknowledged++; }
+  await tx.done;
+  return acknowledged;
+}
+
+/** Pull pages until `more` is false; each page, its cursor and the outbox rows it covers
+ *  commit in one transaction, so a page is applied whole or not at all. */
+export async function pullAll(token) {
+  const db = await openStore();
+  let changed = 0;
+  for (;;) {
+    const [clientId, cursor] = await Promise.all([db.get('meta', 'client_id'), db.get('meta', 'cursor')]);
+    let page;
+    try {
+      page = await request('POST', '/api/v1/sync/pull', token, {
+        protocol: PROTOCOL, client_id: clientId, cursor: cursor ?? null, limit: PULL_LIMIT,
+      });
+    } catch (err) {
+      if (err.body?.code === 'bad_cursor') { await db.put('meta', null, 'cursor'); continue; }
+      if (err.body?.code === 'client_not_yours') { await rekey(db, err.body.code); continue; }
+      throw err;
+    }
+    changed += await applyPage(db, page, cursor == null);
+    if (!page.more) return changed;
+  }
+}
+
+async function applyPage(db, page, first) {
+  const tx = db.transaction(['replica', 'meta', 'outbox'], 'readwrite');
+  const replica = tx.objectStore('replica');
+  const meta = tx.objectStore('meta');
+  // Server data only: the outbox is the user's unsent work and is pushed again.
+  if (page.reset || first) await replica.clear();
+  let high = await meta.get('hlc');
+  for (const change of page.changes) {
+    if (change.op === 'put') {
+      await replica.put({ type: change.type, id: change.id, data: change.data || {} });
+      for (const stamp of Object.values(change.data?.field_hlc || {})) high = laterStamp(high, stamp);
+    } else {
+      await replica.delete([change.type, change.id]);
+    }
+  }
+  // Our next stamp must come after every stamp we have seen, so our edits of what we saw
+  // are later than it.
+  await meta.put(high, 'hlc');
+  await meta.put(page.cursor, 'cursor');
+  await meta.put(page.last_mutation_id, 'last_mutation_id');
+  const outbox = tx.objectStore('outbox');
+  for (const id of await outbox.getAllKeys(IDBKeyRange.upperBound(page.last_mutation_id))) await outbox.delete(id);
+  await tx.done;
+  return page.changes.length;
+}
+
+/** What the sync bar shows of a failure. */
+export function describeError(err) {
+  return {
+    kind: err.kind || 'fatal', status: err.status ?? null, code: err.body?.code ?? null,
+    message: err.body?.message ?? { zh: String(err), en: String(err) },
+  };
+}
+
+/** Push then pull, under the run lock (one at a time across tabs and the service worker).
+ *  A failure records, still under the lock, `retry_at` (now + what `onError(err)` returns,
+ *  in ms; null: no retry) and `last_error`; until then every caller is turned away with
+ *  `{heldUntil}` unless `force`. `ifAvailable`: give up at once when someone else is
+ *  syncing (the service worker's replay). */
+export async function syncOnce(token, { ifAvailable = false, onError = null, force = false } = {}) {
+  const run = async (lock) => {
+    if (lock === null) return null;
+    const db = await openStore();
+    const until = await db.get('meta', 'retry_at');
+    if (!force && until && until > Date.now()) return { heldUntil: until };
+    let pulled;
+    try {
+      await pushAll(token);
+      pulled = await pullAll(token);
+    } catch (err) {
+      const wait = onError ? await onError(err) : null;
+      await db.put('meta', wait == null ? null : Date.now() + wait, 'retry_at');
+      await db.put('meta', describeError(err), 'last_error');
+      throw err;
+    }
+    await db.put('meta', null, 'retry_at');
+    await db.put('meta', null, 'last_error');
+    await db.put('meta', new Date().toISOString(), 'last_sync_at');
+    return { pulled };
+  };
+  if (!globalThis.navigator?.locks) return run(true);
+  return navigator.locks.request(RUN_LOCK, { ifAvailable }, run);
+}
+
+/** Tell every tab (and the service worker) that stored data changed. */
+export function announce(type = 'changed', extra = {}) {
+  if (typeof BroadcastChannel === 'undefined') return;
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.postMessage({ type, ...extra });
+  channel.close();
+}

@@ -1,0 +1,69 @@
+// The phone's durable state in IndexedDB (through `idb`), shared by every tab and the
+// service worker. Layout (docs/pwa.md):
+//   meta      key -> value: client_id, next_id, cursor, last_mutation_id, hlc (high-water
+//             stamp), token, me (who the token is), last_sync_at, sync_state (the
+//             leading tab's phase), retry_at and last_error (the wait after a failure)
+//   outbox    the pending mutations, keyPath id (client-assigned, increasing)
+//   replica   server data, keyPath [type, id], index "type"
+//   outcomes  rejected / flagged answers kept for the user, keyPath key (the mutation's
+//             UUID, which survives renumbering), with a `dismissed` flag
+import { openDB } from 'idb';
+
+export const DB_NAME = 'charity';
+const DB_VERSION = 1;
+
+let opening = null;
+
+export function openStore() {
+  if (!opening) {
+    opening = openDB(DB_NAME, DB_VERSION, {
+      upgrade(db) {
+        db.createObjectStore('meta');
+        db.createObjectStore('outbox', { keyPath: 'id' });
+        db.createObjectStore('replica', { keyPath: ['type', 'id'] }).createIndex('type', 'type');
+        db.createObjectStore('outcomes', { keyPath: 'key' });
+      },
+      blocking() {
+        // A newer build wants to upgrade the schema: let it.
+        opening?.then((db) => db.close());
+        opening = null;
+      },
+    });
+  }
+  return opening;
+}
+
+export async function getMeta(key) {
+  return (await openStore()).get('meta', key);
+}
+
+export async function setMeta(key, value) {
+  return (await openStore()).put('meta', value, key);
+}
+
+/** Every meta value as one object. */
+export async function allMeta() {
+  const db = await openStore();
+  const tx = db.transaction('meta');
+  const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll()]);
+  return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+}
+
+/** A fresh client id and counter (first start, new token, or a server that cannot place
+ *  our ids). Pending mutations keep their order and their keys, renumbered from 1, so the
+ *  server still recognises any it already applied. */
+export async function rekey(db, reason) {
+  const tx = db.transaction(['meta', 'outbox'], 'readwrite');
+  const meta = tx.objectStore('meta');
+  const outbox = tx.objectStore('outbox');
+  const rows = await outbox.getAll();
+  await outbox.clear();
+  let id = 1;
+  for (const row of rows) await outbox.put({ ...row, id: id++ });
+  await meta.put(crypto.randomUUID(), 'client_id');
+  await meta.put(id, 'next_id');
+  await meta.put(null, 'cursor');
+  await meta.put(0, 'last_mutation_id');
+  await meta.put(reason, 'rekey_reason');
+  await tx.done;
+}

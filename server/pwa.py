@@ -1,0 +1,88 @@
+"""Serves the built phone app (``pwa/dist``) at ``/`` and tells a phone who its token is.
+
+The app is a single page with hash routes; any other path that is not a file and not
+under ``/api`` gets ``index.html`` (SPA fallback), so a deep link still opens the app.
+The service worker is served from the root so its scope is ``/``, never cached by the
+HTTP cache (a new build must reach phones), while hashed assets are cached for a year.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.response import File
+
+from server.auth import resolve_grant
+from server.state import AppState
+
+log = logging.getLogger("server")
+PWA_DIST = Path(__file__).resolve().parent.parent / "pwa" / "dist"
+
+NOT_BUILT_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>应用尚未构建 · App not built</title></head>
+<body style="font-family:system-ui,sans-serif;padding:24px;max-width:560px">
+<h1>手机应用尚未构建</h1>
+<p>服务器在运行,但找不到 <code>pwa/dist</code>。请在项目目录运行 <code>./scripts/setup.sh</code>
+(它会执行 <code>npm ci</code> 和 <code>npm run build</code>),然后刷新本页。</p>
+<h2>The phone app is not built</h2>
+<p>The server is running but <code>pwa/dist</code> is missing. Run <code>./scripts/setup.sh</code> in the
+project directory (it runs <code>npm ci</code> and <code>npm run build</code>), then reload this page.</p>
+<p>API: <code>/api/v1/sync</code> · <a href="/healthz">/healthz</a></p></body></html>"""
+
+MEDIA_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
+               ".html": "text/html", ".webmanifest": "application/manifest+json",
+               ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json"}
+NO_CACHE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _file(path: Path, cache: str, extra: dict[str, str] | None = None) -> File:
+    media_type = MEDIA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    return File(path, media_type=media_type, headers={"Cache-Control": cache, **(extra or {})},
+                content_disposition_type="inline")
+
+
+def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
+    """Route handlers that serve ``dist``; when it is missing, a page saying how to build it."""
+    root = dist.resolve()
+    if not (root / "index.html").is_file():
+        log.warning("phone app not built: %s/index.html missing; run ./scripts/setup.sh", root)
+
+    @get(["/", "/{path:path}"], name="pwa", include_in_schema=False)
+    async def serve_app(path: str = "/") -> Response[Any]:
+        relative = path.lstrip("/")
+        if relative == "api" or relative.startswith("api/"):
+            raise NotFoundException()
+        index = root / "index.html"
+        if not index.is_file():
+            return Response(NOT_BUILT_PAGE, status_code=503, media_type="text/html",
+                            headers={"Cache-Control": "no-store", "Retry-After": "30"})
+        target = (root / relative).resolve() if relative else index
+        if target != root and root not in target.parents:
+            raise NotFoundException()
+        if target.is_file():
+            if target.name == "sw.js":
+                return _file(target, NO_CACHE, {"Service-Worker-Allowed": "/"})
+            if relative.startswith("assets/"):
+                return _file(target, IMMUTABLE)
+            return _file(target, NO_CACHE)
+        if "." in relative.rsplit("/", 1)[-1]:
+            raise NotFoundException()  # a missing file, not a page of the app
+        return _file(index, NO_CACHE)
+
+    return [serve_app]
+
+
+@get("/api/v1/me")
+async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who the bearer token belongs to: the phone checks a pasted token with it and decides
+    which screens to show (the server still authorises every mutation)."""
+    state: AppState = request.app.state["charity"]
+    grant = await resolve_grant(state.db, request.headers.get("authorization"))
+    return {"user": grant.user_id, "role": grant.role, "station": grant.station,
+            "district": grant.district}

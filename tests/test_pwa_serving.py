@@ -1,0 +1,78 @@
+"""The server serves the built phone app at ``/``: files with the right types and caching,
+the service worker at scope ``/``, the SPA fallback, a clear page when nothing is built,
+and ``/api/v1/me`` for the enrolment screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from server.pwa import pwa_routes
+from tests.conftest import Api
+
+
+def _dist(tmp_path: Path) -> Path:
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "icons").mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>app shell</title>", encoding="utf-8")
+    (dist / "sw.js").write_text("self.__precache = [];", encoding="utf-8")
+    (dist / "assets" / "index-abc123.js").write_text("console.log(1)", encoding="utf-8")
+    (dist / "manifest.webmanifest").write_text('{"name": "社区慈善"}', encoding="utf-8")
+    (dist / "icons" / "icon-192.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "secret.txt").write_text("outside dist", encoding="utf-8")
+    return dist
+
+
+def _client(dist: Path) -> TestClient[Litestar]:
+    return TestClient(Litestar(route_handlers=pwa_routes(dist)))
+
+
+def test_files_types_and_caching(tmp_path: Path) -> None:
+    with _client(_dist(tmp_path)) as client:
+        root = client.get("/")
+        assert root.status_code == 200 and "app shell" in root.text
+        assert root.headers["content-type"].startswith("text/html")
+        assert root.headers["cache-control"] == "no-cache"
+        sw = client.get("/sw.js")
+        assert sw.headers["content-type"].startswith("text/javascript")
+        assert sw.headers["service-worker-allowed"] == "/"
+        assert sw.headers["cache-control"] == "no-cache"  # a new build must reach phones
+        asset = client.get("/assets/index-abc123.js")
+        assert "immutable" in asset.headers["cache-control"]
+        manifest = client.get("/manifest.webmanifest")
+        assert manifest.headers["content-type"].startswith("application/manifest+json")
+        assert client.get("/icons/icon-192.png").headers["content-type"] == "image/png"
+
+
+def test_spa_fallback_and_not_found(tmp_path: Path) -> None:
+    with _client(_dist(tmp_path)) as client:
+        deep = client.get("/events/5f0c8a2e")
+        assert deep.status_code == 200 and "app shell" in deep.text
+        assert client.get("/assets/missing.js").status_code == 404
+        assert client.get("/api/v1/nothing-here").status_code == 404
+        assert client.get("/%2e%2e/secret.txt").status_code == 404
+        assert "outside dist" not in client.get("/../secret.txt").text
+
+
+def test_missing_build_says_how_to_build(tmp_path: Path) -> None:
+    with _client(tmp_path / "not-built") as client:
+        page = client.get("/")
+        assert page.status_code == 503
+        assert "./scripts/setup.sh" in page.text
+        assert "尚未构建" in page.text and "not built" in page.text
+        assert client.get("/events").status_code == 503
+
+
+@pytest.mark.anyio
+async def test_me_tells_who_the_token_is(api: Api) -> None:
+    token = await api.token("李华", "staff", station="TH-001")
+    response = await api.http.get("/api/v1/me", headers=api.auth(token))
+    assert response.status_code == 200
+    assert response.json() == {"user": "李华", "role": "staff", "station": "TH-001", "district": None}
+    refused = await api.http.get("/api/v1/me", headers=api.auth("not-a-token"))
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "unauthorized"
