@@ -450,6 +450,7 @@ class SyncClient:
                 self._store_outcome(db, res)
             db.executemany("DELETE FROM outbox WHERE id = ?", [(res.id,) for res in result.results])
             db.execute("DELETE FROM outbox WHERE id <= ?", (result.last_mutation_id,))
+            _raise_last_mutation_id(db, result.last_mutation_id)
 
     @staticmethod
     def _store_outcome(db: sqlite3.Connection, res: MutationResult) -> None:
@@ -531,10 +532,8 @@ class SyncClient:
                     db.execute(
                         "DELETE FROM replica WHERE type = ? AND id = ?", (change.type, change.id)
                     )
-            db.execute(
-                "UPDATE meta SET cursor = ?, last_mutation_id = ? WHERE one = 1",
-                (page.cursor, page.last_mutation_id),
-            )
+            db.execute("UPDATE meta SET cursor = ? WHERE one = 1", (page.cursor,))
+            _raise_last_mutation_id(db, page.last_mutation_id)
             db.execute("DELETE FROM outbox WHERE id <= ?", (page.last_mutation_id,))
             if high is not None:
                 self._save_hlc(db, high)
@@ -664,3 +663,12 @@ async def _sse_events(lines: AsyncIterator[str]) -> AsyncIterator[str]:
         has_fields = True
         if field == "event":
             event = value
+
+
+def _raise_last_mutation_id(db: sqlite3.Connection, acknowledged: int) -> None:
+    """Only ever forward. A pull reports the highest mutation settled below its horizon,
+    which on PostgreSQL can trail a push this client already saw acknowledged (another
+    transaction still in flight holds the horizon back); that must not move it back."""
+    db.execute(
+        "UPDATE meta SET last_mutation_id = MAX(last_mutation_id, ?) WHERE one = 1", (acknowledged,)
+    )
