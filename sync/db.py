@@ -14,11 +14,13 @@ import asyncio
 import concurrent.futures
 import contextlib
 import random
+import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
+import msgspec
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -295,7 +297,7 @@ class SqliteWriter:
                         outcomes.append((future, result, None))
                 if clock.value != clock.read:
                     conn.exec_driver_sql(TX_COUNTER_WRITE, (clock.value,))
-        except Exception as exc:  # the round failed as a whole: nothing of it committed
+        except Exception as exc:  # noqa: BLE001 - the round failed whole: nothing of it committed
             self._close_connection()
             for _work, future in live:
                 future.set_exception(exc)
@@ -349,3 +351,85 @@ async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, An
     quote = conn.dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ({marks})"
     await conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
+
+
+class HotSql:
+    """A statement of the push and pull hot paths, written once with ``:name``
+    parameters and run straight through the driver (``exec_driver_sql``): no statement
+    building, compiling or per-parameter processing on each call.
+
+    ``:name[]`` is a list of text keys (``:name[bigint]`` of numbers): ``IN (SELECT
+    value FROM json_each(?))`` on SQLite (one JSON array, whatever the length),
+    ``= ANY($n::text[])`` on PostgreSQL. Parameters
+    must be plain str/int/None/bool (what both drivers take as they are); results
+    come back untyped, see ``typed_rows`` for record tables."""
+
+    _PARAM = re.compile(r"(?<![:\w]):(\w+)(?:\[(\w*)\])?")
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self._rendered: dict[str, tuple[str, tuple[tuple[str, bool], ...]]] = {}
+
+    def render(self, dialect: Any) -> tuple[str, tuple[tuple[str, bool], ...]]:
+        found = self._rendered.get(dialect.name)
+        if found is None:
+            found = self._rendered[dialect.name] = self._render(dialect.name == "postgresql")
+        return found
+
+    def _render(self, postgres: bool) -> tuple[str, tuple[tuple[str, bool], ...]]:
+        order: list[tuple[str, bool]] = []
+
+        def place(match: re.Match[str]) -> str:
+            name, list_of = match.group(1), match.group(2)
+            is_list = list_of is not None
+            if postgres:
+                if (name, is_list) not in order:
+                    order.append((name, is_list))
+                marker = f"${order.index((name, is_list)) + 1}"
+                return f"= ANY({marker}::{list_of or 'text'}[])" if is_list else marker
+            order.append((name, is_list))
+            return "IN (SELECT value FROM json_each(?))" if is_list else "?"
+
+        return self._PARAM.sub(place, self.sql), tuple(order)
+
+    async def run(self, conn: Any, **params: Any) -> Any:
+        sql, order = self.render(conn.dialect)
+        postgres = conn.dialect.name == "postgresql"
+        values = tuple(
+            (list(params[name]) if postgres else _json_list(params[name])) if is_list else params[name]
+            for name, is_list in order
+        )
+        return await conn.exec_driver_sql(sql, values)
+
+
+def _json_list(values: Any) -> str:
+    return msgspec.json.encode(list(values)).decode()
+
+
+def typed_rows(table: Table, dialect: Any, rows: Any) -> list[dict[str, Any]]:
+    """Rows read through the driver as SQLAlchemy would have typed them (SQLite's 0/1
+    as booleans, ...): the result processors of ``table``'s columns, found once."""
+    processors = _processors(table, dialect)
+    out = [dict(row) for row in rows]
+    if processors:
+        for row in out:
+            for name, process in processors:
+                if name in row:
+                    row[name] = process(row[name])
+    return out
+
+
+_PROCESSORS: dict[tuple[int, str], list[tuple[str, Callable[[Any], Any]]]] = {}
+
+
+def _processors(table: Table, dialect: Any) -> list[tuple[str, Callable[[Any], Any]]]:
+    key = (id(table), dialect.name)
+    found = _PROCESSORS.get(key)
+    if found is None:
+        found = []
+        for column in table.columns:
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                found.append((column.name, process))
+        _PROCESSORS[key] = found
+    return found

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import Executable, Table, bindparam, delete, select, update
+from sqlalchemy import Executable, Table, bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sync.db import Database, insert_many
+from sync.db import Database, HotSql, insert_many, typed_rows
 from sync.hlc import HybridLogicalClock
 from sync.registry import RecordType, Registry
 from sync.scopes import Grant
@@ -89,18 +89,20 @@ class Tx:
         wanted = [i for i in dict.fromkeys(record_ids) if (type_name, i) not in self._stored]
         if not wanted:
             return
-        key_col = rtype.table.c[rtype.key]
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            stmt = select(rtype.table).where(key_col.in_(chunk))
-            if self.db.is_postgres:
-                stmt = stmt.with_for_update()
-            found = {str(r[rtype.key]): dict(r) for r in (await self.conn.execute(stmt)).mappings()}
-            for record_id in chunk:
-                row = found.get(record_id)
-                self._stored[(type_name, record_id)] = row
-                if row is not None:
-                    self._existed.add((type_name, record_id))
+        postgres = self.db.is_postgres
+        found: dict[str, dict[str, Any]] = {}
+        for loaded in typed_rows(
+            rtype.table, self.conn.dialect,
+            (await _by_keys(rtype.table, rtype.key, postgres).run(
+                self.conn, keys=_key_values(rtype.table, rtype.key, wanted)
+            )).mappings(),
+        ):
+            found[str(loaded[rtype.key])] = loaded
+        for record_id in wanted:
+            row = found.get(record_id)
+            self._stored[(type_name, record_id)] = row
+            if row is not None:
+                self._existed.add((type_name, record_id))
 
     async def query(self, stmt: Executable) -> Any:
         """Run a read (an aggregate, a search) that must see this batch's accepted writes."""
@@ -215,6 +217,29 @@ class Tx:
 
 
 _wire_encoder = msgspec.json.Encoder()
+_BY_KEYS: dict[tuple[str, str, bool], HotSql] = {}
+
+
+def _by_keys(table: Table, key: str, postgres: bool) -> HotSql:
+    """``SELECT *`` of the rows whose key is in a list (locked on PostgreSQL), one
+    statement per table whatever the list's length."""
+    found = _BY_KEYS.get((table.name, key, postgres))
+    if found is None:
+        kind = "bigint" if _int_key(table, key) else ""
+        sql = f'SELECT * FROM "{table.name}" WHERE "{key}" :keys[{kind}]'
+        found = _BY_KEYS[(table.name, key, postgres)] = HotSql(sql + (" FOR UPDATE" if postgres else ""))
+    return found
+
+
+def _int_key(table: Table, key: str) -> bool:
+    try:
+        return table.c[key].type.python_type is int
+    except NotImplementedError:
+        return False
+
+
+def _key_values(table: Table, key: str, ids: list[str]) -> list[Any]:
+    return [int(i) for i in ids] if _int_key(table, key) else ids
 
 
 def _full_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
