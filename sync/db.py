@@ -15,7 +15,9 @@ import concurrent.futures
 import contextlib
 import random
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -244,6 +246,8 @@ class SqliteWriter:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
         _install_sqlite_hooks(self.engine)
+        event.listen(self.engine, "connect", _no_autocheckpoint)
+        self._checkpointer = Checkpointer(self.engine.url.database or "")
         self._queue: list[tuple[Callable[[Any], Awaitable[Any]], concurrent.futures.Future[Any]]] = []
         self._draining = False
         self._conn: Connection | None = None
@@ -297,6 +301,7 @@ class SqliteWriter:
                         outcomes.append((future, result, None))
                 if clock.value != clock.read:
                     conn.exec_driver_sql(TX_COUNTER_WRITE, (clock.value,))
+            self._checkpointer.poke()
         except Exception as exc:  # noqa: BLE001 - the round failed whole: nothing of it committed
             self._close_connection()
             for _work, future in live:
@@ -326,8 +331,58 @@ class SqliteWriter:
 
         self._loop.call_soon_threadsafe(stop)
         self._thread.join(timeout=10)
+        self._checkpointer.close()
         self.engine.dispose()
         self._loop.close()
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file from a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 WAL
+    pages, and (``synchronous=NORMAL``) ends with fsyncs: every few pushes one of
+    them paid for all the others. Here the writer only pokes after a commit; this
+    thread runs ``wal_checkpoint(PASSIVE)`` on its own connection (no GIL held in
+    SQLite, never waits for readers or the writer) at most every ``PAUSE`` seconds.
+    The next write transaction after a complete checkpoint starts the WAL over, so
+    its size stays bounded by what is written in between."""
+
+    PAUSE = 0.2
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stop:
+                    break
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                time.sleep(self.PAUSE)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=30)
 
 
 async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, Any]]) -> None:
