@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Text, and_, bindparam, literal_column, or_, select
+from sqlalchemy import Text, bindparam, literal, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.wire import PROTOCOL_VERSION, Change, PullRequest, PullResponse
@@ -109,7 +109,9 @@ async def _read_page(
         if reset:
             start = Position(0, 0)
         c = changes.c
-        after_start = or_(c.txid > start.txid, and_(c.txid == start.txid, c.seq > start.seq))
+        # a row value, not "txid > a OR (txid = a AND seq > b)": with the OR, SQLite reads
+        # and sorts every later change to return one page (quadratic over a snapshot)
+        after_start = tuple_(c.txid, c.seq) > tuple_(literal(start.txid), literal(start.seq))
         rebuild = _rebuild_types(registry, grant)
         stmt = (
             select(c.txid, c.seq, c.type, c.record_id, _wire_column(registry, rebuild))
