@@ -190,9 +190,11 @@ _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 def _wire_column(registry: Registry, rebuild: frozenset[str]) -> Any:
-    """The record's stored wire JSON next to each feed row, read in the same query:
-    NULL when the record is gone or a tombstone (``op: del``), ``''`` when it must be
-    built in Python (a redacted type for this grant, or a row without ``wire``)."""
+    """Each feed row's wire JSON, read in the same query: the change row's own copy
+    (written with the record), else a look-up of the record (rows from before
+    migration 0006, tombstones, and types this grant gets redacted). NULL when the
+    record is gone or a tombstone (``op: del``), ``''`` when it must be built in
+    Python (redacted for this grant, or no stored wire at all)."""
     cache_key = (id(registry), rebuild)
     found = _WIRE_COLUMNS.get(cache_key)
     if found is not None:
@@ -203,12 +205,17 @@ def _wire_column(registry: Registry, rebuild: frozenset[str]) -> Any:
         if not all(_SAFE_NAME.match(n) for n in (name, table, key, rtype.tombstone or "x")):
             raise ValueError(f"record type {name!r}: names must be plain identifiers")
         live = f'r."{rtype.tombstone}" IS NULL' if rtype.tombstone else "1 = 1"
-        value = "''" if name in rebuild else "coalesce(r.wire, '')"
+        stored = "coalesce(r.wire, '')" if "wire" in rtype.table.c else "''"
+        value = "''" if name in rebuild else stored
         branches.append(
             f"WHEN '{name}' THEN (SELECT CASE WHEN {live} THEN {value} END "
             f'FROM "{table}" AS r WHERE r."{key}" = changes.record_id)'
         )
-    sql = f"CASE changes.type {' '.join(branches)} END" if branches else "NULL"
+    lookup = f"CASE changes.type {' '.join(branches)} END" if branches else "NULL"
+    redacted = ", ".join(f"'{name}'" for name in sorted(rebuild))
+    sql = (
+        f"CASE WHEN changes.type IN ({redacted}) THEN {lookup} " if redacted else "CASE "
+    ) + f"WHEN changes.wire IS NOT NULL THEN changes.wire ELSE {lookup} END"
     found = _WIRE_COLUMNS[cache_key] = literal_column(sql, Text).label("wire")
     return found
 

@@ -68,6 +68,8 @@ class Tx:
         self._touched: dict[RecordKey, None] = {}
         self._frame_touched: dict[RecordKey, None] = {}
         self._existed: set[RecordKey] = set()
+        self._wires: dict[RecordKey, str | None] = {}
+        """Wire JSON of each record written, for its change row (None: a tombstone)."""
 
     # -- reads -------------------------------------------------------------------------
 
@@ -160,7 +162,11 @@ class Tx:
         by_type: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
         for (type_name, record_id), (row, is_new) in self._staged.items():
             rtype = self.registry.record_types[type_name]
-            row["wire"] = _wire_encoder.encode(rtype.to_wire(row)).decode()
+            gone = rtype.tombstone is not None and row.get(rtype.tombstone)
+            self._wires[(type_name, record_id)] = (
+                None if gone else _wire_encoder.encode(rtype.to_wire(row)).decode()
+            )
+            row["wire"] = None  # the change row carries it (migration 0006)
             inserts, updates = by_type.setdefault(type_name, ([], []))
             (inserts if is_new else updates).append(row)
             self._stored[(type_name, record_id)] = row
@@ -208,9 +214,10 @@ class Tx:
             assert row is not None
             scope = rtype.scope(row)
             tags |= scope.poke_tags()
-            feed_rows.append(
-                {"txid": self.txid, "type": type_name, "record_id": record_id, **scope.as_row()}
-            )
+            feed_rows.append({
+                "txid": self.txid, "type": type_name, "record_id": record_id, **scope.as_row(),
+                "wire": self._wires.pop((type_name, record_id), None),
+            })
         await insert_many(self.conn, changes, feed_rows)
         self._touched = {}
         return tags
