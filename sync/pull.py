@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Text, bindparam, literal, literal_column, select, tuple_
+from sqlalchemy import bindparam, literal, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.wire import PROTOCOL_VERSION, Change, PullRequest, PullResponse
@@ -114,7 +114,7 @@ async def _read_page(
         after_start = tuple_(c.txid, c.seq) > tuple_(literal(start.txid), literal(start.seq))
         rebuild = _rebuild_types(registry, grant)
         stmt = (
-            select(c.txid, c.seq, c.type, c.record_id, _wire_column(registry, rebuild))
+            select(c.txid, c.seq, c.type, c.record_id, _wire_column(registry, rebuild, db.is_postgres))
             .where(c.txid < horizon, after_start, feed_filter(grant))
             .order_by(c.txid, c.seq)
             .limit(request.limit + 1)
@@ -185,17 +185,17 @@ def _rebuild_types(registry: Registry, grant: Grant) -> frozenset[str]:
     )
 
 
-_WIRE_COLUMNS: dict[tuple[int, frozenset[str]], Any] = {}
+_WIRE_COLUMNS: dict[tuple[int, frozenset[str], bool], Any] = {}
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-def _wire_column(registry: Registry, rebuild: frozenset[str]) -> Any:
+def _wire_column(registry: Registry, rebuild: frozenset[str], postgres: bool) -> Any:
     """Each feed row's wire JSON, read in the same query: the change row's own copy
     (written with the record), else a look-up of the record (rows from before
     migration 0006, tombstones, and types this grant gets redacted). NULL when the
     record is gone or a tombstone (``op: del``), ``''`` when it must be built in
     Python (redacted for this grant, or no stored wire at all)."""
-    cache_key = (id(registry), rebuild)
+    cache_key = (id(registry), rebuild, postgres)
     found = _WIRE_COLUMNS.get(cache_key)
     if found is not None:
         return found
@@ -216,7 +216,9 @@ def _wire_column(registry: Registry, rebuild: frozenset[str]) -> Any:
     sql = (
         f"CASE WHEN changes.type IN ({redacted}) THEN {lookup} " if redacted else "CASE "
     ) + f"WHEN changes.wire IS NOT NULL THEN changes.wire ELSE {lookup} END"
-    found = _WIRE_COLUMNS[cache_key] = literal_column(sql, Text).label("wire")
+    # as bytes: the driver hands them over without decoding UTF-8, and they go out raw
+    as_bytes = f"convert_to({sql}, 'UTF8')" if postgres else f"CAST({sql} AS BLOB)"
+    found = _WIRE_COLUMNS[cache_key] = literal_column(as_bytes).label("wire")
     return found
 
 
@@ -231,7 +233,7 @@ async def _load_changes(
     raw: Any = msgspec.Raw  # sent as it is; typed as the dict the client decodes
     for _txid, _seq, type_name, record_id, wire in page:
         if wire:
-            out.append(Change(type_name, record_id, "put", raw(wire.encode())))
+            out.append(Change(type_name, record_id, "put", raw(wire)))
         else:
             if wire is not None:
                 slow.setdefault(type_name, []).append((len(out), record_id))
