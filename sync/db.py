@@ -11,7 +11,6 @@ REPEATABLE READ, change ids from ``pg_current_xact_id()``.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import random
 import re
@@ -244,27 +243,26 @@ class SqliteWriter:
     """Works per round: bounds how long the first of a round waits for the last."""
 
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
+        self.engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=1, max_overflow=0
+        )
         _install_sqlite_hooks(self.engine)
         event.listen(self.engine, "connect", _no_autocheckpoint)
         self._checkpointer = Checkpointer(self.engine.url.database or "")
-        self._queue: list[tuple[Callable[[Any], Awaitable[Any]], concurrent.futures.Future[Any]]] = []
+        self._queue: list[tuple[Callable[[Any], Awaitable[Any]], asyncio.Future[Any]]] = []
         self._draining = False
         self._conn: Connection | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sqlite-writer", daemon=True)
-        self._thread.start()
 
     async def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._enqueue, work, future)
-        return await asyncio.wrap_future(future)
-
-    def _enqueue(self, work: Callable[[Any], Awaitable[Any]], future: concurrent.futures.Future[Any]) -> None:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((work, future))
         if not self._draining:
             self._draining = True
-            self._loop.create_task(self._drain())
+            asyncio.get_running_loop().call_soon(self._start_drain)
+        return await future
+
+    def _start_drain(self) -> None:
+        asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
@@ -272,20 +270,21 @@ class SqliteWriter:
                 group = self._queue[: self.MAX_GROUP]
                 del self._queue[: self.MAX_GROUP]
                 await self._commit_group(group)
-                await asyncio.sleep(0)  # let works queued meanwhile join the next round
+                await asyncio.sleep(0)  # let requests that arrived meanwhile join the next round
         finally:
             self._draining = False
 
     async def _commit_group(
-        self, group: list[tuple[Callable[[Any], Awaitable[Any]], concurrent.futures.Future[Any]]]
+        self, group: list[tuple[Callable[[Any], Awaitable[Any]], asyncio.Future[Any]]]
     ) -> None:
-        live = [(work, future) for work, future in group if future.set_running_or_notify_cancel()]
+        live = [(work, future) for work, future in group if not future.cancelled()]
         if not live:
             return
-        outcomes: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
             conn = self._connection()
-            with conn.begin():  # BEGIN IMMEDIATE (see _install_sqlite_hooks); COMMIT on leaving
+            transaction = conn.begin()  # BEGIN IMMEDIATE (see _install_sqlite_hooks)
+            try:
                 clock = _Group(int(conn.exec_driver_sql(TX_COUNTER_READ).scalar_one()))
                 face = _WriterConnection(conn, clock)
                 for work, future in live:
@@ -301,13 +300,23 @@ class SqliteWriter:
                         outcomes.append((future, result, None))
                 if clock.value != clock.read:
                     conn.exec_driver_sql(TX_COUNTER_WRITE, (clock.value,))
+                # COMMIT writes the round's pages to the WAL: SQLite does that without the
+                # GIL, so it runs in a thread while the loop reads the next requests
+                await asyncio.to_thread(transaction.commit)
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
             self._checkpointer.poke()
         except Exception as exc:  # noqa: BLE001 - the round failed whole: nothing of it committed
             self._close_connection()
             for _work, future in live:
-                future.set_exception(exc)
+                if not future.done():
+                    future.set_exception(exc)
             return
         for future, result, error in outcomes:
+            if future.done():  # the caller went away; what it wrote is committed all the same
+                continue
             if error is not None:
                 future.set_exception(error)
             else:
@@ -325,15 +334,9 @@ class SqliteWriter:
             self._conn = None
 
     def close(self) -> None:
-        def stop() -> None:
-            self._close_connection()
-            self._loop.stop()
-
-        self._loop.call_soon_threadsafe(stop)
-        self._thread.join(timeout=10)
+        self._close_connection()
         self._checkpointer.close()
         self.engine.dispose()
-        self._loop.close()
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
