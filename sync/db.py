@@ -270,6 +270,8 @@ class SqliteWriter:
                 group = self._queue[: self.MAX_GROUP]
                 del self._queue[: self.MAX_GROUP]
                 await self._commit_group(group)
+                if self._checkpointer.wal_is_long:
+                    await asyncio.to_thread(self._checkpointer.catch_up)
                 await asyncio.sleep(0)  # let requests that arrived meanwhile join the next round
         finally:
             self._draining = False
@@ -341,6 +343,8 @@ class SqliteWriter:
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+    # when the WAL starts over, its file is cut back to this size
+    dbapi_connection.execute(f"PRAGMA journal_size_limit={Checkpointer.RESTART_FRAMES * 4096}")
 
 
 class Checkpointer:
@@ -351,41 +355,58 @@ class Checkpointer:
     them paid for all the others. Here the writer only pokes after a commit; this
     thread runs ``wal_checkpoint(PASSIVE)`` on its own connection (no GIL held in
     SQLite, never waits for readers or the writer) at most every ``PAUSE`` seconds.
-    The next write transaction after a complete checkpoint starts the WAL over, so
-    its size stays bounded by what is written in between."""
+
+    The WAL starts over only when a write transaction begins right after a complete
+    checkpoint; under steady writes the next one always begins first. So once the WAL
+    holds ``RESTART_FRAMES``, the writer waits between two rounds for ``catch_up``
+    (the few frames since the last pass), and the next round starts it over."""
 
     PAUSE = 0.2
+    RESTART_FRAMES = 16_384
+    """64 MiB of 4 KiB pages."""
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._wake = threading.Event()
         self._stop = False
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.frames = 0
+        """WAL frames at the last checkpoint."""
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
 
     def poke(self) -> None:
         self._wake.set()
 
+    @property
+    def wal_is_long(self) -> bool:
+        return self.frames >= self.RESTART_FRAMES
+
+    def catch_up(self) -> None:
+        """A checkpoint now, in the calling thread (the writer's, between two rounds)."""
+        self._checkpoint("PASSIVE")
+
+    def _checkpoint(self, mode: str) -> None:
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            _busy, frames, _done = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            self.frames = int(frames)
+
     def _run(self) -> None:
-        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
-        try:
-            while not self._stop:
-                self._wake.wait()
-                self._wake.clear()
-                if self._stop:
-                    break
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                time.sleep(self.PAUSE)
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            conn.close()
+        while not self._stop:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop:
+                break
+            self._checkpoint("PASSIVE")
+            time.sleep(self.PAUSE)
 
     def close(self) -> None:
         self._stop = True
         self._wake.set()
         self._thread.join(timeout=30)
+        self._checkpoint("TRUNCATE")
+        self._conn.close()
 
 
 async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, Any]]) -> None:
