@@ -98,14 +98,15 @@ def grant_resolver(token: str) -> Callable[[Any], Awaitable[Grant]]:
     token_hash = hash_token(token)
 
     async def resolve(conn: Any) -> Grant:
-        row = (await RESOLVE_TOKEN.run(conn, token_hash=token_hash)).first()
-        if row is None:
+        found = await RESOLVE_TOKEN.rows(conn, token_hash=token_hash)
+        if not found:
             raise unauthorized()
-        if row.revoked_at is not None:
+        row = found[0]
+        if row["revoked_at"] is not None:
             raise ProtocolError(403, "device_revoked", "此设备已被停用", "this device was revoked")
         return Grant(
-            token_id=row.id, user_id=row.user_id, role=row.role,
-            station=row.station, district=row.district or row.station_district,
+            token_id=row["id"], user_id=row["user_id"], role=row["role"],
+            station=row["station"], district=row["district"] or row["station_district"],
         )
 
     return resolve

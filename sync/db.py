@@ -199,6 +199,11 @@ class _WriterConnection:
         self.sync_connection = conn
         self.dialect = conn.dialect
         self._group = group
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        self.dbapi: Any = dbapi
+        """The sqlite3 connection under it, for the hot statements (``HotSql``, ``insert_many``):
+        inside one write transaction there is nothing for SQLAlchemy to add."""
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.sync_connection.execute(statement, parameters)
@@ -289,16 +294,17 @@ class SqliteWriter:
             try:
                 clock = _Group(int(conn.exec_driver_sql(TX_COUNTER_READ).scalar_one()))
                 face = _WriterConnection(conn, clock)
+                raw = face.dbapi
                 for work, future in live:
-                    conn.exec_driver_sql("SAVEPOINT work")
+                    raw.execute("SAVEPOINT work")
                     try:
                         result = await work(face)
                     except Exception as exc:  # noqa: BLE001 - handed to the caller
-                        conn.exec_driver_sql("ROLLBACK TO work")
-                        conn.exec_driver_sql("RELEASE work")
+                        raw.execute("ROLLBACK TO work")
+                        raw.execute("RELEASE work")
                         outcomes.append((future, None, exc))
                     else:
-                        conn.exec_driver_sql("RELEASE work")
+                        raw.execute("RELEASE work")
                         outcomes.append((future, result, None))
                 if clock.value != clock.read:
                     conn.exec_driver_sql(TX_COUNTER_WRITE, (clock.value,))
@@ -429,7 +435,11 @@ async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, An
         return
     quote = conn.dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ({marks})"
-    await conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
+    params = [tuple(row[n] for n in names) for row in rows]
+    if isinstance(conn, _WriterConnection):
+        conn.dbapi.executemany(sql, params)
+    else:
+        await conn.exec_driver_sql(sql, params)
 
 
 class HotSql:
@@ -471,25 +481,42 @@ class HotSql:
 
         return self._PARAM.sub(place, self.sql), tuple(order)
 
-    async def run(self, conn: Any, **params: Any) -> Any:
+    def _bind(self, conn: Any, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
         sql, order = self.render(conn.dialect)
         postgres = conn.dialect.name == "postgresql"
         values = tuple(
             (list(params[name]) if postgres else _json_list(params[name])) if is_list else params[name]
             for name, is_list in order
         )
-        return await conn.exec_driver_sql(sql, values)
+        return sql, values
+
+    async def rows(self, conn: Any, **params: Any) -> list[dict[str, Any]]:
+        """The result rows as dicts (column name -> value, untyped)."""
+        sql, values = self._bind(conn, params)
+        if isinstance(conn, _WriterConnection):  # SQLite's writer: the driver's cursor itself
+            cursor = conn.dbapi.execute(sql, values)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(row) for row in (await conn.exec_driver_sql(sql, values)).mappings()]
+
+    async def execute(self, conn: Any, **params: Any) -> None:
+        """A statement without result rows."""
+        sql, values = self._bind(conn, params)
+        if isinstance(conn, _WriterConnection):
+            conn.dbapi.execute(sql, values)
+        else:
+            await conn.exec_driver_sql(sql, values)
 
 
 def _json_list(values: Any) -> str:
     return msgspec.json.encode(list(values)).decode()
 
 
-def typed_rows(table: Table, dialect: Any, rows: Any) -> list[dict[str, Any]]:
-    """Rows read through the driver as SQLAlchemy would have typed them (SQLite's 0/1
-    as booleans, ...): the result processors of ``table``'s columns, found once."""
+def typed_rows(table: Table, dialect: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows read through the driver, typed in place as SQLAlchemy would have typed them
+    (SQLite's 0/1 as booleans, ...): the result processors of ``table``'s columns."""
     processors = _processors(table, dialect)
-    out = [dict(row) for row in rows]
+    out = rows
     if processors:
         for row in out:
             for name, process in processors:

@@ -324,23 +324,23 @@ async def _claim_client(
     """Lock this client's row (one batch per client at a time) and return its
     ``last_mutation_id``; a client id belongs to the token that first used it."""
     claim = CLAIM_CLIENT_LOCKED if db.is_postgres else CLAIM_CLIENT
-    row = (await claim.run(conn, client=request.client_id)).first()
-    if row is None:
-        await NEW_CLIENT.run(
+    found = await claim.rows(conn, client=request.client_id)
+    if not found:
+        await NEW_CLIENT.execute(
             conn, client=request.client_id, token=grant.token_id, user=grant.user_id,
             pending=request.pending, now=now,
         )
         return 0
-    if row.token_id != grant.token_id:
+    if found[0]["token_id"] != grant.token_id:
         raise client_not_yours()
-    return int(row.last_mutation_id)
+    return int(found[0]["last_mutation_id"])
 
 
 async def _touch_client(
     conn: AsyncConnection, request: PushRequest, now: str, last_mutation_id: int
 ) -> None:
     """One update per batch: progress, when the device was last heard of, what it holds."""
-    await TOUCH_CLIENT.run(
+    await TOUCH_CLIENT.execute(
         conn, last=last_mutation_id, now=now, pending=request.pending, client=request.client_id
     )
 
@@ -359,8 +359,8 @@ async def _stored_outcomes(
     conn: AsyncConnection, query: HotSql, column: str, owner: str, values: Sequence[Any]
 ) -> dict[Any, dict[str, Any]]:
     """Stored outcome rows of ``owner`` whose ``column`` is one of ``values`` (one query)."""
-    rows = await query.run(conn, owner=owner, values=list(dict.fromkeys(values)))
-    return {row[column]: dict(row) for row in rows.mappings()}
+    rows = await query.rows(conn, owner=owner, values=list(dict.fromkeys(values)))
+    return {row[column]: row for row in rows}
 
 
 async def _stored_outcomes_by_id(

@@ -95,9 +95,9 @@ class Tx:
         found: dict[str, dict[str, Any]] = {}
         for loaded in typed_rows(
             rtype.table, self.conn.dialect,
-            (await _by_keys(rtype.table, rtype.key, postgres).run(
+            await _by_keys(rtype.table, rtype.key, postgres).rows(
                 self.conn, keys=_key_values(rtype.table, rtype.key, wanted)
-            )).mappings(),
+            ),
         ):
             found[str(loaded[rtype.key])] = loaded
         for record_id in wanted:
