@@ -424,22 +424,37 @@ async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, An
     if not rows:
         return
     names = list(rows[0])
-    style = conn.dialect.paramstyle
-    if style == "qmark":
-        marks = ", ".join("?" for _ in names)
-    elif style in ("numeric_dollar", "numeric"):
-        prefix = "$" if style == "numeric_dollar" else ":"
-        marks = ", ".join(f"{prefix}{i}" for i in range(1, len(names) + 1))
-    else:
+    sql = _insert_sql(conn.dialect, table.name, tuple(names))
+    if sql is None:
         await conn.execute(table.insert(), rows)
         return
-    quote = conn.dialect.identifier_preparer.quote
-    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ({marks})"
     params = [tuple(row[n] for n in names) for row in rows]
     if isinstance(conn, _WriterConnection):
         conn.dbapi.executemany(sql, params)
     else:
         await conn.exec_driver_sql(sql, params)
+
+
+_INSERT_SQL: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
+
+
+def _insert_sql(dialect: Any, table: str, names: tuple[str, ...]) -> str | None:
+    """``INSERT INTO t (a, b) VALUES (?, ?)`` in the driver's parameter style, made once."""
+    key = (dialect.name, table, names)
+    if key in _INSERT_SQL:
+        return _INSERT_SQL[key]
+    style = dialect.paramstyle
+    sql: str | None = None
+    if style in ("qmark", "numeric_dollar", "numeric"):
+        if style == "qmark":
+            marks = ", ".join("?" for _ in names)
+        else:
+            prefix = "$" if style == "numeric_dollar" else ":"
+            marks = ", ".join(f"{prefix}{i}" for i in range(1, len(names) + 1))
+        quote = dialect.identifier_preparer.quote
+        sql = f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) VALUES ({marks})"
+    _INSERT_SQL[key] = sql
+    return sql
 
 
 class HotSql:

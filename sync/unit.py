@@ -251,14 +251,23 @@ def _key_values(table: Table, key: str, ids: list[str]) -> list[Any]:
 
 def _full_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """Same keys for every row of an executemany; autoincrement keys left out."""
-    out: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name in row:
-            out[column.name] = row[column.name]
-        elif column.autoincrement is True and column.primary_key:
-            continue
-        elif column.default is not None and getattr(column.default, "is_scalar", False):
-            out[column.name] = column.default.arg  # type: ignore[attr-defined]
-        else:
-            out[column.name] = None
-    return out
+    return {name: row.get(name, default) for name, default in _row_plan(table)}
+
+
+_ROW_PLANS: dict[int, list[tuple[str, Any]]] = {}
+
+
+def _row_plan(table: Table) -> list[tuple[str, Any]]:
+    """``(column, value when the row leaves it out)`` for the columns an insert names."""
+    plan = _ROW_PLANS.get(id(table))
+    if plan is None:
+        plan = []
+        for column in table.columns:
+            if column.autoincrement is True and column.primary_key:
+                continue
+            default = None
+            if column.default is not None and getattr(column.default, "is_scalar", False):
+                default = column.default.arg  # type: ignore[attr-defined]
+            plan.append((column.name, default))
+        _ROW_PLANS[id(table)] = plan
+    return plan
