@@ -113,12 +113,20 @@ async def _read_page(
         # and sorts every later change to return one page (quadratic over a snapshot)
         after_start = tuple_(c.txid, c.seq) > tuple_(literal(start.txid), literal(start.seq))
         rebuild = _rebuild_types(registry, grant)
-        stmt = (
-            select(c.txid, c.seq, c.type, c.record_id, _wire_column(registry, rebuild, db.is_postgres))
+        wire = _wire_column(registry, rebuild, db.is_postgres)
+        page_of = (
+            select(c.txid, c.seq, c.type, c.record_id)
             .where(c.txid < horizon, after_start, feed_filter(grant))
             .order_by(c.txid, c.seq)
             .limit(request.limit + 1)
         )
+        if db.is_postgres:
+            narrow = page_of.subquery("changes")  # the wire column names its rows "changes"
+            stmt = select(
+                narrow.c.txid, narrow.c.seq, narrow.c.type, narrow.c.record_id, wire
+            ).order_by(narrow.c.txid, narrow.c.seq)
+        else:
+            stmt = page_of.add_columns(wire)
         rows = (await conn.execute(stmt)).all()
         more = len(rows) > request.limit
         page = rows[: request.limit]
@@ -216,6 +224,13 @@ def _wire_column(registry: Registry, rebuild: frozenset[str], postgres: bool) ->
     sql = (
         f"CASE WHEN changes.type IN ({redacted}) THEN {lookup} " if redacted else "CASE "
     ) + f"WHEN changes.wire IS NOT NULL THEN changes.wire ELSE {lookup} END"
+    if postgres:
+        # the page is picked from narrow rows (alias "changes"), and only its own rows'
+        # JSON is fetched, by key: a planner short of statistics then sorts positions,
+        # not documents
+        sql = sql.replace(
+            "changes.wire", "(SELECT w.wire FROM changes AS w WHERE w.seq = changes.seq)"
+        )
     # as bytes: the driver hands them over without decoding UTF-8, and they go out raw
     as_bytes = f"convert_to({sql}, 'UTF8')" if postgres else f"CAST({sql} AS BLOB)"
     found = _WIRE_COLUMNS[cache_key] = literal_column(as_bytes).label("wire")
