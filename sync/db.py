@@ -1,9 +1,10 @@
 """The database seam: one engine, short write transactions, the change-feed clock.
 
-SQLite is the embedded default: WAL, a busy timeout, a single write path (one
-writer thread with a synchronous connection runs each write transaction whole,
-``BEGIN IMMEDIATE``), reads through aiosqlite in a real snapshot (``BEGIN``
-emitted by us, not pysqlite's lazy one). PostgreSQL is
+SQLite is the embedded default: WAL, a busy timeout, a single write path with
+group commit (``SqliteWriter``: one synchronous connection, ``BEGIN IMMEDIATE``,
+a savepoint per write transaction), checkpoints off the write path
+(``Checkpointer``), reads through aiosqlite in a real snapshot (``BEGIN`` emitted
+by us, not pysqlite's lazy one). PostgreSQL is
 the scale-out path: writes in READ COMMITTED with row locks, pulls in
 REPEATABLE READ, change ids from ``pg_current_xact_id()``.
 """
@@ -191,9 +192,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
 
 class _WriterConnection:
-    """The awaitable face of the writer's synchronous connection: awaiting it never
-    leaves the writer's thread. It offers what the write path uses of AsyncConnection,
-    plus the change clock of the group being committed."""
+    """The awaitable face of the writer's synchronous connection (awaiting it never
+    suspends). It offers what the write path uses of AsyncConnection, the sqlite3
+    connection under it, and the change clock of the round being committed."""
 
     def __init__(self, conn: Connection, group: _Group) -> None:
         self.sync_connection = conn
@@ -235,14 +236,16 @@ TX_COUNTER_WRITE = "UPDATE sync_state SET int_value = ? WHERE key = 'tx_counter'
 class SqliteWriter:
     """SQLite's single write path, with group commit.
 
-    One thread with its own event loop holds one synchronous connection. Write
-    transactions that arrive while it is busy queue up; the next round runs all
-    of them in one ``BEGIN IMMEDIATE ... COMMIT``, each inside its own SAVEPOINT:
-    a work that raises is rolled back to its savepoint alone and gets its
-    exception, the others commit. Nobody hears of success before the COMMIT. One
-    commit (and one write of the WAL pages they share) for many small pushes is
-    what keeps 200 phones pushing at once from queueing behind each other's
-    commits."""
+    One synchronous connection, used on the event loop itself: a write transaction
+    of a push is short, and running it in place costs no thread hop and no hand-over
+    of the GIL per statement. Write transactions that arrive while a round runs queue
+    up; the next round runs all of them in one ``BEGIN IMMEDIATE ... COMMIT``, each
+    inside its own SAVEPOINT: a work that raises is rolled back to its savepoint alone
+    and gets its exception, the others commit. Nobody hears of success before the
+    COMMIT, which runs in a thread (SQLite writes the WAL without the GIL) while the
+    loop reads the next requests. One commit (and one write of the WAL pages they
+    share) for many small pushes is what keeps 200 phones pushing at once from
+    queueing behind each other's commits."""
 
     MAX_GROUP = 256
     """Works per round: bounds how long the first of a round waits for the last."""
@@ -316,11 +319,17 @@ class SqliteWriter:
                     transaction.rollback()
                 raise
             self._checkpointer.poke()
-        except Exception as exc:  # noqa: BLE001 - the round failed whole: nothing of it committed
+        except BaseException as exc:  # the round failed whole: nothing of it committed
             self._close_connection()
             for _work, future in live:
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(exc, Exception):
                     future.set_exception(exc)
+                else:  # the writer itself is being cancelled (shutdown): nobody waits for ever
+                    future.cancel()
+            if not isinstance(exc, Exception):
+                raise
             return
         for future, result, error in outcomes:
             if future.done():  # the caller went away; what it wrote is committed all the same
