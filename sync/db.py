@@ -90,11 +90,11 @@ class Database:
     async def run_write(
         self, work: Callable[[AsyncConnection], Awaitable[T]], *, attempts: int = 6
     ) -> T:
-        """Run ``work`` in one write transaction.
+        """Run ``work`` in one write transaction (all of it or none of it).
 
-        SQLite: in the single writer thread, so the whole transaction costs one hop
-        between threads instead of several per statement. PostgreSQL: again from
-        scratch after a deadlock, serialization failure or lost unique race."""
+        SQLite: in the single writer's next round of group commit, inside a savepoint
+        of its own (``SqliteWriter``). PostgreSQL: again from scratch after a
+        deadlock, serialization failure or lost unique race."""
         if self._writer is not None:
             return await self._writer.run(work)
         for attempt in range(attempts):
