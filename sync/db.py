@@ -260,6 +260,8 @@ class SqliteWriter:
         self._queue: list[tuple[Callable[[Any], Awaitable[Any]], asyncio.Future[Any]]] = []
         self._draining = False
         self._conn: Connection | None = None
+        self.rounds = 0
+        """Rounds committed so far (each one ``BEGIN IMMEDIATE ... COMMIT``)."""
 
     async def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -318,6 +320,7 @@ class SqliteWriter:
                 if transaction.is_active:
                     transaction.rollback()
                 raise
+            self.rounds += 1
             self._checkpointer.poke()
         except BaseException as exc:  # the round failed whole: nothing of it committed
             self._close_connection()
