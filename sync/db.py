@@ -380,8 +380,9 @@ class Checkpointer:
     (the few frames since the last pass), and the next round starts it over."""
 
     PAUSE = 0.2
-    RESTART_FRAMES = 16_384
-    """64 MiB of 4 KiB pages."""
+    RESTART_FRAMES = 65_536
+    """256 MiB of 4 KiB pages: a catch-up costs a round some 20-50 ms, so not often
+    (a busy event's small pushes dirty many index pages per round)."""
 
     def __init__(self, path: str) -> None:
         self._path = path
