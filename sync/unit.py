@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import Executable, Table, bindparam, delete, update
+from sqlalchemy import Executable, Integer, String, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sync.db import Database, HotSql, insert_many, typed_rows
@@ -91,20 +91,25 @@ class Tx:
         wanted = [i for i in dict.fromkeys(record_ids) if (type_name, i) not in self._stored]
         if not wanted:
             return
-        postgres = self.db.is_postgres
         found: dict[str, dict[str, Any]] = {}
-        for loaded in typed_rows(
-            rtype.table, self.conn.dialect,
-            await _by_keys(rtype.table, rtype.key, postgres).rows(
-                self.conn, keys=_key_values(rtype.table, rtype.key, wanted)
-            ),
-        ):
+        for loaded in await self._fetch(rtype.table, rtype.key, wanted):
             found[str(loaded[rtype.key])] = loaded
         for record_id in wanted:
             row = found.get(record_id)
             self._stored[(type_name, record_id)] = row
             if row is not None:
                 self._existed.add((type_name, record_id))
+
+    async def _fetch(self, table: Table, key: str, ids: list[str]) -> list[dict[str, Any]]:
+        kind = _key_kind(table, key)
+        if kind is None:  # a key of another type (uuid, ...): SQLAlchemy binds it
+            stmt = select(table).where(table.c[key].in_(ids))
+            if self.db.is_postgres:
+                stmt = stmt.with_for_update()
+            return [dict(row) for row in (await self.conn.execute(stmt)).mappings()]
+        keys: list[Any] = [int(i) for i in ids] if kind == "bigint" else ids
+        rows = await _by_keys(table, key, kind, self.db.is_postgres).rows(self.conn, keys=keys)
+        return typed_rows(table, self.conn.dialect, rows)
 
     async def query(self, stmt: Executable) -> Any:
         """Run a read (an aggregate, a search) that must see this batch's accepted writes."""
@@ -227,26 +232,25 @@ _wire_encoder = msgspec.json.Encoder()
 _BY_KEYS: dict[tuple[str, str, bool], HotSql] = {}
 
 
-def _by_keys(table: Table, key: str, postgres: bool) -> HotSql:
+def _by_keys(table: Table, key: str, kind: str, postgres: bool) -> HotSql:
     """``SELECT *`` of the rows whose key is in a list (locked on PostgreSQL), one
     statement per table whatever the list's length."""
     found = _BY_KEYS.get((table.name, key, postgres))
     if found is None:
-        kind = "bigint" if _int_key(table, key) else ""
         sql = f'SELECT * FROM "{table.name}" WHERE "{key}" :keys[{kind}]'
         found = _BY_KEYS[(table.name, key, postgres)] = HotSql(sql + (" FOR UPDATE" if postgres else ""))
     return found
 
 
-def _int_key(table: Table, key: str) -> bool:
-    try:
-        return table.c[key].type.python_type is int
-    except NotImplementedError:
-        return False
-
-
-def _key_values(table: Table, key: str, ids: list[str]) -> list[Any]:
-    return [int(i) for i in ids] if _int_key(table, key) else ids
+def _key_kind(table: Table, key: str) -> str | None:
+    """How ``HotSql`` passes a list of this key: text (``""``), ``"bigint"``, or None
+    for other types."""
+    column_type = table.c[key].type
+    if isinstance(column_type, String):
+        return ""
+    if isinstance(column_type, Integer):
+        return "bigint"
+    return None
 
 
 def _full_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
