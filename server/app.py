@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -76,6 +77,10 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         pruner = asyncio.create_task(_prune_forever(own), name="prune-tombstones")
         sweeper = asyncio.create_task(sweep_hours_forever(own), name="sweep-open-hour-logs")
         notifier = await start_notifier(own)
+        # what start-up built lives as long as the process: out of the collector's sight,
+        # a full collection no longer walks it (tens of ms, felt by every request in flight)
+        gc.collect()
+        gc.freeze()
         log.info("charity server ready on %s", "postgresql" if own.db.is_postgres else "sqlite")
         try:
             yield

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.stations import stations
-from sync.db import Database
+from sync.db import Database, HotSql
 from sync.errors import ProtocolError
 from sync.scopes import DISTRICT_MANAGER, RANK, ROLES, Grant
 from sync.tables import device_tokens, users
@@ -85,23 +85,23 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
+RESOLVE_TOKEN = HotSql(
+    "SELECT t.id, t.user_id, t.role, t.station, t.district, t.revoked_at, "
+    f"s.district AS station_district FROM device_tokens AS t LEFT OUTER JOIN {stations.name} AS s "
+    "ON s.code = t.station WHERE t.token_hash = :token_hash"
+)
+
+
 def grant_resolver(token: str) -> Callable[[Any], Awaitable[Grant]]:
     """Look the token up on the connection the sync engine is already using, inside its
     transaction: no extra connection, and a revocation counts from the next request."""
     token_hash = hash_token(token)
 
     async def resolve(conn: Any) -> Grant:
-        row = (
-            await conn.execute(
-                select(device_tokens, stations.c.district.label("station_district"))
-                .select_from(
-                    device_tokens.outerjoin(stations, stations.c.code == device_tokens.c.station)
-                )
-                .where(device_tokens.c.token_hash == token_hash)
-            )
-        ).mappings().first()
-        if row is None:
+        found = await RESOLVE_TOKEN.rows(conn, token_hash=token_hash)
+        if not found:
             raise unauthorized()
+        row = found[0]
         if row["revoked_at"] is not None:
             raise ProtocolError(403, "device_revoked", "此设备已被停用", "this device was revoked")
         return Grant(

@@ -1,9 +1,10 @@
 """The database seam: one engine, short write transactions, the change-feed clock.
 
-SQLite is the embedded default: WAL, a busy timeout, a single write path (one
-writer thread with a synchronous connection runs each write transaction whole,
-``BEGIN IMMEDIATE``), reads through aiosqlite in a real snapshot (``BEGIN``
-emitted by us, not pysqlite's lazy one). PostgreSQL is
+SQLite is the embedded default: WAL, a busy timeout, a single write path with
+group commit (``SqliteWriter``: one synchronous connection, ``BEGIN IMMEDIATE``,
+a savepoint per write transaction), checkpoints off the write path
+(``Checkpointer``), reads through aiosqlite in a real snapshot (``BEGIN`` emitted
+by us, not pysqlite's lazy one). PostgreSQL is
 the scale-out path: writes in READ COMMITTED with row locks, pulls in
 REPEATABLE READ, change ids from ``pg_current_xact_id()``.
 """
@@ -13,11 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
+import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text, update
+import msgspec
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -85,11 +90,11 @@ class Database:
     async def run_write(
         self, work: Callable[[AsyncConnection], Awaitable[T]], *, attempts: int = 6
     ) -> T:
-        """Run ``work`` in one write transaction.
+        """Run ``work`` in one write transaction (all of it or none of it).
 
-        SQLite: in the single writer thread, so the whole transaction costs one hop
-        between threads instead of several per statement. PostgreSQL: again from
-        scratch after a deadlock, serialization failure or lost unique race."""
+        SQLite: in the single writer's next round of group commit, inside a savepoint
+        of its own (``SqliteWriter``). PostgreSQL: again from scratch after a
+        deadlock, serialization failure or lost unique race."""
         if self._writer is not None:
             return await self._writer.run(work)
         for attempt in range(attempts):
@@ -120,17 +125,12 @@ class Database:
         """The change-feed clock of this write transaction.
 
         PostgreSQL: the transaction's own xid (``pg_current_xact_id``), so a reader can
-        stop below the oldest transaction still in flight. SQLite: a counter bumped once
-        per write transaction; writers are serialised, so counter order is commit order."""
+        stop below the oldest transaction still in flight. SQLite: a counter read once
+        per group commit under the write lock and handed out in memory (see
+        ``SqliteWriter``); writers are serialised, so counter order is commit order."""
         if self.is_postgres:
             return int((await conn.execute(text("SELECT pg_current_xact_id()::text::bigint"))).scalar_one())
-        result = await conn.execute(
-            update(sync_state)
-            .where(sync_state.c.key == "tx_counter")
-            .values(int_value=sync_state.c.int_value + 1)
-            .returning(sync_state.c.int_value)
-        )
-        return int(result.scalar_one())
+        return int(conn.next_txid())  # type: ignore[attr-defined]
 
     async def visible_horizon(self, conn: AsyncConnection) -> int:
         """Every change with txid below this is committed and visible in ``conn``'s
@@ -191,13 +191,20 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class _ThreadConnection:
-    """The awaitable face of a synchronous connection inside the writer thread: awaiting
-    it never leaves the thread. It offers what the write path uses of AsyncConnection."""
+class _WriterConnection:
+    """The awaitable face of the writer's synchronous connection (awaiting it never
+    suspends). It offers what the write path uses of AsyncConnection, the sqlite3
+    connection under it, and the change clock of the round being committed."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, group: _Group) -> None:
         self.sync_connection = conn
         self.dialect = conn.dialect
+        self._group = group
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        self.dbapi: Any = dbapi
+        """The sqlite3 connection under it, for the hot statements (``HotSql``, ``insert_many``):
+        inside one write transaction there is nothing for SQLAlchemy to add."""
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.sync_connection.execute(statement, parameters)
@@ -205,37 +212,220 @@ class _ThreadConnection:
     async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Any:
         return self.sync_connection.exec_driver_sql(statement, parameters)
 
+    def next_txid(self) -> int:
+        return self._group.next_txid()
+
+
+class _Group:
+    """The change clock inside one group commit: read once under the write lock,
+    handed out in memory, written back once before COMMIT."""
+
+    def __init__(self, first: int) -> None:
+        self.read = first
+        self.value = first
+
+    def next_txid(self) -> int:
+        self.value += 1
+        return self.value
+
+
+TX_COUNTER_READ = "SELECT int_value FROM sync_state WHERE key = 'tx_counter'"
+TX_COUNTER_WRITE = "UPDATE sync_state SET int_value = ? WHERE key = 'tx_counter'"
+
 
 class SqliteWriter:
-    """SQLite's single write path: one thread with its own event loop and one
-    connection; write transactions run there one at a time (``BEGIN IMMEDIATE``)."""
+    """SQLite's single write path, with group commit.
+
+    One synchronous connection, used on the event loop itself: a write transaction
+    of a push is short, and running it in place costs no thread hop and no hand-over
+    of the GIL per statement. Write transactions that arrive while a round runs queue
+    up; the next round runs all of them in one ``BEGIN IMMEDIATE ... COMMIT``, each
+    inside its own SAVEPOINT: a work that raises is rolled back to its savepoint alone
+    and gets its exception, the others commit. Nobody hears of success before the
+    COMMIT, which runs in a thread (SQLite writes the WAL without the GIL) while the
+    loop reads the next requests. One commit (and one write of the WAL pages they
+    share) for many small pushes is what keeps 200 phones pushing at once from
+    queueing behind each other's commits."""
+
+    MAX_GROUP = 256
+    """Works per round: bounds how long the first of a round waits for the last."""
 
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
+        self.engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=1, max_overflow=0
+        )
         _install_sqlite_hooks(self.engine)
-        self._lock: asyncio.Lock | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sqlite-writer", daemon=True)
-        self._thread.start()
+        event.listen(self.engine, "connect", _no_autocheckpoint)
+        self._checkpointer = Checkpointer(self.engine.url.database or "")
+        self._queue: list[tuple[Callable[[Any], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._draining = False
+        self._conn: Connection | None = None
+        self.rounds = 0
+        """Rounds committed so far (each one ``BEGIN IMMEDIATE ... COMMIT``)."""
 
     async def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        future = asyncio.run_coroutine_threadsafe(self._in_thread(work), self._loop)
-        return await asyncio.wrap_future(future)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.get_running_loop().call_soon(self._start_drain)
+        return await future
 
-    async def _in_thread(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        if self._lock is None:
-            self._lock = asyncio.Lock()  # made here: it belongs to the writer's loop
-        async with self._lock:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(sqlite_immediate=True)
-                with conn.begin():
-                    return await work(_ThreadConnection(conn))
+    def _start_drain(self) -> None:
+        asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                group = self._queue[: self.MAX_GROUP]
+                del self._queue[: self.MAX_GROUP]
+                await self._commit_group(group)
+                if self._checkpointer.wal_is_long:
+                    await asyncio.to_thread(self._checkpointer.catch_up)
+                await asyncio.sleep(0)  # let requests that arrived meanwhile join the next round
+        finally:
+            self._draining = False
+
+    async def _commit_group(
+        self, group: list[tuple[Callable[[Any], Awaitable[Any]], asyncio.Future[Any]]]
+    ) -> None:
+        live = [(work, future) for work, future in group if not future.cancelled()]
+        if not live:
+            return
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            conn = self._connection()
+            transaction = conn.begin()  # BEGIN IMMEDIATE (see _install_sqlite_hooks)
+            try:
+                clock = _Group(int(conn.exec_driver_sql(TX_COUNTER_READ).scalar_one()))
+                face = _WriterConnection(conn, clock)
+                raw = face.dbapi
+                for work, future in live:
+                    raw.execute("SAVEPOINT work")
+                    try:
+                        result = await work(face)
+                    except Exception as exc:  # noqa: BLE001 - handed to the caller
+                        raw.execute("ROLLBACK TO work")
+                        raw.execute("RELEASE work")
+                        outcomes.append((future, None, exc))
+                    else:
+                        raw.execute("RELEASE work")
+                        outcomes.append((future, result, None))
+                if clock.value != clock.read:
+                    conn.exec_driver_sql(TX_COUNTER_WRITE, (clock.value,))
+                # COMMIT writes the round's pages to the WAL: SQLite does that without the
+                # GIL, so it runs in a thread while the loop reads the next requests
+                await asyncio.to_thread(transaction.commit)
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+            self.rounds += 1
+            self._checkpointer.poke()
+        except BaseException as exc:  # the round failed whole: nothing of it committed
+            self._close_connection()
+            for _work, future in live:
+                if future.done():
+                    continue
+                if isinstance(exc, Exception):
+                    future.set_exception(exc)
+                else:  # the writer itself is being cancelled (shutdown): nobody waits for ever
+                    future.cancel()
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for future, result, error in outcomes:
+            if future.done():  # the caller went away; what it wrote is committed all the same
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect().execution_options(sqlite_immediate=True)
+        return self._conn
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
 
     def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        self._close_connection()
+        self._checkpointer.close()
         self.engine.dispose()
-        self._loop.close()
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+    # when the WAL starts over, its file is cut back to this size
+    dbapi_connection.execute(f"PRAGMA journal_size_limit={Checkpointer.RESTART_FRAMES * 4096}")
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file from a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 WAL
+    pages, and (``synchronous=NORMAL``) ends with fsyncs: every few pushes one of
+    them paid for all the others. Here the writer only pokes after a commit; this
+    thread runs ``wal_checkpoint(PASSIVE)`` on its own connection (no GIL held in
+    SQLite, never waits for readers or the writer) at most every ``PAUSE`` seconds.
+
+    The WAL starts over only when a write transaction begins right after a complete
+    checkpoint; under steady writes the next one always begins first. So once the WAL
+    holds ``RESTART_FRAMES``, the writer waits between two rounds for ``catch_up``
+    (the few frames since the last pass), and the next round starts it over."""
+
+    PAUSE = 0.2
+    RESTART_FRAMES = 65_536
+    """256 MiB of 4 KiB pages: a catch-up costs a round some 20-50 ms, so not often
+    (a busy event's small pushes dirty many index pages per round)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._stop = False
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.frames = 0
+        """WAL frames at the last checkpoint."""
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    @property
+    def wal_is_long(self) -> bool:
+        return self.frames >= self.RESTART_FRAMES
+
+    def catch_up(self) -> None:
+        """A checkpoint now, in the calling thread (the writer's, between two rounds)."""
+        self._checkpoint("PASSIVE")
+
+    def _checkpoint(self, mode: str) -> None:
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            _busy, frames, _done = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            self.frames = int(frames)
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop:
+                break
+            self._checkpoint("PASSIVE")
+            time.sleep(self.PAUSE)
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=30)
+        self._checkpoint("TRUNCATE")
+        self._conn.close()
 
 
 async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -247,15 +437,133 @@ async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, An
     if not rows:
         return
     names = list(rows[0])
-    style = conn.dialect.paramstyle
-    if style == "qmark":
-        marks = ", ".join("?" for _ in names)
-    elif style in ("numeric_dollar", "numeric"):
-        prefix = "$" if style == "numeric_dollar" else ":"
-        marks = ", ".join(f"{prefix}{i}" for i in range(1, len(names) + 1))
-    else:
+    sql = _insert_sql(conn.dialect, table.name, tuple(names))
+    if sql is None:
         await conn.execute(table.insert(), rows)
         return
-    quote = conn.dialect.identifier_preparer.quote
-    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ({marks})"
-    await conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
+    params = [tuple(row[n] for n in names) for row in rows]
+    if isinstance(conn, _WriterConnection):
+        conn.dbapi.executemany(sql, params)
+    else:
+        await conn.exec_driver_sql(sql, params)
+
+
+_INSERT_SQL: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
+
+
+def _insert_sql(dialect: Any, table: str, names: tuple[str, ...]) -> str | None:
+    """``INSERT INTO t (a, b) VALUES (?, ?)`` in the driver's parameter style, made once."""
+    key = (dialect.name, table, names)
+    if key in _INSERT_SQL:
+        return _INSERT_SQL[key]
+    style = dialect.paramstyle
+    sql: str | None = None
+    if style in ("qmark", "numeric_dollar", "numeric"):
+        if style == "qmark":
+            marks = ", ".join("?" for _ in names)
+        else:
+            prefix = "$" if style == "numeric_dollar" else ":"
+            marks = ", ".join(f"{prefix}{i}" for i in range(1, len(names) + 1))
+        quote = dialect.identifier_preparer.quote
+        sql = f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) VALUES ({marks})"
+    _INSERT_SQL[key] = sql
+    return sql
+
+
+class HotSql:
+    """A statement of the push and pull hot paths, written once with ``:name``
+    parameters and run straight through the driver (``exec_driver_sql``): no statement
+    building, compiling or per-parameter processing on each call.
+
+    ``:name[]`` is a list of text keys (``:name[bigint]`` of numbers): ``IN (SELECT
+    value FROM json_each(?))`` on SQLite (one JSON array, whatever the length),
+    ``= ANY($n::text[])`` on PostgreSQL. Parameters
+    must be plain str/int/None/bool (what both drivers take as they are); results
+    come back untyped, see ``typed_rows`` for record tables."""
+
+    _PARAM = re.compile(r"(?<![:\w]):(\w+)(?:\[(\w*)\])?")
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self._rendered: dict[str, tuple[str, tuple[tuple[str, bool], ...]]] = {}
+
+    def render(self, dialect: Any) -> tuple[str, tuple[tuple[str, bool], ...]]:
+        found = self._rendered.get(dialect.name)
+        if found is None:
+            found = self._rendered[dialect.name] = self._render(dialect.name == "postgresql")
+        return found
+
+    def _render(self, postgres: bool) -> tuple[str, tuple[tuple[str, bool], ...]]:
+        order: list[tuple[str, bool]] = []
+
+        def place(match: re.Match[str]) -> str:
+            name, list_of = match.group(1), match.group(2)
+            is_list = list_of is not None
+            if postgres:
+                if (name, is_list) not in order:
+                    order.append((name, is_list))
+                marker = f"${order.index((name, is_list)) + 1}"
+                return f"= ANY({marker}::{list_of or 'text'}[])" if is_list else marker
+            order.append((name, is_list))
+            return "IN (SELECT value FROM json_each(?))" if is_list else "?"
+
+        return self._PARAM.sub(place, self.sql), tuple(order)
+
+    def _bind(self, conn: Any, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        sql, order = self.render(conn.dialect)
+        postgres = conn.dialect.name == "postgresql"
+        values = tuple(
+            (list(params[name]) if postgres else _json_list(params[name])) if is_list else params[name]
+            for name, is_list in order
+        )
+        return sql, values
+
+    async def rows(self, conn: Any, **params: Any) -> list[dict[str, Any]]:
+        """The result rows as dicts (column name -> value, untyped)."""
+        sql, values = self._bind(conn, params)
+        if isinstance(conn, _WriterConnection):  # SQLite's writer: the driver's cursor itself
+            cursor = conn.dbapi.execute(sql, values)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(row) for row in (await conn.exec_driver_sql(sql, values)).mappings()]
+
+    async def execute(self, conn: Any, **params: Any) -> None:
+        """A statement without result rows."""
+        sql, values = self._bind(conn, params)
+        if isinstance(conn, _WriterConnection):
+            conn.dbapi.execute(sql, values)
+        else:
+            await conn.exec_driver_sql(sql, values)
+
+
+def _json_list(values: Any) -> str:
+    return msgspec.json.encode(list(values)).decode()
+
+
+def typed_rows(table: Table, dialect: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows read through the driver, typed in place as SQLAlchemy would have typed them
+    (SQLite's 0/1 as booleans, ...): the result processors of ``table``'s columns."""
+    processors = _processors(table, dialect)
+    out = rows
+    if processors:
+        for row in out:
+            for name, process in processors:
+                if name in row:
+                    row[name] = process(row[name])
+    return out
+
+
+_PROCESSORS: dict[tuple[int, str], list[tuple[str, Callable[[Any], Any]]]] = {}
+
+
+def _processors(table: Table, dialect: Any) -> list[tuple[str, Callable[[Any], Any]]]:
+    key = (id(table), dialect.name)
+    found = _PROCESSORS.get(key)
+    if found is None:
+        found = []
+        for column in table.columns:
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                found.append((column.name, process))
+        _PROCESSORS[key] = found
+    return found

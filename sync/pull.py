@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import bindparam, literal, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.wire import PROTOCOL_VERSION, Change, PullRequest, PullResponse
@@ -108,13 +109,24 @@ async def _read_page(
         if reset:
             start = Position(0, 0)
         c = changes.c
-        after_start = or_(c.txid > start.txid, and_(c.txid == start.txid, c.seq > start.seq))
-        stmt = (
+        # a row value, not "txid > a OR (txid = a AND seq > b)": with the OR, SQLite reads
+        # and sorts every later change to return one page (quadratic over a snapshot)
+        after_start = tuple_(c.txid, c.seq) > tuple_(literal(start.txid), literal(start.seq))
+        rebuild = _rebuild_types(registry, grant)
+        wire = _wire_column(registry, rebuild, db.is_postgres)
+        page_of = (
             select(c.txid, c.seq, c.type, c.record_id)
             .where(c.txid < horizon, after_start, feed_filter(grant))
             .order_by(c.txid, c.seq)
             .limit(request.limit + 1)
         )
+        if db.is_postgres:
+            narrow = page_of.subquery("changes")  # the wire column names its rows "changes"
+            stmt = select(
+                narrow.c.txid, narrow.c.seq, narrow.c.type, narrow.c.record_id, wire
+            ).order_by(narrow.c.txid, narrow.c.seq)
+        else:
+            stmt = page_of.add_columns(wire)
         rows = (await conn.execute(stmt)).all()
         more = len(rows) > request.limit
         page = rows[: request.limit]
@@ -124,7 +136,7 @@ async def _read_page(
         else:
             end = max(start, Position(horizon, 0))
             settled_below = horizon
-        out = await _load_changes(conn, registry, grant, page)
+        out = await _load_changes(conn, registry, grant, page, rebuild)
         last_mutation_id = await _last_mutation_id(conn, request.client_id, settled_below)
         held_back = False
         if db.is_postgres and not more:
@@ -173,62 +185,91 @@ async def _last_mutation_id(conn: AsyncConnection, client_id: str, below_txid: i
     return int(value or 0)
 
 
-async def _load_changes(
-    conn: AsyncConnection, registry: Registry, grant: Grant, page: Sequence[Any]
-) -> list[Change]:
-    """The current state of every record on the page, read per type by primary key.
+def _rebuild_types(registry: Registry, grant: Grant) -> frozenset[str]:
+    """Record types this grant gets a redacted copy of (built per row, not sent raw)."""
+    return frozenset(
+        name for name, rtype in registry.record_types.items()
+        if rtype.redacts_for is not None and rtype.redacts_for(grant)
+    )
 
-    A record's stored ``wire`` JSON goes out as it is (no per-row work); only rows
-    that must be redacted for this grant, or that have no ``wire`` yet, are rebuilt."""
-    wanted: dict[str, list[str]] = {}
-    for ref in page:
-        wanted.setdefault(ref.type, []).append(ref.record_id)
-    loaded: dict[tuple[str, str], Any] = {}
-    rebuild: set[str] = set()
-    for type_name, ids in wanted.items():
-        rtype = registry.record_types.get(type_name)
-        if rtype is None:
-            continue
-        table = rtype.table
-        if rtype.redacts_for is not None and rtype.redacts_for(grant):
-            rebuild.add(type_name)
-            columns: Any = [table]
-        else:
-            columns = [table.c[rtype.key], table.c.wire]
-            if rtype.tombstone:
-                columns.append(table.c[rtype.tombstone])
-        by_keys = select(*columns).where(
-            table.c[rtype.key].in_(bindparam("keys", expanding=True))
-        )  # one cached statement, whatever the page
-        for begin in range(0, len(ids), LOOKUP_CHUNK):
-            chunk = ids[begin : begin + LOOKUP_CHUNK]
-            for found in (await conn.execute(by_keys, {"keys": chunk})).mappings():
-                loaded[(type_name, str(found[rtype.key]))] = found
+
+_WIRE_COLUMNS: dict[tuple[int, frozenset[str], bool], Any] = {}
+_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def _wire_column(registry: Registry, rebuild: frozenset[str], postgres: bool) -> Any:
+    """Each feed row's wire JSON, read in the same query: the change row's own copy
+    (written with the record), else a look-up of the record (rows from before
+    migration 0006, tombstones, and types this grant gets redacted). NULL when the
+    record is gone or a tombstone (``op: del``), ``''`` when it must be built in
+    Python (redacted for this grant, or no stored wire at all)."""
+    cache_key = (id(registry), rebuild, postgres)
+    found = _WIRE_COLUMNS.get(cache_key)
+    if found is not None:
+        return found
+    branches = []
+    for name, rtype in registry.record_types.items():
+        table, key = rtype.table.name, rtype.key
+        if not all(_SAFE_NAME.match(n) for n in (name, table, key, rtype.tombstone or "x")):
+            raise ValueError(f"record type {name!r}: names must be plain identifiers")
+        live = f'r."{rtype.tombstone}" IS NULL' if rtype.tombstone else "1 = 1"
+        stored = "coalesce(r.wire, '')" if "wire" in rtype.table.c else "''"
+        value = "''" if name in rebuild else stored
+        branches.append(
+            f"WHEN '{name}' THEN (SELECT CASE WHEN {live} THEN {value} END "
+            f'FROM "{table}" AS r WHERE r."{key}" = changes.record_id)'
+        )
+    lookup = f"CASE changes.type {' '.join(branches)} END" if branches else "NULL"
+    redacted = ", ".join(f"'{name}'" for name in sorted(rebuild))
+    sql = (
+        f"CASE WHEN changes.type IN ({redacted}) THEN {lookup} " if redacted else "CASE "
+    ) + f"WHEN changes.wire IS NOT NULL THEN changes.wire ELSE {lookup} END"
+    if postgres:
+        # the page is picked from narrow rows (alias "changes"), and only its own rows'
+        # JSON is fetched, by key: a planner short of statistics then sorts positions,
+        # not documents
+        sql = sql.replace(
+            "changes.wire", "(SELECT w.wire FROM changes AS w WHERE w.seq = changes.seq)"
+        )
+    # as bytes: the driver hands them over without decoding UTF-8, and they go out raw
+    as_bytes = f"convert_to({sql}, 'UTF8')" if postgres else f"CAST({sql} AS BLOB)"
+    found = _WIRE_COLUMNS[cache_key] = literal_column(as_bytes).label("wire")
+    return found
+
+
+async def _load_changes(
+    conn: AsyncConnection, registry: Registry, grant: Grant, page: Sequence[Any], rebuild: frozenset[str]
+) -> list[Change]:
+    """Each feed row's record as phones see it. The stored ``wire`` JSON came with the
+    feed row and goes out as it is (no per-row decoding or building); only records that
+    must be redacted for this grant, or have no ``wire`` yet, are read whole and built."""
     out: list[Change] = []
-    missing_wire: list[tuple[int, str, str]] = []
-    for ref in page:
-        row = loaded.get((ref.type, ref.record_id))
-        rtype = registry.record_types.get(ref.type)
-        if row is None or rtype is None or (rtype.tombstone and row[rtype.tombstone]):
-            out.append(Change(type=ref.type, id=ref.record_id, op="del"))
-        elif ref.type in rebuild:
-            data = rtype.to_wire(row)
-            if rtype.redact is not None:
-                data = rtype.redact(data, grant)
-            out.append(Change(type=ref.type, id=ref.record_id, op="put", data=data))
-        elif row["wire"] is None:
-            missing_wire.append((len(out), ref.type, ref.record_id))
-            out.append(Change(type=ref.type, id=ref.record_id, op="del"))
+    slow: dict[str, list[tuple[int, str]]] = {}
+    raw: Any = msgspec.Raw  # sent as it is; typed as the dict the client decodes
+    for _txid, _seq, type_name, record_id, wire in page:
+        if wire:
+            out.append(Change(type_name, record_id, "put", raw(wire)))
         else:
-            raw: Any = msgspec.Raw(row["wire"].encode())
-            out.append(Change(type=ref.type, id=ref.record_id, op="put", data=raw))
-    for index, type_name, record_id in missing_wire:
+            if wire is not None:
+                slow.setdefault(type_name, []).append((len(out), record_id))
+            out.append(Change(type_name, record_id, "del"))
+    for type_name, places in slow.items():
         rtype = registry.record_types[type_name]
-        full: Any = (
-            await conn.execute(select(rtype.table).where(rtype.table.c[rtype.key] == record_id))
-        ).mappings().first()
-        if full is not None:
-            out[index] = Change(type=type_name, id=record_id, op="put", data=rtype.to_wire(full))
+        table = rtype.table
+        by_keys = select(table).where(table.c[rtype.key].in_(bindparam("keys", expanding=True)))
+        rows: dict[str, Any] = {}
+        for begin in range(0, len(places), LOOKUP_CHUNK):
+            chunk = [record_id for _index, record_id in places[begin : begin + LOOKUP_CHUNK]]
+            for row in (await conn.execute(by_keys, {"keys": chunk})).mappings():
+                rows[str(row[rtype.key])] = row
+        for index, record_id in places:
+            full = rows.get(record_id)
+            if full is None:
+                continue
+            data = rtype.to_wire(full)
+            if type_name in rebuild and rtype.redact is not None:
+                data = rtype.redact(data, grant)
+            out[index] = Change(type=type_name, id=record_id, op="put", data=data)
     return out
 
 

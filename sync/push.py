@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.wire import (
@@ -28,12 +28,12 @@ from schemas.wire import (
     PushRequest,
     PushResponse,
 )
-from sync.db import Database, insert_many
+from sync.db import Database, HotSql, insert_many
 from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
 from sync.hlc import HybridLogicalClock, clamp
 from sync.registry import Registry
 from sync.scopes import Grant, GrantSource, grant_on
-from sync.tables import clients, mutations
+from sync.tables import mutations
 from sync.timeutil import now_iso, now_ms
 from sync.unit import MutationContext, Tx
 
@@ -308,38 +308,42 @@ def _record_issue(tx: Tx, ctx: MutationContext, status: str, code: str, message:
     return issue_id
 
 
+CLAIM_CLIENT = HotSql("SELECT token_id, last_mutation_id FROM clients WHERE client_id = :client")
+CLAIM_CLIENT_LOCKED = HotSql(CLAIM_CLIENT.sql + " FOR UPDATE")
+NEW_CLIENT = HotSql(
+    "INSERT INTO clients (client_id, token_id, user_id, last_mutation_id, pending_count, created_at, "
+    "last_seen_at) VALUES (:client, :token, :user, 0, :pending, :now, :now)"
+)
+TOUCH_CLIENT = HotSql(
+    "UPDATE clients SET last_mutation_id = :last, last_seen_at = :now, pending_count = :pending "
+    "WHERE client_id = :client"
+)
+
+
 async def _claim_client(
     conn: AsyncConnection, db: Database, grant: Grant, request: PushRequest, now: str
 ) -> int:
     """Lock this client's row (one batch per client at a time) and return its
     ``last_mutation_id``; a client id belongs to the token that first used it."""
-    stmt = select(clients.c.token_id, clients.c.last_mutation_id).where(
-        clients.c.client_id == request.client_id
-    )
-    if db.is_postgres:
-        stmt = stmt.with_for_update()
-    row = (await conn.execute(stmt)).first()
-    if row is None:
-        await conn.execute(
-            insert(clients).values(
-                client_id=request.client_id, token_id=grant.token_id, user_id=grant.user_id,
-                last_mutation_id=0, pending_count=request.pending, created_at=now, last_seen_at=now,
-            )
+    claim = CLAIM_CLIENT_LOCKED if db.is_postgres else CLAIM_CLIENT
+    found = await claim.rows(conn, client=request.client_id)
+    if not found:
+        await NEW_CLIENT.execute(
+            conn, client=request.client_id, token=grant.token_id, user=grant.user_id,
+            pending=request.pending, now=now,
         )
         return 0
-    if row.token_id != grant.token_id:
+    if found[0]["token_id"] != grant.token_id:
         raise client_not_yours()
-    return int(row.last_mutation_id)
+    return int(found[0]["last_mutation_id"])
 
 
 async def _touch_client(
     conn: AsyncConnection, request: PushRequest, now: str, last_mutation_id: int
 ) -> None:
     """One update per batch: progress, when the device was last heard of, what it holds."""
-    await conn.execute(
-        update(clients)
-        .where(clients.c.client_id == request.client_id)
-        .values(last_mutation_id=last_mutation_id, last_seen_at=now, pending_count=request.pending)
+    await TOUCH_CLIENT.execute(
+        conn, last=last_mutation_id, now=now, pending=request.pending, client=request.client_id
     )
 
 
@@ -349,33 +353,28 @@ def client_not_yours() -> ProtocolError:
     )
 
 
+OUTCOMES_BY_ID = HotSql("SELECT * FROM mutations WHERE client_id = :owner AND mutation_id :values[bigint]")
+OUTCOMES_BY_KEY = HotSql('SELECT * FROM mutations WHERE user_id = :owner AND "key" :values[]')
+
+
 async def _stored_outcomes(
-    conn: AsyncConnection, owner: Any, column: Any, values: Sequence[Any]
+    conn: AsyncConnection, query: HotSql, column: str, owner: str, values: Sequence[Any]
 ) -> dict[Any, dict[str, Any]]:
-    """Stored outcome rows whose ``column`` is one of ``values``, within ``owner``."""
-    found: dict[Any, dict[str, Any]] = {}
-    unique = list(dict.fromkeys(values))
-    for start in range(0, len(unique), 500):
-        rows = await conn.execute(
-            select(mutations).where(owner, column.in_(unique[start : start + 500]))
-        )
-        for row in rows.mappings():
-            found[row[column.name]] = dict(row)
-    return found
+    """Stored outcome rows of ``owner`` whose ``column`` is one of ``values`` (one query)."""
+    rows = await query.rows(conn, owner=owner, values=list(dict.fromkeys(values)))
+    return {row[column]: row for row in rows}
 
 
 async def _stored_outcomes_by_id(
     conn: AsyncConnection, client_id: str, ids: Sequence[int]
 ) -> dict[int, dict[str, Any]]:
-    return await _stored_outcomes(
-        conn, mutations.c.client_id == client_id, mutations.c.mutation_id, ids
-    )
+    return await _stored_outcomes(conn, OUTCOMES_BY_ID, "mutation_id", client_id, ids)
 
 
 async def _stored_outcomes_by_key(
     conn: AsyncConnection, user_id: str, keys: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    return await _stored_outcomes(conn, mutations.c.user_id == user_id, mutations.c.key, keys)
+    return await _stored_outcomes(conn, OUTCOMES_BY_KEY, "key", user_id, keys)
 
 
 def _as_duplicate(mutation_id: int, stored: dict[str, Any] | None) -> MutationResult:

@@ -1,8 +1,9 @@
 """Tables the engine owns. Domain tables join the same ``metadata`` from ``server/domain``.
 
-Record tables carry ``wire``: the record as phones see it, encoded once when it is
-written, so a pull sends it as it is. NULL (rows from before it existed) means
-"build it from the row".
+The record as phones see it (``wire``) is encoded once when it is written and kept
+in its ``changes`` row, so a pull sends it as it is. Record tables may still have a
+``wire`` column (migration 0002): rows written before 0006 keep theirs there, newer
+ones leave it NULL, and NULL everywhere means "build it from the row".
 
 Timestamps are ISO-8601 UTC text (``2026-11-25T06:36:00.123Z``) so that SQLite and
 PostgreSQL store and sort them alike and phones receive them unchanged.
@@ -109,11 +110,15 @@ changes = Table(
     Column("owner", String(64), nullable=True),
     Column("public", Boolean, nullable=False, default=False),
     Column("audience", SmallInteger, nullable=False, default=0),
+    Column("wire", Text, nullable=True),
     Index("ix_changes_txid_seq", "txid", "seq"),
     Index("ix_changes_type_record", "type", "record_id"),
 )
 """The change feed, compacted: one row per record, moved to the end on every write.
-Rows point at records; pull reads the record's current state."""
+Since every write of a record rewrites its row, the row can carry the record as phones
+see it: ``wire``, encoded once by the unit of work, so a pull reads the feed in order
+and looks nothing up. NULL means "look at the record": a tombstone (``op: del``), or
+a row from before migration 0006."""
 
 conflicts = Table(
     "conflicts",

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import Executable, Table, bindparam, delete, select, update
+from sqlalchemy import Executable, Integer, String, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sync.db import Database, insert_many
+from sync.db import Database, HotSql, insert_many, typed_rows
 from sync.hlc import HybridLogicalClock
 from sync.registry import RecordType, Registry
 from sync.scopes import Grant
@@ -70,6 +70,8 @@ class Tx:
         self._existed: set[RecordKey] = set()
         self._statements: list[Executable] = []
         self._frame_statements: list[Executable] = []
+        self._wires: dict[RecordKey, str | None] = {}
+        """Wire JSON of each record written, for its change row (None: a tombstone)."""
 
     # -- reads -------------------------------------------------------------------------
 
@@ -91,18 +93,25 @@ class Tx:
         wanted = [i for i in dict.fromkeys(record_ids) if (type_name, i) not in self._stored]
         if not wanted:
             return
-        key_col = rtype.table.c[rtype.key]
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            stmt = select(rtype.table).where(key_col.in_(chunk))
+        found: dict[str, dict[str, Any]] = {}
+        for loaded in await self._fetch(rtype.table, rtype.key, wanted):
+            found[str(loaded[rtype.key])] = loaded
+        for record_id in wanted:
+            row = found.get(record_id)
+            self._stored[(type_name, record_id)] = row
+            if row is not None:
+                self._existed.add((type_name, record_id))
+
+    async def _fetch(self, table: Table, key: str, ids: list[str]) -> list[dict[str, Any]]:
+        kind = _key_kind(table, key)
+        if kind is None:  # a key of another type (uuid, ...): SQLAlchemy binds it
+            stmt = select(table).where(table.c[key].in_(ids))
             if self.db.is_postgres:
                 stmt = stmt.with_for_update()
-            found = {str(r[rtype.key]): dict(r) for r in (await self.conn.execute(stmt)).mappings()}
-            for record_id in chunk:
-                row = found.get(record_id)
-                self._stored[(type_name, record_id)] = row
-                if row is not None:
-                    self._existed.add((type_name, record_id))
+            return [dict(row) for row in (await self.conn.execute(stmt)).mappings()]
+        keys: list[Any] = [int(i) for i in ids] if kind == "bigint" else ids
+        rows = await _by_keys(table, key, kind, self.db.is_postgres).rows(self.conn, keys=keys)
+        return typed_rows(table, self.conn.dialect, rows)
 
     async def query(self, stmt: Executable) -> Any:
         """Run a read (an aggregate, a search) that must see this batch's accepted writes."""
@@ -169,7 +178,11 @@ class Tx:
         by_type: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
         for (type_name, record_id), (row, is_new) in self._staged.items():
             rtype = self.registry.record_types[type_name]
-            row["wire"] = _wire_encoder.encode(rtype.to_wire(row)).decode()
+            gone = rtype.tombstone is not None and row.get(rtype.tombstone)
+            self._wires[(type_name, record_id)] = (
+                None if gone else _wire_encoder.encode(rtype.to_wire(row)).decode()
+            )
+            row["wire"] = None  # the change row carries it (migration 0006)
             inserts, updates = by_type.setdefault(type_name, ([], []))
             (inserts if is_new else updates).append(row)
             self._stored[(type_name, record_id)] = row
@@ -220,27 +233,59 @@ class Tx:
             assert row is not None
             scope = rtype.scope(row)
             tags |= scope.poke_tags()
-            feed_rows.append(
-                {"txid": self.txid, "type": type_name, "record_id": record_id, **scope.as_row()}
-            )
+            feed_rows.append({
+                "txid": self.txid, "type": type_name, "record_id": record_id, **scope.as_row(),
+                "wire": self._wires.pop((type_name, record_id), None),
+            })
         await insert_many(self.conn, changes, feed_rows)
         self._touched = {}
         return tags
 
 
 _wire_encoder = msgspec.json.Encoder()
+_BY_KEYS: dict[tuple[str, str, bool], HotSql] = {}
+
+
+def _by_keys(table: Table, key: str, kind: str, postgres: bool) -> HotSql:
+    """``SELECT *`` of the rows whose key is in a list (locked on PostgreSQL), one
+    statement per table whatever the list's length."""
+    found = _BY_KEYS.get((table.name, key, postgres))
+    if found is None:
+        sql = f'SELECT * FROM "{table.name}" WHERE "{key}" :keys[{kind}]'
+        found = _BY_KEYS[(table.name, key, postgres)] = HotSql(sql + (" FOR UPDATE" if postgres else ""))
+    return found
+
+
+def _key_kind(table: Table, key: str) -> str | None:
+    """How ``HotSql`` passes a list of this key: text (``""``), ``"bigint"``, or None
+    for other types."""
+    column_type = table.c[key].type
+    if isinstance(column_type, String):
+        return ""
+    if isinstance(column_type, Integer):
+        return "bigint"
+    return None
 
 
 def _full_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """Same keys for every row of an executemany; autoincrement keys left out."""
-    out: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name in row:
-            out[column.name] = row[column.name]
-        elif column.autoincrement is True and column.primary_key:
-            continue
-        elif column.default is not None and getattr(column.default, "is_scalar", False):
-            out[column.name] = column.default.arg  # type: ignore[attr-defined]
-        else:
-            out[column.name] = None
-    return out
+    return {name: row.get(name, default) for name, default in _row_plan(table)}
+
+
+_ROW_PLANS: dict[int, list[tuple[str, Any]]] = {}
+
+
+def _row_plan(table: Table) -> list[tuple[str, Any]]:
+    """``(column, value when the row leaves it out)`` for the columns an insert names."""
+    plan = _ROW_PLANS.get(id(table))
+    if plan is None:
+        plan = []
+        for column in table.columns:
+            if column.autoincrement is True and column.primary_key:
+                continue
+            default = None
+            if column.default is not None and getattr(column.default, "is_scalar", False):
+                default = column.default.arg  # type: ignore[attr-defined]
+            plan.append((column.name, default))
+        _ROW_PLANS[id(table)] = plan
+    return plan
