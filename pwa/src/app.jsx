@@ -11,6 +11,11 @@ import { Review } from './screens/review.jsx';
 import { Me } from './screens/me.jsx';
 import { Soon } from './screens/soon.jsx';
 import { Icon } from './icons.jsx';
+import { DonationHome } from './screens/donations/home.jsx';
+import { DonationForm } from './screens/donations/record.jsx';
+import { DonationDetail } from './screens/donations/detail.jsx';
+import { ReceiptScreen } from './screens/donations/receipt.jsx';
+import { FundsScreen } from './screens/donations/funds.jsx';
 
 /** minRole: who may open it; soon: a phase-2 place holder (not in the nav yet). */
 export const ROUTES = [
@@ -22,18 +27,21 @@ export const ROUTES = [
   { pattern: /^\/review$/, screen: Review, tab: 'review', minRole: 'manager' },
   { pattern: /^\/me$/, screen: Me, tab: 'me' },
   // Phase 2 (donations, Time Bank, approvals, notifications): screens replace Soon.
-  { pattern: /^\/donations(?:\/.*)?$/, screen: Soon, tab: 'donations', minRole: 'staff', soon: true },
-  { pattern: /^\/receipts\/([^/]+)$/, screen: Soon, tab: 'donations', minRole: 'staff', soon: true },
+  { pattern: /^\/donations$/, screen: DonationHome, tab: 'donations', minRole: 'staff' },
+  { pattern: /^\/donations\/new\/(money|goods)$/, screen: DonationForm, tab: 'donations', minRole: 'staff' },
+  { pattern: /^\/donations\/d\/([^/]+)$/, screen: DonationDetail, tab: 'donations', minRole: 'staff' },
+  { pattern: /^\/receipts\/([^/]+)$/, screen: ReceiptScreen, tab: 'donations', minRole: 'staff' },
   { pattern: /^\/hours(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
   { pattern: /^\/timebank(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
   { pattern: /^\/approvals(?:\/.*)?$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
-  { pattern: /^\/funds(?:\/.*)?$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
+  { pattern: /^\/funds$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
   { pattern: /^\/inbox$/, screen: Soon, tab: 'me', soon: true },
 ];
 
 /** Bottom tabs in order; phase 2 adds donations (staff), hours (everyone), inbox. */
 export const NAV = [
   { tab: 'events', href: '#/events', label: 'nav.events', icon: 'events' },
+  { tab: 'donations', href: '#/donations', label: 'nav.donations', icon: 'donations', minRole: 'staff' },
   { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
   { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
 ];

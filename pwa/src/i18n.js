@@ -1,6 +1,7 @@
 // Chinese first, English on a switch. t(key, params) looks up the current language;
 // messages from the server come as {zh, en} and go through pick().
 import { useEffect, useState } from 'preact/hooks';
+import { DONATION_STRINGS } from './donations/strings.js';
 
 const STRINGS = {
   'app.name': ['社区慈善', 'Community Charity'],
@@ -125,6 +126,7 @@ const STRINGS = {
   'soon.body': ['这一功能正在建设中。', 'This part of the app is being built.'],
   'notfound': ['找不到这个页面。', 'Page not found.'],
 };
+Object.assign(STRINGS, DONATION_STRINGS);
 
 const KEY = 'charity.lang';
 let lang = (typeof localStorage !== 'undefined' && localStorage.getItem(KEY)) || 'zh';

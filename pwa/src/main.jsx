@@ -5,12 +5,14 @@ import { render } from 'preact';
 import { App } from './app.jsx';
 import { getLang, setLang } from './i18n.js';
 import { refresh, runner } from './state.js';
+import { watchSeries } from './donations/series.js';
 import './styles.css';
 
 setLang(getLang());
 const root = document.getElementById('app');
 root.textContent = ''; // the static "Loading" line
 render(<App />, root);
+watchSeries(); // claims this phone's receipt series once enrolled as staff (online)
 refresh().then(() => runner.start());
 
 if (navigator.storage?.persist) {

@@ -2,7 +2,7 @@
 // tab, another tab, or the service worker changed something.
 import { useEffect, useState } from 'preact/hooks';
 import { enqueue } from './sync/engine.js';
-import { buildView } from './sync/local.js';
+import { baseView, buildView, overlayView } from './sync/local.js';
 import { SyncRunner } from './sync/runner.js';
 import { allMeta, openStore } from './sync/store.js';
 
@@ -10,6 +10,7 @@ let snapshot = { loaded: false, meta: {}, view: buildView([], [], null), outbox:
 const listeners = new Set();
 let reading = null;
 let dirty = false;
+let base = null; // {rev, view}: the replica as last read
 
 export async function refresh() {
   if (reading) { dirty = true; return reading; }
@@ -17,13 +18,15 @@ export async function refresh() {
     do {
       dirty = false;
       const db = await openStore();
-      const [meta, replica, outbox, outcomes] = await Promise.all([
-        allMeta(), db.getAll('replica'), db.getAll('outbox'), db.getAll('outcomes'),
-      ]);
+      const [meta, outbox, outcomes] = await Promise.all([allMeta(), db.getAll('outbox'), db.getAll('outcomes')]);
+      // The replica (a season of donations) is read again only after a pull changed it.
+      if (!base || base.rev !== (meta.replica_rev ?? 0)) {
+        base = { rev: meta.replica_rev ?? 0, view: baseView(await db.getAll('replica')) };
+      }
       snapshot = {
         loaded: true, meta, outbox, online: navigator.onLine,
         outcomes: outcomes.sort((a, b) => (a.at < b.at ? 1 : -1)),
-        view: buildView(replica, outbox, meta.me),
+        view: overlayView(base.view, outbox, meta.me),
       };
       listeners.forEach((fn) => fn(snapshot));
     } while (dirty);
@@ -52,4 +55,10 @@ export async function act(name, args, version = 1) {
   await refresh();
   runner.afterEnqueue();
   return row;
+}
+
+/** Called with each new snapshot (for work that follows the data, e.g. claiming a receipt series). */
+export function subscribe(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
 }

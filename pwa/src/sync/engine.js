@@ -177,6 +177,8 @@ async function applyPage(db, page, first) {
   // Our next stamp must come after every stamp we have seen, so our edits of what we saw
   // are later than it.
   await meta.put(high, 'hlc');
+  // Screens re-read the replica only when this changes (src/state.js).
+  if (page.changes.length || page.reset || first) await meta.put(((await meta.get('replica_rev')) || 0) + 1, 'replica_rev');
   await meta.put(page.cursor, 'cursor');
   await meta.put(page.last_mutation_id, 'last_mutation_id');
   const outbox = tx.objectStore('outbox');

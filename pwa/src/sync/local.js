@@ -1,6 +1,7 @@
 // What the screens show: the replica with the pending outbox applied on top, so an edit
 // made offline shows at once and after a reload. The server stays the authority: once a
 // mutation is acknowledged it leaves the outbox and the replica holds the server's result.
+import { DONATION_OVERLAY, DONATION_TYPES } from '../donations/overlay.js';
 
 const OVERLAY = {
   'event.create'(view, args, m, me) {
@@ -32,18 +33,41 @@ const OVERLAY = {
     const record = args.action === 'restore' && view[conflict.record_type]?.get(conflict.record_id);
     if (record) view[conflict.record_type].set(conflict.record_id, { ...record, [conflict.field]: conflict.lost_value, pending: true });
   },
+  ...DONATION_OVERLAY,
 };
 
-export const RECORD_TYPES = ['station', 'event', 'conflict', 'sync_issue'];
+export const RECORD_TYPES = ['station', 'event', 'conflict', 'sync_issue', ...DONATION_TYPES];
 
 /** replicaRows: [{type, id, data}]; outbox: rows in id order. Returns {type: Map(id -> data)}. */
 export function buildView(replicaRows, outbox, me) {
+  return overlayView(baseView(replicaRows), outbox, me);
+}
+
+/** The replica alone as {type: Map}; state.js keeps it until a pull changes the replica. */
+export function baseView(replicaRows) {
   const view = Object.fromEntries(RECORD_TYPES.map((t) => [t, new Map()]));
   for (const { type, id, data } of replicaRows) {
     if (!view[type]) view[type] = new Map();
     view[type].set(id, data);
   }
-  for (const m of outbox) OVERLAY[m.name]?.(view, m.args, m, me);
+  return view;
+}
+
+/** `base` with the outbox on top; only the types the outbox touches are copied, so the
+ *  others keep their Map (and screens can memoise on it). */
+export function overlayView(base, outbox, me) {
+  const view = { ...base };
+  const copied = new Set();
+  const writable = new Proxy(view, {
+    get(target, type) {
+      if (typeof type === 'string' && target[type] instanceof Map && !copied.has(type)) {
+        copied.add(type);
+        target[type] = new Map(target[type]);
+      }
+      return target[type];
+    },
+  });
+  for (const m of outbox) OVERLAY[m.name]?.(writable, m.args, m, me);
   return view;
 }
 

@@ -1,0 +1,110 @@
+// Donations as the phone reads them (docs/donations.md "Records"): a donation never
+// changes; its current amount and status come from its corrections. Pure functions, so
+// node tests cover them and the screens compute totals from the local replica offline.
+
+/** The server's default `correction_approval_threshold_fen`: a change larger than this
+ *  waits for a second person. Only used to show a pending guess before the server answers. */
+export const APPROVAL_THRESHOLD_FEN = 50000;
+/** Numbers per receipt series (`<series>-<5 digits>`); a new series is claimed before. */
+export const SERIES_SIZE = 99999;
+export const SERIES_LOW = 99000;
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // 32 letters: no bias from `% 32`
+
+/** fen -> "1,234.50" (yuan, two decimals). */
+export function yuan(fen) {
+  const n = Number(fen) || 0;
+  const sign = n < 0 ? '-' : '';
+  const abs = Math.abs(n);
+  const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${sign}${whole}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** "12", "12.5", "12.50", "1,200" -> fen; null when not an amount. */
+export function parseYuan(text) {
+  const clean = String(text ?? '').replace(/[,\s¥元]/g, '');
+  const m = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(clean);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'));
+}
+
+/** A verification code: 8 characters drawn with crypto.getRandomValues. */
+export function verificationCode(random = (n) => crypto.getRandomValues(new Uint8Array(n))) {
+  return Array.from(random(8), (byte) => CODE_ALPHABET[byte % 32]).join('');
+}
+
+export function receiptNumber(series, counter) {
+  return `${series}-${String(counter).padStart(5, '0')}`;
+}
+
+/** donation id -> its corrections, oldest first. One pass over the corrections. */
+export function correctionsByDonation(view) {
+  const index = new Map();
+  for (const c of view.donation_correction?.values() ?? []) {
+    const list = index.get(c.donation_id);
+    if (list) list.push(c); else index.set(c.donation_id, [c]);
+  }
+  for (const list of index.values()) list.sort((a, b) => (a.requested_at < b.requested_at ? -1 : 1));
+  return index;
+}
+
+/** {amount, voided, pending} of a donation given its corrections. */
+export function currentOf(donation, corrections = []) {
+  let amount = Number(donation.amount_fen) || 0;
+  let voided = false;
+  let pending = null;
+  for (const c of corrections) {
+    if (c.status === 'applied') {
+      amount += Number(c.delta_fen) || 0;
+      voided = voided || c.action === 'void';
+    } else if (c.status === 'pending') {
+      pending = c;
+    }
+  }
+  return { amount, voided, pending };
+}
+
+/** Money and goods raised (voids and applied corrections counted) over some donations. */
+export function totalsOf(donations, index) {
+  const totals = { money: 0, goods: 0, count: 0, voided: 0 };
+  for (const d of donations) {
+    const now = currentOf(d, index.get(d.id));
+    if (now.voided) { totals.voided++; continue; }
+    totals.count++;
+    totals[d.kind === 'goods' ? 'goods' : 'money'] += now.amount;
+  }
+  return totals;
+}
+
+/** When a donation was made, as the phone shows it (device time; server time once synced). */
+export function madeAt(donation) {
+  return donation.device_time || donation.recorded_at || '';
+}
+
+export function sameLocalDay(iso, day = new Date()) {
+  const d = new Date(iso);
+  return !Number.isNaN(d.getTime()) && d.toDateString() === day.toDateString();
+}
+
+/** The donor as the staff see it (full name: staff are allowed to). */
+export function donorLabel(d, anonymousText) {
+  if (d.donor_anonymous) return anonymousText;
+  return [d.donor_name, d.donor_organisation].filter(Boolean).join(' · ') || anonymousText;
+}
+
+/** This phone's usable series: claimed by this client id and not used up. */
+export function mySeries(view, clientId, counters = {}) {
+  const mine = [...(view.receipt_series?.values() ?? [])]
+    .filter((s) => s.client_id === clientId)
+    .sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
+  return mine.find((s) => (counters[s.code] || 0) < SERIES_SIZE) || null;
+}
+
+/** The highest counter this phone's view already shows in use in a series. */
+export function highestUsed(view, series) {
+  let high = 0;
+  const prefix = `${series}-`;
+  for (const number of view.receipt?.keys() ?? []) {
+    if (number.startsWith(prefix)) high = Math.max(high, Number(number.slice(prefix.length)) || 0);
+  }
+  return high;
+}
