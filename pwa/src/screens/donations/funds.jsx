@@ -11,7 +11,9 @@ export function FundsScreen({ app }) {
   const waiting = [...app.view.donation_correction.values()]
     .filter((c) => c.status === 'pending')
     .sort((a, b) => (a.requested_at < b.requested_at ? -1 : 1));
-  const funds = [...app.view.fund.values()].sort((a, b) => (a.district || '').localeCompare(b.district || '') || a.name.localeCompare(b.name));
+  // Public records: every fund reaches every phone; the manager's own come first.
+  const near = (f) => (f.station && f.station === me?.station ? 0 : f.district && f.district === me?.district ? 1 : 2);
+  const funds = [...app.view.fund.values()].sort((a, b) => near(a) - near(b) || (a.district || '').localeCompare(b.district || '') || a.name.localeCompare(b.name));
   const projectCount = new Map();
   for (const p of app.view.project.values()) projectCount.set(p.fund_id, (projectCount.get(p.fund_id) || 0) + 1);
   const disbursements = [...app.view.disbursement.values()].filter((d) => d.status !== 'paid').sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));

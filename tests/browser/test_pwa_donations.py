@@ -1,0 +1,269 @@
+"""Donations on the phone: receipt numbers issued offline from the phone's own series, the
+receipt with its QR code, reprints marked as copies, totals from the local replica, a
+correction waiting for a second manager, a rejected correction that does not block later
+work, and 1,000 donations in the replica."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Phone, Server
+
+NUMBER = re.compile(r"^[A-Z0-9-]+-S\d{3}-\d{5}$")
+
+
+def setup_station(server: Server, code: str) -> tuple[str, str]:
+    """A station with an event and its community fund; returns (event id, fund id)."""
+    server.station(code)
+    event_id = server.event(code, "中华慈善日义卖", date="2026-12-05")
+    fund_id = str(uuid.uuid4())
+    server.push("fund.create", {"id": fund_id, "name": f"{code} 社区基金", "district": "天河区",
+                                "station": code, "purpose": "社区帮扶"})
+    return event_id, fund_id
+
+
+def wait_for_series(phone: Phone) -> str:
+    """The phone claims its receipt series by itself once enrolled as staff (online)."""
+    phone.go("/donations/new/money")
+    series = phone.page.get_by_text(re.compile(r"收据号段 \S+-S\d{3}"))
+    expect(series).to_be_visible()
+    return series.inner_text().split("收据号段 ")[1].strip()
+
+
+def record_money(phone: Phone, event_id: str, yuan: str, method: str = "wechat_pay",
+                 donor: str | None = None) -> tuple[str, str]:
+    """Record a money gift through the screens; returns (receipt number, code)."""
+    page = phone.page
+    phone.go("/donations")
+    page.get_by_test_id("don-event").select_option(event_id)
+    page.get_by_test_id("new-money").click()
+    page.locator("input[name=amount]").fill(yuan)
+    page.get_by_test_id("seg-method").locator(f"[data-value={method}]").click()
+    if donor:
+        page.get_by_test_id("seg-donor").locator("[data-value=person]").click()
+        page.locator("input[name=donor-name]").fill(donor)
+    page.get_by_test_id("save-donation").click()
+    number = page.get_by_test_id("receipt-number")
+    expect(number).to_have_text(NUMBER)
+    return number.inner_text(), page.get_by_test_id("receipt-code").inner_text()
+
+
+def test_offline_donation_keeps_its_receipt_number(phones: Any, server: Server) -> None:
+    event_id, fund_id = setup_station(server, "DN-001")
+    phone: Phone = phones("donations")
+    page = phone.page
+    phone.enrol(server.token("staff-dn", "staff", station="DN-001"))
+    series = wait_for_series(phone)
+    assert series.startswith("DN-001-S")
+    phone.wait_synced()
+
+    # No network from here on, and a reload: the app starts from the precache.
+    phone.offline(True)
+    page.reload()
+    expect(page.get_by_test_id("sync-state")).to_have_text("离线")
+    phone.go("/donations")
+    page.get_by_test_id("don-event").select_option(event_id)
+    page.get_by_test_id("new-money").click()
+    page.locator("input[name=amount]").fill("88.50")
+    page.get_by_test_id("seg-method").locator("[data-value=cash]").click()
+    page.get_by_test_id("seg-donor").locator("[data-value=person]").click()
+    page.locator("input[name=donor-name]").fill("张三")
+    page.locator("input[name=donor-phone]").fill("13800138000")
+    phone.shot("20-donation-money-form")
+    page.get_by_test_id("save-donation").click()
+
+    # The receipt at once, offline: number from this phone's series, code, QR code.
+    expect(page.get_by_test_id("receipt-number")).to_have_text(f"{series}-00001")
+    code = page.get_by_test_id("receipt-code").inner_text()
+    assert re.fullmatch(r"[A-Z2-9]{8}", code), code
+    expect(page.get_by_test_id("receipt-amount")).to_have_text("¥88.50")
+    expect(page.get_by_test_id("receipt-qr").locator("svg")).to_be_visible()
+    phone.shot("21-receipt")
+    number = f"{series}-00001"
+
+    # It survives a reload, still offline; the totals come from the phone's own data.
+    page.reload()
+    expect(page.get_by_test_id("receipt-number")).to_have_text(number)
+    expect(page.get_by_test_id("receipt-code")).to_have_text(code)
+    phone.go("/donations")
+    page.get_by_test_id("don-event").select_option(event_id)
+    expect(page.get_by_test_id("total-money")).to_have_text("¥88.50")
+    expect(page.get_by_test_id("total-count")).to_have_text("1 笔")
+    expect(page.get_by_test_id("donation-card")).to_contain_text("张三")
+    # A goods gift too, without a receipt (waived).
+    page.get_by_test_id("new-goods").click()
+    page.locator("input[name=item-name-0]").fill("大米")
+    page.locator("input[name=item-qty-0]").fill("10")
+    page.locator("input[name=item-unit-0]").fill("袋")
+    page.locator("input[name=item-value-0]").fill("500")
+    page.get_by_test_id("add-item").click()
+    page.locator("input[name=item-name-1]").fill("食用油")
+    page.locator("input[name=item-qty-1]").fill("5")
+    page.locator("input[name=item-unit-1]").fill("桶")
+    page.locator("input[name=item-value-1]").fill("300")
+    page.locator("input[name=wants-receipt]").uncheck()
+    phone.shot("22-donation-goods-form")
+    page.get_by_test_id("save-donation").click()
+    expect(page.get_by_test_id("donation-amount")).to_contain_text("¥800.00")
+    phone.go("/donations")
+    expect(page.get_by_test_id("total-goods")).to_have_text("¥800.00")
+    expect(page.get_by_test_id("total-count")).to_have_text("2 笔")
+    phone.shot("23-donations-offline")
+    assert phone.pending() == 2
+    assert not server.records("donation")  # nothing sent yet
+
+    # Online: it reaches the server with the same number, and the code checks out.
+    phone.offline(False)
+    phone.wait_synced()
+    donations = server.records("donation")
+    money = [d for d in donations.values() if d["kind"] == "money"]
+    assert len(money) == 1 and len(donations) == 2
+    assert money[0]["receipt_number"] == number
+    assert (money[0]["amount_fen"], money[0]["method"], money[0]["donor_name"]) == (8850, "cash", "张三")
+    assert money[0]["event_id"] == event_id and money[0]["fund_id"] == fund_id
+    assert server.records("receipt")[number]["code"] == code
+    checked = server.http.get(f"/api/v1/public/receipts/{number}", params={"code": code})
+    assert checked.status_code == 200 and checked.json()["current_amount_fen"] == 8850
+    assert server.http.get(f"/api/v1/public/receipts/{number}", params={"code": "AAAAAAAA"}).status_code == 404
+    # The QR code's address is the public check page on this server.
+    page_url = f"{server.base_url}/public/receipts/{number}?code={code}"
+    assert server.http.get(page_url).status_code == 200
+    assert server.records("fund")[fund_id]["balance_fen"] == 8850
+
+    # Reprint: marked as a copy on the phone, counted on the server.
+    phone.go(f"/receipts/{number}")
+    page.get_by_test_id("reprint").click()
+    expect(page.get_by_test_id("receipt-copy")).to_be_visible()
+    phone.shot("24-receipt-copy")
+    server.wait_for(lambda: server.records("receipt")[number]["reprints"] == 1, "the reprint", page=page)
+
+
+def test_correction_waits_for_second_manager_and_rejection_does_not_block(phones: Any, server: Server) -> None:
+    event_id, fund_id = setup_station(server, "DC-001")
+    staff: Phone = phones("staff")
+    manager: Phone = phones("manager")
+    staff.enrol(server.token("staff-dc", "staff", station="DC-001"))
+    manager.enrol(server.token("mgr-dc", "manager", station="DC-001"))
+    wait_for_series(staff)
+    big, _ = record_money(staff, event_id, "1000", donor="李四")
+    small, _ = record_money(staff, event_id, "20")
+    staff.wait_synced()
+    donations = {d["receipt_number"]: d for d in server.records("donation").values()}
+    big_id, small_id = donations[big]["id"], donations[small]["id"]
+    page = staff.page
+
+    # A correction above the threshold waits for a second person.
+    staff.go(f"/donations/d/{big_id}")
+    page.get_by_test_id("open-correction").click()
+    page.get_by_test_id("correction-form").locator("[data-value=correct]").click()
+    page.locator("input[name=new-amount]").fill("100")
+    page.locator("input[name=reason]").fill("多记了一个零")
+    expect(page.get_by_text("需另一位管理者审批")).to_be_visible()
+    page.get_by_test_id("submit-correction").click()
+    expect(page.get_by_test_id("correction-status")).to_have_text("等待第二人审批")
+    staff.wait_synced()
+    staff.shot("25-donation-correction-waiting")
+
+    # Offline, the staff member voids the small gift, which another person voided on the
+    # server meanwhile; then records one more.
+    staff.offline(True)
+    staff.go(f"/donations/d/{small_id}")
+    page.get_by_test_id("open-correction").click()
+    page.locator("input[name=reason]").fill("捐赠人要求退回")
+    page.get_by_test_id("submit-correction").click()
+    expect(page.get_by_test_id("donation-amount")).to_contain_text("作废")
+    server.push("donation.correct", {"id": str(uuid.uuid4()), "donation_id": small_id,
+                                     "action": "void", "reason": "重复记录"})
+    later, _ = record_money(staff, event_id, "66")
+    assert staff.pending() == 2
+
+    staff.offline(False)
+    staff.wait_synced()
+    assert later in {d["receipt_number"] for d in server.records("donation").values()}
+    alert = page.get_by_test_id("sync-alert")
+    expect(alert).to_contain_text("1 项未被接受")
+    alert.click()
+    problem = page.get_by_test_id("sync-problem")
+    expect(problem).to_have_attribute("data-code", "already_voided")
+    expect(problem.get_by_test_id("sync-reason")).to_have_text("该捐赠已作废")
+    expect(problem).to_contain_text("无需再处理")
+    staff.shot("26-sync-rejected-void")
+    page.get_by_role("button", name="知道了").click()
+
+    # The manager approves the correction on the funds screen; both phones then show it.
+    manager.go("/funds")
+    approval = manager.page.get_by_test_id("approval")
+    expect(approval).to_have_count(1)
+    expect(approval).to_contain_text("多记了一个零")
+    fund = manager.page.locator(f'[data-testid=fund][data-id="{fund_id}"]')
+    expect(fund.get_by_test_id("fund-balance")).to_have_text("¥1,066.00")  # 1000 + 20 + 66 - 20 void
+    manager.shot("27-funds-approvals")
+    approval.get_by_test_id("approve-correction").click()
+    expect(manager.page.get_by_test_id("approval")).to_have_count(0)
+    server.wait_for(lambda: server.records("fund")[fund_id]["balance_fen"] == 16600,
+                    "the approved correction in the fund", page=manager.page)
+    expect(fund.get_by_test_id("fund-balance")).to_have_text("¥166.00")
+    staff.go(f"/donations/d/{big_id}")
+    expect(page.get_by_test_id("correction-status")).to_have_text("已生效")
+    expect(page.get_by_test_id("donation-amount")).to_contain_text("¥100.00")
+    staff.go("/donations")
+    page.get_by_test_id("don-event").select_option(event_id)
+    expect(page.get_by_test_id("total-money")).to_have_text("¥166.00")
+    expect(page.get_by_test_id("total-count")).to_have_text("2 笔")
+
+
+def test_thousand_donations_in_the_replica(phones: Any, server: Server) -> None:
+    """A season's worth of donations: the screen reads them from IndexedDB and shows the
+    totals and the newest first, the rest behind a button."""
+    event_id, _ = setup_station(server, "DK-001")
+    phone: Phone = phones("thousand")
+    page = phone.page
+    phone.enrol(server.token("staff-dk", "staff", station="DK-001"))
+    page.evaluate(
+        """([eventId, n]) => new Promise((resolve, reject) => {
+          const open = indexedDB.open('charity');
+          open.onsuccess = () => {
+            const db = open.result;
+            const tx = db.transaction(['replica', 'meta'], 'readwrite');
+            const now = Date.now();
+            for (let i = 0; i < n; i++) {
+              const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+              tx.objectStore('replica').put({ type: 'donation', id, data: {
+                id, kind: 'money', amount_fen: 100 + i, method: 'cash', items: [], donor_anonymous: true,
+                donor_name: null, donor_phone: null, donor_organisation: null, wants_receipt: false,
+                public_name_consent: false, direction: 'undirected', fund_id: null, project_id: null,
+                station: 'DK-001', district: '天河区', event_id: eventId, recorded_by: 'staff-dk', client_id: 'x',
+                device_time: new Date(now - i * 1000).toISOString(), recorded_at: new Date(now).toISOString(),
+                receipt_number: null, note: '' } });
+            }
+            const meta = tx.objectStore('meta');
+            const rev = meta.get('replica_rev');
+            rev.onsuccess = () => meta.put((rev.result || 0) + 1, 'replica_rev');
+            tx.oncomplete = () => resolve(true);
+            tx.onerror = () => reject(tx.error);
+          };
+          open.onerror = () => reject(open.error);
+        })""",
+        [event_id, 1000],
+    )
+    page.reload()
+    phone.go("/donations")
+    page.get_by_test_id("don-event").select_option(event_id)
+    expect(page.get_by_test_id("total-count")).to_have_text("1000 笔")
+    # sum(100 + i for i < 1000) = 599,500 fen
+    expect(page.get_by_test_id("total-money")).to_have_text("¥5,995.00")
+    expect(page.get_by_test_id("donation-card")).to_have_count(30)
+    page.get_by_role("button", name="显示更早的 970 笔").click()
+    expect(page.get_by_test_id("donation-card")).to_have_count(1000)
+    # A new donation on top of them shows at once.
+    page.get_by_test_id("new-money").click()
+    page.locator("input[name=amount]").fill("5")
+    page.locator("input[name=wants-receipt]").uncheck()
+    page.get_by_test_id("save-donation").click()
+    expect(page.get_by_test_id("donation-amount")).to_contain_text("¥5.00")
+    phone.go("/donations")
+    expect(page.get_by_test_id("total-count")).to_have_text("1001 笔")
