@@ -9,9 +9,11 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
+from tests.browser.test_pwa_conflicts import edit_event
 
 NUMBER = re.compile(r"^[A-Z0-9-]+-S\d{3}-\d{5}$")
 
@@ -267,3 +269,73 @@ def test_thousand_donations_in_the_replica(phones: Any, server: Server) -> None:
     expect(page.get_by_test_id("donation-amount")).to_contain_text("¥5.00")
     phone.go("/donations")
     expect(page.get_by_test_id("total-count")).to_have_text("1001 笔")
+
+
+def shown_donations(phone: Phone, event_id: str) -> tuple[set[str], str, str, str]:
+    """(donation ids on the list, money total, goods total, count) as the phone shows them."""
+    phone.go("/donations")
+    page = phone.page
+    page.get_by_test_id("don-event").select_option(event_id)
+    ids = {card.get_attribute("data-id") or "" for card in page.get_by_test_id("donation-card").all()}
+    return (ids, page.get_by_test_id("total-money").inner_text(),
+            page.get_by_test_id("total-goods").inner_text(), page.get_by_test_id("total-count").inner_text())
+
+
+@pytest.mark.parametrize(
+    "server", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_two_offline_phones_record_donations_and_edit_the_event(phones: Any, server: Server) -> None:
+    event_id, fund_id = setup_station(server, "DT-001")
+    one: Phone = phones("staff-one")
+    two: Phone = phones("staff-two")
+    manager: Phone = phones("manager")
+    one.enrol(server.token("staff-dt1", "staff", station="DT-001"))
+    two.enrol(server.token("staff-dt2", "staff", station="DT-001"))
+    manager.enrol(server.token("mgr-dt", "manager", station="DT-001"))
+    series = {wait_for_series(one), wait_for_series(two)}
+    assert len(series) == 2  # each phone its own series
+    for phone in (one, two):
+        phone.wait_synced()
+        phone.offline(True)
+
+    # Both offline: donations at the same event, and the same field of the event edited.
+    numbers = [record_money(one, event_id, "100")[0], record_money(one, event_id, "50", method="cash")[0],
+               record_money(two, event_id, "30", donor="王小明")[0]]
+    edit_event(one, event_id, date="2026-12-06")
+    edit_event(two, event_id, date="2026-12-07", title="中华慈善日义卖(广场)")
+    assert one.pending() == 3 and two.pending() == 2
+
+    one.offline(False)
+    one.wait_synced()
+    two.offline(False)
+    two.wait_synced()
+
+    # The server: three donations, no duplicate, receipt numbers unique, the fund holds them.
+    stored = server.records("donation")
+    assert sorted(d["receipt_number"] for d in stored.values()) == sorted(numbers)
+    assert len(set(numbers)) == 3
+    assert server.records("fund")[fund_id]["balance_fen"] == 18000
+    # Both phones (the first learns of the second's work by an SSE poke) and the manager's
+    # show the same donations and totals.
+    expected = (set(stored), "¥180.00", "¥0.00", "3 笔")
+    for phone in (one, two, manager):
+        deadline_ok = False
+        for _ in range(50):
+            if shown_donations(phone, event_id) == expected:
+                deadline_ok = True
+                break
+            phone.page.wait_for_timeout(200)
+        assert deadline_ok, (phone.name, shown_donations(phone, event_id), expected)
+    one.shot("28-donations-two-phones")
+    event = server.records("event")[event_id]
+    assert event["date"] == "2026-12-07" and event["title"] == "中华慈善日义卖(广场)"
+    for phone in (one, two):
+        phone.go(f"/events/{event_id}")
+        expect(phone.page.get_by_test_id("event-date")).to_contain_text("2026-12-07")
+
+    # The manager's review screen shows the event's conflict with both dates.
+    manager.go("/review")
+    conflict = manager.page.get_by_test_id("conflict").filter(has_text="中华慈善日义卖")
+    expect(conflict).to_have_count(1)
+    expect(conflict.get_by_test_id("conflict-kept")).to_have_text("2026-12-07")
+    expect(conflict.get_by_test_id("conflict-lost")).to_have_text("2026-12-06")
