@@ -10,7 +10,7 @@ export function parseHash(hash = location.hash) {
 export function useRoute() {
   const [route, set] = useState(parseHash());
   useEffect(() => {
-    const on = () => set(parseHash());
+    const on = () => { set(parseHash()); scrollTo(0, 0); }; // a new screen starts at its top
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);

@@ -48,11 +48,8 @@ export function FundsScreen({ app }) {
         {funds.map((fund) => (
           <li key={fund.id} class="fund" data-testid="fund" data-id={fund.id}>
             <div class="fund-name"><strong>{fund.name}</strong> <span class="muted">{fund.district || t('funds.city')}{fund.station ? ` · ${fund.station}` : ''}</span></div>
-            <div class="figures">
-              <div><span class="muted">{t('funds.balance')}</span><strong data-testid="fund-balance">¥{yuan(fund.balance_fen)}</strong></div>
-              <div><span class="muted">{t('funds.reserved')}</span><strong>¥{yuan(fund.reserved_fen)}</strong></div>
-              <div><span class="muted">{t('funds.available')}</span><strong data-testid="fund-available">¥{yuan(fund.balance_fen - fund.reserved_fen)}</strong></div>
-            </div>
+            <div class="balance"><span class="muted">{t('funds.balance')}</span> <strong data-testid="fund-balance">¥{yuan(fund.balance_fen)}</strong></div>
+            <div class="muted">{t('funds.reserved')} ¥{yuan(fund.reserved_fen)} · {t('funds.available')} <strong data-testid="fund-available">¥{yuan(fund.balance_fen - fund.reserved_fen)}</strong></div>
             {projectCount.get(fund.id) > 0 && <div class="muted small-note">{t('funds.projects', { n: projectCount.get(fund.id) })}</div>}
           </li>
         ))}

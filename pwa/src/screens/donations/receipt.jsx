@@ -33,6 +33,7 @@ export function ReceiptScreen({ app, params, query }) {
   async function reprint() {
     await act('receipt.reprint', { number });
     setCopy(true);
+    scrollTo(0, 0); // the COPY mark is at the top
   }
   const fresh = query.get('new') === '1';
   return (
@@ -42,21 +43,23 @@ export function ReceiptScreen({ app, params, query }) {
         {copy && <div class="copy-mark" data-testid="receipt-copy">{t('rcpt.copy')}</div>}
         <h1>{t('rcpt.title')}</h1>
         <div class="receipt-amount" data-testid="receipt-amount">¥{yuan(now ? now.amount : 0)}</div>
+        <div class="receipt-ids">
+          <div><span class="muted">{t('rcpt.number')}</span><strong class="mono" data-testid="receipt-number">{receipt.number}</strong></div>
+          <div><span class="muted">{t('rcpt.code')}</span><strong class="mono" data-testid="receipt-code">{receipt.code}</strong></div>
+        </div>
+        {receipt.status !== 'issued' && <p class="bad center" data-testid="receipt-status">{t(`rcpt.status.${receipt.status}`)}</p>}
+        <QrCode text={receiptUrl(receipt)} />
+        <p class="muted small-note">{t('rcpt.scan')}</p>
+        {fresh && <p class="thanks">{t('rcpt.thanks')}</p>}
         <dl>
-          <dt>{t('rcpt.number')}</dt><dd class="mono big" data-testid="receipt-number">{receipt.number}</dd>
-          <dt>{t('rcpt.code')}</dt><dd class="mono big" data-testid="receipt-code">{receipt.code}</dd>
           {donation && <><dt>{t('don.donor')}</dt><dd>{donorLabel(donation, t('donor.anonymous'))}</dd></>}
           {donation?.kind === 'goods' && <><dt>{t('don.items')}</dt><dd>{donation.items.map((i) => `${i.name} ×${i.quantity}${i.unit}`).join('、')}</dd></>}
           {donation?.kind === 'money' && <><dt>{t('don.method')}</dt><dd>{t(`method.${donation.method}`)}</dd></>}
           <dt>{t('don.station')}</dt><dd>{station?.name || receipt.station}{event ? ` · ${event.title}` : ''}</dd>
           <dt>{t('don.time')}</dt><dd>{timeOf(donation ? madeAt(donation) : receipt.issued_at)}</dd>
           {receipt.official_number && <><dt>{t('rcpt.official')}</dt><dd class="mono">{receipt.official_number}</dd></>}
-          {receipt.status !== 'issued' && <><dt>{t('don.receipt')}</dt><dd class="bad" data-testid="receipt-status">{t(`rcpt.status.${receipt.status}`)}</dd></>}
         </dl>
-        <QrCode text={receiptUrl(receipt)} />
-        <p class="muted small-note">{t('rcpt.scan')}</p>
         {receipt.pending && <p class="tag pending">{t('events.pending')}</p>}
-        {fresh && <p class="thanks">{t('rcpt.thanks')}</p>}
       </article>
       <div class="actions">
         {receipt.status === 'issued' && <button type="button" onClick={reprint} data-testid="reprint">{t('rcpt.reprint')}</button>}

@@ -108,9 +108,9 @@ export function DonationForm({ app, params, query }) {
               <div class="item" key={i} data-testid="goods-item">
                 <input name={`item-name-${i}`} placeholder={t('don.item_name')} aria-label={t('don.item_name')} value={item.name} onInput={(e) => setItem(i, { name: e.currentTarget.value })} maxLength={100} />
                 <div class="row">
-                  <input name={`item-qty-${i}`} inputMode="numeric" aria-label={t('don.quantity')} placeholder={t('don.quantity')} value={item.quantity} onInput={(e) => setItem(i, { quantity: e.currentTarget.value })} />
-                  <input name={`item-unit-${i}`} aria-label={t('don.unit')} placeholder={t('don.unit')} value={item.unit} onInput={(e) => setItem(i, { unit: e.currentTarget.value })} maxLength={16} />
-                  <input name={`item-value-${i}`} inputMode="decimal" aria-label={t('don.value')} placeholder={t('don.value')} value={item.value} onInput={(e) => setItem(i, { value: e.currentTarget.value })} />
+                  <label class="mini">{t('don.quantity')}<input name={`item-qty-${i}`} inputMode="numeric" value={item.quantity} onInput={(e) => setItem(i, { quantity: e.currentTarget.value })} /></label>
+                  <label class="mini">{t('don.unit')}<input name={`item-unit-${i}`} value={item.unit} onInput={(e) => setItem(i, { unit: e.currentTarget.value })} maxLength={16} /></label>
+                  <label class="mini">{t('don.value')}<input name={`item-value-${i}`} inputMode="decimal" placeholder="0" value={item.value} onInput={(e) => setItem(i, { value: e.currentTarget.value })} /></label>
                 </div>
                 {f.items.length > 1 && <button type="button" class="small" onClick={() => set({ items: f.items.filter((_, j) => j !== i) })}>{t('don.remove_item')}</button>}
               </div>
@@ -145,8 +145,10 @@ export function DonationForm({ app, params, query }) {
           <label>{t('don.note')}<input name="note" value={f.note} onInput={input('note')} maxLength={4000} /></label>
         </details>
         {error && <p class="bad" role="alert" data-testid="form-error">{error}</p>}
-        <button class="primary block big" type="submit" disabled={saving} data-testid="save-donation">{t(wantsReceipt ? 'don.save' : 'don.save_no_receipt')}</button>
         {!app.online && <p class="muted">{t('don.offline_saved')}</p>}
+        <div class="sticky-save">
+          <button class="primary block big" type="submit" disabled={saving} data-testid="save-donation">{t(wantsReceipt ? 'don.save' : 'don.save_no_receipt')}</button>
+        </div>
       </form>
     </main>
   );
