@@ -193,6 +193,8 @@ def test_correction_waits_for_second_manager_and_rejection_does_not_block(phones
     expect(problem).to_have_attribute("data-code", "already_voided")
     expect(problem.get_by_test_id("sync-reason")).to_have_text("该捐赠已作废")
     expect(problem).to_contain_text("无需再处理")
+    expect(problem).to_contain_text(small)  # which gift: its receipt number
+    expect(problem).to_contain_text("捐赠人要求退回")
     staff.shot("26-sync-rejected-void")
     page.get_by_role("button", name="知道了").click()
 

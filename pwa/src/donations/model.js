@@ -108,3 +108,21 @@ export function highestUsed(view, series) {
   }
   return high;
 }
+
+/** Which gift a queued or refused donation mutation is about ("¥20.00 张三 DC-001-S001-00002"),
+ *  for the sync panel; null for other mutations. */
+export function describeDonationArgs(name, args, view, anonymousText) {
+  if (!args || !/^(donation|correction|receipt)\./.test(name)) return null;
+  const correction = name === 'correction.decide' ? view?.donation_correction?.get(args.id) : null;
+  const receipt = args.number && view?.receipt?.get(args.number);
+  const donationId = args.donation_id || correction?.donation_id || receipt?.donation_id || (name === 'donation.record' ? args.id : null);
+  const donation = donationId && view?.donation?.get(donationId);
+  const amount = donation ? donation.amount_fen : args.amount_fen;
+  const parts = [
+    amount != null && `¥${yuan(amount)}`,
+    donation ? donorLabel(donation, anonymousText) : null,
+    donation?.receipt_number || args.number || args.receipt?.number,
+    args.reason && `「${args.reason}」`,
+  ];
+  return parts.filter(Boolean).join(' ');
+}

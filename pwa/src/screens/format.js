@@ -1,5 +1,6 @@
 // Small display helpers shared by the screens.
 import { getLang, t } from '../i18n.js';
+import { describeDonationArgs } from '../donations/model.js';
 
 export function timeOf(iso) {
   const d = new Date(iso);
@@ -27,6 +28,8 @@ export function todayIso() {
 /** "Edit event 中华慈善日义卖: title" for the sync panel and the outbox list. */
 export function describeMutation(name, args, view) {
   const label = t(`mutation.${name}`);
+  const gift = describeDonationArgs(name, args, view, t('donor.anonymous'));
+  if (gift !== null) return `${label} ${gift}`;
   const eventId = args?.id;
   const event = eventId && view?.event?.get(eventId);
   const title = event?.title || args?.title || args?.fields?.title || '';
