@@ -1,7 +1,8 @@
-// Receipt numbers issued offline (docs/donations.md, step by step): while online the phone
-// claims a series of its own (receipt_series.claim) as soon as it is enrolled as staff of a
-// station; then each receipt takes the next counter of that series, kept in IndexedDB next
-// to the outbox, so numbers never repeat on this phone and no other phone has the series.
+// Receipt numbers issued offline (docs/donations.md, step by step): the phone claims a
+// series of its own (receipt_series.claim) as soon as it is enrolled as staff of a station
+// (enrolment is online, so the claim goes out with the first sync); then each receipt
+// takes the next counter of that series, kept in IndexedDB next to the outbox, so numbers
+// never repeat on this phone and no other phone has the series.
 import { atLeast } from '../roles.js';
 import { act, subscribe } from '../state.js';
 import { openStore } from '../sync/store.js';
@@ -9,14 +10,14 @@ import { SERIES_LOW, highestUsed, mySeries, receiptNumber, verificationCode } fr
 
 const CLAIM_LOCK = 'charity-series-claim';
 
-/** Whether this snapshot calls for a new claim: staff of a station, synced at least once
- *  (so the replica shows the series we have), online, no usable series for this client id,
- *  and no claim made yet for it (a refused claim shows in the sync bar, not in a loop). */
+/** Whether this snapshot calls for a new claim: staff of a station, no usable series for
+ *  this client id, and no claim made yet for it (a refused claim shows in the sync bar, not
+ *  in a loop). A series belongs to one client id, so a client id never claimed for has
+ *  none: the claim is queued at once on enrolment and goes out with the first sync. */
 export function needsClaim(snapshot) {
   const { meta, view, outbox } = snapshot;
   const me = meta.me;
-  if (!snapshot.loaded || !meta.token || !me?.station || !atLeast(me, 'staff')) return false;
-  if (!snapshot.online || !meta.last_sync_at) return false;
+  if (!snapshot.loaded || !meta.token || !meta.client_id || !me?.station || !atLeast(me, 'staff')) return false;
   if (outbox.some((m) => m.name === 'receipt_series.claim')) return false;
   const counters = meta.receipt_counters || {};
   const series = mySeries(view, meta.client_id, counters);
@@ -50,8 +51,8 @@ export function watchSeries() {
   });
 }
 
-/** The next receipt of this phone's series, or null when it has none yet (claimed while
- *  online). The counter is raised in IndexedDB before the number is used, so a crash can
+/** The next receipt of this phone's series, or null when it has none yet (its claim has
+ *  not come back from the server). The counter is raised in IndexedDB before the number is used, so a crash can
  *  skip a number but never give one twice. */
 export async function nextReceipt(view, clientId) {
   const db = await openStore();
