@@ -143,6 +143,16 @@ def test_offline_donation_keeps_its_receipt_number(phones: Any, server: Server) 
     phone.shot("24-receipt-copy")
     server.wait_for(lambda: server.records("receipt")[number]["reprints"] == 1, "the reprint", page=page)
 
+    # In English too.
+    page.get_by_role("button", name="EN").click()
+    expect(page.get_by_test_id("receipt-copy")).to_have_text("COPY 副本")
+    expect(page.get_by_role("button", name="Reprint (copy)")).to_be_visible()
+    phone.go("/donations")
+    expect(page.get_by_test_id("total-count")).to_have_text("2 gifts")
+    expect(page.get_by_role("link", name="+ Money")).to_be_visible()
+    phone.shot("29-donations-en")
+    page.get_by_role("button", name="中文").click()
+
 
 def test_correction_waits_for_second_manager_and_rejection_does_not_block(phones: Any, server: Server) -> None:
     event_id, fund_id = setup_station(server, "DC-001")
