@@ -351,3 +351,57 @@ def test_two_offline_phones_record_donations_and_edit_the_event(phones: Any, ser
     expect(conflict).to_have_count(1)
     expect(conflict.get_by_test_id("conflict-kept")).to_have_text("2026-12-07")
     expect(conflict.get_by_test_id("conflict-lost")).to_have_text("2026-12-06")
+
+
+def test_disbursement_refused_then_requested_approved_and_paid(phones: Any, server: Server) -> None:
+    """A request that would overdraw the fund is refused with its reason on the phone; a
+    smaller one is approved by the federation on its phone and paid by a third person."""
+    _, fund_id = setup_station(server, "DB-001")
+    project_id = str(uuid.uuid4())
+    server.push("project.create", {"id": project_id, "fund_id": fund_id, "name": "长者食堂"})
+    server.push("fund.seed", {"id": str(uuid.uuid4()), "fund_id": fund_id, "amount_fen": 10000})
+    manager: Phone = phones("station-manager")
+    federation: Phone = phones("district-manager")
+    manager.enrol(server.token("mgr-db", "manager", station="DB-001"))
+    federation.enrol(server.token("dm-db", "district_manager", district="天河区"))
+    page = manager.page
+
+    def request(yuan: str) -> None:
+        manager.go("/funds")
+        page.get_by_test_id("new-disbursement").click()
+        form = page.get_by_test_id("disbursement-form")
+        form.locator("select[name=fund]").select_option(fund_id)
+        form.locator("select[name=project]").select_option(project_id)
+        form.locator("input[name=disb-amount]").fill(yuan)
+        form.locator("input[name=payee]").fill("社区长者食堂")
+        form.locator("input[name=purpose]").fill("十二月餐费")
+        page.get_by_test_id("submit-disbursement").click()
+        expect(page.get_by_test_id("disbursement-form")).to_have_count(0)
+
+    request("500")
+    manager.wait_synced()
+    alert = page.get_by_test_id("sync-alert")
+    expect(alert).to_contain_text("1 项未被接受")
+    alert.click()
+    problem = page.get_by_test_id("sync-problem")
+    expect(problem).to_have_attribute("data-code", "fund_insufficient")
+    expect(problem.get_by_test_id("sync-reason")).to_contain_text("可用 100.00 元,申请 500.00 元")
+    expect(problem).to_contain_text("请减少金额")
+    page.get_by_role("button", name="知道了").click()
+
+    request("60")
+    manager.wait_synced()
+    [stored] = [d for d in server.records("disbursement").values() if d["fund_id"] == fund_id]
+    assert (stored["status"], stored["amount_fen"], stored["requested_by"]) == ("requested", 6000, "mgr-db")
+    expect(page.get_by_test_id("approve-disbursement")).to_have_count(0)  # the station cannot approve
+
+    federation.go("/funds")
+    item = federation.page.get_by_test_id("disbursement").filter(has_text="社区长者食堂")
+    item.get_by_test_id("approve-disbursement").click()
+    server.wait_for(lambda: server.records("disbursement")[stored["id"]]["status"] == "approved",
+                    "the approval", page=federation.page)
+    federation.shot("30-funds-disbursement")
+    server.push("disbursement.pay", {"id": stored["id"], "reference": "BANK-2026-001"})
+    fund = page.locator(f'[data-testid=fund][data-id="{fund_id}"]')
+    expect(fund.get_by_test_id("fund-balance")).to_have_text("¥40.00")
+    expect(page.get_by_test_id("disbursement").filter(has_text="社区长者食堂")).to_have_count(0)

@@ -112,7 +112,11 @@ export function highestUsed(view, series) {
 /** Which gift a queued or refused donation mutation is about ("¥20.00 张三 DC-001-S001-00002"),
  *  for the sync panel; null for other mutations. */
 export function describeDonationArgs(name, args, view, anonymousText) {
-  if (!args || !/^(donation|correction|receipt)\./.test(name)) return null;
+  if (!args || !/^(donation|correction|receipt|disbursement)\./.test(name)) return null;
+  if (name.startsWith('disbursement.')) {
+    const d = view?.disbursement?.get(args.id) || args;
+    return [d.amount_fen != null && `¥${yuan(d.amount_fen)}`, d.payee].filter(Boolean).join(' ');
+  }
   const correction = name === 'correction.decide' ? view?.donation_correction?.get(args.id) : null;
   const receipt = args.number && view?.receipt?.get(args.number);
   const donationId = args.donation_id || correction?.donation_id || receipt?.donation_id || (name === 'donation.record' ? args.id : null);
@@ -125,4 +129,18 @@ export function describeDonationArgs(name, args, view, anonymousText) {
     args.reason && `「${args.reason}」`,
   ];
   return parts.filter(Boolean).join(' ');
+}
+
+/** The federation's people for a fund (server/domain/funds.py holds_fund): admin, or a
+ *  district manager of the fund's district. Only decides which buttons to show. */
+export function holdsFund(me, fund) {
+  if (!me) return false;
+  if (me.role === 'admin') return true;
+  return me.role === 'district_manager' && !!fund.district && me.district === fund.district;
+}
+
+/** Who may request a disbursement from a fund: the federation or staff of its station. */
+export function worksForFund(me, fund) {
+  if (holdsFund(me, fund)) return true;
+  return !!me && ['staff', 'manager', 'district_manager', 'admin'].includes(me.role) && !!fund.station && me.station === fund.station;
 }

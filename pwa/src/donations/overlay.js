@@ -67,6 +67,23 @@ export const DONATION_OVERLAY = {
     const receipt = view.receipt.get(args.number);
     if (receipt) setReceipt(view, args.number, { reprints: (receipt.reprints || 0) + 1 });
   },
+  'disbursement.request'(view, args, m, me) {
+    const fund = view.fund.get(args.fund_id);
+    view.disbursement.set(args.id, {
+      id: args.id, fund_id: args.fund_id, project_id: args.project_id, amount_fen: args.amount_fen, payee: args.payee,
+      purpose: args.purpose ?? '', status: 'requested', requested_by: me?.user ?? '', requested_at: m.created_at,
+      decided_by: null, decided_at: null, decision_note: '', paid_by: null, paid_at: null, reference: null,
+      station: fund?.station ?? null, district: fund?.district ?? null, pending: true,
+    });
+  },
+  'disbursement.decide'(view, args, m, me) {
+    const d = view.disbursement.get(args.id);
+    if (d?.status === 'requested') view.disbursement.set(args.id, { ...d, status: args.decision === 'approve' ? 'approved' : 'rejected', decided_by: me?.user ?? '', decided_at: m.created_at, decision_note: args.note ?? '', pending: true });
+  },
+  'disbursement.pay'(view, args, m, me) {
+    const d = view.disbursement.get(args.id);
+    if (d?.status === 'approved') view.disbursement.set(args.id, { ...d, status: 'paid', paid_by: me?.user ?? '', paid_at: m.created_at, reference: args.reference, pending: true });
+  },
   'receipt.withdraw'(view, args) {
     setReceipt(view, args.number, { status: 'withdrawn' });
   },

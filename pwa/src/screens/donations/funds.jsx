@@ -1,9 +1,11 @@
 // Managers: corrections waiting for a second person (approve / refuse; the requester and
 // the recorder cannot decide their own), fund balances from the fund records (balance,
-// approved-but-unpaid, available), and the disbursement requests this phone can see.
+// approved-but-unpaid, available), and disbursements: request (the fund's station or the
+// federation), approve or refuse, pay (the federation; three different people).
+import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { act } from '../../state.js';
-import { correctionsByDonation, currentOf, donorLabel, yuan } from '../../donations/model.js';
+import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from '../../donations/model.js';
 import { CorrectionLine } from './detail.jsx';
 
 export function FundsScreen({ app }) {
@@ -16,7 +18,6 @@ export function FundsScreen({ app }) {
   const funds = [...app.view.fund.values()].sort((a, b) => near(a) - near(b) || (a.district || '').localeCompare(b.district || '') || a.name.localeCompare(b.name));
   const projectCount = new Map();
   for (const p of app.view.project.values()) projectCount.set(p.fund_id, (projectCount.get(p.fund_id) || 0) + 1);
-  const disbursements = [...app.view.disbursement.values()].filter((d) => d.status !== 'paid').sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));
   const index = waiting.length ? correctionsByDonation(app.view) : null;
   return (
     <main class="screen funds">
@@ -54,19 +55,91 @@ export function FundsScreen({ app }) {
           </li>
         ))}
       </ul>
-      {disbursements.length > 0 && (
-        <>
-          <h2>{t('funds.disbursements', { n: disbursements.length })}</h2>
-          <ul class="plain">
-            {disbursements.map((d) => (
-              <li key={d.id} class="fund" data-testid="disbursement">
-                <div><strong>¥{yuan(d.amount_fen)}</strong> · {d.payee} · <span class="tag waiting">{t(`disb.status.${d.status}`)}</span></div>
-                <div class="muted">{app.view.fund.get(d.fund_id)?.name || ''} · {app.view.project.get(d.project_id)?.name || ''} · {d.requested_by}</div>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
+      <Disbursements app={app} funds={funds} />
     </main>
+  );
+}
+
+function Disbursements({ app, funds }) {
+  const me = app.meta.me;
+  const [form, setForm] = useState(null); // {fund, project, amount, payee, purpose}
+  const [paying, setPaying] = useState(null); // {id, reference}
+  const [error, setError] = useState('');
+  const open = [...app.view.disbursement.values()].filter((d) => d.status !== 'paid' && d.status !== 'rejected')
+    .sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));
+  const requestable = funds.filter((f) => worksForFund(me, f));
+  const projectsOf = (fundId) => [...app.view.project.values()].filter((p) => p.fund_id === fundId);
+
+  async function request(e) {
+    e.preventDefault();
+    const amount = parseYuan(form.amount);
+    if (!form.fund || !form.project) return setError(t('don.need_fund'));
+    if (!amount) return setError(t('don.bad_amount'));
+    if (!form.payee.trim()) return setError(t('form.required', { field: t('disb.payee') }));
+    await act('disbursement.request', { id: crypto.randomUUID(), fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim() });
+    setForm(null);
+    setError('');
+  }
+  async function pay(e) {
+    e.preventDefault();
+    if (!paying.reference.trim()) return setError(t('form.required', { field: t('disb.reference') }));
+    await act('disbursement.pay', { id: paying.id, reference: paying.reference.trim() });
+    setPaying(null);
+    setError('');
+  }
+  const field = (name) => ({ value: form[name], onInput: (e) => setForm({ ...form, [name]: e.currentTarget.value }) });
+  return (
+    <section data-testid="disbursements">
+      <h2>{t('funds.disbursements', { n: open.length })}</h2>
+      <ul class="plain">
+        {open.map((d) => {
+          const fund = app.view.fund.get(d.fund_id);
+          const federation = fund && holdsFund(me, fund);
+          return (
+            <li key={d.id} class="fund" data-testid="disbursement" data-status={d.status}>
+              <div><strong>¥{yuan(d.amount_fen)}</strong> · {d.payee} · <span class="tag waiting">{t(`disb.status.${d.status}`)}</span>
+                {d.pending && <span class="tag pending">{t('events.pending')}</span>}</div>
+              <div class="muted">{fund?.name || ''} · {app.view.project.get(d.project_id)?.name || ''} · {d.requested_by}{d.decided_by ? ` → ${d.decided_by}` : ''}</div>
+              {d.purpose && <div>{d.purpose}</div>}
+              {federation && d.status === 'requested' && d.requested_by !== me.user && !d.pending && (
+                <div class="row">
+                  <button type="button" class="danger" onClick={() => act('disbursement.decide', { id: d.id, decision: 'reject', note: '' })}>{t('funds.refuse')}</button>
+                  <button type="button" class="primary" onClick={() => act('disbursement.decide', { id: d.id, decision: 'approve', note: '' })} data-testid="approve-disbursement">{t('funds.approve')}</button>
+                </div>
+              )}
+              {federation && d.status === 'approved' && ![d.requested_by, d.decided_by].includes(me.user) && !d.pending && (
+                paying?.id === d.id ? (
+                  <form onSubmit={pay} class="row">
+                    <input name="reference" placeholder={t('disb.reference')} aria-label={t('disb.reference')} value={paying.reference} onInput={(e) => setPaying({ ...paying, reference: e.currentTarget.value })} maxLength={100} />
+                    <button type="submit" class="primary" data-testid="pay-disbursement">{t('disb.pay')}</button>
+                  </form>
+                ) : <button type="button" class="block" onClick={() => setPaying({ id: d.id, reference: '' })}>{t('disb.pay')}…</button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {requestable.length > 0 && !form && <button type="button" class="block" onClick={() => setForm({ fund: requestable[0].id, project: '', amount: '', payee: '', purpose: '' })} data-testid="new-disbursement">{t('disb.new')}</button>}
+      {form && (
+        <form onSubmit={request} class="correction-form" data-testid="disbursement-form">
+          <label>{t('disb.fund')}<select name="fund" value={form.fund} onChange={(e) => setForm({ ...form, fund: e.currentTarget.value, project: '' })}>
+            {requestable.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+          </select></label>
+          <label>{t('disb.project')}<select name="project" {...field('project')} onChange={(e) => setForm({ ...form, project: e.currentTarget.value })}>
+            <option value="">{t('don.choose_project')}</option>
+            {projectsOf(form.fund).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+          </select></label>
+          <label>{t('don.amount')}<input name="disb-amount" inputMode="decimal" {...field('amount')} /></label>
+          <label>{t('disb.payee')}<input name="payee" {...field('payee')} maxLength={100} /></label>
+          <label>{t('disb.purpose')}<input name="purpose" {...field('purpose')} maxLength={4000} /></label>
+          {error && <p class="bad" role="alert">{error}</p>}
+          <div class="actions">
+            <button type="button" onClick={() => { setForm(null); setError(''); }}>{t('event.cancel')}</button>
+            <button type="submit" class="primary" data-testid="submit-disbursement">{t('corr.submit')}</button>
+          </div>
+        </form>
+      )}
+      {error && !form && <p class="bad" role="alert">{error}</p>}
+    </section>
   );
 }
