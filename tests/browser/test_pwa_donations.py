@@ -208,8 +208,13 @@ def test_correction_waits_for_second_manager_and_rejection_does_not_block(phones
     staff.shot("26-sync-rejected-void")
     page.get_by_role("button", name="知道了").click()
 
-    # The manager approves the correction on the funds screen; both phones then show it.
-    manager.go("/funds")
+    # The manager sees it waiting from the donations tab and approves it on the funds
+    # screen; both phones then show it.
+    manager.page.get_by_role("link", name="捐赠").click()
+    link = manager.page.get_by_test_id("funds-link")
+    expect(link).to_contain_text("1 项待审批")
+    manager.shot("31-donations-manager")
+    link.click()
     approval = manager.page.get_by_test_id("approval")
     expect(approval).to_have_count(1)
     expect(approval).to_contain_text("多记了一个零")

@@ -17,6 +17,7 @@ export const DONATION_STRINGS = {
   'don.none_today': ['今天还没有捐赠记录。', 'No donations recorded today.'],
   'don.more': ['显示更早的 {n} 笔', 'Show {n} earlier'],
   'don.funds_link': ['基金余额与审批', 'Fund balances and approvals'],
+  'don.waiting_count': ['{n} 项待审批', '{n} to approve'],
   'don.amount': ['金额(元)', 'Amount (yuan)'],
   'don.method': ['支付方式', 'Method'],
   'method.cash': ['现金', 'Cash'],

@@ -48,7 +48,7 @@ export function DonationDetail({ app, params }) {
   return (
     <main class="screen detail donation-detail" data-testid="donation-detail">
       <a class="back" href="#/donations">‹ {t('don.back')}</a>
-      <h1 data-testid="donation-amount">¥{yuan(now.amount)} {now.voided && <span class="tag void">{t('don.void')}</span>}</h1>
+      <h1 data-testid="donation-amount" class={now.voided ? 'struck' : ''}>¥{yuan(now.voided ? donation.amount_fen : now.amount)} {now.voided && <span class="tag void">{t('don.void')}</span>}</h1>
       {donation.pending && <p class="tag pending">{t('events.pending')}</p>}
       <dl>
         <dt>{t('don.donor')}</dt><dd>{donorLabel(donation, t('donor.anonymous'))}{donation.donor_phone ? ` · ${donation.donor_phone}` : ''}</dd>

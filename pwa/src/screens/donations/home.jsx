@@ -50,6 +50,8 @@ export function DonationHome({ app }) {
     return { atEvent, today };
   }, [app.view.donation, pick.station, pick.event?.id]);
   const totals = totalsOf(pick.event ? atEvent : today, index);
+  let waiting = 0;
+  for (const c of app.view.donation_correction.values()) if (c.status === 'pending') waiting++;
   const stations = [...app.view.station.values()];
   const shown = all ? today : today.slice(0, SHOWN);
   const query = pick.event ? `?event=${pick.event.id}` : '';
@@ -81,13 +83,16 @@ export function DonationHome({ app }) {
         <a class="button primary" href={`#/donations/new/money${query}`} data-testid="new-money">{t('don.new_money')}</a>
         <a class="button primary" href={`#/donations/new/goods${query}`} data-testid="new-goods">{t('don.new_goods')}</a>
       </div>
+      {atLeast(me, 'manager') && (
+        <a class="button block" href="#/funds" data-testid="funds-link">{t('don.funds_link')}
+          {waiting > 0 && <span class="tag waiting">{t('don.waiting_count', { n: waiting })}</span>} ›</a>
+      )}
       <h2>{t('don.today', { n: today.length })}</h2>
       {today.length === 0 && <p class="muted">{t('don.none_today')}</p>}
       <ul class="cards">
         {shown.map((d) => <DonationCard key={d.id} donation={d} corrections={index.get(d.id)} />)}
       </ul>
       {!all && today.length > SHOWN && <button type="button" class="block" onClick={() => setAll(true)}>{t('don.more', { n: today.length - SHOWN })}</button>}
-      {atLeast(me, 'manager') && <a class="button block" href="#/funds" data-testid="funds-link">{t('don.funds_link')} ›</a>}
     </main>
   );
 }
@@ -98,7 +103,7 @@ function DonationCard({ donation: d, corrections }) {
     <li>
       <a class={`card donation${now.voided ? ' voided' : ''}`} href={`#/donations/d/${d.id}`} data-testid="donation-card" data-id={d.id}>
         <span class="date">{timeOf(madeAt(d))} · {t(d.kind === 'goods' ? 'don.goods' : `method.${d.method}`)}</span>
-        <span class="title">¥{yuan(now.amount)} <span class="donor">{donorLabel(d, t('donor.anonymous'))}</span></span>
+        <span class="title">¥{yuan(now.voided ? d.amount_fen : now.amount)} <span class="donor">{donorLabel(d, t('donor.anonymous'))}</span></span>
         <span class="muted mono">{d.receipt_number || t('don.no_receipt')}</span>
         <span class="tag-col">
           {d.pending && <span class="tag pending">{t('events.pending')}</span>}
