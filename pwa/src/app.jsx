@@ -11,6 +11,8 @@ import { Review } from './screens/review.jsx';
 import { Me } from './screens/me.jsx';
 import { Soon } from './screens/soon.jsx';
 import { Icon } from './icons.jsx';
+import { Inbox, unreadCount } from './screens/notify/inbox.jsx';
+import { Prefs } from './screens/notify/prefs.jsx';
 
 /** minRole: who may open it; soon: a phase-2 place holder (not in the nav yet). */
 export const ROUTES = [
@@ -28,7 +30,12 @@ export const ROUTES = [
   { pattern: /^\/timebank(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
   { pattern: /^\/approvals(?:\/.*)?$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
   { pattern: /^\/funds(?:\/.*)?$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
-  { pattern: /^\/inbox$/, screen: Soon, tab: 'me', soon: true },
+  { pattern: /^\/inbox$/, screen: Inbox, tab: 'inbox' },
+  { pattern: /^\/inbox\/prefs$/, screen: Prefs, tab: 'inbox', minRole: 'manager' },
+  // Where a notification's url leads (server/notify/kinds.py; tests/test_notify_routes.py).
+  { pattern: /^\/review\/([^/]+)$/, screen: Review, tab: 'review', minRole: 'manager' },
+  { pattern: /^\/corrections\/([^/]+)$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
+  { pattern: /^\/stations\/([^/]+)\/devices$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
 ];
 
 /** Bottom tabs in order; phase 2 adds donations (staff), hours (everyone), inbox. */
@@ -36,6 +43,7 @@ export const NAV = [
   { tab: 'events', href: '#/events', label: 'nav.events', icon: 'events' },
   { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
   { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
+  { tab: 'inbox', href: '#/inbox', label: 'nav.inbox', icon: 'inbox', minRole: 'manager', badge: unreadCount },
 ];
 
 export function App() {
@@ -70,6 +78,7 @@ export function App() {
             <a key={item.tab} href={item.href} class={tab === item.tab ? 'active' : ''} aria-current={tab === item.tab ? 'page' : undefined}>
               <Icon name={item.icon} />{t(item.label)}
               {item.tab === 'review' && openConflicts(app) > 0 && <span class="badge">{openConflicts(app)}</span>}
+              {item.badge && item.badge(app) > 0 && <span class="badge" data-testid={`badge-${item.tab}`}>{item.badge(app)}</span>}
             </a>
           ))}
         </nav>

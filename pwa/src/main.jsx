@@ -6,12 +6,16 @@ import { App } from './app.jsx';
 import { getLang, setLang } from './i18n.js';
 import { refresh, runner } from './state.js';
 import './styles.css';
+import { listenForOpen, renewPush, shareLanguage } from './notify/push.js';
 
 setLang(getLang());
 const root = document.getElementById('app');
 root.textContent = ''; // the static "Loading" line
 render(<App />, root);
 refresh().then(() => runner.start());
+shareLanguage();
+listenForOpen();
+refresh().then(() => renewPush()); // Web Push: keep the server's copy of the subscription fresh
 
 if (navigator.storage?.persist) {
   navigator.storage.persisted().then((already) => already || navigator.storage.persist()).catch(() => {});
