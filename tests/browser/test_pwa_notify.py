@@ -180,3 +180,103 @@ def test_inbox_and_settings_screens(phones: Any, server: Server) -> None:
     expect(form.locator("input[name=quiet_end]")).to_have_value("07:00")
     phone.page.evaluate("window.scrollTo(0, 0)")
     phone.shot("22-notify-settings")
+    phone.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    phone.shot("23-notify-settings-lines")
+
+
+# Headless Chromium has no push service (and Playwright's contexts are incognito, where
+# Chrome refuses the Push API), so the browser's PushManager is replaced by one that makes
+# a subscription the way a browser does: a real P-256 key pair and a 16-byte auth secret,
+# kept in localStorage so that it survives a reload as a real one would.
+FAKE_PUSH_MANAGER = """
+(() => {
+  const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  const unb64 = (text) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  const make = (saved) => saved && ({
+    endpoint: saved.endpoint,
+    options: { userVisibleOnly: true, applicationServerKey: unb64(saved.key + '='.repeat((4 - saved.key.length % 4) % 4)).buffer },
+    toJSON: () => ({ endpoint: saved.endpoint, expirationTime: null, keys: { p256dh: saved.p256dh, auth: saved.auth } }),
+    unsubscribe: async () => { localStorage.removeItem('fake-push'); return true; },
+  });
+  PushManager.prototype.getSubscription = async function () { return make(JSON.parse(localStorage.getItem('fake-push'))); };
+  PushManager.prototype.subscribe = async function (options) {
+    const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+    const saved = {
+      endpoint: 'https://push.example.test/send/' + crypto.randomUUID(),
+      key: b64(options.applicationServerKey), p256dh: b64(await crypto.subtle.exportKey('raw', pair.publicKey)),
+      auth: b64(crypto.getRandomValues(new Uint8Array(16))),
+    };
+    localStorage.setItem('fake-push', JSON.stringify(saved));
+    localStorage.setItem('fake-push-calls', String(Number(localStorage.getItem('fake-push-calls') || 0) + 1));
+    return make(saved);
+  };
+})();
+"""
+
+
+def test_subscribe_button_in_headless_chromium_says_why_it_failed(phones: Any, server: Server) -> None:
+    """The real PushManager: permission is granted, the key fetched, and the browser's own
+    refusal (no push service here) is shown with the reason, the inbox still working."""
+    server.station("NS-001")
+    phone: Phone = phones("subscribe-real")
+    phone.context.grant_permissions(["notifications"], origin=server.base_url)
+    phone.enrol(server.token("mgr-ns", "manager", station="NS-001"))
+    phone.go("/me")
+    expect(phone.page.get_by_test_id("push-settings")).to_have_attribute("data-status", "off")
+    phone.page.get_by_test_id("push-subscribe").click()
+    expect(phone.page.get_by_test_id("push-note")).to_contain_text("开启失败:AbortError")
+    expect(phone.page.get_by_test_id("push-note")).to_contain_text("通知仍会出现在“通知”页")
+    assert not db_rows(server, "SELECT id FROM push_subscriptions")
+
+
+def test_subscribe_renew_rotate_unsubscribe(phones: Any, server: Server) -> None:
+    server.station("NR-001")
+    phone: Phone = phones("subscribe")
+    phone.context.add_init_script(FAKE_PUSH_MANAGER)
+    phone.context.grant_permissions(["notifications"], origin=server.base_url)
+    phone.enrol(server.token("mgr-nr", "manager", station="NR-001"))
+    phone.go("/me")
+    phone.page.get_by_test_id("push-subscribe").click()
+    expect(phone.page.get_by_test_id("push-settings")).to_have_attribute("data-status", "subscribed")
+    expect(phone.page.get_by_test_id("push-status")).to_have_text("已开启:有新通知时本机会收到提醒。")
+    phone.shot("24-push-subscribed")
+    rows = db_rows(server, "SELECT * FROM push_subscriptions WHERE user_id = ?", "mgr-nr")
+    assert len(rows) == 1 and rows[0]["endpoint"].startswith("https://push.example.test/")
+    first_key = rows[0]["vapid_key_id"]
+
+    # The key is rotated on the server: the next start notices and subscribes again.
+    from tests.serverproc import run_cli
+
+    done = run_cli(["vapid", "rotate"], database_url=server.proc.database_url, data_dir=server.proc.data_dir)
+    assert done.returncode == 0, done.stderr
+    phone.page.reload()
+    server.wait_for(lambda: {r["vapid_key_id"] for r in db_rows(server, "SELECT * FROM push_subscriptions WHERE user_id = ?", "mgr-nr")}
+                    == {first_key + 1}, "the subscription renewed under the new key", page=phone.page)
+    assert phone.page.evaluate("localStorage.getItem('fake-push-calls')") == "2"
+    renewed = db_rows(server, "SELECT * FROM push_subscriptions WHERE user_id = ?", "mgr-nr")
+    assert renewed[0]["endpoint"] != rows[0]["endpoint"]  # a new subscription, the old one gone
+
+    # An ordinary start only upserts (no new subscription).
+    phone.page.reload()
+    phone.wait_synced()
+    phone.page.wait_for_timeout(500)
+    assert phone.page.evaluate("localStorage.getItem('fake-push-calls')") == "2"
+
+    phone.go("/me")
+    phone.page.get_by_test_id("push-unsubscribe").click()
+    expect(phone.page.get_by_test_id("push-settings")).to_have_attribute("data-status", "off")
+    server.wait_for(lambda: not db_rows(server, "SELECT id FROM push_subscriptions WHERE user_id = ?", "mgr-nr"),
+                    "the subscription removed", page=phone.page)
+
+
+def test_permission_denied_says_how_to_allow(phones: Any, server: Server) -> None:
+    server.station("ND-001")
+    phone: Phone = phones("denied")
+    phone.enrol(server.token("mgr-nd", "manager", station="ND-001"))
+    # What a browser reports after the user blocked notifications for the site.
+    phone.page.add_init_script("Object.defineProperty(Notification, 'permission', { get: () => 'denied' })")
+    phone.page.reload()
+    phone.go("/me")
+    expect(phone.page.get_by_test_id("push-settings")).to_have_attribute("data-status", "denied")
+    expect(phone.page.get_by_test_id("push-status")).to_contain_text("网站设置 → 通知")
+    expect(phone.page.get_by_test_id("push-subscribe")).to_be_visible()

@@ -79,7 +79,8 @@ async function subscribeWithCurrentKey(token, { fresh = false } = {}) {
   const stored = await getMeta('push');
   const had = keyOf(subscription) || stored?.public_key;
   if (subscription && (fresh || had !== publicKey)) {
-    await subscription.unsubscribe().catch(() => {});
+    // Made under an older key: push services refuse it now. Drop it here and on the server.
+    await forget(subscription, token);
     subscription = null;
   }
   if (!subscription) {
@@ -103,13 +104,14 @@ export async function subscribeFromTap() {
   return 'subscribed';
 }
 
+async function forget(subscription, token) {
+  await api('DELETE', `/api/v1/push/subscriptions?endpoint=${encodeURIComponent(subscription.endpoint)}`, token).catch(() => {});
+  await subscription.unsubscribe().catch(() => {});
+}
+
 export async function unsubscribe() {
-  const token = await getMeta('token');
   const subscription = await (await registration()).pushManager.getSubscription();
-  if (subscription) {
-    await api('DELETE', `/api/v1/push/subscriptions?endpoint=${encodeURIComponent(subscription.endpoint)}`, token).catch(() => {});
-    await subscription.unsubscribe();
-  }
+  if (subscription) await forget(subscription, await getMeta('token'));
   await setMeta('push', null);
 }
 

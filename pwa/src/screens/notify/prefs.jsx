@@ -22,7 +22,7 @@ export function Prefs({ app }) {
       <a class="back" href="#/inbox">‹ {t('inbox.title')}</a>
       <h1>{t('prefs.title')}</h1>
       <PushSettings app={app} />
-      <PrefsForm key={JSON.stringify(prefs.field_hlc)} app={app} prefs={prefs} />
+      <PrefsForm app={app} prefs={prefs} />
       <Lines app={app} />
     </main>
   );
@@ -137,22 +137,24 @@ function Lines({ app }) {
 function Line({ label, current, save, testid }) {
   const [value, setValue] = useState(yuanText(current?.amount_fen));
   const [error, setError] = useState('');
+  const [saved, setSaved] = useState(false);
   async function submit(e) {
     e.preventDefault();
     const text = value.trim();
     if (text && !/^\d{1,11}(\.\d{1,2})?$/.test(text)) return setError(t('prefs.bad_amount'));
     setError('');
     await save(text ? Math.round(Number(text) * 100) : null);
+    setSaved(true);
   }
   return (
     <form class="line" onSubmit={submit} data-testid={testid}>
       <label>{label}
         <div class="inline">
-          <input inputMode="decimal" value={value} placeholder={t('prefs.default')} onInput={(e) => setValue(e.currentTarget.value)} />
+          <input inputMode="decimal" value={value} placeholder={t('prefs.default')} onInput={(e) => { setValue(e.currentTarget.value); setSaved(false); }} />
           <button type="submit">{t('prefs.set')}</button>
         </div>
       </label>
-      {current?.pending && <span class="tag pending">{t('events.pending')}</span>}
+      {current?.pending ? <span class="tag pending">{t('events.pending')}</span> : saved && <span class="ok">{t('prefs.saved')}</span>}
       {error && <p class="bad" role="alert">{error}</p>}
     </form>
   );

@@ -2,6 +2,7 @@
 // gesture the permission prompt needs).
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
+import { atLeast } from '../../roles.js';
 import { pushStatus, subscribeFromTap, unsubscribe } from '../../notify/push.js';
 import '../../notify/strings.js';
 
@@ -25,14 +26,16 @@ export function PushSettings({ app }) {
       const answer = await fn();
       if (answer === 'default') setNote(t('push.dismissed'));
     } catch (err) {
-      setNote(!navigator.onLine || err.code === 'network' ? t('push.offline') : t('push.failed', { msg: err.code || err.message || String(err) }));
+      // Our own errors carry the server's code; the browser's (DOMException) a name and message.
+      const reason = typeof err.code === 'string' ? err.code : [err.name, err.message].filter(Boolean).join(': ');
+      setNote(!navigator.onLine || err.code === 'network' ? t('push.offline') : t('push.failed', { msg: reason || String(err) }));
     } finally {
       setBusy(false);
       reload();
     }
   }
 
-  if (status === null) return null;
+  if (status === null || !atLeast(app.meta.me, 'manager')) return null; // only managers are notified
   const blocked = status === 'unsupported' || status === 'insecure';
   return (
     <section class="push" data-testid="push-settings" data-status={status}>
