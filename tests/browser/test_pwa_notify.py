@@ -148,6 +148,7 @@ def test_inbox_and_settings_screens(phones: Any, server: Server) -> None:
     server.wait_for(lambda: not db_rows(server, "SELECT id FROM notifications WHERE user_id = ? AND read_at IS NULL", "mgr-ni"),
                     "mark all read", page=phone.page)
     phone.wait_synced()
+    phone.page.evaluate("window.scrollTo(0, 0)")
     phone.shot("21-inbox-read")
 
     # Tapping an item opens its screen.
