@@ -107,6 +107,8 @@ def test_push_shows_notification_and_tap_opens_its_screen(phones: Any, server: S
     phone.page.evaluate("tag => navigator.serviceWorker.controller.postMessage({type: 'OPEN_NOTIFICATION', tag})", sent["id"])
     phone.page.wait_for_url("**" + sent["url"][1:])
     expect(phone.page.locator("main.review h1")).to_have_text("审核")
+    # The flagged entry the notification is about stands out.
+    expect(phone.page.locator(f"#issue-{sent['target']['issue_id']}.focus")).to_be_visible()
     eventually(phone.page, f"{NOTIFICATIONS}.then(ns => ns.length)", 0)  # closed by the tap
     expect(phone.page.get_by_test_id("sync-pending")).to_have_attribute("data-count", "1")
     expect(phone.page.get_by_test_id("badge-inbox")).to_have_count(0)  # read at once, offline
