@@ -16,6 +16,8 @@ import { DonationForm } from './screens/donations/record.jsx';
 import { DonationDetail } from './screens/donations/detail.jsx';
 import { ReceiptScreen } from './screens/donations/receipt.jsx';
 import { FundsScreen } from './screens/donations/funds.jsx';
+import { Inbox, unreadCount } from './screens/notify/inbox.jsx';
+import { Prefs } from './screens/notify/prefs.jsx';
 
 /** minRole: who may open it; soon: a phase-2 place holder (not in the nav yet). */
 export const ROUTES = [
@@ -34,8 +36,13 @@ export const ROUTES = [
   { pattern: /^\/hours(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
   { pattern: /^\/timebank(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
   { pattern: /^\/approvals(?:\/.*)?$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
-  { pattern: /^\/funds$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
-  { pattern: /^\/inbox$/, screen: Soon, tab: 'me', soon: true },
+  { pattern: /^\/funds(?:\/.*)?$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
+  { pattern: /^\/inbox$/, screen: Inbox, tab: 'inbox' },
+  { pattern: /^\/inbox\/prefs$/, screen: Prefs, tab: 'inbox', minRole: 'manager' },
+  // Where a notification's url leads (server/notify/kinds.py; tests/test_notify_routes.py).
+  { pattern: /^\/review\/([^/]+)$/, screen: Review, tab: 'review', minRole: 'manager' },
+  { pattern: /^\/corrections\/([^/]+)$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
+  { pattern: /^\/stations\/([^/]+)\/devices$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
 ];
 
 /** Bottom tabs in order; phase 2 adds donations (staff), hours (everyone), inbox. */
@@ -44,6 +51,7 @@ export const NAV = [
   { tab: 'donations', href: '#/donations', label: 'nav.donations', icon: 'donations', minRole: 'staff' },
   { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
   { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
+  { tab: 'inbox', href: '#/inbox', label: 'nav.inbox', icon: 'inbox', minRole: 'manager', badge: unreadCount },
 ];
 
 export function App() {
@@ -78,6 +86,7 @@ export function App() {
             <a key={item.tab} href={item.href} class={tab === item.tab ? 'active' : ''} aria-current={tab === item.tab ? 'page' : undefined}>
               <Icon name={item.icon} />{t(item.label)}
               {item.tab === 'review' && openConflicts(app) > 0 && <span class="badge">{openConflicts(app)}</span>}
+              {item.badge && item.badge(app) > 0 && <span class="badge" data-testid={`badge-${item.tab}`}>{item.badge(app)}</span>}
             </a>
           ))}
         </nav>

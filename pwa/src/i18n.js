@@ -169,3 +169,13 @@ export function useLang() {
   }, []);
   return value;
 }
+
+/** Called on every language switch (the notifications module keeps a copy for the service worker). */
+export function onLang(fn) {
+  listeners.add(fn);
+}
+
+/** Screens of phase 2 keep their texts in their own files and add them here at load. */
+export function addStrings(table) {
+  Object.assign(STRINGS, table);
+}

@@ -7,6 +7,7 @@ import { getLang, setLang } from './i18n.js';
 import { refresh, runner } from './state.js';
 import { watchSeries } from './donations/series.js';
 import './styles.css';
+import { listenForOpen, renewPush, shareLanguage } from './notify/push.js';
 
 setLang(getLang());
 const root = document.getElementById('app');
@@ -14,6 +15,9 @@ root.textContent = ''; // the static "Loading" line
 render(<App />, root);
 watchSeries(); // claims this phone's receipt series once enrolled as staff (online)
 refresh().then(() => runner.start());
+shareLanguage();
+listenForOpen();
+refresh().then(() => renewPush()); // Web Push: keep the server's copy of the subscription fresh
 
 if (navigator.storage?.persist) {
   navigator.storage.persisted().then((already) => already || navigator.storage.persist()).catch(() => {});

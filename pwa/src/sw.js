@@ -7,6 +7,7 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { announce, syncOnce } from './sync/engine.js';
 import { backoffDelay } from './sync/runner.js';
 import { getMeta, openStore } from './sync/store.js';
+import { installPush } from './notify/sw-push.js';
 
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
@@ -42,6 +43,8 @@ self.addEventListener('sync', (event) => {
   // A failure makes the browser try again later; the page replays on open anyway.
   if (event.tag === 'charity-outbox') event.waitUntil(replay());
 });
+
+installPush(self, replay);
 
 // Each time the worker starts (the browser wakes it for a fetch, a sync, a push).
 replay().catch(() => {});

@@ -70,7 +70,7 @@ def _large_donation(data: Mapping[str, Any]) -> Content:
             f"{_station(data)} 站收到{donor}的{'物资捐赠(估值)' if goods else '捐款'} {amount}",
             f"{_station(data)} received {'goods worth' if goods else 'a donation of'} {amount} from {donor_en}",
         ),
-        url=f"/#/donations/{data.get('donation_id')}",
+        url=f"/#/donations/d/{data.get('donation_id')}",
         target={"screen": "donation", "donation_id": data.get("donation_id"),
                 "event_id": data.get("event_id")},
         collapse=str(data.get("donation_id")),

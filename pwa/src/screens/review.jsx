@@ -1,6 +1,7 @@
 // Manager review: conflicts with both values side by side (accept the decided one, or
 // restore the other through conflict.resolve), then the rejected and flagged submissions
 // of the station (sync_issue records).
+import { useEffect } from 'preact/hooks';
 import { pick, t } from '../i18n.js';
 import { stampTime } from '../sync/hlc.js';
 import { act } from '../state.js';
@@ -10,7 +11,9 @@ function show(value) {
   return value === null || value === undefined || value === '' ? t('review.empty_value') : String(value);
 }
 
-export function Review({ app }) {
+export function Review({ app, params }) {
+  const focus = params?.[0]; // /review/<sync_issue id>, from a notification
+  useEffect(() => { if (focus) document.getElementById(`issue-${focus}`)?.scrollIntoView({ block: 'center' }); }, [focus, app.loaded]);
   const conflicts = [...app.view.conflict.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
   const open = conflicts.filter((c) => c.status === 'open');
   const done = conflicts.filter((c) => c.status !== 'open');
@@ -31,7 +34,7 @@ export function Review({ app }) {
       {issues.length === 0 && <p class="muted">{t('review.no_issues')}</p>}
       <ul class="plain">
         {issues.map((issue) => (
-          <li key={issue.id} class={`issue ${issue.status}`} data-testid="review-issue">
+          <li key={issue.id} id={`issue-${issue.id}`} class={`issue ${issue.status}${issue.id === focus ? ' focus' : ''}`} data-testid="review-issue">
             <div><strong>{t(issue.status === 'flagged' ? 'sync.flagged' : 'sync.rejected')}</strong> · {t(`mutation.${issue.mutation}`)}</div>
             <div>{pick(issue.message)}</div>
             <div class="muted">{issue.user} · {timeOf(issue.created_at)}</div>
