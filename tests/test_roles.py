@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from server.notify.outbox import expand_outbox
 from server.notify.tables import notifications
+from sync.scopes import ADMIN, OWNER_ONLY, Grant, Scope
 from sync.tables import mutations
 from sync.timeutil import utc_now
 from tests.conftest import Api
@@ -456,3 +457,45 @@ def test_matrix_is_complete() -> None:
     assert len(labels) == len(set(labels))
     assert all(len(row) == 1 + len(ROLES) for row in MATRIX)
     assert set(REFUSED_AS) <= set(labels)
+
+
+async def test_another_stations_manager_cannot_replace_a_funds_low_water_mark(api: Api) -> None:
+    """The mark is one record per fund (``fund_low:<fund>``): a manager of another station who
+    names their own station must not overwrite the line the fund's own managers set."""
+    admin = _Device(api, await api.token("admin", "admin"))
+    fund_id = new_id()
+    await admin.ok(
+        ("station.create", station_args(OWN, TIANHE, "天河一站")),
+        ("station.create", station_args(NEAR, TIANHE, "天河二站")),
+        ("fund.create", {"id": fund_id, "name": "天河一站社区基金", "district": TIANHE,
+                         "station": OWN, "purpose": "社区服务"}),
+    )
+    own = await _device(api, "own-manager", "manager", station=OWN)
+    near = await _device(api, "near-manager", "manager", station=NEAR)
+    await own.ok(("alert.set_fund_low_water", {"fund_id": fund_id, "station": OWN,
+                                               "amount_fen": 300_000}))
+    results = await near.push(
+        ("alert.set_fund_low_water", {"fund_id": fund_id, "station": NEAR, "amount_fen": 1}, None),
+        ("alert.set_fund_low_water", {"fund_id": fund_id, "station": OWN, "amount_fen": 1}, None),
+    )
+    assert [(r["status"], r.get("code")) for r in results] == [("rejected", "forbidden")] * 2
+    line = (await _snapshot(api, own.token))[("alert_threshold", f"fund_low:{fund_id}")]
+    assert (line["station"], line["amount_fen"], line["set_by"]) == (OWN, 300_000, "own-manager")
+    # The district manager may set it, but only under the fund's own station.
+    district = await _device(api, "dm", "district_manager", district=TIANHE)
+    results = await district.push(
+        ("alert.set_fund_low_water", {"fund_id": fund_id, "station": NEAR, "amount_fen": 1}, None),
+        ("alert.set_fund_low_water", {"fund_id": fund_id, "station": OWN, "amount_fen": 250_000},
+         None),
+    )
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("rejected", "invalid_args"), ("applied", None)]
+
+
+def test_owner_only_records_are_the_owners_alone() -> None:
+    """A personal inbox: its owner sees it, an admin (who sees everything else) does not."""
+    inbox = Scope(owner="m1", audience=OWNER_ONLY)
+    admin = Grant("t1", "root", "admin", None, None)
+    owner = Grant("t2", "m1", "manager", OWN, None)
+    assert admin.sees(Scope(station=OWN, district=TIANHE, audience=ADMIN))
+    assert not admin.sees(inbox) and owner.sees(inbox)
