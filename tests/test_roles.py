@@ -1,8 +1,11 @@
 """The role matrix: what each role may see on pull and do on push, as one readable table.
 
+Stations and events, donations and funds, volunteers and the Time Bank, notifications.
 "Own station" is TH-001 in 天河区 (the district manager's district is 天河区; the admin has
 no station and acts everywhere). Y = allowed (seen / applied), N = not seen / rejected
-with code ``forbidden``. Docs mirror this table; change both together.
+with code ``forbidden`` (or the code ``REFUSED_AS`` names). Each role's user is also a
+registered volunteer, so the Time Bank rows ask what the role adds to being a volunteer.
+README.md's "Devices and roles" table mirrors this one (checked below); change both together.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,8 +75,8 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("pull: another volunteer's profile (home: own station)",     N,     Y,     Y,       Y,            Y),
     ("pull: another volunteer's hour logs at own station",        N,     Y,     Y,       Y,            Y),
     ("pull: another volunteer's Time Bank account",               N,     Y,     Y,       Y,            Y),
-    ("pull: a volunteer at home in another station",              N,     N,     N,       Y,            Y),
-    ("push: volunteer.update of another volunteer",               N,     Y,     Y,       Y,            Y),
+    ("pull: a volunteer at home in another station of the district", N,     N,     N,       Y,            Y),
+    ("push: volunteer.update of another volunteer (home: own station)", N,     Y,     Y,       Y,            Y),
     ("push: activity.create at own station",                      N,     Y,     Y,       Y,            Y),
     ("push: hours.check_in for oneself",                          Y,     Y,     Y,       Y,            Y),
     ("push: hours.check_in for another volunteer (QR scan)",      N,     Y,     Y,       Y,            Y),
@@ -342,7 +346,7 @@ def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], us
         "pull: another volunteer's profile (home: own station)": has("volunteer", "vol-a"),
         "pull: another volunteer's hour logs at own station": has("hour_log", ids["their_log"]),
         "pull: another volunteer's Time Bank account": has("timebank_account", "vol:vol-a"),
-        "pull: a volunteer at home in another station": has("volunteer", "vol-b"),
+        "pull: a volunteer at home in another station of the district": has("volunteer", "vol-b"),
         "pull: another user's notifications and preferences":
             has("notification", ids["notification"]) or has("notification_prefs", OTHER_MANAGER),
     }
@@ -384,7 +388,7 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
          {"id": ids["requested"], "decision": "approve", "note": ""}),
         ("push: disbursement.pay (neither requester nor approver)", "disbursement.pay",
          {"id": ids["approved"], "reference": "转账 0001"}),
-        ("push: volunteer.update of another volunteer", "volunteer.update",
+        ("push: volunteer.update of another volunteer (home: own station)", "volunteer.update",
          {"user_id": "vol-a", "fields": {"skills": ["探访"]}}),
         ("push: activity.create at own station", "activity.create",
          {"id": new_id(), "station": OWN, "title": "社区清洁", "service_type": "community_governance",
@@ -450,6 +454,15 @@ async def test_role_matrix(api: Api, role: str) -> None:
         read_at = (await conn.execute(select(notifications.c.read_at).where(
             notifications.c.id == ids["notification"]))).scalar_one()
     assert read_at is None
+
+
+def test_readme_mirrors_the_matrix() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = [
+        tuple(cell.strip() for cell in line.strip().strip("|").split("|"))
+        for line in readme.splitlines() if line.startswith(("| pull:", "| push:"))
+    ]
+    assert rows == [(label, *("Y" if cell else "N" for cell in cells)) for label, *cells in MATRIX]
 
 
 def test_matrix_is_complete() -> None:
