@@ -512,3 +512,33 @@ def test_owner_only_records_are_the_owners_alone() -> None:
     owner = Grant("t2", "m1", "manager", OWN, None)
     assert admin.sees(Scope(station=OWN, district=TIANHE, audience=ADMIN))
     assert not admin.sees(inbox) and owner.sees(inbox)
+
+
+async def test_district_manager_reads_the_certificate_of_hours_served_in_the_district(api: Api) -> None:
+    """The certificate is for staff and up of a station the volunteer serves or where the
+    hours were served: a district manager acts for every station of the district, also
+    when the volunteer is at home in another district."""
+    admin = _Device(api, await api.token("admin", "admin"))
+    activity, log = new_id(), new_id()
+    await admin.ok(
+        ("station.create", station_args(OWN, TIANHE, "天河一站")),
+        ("station.create", station_args(NEAR, TIANHE, "天河二站")),
+        ("station.create", station_args(FAR, YUEXIU, "越秀一站")),
+        ("volunteer.register", {"user_id": "vol-far", "name": "越秀志愿者", "stations": [FAR, NEAR]}),
+        ("activity.create", {"id": activity, "station": OWN, "title": "探访长者",
+                             "service_type": "elder_care", "date": "2026-11-25"}),
+        ("hours.manual", _manual(log, activity, "vol-far", 6, 4)),
+        ("hours.approve", {"id": log}),
+    )
+    url = "/api/v1/timebank/volunteers/vol-far/certificate"
+    for user, role, place, status in (
+        ("dm-tianhe", "district_manager", {"district": TIANHE}, 200),  # served OWN and NEAR
+        ("dm-yuexiu", "district_manager", {"district": YUEXIU}, 200),  # home FAR
+        ("dm-other", "district_manager", {"district": "海珠区"}, 403),
+        ("staff-near", "staff", {"station": NEAR}, 200),
+        ("staff-own", "staff", {"station": OWN}, 200),
+        ("volunteer-own", "volunteer", {"station": OWN}, 403),
+    ):
+        token = await api.token(user, role, **place)
+        response = await api.http.get(url, headers=api.auth(token))
+        assert response.status_code == status, (user, response.text)
