@@ -20,6 +20,7 @@ from litestar import Request, Response, get
 from sqlalchemy import select
 
 from server.auth import resolve_grant
+from server.domain.stations import stations as station_rows
 from server.domain.volunteers import hour_logs, parse_time, volunteers
 from server.state import AppState
 from sync.errors import ProtocolError
@@ -49,6 +50,9 @@ class ServiceSummary:
     by_month: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     stations: set[str] = field(default_factory=set)
+    districts: dict[str, str] = field(default_factory=dict)
+    """The district of each station the volunteer serves or served at: who acts for a
+    station (a district manager) depends on the station's own district."""
 
 
 def _day(value: str | None, name: str) -> dt.date | None:
@@ -75,7 +79,12 @@ async def service_summary(
             .where(hour_logs.c.volunteer_id == user_id, hour_logs.c.status == "approved")
             .order_by(hour_logs.c.check_in_at)
         )).all()
-    summary = ServiceSummary(volunteer=dict(volunteer), start=start, end=end)
+        places = (await conn.execute(
+            select(station_rows.c.code, station_rows.c.district).where(
+                station_rows.c.code.in_({*json.loads(volunteer["stations"]), *(r.station for r in rows)}))
+        )).all()
+    summary = ServiceSummary(volunteer=dict(volunteer), start=start, end=end,
+                             districts={str(code): str(district) for code, district in places})
     for check_in_at, service_type, station, minutes in rows:
         local = parse_time(check_in_at).astimezone(SHANGHAI)
         if (start and local.date() < start) or (end and local.date() > end):
@@ -95,7 +104,7 @@ def may_read(grant: Grant, summary: ServiceSummary) -> bool:
     if grant.rank < STAFF:
         return False
     stations = {*json.loads(volunteer["stations"]), *summary.stations}
-    return any(grant.covers_station(code, volunteer["district"]) for code in stations)
+    return any(grant.covers_station(code, summary.districts.get(code)) for code in stations)
 
 
 def _hours(minutes: int) -> str:

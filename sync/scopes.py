@@ -19,6 +19,9 @@ from sync.tables import changes
 ROLES: tuple[str, ...] = ("volunteer", "staff", "manager", "district_manager", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 VOLUNTEER, STAFF, MANAGER, DISTRICT_MANAGER, ADMIN = range(5)
+OWNER_ONLY = ADMIN + 1
+"""An audience no role reaches: only the record's owner pulls it (a personal inbox), not
+even an admin, who otherwise sees everything."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,14 @@ class Grant:
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
     def sees(self, scope: Scope) -> bool:
-        if scope.public or self.rank == ADMIN:
+        if scope.public:
             return True
         if scope.owner is not None and scope.owner == self.user_id:
             return True
         if self.rank < scope.audience:
             return False
+        if self.rank == ADMIN:
+            return True
         if self.rank == DISTRICT_MANAGER:
             return scope.district is not None and scope.district == self.district
         return scope.station is not None and scope.station == self.station
@@ -113,9 +118,9 @@ class Scope:
 
 def feed_filter(grant: Grant) -> ColumnElement[bool]:
     """SQL form of ``Grant.sees`` over the ``changes`` table."""
-    if grant.rank == ADMIN:
-        return true()
     c = changes.c
+    if grant.rank == ADMIN:
+        return or_(c.audience <= ADMIN, c.owner == grant.user_id)
     parts: list[ColumnElement[bool]] = [c.public == true(), c.owner == grant.user_id]
     if grant.rank == DISTRICT_MANAGER:
         if grant.district:

@@ -1,20 +1,29 @@
 """The role matrix: what each role may see on pull and do on push, as one readable table.
 
+Stations and events, donations and funds, volunteers and the Time Bank, notifications.
 "Own station" is TH-001 in 天河区 (the district manager's district is 天河区; the admin has
 no station and acts everywhere). Y = allowed (seen / applied), N = not seen / rejected
-with code ``forbidden``. Docs mirror this table; change both together.
+with code ``forbidden`` (or the code ``REFUSED_AS`` names). Each role's user is also a
+registered volunteer, so the Time Bank rows ask what the role adds to being a volunteer.
+README.md's "Devices and roles" table mirrors this one (checked below); change both together.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from server.notify.outbox import expand_outbox
+from server.notify.tables import notifications
+from sync.scopes import ADMIN, OWNER_ONLY, Grant, Scope
 from sync.tables import mutations
+from sync.timeutil import utc_now
 from tests.conftest import Api
 from tests.helpers import event_args, mutation, new_id, station_args
 
@@ -25,6 +34,7 @@ ROLES = ("volunteer", "staff", "manager", "district_manager", "admin")
 
 MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     # action                                                  volunteer staff manager district_manager admin
+    # -- stations, events, conflicts
     ("pull: stations (public)",                                   Y,     Y,     Y,       Y,            Y),
     ("pull: events of own station",                               Y,     Y,     Y,       Y,            Y),
     ("pull: contact_phone of own station's events",               N,     Y,     Y,       Y,            Y),
@@ -39,15 +49,72 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: station.create in own district",                      N,     N,     N,       Y,            Y),
     ("push: station.create in another district",                  N,     N,     N,       N,            Y),
     ("push: conflict.resolve at own station",                     N,     N,     Y,       Y,            Y),
+    # -- donations, receipts, corrections, funds, goods (docs/donations.md)
+    ("pull: funds and projects (public)",                         Y,     Y,     Y,       Y,            Y),
+    ("pull: donations of own station",                            N,     Y,     Y,       Y,            Y),
+    ("pull: donor phone of own station's donations",              N,     Y,     Y,       Y,            Y),
+    ("pull: receipts and corrections of own station",             N,     Y,     Y,       Y,            Y),
+    ("pull: donations of another station in the district",        N,     N,     N,       Y,            Y),
+    ("pull: goods stock of own station",                          N,     Y,     Y,       Y,            Y),
+    ("pull: disbursements of own station's fund",                 N,     Y,     Y,       Y,            Y),
+    ("pull: ledger entries of own station's fund",                N,     N,     Y,       Y,            Y),
+    ("push: donation.record at own station",                      N,     Y,     Y,       Y,            Y),
+    ("push: donation.record at another station in the district",  N,     N,     N,       Y,            Y),
+    ("push: donation.correct at own station (below the line)",    N,     Y,     Y,       Y,            Y),
+    ("push: correction.decide of another's request",              N,     N,     Y,       Y,            Y),
+    ("push: correction.decide of one's own request",              N,     N,     N,       N,            N),
+    ("push: receipt.attach_official at own station",              N,     N,     Y,       Y,            Y),
+    ("push: goods.hand_out at own station",                       N,     Y,     Y,       Y,            Y),
+    ("push: fund.create for own district",                        N,     N,     N,       Y,            Y),
+    ("push: disbursement.request from own station's fund",        N,     Y,     Y,       Y,            Y),
+    ("push: disbursement.decide of another's request",            N,     N,     N,       Y,            Y),
+    ("push: disbursement.pay (neither requester nor approver)",   N,     N,     N,       Y,            Y),
+    # -- volunteers, hours, Time Bank (docs/timebank.md); every role's user is also a volunteer
+    ("pull: service activities and catalogue of own station",     Y,     Y,     Y,       Y,            Y),
+    ("pull: own volunteer profile and Time Bank account",         Y,     Y,     Y,       Y,            Y),
+    ("pull: another volunteer's profile (home: own station)",     N,     Y,     Y,       Y,            Y),
+    ("pull: another volunteer's hour logs at own station",        N,     Y,     Y,       Y,            Y),
+    ("pull: another volunteer's Time Bank account",               N,     Y,     Y,       Y,            Y),
+    ("pull: a volunteer at home in another station of the district", N,     N,     N,       Y,            Y),
+    ("push: volunteer.update of another volunteer (home: own station)", N,     Y,     Y,       Y,            Y),
+    ("push: activity.create at own station",                      N,     Y,     Y,       Y,            Y),
+    ("push: hours.check_in for oneself",                          Y,     Y,     Y,       Y,            Y),
+    ("push: hours.check_in for another volunteer (QR scan)",      N,     Y,     Y,       Y,            Y),
+    ("push: hours.approve of another volunteer's log",            N,     Y,     Y,       Y,            Y),
+    ("push: hours.approve of one's own log",                      N,     N,     N,       N,            N),
+    ("push: timebank.set_rate at own station",                    N,     N,     Y,       Y,            Y),
+    ("push: timebank.transfer of own credits",                    Y,     Y,     Y,       Y,            Y),
+    ("push: redemption.request for oneself",                      Y,     Y,     Y,       Y,            Y),
+    ("push: redemption.approve at own station",                   N,     Y,     Y,       Y,            Y),
+    # -- notifications (docs/notifications.md)
+    ("pull: another user's notifications and preferences",        N,     N,     N,       N,            N),
+    ("push: notification_prefs.set (own)",                        Y,     Y,     Y,       Y,            Y),
+    ("push: notification.mark_read of another's notification",    N,     N,     N,       N,            N),
+    ("push: alert.set_donation_threshold at own station",         N,     N,     Y,       Y,            Y),
+    ("push: alert.set_fund_low_water of own station's fund",      N,     N,     Y,       Y,            Y),
 ]
+
+REFUSED_AS: dict[str, str] = {
+    "push: notification.mark_read of another's notification": "not_found",
+}
+"""Refusals that answer ``not_found`` instead of ``forbidden``: another user's inbox is
+not even admitted to exist."""
 
 OWN, NEAR, FAR = "TH-001", "TH-002", "YX-001"
 TIANHE, YUEXIU = "天河区", "越秀区"
 PHONE = "+86 138 0000 0001"
+DONOR_PHONE = "13800138000"
+RECEIPT = f"{OWN}-S001-00001"  # the first number of the station's first series
+OTHER_MANAGER = "other-manager"
 
 
 def _stamp(offset_ms: int, node: str) -> str:
     return f"{int(time.time() * 1000) + offset_ms:016d}:0000:{node}"
+
+
+def _at(hours_ago: float) -> str:
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _snapshot(api: Api, token: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -81,10 +148,43 @@ class _Device:
         assert response.status_code == 200, response.text
         return list(response.json()["results"])
 
+    async def ok(self, *items: tuple[str, dict[str, Any]]) -> None:
+        """Setup steps: each must apply."""
+        results = await self.push(*[(name, args, None) for name, args in items])
+        for (name, _), result in zip(items, results, strict=True):
+            assert result["status"] == "applied", (name, result)
 
-async def _world(api: Api) -> dict[str, str]:
+
+async def _device(api: Api, user: str, role: str, station: str | None = None,
+                  district: str | None = None) -> _Device:
+    return _Device(api, await api.token(user, role, station=station, district=district))
+
+
+def _money(donation_id: str, amount_fen: int, station: str = OWN, **extra: Any) -> dict[str, Any]:
+    return {"id": donation_id, "station": station, "kind": "money", "amount_fen": amount_fen,
+            "method": "cash", "direction": "undirected",
+            "donor": {"name": "张三", "phone": DONOR_PHONE, "wants_receipt": "receipt" in extra},
+            **extra}
+
+
+def _goods(donation_id: str, station: str) -> dict[str, Any]:
+    return {"id": donation_id, "station": station, "kind": "goods", "direction": "undirected",
+            "items": [{"name": "大米", "quantity": 10, "unit": "袋", "estimated_value_fen": 5_000}],
+            "donor": {"anonymous": True, "wants_receipt": False}}
+
+
+def _manual(log_id: str, activity_id: str, volunteer: str, start_ago: float, end_ago: float
+            ) -> dict[str, Any]:
+    return {"id": log_id, "activity_id": activity_id, "volunteer_id": volunteer,
+            "check_in_at": _at(start_ago), "check_out_at": _at(end_ago)}
+
+
+async def _world(api: Api, user: str) -> dict[str, str]:
     """Three stations in two districts, an event at each, one more to delete, and an open
-    conflict at the own station. Returns the ids."""
+    conflict at the own station; a community fund of the own station with money, donations,
+    a receipt, pending corrections and disbursements; volunteers (``user``, the role's own
+    user, among them) with hours and credits; a notification and preferences of another
+    manager. Returns the ids."""
     admin = _Device(api, await api.token("admin", "admin"))
     ids = {"own": new_id(), "near": new_id(), "far": new_id(), "doomed": new_id()}
     results = await admin.push(
@@ -110,42 +210,150 @@ async def _world(api: Api) -> dict[str, str]:
     snapshot = await _snapshot(api, admin.token)
     (conflict_id,) = [rid for (t, rid) in snapshot if t == "conflict"]
     ids["conflict"] = conflict_id
+
+    await _money_world(api, admin, user, ids)
+    await _timebank_world(api, admin, user, ids)
+    await _notification_world(api, ids)
     return ids
 
 
-def _allowed(result: dict[str, Any]) -> bool:
+async def _money_world(api: Api, admin: _Device, user: str, ids: dict[str, str]) -> None:
+    for name in ("fund", "project", "donation", "small", "mine", "goods", "near_gift",
+                 "correction", "my_correction", "requested", "approved"):
+        ids[name] = new_id()
+    federation_a = await _device(api, "federation-a", "district_manager", district=TIANHE)
+    federation_b = await _device(api, "federation-b", "district_manager", district=TIANHE)
+    recorder = await _device(api, "recorder", "staff", station=OWN)
+    await federation_a.ok(
+        ("fund.create", {"id": ids["fund"], "name": "天河一站社区基金", "district": TIANHE,
+                         "station": OWN, "purpose": "社区服务"}),
+        ("fund.seed", {"id": new_id(), "fund_id": ids["fund"], "amount_fen": 1_000_000,
+                       "note": "种子资金"}),
+        ("project.create", {"id": ids["project"], "fund_id": ids["fund"], "name": "耆乐安居"}),
+    )
+    await recorder.ok(
+        ("receipt_series.claim", {"id": new_id(), "station": OWN}),
+        ("donation.record", _money(ids["donation"], 600_000, receipt={"number": RECEIPT,
+                                                                      "code": "K7MX2QPA"})),
+        ("donation.record", _money(ids["small"], 10_000)),
+        ("donation.record", _money(ids["mine"], 200_000)),
+        ("donation.record", _goods(ids["goods"], OWN)),
+        # Above the approval line (50,000 fen by default): pending until a second person decides.
+        ("donation.correct", {"id": ids["correction"], "donation_id": ids["donation"],
+                              "action": "correct", "reason": "录入错误", "new_amount_fen": 60_000}),
+    )
+    await admin.ok(("donation.record", _goods(ids["near_gift"], NEAR)))
+    # The role's own user asks for a correction (as a manager of the station, on another phone).
+    requester = await _device(api, user, "manager", station=OWN)
+    await requester.ok(("donation.correct", {"id": ids["my_correction"], "donation_id": ids["mine"],
+                                             "action": "void", "reason": "重复录入"}))
+    disbursement = {"fund_id": ids["fund"], "project_id": ids["project"], "amount_fen": 10_000,
+                    "payee": "某养老院", "purpose": "助老"}
+    await federation_a.ok(
+        ("disbursement.request", {"id": ids["requested"], **disbursement}),
+        ("disbursement.request", {"id": ids["approved"], **disbursement}),
+    )
+    await federation_b.ok(("disbursement.decide", {"id": ids["approved"], "decision": "approve",
+                                                   "note": ""}))
+
+
+async def _timebank_world(api: Api, admin: _Device, user: str, ids: dict[str, str]) -> None:
+    for name in ("activity", "item", "their_log", "their_done", "my_done", "my_pending",
+                 "redemption"):
+        ids[name] = new_id()
+    await admin.ok(
+        ("volunteer.register", {"user_id": user, "name": "本人", "stations": [OWN]}),
+        ("volunteer.register", {"user_id": "vol-a", "name": "志愿者甲", "stations": [OWN],
+                                "phone": "13900000001"}),
+        ("volunteer.register", {"user_id": "vol-b", "name": "志愿者乙", "stations": [NEAR]}),
+        ("activity.create", {"id": ids["activity"], "station": OWN, "title": "探访长者",
+                             "service_type": "elder_care", "date": "2026-11-25"}),
+        ("catalogue.add", {"id": ids["item"], "station": OWN, "title": "理发服务",
+                           "kind": "service", "cost_cents": 100}),
+        ("hours.manual", _manual(ids["their_log"], ids["activity"], "vol-a", 6, 5)),
+        ("hours.manual", _manual(ids["their_done"], ids["activity"], "vol-a", 10, 8)),
+        ("hours.manual", _manual(ids["my_done"], ids["activity"], user, 10, 8)),
+        ("hours.manual", _manual(ids["my_pending"], ids["activity"], user, 4, 3)),
+        ("hours.approve", {"id": ids["their_done"]}),
+        ("hours.approve", {"id": ids["my_done"]}),  # two hours: 200 credit cents
+    )
+    volunteer = await _device(api, "vol-a", "volunteer", station=OWN)
+    await volunteer.ok(("redemption.request", {"id": ids["redemption"], "item_id": ids["item"]}))
+
+
+async def _notification_world(api: Api, ids: dict[str, str]) -> None:
+    """Another manager of the station: the large donation above reaches their inbox through
+    the real outbox, and they set their preferences."""
+    other = await _device(api, OTHER_MANAGER, "manager", station=OWN)
+    await other.ok(("notification_prefs.set", {"fields": {"push_enabled": False}}))
+    await expand_outbox(api.state, utc_now())
+    async with api.state.db.read() as conn:
+        ids["notification"] = (await conn.execute(
+            select(notifications.c.id).where(notifications.c.user_id == OTHER_MANAGER).limit(1)
+        )).scalar_one()
+
+
+def _allowed(label: str, result: dict[str, Any]) -> bool:
     if result["status"] == "applied":
         return True
-    assert (result["status"], result.get("code")) == ("rejected", "forbidden"), result
+    code = REFUSED_AS.get(label, "forbidden")
+    assert (result["status"], result.get("code")) == ("rejected", code), (label, result)
     return False
+
+
+def _user_for(role: str) -> str:
+    return {"admin": "someone-admin", "district_manager": "someone-dm"}.get(role, f"someone-{role}")
 
 
 async def _token_for(api: Api, role: str) -> str:
     if role == "admin":
-        return await api.token("someone-admin", "admin")
+        return await api.token(_user_for(role), "admin")
     if role == "district_manager":
-        return await api.token("someone-dm", "district_manager", district=TIANHE)
-    return await api.token(f"someone-{role}", role, station=OWN)
+        return await api.token(_user_for(role), "district_manager", district=TIANHE)
+    return await api.token(_user_for(role), role, station=OWN)
 
 
-@pytest.mark.parametrize("role", ROLES)
-async def test_role_matrix(api: Api, role: str) -> None:
-    ids = await _world(api)
-    token = await _token_for(api, role)
+def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], user: str
+            ) -> dict[str, bool]:
+    def has(kind: str, key: str) -> bool:
+        return (kind, key) in seen
 
-    seen = await _snapshot(api, token)
-    observed: dict[str, bool] = {
+    def any_of(kind: str) -> bool:
+        return any(t == kind for t, _ in seen)
+
+    return {
         "pull: stations (public)": {("station", c) for c in (OWN, NEAR, FAR)} <= set(seen),
-        "pull: events of own station": ("event", ids["own"]) in seen,
-        "pull: contact_phone of own station's events": seen.get(("event", ids["own"]), {}).get("contact_phone")
-        == PHONE,
-        "pull: events of another station in the district": ("event", ids["near"]) in seen,
-        "pull: events of another district": ("event", ids["far"]) in seen,
-        "pull: conflicts of own station": ("conflict", ids["conflict"]) in seen,
+        "pull: events of own station": has("event", ids["own"]),
+        "pull: contact_phone of own station's events":
+            seen.get(("event", ids["own"]), {}).get("contact_phone") == PHONE,
+        "pull: events of another station in the district": has("event", ids["near"]),
+        "pull: events of another district": has("event", ids["far"]),
+        "pull: conflicts of own station": has("conflict", ids["conflict"]),
+        "pull: funds and projects (public)": has("fund", ids["fund"]) and has("project", ids["project"]),
+        "pull: donations of own station": has("donation", ids["donation"]),
+        "pull: donor phone of own station's donations":
+            seen.get(("donation", ids["donation"]), {}).get("donor_phone") == DONOR_PHONE,
+        "pull: receipts and corrections of own station":
+            has("receipt", RECEIPT) and has("donation_correction", ids["correction"]),
+        "pull: donations of another station in the district": has("donation", ids["near_gift"]),
+        "pull: goods stock of own station": any_of("goods_stock"),
+        "pull: disbursements of own station's fund": has("disbursement", ids["requested"]),
+        "pull: ledger entries of own station's fund": any_of("ledger_entry"),
+        "pull: service activities and catalogue of own station":
+            has("service_activity", ids["activity"]) and has("redemption_item", ids["item"]),
+        "pull: own volunteer profile and Time Bank account":
+            has("volunteer", user) and has("timebank_account", f"vol:{user}"),
+        "pull: another volunteer's profile (home: own station)": has("volunteer", "vol-a"),
+        "pull: another volunteer's hour logs at own station": has("hour_log", ids["their_log"]),
+        "pull: another volunteer's Time Bank account": has("timebank_account", "vol:vol-a"),
+        "pull: a volunteer at home in another station of the district": has("volunteer", "vol-b"),
+        "pull: another user's notifications and preferences":
+            has("notification", ids["notification"]) or has("notification_prefs", OTHER_MANAGER),
     }
 
-    device = _Device(api, token)
-    actions = [
+
+def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
         ("push: event.create at own station", "event.create", event_args(new_id(), OWN)),
         ("push: event.update at own station", "event.update", {"id": ids["own"], "fields": {"title": "改名"}}),
         ("push: event.create at another station in the district", "event.create", event_args(new_id(), NEAR)),
@@ -155,10 +363,72 @@ async def test_role_matrix(api: Api, role: str) -> None:
         ("push: station.create in another district", "station.create", station_args("YX-099", YUEXIU, "新站")),
         ("push: conflict.resolve at own station", "conflict.resolve",
          {"id": ids["conflict"], "action": "accept"}),
+        ("push: donation.record at own station", "donation.record", _money(new_id(), 5_000)),
+        ("push: donation.record at another station in the district", "donation.record",
+         _goods(new_id(), NEAR)),
+        ("push: donation.correct at own station (below the line)", "donation.correct",
+         {"id": new_id(), "donation_id": ids["small"], "action": "correct", "reason": "少记",
+          "new_amount_fen": 12_000}),
+        ("push: correction.decide of another's request", "correction.decide",
+         {"id": ids["correction"], "decision": "approve", "note": "已核对"}),
+        ("push: correction.decide of one's own request", "correction.decide",
+         {"id": ids["my_correction"], "decision": "approve", "note": ""}),
+        ("push: receipt.attach_official at own station", "receipt.attach_official",
+         {"number": RECEIPT, "official_number": "GZ-2026-000123"}),
+        ("push: goods.hand_out at own station", "goods.hand_out",
+         {"id": new_id(), "station": OWN, "name": "大米", "unit": "袋", "quantity": 1,
+          "recipient_kind": "beneficiary", "recipient": "困难户李某"}),
+        ("push: fund.create for own district", "fund.create",
+         {"id": new_id(), "name": "天河区慈善基金", "district": TIANHE, "station": None,
+          "purpose": "全区"}),
+        ("push: disbursement.request from own station's fund", "disbursement.request",
+         {"id": new_id(), "fund_id": ids["fund"], "project_id": ids["project"], "amount_fen": 5_000,
+          "payee": "某社区", "purpose": "活动物资"}),
+        ("push: disbursement.decide of another's request", "disbursement.decide",
+         {"id": ids["requested"], "decision": "approve", "note": ""}),
+        ("push: disbursement.pay (neither requester nor approver)", "disbursement.pay",
+         {"id": ids["approved"], "reference": "转账 0001"}),
+        ("push: volunteer.update of another volunteer (home: own station)", "volunteer.update",
+         {"user_id": "vol-a", "fields": {"skills": ["探访"]}}),
+        ("push: activity.create at own station", "activity.create",
+         {"id": new_id(), "station": OWN, "title": "社区清洁", "service_type": "community_governance",
+          "date": "2026-11-26"}),
+        ("push: hours.check_in for oneself", "hours.check_in",
+         {"id": new_id(), "activity_id": ids["activity"], "at": _at(0)}),
+        ("push: hours.check_in for another volunteer (QR scan)", "hours.check_in",
+         {"id": new_id(), "activity_id": ids["activity"], "at": _at(0), "volunteer_id": "vol-a"}),
+        ("push: hours.approve of another volunteer's log", "hours.approve", {"id": ids["their_log"]}),
+        ("push: hours.approve of one's own log", "hours.approve", {"id": ids["my_pending"]}),
+        ("push: timebank.set_rate at own station", "timebank.set_rate",
+         {"station": OWN, "service_type": "elder_care", "rate_cents": 150}),
+        ("push: timebank.transfer of own credits", "timebank.transfer",
+         {"id": new_id(), "to_volunteer": "vol-a", "amount_cents": 50, "kind": "gift"}),
+        ("push: redemption.request for oneself", "redemption.request",
+         {"id": new_id(), "item_id": ids["item"]}),
+        ("push: redemption.approve at own station", "redemption.approve", {"id": ids["redemption"]}),
+        ("push: notification_prefs.set (own)", "notification_prefs.set",
+         {"fields": {"quiet_start": "22:00", "quiet_end": "07:00"}}),
+        ("push: notification.mark_read of another's notification", "notification.mark_read",
+         {"ids": [ids["notification"]]}),
+        ("push: alert.set_donation_threshold at own station", "alert.set_donation_threshold",
+         {"station": OWN, "amount_fen": 1_000_000}),
+        ("push: alert.set_fund_low_water of own station's fund", "alert.set_fund_low_water",
+         {"fund_id": ids["fund"], "station": OWN, "amount_fen": 200_000}),
     ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_role_matrix(api: Api, role: str) -> None:
+    user = _user_for(role)
+    ids = await _world(api, user)
+    token = await _token_for(api, role)
+
+    observed = _pulled(await _snapshot(api, token), ids, user)
+    device = _Device(api, token)
+    actions = _actions(ids)
     results = await device.push(*[(name, args, None) for _, name, args in actions])
     for (label, _, _), result in zip(actions, results, strict=True):
-        observed[label] = _allowed(result)
+        observed[label] = _allowed(label, result)
 
     column = ROLES.index(role) + 1
     expected = {row[0]: row[column] for row in MATRIX}
@@ -170,9 +440,105 @@ async def test_role_matrix(api: Api, role: str) -> None:
     assert (("station", "TH-099") in after) == expected["push: station.create in own district"]
     conflict = after[("conflict", ids["conflict"])]
     assert (conflict["status"] == "accepted") == expected["push: conflict.resolve at own station"]
+    correction = after[("donation_correction", ids["correction"])]
+    assert (correction["status"] == "applied") == expected["push: correction.decide of another's request"]
+    assert after[("donation_correction", ids["my_correction"])]["status"] == "pending"
+    paid = after[("disbursement", ids["approved"])]["status"] == "paid"
+    assert paid == expected["push: disbursement.pay (neither requester nor approver)"]
+    their_log = after[("hour_log", ids["their_log"])]["status"]
+    assert (their_log == "approved") == expected["push: hours.approve of another volunteer's log"]
+    assert after[("hour_log", ids["my_pending"])]["status"] == "submitted"
+    # 200 credited, 50 given to vol-a, 100 spent on the redemption.
+    assert after[("timebank_account", f"vol:{user}")]["balance_cents"] == 50
+    async with api.state.db.read() as conn:
+        read_at = (await conn.execute(select(notifications.c.read_at).where(
+            notifications.c.id == ids["notification"]))).scalar_one()
+    assert read_at is None
+
+
+def test_readme_mirrors_the_matrix() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = [
+        tuple(cell.strip() for cell in line.strip().strip("|").split("|"))
+        for line in readme.splitlines() if line.startswith(("| pull:", "| push:"))
+    ]
+    assert rows == [(label, *("Y" if cell else "N" for cell in cells)) for label, *cells in MATRIX]
 
 
 def test_matrix_is_complete() -> None:
     labels = [row[0] for row in MATRIX]
     assert len(labels) == len(set(labels))
     assert all(len(row) == 1 + len(ROLES) for row in MATRIX)
+    assert set(REFUSED_AS) <= set(labels)
+
+
+async def test_another_stations_manager_cannot_replace_a_funds_low_water_mark(api: Api) -> None:
+    """The mark is one record per fund (``fund_low:<fund>``): a manager of another station who
+    names their own station must not overwrite the line the fund's own managers set."""
+    admin = _Device(api, await api.token("admin", "admin"))
+    fund_id = new_id()
+    await admin.ok(
+        ("station.create", station_args(OWN, TIANHE, "天河一站")),
+        ("station.create", station_args(NEAR, TIANHE, "天河二站")),
+        ("fund.create", {"id": fund_id, "name": "天河一站社区基金", "district": TIANHE,
+                         "station": OWN, "purpose": "社区服务"}),
+    )
+    own = await _device(api, "own-manager", "manager", station=OWN)
+    near = await _device(api, "near-manager", "manager", station=NEAR)
+    await own.ok(("alert.set_fund_low_water", {"fund_id": fund_id, "station": OWN,
+                                               "amount_fen": 300_000}))
+    results = await near.push(
+        ("alert.set_fund_low_water", {"fund_id": fund_id, "station": NEAR, "amount_fen": 1}, None),
+        ("alert.set_fund_low_water", {"fund_id": fund_id, "station": OWN, "amount_fen": 1}, None),
+    )
+    assert [(r["status"], r.get("code")) for r in results] == [("rejected", "forbidden")] * 2
+    line = (await _snapshot(api, own.token))[("alert_threshold", f"fund_low:{fund_id}")]
+    assert (line["station"], line["amount_fen"], line["set_by"]) == (OWN, 300_000, "own-manager")
+    # The district manager may set it, but only under the fund's own station.
+    district = await _device(api, "dm", "district_manager", district=TIANHE)
+    results = await district.push(
+        ("alert.set_fund_low_water", {"fund_id": fund_id, "station": NEAR, "amount_fen": 1}, None),
+        ("alert.set_fund_low_water", {"fund_id": fund_id, "station": OWN, "amount_fen": 250_000},
+         None),
+    )
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("rejected", "invalid_args"), ("applied", None)]
+
+
+def test_owner_only_records_are_the_owners_alone() -> None:
+    """A personal inbox: its owner sees it, an admin (who sees everything else) does not."""
+    inbox = Scope(owner="m1", audience=OWNER_ONLY)
+    admin = Grant("t1", "root", "admin", None, None)
+    owner = Grant("t2", "m1", "manager", OWN, None)
+    assert admin.sees(Scope(station=OWN, district=TIANHE, audience=ADMIN))
+    assert not admin.sees(inbox) and owner.sees(inbox)
+
+
+async def test_district_manager_reads_the_certificate_of_hours_served_in_the_district(api: Api) -> None:
+    """The certificate is for staff and up of a station the volunteer serves or where the
+    hours were served: a district manager acts for every station of the district, also
+    when the volunteer is at home in another district."""
+    admin = _Device(api, await api.token("admin", "admin"))
+    activity, log = new_id(), new_id()
+    await admin.ok(
+        ("station.create", station_args(OWN, TIANHE, "天河一站")),
+        ("station.create", station_args(NEAR, TIANHE, "天河二站")),
+        ("station.create", station_args(FAR, YUEXIU, "越秀一站")),
+        ("volunteer.register", {"user_id": "vol-far", "name": "越秀志愿者", "stations": [FAR, NEAR]}),
+        ("activity.create", {"id": activity, "station": OWN, "title": "探访长者",
+                             "service_type": "elder_care", "date": "2026-11-25"}),
+        ("hours.manual", _manual(log, activity, "vol-far", 6, 4)),
+        ("hours.approve", {"id": log}),
+    )
+    url = "/api/v1/timebank/volunteers/vol-far/certificate"
+    for user, role, place, status in (
+        ("dm-tianhe", "district_manager", {"district": TIANHE}, 200),  # served OWN and NEAR
+        ("dm-yuexiu", "district_manager", {"district": YUEXIU}, 200),  # home FAR
+        ("dm-other", "district_manager", {"district": "海珠区"}, 403),
+        ("staff-near", "staff", {"station": NEAR}, 200),
+        ("staff-own", "staff", {"station": OWN}, 200),
+        ("volunteer-own", "volunteer", {"station": OWN}, 403),
+    ):
+        token = await api.token(user, role, **place)
+        response = await api.http.get(url, headers=api.auth(token))
+        assert response.status_code == status, (user, response.text)

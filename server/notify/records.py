@@ -34,7 +34,7 @@ from server.notify.tables import (
 from sync.errors import Rejected, forbidden, not_found
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
-from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, Scope
+from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, OWNER_ONLY, Scope
 from sync.timeutil import iso
 from sync.unit import MutationContext, Tx
 
@@ -92,7 +92,8 @@ def _threshold_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _owned(row: Mapping[str, Any]) -> Scope:
-    return Scope(owner=row["user_id"])
+    """Only the recipient's own devices pull it; an admin does not see others' inboxes."""
+    return Scope(owner=row["user_id"], audience=OWNER_ONLY)
 
 
 def _threshold_scope(row: Mapping[str, Any]) -> Scope:
@@ -200,9 +201,10 @@ async def set_donation_threshold(tx: Tx, ctx: MutationContext, args: DonationThr
 
 
 async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSetArgs) -> None:
-    """The fund is named by id with its station (or district): the line only ever applies
-    to balance changes of that fund *at that station*, so naming another station's fund
-    changes nothing for it."""
+    """The fund is named by id with its station (or district). The mark is one record per
+    fund: who may set it is decided by where the fund really is (and, for a fund this server
+    does not hold, by where the mark already is), so naming one's own station for another
+    station's fund cannot replace that fund's line."""
     district = args.district
     if args.station is not None:
         station = await tx.get("station", args.station)
@@ -212,11 +214,22 @@ async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSet
     elif district is None:
         raise Rejected("invalid_args", "区级基金需要填写所属区", "a district fund needs its district",
                        field="district")
-    if not _may_manage(ctx, args.station, district):
+    key = f"fund_low:{args.fund_id}"
+    fund = await tx.get("fund", args.fund_id)
+    current = await tx.get("alert_threshold", key)
+    places = [(args.station, district)]
+    if fund is not None:
+        places.append((fund["station"], fund["district"]))
+    if current is not None:
+        places.append((current["station"], current["district"]))
+    if not all(_may_manage(ctx, station_code, district_name) for station_code, district_name in places):
         raise forbidden("只有基金所属站点或区的管理者可以设置余额提醒线",
                         "only the fund's station or district managers set its low-water mark")
+    if fund is not None and (fund["station"], fund["district"]) != (args.station, district):
+        raise Rejected("invalid_args", "该基金不属于所填站点或区",
+                       "the fund belongs to another station or district", field="station")
     await _put_threshold(
-        tx, ctx, key=f"fund_low:{args.fund_id}", metric="fund_low", subject=args.fund_id,
+        tx, ctx, key=key, metric="fund_low", subject=args.fund_id,
         station=args.station, district=district, amount_fen=args.amount_fen,
     )
 
