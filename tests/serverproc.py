@@ -83,6 +83,8 @@ class ServerProcess:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, timeout: float = 30) -> ServerProcess:
+        if self.proc is not None and self.proc.poll() is None:
+            return self  # already running (``with proc.start():`` must not start a second one)
         cmd = [
             sys.executable, "-m", "server", "serve", "--port", str(self.port),
             "--database-url", self.database_url, "--data-dir", str(self.data_dir),

@@ -45,10 +45,12 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerPro
                 pytest.fail(f"PostgreSQL required but not reachable: {exc!r}")
             pytest.skip(f"PostgreSQL not reachable: {exc!r}")
         url = conftest._pg_url(name)
+    process = ServerProcess(database_url=url, data_dir=tmp_path)
     try:
-        with ServerProcess(database_url=url, data_dir=tmp_path).start(timeout=45) as process:
-            yield process
+        process.start(timeout=45)
+        yield process
     finally:
+        process.stop()
         if request.param == "postgres":
             asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
