@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from schemas.wire import (
 from sync.db import Database, HotSql, insert_many
 from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
 from sync.hlc import HybridLogicalClock, clamp
+from sync.ids import uuid7
 from sync.registry import Registry
 from sync.scopes import Grant, GrantSource, grant_on
 from sync.tables import mutations
@@ -288,7 +288,7 @@ def _invalid_args(detail: str) -> Rejected:
 
 
 def _record_issue(tx: Tx, ctx: MutationContext, status: str, code: str, message: Message) -> str:
-    issue_id = str(uuid.uuid4())
+    issue_id = uuid7()
     tx.insert(
         "sync_issue",
         {
