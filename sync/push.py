@@ -344,8 +344,10 @@ def client_not_yours() -> ProtocolError:
     )
 
 
-OUTCOMES_BY_ID = HotSql("SELECT * FROM mutations WHERE client_id = :owner AND mutation_id :values[bigint]")
-OUTCOMES_BY_KEY = HotSql('SELECT * FROM mutations WHERE user_id = :owner AND "key" :values[]')
+_OUTCOME = 'SELECT mutation_id, "key", code, message, issue_id FROM mutations'
+"""What a duplicate repeats of a stored outcome (and the two columns it is found by)."""
+OUTCOMES_BY_ID = HotSql(_OUTCOME + " WHERE client_id = :owner AND mutation_id :values[bigint]")
+OUTCOMES_BY_KEY = HotSql(_OUTCOME + ' WHERE user_id = :owner AND "key" :values[]')
 
 
 async def _stored_outcomes(
