@@ -32,6 +32,7 @@ from server.domain.donations import receipt_series
 from server.domain.funds import verify_fund
 from server.reports import fund_disclosure
 from server.settings import Settings
+from sync.ids import uuid7
 
 STATION, DISTRICT = "TH-001", "天河区"
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -39,7 +40,7 @@ PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 
 def _mutation(mid: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
     stamp = f"{int(time.time() * 1000):016d}:{mid % 10000:04d}:bench"
-    return {"id": mid, "name": name, "version": 1, "key": str(uuid.uuid4()), "hlc": stamp,
+    return {"id": mid, "name": name, "version": 1, "key": uuid7(), "hlc": stamp,
             "args": args}
 
 
@@ -71,7 +72,7 @@ async def run(url: str, label: str, args: argparse.Namespace, work: Path) -> Non
                                           district=where.get("district")))[1]
 
             admin = Phone(http, await token("root", "admin"))
-            fund_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
+            fund_id, event_id = uuid7(), uuid7()
             await admin.push([
                 ("station.create", {"code": STATION, "name": "天河社工站", "district": DISTRICT}),
                 ("event.create", {"id": event_id, "station": STATION, "date": "2026-09-05",
@@ -82,7 +83,7 @@ async def run(url: str, label: str, args: argparse.Namespace, work: Path) -> Non
             phones = [Phone(http, await token(f"staff{n}", "staff", station=STATION))
                       for n in range(args.phones)]
             for phone in phones:
-                await phone.push([("receipt_series.claim", {"id": str(uuid.uuid4()),
+                await phone.push([("receipt_series.claim", {"id": uuid7(),
                                                             "station": STATION})])
             async with state.db.read() as conn:
                 owner = dict((await conn.execute(
@@ -92,7 +93,7 @@ async def run(url: str, label: str, args: argparse.Namespace, work: Path) -> Non
 
             def gift(phone_index: int, n: int) -> tuple[str, dict[str, Any]]:
                 return ("donation.record", {
-                    "id": str(uuid.uuid4()), "station": STATION, "kind": "money",
+                    "id": uuid7(), "station": STATION, "kind": "money",
                     "amount_fen": rng.randint(100, 100_000), "method": "wechat_pay",
                     "direction": "fund", "fund_id": fund_id, "event_id": event_id,
                     "donor": {"name": "张三", "phone": "13800138000"},

@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sync.ids import uuid7  # after the path above
+
 PG_BENCH_URL = "postgresql://postgres@127.0.0.1:5432/charity_bench"
 """Dropped and created afresh on each run (through the ``postgres`` database)."""
 STATION = "BENCH-01"
@@ -82,10 +84,10 @@ def _event_mutation(mutation_id: int, stamp: str) -> dict[str, Any]:
         "id": mutation_id,
         "name": "event.create",
         "version": 1,
-        "key": str(uuid.uuid4()),
+        "key": uuid7(),
         "hlc": stamp,
         "args": {
-            "id": str(uuid.uuid4()),
+            "id": uuid7(),
             "station": STATION,
             "date": "2026-09-05",
             "title": "中华慈善日义卖",
@@ -212,7 +214,7 @@ async def create_station(http: httpx.AsyncClient, token: str) -> None:
         "protocol": 1,
         "client_id": str(uuid.uuid4()),
         "mutations": [{
-            "id": 1, "name": "station.create", "version": 1, "key": str(uuid.uuid4()),
+            "id": 1, "name": "station.create", "version": 1, "key": uuid7(),
             "hlc": _Hlc("setup").next(),
             "args": {"code": STATION, "name": "基准测试站", "district": DISTRICT},
         }],
@@ -548,7 +550,7 @@ def profile_push(batches: int, size: int, top: int) -> None:
             grant = await resolve_grant(state.db, f"Bearer {token}")
             setup = msgspec.json.decode(_encoder.encode({
                 "protocol": 1, "client_id": str(uuid.uuid4()),
-                "mutations": [{"id": 1, "name": "station.create", "version": 1, "key": str(uuid.uuid4()),
+                "mutations": [{"id": 1, "name": "station.create", "version": 1, "key": uuid7(),
                                "hlc": _Hlc("setup").next(),
                                "args": {"code": STATION, "name": "基准测试站", "district": DISTRICT}}],
             }), type=PushRequest)

@@ -51,6 +51,7 @@ from schemas.wire import (
     PushResponse,
 )
 from sync.hlc import HybridLogicalClock, parse
+from sync.ids import uuid7
 
 __all__ = [
     "MutationGap",
@@ -360,7 +361,7 @@ class SyncClient:
         """Queue a mutation; returns its id. The id, key and stamp are fixed now, when the
         user acted, and committed with the row so a retry after a crash re-sends the same act."""
         args_json = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
-        key = str(uuid.uuid4())
+        key = uuid7()  # time-ordered: the server's indexes grow at their edge
         stamp = self._clock.now()
         created_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         with self._tx() as db:

@@ -18,7 +18,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import msgspec
@@ -428,24 +429,39 @@ class Checkpointer:
         self._conn.close()
 
 
-async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, Any]]) -> None:
+async def insert_many(
+    conn: AsyncConnection, table: Any, rows: list[dict[str, Any]], columns: Sequence[str] | None = None
+) -> None:
     """Insert many rows with the driver's own ``executemany``: the hot path of a push.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself
     at a thousand rows a batch; values here are plain str/int/bool/None, which both
-    drivers take as they are. Every row must have the same keys."""
+    drivers take as they are. The columns are ``columns`` (other keys of a row are
+    ignored), or else the keys of the first row, which every row must have."""
     if not rows:
         return
-    names = list(rows[0])
-    sql = _insert_sql(conn.dialect, table.name, tuple(names))
-    if sql is None:
-        await conn.execute(table.insert(), rows)
-        return
-    params = [tuple(row[n] for n in names) for row in rows]
-    if isinstance(conn, _WriterConnection):
-        conn.dbapi.executemany(sql, params)
+    names = tuple(columns) if columns is not None else tuple(rows[0])
+    if len(names) == 1:
+        params: list[Any] = [(row[names[0]],) for row in rows]
     else:
-        await conn.exec_driver_sql(sql, params)
+        params = list(map(itemgetter(*names), rows))  # a C loop per row, not a generator
+    await insert_tuples(conn, table, names, params)
+
+
+async def insert_tuples(
+    conn: AsyncConnection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``insert_many`` for rows already made as tuples in the order of ``columns``."""
+    if not rows:
+        return
+    names = tuple(columns)
+    sql = _insert_sql(conn.dialect, table.name, names)
+    if sql is None:
+        await conn.execute(table.insert(), [dict(zip(names, row)) for row in rows])
+    elif isinstance(conn, _WriterConnection):
+        conn.dbapi.executemany(sql, rows)
+    else:
+        await conn.exec_driver_sql(sql, rows)
 
 
 _INSERT_SQL: dict[tuple[str, str, tuple[str, ...]], str | None] = {}

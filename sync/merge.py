@@ -10,13 +10,13 @@ kept in a conflict record that a manager can review and restore.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from sync.ids import uuid7
 from sync.unit import MutationContext, Tx
 
 
@@ -59,7 +59,7 @@ def merge_edit(
             applied[name] = value
             meta[name] = [_stamp_after(ctx, stored_hlc), ctx.user_id]
         if concurrent and name in matters and value != old_value:
-            conflict_id = str(uuid.uuid4())
+            conflict_id = uuid7()
             kept, lost = (value, old_value) if incoming_wins else (old_value, value)
             kept_hlc, lost_hlc = (ctx.hlc, stored_hlc) if incoming_wins else (stored_hlc, ctx.hlc)
             kept_by, lost_by = (ctx.user_id, stored_by) if incoming_wins else (stored_by, ctx.user_id)

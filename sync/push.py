@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +27,10 @@ from schemas.wire import (
     PushRequest,
     PushResponse,
 )
-from sync.db import Database, HotSql, insert_many
+from sync.db import Database, HotSql, insert_tuples
 from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
 from sync.hlc import HybridLogicalClock, clamp
+from sync.ids import uuid7
 from sync.registry import Registry
 from sync.scopes import Grant, GrantSource, grant_on
 from sync.tables import mutations
@@ -128,44 +128,34 @@ async def _apply_batch(
     known_keys = await _stored_outcomes_by_key(conn, grant.user_id, [m.key for m in fresh])
     decoded = [_decode_args(registry, m) for m in fresh]
     await _preload(tx, registry, fresh, decoded)
-    outcome_rows: list[dict[str, Any]] = []
+    outcome_rows: list[tuple[Any, ...]] = []
     ceiling = now_ms() + MAX_CLOCK_LEAD_MS
-    for mutation, args in zip(fresh, decoded):
-        row = {
-            "client_id": request.client_id,
-            "mutation_id": mutation.id,
-            "user_id": grant.user_id,
-            "key": mutation.key,
-            "name": mutation.name,
-            "version": mutation.version,
-            "code": None,
-            "message": None,
-            "issue_id": None,
-            "txid": txid,
-            "applied_at": now,
-        }
+    stamps = [clamp(m.hlc, ceiling) for m in fresh]
+    # one merge into the server clock for the whole batch: its next stamp is later than
+    # every stamp of the batch, as it would be after merging them one by one
+    clock.observe(max(stamps))
+    client_id, user_id = request.client_id, grant.user_id
+    for mutation, args, stamp in zip(fresh, decoded, stamps):
         earlier = known_keys.get(mutation.key)
         if earlier is not None:
             results.append(_as_duplicate(mutation.id, earlier))
-            row.update(status="duplicate", key=None, code=earlier.get("code"),
-                       message=earlier.get("message"), issue_id=earlier.get("issue_id"))
-            outcome_rows.append(row)
+            outcome_rows.append((
+                client_id, mutation.id, user_id, None, mutation.name, mutation.version,
+                "duplicate", earlier.get("code"), earlier.get("message"), earlier.get("issue_id"),
+                txid, now,
+            ))
             continue
-        result = await _apply_one(
-            tx, registry, clock, grant, request.client_id, mutation, args, now, ceiling
-        )
+        result = await _apply_one(tx, registry, clock, grant, client_id, mutation, args, now, stamp)
         results.append(result)
-        row.update(
-            status=result.status,
-            code=result.code,
-            message=msgspec.json.encode(result.message).decode() if result.message else None,
-            issue_id=result.issue_id,
-        )
-        outcome_rows.append(row)
-        known_keys[mutation.key] = row
+        message = msgspec.json.encode(result.message).decode() if result.message else None
+        outcome_rows.append((
+            client_id, mutation.id, user_id, mutation.key, mutation.name, mutation.version,
+            result.status, result.code, message, result.issue_id, txid, now,
+        ))
+        known_keys[mutation.key] = {"code": result.code, "message": message, "issue_id": result.issue_id}
 
     tags = await tx.flush()
-    await insert_many(conn, mutations, outcome_rows)
+    await insert_tuples(conn, mutations, OUTCOME_COLUMNS, outcome_rows)
     new_last = fresh[-1].id
     await _touch_client(conn, request, now, new_last)
     if db.is_postgres and tags:
@@ -184,8 +174,10 @@ async def _apply_one(
     mutation: Mutation,
     args: Any,
     now: str,
-    ceiling_ms: int,
+    stamp: str,
 ) -> MutationResult:
+    """Run one mutation in a frame of ``tx``; ``stamp`` is its HLC, clamped and
+    already merged into ``clock``."""
     spec = registry.find(mutation.name, mutation.version)
     ctx = MutationContext(
         grant=grant,
@@ -194,7 +186,7 @@ async def _apply_one(
         key=mutation.key,
         name=mutation.name,
         version=mutation.version,
-        hlc=clamp(mutation.hlc, ceiling_ms),
+        hlc=stamp,
         now=now,
         clock=clock,
     )
@@ -216,7 +208,6 @@ async def _apply_one(
             )
         if isinstance(args, Rejected):
             raise args
-        clock.observe(ctx.hlc)
         await spec.mutator(tx, ctx, args)
     except Rejected as refusal:
         tx.drop_frame()
@@ -288,7 +279,7 @@ def _invalid_args(detail: str) -> Rejected:
 
 
 def _record_issue(tx: Tx, ctx: MutationContext, status: str, code: str, message: Message) -> str:
-    issue_id = str(uuid.uuid4())
+    issue_id = uuid7()
     tx.insert(
         "sync_issue",
         {
@@ -353,8 +344,10 @@ def client_not_yours() -> ProtocolError:
     )
 
 
-OUTCOMES_BY_ID = HotSql("SELECT * FROM mutations WHERE client_id = :owner AND mutation_id :values[bigint]")
-OUTCOMES_BY_KEY = HotSql('SELECT * FROM mutations WHERE user_id = :owner AND "key" :values[]')
+_OUTCOME = 'SELECT mutation_id, "key", code, message, issue_id FROM mutations'
+"""What a duplicate repeats of a stored outcome (and the two columns it is found by)."""
+OUTCOMES_BY_ID = HotSql(_OUTCOME + " WHERE client_id = :owner AND mutation_id :values[bigint]")
+OUTCOMES_BY_KEY = HotSql(_OUTCOME + ' WHERE user_id = :owner AND "key" :values[]')
 
 
 async def _stored_outcomes(
@@ -375,6 +368,13 @@ async def _stored_outcomes_by_key(
     conn: AsyncConnection, user_id: str, keys: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     return await _stored_outcomes(conn, OUTCOMES_BY_KEY, "key", user_id, keys)
+
+
+OUTCOME_COLUMNS = (
+    "client_id", "mutation_id", "user_id", "key", "name", "version", "status", "code", "message",
+    "issue_id", "txid", "applied_at",
+)
+"""The columns of an outcome row, in the order ``_apply_batch`` builds them."""
 
 
 def _as_duplicate(mutation_id: int, stored: dict[str, Any] | None) -> MutationResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 
 def utc_now() -> dt.datetime:
@@ -10,9 +11,8 @@ def utc_now() -> dt.datetime:
 
 
 def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
+    # isoformat is a C call; strftime plus formatting cost a push a few percent
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def now_iso() -> str:
@@ -20,4 +20,4 @@ def now_iso() -> str:
 
 
 def now_ms() -> int:
-    return int(utc_now().timestamp() * 1000)
+    return time.time_ns() // 1_000_000

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from typing import Any
+
+from sync.ids import uuid7
 
 _counter = itertools.count()
 
@@ -22,14 +23,15 @@ def mutation(
         "id": mutation_id,
         "name": name,
         "version": version,
-        "key": key or str(uuid.uuid4()),
+        "key": key or uuid7(),
         "hlc": stamp or hlc(),
         "args": args,
     }
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A time-ordered id, as the project's clients make them (any UUID is accepted)."""
+    return uuid7()
 
 
 def station_args(code: str = "TH-001", district: str = "天河区", name: str = "天河社工站") -> dict[str, Any]:

@@ -55,3 +55,12 @@ test('pending mutations show over the replica; two edits in a row stay sequentia
   assert.equal(view.event.get('e2').field_hlc.title, 'h3');
   assert.equal(buildView(replica, [], null).event.get('e1').title, 'A');
 });
+
+test('new ids are UUIDv7: version, variant, the millisecond first, in the order made', async () => {
+  const { uuid7 } = await import('../src/sync/ids.js');
+  const id = uuid7(1732516800123);
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(parseInt(id.replace(/-/g, '').slice(0, 12), 16), 1732516800123);
+  assert.ok(uuid7(1732516800124) > id);
+  assert.notEqual(uuid7(1732516800123), id);
+});

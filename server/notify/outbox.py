@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from server.notify.tables import (
 )
 from server.notify.vapid import current_key
 from server.state import AppState
+from sync.ids import uuid7
 from sync.push import POKE_CHANNEL
 from sync.tables import clients, device_tokens
 from sync.timeutil import iso
@@ -217,7 +217,7 @@ async def _fan_out(
         pref = prefs.get(user, Prefs())
         if not pref.wants(kind.name, station):
             continue
-        notification_id = str(uuid.uuid4())
+        notification_id = uuid7()
         tx.insert("notification", {
             "id": notification_id, "user_id": user, "kind": kind.name, "station": station,
             "district": district,

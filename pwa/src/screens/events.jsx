@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { t } from '../i18n.js';
 import { go } from '../router.js';
 import { atLeast } from '../roles.js';
+import { newId } from '../sync/ids.js';
 import { baseFor } from '../sync/local.js';
 import { act } from '../state.js';
 import { dateLabel, todayIso } from './format.js';
@@ -122,9 +123,9 @@ export function EventForm({ app, params }) {
     if (phone && !PHONE.test(phone)) return setError(t('form.bad_phone'));
     const values = { date: form.date, title, notes: form.notes, contact_phone: phone || null };
     if (!existing) {
-      const newId = crypto.randomUUID();
-      await act('event.create', { id: newId, station: form.station, ...values });
-      go(`/events/${newId}`, { replace: true });
+      const eventId = newId();
+      await act('event.create', { id: eventId, station: form.station, ...values });
+      go(`/events/${eventId}`, { replace: true });
       return;
     }
     const fields = Object.fromEntries(Object.entries(values).filter(([k, v]) => (existing[k] ?? null) !== v && !(k === 'contact_phone' && existing[k] == null && v == null)));

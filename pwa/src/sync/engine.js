@@ -2,6 +2,7 @@
 // pages. No timers and no UI here, so the page and the service worker run the same code;
 // src/sync/runner.js decides when to call it.
 import { laterStamp, nextStamp } from './hlc.js';
+import { uuid7 } from './ids.js';
 import { openStore, rekey } from './store.js';
 
 export const PROTOCOL = 1;
@@ -71,7 +72,7 @@ export async function enqueue(name, args, version = 1) {
   const [clientId, nextId, last] = await Promise.all([meta.get('client_id'), meta.get('next_id'), meta.get('hlc')]);
   const hlc = nextStamp(last, clientId);
   const row = {
-    id: nextId, name, version, key: crypto.randomUUID(), hlc, args,
+    id: nextId, name, version, key: uuid7(), hlc, args,
     created_at: new Date().toISOString(),
   };
   await Promise.all([tx.objectStore('outbox').add(row), meta.put(nextId + 1, 'next_id'), meta.put(hlc, 'hlc')]);
