@@ -6,6 +6,7 @@
 import { atLeast } from '../roles.js';
 import { act, subscribe } from '../state.js';
 import { openStore } from '../sync/store.js';
+import { newId } from '../sync/ids.js';
 import { SERIES_LOW, highestUsed, mySeries, receiptNumber, verificationCode } from './model.js';
 
 const CLAIM_LOCK = 'charity-series-claim';
@@ -28,7 +29,7 @@ export function needsClaim(snapshot) {
 
 async function claim(snapshot) {
   const db = await openStore();
-  const id = crypto.randomUUID();
+  const id = newId();
   const series = mySeries(snapshot.view, snapshot.meta.client_id, snapshot.meta.receipt_counters || {});
   // Recorded first: a claim is made once per client id (and series running low), even if
   // the app closes before the outbox row is written.

@@ -2,6 +2,7 @@
 // threshold waits for a second manager), and the form to void or correct it with a reason.
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
+import { newId } from '../../sync/ids.js';
 import { act } from '../../state.js';
 import { APPROVAL_THRESHOLD_FEN, correctionsByDonation, currentOf, donorLabel, madeAt, parseYuan, yuan } from '../../donations/model.js';
 import { timeOf } from '../format.js';
@@ -33,7 +34,7 @@ export function DonationDetail({ app, params }) {
     e.preventDefault();
     const reason = form.reason.trim();
     if (!reason) return setError(t('corr.reason_needed'));
-    const args = { id: crypto.randomUUID(), donation_id: id, action: form.action, reason };
+    const args = { id: newId(), donation_id: id, action: form.action, reason };
     if (form.action === 'correct') {
       const fen = parseYuan(form.amount);
       if (fen === null || (donation.kind === 'money' && fen < 1)) return setError(t('don.bad_amount'));

@@ -4,6 +4,7 @@
 // federation), approve or refuse, pay (the federation; three different people).
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
+import { newId } from '../../sync/ids.js';
 import { act } from '../../state.js';
 import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from '../../donations/model.js';
 import { CorrectionLine } from './detail.jsx';
@@ -76,7 +77,7 @@ function Disbursements({ app, funds }) {
     if (!form.fund || !form.project) return setError(t('don.need_fund'));
     if (!amount) return setError(t('don.bad_amount'));
     if (!form.payee.trim()) return setError(t('form.required', { field: t('disb.payee') }));
-    await act('disbursement.request', { id: crypto.randomUUID(), fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim() });
+    await act('disbursement.request', { id: newId(), fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim() });
     setForm(null);
     setError('');
   }

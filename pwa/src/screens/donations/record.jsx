@@ -3,6 +3,7 @@
 // offline) or waived; direction. Saving queues donation.record and opens the receipt.
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
+import { newId } from '../../sync/ids.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
 import { parseYuan, yuan } from '../../donations/model.js';
@@ -47,7 +48,7 @@ export function DonationForm({ app, params, query }) {
   async function save(e) {
     e.preventDefault();
     if (saving) return;
-    const args = { id: crypto.randomUUID(), station: pick.station, kind, event_id: eventId, direction: f.direction, note: f.note.trim() };
+    const args = { id: newId(), station: pick.station, kind, event_id: eventId, direction: f.direction, note: f.note.trim() };
     if (kind === 'money') {
       const fen = parseYuan(f.amount);
       if (!fen) return setError(t('don.bad_amount'));
