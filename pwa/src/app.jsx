@@ -11,6 +11,7 @@ import { Review } from './screens/review.jsx';
 import { Me } from './screens/me.jsx';
 import { Soon } from './screens/soon.jsx';
 import { Icon } from './icons.jsx';
+import { TIMEBANK_NAV, TIMEBANK_ROUTES } from './screens/timebank/routes.js';
 
 /** minRole: who may open it; soon: a phase-2 place holder (not in the nav yet). */
 export const ROUTES = [
@@ -21,6 +22,7 @@ export const ROUTES = [
   { pattern: /^\/events\/([^/]+)$/, screen: EventDetail, tab: 'events' },
   { pattern: /^\/review$/, screen: Review, tab: 'review', minRole: 'manager' },
   { pattern: /^\/me$/, screen: Me, tab: 'me' },
+  ...TIMEBANK_ROUTES,
   // Phase 2 (donations, Time Bank, approvals, notifications): screens replace Soon.
   { pattern: /^\/donations(?:\/.*)?$/, screen: Soon, tab: 'donations', minRole: 'staff', soon: true },
   { pattern: /^\/receipts\/([^/]+)$/, screen: Soon, tab: 'donations', minRole: 'staff', soon: true },
@@ -34,6 +36,7 @@ export const ROUTES = [
 /** Bottom tabs in order; phase 2 adds donations (staff), hours (everyone), inbox. */
 export const NAV = [
   { tab: 'events', href: '#/events', label: 'nav.events', icon: 'events' },
+  ...TIMEBANK_NAV,
   { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
   { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
 ];

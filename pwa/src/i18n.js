@@ -167,3 +167,8 @@ export function useLang() {
   }, []);
   return value;
 }
+
+/** Screens of one area keep their strings in their own table (fewer merge conflicts). */
+export function addStrings(table) {
+  Object.assign(STRINGS, table);
+}

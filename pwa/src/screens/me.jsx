@@ -5,6 +5,7 @@ import { getLang, setLang, t } from '../i18n.js';
 import { go } from '../router.js';
 import { DB_NAME, openStore } from '../sync/store.js';
 import { refresh } from '../state.js';
+import { VolunteerQr } from './timebank/qr.jsx';
 
 export function Me({ app }) {
   const me = app.meta.me || {};
@@ -56,6 +57,7 @@ export function Me({ app }) {
         <button type="button" class={getLang() === 'zh' ? 'primary' : ''} onClick={() => setLang('zh')}>中文</button>
         <button type="button" class={getLang() === 'en' ? 'primary' : ''} onClick={() => setLang('en')}>English</button>
       </div>
+      <VolunteerQr app={app} />
       <h2>{t('me.share')}</h2>
       {qr ? <div class="qr" dangerouslySetInnerHTML={{ __html: qr }} /> : <button type="button" onClick={showQr}>{t('me.show_qr')}</button>}
       <hr />

@@ -1,6 +1,7 @@
 // What the screens show: the replica with the pending outbox applied on top, so an edit
 // made offline shows at once and after a reload. The server stays the authority: once a
 // mutation is acknowledged it leaves the outbox and the replica holds the server's result.
+import { TIMEBANK_OVERLAY, TIMEBANK_TYPES } from '../screens/timebank/overlay.js';
 
 const OVERLAY = {
   'event.create'(view, args, m, me) {
@@ -32,9 +33,10 @@ const OVERLAY = {
     const record = args.action === 'restore' && view[conflict.record_type]?.get(conflict.record_id);
     if (record) view[conflict.record_type].set(conflict.record_id, { ...record, [conflict.field]: conflict.lost_value, pending: true });
   },
+  ...TIMEBANK_OVERLAY,
 };
 
-export const RECORD_TYPES = ['station', 'event', 'conflict', 'sync_issue'];
+export const RECORD_TYPES = ['station', 'event', 'conflict', 'sync_issue', ...TIMEBANK_TYPES];
 
 /** replicaRows: [{type, id, data}]; outbox: rows in id order. Returns {type: Map(id -> data)}. */
 export function buildView(replicaRows, outbox, me) {
