@@ -129,7 +129,7 @@ def test_offline_check_in_and_staff_record_become_one_credited_session(phones: A
     expect(volunteer.page.locator("[data-testid=hour-log][data-status=approved]")).to_have_count(1)
     expect(volunteer.page.locator("[data-testid=hour-log][data-status=rejected]")).to_have_count(1)
     expect(statuses).to_have_count(2)
-    expect(volunteer.page.get_by_test_id("log-reason")).to_contain_text("duplicate")
+    expect(volunteer.page.get_by_test_id("log-reason")).to_contain_text("以另一条为准")
     volunteer.shot("24-hours-decided")
     volunteer.go("/timebank")
     expect(volunteer.page.get_by_test_id("balance")).to_have_attribute("data-cents", "200")

@@ -64,7 +64,7 @@ function Waiting({ log, view, names }) {
       <ul class="plain"><LogLine log={log} view={view} name={name} /></ul>
       {partners.length > 0 && (
         <div class="overlap" data-testid="overlap">
-          <p class="bad small">{t('approve.overlap')}</p>
+          <p class="bad fine">{t('approve.overlap')}</p>
           {partners.map((other) => (
             <div class="sides" key={other.id}>
               <LogSide log={log} label={t('approve.this')} />
@@ -77,15 +77,17 @@ function Waiting({ log, view, names }) {
         onSubmit={(reason) => act('hours.reject', { id: log.id, reason })} />}
       {mode === 'edit' && <EditTimes log={log} onDone={() => setMode('')} />}
       {!mode && log.status === 'submitted' && (
-        <div class="row">
+        <>
           {partners.length > 0
-            ? <button type="button" class="primary" data-testid="keep-this" onClick={() => act('hours.approve', { id: log.id, supersede_overlapping: true })}>{t('approve.keep_this')}</button>
-            : <button type="button" class="primary" data-testid="approve" onClick={() => act('hours.approve', { id: log.id })}>{t('approve.approve')}</button>}
-          {partners.length > 0
-            ? <button type="button" class="danger" data-testid="reject-duplicate" onClick={() => act('hours.reject', { id: log.id, reason: t('approve.duplicate_reason') })}>{t('approve.duplicate')}</button>
-            : <button type="button" class="danger" data-testid="reject" onClick={() => setMode('reject')}>{t('approve.reject')}</button>}
-          <button type="button" data-testid="edit" onClick={() => setMode('edit')}>{t('approve.edit')}</button>
-        </div>
+            ? <button type="button" class="primary block" data-testid="keep-this" onClick={() => act('hours.approve', { id: log.id, supersede_overlapping: true })}>{t('approve.keep_this')}</button>
+            : <button type="button" class="primary block" data-testid="approve" onClick={() => act('hours.approve', { id: log.id })}>{t('approve.approve')}</button>}
+          <div class="row">
+            {partners.length > 0
+              ? <button type="button" class="danger" data-testid="reject-duplicate" onClick={() => act('hours.reject', { id: log.id, reason: t('approve.duplicate_reason') })}>{t('approve.duplicate')}</button>
+              : <button type="button" class="danger" data-testid="reject" onClick={() => setMode('reject')}>{t('approve.reject')}</button>}
+            <button type="button" data-testid="edit" onClick={() => setMode('edit')}>{t('approve.edit')}</button>
+          </div>
+        </>
       )}
       {!mode && log.status === 'open' && (
         <div class="row"><button type="button" class="danger" data-testid="reject" onClick={() => setMode('reject')}>{t('approve.reject')}</button></div>

@@ -33,7 +33,7 @@ export function TimeBank({ app }) {
       <section class="balance">
         <div class="muted">{t('bank.balance')}</div>
         <div class="big-number" data-testid="balance" data-cents={balance}>{credits(balance)}</div>
-        {account?.pending && <div class="muted small">{t('bank.pending_note')}</div>}
+        {account?.pending && <div class="muted fine">{t('bank.pending_note')}</div>}
       </section>
       <h2>{t('bank.mine')}</h2>
       {mine.length === 0 && <p class="muted">—</p>}
@@ -45,8 +45,8 @@ export function TimeBank({ app }) {
           <li key={item.id} class="item" data-testid="catalogue-item">
             <div class="grow">
               <strong>{item.title}</strong>
-              <div class="muted small">{t('bank.credits', { n: credits(item.cost_cents) })}{item.stock !== null && ` · ${t('bank.stock', { n: item.stock })}`}</div>
-              {item.description && <div class="muted small">{item.description}</div>}
+              <div class="muted fine">{t('bank.credits', { n: credits(item.cost_cents) })}{item.stock !== null && ` · ${t('bank.stock', { n: item.stock })}`}</div>
+              {item.description && <div class="muted fine">{item.description}</div>}
             </div>
             <button type="button" class={balance >= item.cost_cents ? 'primary' : ''} data-testid="redeem" onClick={() => redeem(item)}
               title={balance < item.cost_cents ? t('bank.not_enough') : ''}>{t('bank.redeem')}</button>
@@ -58,7 +58,7 @@ export function TimeBank({ app }) {
       <ul class="plain ledger">
         {entries.map((e) => (
           <li key={e.id} data-testid="ledger-entry">
-            <span>{t(`entry.${e.kind}`)}{e.memo && <span class="muted"> · {entryMemo(e)}</span>}<br /><span class="muted small">{timeOf(e.created_at)}</span></span>
+            <span>{t(`entry.${e.kind}`)}{e.memo && <span class="muted"> · {entryMemo(e)}</span>}<br /><span class="muted fine">{timeOf(e.created_at)}</span></span>
             <span class={e.amount_cents < 0 ? 'bad amount' : 'ok amount'}>{e.amount_cents > 0 ? '+' : ''}{credits(e.amount_cents)}</span>
           </li>
         ))}
@@ -82,8 +82,8 @@ function MyRedemption({ redemption: r, app }) {
         <strong>{item?.title || r.item_id.slice(0, 8)}</strong>
         <span class={`tag st-${r.status}`} data-testid="redemption-status">{t(`redemption.${status}`)}</span>
       </div>
-      <div class="muted small">{t('bank.credits', { n: credits(r.cost_cents) })} · {timeOf(r.requested_at)}{r.pending && ` · ${t('events.pending')}`}</div>
-      {r.review_reason && r.status === 'needs_review' && <div class="reason" data-testid="redemption-reason">{t(`reason.${r.review_reason}`)}{outcome && <div class="muted small">{pick(outcome.message)}</div>}</div>}
+      <div class="muted fine">{t('bank.credits', { n: credits(r.cost_cents) })} · {timeOf(r.requested_at)}{r.pending && ` · ${t('events.pending')}`}</div>
+      {r.review_reason && r.status === 'needs_review' && <div class="reason" data-testid="redemption-reason">{t(`reason.${r.review_reason}`)}{outcome && <div class="muted fine">{pick(outcome.message)}</div>}</div>}
       {r.decline_reason && <div class="reason">{t('hours.reason', { reason: r.decline_reason })}</div>}
       {['requested', 'needs_review'].includes(r.status) && !r.pending && (
         <button type="button" class="small" data-testid="withdraw" onClick={() => act('redemption.decline', { id: r.id, reason: t('bank.withdraw_reason') })}>{t('bank.withdraw')}</button>

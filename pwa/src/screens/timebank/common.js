@@ -13,7 +13,17 @@ export function credits(cents) {
 
 export function duration(minutes) {
   const m = Math.max(0, minutes | 0);
+  if (m % 60 === 0) return t('hours.whole', { h: m / 60 });
+  if (m < 60) return t('hours.only_minutes', { m });
   return t('hours.minutes', { h: Math.floor(m / 60), m: m % 60 });
+}
+
+const DUPLICATE = /^与记录 \S+ 重复 \/ duplicate of log \S+$/;
+
+/** A decision reason to show: the server's "duplicate of log <uuid>" in words. */
+export function reasonText(reason) {
+  if (!reason) return '';
+  return DUPLICATE.test(reason) ? t('approve.superseded') : reason;
 }
 
 /** "HH:MM" of an ISO time, on the phone's clock. */

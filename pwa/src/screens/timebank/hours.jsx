@@ -5,7 +5,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { act } from '../../state.js';
-import { activitiesOf, activityLabel, clock, duration, localIso, minutesBetween, span, todayIso } from './common.js';
+import { activitiesOf, credits, activityLabel, clock, duration, localIso, minutesBetween, reasonText, span, todayIso } from './common.js';
+import { VolunteerQr } from './qr.jsx';
 import './strings.js';
 
 export function HoursScreen({ app }) {
@@ -22,6 +23,7 @@ export function HoursScreen({ app }) {
       {!profile && !staff && <Register app={app} />}
       {profile && <CheckInOut app={app} logs={logs} />}
       {profile && <a class="button block" href="#/timebank" data-testid="to-timebank">{t('hours.to_timebank')} ›</a>}
+      {profile && !staff && <VolunteerQr app={app} />}
       {profile && <ManualEntry app={app} />}
       {profile && <MyHours logs={logs} view={view} />}
     </main>
@@ -149,6 +151,7 @@ function ManualEntry({ app }) {
 
 export function LogLine({ log, view, name }) {
   const activity = view.service_activity.get(log.activity_id);
+  const undecided = (log.status === 'open' || log.status === 'submitted') && log.flags?.length > 0; // flags are for the reviewer
   return (
     <li class={`log status-${log.status}`} data-testid="hour-log" data-status={log.status} data-id={log.id}>
       <div class="log-head">
@@ -157,15 +160,15 @@ export function LogLine({ log, view, name }) {
       </div>
       {name && activity && <div class="muted">{activityLabel(activity)}</div>}
       <div>{span(log)}{log.minutes != null && <> · {duration(log.minutes)}</>}
-        {log.credited_cents ? <> · +{log.credited_cents / 100}</> : null}</div>
-      {(log.flags?.length > 0 || log.source !== 'self' || log.pending) && (
+        {log.credited_cents ? <> · +{t('bank.credits', { n: credits(log.credited_cents) })}</> : null}</div>
+      {(undecided || log.source !== 'self' || log.pending) && (
         <div class="tags">
           {log.pending && <span class="tag pending">{t('events.pending')}</span>}
           {log.source && log.source !== 'self' && <span class="tag">{t(`source.${log.source}`)}</span>}
-          {(log.flags || []).map((f) => <span key={f} class="tag flag" data-testid="log-flag">{t(`flag.${f}`)}</span>)}
+          {undecided && (log.flags || []).map((f) => <span key={f} class="tag flag" data-testid="log-flag">{t(`flag.${f}`)}</span>)}
         </div>
       )}
-      {log.decision_reason && <div class="reason" data-testid="log-reason">{t('hours.reason', { reason: log.decision_reason })}</div>}
+      {log.decision_reason && <div class="reason" data-testid="log-reason">{t('hours.reason', { reason: reasonText(log.decision_reason) })}</div>}
     </li>
   );
 }
@@ -174,7 +177,7 @@ function MyHours({ logs, view }) {
   const approved = logs.filter((l) => l.status === 'approved').reduce((sum, l) => sum + (l.minutes || 0), 0);
   return (
     <section>
-      <h2>{t('hours.mine')} <span class="muted small">{t('hours.total_approved', { h: duration(approved) })}</span></h2>
+      <h2>{t('hours.mine')} <span class="muted fine">{t('hours.total_approved', { h: duration(approved) })}</span></h2>
       {logs.length === 0 && <p class="muted">{t('hours.none')}</p>}
       <ul class="plain">{logs.map((log) => <LogLine key={log.id} log={log} view={view} />)}</ul>
     </section>

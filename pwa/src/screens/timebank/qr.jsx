@@ -18,7 +18,7 @@ export function VolunteerQr({ app }) {
       <h2>{t('me.volunteer_qr')}</h2>
       {svg
         ? <><div class="qr" dangerouslySetInnerHTML={{ __html: svg }} /><p class="mono">{me.user}</p></>
-        : <button type="button" class="primary" onClick={show} data-testid="show-volunteer-qr">{t('me.volunteer_qr_show')}</button>}
+        : <button type="button" class="block" onClick={show} data-testid="show-volunteer-qr">{t('me.volunteer_qr_show')}</button>}
     </section>
   );
 }
