@@ -59,9 +59,10 @@ export function activitiesOf(view, station) {
     .sort((a, b) => (a.date === b.date ? a.title.localeCompare(b.title) : a.date < b.date ? 1 : -1));
 }
 
-export function activityLabel(activity) {
+export function activityLabel(activity, view) {
   if (!activity) return '';
-  return `${activity.title} · ${t(`service.${activity.service_type}`)} · ${activity.date}`;
+  const event = activity.event_id && view?.event?.get(activity.event_id);
+  return [activity.title, t(`service.${activity.service_type}`), event?.title, activity.date].filter(Boolean).join(' · ');
 }
 
 /** What a QR code or a typed text names: `…?volunteer=ID` (our code) or the id itself. */

@@ -98,7 +98,7 @@ function CheckInOut({ app, logs }) {
     <section>
       <label>{t('hours.activity')}
         <select name="activity" value={chosen} onChange={(e) => setActivityId(e.currentTarget.value)} data-testid="activity-select">
-          {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a)}</option>)}
+          {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a, app.view)}</option>)}
         </select>
       </label>
       <button type="button" class="primary block big" data-testid="check-in" disabled={!chosen}
@@ -133,7 +133,7 @@ function ManualEntry({ app }) {
       <form onSubmit={submit} data-testid="manual-form">
         <label>{t('hours.activity')}
           <select name="activity" value={form.activity} onChange={set('activity')}>
-            {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a)}</option>)}
+            {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a, app.view)}</option>)}
           </select>
         </label>
         <label>{t('hours.date')}<input name="date" type="date" value={form.date} onInput={set('date')} required /></label>
@@ -158,7 +158,7 @@ export function LogLine({ log, view, name }) {
         <strong>{name || activity?.title || log.activity_id.slice(0, 8)}</strong>
         <span class={`tag st-${log.status}`} data-testid="log-status">{t(`status.${log.status}`)}</span>
       </div>
-      {name && activity && <div class="muted">{activityLabel(activity)}</div>}
+      {name && activity && <div class="muted">{activityLabel(activity, view)}</div>}
       <div>{span(log)}{log.minutes != null && <> · {duration(log.minutes)}</>}
         {log.credited_cents ? <> · +{t('bank.credits', { n: credits(log.credited_cents) })}</> : null}</div>
       {(undecided || log.source !== 'self' || log.pending) && (

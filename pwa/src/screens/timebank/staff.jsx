@@ -37,7 +37,7 @@ export function StaffCheckIn({ app, query }) {
       {activities.length > 0 ? (
         <label>{t('hours.activity')}
           <select name="activity" value={chosen} onChange={(e) => setActivityId(e.currentTarget.value)} data-testid="staff-activity">
-            {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a)}</option>)}
+            {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a, app.view)}</option>)}
           </select>
         </label>
       ) : <p class="notice">{t('hours.no_activities')}</p>}
