@@ -57,3 +57,20 @@ test('the volunteer code carries the id staff check-in needs', () => {
   assert.equal(volunteerFromCode(url), 'vol 1');
   assert.equal(volunteerFromCode('  vol-7 '), 'vol-7');
 });
+
+test('every word the timebank screens ask for is in the table, in both languages', async () => {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const { has } = await import('../src/i18n.js');
+  await import('../src/screens/timebank/strings.js');
+  const dir = new URL('../src/screens/timebank/', import.meta.url);
+  const keys = new Set();
+  for (const file of readdirSync(dir)) {
+    for (const m of readFileSync(new URL(file, dir), 'utf8').matchAll(/\bt\('([\w.]+)'/g)) keys.add(m[1]);
+  }
+  const statuses = ['open', 'submitted', 'approved', 'rejected', 'reversed'].map((s) => `log.status.${s}`);
+  const redemptions = ['requested', 'needs_review', 'approved', 'fulfilled', 'declined', 'declined_undebited'].map((s) => `redemption.${s}`);
+  const flags = ['overlap', 'auto_closed', 'clock_ahead', 'late_sync', 'long_session'].map((f) => `log.flag.${f}`);
+  const ledger = ['hours_credit', 'hours_reversal', 'transfer', 'gift', 'redemption', 'redemption_refund'].map((k) => `ledger.${k}`);
+  const missing = [...keys, ...statuses, ...redemptions, ...flags, ...ledger].filter((k) => !has(k));
+  assert.deepEqual(missing, []);
+});

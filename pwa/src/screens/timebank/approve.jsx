@@ -101,8 +101,8 @@ function LogSide({ log, label }) {
     <div class={`side ${label === t('approve.this') ? 'kept' : 'lost'}`} data-testid="overlap-side">
       <div class="label">{label}</div>
       <div class="value">{span(log)}</div>
-      <div class="muted">{t(`source.${log.source}`)} · {log.recorded_by}</div>
-      <div class="muted">{t(`status.${log.status}`)}{log.minutes != null ? ` · ${duration(log.minutes)}` : ''}</div>
+      <div class="muted">{t(`log.source.${log.source}`)} · {log.recorded_by}</div>
+      <div class="muted">{t(`log.status.${log.status}`)}{log.minutes != null ? ` · ${duration(log.minutes)}` : ''}</div>
     </div>
   );
 }
@@ -149,7 +149,7 @@ function RedemptionToDecide({ redemption: r, view, names }) {
         <span class={`tag st-${r.status}`}>{t(`redemption.${r.status}`)}</span>
       </div>
       <div>{names.get(r.volunteer_id) || r.volunteer_id} · {t('bank.credits', { n: credits(r.cost_cents) })}</div>
-      {r.review_reason && <div class="reason">{t(`reason.${r.review_reason}`)}</div>}
+      {r.review_reason && <div class="reason">{t(`redemption.reason.${r.review_reason}`)}</div>}
       {declining
         ? <ReasonForm label={t('approve.decline_reason')} onCancel={() => setDeclining(false)} onSubmit={(reason) => act('redemption.decline', { id: r.id, reason })} />
         : (

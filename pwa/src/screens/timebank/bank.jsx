@@ -58,7 +58,7 @@ export function TimeBank({ app }) {
       <ul class="plain ledger">
         {entries.map((e) => (
           <li key={e.id} data-testid="ledger-entry">
-            <span>{t(`entry.${e.kind}`)}{e.memo && <span class="muted"> · {entryMemo(e)}</span>}<br /><span class="muted fine">{timeOf(e.created_at)}</span></span>
+            <span>{t(`ledger.${e.kind}`)}{e.memo && <span class="muted"> · {entryMemo(e)}</span>}<br /><span class="muted fine">{timeOf(e.created_at)}</span></span>
             <span class={e.amount_cents < 0 ? 'bad amount' : 'ok amount'}>{e.amount_cents > 0 ? '+' : ''}{credits(e.amount_cents)}</span>
           </li>
         ))}
@@ -75,7 +75,7 @@ function entryMemo(entry) {
 function MyRedemption({ redemption: r, app }) {
   const item = app.view.redemption_item.get(r.item_id);
   const outcome = app.outcomes.find((o) => o.name === 'redemption.request' && o.args?.id === r.id);
-  const status = r.status === 'declined' && !r.debited ? 'declined' : r.status;
+  const status = r.status === 'declined' && !r.debited ? 'declined_undebited' : r.status;
   return (
     <li class={`log status-${r.status}`} data-testid="my-redemption" data-status={r.status}>
       <div class="log-head">
@@ -83,7 +83,7 @@ function MyRedemption({ redemption: r, app }) {
         <span class={`tag st-${r.status}`} data-testid="redemption-status">{t(`redemption.${status}`)}</span>
       </div>
       <div class="muted fine">{t('bank.credits', { n: credits(r.cost_cents) })} · {timeOf(r.requested_at)}{r.pending && ` · ${t('events.pending')}`}</div>
-      {r.review_reason && r.status === 'needs_review' && <div class="reason" data-testid="redemption-reason">{t(`reason.${r.review_reason}`)}{outcome && <div class="muted fine">{pick(outcome.message)}</div>}</div>}
+      {r.review_reason && r.status === 'needs_review' && <div class="reason" data-testid="redemption-reason">{t(`redemption.reason.${r.review_reason}`)}{outcome && <div class="muted fine">{pick(outcome.message)}</div>}</div>}
       {r.decline_reason && <div class="reason">{t('hours.reason', { reason: r.decline_reason })}</div>}
       {['requested', 'needs_review'].includes(r.status) && !r.pending && (
         <button type="button" class="small" data-testid="withdraw" onClick={() => act('redemption.decline', { id: r.id, reason: t('bank.withdraw_reason') })}>{t('bank.withdraw')}</button>

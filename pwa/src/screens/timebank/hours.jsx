@@ -156,7 +156,7 @@ export function LogLine({ log, view, name }) {
     <li class={`log status-${log.status}`} data-testid="hour-log" data-status={log.status} data-id={log.id}>
       <div class="log-head">
         <strong>{name || activity?.title || log.activity_id.slice(0, 8)}</strong>
-        <span class={`tag st-${log.status}`} data-testid="log-status">{t(`status.${log.status}`)}</span>
+        <span class={`tag st-${log.status}`} data-testid="log-status">{t(`log.status.${log.status}`)}</span>
       </div>
       {name && activity && <div class="muted">{activityLabel(activity, view)}</div>}
       <div>{span(log)}{log.minutes != null && <> · {duration(log.minutes)}</>}
@@ -164,8 +164,8 @@ export function LogLine({ log, view, name }) {
       {(undecided || log.source !== 'self' || log.pending) && (
         <div class="tags">
           {log.pending && <span class="tag pending">{t('events.pending')}</span>}
-          {log.source && log.source !== 'self' && <span class="tag">{t(`source.${log.source}`)}</span>}
-          {undecided && (log.flags || []).map((f) => <span key={f} class="tag flag" data-testid="log-flag">{t(`flag.${f}`)}</span>)}
+          {log.source && log.source !== 'self' && <span class="tag">{t(`log.source.${log.source}`)}</span>}
+          {undecided && (log.flags || []).map((f) => <span key={f} class="tag flag" data-testid="log-flag">{t(`log.flag.${f}`)}</span>)}
         </div>
       )}
       {log.decision_reason && <div class="reason" data-testid="log-reason">{t('hours.reason', { reason: reasonText(log.decision_reason) })}</div>}

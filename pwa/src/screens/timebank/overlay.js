@@ -114,7 +114,7 @@ export const TIMEBANK_OVERLAY = {
     patch(view.redemption, args.id, { status: 'fulfilled' });
   },
   'redemption.decline'(view, args) {
-    const redemption = patch(view.redemption, args.id, { status: 'declined', decline_reason: args.reason, debited: false });
+    const redemption = patch(view.redemption, args.id, { status: 'declined', decline_reason: args.reason });
     if (redemption?.debited) moveBalance(view, redemption.volunteer_id, redemption.cost_cents);
   },
 };
