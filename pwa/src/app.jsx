@@ -9,7 +9,6 @@ import { Enrol } from './screens/enrol.jsx';
 import { EventDetail, EventForm, EventList } from './screens/events.jsx';
 import { Review } from './screens/review.jsx';
 import { Me } from './screens/me.jsx';
-import { Soon } from './screens/soon.jsx';
 import { Icon } from './icons.jsx';
 import { DonationHome } from './screens/donations/home.jsx';
 import { DonationForm } from './screens/donations/record.jsx';
@@ -18,8 +17,9 @@ import { ReceiptScreen } from './screens/donations/receipt.jsx';
 import { FundsScreen } from './screens/donations/funds.jsx';
 import { Inbox, unreadCount } from './screens/notify/inbox.jsx';
 import { Prefs } from './screens/notify/prefs.jsx';
+import { TIMEBANK_NAV, TIMEBANK_ROUTES } from './screens/timebank/routes.js';
 
-/** minRole: who may open it; soon: a phase-2 place holder (not in the nav yet). */
+/** minRole: who may open it. */
 export const ROUTES = [
   { pattern: /^\/enrol$/, screen: Enrol, open: true },
   { pattern: /^\/(?:events)?$/, screen: EventList, tab: 'events' },
@@ -28,30 +28,27 @@ export const ROUTES = [
   { pattern: /^\/events\/([^/]+)$/, screen: EventDetail, tab: 'events' },
   { pattern: /^\/review$/, screen: Review, tab: 'review', minRole: 'manager' },
   { pattern: /^\/me$/, screen: Me, tab: 'me' },
-  // Phase 2 (donations, Time Bank, approvals, notifications): screens replace Soon.
+  ...TIMEBANK_ROUTES,
   { pattern: /^\/donations$/, screen: DonationHome, tab: 'donations', minRole: 'staff' },
   { pattern: /^\/donations\/new\/(money|goods)$/, screen: DonationForm, tab: 'donations', minRole: 'staff' },
   { pattern: /^\/donations\/d\/([^/]+)$/, screen: DonationDetail, tab: 'donations', minRole: 'staff' },
   { pattern: /^\/receipts\/([^/]+)$/, screen: ReceiptScreen, tab: 'donations', minRole: 'staff' },
-  { pattern: /^\/hours(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
-  { pattern: /^\/timebank(?:\/.*)?$/, screen: Soon, tab: 'hours', soon: true },
-  { pattern: /^\/approvals(?:\/.*)?$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
   { pattern: /^\/funds(?:\/.*)?$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
   { pattern: /^\/inbox$/, screen: Inbox, tab: 'inbox' },
   { pattern: /^\/inbox\/prefs$/, screen: Prefs, tab: 'inbox', minRole: 'manager' },
   // Where a notification's url leads (server/notify/kinds.py; tests/test_notify_routes.py).
   { pattern: /^\/review\/([^/]+)$/, screen: Review, tab: 'review', minRole: 'manager' },
   { pattern: /^\/corrections\/([^/]+)$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
-  { pattern: /^\/stations\/([^/]+)\/devices$/, screen: Soon, tab: 'review', minRole: 'manager', soon: true },
 ];
 
-/** Bottom tabs in order; phase 2 adds donations (staff), hours (everyone), inbox. */
+/** Bottom tabs in order; each shows only to the roles that may use it. */
 export const NAV = [
   { tab: 'events', href: '#/events', label: 'nav.events', icon: 'events' },
   { tab: 'donations', href: '#/donations', label: 'nav.donations', icon: 'donations', minRole: 'staff' },
+  ...TIMEBANK_NAV,
   { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
-  { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
   { tab: 'inbox', href: '#/inbox', label: 'nav.inbox', icon: 'inbox', minRole: 'manager', badge: unreadCount },
+  { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
 ];
 
 export function App() {

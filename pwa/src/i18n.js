@@ -122,8 +122,6 @@ const STRINGS = {
   'role.manager': ['站点管理者', 'Station manager'],
   'role.district_manager': ['辖区管理者', 'District manager'],
   'role.admin': ['系统管理员', 'Administrator'],
-  'soon.title': ['即将推出', 'Coming soon'],
-  'soon.body': ['这一功能正在建设中。', 'This part of the app is being built.'],
   'notfound': ['找不到这个页面。', 'Page not found.'],
 };
 Object.assign(STRINGS, DONATION_STRINGS);

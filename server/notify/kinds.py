@@ -87,7 +87,7 @@ def _hours_waiting(data: Mapping[str, Any]) -> Content:
             f"{station} 站有 {count} 条志愿服务时长已等待超过 {hours} 小时",
             f"{count} volunteer hour log{'s' if count != 1 else ''} at {station} waited more than {hours} h",
         ),
-        url=f"/#/timebank/approvals?station={station}",
+        url=f"/#/hours/review?station={station}",
         target={"screen": "hours_approvals", "station": data.get("station"),
                 "log_ids": list(data.get("log_ids") or [])[:50]},
         collapse=f"hours:{station}",
@@ -155,8 +155,8 @@ def _phone_stale(data: Mapping[str, Any]) -> Content:
             (f"{who}'s phone holds {pending} unsynced entries and has not reached the server for "
             f"over {hours} h"),
         ),
-        url=f"/#/stations/{data.get('station')}/devices",
-        target={"screen": "devices", "station": data.get("station"),
+        url="/#/inbox",  # the message itself says which phone and since when
+        target={"screen": "inbox", "station": data.get("station"),
                 "client_id": data.get("client_id")},
         collapse=f"stale:{data.get('client_id')}",
     )

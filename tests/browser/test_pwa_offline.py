@@ -138,5 +138,7 @@ def test_volunteer_reads_events_without_phone_or_edit(phones: Any, server: Serve
     phone.shot("12-volunteer-event")
     phone.go("/review")
     expect(page.get_by_text("找不到这个页面。")).to_be_visible()
-    phone.go("/hours")  # a phase-2 place, routed already
-    expect(page.get_by_role("heading", name="即将推出")).to_be_visible()
+    phone.go("/hours/review")  # hour approvals: staff and up
+    expect(page.get_by_text("找不到这个页面。")).to_be_visible()
+    phone.go("/hours")  # a volunteer without a profile is asked to register first
+    expect(page.get_by_test_id("register-form")).to_be_visible()

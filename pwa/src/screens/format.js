@@ -25,8 +25,12 @@ export function todayIso() {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
+/** Areas describe their own mutations: name -> (args, view, label) => text. */
+export const DESCRIBERS = {};
+
 /** "Edit event 中华慈善日义卖: title" for the sync panel and the outbox list. */
 export function describeMutation(name, args, view) {
+  if (DESCRIBERS[name]) return DESCRIBERS[name](args, view, t(`mutation.${name}`));
   const label = t(`mutation.${name}`);
   const gift = describeDonationArgs(name, args, view, t('donor.anonymous'));
   if (gift !== null) return `${label} ${gift}`;

@@ -6,6 +6,7 @@ import { go } from '../router.js';
 import { DB_NAME, openStore } from '../sync/store.js';
 import { refresh } from '../state.js';
 import { PushSettings } from './notify/push.jsx';
+import { VolunteerQr } from './timebank/qr.jsx';
 
 export function Me({ app }) {
   const me = app.meta.me || {};
@@ -58,6 +59,7 @@ export function Me({ app }) {
         <button type="button" class={getLang() === 'en' ? 'primary' : ''} onClick={() => setLang('en')}>English</button>
       </div>
       <PushSettings app={app} />
+      <VolunteerQr app={app} />
       <h2>{t('me.share')}</h2>
       {qr ? <div class="qr" dangerouslySetInnerHTML={{ __html: qr }} /> : <button type="button" onClick={showQr}>{t('me.show_qr')}</button>}
       <hr />

@@ -2,6 +2,7 @@
 // made offline shows at once and after a reload. The server stays the authority: once a
 // mutation is acknowledged it leaves the outbox and the replica holds the server's result.
 import { DONATION_OVERLAY, DONATION_TYPES } from '../donations/overlay.js';
+import { TIMEBANK_OVERLAY, TIMEBANK_TYPES } from '../screens/timebank/overlay.js';
 
 const OVERLAY = {
   'event.create'(view, args, m, me) {
@@ -34,6 +35,7 @@ const OVERLAY = {
     if (record) view[conflict.record_type].set(conflict.record_id, { ...record, [conflict.field]: conflict.lost_value, pending: true });
   },
   ...DONATION_OVERLAY,
+  ...TIMEBANK_OVERLAY,
   // Notifications (docs/notifications.md): marks and preferences show at once offline.
   'notification.mark_read'(view, args, m) {
     for (const id of args.ids) {
@@ -64,7 +66,7 @@ const OVERLAY = {
   },
 };
 
-export const RECORD_TYPES = ['station', 'event', 'conflict', 'sync_issue', ...DONATION_TYPES,
+export const RECORD_TYPES = ['station', 'event', 'conflict', 'sync_issue', ...DONATION_TYPES, ...TIMEBANK_TYPES,
   'notification', 'notification_prefs', 'alert_threshold'];
 
 /** replicaRows: [{type, id, data}]; outbox: rows in id order. Returns {type: Map(id -> data)}. */
