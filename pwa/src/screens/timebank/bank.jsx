@@ -1,6 +1,7 @@
 // The volunteer's Time Bank: balance, my redemptions with their outcome (a request held
 // for review says why), the station's catalogue with redeem, the ledger history, and the
 // service certificate PDF (fetched with the device token, then saved from a blob).
+import { newId } from '../../sync/ids.js';
 import { useState } from 'preact/hooks';
 import { pick, t } from '../../i18n.js';
 import { getMeta } from '../../sync/store.js';
@@ -24,7 +25,7 @@ export function TimeBank({ app }) {
   if (!profile && !account) return <main class="screen"><h1>{t('bank.title')}</h1><p class="notice">{t('bank.not_volunteer')}</p><a class="button" href="#/hours">{t('event.back')}</a></main>;
   async function redeem(item) {
     if (!confirm(t('bank.redeem_confirm', { cost: credits(item.cost_cents), title: item.title }))) return;
-    await act('redemption.request', { id: crypto.randomUUID(), item_id: item.id });
+    await act('redemption.request', { id: newId(), item_id: item.id });
   }
   return (
     <main class="screen timebank">

@@ -1,6 +1,7 @@
 // The volunteer's service screen: register once, check in and out (works offline; the
 // running session shows with its elapsed time), enter hours by hand, and my hours with
 // their status and reasons. Staff see their tools (check volunteers in, review) on top.
+import { newId } from '../../sync/ids.js';
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
@@ -102,7 +103,7 @@ function CheckInOut({ app, logs }) {
         </select>
       </label>
       <button type="button" class="primary block big" data-testid="check-in" disabled={!chosen}
-        onClick={() => act('hours.check_in', { id: crypto.randomUUID(), activity_id: chosen, at: new Date().toISOString() })}>
+        onClick={() => act('hours.check_in', { id: newId(), activity_id: chosen, at: new Date().toISOString() })}>
         {t('hours.check_in')}
       </button>
       {!app.online && <p class="muted">{t('hours.offline_ok')}</p>}
@@ -123,7 +124,7 @@ function ManualEntry({ app }) {
     const checkOut = localIso(form.date, form.to);
     if (checkOut <= checkIn) return setError(t('hours.bad_times'));
     setError('');
-    await act('hours.manual', { id: crypto.randomUUID(), activity_id: activity, check_in_at: checkIn, check_out_at: checkOut, note: form.note });
+    await act('hours.manual', { id: newId(), activity_id: activity, check_in_at: checkIn, check_out_at: checkOut, note: form.note });
     e.currentTarget.closest('details')?.removeAttribute('open');
   }
   if (!activities.length) return null;

@@ -1,6 +1,7 @@
 // The station phone: staff check a volunteer in or out (hours.check_in with volunteer_id,
 // as when scanning the volunteer's QR code). The volunteer comes from the station's
 // volunteer list, a typed id, or the volunteer code's link (…/#/hours/staff?volunteer=ID).
+import { newId } from '../../sync/ids.js';
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { act } from '../../state.js';
@@ -23,7 +24,7 @@ export function StaffCheckIn({ app, query }) {
   const label = (id) => names.get(id) || id;
 
   async function checkIn() {
-    await act('hours.check_in', { id: crypto.randomUUID(), activity_id: chosen, at: new Date().toISOString(), volunteer_id: volunteer });
+    await act('hours.check_in', { id: newId(), activity_id: chosen, at: new Date().toISOString(), volunteer_id: volunteer });
     setDone(t('staff.checked_in', { name: label(volunteer) }));
   }
   async function checkOut(log) {
@@ -85,7 +86,7 @@ function NewActivity({ app, onMade }) {
   async function submit(e) {
     e.preventDefault();
     if (!form.title.trim() || !me.station) return;
-    const id = crypto.randomUUID();
+    const id = newId();
     await act('activity.create', {
       id, station: me.station, title: form.title.trim(), service_type: form.service_type, date: form.date,
       ...(form.event_id ? { event_id: form.event_id } : {}),
