@@ -23,11 +23,16 @@ SAMPLE = {
 
 
 def app_routes() -> list[tuple[re.Pattern[str], str]]:
-    """(pattern, the route's source line) for each entry of ROUTES in app.jsx."""
+    """(pattern, the route's source line) for each entry of ROUTES in app.jsx, and of the
+    route lists an area keeps in its own ``routes.js`` and spreads into ROUTES."""
     source = (ROOT / "pwa" / "src" / "app.jsx").read_text(encoding="utf-8")
-    block = source.split("export const ROUTES = [", 1)[1].split("\n];", 1)[0]
+    blocks = [source.split("export const ROUTES = [", 1)[1].split("\n];", 1)[0]]
+    for area in sorted((ROOT / "pwa" / "src").rglob("routes.js")):
+        name = area.parent.name.upper()
+        assert f"...{name}_ROUTES" in blocks[0], f"{area} is not spread into ROUTES"
+        blocks.append(area.read_text(encoding="utf-8"))
     found = []
-    for line in block.splitlines():
+    for line in "\n".join(blocks).splitlines():
         m = re.search(r"pattern: /(.+?)/, screen", line)
         if m:
             found.append((re.compile(m.group(1)), line.strip()))

@@ -8,10 +8,15 @@ export function parseHash(hash = location.hash) {
 }
 
 export function useRoute() {
-  const [route, set] = useState(parseHash());
+  const [initialHash] = useState(() => location.hash);
+  const [route, set] = useState(() => parseHash(initialHash));
   useEffect(() => {
     const on = () => { set(parseHash()); scrollTo(0, 0); }; // a new screen starts at its top
     addEventListener('hashchange', on);
+    // The hash may have changed between the first render and this effect (a link opened
+    // while the app was starting): read it again, or that change is lost.
+    const now = location.hash;
+    if (now !== initialHash) set(parseHash(now));
     return () => removeEventListener('hashchange', on);
   }, []);
   return route;
