@@ -315,7 +315,7 @@ async def _latency_with(
                     if resp.status != 200:
                         raise RuntimeError(f"push -> {resp.status}: {payload[:500]!r}")
                 _check_applied(_decoder.decode(payload))
-            except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, RuntimeError, OSError) as exc:
                 errors.append(f"{exc.__class__.__name__}: {exc}"[:300])
                 return
             samples.append((time.perf_counter() - t0) * 1000)
