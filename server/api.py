@@ -14,7 +14,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from schemas.export import contract_schema
 from schemas.wire import PROTOCOL_VERSION, ErrorBody, Message, PullRequest, PushRequest
 from server.auth import bearer_token, grant_resolver, resolve_grant
-from server.state import AppState
+from server.state import state_of
 from sync import pull as pull_module
 from sync import push as push_module
 from sync.errors import Overloaded, ProtocolError
@@ -56,14 +56,10 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
         raise ProtocolError(400, "not_json", "请求不是有效的 JSON", f"the body is not valid JSON: {exc}") from None
 
 
-def _state(request: Request[Any, Any, Any]) -> AppState:
-    state: AppState = request.app.state["charity"]
-    return state
-
 
 @post("/api/v1/sync/push", status_code=200)
 async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state = _state(request)
+    state = state_of(request)
     async with state.gate.enter():
         token = bearer_token(request.headers.get("authorization"))
         envelope: PushRequest = _decode(await request.body(), PushRequest)
@@ -78,7 +74,7 @@ async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @post("/api/v1/sync/pull", status_code=200)
 async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state = _state(request)
+    state = state_of(request)
     async with state.gate.enter():
         token = bearer_token(request.headers.get("authorization"))
         envelope: PullRequest = _decode(await request.body(), PullRequest)
@@ -93,7 +89,7 @@ async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def events_route(request: Request[Any, Any, Any]) -> ServerSentEvent:
     """``event: poke`` whenever a change lands in one of the caller's scopes; a comment
     every 15 s keeps proxies and phones from dropping an idle stream."""
-    state = _state(request)
+    state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
 
     async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
@@ -111,13 +107,13 @@ async def events_route(request: Request[Any, Any, Any]) -> ServerSentEvent:
 
 @get("/api/v1/sync/schema")
 async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state = _state(request)
+    state = state_of(request)
     return Response(msgspec.json.encode(contract_schema(state.registry.args_types())), media_type=JSON)
 
 
 @get("/healthz")
 async def health_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    state = _state(request)
+    state = state_of(request)
     async with state.db.engine.connect() as conn:
         await conn.exec_driver_sql("SELECT 1")
     return {

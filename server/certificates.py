@@ -22,7 +22,7 @@ from sqlalchemy import select
 from server.auth import resolve_grant
 from server.domain.stations import stations as station_rows
 from server.domain.volunteers import hour_logs, parse_time, volunteers
-from server.state import AppState
+from server.state import AppState, query_day, state_of
 from sync.errors import ProtocolError
 from sync.scopes import STAFF, Grant
 
@@ -54,15 +54,6 @@ class ServiceSummary:
     """The district of each station the volunteer serves or served at: who acts for a
     station (a district manager) depends on the station's own district."""
 
-
-def _day(value: str | None, name: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ProtocolError(400, "invalid_args", f"日期格式应为 YYYY-MM-DD({name})",
-                            f"{name} must be a date YYYY-MM-DD", field=name) from None
 
 
 async def service_summary(
@@ -178,10 +169,10 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
 
 @get("/api/v1/timebank/volunteers/{user_id:str}/certificate")
 async def certificate_route(request: Request[Any, Any, Any], user_id: str) -> Response[bytes]:
-    state: AppState = request.app.state["charity"]
+    state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
-    start = _day(request.query_params.get("from"), "from")
-    end = _day(request.query_params.get("to"), "to")
+    start = query_day(request.query_params.get("from"), "from")
+    end = query_day(request.query_params.get("to"), "to")
     if start and end and end < start:
         raise ProtocolError(400, "invalid_args", "结束日期早于开始日期", "`to` is before `from`", field="to")
     if grant.user_id != user_id and grant.rank < STAFF:  # before the look-up: no probing of ids

@@ -8,7 +8,6 @@ Periods are whole days in Asia/Shanghai (``from`` and ``to`` inclusive, YYYY-MM-
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from server import reports
 from server.auth import resolve_grant
 from server.domain.donations import donations
 from server.domain.funds import funds, holds_fund
-from server.state import AppState
+from server.state import query_day, state_of
 from sync.errors import ProtocolError
 from sync.scopes import MANAGER, Grant
 
@@ -30,32 +29,19 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_COLUMNS = {"amount_fen", "current_amount_fen", "balance_fen"}
 
 
-def _state(request: Request[Any, Any, Any]) -> AppState:
-    state: AppState = request.app.state["charity"]
-    return state
-
 
 async def _manager(request: Request[Any, Any, Any]) -> Grant:
-    grant = await resolve_grant(_state(request).db, request.headers.get("authorization"))
+    grant = await resolve_grant(state_of(request).db, request.headers.get("authorization"))
     if grant.rank < MANAGER:
         raise ProtocolError(403, "forbidden", "无权限:只有管理者可以导出",
                             "not allowed: only managers export")
     return grant
 
 
-def _day(value: str | None, name: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ProtocolError(400, "invalid_args", f"日期格式应为 YYYY-MM-DD:{name}",
-                            f"{name} must be a date YYYY-MM-DD", field=name) from None
-
 
 def _period(request: Request[Any, Any, Any]) -> tuple[str, str, str]:
-    start = _day(request.query_params.get("from"), "from")
-    end = _day(request.query_params.get("to"), "to")
+    start = query_day(request.query_params.get("from"), "from")
+    end = query_day(request.query_params.get("to"), "to")
     if start and end and end < start:
         raise ProtocolError(400, "invalid_args", "结束日期早于开始日期", "'to' is before 'from'",
                             field="to")
@@ -124,7 +110,7 @@ async def export_donations(request: Request[Any, Any, Any]) -> Response[bytes]:
     fmt = _format(request)
     grant = await _manager(request)
     low, high, label = _period(request)
-    async with _state(request).db.read() as conn:
+    async with state_of(request).db.read() as conn:
         rows = await reports.donation_rows(conn, reports.export_scope(donations, grant), low, high)
     return _table(reports.DONATION_COLUMNS, rows, fmt, f"donations_{label}")
 
@@ -137,7 +123,7 @@ async def export_fund_statement(request: Request[Any, Any, Any], fund_id: str) -
     fmt = _format(request)
     grant = await _manager(request)
     low, high, label = _period(request)
-    async with _state(request).db.read() as conn:
+    async with state_of(request).db.read() as conn:
         fund = (await conn.execute(select(funds).where(funds.c.id == fund_id))).mappings().first()
         if fund is None:
             raise ProtocolError(404, "not_found", "找不到该基金", "no such fund")

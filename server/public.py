@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import reports
 from server.domain.funds import verify_fund
-from server.state import AppState
+from server.state import AppState, state_of
 from sync.errors import ProtocolError
 
 TEMPLATES = Environment(
@@ -32,15 +32,11 @@ JSON = "application/json"
 HTML = "text/html; charset=utf-8"
 
 
-def _state(request: Request[Any, Any, Any]) -> AppState:
-    state: AppState = request.app.state["charity"]
-    return state
-
 
 @contextlib.asynccontextmanager
 async def _reading(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncConnection]:
     """One consistent snapshot per page (REPEATABLE READ on PostgreSQL)."""
-    async with _state(request).db.read() as conn:
+    async with state_of(request).db.read() as conn:
         yield conn
 
 
@@ -122,7 +118,7 @@ async def totals_stream(state: AppState, event_id: str, station: str
 async def event_totals_stream(request: Request[Any, Any, Any], event_id: str) -> ServerSentEvent:
     """``event: totals`` with the figures as JSON, at once and after every sync at the
     event's station; a comment every 15 s keeps the stream open through proxies."""
-    state = _state(request)
+    state = state_of(request)
     totals = await _load(request, reports.event_totals, event_id)
     if totals is None:
         raise _missing(NO_EVENT)

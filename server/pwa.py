@@ -18,7 +18,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import File
 
 from server.auth import resolve_grant
-from server.state import AppState
+from server.state import state_of
 
 log = logging.getLogger("server")
 PWA_DIST = Path(__file__).resolve().parent.parent / "pwa" / "dist"
@@ -82,7 +82,7 @@ def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
 async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Who the bearer token belongs to: the phone checks a pasted token with it and decides
     which screens to show (the server still authorises every mutation)."""
-    state: AppState = request.app.state["charity"]
+    state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
     return {"user": grant.user_id, "role": grant.role, "station": grant.station,
             "district": grant.district}

@@ -18,16 +18,12 @@ from schemas.notifications import PushSubscriptionBody
 from server.auth import resolve_grant
 from server.notify.tables import push_subscriptions
 from server.notify.vapid import ensure_key
-from server.state import AppState
+from server.state import state_of
 from sync.errors import ProtocolError
 from sync.timeutil import now_iso
 
 JSON = "application/json"
 
-
-def _state(request: Request[Any, Any, Any]) -> AppState:
-    state: AppState = request.app.state["charity"]
-    return state
 
 
 def invalid(zh: str, en: str, field: str) -> ProtocolError:
@@ -79,14 +75,14 @@ def parse_subscription(raw: bytes, allow_http: bool) -> PushSubscriptionBody:
 @get("/api/v1/push/vapid-public-key")
 async def vapid_public_key_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The applicationServerKey for ``PushManager.subscribe`` (public, no token needed)."""
-    key = await ensure_key(_state(request).db)
+    key = await ensure_key(state_of(request).db)
     return {"public_key": key.public_key, "key_id": key.id}
 
 
 @post("/api/v1/push/subscriptions", status_code=200)
 async def subscribe_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Upsert this device's subscription (the PWA calls it on every start)."""
-    state = _state(request)
+    state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
     body = parse_subscription(await request.body(), state.settings.push_allow_http)
     key = await ensure_key(state.db)
@@ -125,7 +121,7 @@ async def subscribe_route(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def unsubscribe_route(request: Request[Any, Any, Any], endpoint: str | None = None) -> Response[bytes]:
     """Remove this user's subscription at ``?endpoint=`` (or, without it, every
     subscription made with this device token: a sign-out)."""
-    state = _state(request)
+    state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
     where = (push_subscriptions.c.user_id == grant.user_id,
              push_subscriptions.c.endpoint == endpoint) if endpoint else (
