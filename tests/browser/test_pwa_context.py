@@ -65,7 +65,7 @@ def _page(browser: Any, base_url: str, **extra: Any) -> Any:
 
 
 def test_plain_http_from_another_machine_explains_https(lan: tuple[Any, str, ServerProcess]) -> None:
-    launched, origin, proc = lan
+    launched, origin, _ = lan
     context, page = _page(launched, origin)
     try:
         page.goto("/#/enrol?code=SECRET-CODE-123")
