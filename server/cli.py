@@ -1,4 +1,5 @@
-"""``python -m server``: serve, migrate, prune, device tokens and VAPID keys.
+"""``python -m server``: serve, migrate, prune, device tokens, VAPID keys and a development
+TLS certificate.
 
 ``token issue`` stands in for phone enrolment until that exists: it prints the
 device token on its last line.
@@ -26,6 +27,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         workers=getattr(args, "workers", None),
+        ssl_certfile=getattr(args, "ssl_certfile", None),
+        ssl_keyfile=getattr(args, "ssl_keyfile", None),
+        forwarded_allow_ips=getattr(args, "forwarded_allow_ips", None),
+        public_url=getattr(args, "public_url", None),
     )
 
 
@@ -43,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="default 127.0.0.1 (env CHARITY_HOST)")
     serve.add_argument("--port", type=int, help="default 8000 (env CHARITY_PORT)")
     serve.add_argument("--workers", type=int, help="worker processes; >1 needs PostgreSQL")
+    serve.add_argument("--ssl-certfile", help="PEM certificate: serve HTTPS (env CHARITY_SSL_CERTFILE)")
+    serve.add_argument("--ssl-keyfile", help="PEM key of --ssl-certfile (env CHARITY_SSL_KEYFILE)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="reverse proxy addresses whose X-Forwarded-* headers are trusted "
+        "(env CHARITY_FORWARDED_ALLOW_IPS, default 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--public-url", help="base URL printed in links, e.g. https://charity.example.org "
+        "(env CHARITY_PUBLIC_URL)",
+    )
 
     sub.add_parser("migrate", parents=[common], help="apply database migrations")
     prune = sub.add_parser("prune", parents=[common], help="prune tombstones past retention")
@@ -71,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", parents=[common],
         help="make a new key current; phones re-subscribe on their next start",
     )
+    tls = sub.add_parser("tls", help="HTTPS certificates for development")
+    tls_sub = tls.add_subparsers(dest="tls_command", required=True)
+    self_signed = tls_sub.add_parser(
+        "self-signed", parents=[common],
+        help="make a development certificate and key (phones must trust it)",
+    )
+    self_signed.add_argument(
+        "--host", dest="names", action="append", required=True, metavar="NAME",
+        help="host name or IP address phones use to reach the server (repeatable)",
+    )
+    self_signed.add_argument("--out", help="directory for the files (default: the data directory)")
+    self_signed.add_argument("--days", type=int, default=365, help="validity (default 365)")
     return parser
 
 
@@ -82,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "tls":
+        return _tls_self_signed(args, settings)
     return asyncio.run(_run_async(args, settings))
 
 
@@ -157,11 +187,16 @@ def _serve(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    problem = _tls_problem(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     asyncio.run(_migrate_only(settings))
     os.environ.update(settings.to_env())
     os.environ["CHARITY_SKIP_MIGRATIONS"] = "1"
-    print(f"serving on http://{settings.host}:{settings.port} ({_safe_url(settings)}, "
-          f"{settings.workers} worker(s))", flush=True)
+    scheme = "https" if settings.tls else "http"
+    print(f"serving on {scheme}://{settings.host}:{settings.port} ({_safe_url(settings)}, "
+          f"{settings.workers} worker(s)); open {settings.base_url}/", flush=True)
     uvicorn.run(
         "server.app:create_app_from_env",
         factory=True,
@@ -171,7 +206,69 @@ def _serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
+        ssl_certfile=settings.ssl_certfile or None,
+        ssl_keyfile=settings.ssl_keyfile or None,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    return 0
+
+
+def _tls_problem(settings: Settings) -> str | None:
+    """Why the TLS options cannot work, checked before anything starts (uvicorn would
+    otherwise fail inside each worker with a bare traceback)."""
+    import ssl
+
+    cert, key = settings.ssl_certfile, settings.ssl_keyfile
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        given, missing = ("--ssl-certfile", "--ssl-keyfile") if cert else ("--ssl-keyfile", "--ssl-certfile")
+        return f"{given} needs {missing} too (CHARITY_SSL_CERTFILE and CHARITY_SSL_KEYFILE)"
+    for flag, name in (("--ssl-certfile", cert), ("--ssl-keyfile", key)):
+        path = Path(name)
+        if not path.is_file():
+            return f"{flag} {name}: no such file"
+        try:
+            path.read_bytes()
+        except OSError as exc:
+            return f"{flag} {name}: cannot be read ({exc.strerror or exc})"
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError) as exc:
+        return (f"--ssl-certfile {cert} with --ssl-keyfile {key}: not a PEM certificate and "
+                f"its matching key ({exc})")
+    return None
+
+
+def _tls_self_signed(args: argparse.Namespace, settings: Settings) -> int:
+    from server.tls import make_dev_certificate
+
+    out = Path(args.out) if args.out else settings.data_dir
+    try:
+        files = make_dev_certificate(args.names, out, days=args.days)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    first = args.names[0]
+    shown = f"[{first}]" if ":" in first else first
+    print(f"certificate: {files.cert} (for {', '.join(files.names)}; valid {args.days} days)")
+    print(f"key:         {files.key} (keep it private)")
+    print(f"phones:      {files.ca} (install this on each phone)")
+    print()
+    print("Start the server with them:")
+    print(f"  python -m server serve --host 0.0.0.0 --ssl-certfile {files.cert} "
+          f"--ssl-keyfile {files.key}")
+    print(f"and open https://{shown}:8000/ on the phone.")
+    print()
+    print("Each phone must trust the certificate first, or the browser refuses the offline app")
+    print("(clicking through the warning is not enough: no service worker, no camera):")
+    print(f"  Android: copy {files.ca.name} to the phone, Settings > Security > Encryption &")
+    print("           credentials > Install a certificate > CA certificate.")
+    print(f"  iPhone:  open {files.ca.name} (AirDrop or mail), install the profile, then Settings >")
+    print("           General > About > Certificate Trust Settings > turn it on.")
+    print("This is for development and trials; in production put the server behind a proxy")
+    print("that gets real certificates (docs/deployment.md).")
     return 0
 
 

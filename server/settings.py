@@ -23,6 +23,17 @@ class Settings:
     port: int = 8000
     workers: int = 1
     log_level: str = "info"
+    # -- HTTPS (docs/deployment.md) --
+    ssl_certfile: str = ""
+    """PEM certificate (chain) for serving HTTPS directly; needs ``ssl_keyfile`` too."""
+    ssl_keyfile: str = ""
+    """PEM private key of ``ssl_certfile``."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Addresses whose ``X-Forwarded-For``/``-Proto`` headers are believed (the reverse
+    proxy's; comma list, ``*`` for any): anyone else could fake their address or scheme."""
+    public_url: str = ""
+    """Base URL people open (printed in links and QR codes), e.g. ``https://charity.example.org``;
+    default from host, port and whether TLS is on."""
     max_batch: int = 5000
     """Mutations per push; more is refused with 413."""
     max_body_bytes: int = 16 * 1024 * 1024
@@ -94,6 +105,27 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
 
+    @property
+    def tls(self) -> bool:
+        """The server itself speaks HTTPS (a certificate and key were given)."""
+        return bool(self.ssl_certfile and self.ssl_keyfile)
+
+    @property
+    def base_url(self) -> str:
+        """``public_url`` without its trailing slash, else what the server listens on: a
+        wildcard bind (``0.0.0.0``, ``::``) is shown as this machine's LAN address, since
+        a phone cannot open ``0.0.0.0``."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls else "http"
+        host = self.host
+        if host in {"0.0.0.0", "::", ""}:
+            host = _lan_address() or "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        default_port = 443 if self.tls else 80
+        return f"{scheme}://{host}" + ("" if self.port == default_port else f":{self.port}")
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {}
@@ -123,3 +155,17 @@ def _convert(type_name: object, raw: str) -> object:
     if "float" in text:
         return float(raw)
     return raw
+
+
+def _lan_address() -> str | None:
+    """The address this machine would use to reach other hosts (no packet is sent: a UDP
+    ``connect`` only picks the route)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("192.0.2.1", 9))  # TEST-NET-1: any routable address will do
+            address = str(sock.getsockname()[0])
+    except OSError:
+        return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address

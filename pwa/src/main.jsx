@@ -3,6 +3,7 @@
 // outbox as soon as the app opens.
 import { render } from 'preact';
 import { App } from './app.jsx';
+import { ContextCheck } from './screens/context_check.jsx';
 import { getLang, setLang } from './i18n.js';
 import { refresh, runner } from './state.js';
 import { watchSeries } from './donations/series.js';
@@ -12,7 +13,7 @@ import { listenForOpen, renewPush, shareLanguage } from './notify/push.js';
 setLang(getLang());
 const root = document.getElementById('app');
 root.textContent = ''; // the static "Loading" line
-render(<App />, root);
+render(<ContextCheck><App /></ContextCheck>, root); // plain http or WeChat: say what to do first
 watchSeries(); // claims this phone's receipt series once enrolled as staff (online)
 refresh().then(() => runner.start());
 shareLanguage();
