@@ -151,7 +151,7 @@ class Phone:
             if response.status_code != 200:
                 self.tally.problems.append(f"{self.label}: {response.status_code} {response.text[:300]}")
                 return []
-            results = response.json()["results"]
+            results: list[dict[str, Any]] = response.json()["results"]
             by_id = {r["id"]: r for r in results}
             for sent in batch:
                 result = by_id.get(sent["id"])
