@@ -399,14 +399,14 @@ async def _preload(
             planned.append((plan, args))
     if planned:
         peeked: dict[tuple[str, str], dict[str, Any] | None] = {}
-        for type_name, ids in wanted.items():
-            found = await tx.peek(type_name, list(ids))
-            for record_id in ids:
-                peeked[(type_name, record_id)] = found.get(record_id)
 
         async def peek(type_name: str, record_id: str) -> dict[str, Any] | None:
+            """Unlocked; the first peek at a type reads every id the batch names of it."""
             if (type_name, record_id) not in peeked:
-                peeked[(type_name, record_id)] = (await tx.peek(type_name, [record_id])).get(record_id)
+                ids = [i for i in (*wanted.get(type_name, ()), record_id) if (type_name, i) not in peeked]
+                found = await tx.peek(type_name, ids)
+                for i in ids:
+                    peeked[(type_name, i)] = found.get(i)
             return peeked[(type_name, record_id)]
 
         for plan, args in planned:
