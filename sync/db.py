@@ -12,7 +12,9 @@ REPEATABLE READ, change ids from ``pg_current_xact_id()``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import logging
 import random
 import re
 import sqlite3
@@ -31,9 +33,20 @@ from sync.tables import sync_state
 
 T = TypeVar("T")
 
+log = logging.getLogger("sync.db")
+
 RETRYABLE_PG_CODES = {"40001", "40P01", "23505"}
 """Serialization failure, deadlock, unique violation (a concurrent twin won): the
-whole batch is rolled back and run again, which is safe because it is all-or-nothing."""
+whole batch is rolled back and run again, which is safe because it is all-or-nothing.
+``25P02`` (in failed transaction) is not among them: it only follows an earlier error
+in the same transaction, and that earlier error is what decides (``sync.push`` never
+carries on after a database error, so it is not seen there)."""
+
+RERUNS: collections.Counter[str] = collections.Counter()
+"""Write transactions run again in this process, by SQLSTATE (``run_write``) and by
+``sync.push`` reason (``batch``, ``poisoned``); each one is also logged at WARNING
+(``rerun of a write transaction after ...``), which is how a multi-worker server's
+total is counted from its log."""
 
 
 def normalise_url(url: str) -> str:
@@ -105,6 +118,10 @@ class Database:
             except DBAPIError as exc:
                 if attempt == attempts - 1 or not _retryable(exc):
                     raise
+                code = sqlstate(exc) or "unique"
+                RERUNS[code] += 1
+                log.warning("rerun of a write transaction after %s (attempt %d of %d): %s",
+                            code, attempt + 2, attempts, str(exc.orig or exc).split("\n", 1)[0])
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
 
@@ -163,11 +180,17 @@ in-flight xid we cannot place (finished since, a subtransaction, not visible to 
 role) still counts: the horizon may lag, it never passes a change."""
 
 
-def _retryable(exc: DBAPIError) -> bool:
-    orig = exc.orig
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (SQLAlchemy-wrapped or the driver's own), or None."""
+    orig = getattr(exc, "orig", None) or exc
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if code is None and orig is not None:
+    if code is None:
         code = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return str(code) if code is not None else None
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    code = sqlstate(exc)
     if code in RETRYABLE_PG_CODES:
         return True
     return isinstance(exc, IntegrityError) and "unique" in str(exc).lower()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,8 @@ from schemas.wire import (
     PushRequest,
     PushResponse,
 )
-from sync.db import Database, HotSql, insert_tuples
-from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
+from sync.db import RERUNS, Database, HotSql, insert_tuples, sqlstate
+from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected, SyncError
 from sync.hlc import HybridLogicalClock, clamp
 from sync.ids import uuid7
 from sync.registry import Registry
@@ -43,6 +43,59 @@ MAX_CLOCK_LEAD_MS = 60_000
 """A device clock may lead the server by this much; beyond it its HLC is clamped."""
 
 POKE_CHANNEL = "charity_sync_poke"
+
+MAX_POISONED = 8
+"""Failing mutations one push may set aside (each costs a rerun of the batch) before
+the push gives up with a 500; the phone's retry then starts over."""
+
+INTERNAL_ERROR = Message(
+    zh="服务器处理此项时出错,已记录,未写入任何内容;请联系管理员",
+    en="the server failed on this mutation; it was logged and nothing of it was written; "
+       "please tell an administrator",
+)
+
+LOCK_RANK: tuple[str, ...] = (
+    "station", "event", "service_activity", "timebank_rate", "redemption_item",
+    "fund", "project", "receipt_series",
+    "volunteer", "volunteer_card", "hour_log", "redemption",
+    "donation", "receipt", "donation_correction", "disbursement", "goods_stock",
+    "timebank_account", "timebank_entry", "ledger_entry", "goods_movement",
+)
+"""The server's one lock order (docs/architecture.md, "Lock order"): rows are locked
+by record type in this rank (types not named here after these, by name), then by id.
+The batch preload follows it; a mutator that locks more later keeps to it too, or
+locks only rows guarded by a row it already holds (a volunteer's hour logs under the
+volunteer's profile)."""
+
+_RANK = {name: rank for rank, name in enumerate(LOCK_RANK)}
+
+
+def lock_rank(type_name: str) -> tuple[int, str]:
+    return (_RANK.get(type_name, len(LOCK_RANK)), type_name)
+
+
+Peek = Callable[[str, str], Awaitable[dict[str, Any] | None]]
+LockPlan = Callable[[Peek, Grant, Any], Awaitable[Iterable[tuple[str, str]]]]
+"""What a mutation will lock beyond its ``preload`` fields, worked out before anything
+is locked: ``peek(type, id)`` reads a row without locking it (its parent's id, say)."""
+
+
+def locks_first(plan: LockPlan) -> Callable[[Any], Any]:
+    """Declare a mutator's lock plan: on PostgreSQL the batch preload locks what
+    ``plan`` names together with the ``preload`` fields, all in ``LOCK_RANK`` order,
+    before any mutator runs (the hour log's volunteer profile before the hour log,
+    both Time Bank accounts of a transfer in id order)."""
+
+    def attach(mutator: Any) -> Any:
+        mutator.lock_plan = plan
+        return mutator
+
+    return attach
+
+
+FAILED_MUTATION = "charity_failed_mutation"
+"""Attribute set on an exception raised while a mutation ran: its id, so a rerun of
+the batch can set exactly that mutation aside."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +142,44 @@ async def push(
     request: PushRequest,
     limits: PushLimits = PushLimits(),
 ) -> PushOutcome:
+    """Apply ``request`` in one write transaction.
+
+    A database error is never a mutation's outcome: it ends the transaction (which
+    PostgreSQL has aborted anyway). ``run_write`` reruns deadlocks, serialization
+    failures and lost unique races; any other failure (or one that keeps recurring)
+    gets one more run of the whole batch, this time writing after each mutation so a
+    failure is pinned on the mutation that caused it. If that run fails too, the
+    mutation it failed in is set aside (``rejected internal_error``, nothing of it
+    written) and the batch runs again without it: no batch can jam a phone's queue."""
     check_envelope(request, limits)
+    poisoned: set[int] = set()
+    careful = False
 
     async def work(conn: AsyncConnection) -> PushOutcome:
         resolved = await grant_on(grant, conn)
-        return await _apply_batch(conn, db, registry, clock, resolved, request)
+        return await _apply_batch(conn, db, registry, clock, resolved, request, poisoned, careful)
 
-    return await db.run_write(work)
+    while True:
+        try:
+            return await db.run_write(work)
+        except Exception as exc:
+            failed = getattr(exc, FAILED_MUTATION, None)
+            if isinstance(exc, SyncError) and failed is None:
+                raise  # a refusal of the whole request (4xx), decided before any mutator ran
+            what = sqlstate(exc) or type(exc).__name__
+            if not careful:
+                careful = True
+                RERUNS["batch"] += 1
+                log.warning("rerun of a write transaction after %s: push of client %s failed "
+                            "(mutation %s); running the batch again", what, request.client_id, failed,
+                            exc_info=True)
+                continue
+            if failed is None or failed in poisoned or len(poisoned) >= MAX_POISONED:
+                raise
+            poisoned.add(failed)
+            RERUNS["poisoned"] += 1
+            log.error("rerun of a write transaction after %s: mutation %s of client %s failed again; "
+                      "it is set aside as rejected internal_error", what, failed, request.client_id)
 
 
 async def _apply_batch(
@@ -105,7 +189,13 @@ async def _apply_batch(
     clock: HybridLogicalClock,
     grant: Grant,
     request: PushRequest,
+    poisoned: Collection[int] = (),
+    careful: bool = False,
 ) -> PushOutcome:
+    """The batch in ``conn``'s transaction. ``poisoned``: ids of mutations set aside
+    (rejected ``internal_error`` without running); ``careful``: write each mutation's
+    rows as soon as it is kept, so a database error surfaces in the mutation that
+    caused it (the rerun after a failure)."""
     now = now_iso()
     last = await _claim_client(conn, db, grant, request, now)
     batch = request.mutations
@@ -127,7 +217,7 @@ async def _apply_batch(
     tx = Tx(conn, db, registry, txid)
     known_keys = await _stored_outcomes_by_key(conn, grant.user_id, [m.key for m in fresh])
     decoded = [_decode_args(registry, m) for m in fresh]
-    await _preload(tx, registry, fresh, decoded)
+    await _preload(tx, registry, grant, fresh, decoded)
     outcome_rows: list[tuple[Any, ...]] = []
     ceiling = now_ms() + MAX_CLOCK_LEAD_MS
     stamps = [clamp(m.hlc, ceiling) for m in fresh]
@@ -145,7 +235,16 @@ async def _apply_batch(
                 txid, now,
             ))
             continue
-        result = await _apply_one(tx, registry, clock, grant, client_id, mutation, args, now, stamp)
+        if mutation.id in poisoned:
+            result = _set_aside(tx, grant, client_id, mutation, now, stamp, clock)
+        else:
+            result = await _apply_one(tx, registry, clock, grant, client_id, mutation, args, now, stamp)
+            if careful:
+                try:  # write it now; on PostgreSQL also shows an aborted transaction
+                    await tx.query(text("SELECT 1"))
+                except Exception as exc:
+                    _blame(exc, mutation.id)
+                    raise
         results.append(result)
         message = msgspec.json.encode(result.message).decode() if result.message else None
         outcome_rows.append((
@@ -214,13 +313,12 @@ async def _apply_one(
         issue_id = _record_issue(tx, ctx, "rejected", refusal.code, refusal.message)
         tx.keep_frame()
         return MutationResult(mutation.id, "rejected", refusal.code, refusal.message, issue_id)
-    except Exception:  # a mutator bug must not wedge the queue behind it
-        log.exception("mutator %s@%s failed", mutation.name, mutation.version)
-        tx.drop_frame()
-        message = Message(zh="服务器内部错误,已记录,请联系管理员", en="internal error; it was logged, please tell an administrator")
-        issue_id = _record_issue(tx, ctx, "rejected", "internal_error", message)
-        tx.keep_frame()
-        return MutationResult(mutation.id, "rejected", "internal_error", message, issue_id)
+    except Exception as exc:
+        # A bug or a database error: never an outcome. The transaction ends here (on
+        # PostgreSQL a database error has aborted it already); ``push`` reruns the
+        # batch and, if this mutation fails again, sets it aside.
+        _blame(exc, mutation.id)
+        raise
     if ctx.flags:
         code, zh, en = ctx.flags[0]
         message = Message(zh=zh, en=en)
@@ -233,6 +331,30 @@ async def _apply_one(
         return MutationResult(mutation.id, "flagged", code, message, issue_id)
     tx.keep_frame()
     return MutationResult(mutation.id, "applied")
+
+
+def _blame(exc: BaseException, mutation_id: int) -> None:
+    """Remember on ``exc`` which mutation was running (the first to see it keeps it)."""
+    if getattr(exc, FAILED_MUTATION, None) is None:
+        try:
+            setattr(exc, FAILED_MUTATION, mutation_id)
+        except AttributeError:  # pragma: no cover - an exception type without a __dict__
+            pass
+
+
+def _set_aside(
+    tx: Tx, grant: Grant, client_id: str, mutation: Mutation, now: str, stamp: str,
+    clock: HybridLogicalClock,
+) -> MutationResult:
+    """A mutation the server failed on twice: rejected ``internal_error`` without running
+    it, so nothing of it is written and the rest of the batch applies."""
+    ctx = MutationContext(
+        grant=grant, client_id=client_id, mutation_id=mutation.id, key=mutation.key,
+        name=mutation.name, version=mutation.version, hlc=stamp, now=now, clock=clock,
+    )
+    issue_id = _record_issue(tx, ctx, "rejected", "internal_error", INTERNAL_ERROR)
+    tx.keep_frame()
+    return MutationResult(mutation.id, "rejected", "internal_error", INTERNAL_ERROR, issue_id)
 
 
 def _decode_args(registry: Registry, mutation: Mutation) -> Any:
@@ -250,10 +372,17 @@ def _decode_args(registry: Registry, mutation: Mutation) -> Any:
 
 
 async def _preload(
-    tx: Tx, registry: Registry, batch: Sequence[Mutation], decoded: Sequence[Any]
+    tx: Tx, registry: Registry, grant: Grant, batch: Sequence[Mutation], decoded: Sequence[Any]
 ) -> None:
-    """One query per record type for every record the batch's mutators will read."""
-    wanted: dict[str, list[str]] = {}
+    """Fetch every record the batch's mutators will read, one query per record type.
+
+    On PostgreSQL this is also where the batch takes its row locks, all of them in the
+    server's one lock order (``LOCK_RANK``, then id): the records named by the
+    ``preload`` fields and those the mutators' lock plans (``locks_first``) name, which
+    may be found by peeking (unlocked) at the former. Two batches then wait for each
+    other instead of each holding what the other wants."""
+    wanted: dict[str, dict[str, None]] = {}
+    planned: list[tuple[LockPlan, Any]] = []
     for mutation, args in zip(batch, decoded):
         if args is None or isinstance(args, Rejected):
             continue
@@ -264,9 +393,27 @@ async def _preload(
             for part in field.split("."):  # "receipt.number": a field of a nested Struct
                 value = getattr(value, part, None)
             if isinstance(value, str):
-                wanted.setdefault(type_name, []).append(value)
-    for type_name, ids in wanted.items():
-        await tx.preload(type_name, ids)
+                wanted.setdefault(type_name, {})[value] = None
+        plan = getattr(spec.mutator, "lock_plan", None)
+        if plan is not None and tx.db.is_postgres:
+            planned.append((plan, args))
+    if planned:
+        peeked: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+        async def peek(type_name: str, record_id: str) -> dict[str, Any] | None:
+            """Unlocked; the first peek at a type reads every id the batch names of it."""
+            if (type_name, record_id) not in peeked:
+                ids = [i for i in (*wanted.get(type_name, ()), record_id) if (type_name, i) not in peeked]
+                found = await tx.peek(type_name, ids)
+                for i in ids:
+                    peeked[(type_name, i)] = found.get(i)
+            return peeked[(type_name, record_id)]
+
+        for plan, args in planned:
+            for type_name, record_id in await plan(peek, grant, args):
+                wanted.setdefault(type_name, {})[record_id] = None
+    for type_name in sorted(wanted, key=lock_rank):
+        await tx.preload(type_name, sorted(wanted[type_name]))
 
 
 def _invalid_args(detail: str) -> Rejected:

@@ -102,15 +102,27 @@ class Tx:
             if row is not None:
                 self._existed.add((type_name, record_id))
 
-    async def _fetch(self, table: Table, key: str, ids: list[str]) -> list[dict[str, Any]]:
+    async def peek(self, type_name: str, record_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Records by id as committed, read without locking or caching them: what the
+        batch preload looks at to learn what else it must lock (``sync.push``)."""
+        rtype = self.registry.record_types[type_name]
+        rows = await self._fetch(rtype.table, rtype.key, list(dict.fromkeys(record_ids)), lock=False)
+        return {str(row[rtype.key]): row for row in rows}
+
+    async def _fetch(
+        self, table: Table, key: str, ids: list[str], *, lock: bool = True
+    ) -> list[dict[str, Any]]:
+        """On PostgreSQL the rows are locked in key order (the server's lock order,
+        docs/architecture.md), whatever the order of ``ids``."""
+        lock = lock and self.db.is_postgres
         kind = _key_kind(table, key)
         if kind is None:  # a key of another type (uuid, ...): SQLAlchemy binds it
             stmt = select(table).where(table.c[key].in_(ids))
-            if self.db.is_postgres:
-                stmt = stmt.with_for_update()
+            if lock:
+                stmt = stmt.order_by(table.c[key]).with_for_update()
             return [dict(row) for row in (await self.conn.execute(stmt)).mappings()]
         keys: list[Any] = [int(i) for i in ids] if kind == "bigint" else ids
-        rows = await _by_keys(table, key, kind, self.db.is_postgres).rows(self.conn, keys=keys)
+        rows = await _by_keys(table, key, kind, lock).rows(self.conn, keys=keys)
         return typed_rows(table, self.conn.dialect, rows)
 
     async def query(self, stmt: Executable) -> Any:
@@ -255,13 +267,17 @@ _wire_encoder = msgspec.json.Encoder()
 _BY_KEYS: dict[tuple[str, str, bool], HotSql] = {}
 
 
-def _by_keys(table: Table, key: str, kind: str, postgres: bool) -> HotSql:
-    """``SELECT *`` of the rows whose key is in a list (locked on PostgreSQL), one
-    statement per table whatever the list's length."""
-    found = _BY_KEYS.get((table.name, key, postgres))
+def _by_keys(table: Table, key: str, kind: str, lock: bool) -> HotSql:
+    """``SELECT *`` of the rows whose key is in a list (``lock``: locked in key order,
+    PostgreSQL only), one statement per table whatever the list's length. Text keys
+    are ordered bytewise, as Python sorts them, so a row locked alone (``sorted`` ids)
+    and rows locked by one statement follow the same order."""
+    found = _BY_KEYS.get((table.name, key, lock))
     if found is None:
         sql = f'SELECT * FROM "{table.name}" WHERE "{key}" :keys[{kind}]'
-        found = _BY_KEYS[(table.name, key, postgres)] = HotSql(sql + (" FOR UPDATE" if postgres else ""))
+        collate = "" if kind else ' COLLATE "C"'  # byte order: Python's order of the ids
+        locked = f' ORDER BY "{key}"{collate} FOR UPDATE'
+        found = _BY_KEYS[(table.name, key, lock)] = HotSql(sql + (locked if lock else ""))
     return found
 
 

@@ -4,7 +4,11 @@ and the redemption catalogue of each station.
 Every movement of credits is two read-only entries that sum to zero (one per
 account); an account's ``balance_cents`` is the running sum of its entries, kept
 on the account row, which is locked (PostgreSQL ``FOR UPDATE``) before it moves, so
-concurrent pushes from two phones cannot spend the same credits twice. Each
+concurrent pushes from two phones cannot spend the same credits twice. Accounts are
+locked in id order (``lock_accounts``; ``bank:…`` before ``vol:…``), the server's lock
+order (docs/architecture.md), so two volunteers paying each other at once wait for
+each other instead of deadlocking; the mutators' lock plans have the batch preload
+take them up front. Each
 station has a bank account (``bank:<station>``): approved hours are paid out of
 it (it goes negative by the credits issued) and redemptions are paid into it.
 """
@@ -29,8 +33,9 @@ from schemas.timebank import (
 )
 from sync.errors import Rejected, forbidden, not_found
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
+from sync.push import Peek, locks_first
 from sync.registry import RecordType, Registry
-from sync.scopes import MANAGER, STAFF, Scope
+from sync.scopes import MANAGER, STAFF, Grant, Scope
 from sync.tables import metadata
 from sync.unit import MutationContext, Tx
 
@@ -181,6 +186,12 @@ def flag_conflict(ctx: MutationContext) -> None:
 # -- accounts and movements ----------------------------------------------------------------
 
 
+async def lock_accounts(tx: Tx, *account_ids: str) -> None:
+    """Lock (PostgreSQL) these accounts in id order, the server's lock order, before
+    reading any of them; those the batch preload already holds cost nothing."""
+    await tx.preload("timebank_account", sorted(set(account_ids)))
+
+
 async def open_volunteer_account(tx: Tx, ctx: MutationContext, volunteer: Mapping[str, Any]) -> None:
     """Create the volunteer's account when they register (idempotent)."""
     account_id = volunteer_account_id(volunteer["user_id"])
@@ -263,6 +274,7 @@ async def pay_hours(
     tx: Tx, ctx: MutationContext, log: Mapping[str, Any], amount: int, *, reverse: bool, memo: str
 ) -> None:
     """Credit approved hours from the station's bank, or take them back on reversal."""
+    await lock_accounts(tx, bank_account_id(log["station"]), volunteer_account_id(log["volunteer_id"]))
     bank = await _bank_account(tx, ctx, log["station"])
     account = await volunteer_account(tx, log["volunteer_id"])
     debit, credit = (account, bank) if reverse else (bank, account)
@@ -294,10 +306,19 @@ async def set_rate(tx: Tx, ctx: MutationContext, args: RateSetArgs) -> None:
         tx.update("timebank_rate", rate_id, row)
 
 
+async def _locks_for_transfer(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    return [("timebank_account", volunteer_account_id(grant.user_id)),
+            ("timebank_account", volunteer_account_id(args.to_volunteer)),
+            ("timebank_entry", f"{args.id}:out")]
+
+
+@locks_first(_locks_for_transfer)
 async def transfer(tx: Tx, ctx: MutationContext, args: TransferArgs) -> None:
     if args.to_volunteer == ctx.user_id:
         raise Rejected("transfer_to_self", "不能转给自己", "cannot transfer credits to yourself",
                        field="to_volunteer")
+    # both accounts in id order: A paying B while B pays A must not deadlock
+    await lock_accounts(tx, volunteer_account_id(ctx.user_id), volunteer_account_id(args.to_volunteer))
     if await tx.get("timebank_entry", f"{args.id}:out") is not None:
         raise already_exists("转账", "transfer", args.id)
     source = await volunteer_account(tx, ctx.user_id)
@@ -402,6 +423,24 @@ SHORTFALL_MESSAGES = {
 HELD_ZH, HELD_EN = ",兑换已提交工作人员审核,未扣积分", "; the redemption is held for staff review and nothing was debited"
 
 
+async def _locks_for_request(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    item = await peek("redemption_item", args.item_id)
+    accounts = [volunteer_account_id(grant.user_id)]
+    if item is not None:
+        accounts.append(bank_account_id(item["station"]))
+    return [("timebank_account", account_id) for account_id in accounts]
+
+
+async def _locks_for_redemption(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    redemption = await peek("redemption", args.id)
+    if redemption is None:
+        return []
+    return [("redemption_item", redemption["item_id"]),
+            ("timebank_account", bank_account_id(redemption["station"])),
+            ("timebank_account", volunteer_account_id(redemption["volunteer_id"]))]
+
+
+@locks_first(_locks_for_request)
 async def request_redemption(tx: Tx, ctx: MutationContext, args: RedemptionRequestArgs) -> None:
     """Pay now if the balance and stock cover it; otherwise keep the request, debit
     nothing, and flag it for staff: never lost, never a balance below zero."""
@@ -410,6 +449,7 @@ async def request_redemption(tx: Tx, ctx: MutationContext, args: RedemptionReque
     item = await _item(tx, args.item_id, field="item_id")
     if not item["active"]:
         raise Rejected("item_inactive", "该项目已下架", "this item is no longer offered", field="item_id")
+    await lock_accounts(tx, bank_account_id(item["station"]), volunteer_account_id(ctx.user_id))
     account = await volunteer_account(tx, ctx.user_id)
     shortfall = _shortfall(item, account)
     if shortfall is None:
@@ -442,6 +482,7 @@ def _wrong_status(redemption: Mapping[str, Any]) -> Rejected:
     )
 
 
+@locks_first(_locks_for_redemption)
 async def approve_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecideArgs) -> None:
     redemption = await _redemption_for_staff(tx, ctx, args.id)
     if redemption["status"] not in ("requested", "needs_review"):
@@ -450,6 +491,8 @@ async def approve_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecid
                               "decided_at": ctx.now, "updated_at": ctx.now}
     if not redemption["debited"]:
         item = await _item(tx, redemption["item_id"])
+        await lock_accounts(tx, bank_account_id(redemption["station"]),
+                            volunteer_account_id(redemption["volunteer_id"]))
         account = await volunteer_account(tx, redemption["volunteer_id"])
         shortfall = _shortfall({**item, "cost_cents": redemption["cost_cents"]}, account)
         if shortfall is not None:
@@ -471,6 +514,7 @@ async def fulfil_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecide
     })
 
 
+@locks_first(_locks_for_redemption)
 async def decline_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDeclineArgs) -> None:
     """Staff decline, or the volunteer withdraws before it is approved; credits paid are refunded."""
     redemption = await tx.get("redemption", args.id)
@@ -485,6 +529,8 @@ async def decline_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecli
         raise _wrong_status(redemption)
     if redemption["debited"]:
         item = await _item(tx, redemption["item_id"])
+        await lock_accounts(tx, bank_account_id(redemption["station"]),
+                            volunteer_account_id(redemption["volunteer_id"]))
         bank = await _bank_account(tx, ctx, redemption["station"])
         account = await volunteer_account(tx, redemption["volunteer_id"])
         await post_movement(

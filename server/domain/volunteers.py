@@ -1,9 +1,14 @@
 """Volunteers, service activities and hour logs: check in and out offline, staff
 approval, overlaps held for review, and the sweep that closes forgotten logs.
 
-Every hour-log mutator first reads (and on PostgreSQL locks) the volunteer's
-profile, so two phones pushing logs of one volunteer at once are serialised and
-the second always sees the first when it looks for overlaps.
+Every hour-log mutator holds the volunteer's profile (locked on PostgreSQL) before
+it touches the volunteer's logs, so two phones pushing logs of one volunteer at once
+are serialised and the second always sees the first when it looks for overlaps. The
+profile comes first in the server's lock order (docs/architecture.md, "Lock order"):
+each mutator declares a lock plan (``locks_first``) that makes the batch preload lock
+the profile before the log it names, and approvals lock the Time Bank rows they will
+move with it, so a manager approving while the volunteer's phone checks in or out
+waits instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from sync.db import Database
 from sync.errors import Rejected, forbidden, not_found
 from sync.hlc import HybridLogicalClock
 from sync.merge import encode_meta, merge_edit, wire_field_hlc
-from sync.push import POKE_CHANNEL
+from sync.push import POKE_CHANNEL, Peek, locks_first
 from sync.registry import RecordType, Registry
 from sync.scopes import STAFF, Grant, Scope
 from sync.tables import metadata
@@ -222,6 +227,43 @@ def _merged(existing: list[str], new: list[str]) -> list[str]:
     return list(dict.fromkeys([*existing, *new]))
 
 
+# -- lock plans (what the batch preload locks first, in the server's lock order) -----------
+
+
+async def _locks_for_new_log(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    """check-in, manual entry: the profile of whoever the log is for."""
+    return [("volunteer", args.volunteer_id or grant.user_id)]
+
+
+async def _locks_for_log(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    """check-out, edit, reject: the log's volunteer's profile (before the log itself)."""
+    log = await peek("hour_log", args.id)
+    return [] if log is None else [("volunteer", log["volunteer_id"])]
+
+
+async def _locks_for_decision(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    """approve, reverse: the profile, the station's rate and both Time Bank accounts."""
+    log = await peek("hour_log", args.id)
+    if log is None:
+        return []
+    return [
+        ("volunteer", log["volunteer_id"]),
+        ("timebank_rate", f"{log['station']}:{log['service_type']}"),
+        ("timebank_account", timebank.bank_account_id(log["station"])),
+        ("timebank_account", timebank.volunteer_account_id(log["volunteer_id"])),
+    ]
+
+
+async def _locks_for_profile(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    """register, update: the stations served (before the profile) and the account."""
+    stations = getattr(args, "stations", None)
+    if stations is None:
+        stations = getattr(getattr(args, "fields", None), "stations", None)
+    codes = list(stations) if isinstance(stations, list) else []
+    return [*(("station", code) for code in codes),
+            ("timebank_account", timebank.volunteer_account_id(args.user_id))]
+
+
 # -- volunteers ----------------------------------------------------------------------------
 
 
@@ -231,6 +273,7 @@ async def _served_stations(tx: Tx, codes: list[str]) -> dict[str, Any]:
     return rows[0]
 
 
+@locks_first(_locks_for_profile)
 async def register_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerRegisterArgs) -> None:
     home = await _served_stations(tx, args.stations)
     if args.user_id != ctx.user_id:
@@ -289,6 +332,7 @@ async def _volunteer(tx: Tx, user_id: str, field: str = "volunteer_id") -> dict[
     return volunteer
 
 
+@locks_first(_locks_for_profile)
 async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateArgs) -> None:
     volunteer = await _volunteer(tx, args.user_id, field="user_id")
     if args.user_id != ctx.user_id:
@@ -597,6 +641,10 @@ def hours_mutators(rules: HoursRules) -> dict[str, Any]:
         tx.update("hour_log", args.id, decided)
         await _decided(tx, ctx, decided, "reversed")
 
+    for mutator, plan in ((check_in, _locks_for_new_log), (manual, _locks_for_new_log),
+                          (check_out, _locks_for_log), (edit, _locks_for_log), (reject, _locks_for_log),
+                          (approve, _locks_for_decision), (reverse, _locks_for_decision)):
+        locks_first(plan)(mutator)
     return {"check_in": check_in, "check_out": check_out, "manual": manual, "edit": edit,
             "approve": approve, "reject": reject, "reverse": reverse}
 
@@ -656,13 +704,17 @@ async def sweep_open_logs(
     clock = HybridLogicalClock(node="server-sweep")
 
     async def work(conn: Any) -> tuple[list[str], set[str]]:
-        found = await conn.execute(
-            select(hour_logs.c.id).where(hour_logs.c.status == "open", hour_logs.c.check_in_at <= cutoff)
-        )
-        log_ids = [row[0] for row in found]
+        found = (await conn.execute(
+            select(hour_logs.c.id, hour_logs.c.volunteer_id)
+            .where(hour_logs.c.status == "open", hour_logs.c.check_in_at <= cutoff)
+        )).all()
+        log_ids = sorted(row[0] for row in found)
         if not log_ids:
             return [], set()
         tx = Tx(conn, db, registry, await db.next_txid(conn))
+        # the server's lock order: every profile, then the logs (in id order)
+        await tx.preload("volunteer", sorted({row[1] for row in found}))
+        await tx.preload("hour_log", log_ids)
         closed = []
         for log_id in log_ids:
             log = await tx.get("hour_log", log_id)
