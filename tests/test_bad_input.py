@@ -9,16 +9,20 @@ import json
 import logging
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec.inspect as mi
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from schemas.notifications import PushSubscriptionBody
 from schemas.text import DATE, MULTI_LINE, SINGLE_LINE, exact
 from server import api as api_module
 from server import reports
+from server.pwa import pwa_routes
 from sync.tables import metadata
 from tests.conftest import Api
 from tests.helpers import event_args, mutation, new_id, station_args
@@ -324,3 +328,15 @@ async def test_request_id_header_on_every_answer_and_unsafe_incoming_ids_replace
     assert missing.status_code == 404 and missing.json()["request_id"] == missing.headers["X-Request-ID"]
     a, b = (await api.http.get("/healthz")).headers["X-Request-ID"], (await api.http.get("/healthz")).headers["X-Request-ID"]
     assert a != b
+
+
+def test_phone_app_paths_that_can_be_no_file_are_404(tmp_path: Path) -> None:
+    """A NUL or a name longer than the file system takes used to raise inside the lookup."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>app shell</title>", encoding="utf-8")
+    with TestClient(Litestar(route_handlers=pwa_routes(dist))) as client:
+        for path in ("/%00", "/a%01b", "/" + "a" * 300, "/assets/" + "b" * 300 + ".js",
+                     "/" + "c/" * 3000 + "d.js"):
+            assert client.get(path).status_code == 404, path[:20]
+        assert "app shell" in client.get("/some/deep/link").text
