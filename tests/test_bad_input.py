@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from schemas.notifications import PushSubscriptionBody
 from schemas.text import DATE, MULTI_LINE, SINGLE_LINE, exact
-from server import api as api_module
 from server import reports
 from server.pwa import pwa_routes
+from sync import pull as pull_module
 from sync.tables import metadata
 from tests.conftest import Api
 from tests.helpers import event_args, mutation, new_id, station_args
@@ -290,16 +290,16 @@ async def test_unhandled_exception_is_a_logged_500_with_a_request_id(
         raise RuntimeError("boom from a forced bug")
 
     monkeypatch.setattr(reports, "fund_list", broken)
-    monkeypatch.setattr(api_module.pull_module, "pull", broken)
+    monkeypatch.setattr(pull_module, "pull", broken)
     headers = await admin(api)
     pull_body = {"protocol": 1, "client_id": str(uuid.uuid4())}
     seen: list[str] = []
     with caplog.at_level(logging.ERROR, logger="server"):
-        for method, path, kwargs in (
-            ("GET", "/api/v1/public/funds", {}),
-            ("POST", "/api/v1/sync/pull", {"json": pull_body, "headers": headers}),
+        for method, path, body_json in (
+            ("GET", "/api/v1/public/funds", None),
+            ("POST", "/api/v1/sync/pull", pull_body),
         ):
-            response = await api.http.request(method, path, **kwargs)
+            response = await api.http.request(method, path, json=body_json, headers=headers)
             assert response.status_code == 500, response.text
             body = response.json()
             assert set(body) == {"code", "message", "request_id"} and body["code"] == "internal_error"
@@ -321,7 +321,7 @@ async def test_request_id_header_on_every_answer_and_unsafe_incoming_ids_replace
     ok = await api.http.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert ok.status_code == 200 and ok.headers["X-Request-ID"] == "abc-123"
     for unsafe in ("a" * 65, "two words", "semi;colon", "é"):
-        answer = await api.http.get("/healthz", headers={"X-Request-ID": unsafe.encode()})
+        answer = await api.http.get("/healthz", headers={b"X-Request-ID": unsafe.encode()})
         assert answer.headers["X-Request-ID"] != unsafe
         assert re.fullmatch(r"[0-9a-f]{16}", answer.headers["X-Request-ID"])
     missing = await api.http.get("/no/such/route")
