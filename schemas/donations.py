@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from schemas.mutations import Name, Notes, Phone, StationCode, Title
+from schemas.text import exact, multi_line, single_line
 from schemas.wire import Uuid
 
 MAX_AMOUNT_FEN = 10_000_000_000
@@ -25,21 +26,22 @@ ValueFen = Annotated[
     int, msgspec.Meta(ge=0, le=MAX_AMOUNT_FEN, description="estimated value in fen, >= 0")
 ]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY)]
-SeriesCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{2,40}$")]
+SeriesCode = Annotated[str, msgspec.Meta(pattern=exact(r"[A-Za-z0-9_-]{2,40}"))]
 ReceiptNumber = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Za-z0-9_-]{2,40}-\d{5}$",
+        pattern=exact(r"[A-Za-z0-9_-]{2,40}-\d{5}"),
         description="provisional receipt number: <series>-<5-digit counter>",
     ),
 ]
 VerificationCode = Annotated[
-    str, msgspec.Meta(pattern=r"^[A-Z2-9]{8}$", description="8 characters, A-Z and 2-9")
+    str, msgspec.Meta(pattern=exact(r"[A-Z2-9]{8}"), description="8 characters, A-Z and 2-9")
 ]
-OfficialNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-Unit = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
-ItemName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+OfficialNumber = Annotated[str, single_line(min_length=1, max_length=64)]
+Reason = Annotated[str, multi_line(min_length=1, max_length=500)]
+Unit = Annotated[str, single_line(min_length=1, max_length=16)]
+ItemName = Annotated[str, single_line(min_length=1, max_length=100)]
+PaymentReference = Annotated[str, single_line(min_length=1, max_length=100)]
 
 Method = Literal["cash", "bank_transfer", "wechat_pay", "alipay", "other"]
 Direction = Literal["fund", "project", "undirected"]
@@ -184,7 +186,7 @@ class DisbursementDecideArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=
 
 class DisbursementPayArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: Uuid
-    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    reference: PaymentReference
     """The bank or payment reference of the transfer."""
 
 

@@ -11,20 +11,23 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from schemas.text import DATE, exact, multi_line, single_line
 from schemas.wire import Uuid
 
 StationCode = Annotated[
-    str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{2,32}$", description="station code, e.g. TH-001")
+    str, msgspec.Meta(pattern=exact(r"[A-Za-z0-9_-]{2,32}"), description="station code, e.g. TH-001")
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Notes = Annotated[str, msgspec.Meta(max_length=4000)]
+Name = Annotated[str, single_line(min_length=1, max_length=100)]
+Title = Annotated[str, single_line(min_length=1, max_length=200)]
+Notes = Annotated[str, multi_line(max_length=4000)]
 IsoDate = Annotated[
-    str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="calendar date YYYY-MM-DD")
+    str, msgspec.Meta(pattern=exact(DATE), description="calendar date YYYY-MM-DD (1900-2999)")
 ]
-Phone = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9 -]{5,20}$")]
+Phone = Annotated[str, msgspec.Meta(pattern=exact(r"\+?[0-9 -]{5,20}"))]
+FieldName = Annotated[str, single_line(min_length=1, max_length=64)]
+HlcText = Annotated[str, single_line(max_length=200)]
 BaseHlcs = Annotated[
-    dict[str, str],
+    dict[FieldName, HlcText],
     msgspec.Meta(description="per edited field, the field_hlc the device had when the user edited"),
 ]
 

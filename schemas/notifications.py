@@ -12,6 +12,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from schemas.mutations import StationCode
+from schemas.text import DATE, TIME, exact, single_line
 from schemas.wire import Uuid
 
 NotificationKind = Literal[
@@ -23,18 +24,21 @@ NotificationKind = Literal[
     "phone.stale",
 ]
 ClockTime = Annotated[
-    str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time HH:MM")
+    str, msgspec.Meta(pattern=exact(TIME), description="local time HH:MM")
 ]
 IsoTime = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$",
+        pattern=exact(rf"{DATE}T{TIME}:[0-5]\d(\.\d{{1,6}})?Z"),
         description="UTC timestamp as the server writes it",
     ),
 ]
 Fen = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="amount in fen (0.01 yuan)")]
-FundId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-B64Url = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+={0,2}$", max_length=200)]
+FundId = Annotated[str, single_line(min_length=1, max_length=64)]
+B64Url = Annotated[str, msgspec.Meta(pattern=exact(r"[A-Za-z0-9_-]+={0,2}"), max_length=200)]
+District = Annotated[str, single_line(min_length=1, max_length=100)]
+FieldName = Annotated[str, single_line(min_length=1, max_length=64)]
+HlcText = Annotated[str, single_line(max_length=200)]
 
 
 class NotificationMarkReadArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -62,7 +66,7 @@ class PrefsFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class NotificationPrefsSetArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     fields: PrefsFields
-    base: dict[str, str] = msgspec.field(default_factory=dict)
+    base: dict[FieldName, HlcText] = msgspec.field(default_factory=dict)
     """Per edited field, the ``field_hlc`` the device had seen (field-level merge)."""
 
 
@@ -79,7 +83,7 @@ class FundLowWaterSetArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
 
     fund_id: FundId
     station: StationCode | None
-    district: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    district: District | None = None
     amount_fen: Fen | None = None
 
 
@@ -92,7 +96,7 @@ class PushSubscriptionBody(msgspec.Struct, frozen=True):
     """``PushSubscription.toJSON()`` from the browser, plus the VAPID public key the
     PWA subscribed with (so a subscription made before a rotation is refused)."""
 
-    endpoint: Annotated[str, msgspec.Meta(min_length=10, max_length=2048)]
+    endpoint: Annotated[str, single_line(min_length=10, max_length=2048)]
     keys: SubscriptionKeys
     expirationTime: int | float | None = None
     application_server_key: B64Url | None = None

@@ -12,6 +12,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from schemas.mutations import BaseHlcs, IsoDate, Name, Notes, Phone, StationCode, Title
+from schemas.text import DATE, TIME, exact, multi_line, single_line
 from schemas.wire import Uuid
 
 ServiceType = Literal[
@@ -25,21 +26,22 @@ ServiceType = Literal[
 ]
 SERVICE_TYPES: tuple[str, ...] = ServiceType.__args__  # type: ignore[attr-defined]
 
-UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="a user id")]
+UserId = Annotated[str, single_line(min_length=1, max_length=64, description="a user id")]
 IsoTime = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$",
+        pattern=exact(rf"{DATE}T{TIME}(:[0-5]\d(\.\d{{1,6}})?)?(Z|[+-]{TIME})"),
         description="ISO-8601 time with a zone, as the device's clock read it",
     ),
 ]
-Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+Skill = Annotated[str, single_line(min_length=1, max_length=50)]
 Skills = Annotated[list[Skill], msgspec.Meta(max_length=30)]
 StationList = Annotated[
     list[StationCode],
     msgspec.Meta(min_length=1, max_length=10, description="stations served; the first is home"),
 ]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Reason = Annotated[str, multi_line(min_length=1, max_length=500)]
+ProjectRef = Annotated[str, single_line(min_length=1, max_length=64)]
 Credits = Annotated[
     int, msgspec.Meta(gt=0, le=100_000_000, description="credit cents: 100 = one time credit")
 ]
@@ -85,7 +87,7 @@ class ActivityCreateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     service_type: ServiceType
     date: IsoDate
     event_id: Uuid | None = None
-    project_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    project_id: ProjectRef | None = None
     notes: Notes = ""
 
 

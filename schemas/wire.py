@@ -6,14 +6,18 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from schemas.text import UUID, exact, single_line
+
 PROTOCOL_VERSION = 1
 """The protocol this build speaks. Bump only for a change old clients cannot ignore."""
 
-Uuid = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F-]{32,36}$", description="a UUID")]
+Uuid = Annotated[str, msgspec.Meta(pattern=UUID, description="a UUID (v7 recommended)")]
+MAX_PENDING = 1_000_000_000
+"""A phone holding more queued mutations than this is lying (the column is 32-bit)."""
 Hlc = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d{16}:\d{4}:[0-9A-Za-z_.-]{1,64}$",
+        pattern=exact(r"\d{16}:\d{4}:[0-9A-Za-z_.-]{1,64}"),
         description="hybrid logical clock: 16-digit ms since epoch, 4-digit counter, node id",
     ),
 ]
@@ -31,7 +35,7 @@ class Mutation(msgspec.Struct, frozen=True):
     so one bad mutation is rejected on its own instead of failing the whole envelope."""
 
     id: Annotated[int, msgspec.Meta(ge=1)]
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    name: Annotated[str, single_line(min_length=1, max_length=64)]
     version: Annotated[int, msgspec.Meta(ge=1)]
     key: Uuid
     hlc: Hlc
@@ -42,7 +46,7 @@ class PushRequest(msgspec.Struct, frozen=True):
     protocol: int
     client_id: Uuid
     mutations: list[Mutation]
-    pending: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    pending: Annotated[int, msgspec.Meta(ge=0, le=MAX_PENDING)] | None = None
     """How many mutations the device still holds (reported for stale-phone alerts)."""
 
 
@@ -65,7 +69,7 @@ class PushResponse(msgspec.Struct, frozen=True):
 class PullRequest(msgspec.Struct, frozen=True):
     protocol: int
     client_id: Uuid
-    cursor: str | None = None
+    cursor: Annotated[str, single_line(max_length=1000)] | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 1000
 
 
@@ -85,9 +89,11 @@ class PullResponse(msgspec.Struct, frozen=True):
 
 
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
-    """Body of every non-200 answer of the sync API."""
+    """Body of every error answer (4xx, 5xx) of every JSON route. ``request_id`` is the
+    ``X-Request-ID`` of the answer, also in the server's log lines of that request."""
 
     code: str
     message: Message
     expected: int | None = None
     field: str | None = None
+    request_id: str | None = None

@@ -13,6 +13,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from schemas.export import contract_schema
 from schemas.wire import PROTOCOL_VERSION, ErrorBody, Message, PullRequest, PushRequest
+from server import request_id
 from server.auth import bearer_token, grant_resolver, resolve_grant
 from server.state import state_of
 from sync import pull as pull_module
@@ -26,6 +27,7 @@ def error_response(exc: ProtocolError) -> Response[bytes]:
     body = ErrorBody(
         code=exc.code, message=exc.message,
         expected=exc.extra.get("expected"), field=exc.extra.get("field"),
+        request_id=request_id.current(),
     )
     return Response(msgspec.json.encode(body), status_code=exc.status, media_type=JSON)
 
@@ -37,6 +39,7 @@ def overloaded_response(exc: Overloaded) -> Response[bytes]:
             zh=f"服务器繁忙,请 {exc.retry_after} 秒后重试",
             en=f"server busy; retry in {exc.retry_after}s",
         ),
+        request_id=request_id.current(),
     )
     return Response(
         msgspec.json.encode(body), status_code=503, media_type=JSON,
@@ -45,8 +48,20 @@ def overloaded_response(exc: Overloaded) -> Response[bytes]:
 
 
 def _decode(body: bytes, kind: type[Any]) -> Any:
+    """The envelope, or a 400 naming what is wrong. The whole body is checked to be UTF-8
+    first: msgspec leaves ``args`` raw, and a bad byte there would only surface when the
+    mutation is applied. JSON nested deeper than the interpreter's recursion limit is
+    refused as not JSON."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(400, "not_json", "请求不是有效的 UTF-8 文本",
+                            f"the body is not valid UTF-8 (byte {exc.start})") from None
     try:
         return msgspec.json.decode(body, type=kind)
+    except RecursionError:
+        raise ProtocolError(400, "not_json", "请求的 JSON 嵌套过深",
+                            "the body's JSON is nested too deeply") from None
     except msgspec.ValidationError as exc:
         detail = str(exc)
         field = detail.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in detail else None

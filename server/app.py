@@ -6,16 +6,22 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import html
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
+from litestar.types import Message as AsgiMessage
+from litestar.types import Scope, Send
 
 from server import exports, public
-from server.api import ROUTES, error_response, overloaded_response
+from server import request_id as rid
+from server.api import JSON, ROUTES, error_response, overloaded_response
 from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
 from server.hours_sweep import sweep_hours_forever
@@ -99,13 +105,15 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     ]
     if settings.serve_static:
         route_handlers += pwa_routes()
-    app = Litestar(
+    rid.install_log_records()
+    app = CharityApp(
         route_handlers=route_handlers,
         lifespan=[lifespan],
         exception_handlers={
             ProtocolError: _protocol_error,
             Overloaded: _overloaded,
             HTTPException: _http_error,
+            Exception: _internal_error,
         },
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
@@ -129,14 +137,98 @@ def _overloaded(_request: Request[Any, Any, Any], exc: Overloaded) -> Response[b
     return overloaded_response(exc)
 
 
-def _http_error(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
-    """Litestar's own refusals (413 body too large, 404, 405) in the contract's error shape."""
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own refusals (413 body too large, 404, 405, 400) in the contract's error
+    shape; a 5xx it raises is an internal error like any other."""
     status = exc.status_code
+    if status >= 500:
+        return _internal_error(request, exc)
     codes = {413: ("body_too_large", "请求体过大", "request body too large"),
              404: ("not_found", "找不到该地址", "not found"),
-             405: ("method_not_allowed", "不支持该方法", "method not allowed")}
+             405: ("method_not_allowed", "不支持该方法", "method not allowed"),
+             400: ("bad_request", "请求不正确", f"bad request: {exc.detail}")}
     code, zh, en = codes.get(status, ("http_error", "请求错误", str(exc.detail)))
     return error_response(ProtocolError(status, code, zh, en))
+
+
+INTERNAL_ZH = "服务器内部错误,已记录,请联系管理员并提供请求编号"
+INTERNAL_EN = "internal error; it was logged, please tell an administrator the request id"
+ERROR_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>服务器错误 · Server error</title></head>
+<body style="font-family:system-ui,sans-serif;padding:24px;max-width:560px">
+<h1>服务器内部错误</h1><p>{zh}</p><h2>Internal error</h2><p>{en}</p>
+<p>请求编号 / request id: <code>{request_id}</code></p></body></html>"""
+
+
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Every unhandled exception: logged with its traceback and the request id, answered
+    500 ``internal_error`` with the same id (an HTML page on the public pages)."""
+    request_id = rid.current()
+    log.error("unhandled error on %s %r (request_id=%s)", request.method, request.url.path,
+              request_id, exc_info=exc)
+    if request.url.path.startswith("/public/"):
+        page = ERROR_PAGE.format(zh=INTERNAL_ZH, en=INTERNAL_EN,
+                                 request_id=html.escape(request_id or "-"))
+        return Response(page, status_code=500, media_type="text/html; charset=utf-8")
+    return error_response(ProtocolError(500, "internal_error", INTERNAL_ZH, INTERNAL_EN))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+def _bad_target(scope: Scope) -> bool:
+    """A path or query holding a control character (``/%00``) or invalid UTF-8: no route
+    of this server takes one, and PostgreSQL refuses NUL in text."""
+    if _CONTROL.search(scope.get("path", "")):
+        return True
+    query = unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" "))
+    if _CONTROL_BYTES.search(query):
+        return True
+    try:
+        query.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+class CharityApp(Litestar):
+    """Litestar, with a request id around every HTTP request (the header, the log records,
+    the error bodies) and with control characters in the request target refused up front."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        incoming = next((v for k, v in scope.get("headers", ()) if k.lower() == b"x-request-id"),
+                        None)
+        request_id = rid.from_header(incoming)
+        token = rid.CURRENT.set(request_id)
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: AsgiMessage) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"]
+                message = {**message, "headers": [*headers, header]}
+            await send(message)
+
+        try:
+            if _bad_target(scope):
+                await _refuse_target(send_with_id)
+                return
+            await super().__call__(scope, receive, send_with_id)
+        finally:
+            rid.CURRENT.reset(token)
+
+
+async def _refuse_target(send: Send) -> None:
+    response = error_response(ProtocolError(
+        400, "bad_request", "请求地址含有控制字符或无效的 UTF-8",
+        "the request path or query holds a control character or invalid UTF-8"))
+    await send({"type": "http.response.start", "status": 400,
+                "headers": [(b"content-type", JSON.encode()),
+                            (b"content-length", str(len(response.content)).encode())]})
+    await send({"type": "http.response.body", "body": response.content, "more_body": False})
 
 
 def _asyncpg_dsn(db: Database) -> str:

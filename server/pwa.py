@@ -62,8 +62,8 @@ def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
         if not index.is_file():
             return Response(NOT_BUILT_PAGE, status_code=503, media_type="text/html",
                             headers={"Cache-Control": "no-store", "Retry-After": "30"})
-        target = (root / relative).resolve() if relative else index
-        if target != root and root not in target.parents:
+        target = _inside(root, relative) if relative else index
+        if target is None:
             raise NotFoundException()
         if target.is_file():
             if target.name == "sw.js":
@@ -76,6 +76,21 @@ def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
         return _file(index, NO_CACHE)
 
     return [serve_app]
+
+
+def _inside(root: Path, relative: str) -> Path | None:
+    """The file ``relative`` names under ``root``, or None when it leaves ``root`` or can
+    be no file at all (a NUL, a name longer than the file system takes: ``/aaa…``)."""
+    if any(ord(c) < 0x20 or c == "\x7f" for c in relative):
+        return None
+    try:
+        target = (root / relative).resolve()
+        if target != root and root not in target.parents:
+            return None
+        target.is_file()  # ENAMETOOLONG and the like surface here
+    except (OSError, ValueError):
+        return None
+    return target
 
 
 @get("/api/v1/me")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +37,22 @@ def state_of(request: Request[Any, Any, Any]) -> AppState:
     return state
 
 
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+
+
 def query_day(value: str | None, name: str) -> dt.date | None:
     """An optional ``YYYY-MM-DD`` query parameter; a malformed one is a 400 naming it."""
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):  # not 20260205, 2026-W06-4
+            raise ValueError(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ProtocolError(400, "invalid_args", f"日期格式应为 YYYY-MM-DD({name})",
                             f"{name} must be a date YYYY-MM-DD", field=name) from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # 0001-01-01 would overflow the period's bounds
+        raise ProtocolError(400, "invalid_args", f"日期超出范围 {FIRST_DAY}…{LAST_DAY}({name})",
+                            f"{name} must be between {FIRST_DAY} and {LAST_DAY}", field=name)
+    return day
