@@ -417,11 +417,22 @@ async def _preload(
 
 
 def _invalid_args(detail: str) -> Rejected:
+    """A validator's complaint as a person can read it: a text rule (a regex pattern) is
+    named for what it means, not shown as the pattern."""
     field = None
     if " - at `" in detail:
         field = detail.rsplit(" - at `", 1)[1].rstrip("`")
         field = field.replace("$.", "", 1) if field.startswith("$.") else field
     where_zh = f"(字段 {field})" if field else ""
+    where_en = f" (field {field})" if field else ""
+    if "matching regex" in detail:
+        return Rejected(
+            "invalid_args",
+            f"参数不正确{where_zh}:含有不允许的字符(如控制字符或换行)或格式不对",
+            f"invalid args{where_en}: a character that is not allowed (a control character or "
+            "line break) or a wrong format",
+            field=field,
+        )
     return Rejected("invalid_args", f"参数不正确{where_zh}:{detail}", f"invalid args: {detail}", field=field)
 
 

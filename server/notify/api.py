@@ -53,7 +53,7 @@ def parse_subscription(raw: bytes, allow_http: bool) -> PushSubscriptionBody:
     except msgspec.ValidationError as exc:
         detail = str(exc)
         raise invalid(f"字段不正确({detail})", detail, _field_of(detail)) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         raise invalid("请求不是有效的 JSON", "the body is not valid JSON", "body") from None
     parts = urlsplit(body.endpoint)
     schemes = ("https", "http") if allow_http else ("https",)
