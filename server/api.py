@@ -12,9 +12,18 @@ from litestar import Request, Response, get, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from schemas.export import contract_schema
-from schemas.wire import PROTOCOL_VERSION, ErrorBody, Message, PullRequest, PushRequest
+from schemas.wire import (
+    PROTOCOL_VERSION,
+    ErrorBody,
+    Message,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
 from server import request_id
 from server.auth import bearer_token, grant_resolver, resolve_grant
+from server.openapi import TOKEN, answer, errors
 from server.state import state_of
 from sync import pull as pull_module
 from sync import push as push_module
@@ -72,7 +81,13 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
 
 
 
-@post("/api/v1/sync/push", status_code=200)
+@post("/api/v1/sync/push", status_code=200, security=TOKEN, tags=["sync"],
+      summary="Push a batch of mutations",
+      description="The phone's queued writes, applied in id order; each gets an outcome "
+                  "(`applied`, `rejected` with a reason, or `duplicate`). Body: `PushRequest` "
+                  "(docs/protocol.md; argument types: `GET /api/v1/sync/schema`).",
+      responses={**answer("one outcome per mutation", PushResponse),
+                 **errors(400, 401, 403, 409, 413, 426, 503)})
 async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = state_of(request)
     async with state.gate.enter():
@@ -87,7 +102,12 @@ async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(msgspec.json.encode(outcome.response), media_type=JSON)
 
 
-@post("/api/v1/sync/pull", status_code=200)
+@post("/api/v1/sync/pull", status_code=200, security=TOKEN, tags=["sync"],
+      summary="Pull changes since a cursor",
+      description="The records the token may see that changed after `cursor` (null: from "
+                  "the start), a page at a time, with the next cursor. Body: `PullRequest`.",
+      responses={**answer("a page of changes and the next cursor", PullResponse),
+                 **errors(400, 401, 403, 426, 503)})
 async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = state_of(request)
     async with state.gate.enter():
@@ -100,7 +120,11 @@ async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(msgspec.json.encode(page), media_type=JSON)
 
 
-@get("/api/v1/sync/events")
+@get("/api/v1/sync/events", security=TOKEN, tags=["sync"],
+     summary="Change notifications (server-sent events)",
+     responses={**answer("`event: ready`, then `event: poke` when something to pull landed",
+                         media_type="text/event-stream"),
+                **errors(401, 403)})
 async def events_route(request: Request[Any, Any, Any]) -> ServerSentEvent:
     """``event: poke`` whenever a change lands in one of the caller's scopes; a comment
     every 15 s keeps proxies and phones from dropping an idle stream."""
@@ -120,13 +144,17 @@ async def events_route(request: Request[Any, Any, Any]) -> ServerSentEvent:
     return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@get("/api/v1/sync/schema")
+@get("/api/v1/sync/schema", tags=["sync"],
+     summary="The sync contract's JSON Schema",
+     description="Envelopes, records and every mutation's arguments, as JSON Schema.",
+     responses=answer("JSON Schema of the wire format"))
 async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = state_of(request)
     return Response(msgspec.json.encode(contract_schema(state.registry.args_types())), media_type=JSON)
 
 
-@get("/healthz")
+@get("/healthz", tags=["operations"], summary="Health check",
+     description="Answers once the database answers: status, database kind, protocol version.")
 async def health_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     state = state_of(request)
     async with state.db.engine.connect() as conn:

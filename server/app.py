@@ -28,6 +28,7 @@ from server.hours_sweep import sweep_hours_forever
 from server.migrate import migrate
 from server.notify.api import ROUTES as PUSH_ROUTES
 from server.notify.worker import start_notifier
+from server.openapi import openapi_config
 from server.pwa import me_route, pwa_routes
 from server.settings import Settings
 from server.shedding import RequestGate
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         },
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
-        openapi_config=None,
+        openapi_config=openapi_config(),
     )
     if state is not None:
         app.state["charity"] = state

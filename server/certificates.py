@@ -22,6 +22,7 @@ from sqlalchemy import select
 from server.auth import resolve_grant
 from server.domain.stations import stations as station_rows
 from server.domain.volunteers import hour_logs, parse_time, volunteers
+from server.openapi import TOKEN, answer, errors
 from server.state import AppState, query_day, state_of
 from sync.errors import ProtocolError
 from sync.scopes import STAFF, Grant
@@ -167,7 +168,11 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
     return buffer.getvalue()
 
 
-@get("/api/v1/timebank/volunteers/{user_id:str}/certificate")
+@get("/api/v1/timebank/volunteers/{user_id:str}/certificate", security=TOKEN,
+     tags=["timebank"], summary="A volunteer's service certificate (PDF)",
+     description="`?from=`/`?to=` (YYYY-MM-DD) bound the period; the volunteer or staff.",
+     responses={**answer("the certificate", media_type="application/pdf"),
+                **errors(400, 401, 403, 404)})
 async def certificate_route(request: Request[Any, Any, Any], user_id: str) -> Response[bytes]:
     state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))

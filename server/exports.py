@@ -20,6 +20,7 @@ from server import reports
 from server.auth import resolve_grant
 from server.domain.donations import donations
 from server.domain.funds import funds, holds_fund
+from server.openapi import TOKEN, answer, errors
 from server.state import query_day, state_of
 from sync.errors import ProtocolError
 from sync.scopes import MANAGER, Grant
@@ -103,7 +104,11 @@ def _format(request: Request[Any, Any, Any]) -> str:
     return "xlsx" if request.url.path.endswith(".xlsx") else "csv"
 
 
-@get(["/api/v1/exports/donations.csv", "/api/v1/exports/donations.xlsx"])
+@get(["/api/v1/exports/donations.csv", "/api/v1/exports/donations.xlsx"], security=TOKEN,
+     tags=["exports"], summary="Export donations (CSV or Excel)",
+     description="`?from=`/`?to=` (YYYY-MM-DD) bound the period; managers and up.",
+     responses={**answer("the donations, as text/csv or an .xlsx workbook", media_type="text/csv"),
+                **errors(400, 401, 403)})
 async def export_donations(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Every donation recorded in the period within the caller's scope, with its current
     amount and status after corrections. Donor phone numbers included: managers only."""
@@ -116,7 +121,12 @@ async def export_donations(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get(["/api/v1/exports/funds/{fund_id:str}/statement.csv",
-      "/api/v1/exports/funds/{fund_id:str}/statement.xlsx"])
+      "/api/v1/exports/funds/{fund_id:str}/statement.xlsx"], security=TOKEN, tags=["exports"],
+     summary="Export a fund's statement (CSV or Excel)",
+     description="`?from=`/`?to=` (YYYY-MM-DD) bound the period; the fund's managers.",
+     responses={**answer("the statement, as text/csv or an .xlsx workbook",
+                         media_type="text/csv"),
+                **errors(400, 401, 403, 404)})
 async def export_fund_statement(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
     """The fund's side of every movement in the period, its counter account, the
     running balance, and each entry's chain hash."""

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import reports
 from server.domain.funds import verify_fund
+from server.openapi import answer, errors
 from server.state import AppState, state_of
 from sync.errors import ProtocolError
 
@@ -80,12 +81,16 @@ def _page_or_missing(found: Any, what: tuple[str, str], template: str, **context
 # ----------------------------------------------------------------------------- events
 
 
-@get("/api/v1/public/events/{event_id:str}")
+@get("/api/v1/public/events/{event_id:str}", tags=["public"],
+     summary="An event's donation totals (JSON)",
+     responses={**answer("money and goods totals of the event"), **errors(400, 404)})
 async def event_totals_json(request: Request[Any, Any, Any], event_id: str) -> Response[bytes]:
     return _json_or_missing(await _load(request, reports.event_totals, event_id), NO_EVENT)
 
 
-@get("/public/events/{event_id:str}")
+@get("/public/events/{event_id:str}", tags=["public pages"],
+     summary="An event's donation totals (page)",
+     responses=answer("not found page", media_type="text/html", status=404))
 async def event_page(request: Request[Any, Any, Any], event_id: str) -> Response[str]:
     totals = await _load(request, reports.event_totals, event_id)
     return _page_or_missing(totals, NO_EVENT, "event.html", t=totals,
@@ -114,7 +119,10 @@ async def totals_stream(state: AppState, event_id: str, station: str
                     yield None
 
 
-@get("/api/v1/public/events/{event_id:str}/stream")
+@get("/api/v1/public/events/{event_id:str}/stream", tags=["public"],
+     summary="An event's totals, live (server-sent events)",
+     responses={**answer("`event: totals` with the figures, at once and after every change",
+                         media_type="text/event-stream"), **errors(400, 404)})
 async def event_totals_stream(request: Request[Any, Any, Any], event_id: str) -> ServerSentEvent:
     """``event: totals`` with the figures as JSON, at once and after every sync at the
     event's station; a comment every 15 s keeps the stream open through proxies."""
@@ -137,30 +145,37 @@ async def event_totals_stream(request: Request[Any, Any, Any], event_id: str) ->
 # ----------------------------------------------------------------------------- funds
 
 
-@get("/api/v1/public/funds")
+@get("/api/v1/public/funds", tags=["public"], summary="Community funds (JSON)",
+     responses=answer("every fund with its balance and projects"))
 async def funds_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     async with _reading(request) as conn:
         return _json(await reports.fund_list(conn))
 
 
-@get("/public/funds")
+@get("/public/funds", tags=["public pages"], summary="Community funds (page)")
 async def funds_page(request: Request[Any, Any, Any]) -> Response[str]:
     async with _reading(request) as conn:
         return _html("funds.html", funds=await reports.fund_list(conn))
 
 
-@get("/api/v1/public/funds/{fund_id:str}")
+@get("/api/v1/public/funds/{fund_id:str}", tags=["public"],
+     summary="A fund's disclosure (JSON)",
+     responses={**answer("income, spending and balance of the fund"), **errors(400, 404)})
 async def fund_json(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
     return _json_or_missing(await _load(request, reports.fund_disclosure, fund_id), NO_FUND)
 
 
-@get("/public/funds/{fund_id:str}")
+@get("/public/funds/{fund_id:str}", tags=["public pages"], summary="A fund's disclosure (page)",
+     responses=answer("not found page", media_type="text/html", status=404))
 async def fund_page(request: Request[Any, Any, Any], fund_id: str) -> Response[str]:
     disclosure = await _load(request, reports.fund_disclosure, fund_id)
     return _page_or_missing(disclosure, NO_FUND, "fund.html", d=disclosure)
 
 
-@get("/api/v1/public/funds/{fund_id:str}/verify")
+@get("/api/v1/public/funds/{fund_id:str}/verify", tags=["public"],
+     summary="Verify a fund's ledger",
+     responses={**answer("whether the hash chain, pairs and balance hold, and any problems"),
+                **errors(400, 404)})
 async def fund_verify(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
     """Recompute the hash chain, the pairs and the balance from the stored ledger."""
     report = await _load(request, verify_fund, fund_id)
@@ -170,7 +185,10 @@ async def fund_verify(request: Request[Any, Any, Any], fund_id: str) -> Response
 # ----------------------------------------------------------------------------- receipts
 
 
-@get("/api/v1/public/receipts/{number:str}")
+@get("/api/v1/public/receipts/{number:str}", tags=["public"],
+     summary="Check a donation receipt (JSON)",
+     description="`?code=` is the check code printed on the receipt.",
+     responses={**answer("the receipt as issued and its current state"), **errors(400, 404)})
 async def receipt_json(request: Request[Any, Any, Any], number: str, code: str = "") -> Response[bytes]:
     async with _reading(request) as conn:
         found = await reports.check_receipt(conn, number, code)
@@ -178,7 +196,10 @@ async def receipt_json(request: Request[Any, Any, Any], number: str, code: str =
                                     "no such receipt, or the code is wrong"))
 
 
-@get("/public/receipts/{number:str}")
+@get("/public/receipts/{number:str}", tags=["public pages"],
+     summary="Check a donation receipt (page)",
+     responses=answer("no such receipt, or the code is wrong", media_type="text/html",
+                      status=404))
 async def receipt_page(request: Request[Any, Any, Any], number: str, code: str = "") -> Response[str]:
     async with _reading(request) as conn:
         found = await reports.check_receipt(conn, number, code)

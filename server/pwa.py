@@ -18,6 +18,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import File
 
 from server.auth import resolve_grant
+from server.openapi import TOKEN, errors
 from server.state import state_of
 
 log = logging.getLogger("server")
@@ -93,7 +94,8 @@ def _inside(root: Path, relative: str) -> Path | None:
     return target
 
 
-@get("/api/v1/me")
+@get("/api/v1/me", security=TOKEN, tags=["devices"], summary="Who the token belongs to",
+     responses=errors(401, 403))
 async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Who the bearer token belongs to: the phone checks a pasted token with it and decides
     which screens to show (the server still authorises every mutation)."""

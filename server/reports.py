@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import RowMapping, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.donations import corrections, donations, public_donor, receipts
@@ -67,7 +67,9 @@ async def correction_state(conn: AsyncConnection, donation_ids: Sequence[str]
     return found
 
 
-def donation_status(row: Mapping[str, Any], state: tuple[int, bool] | None) -> tuple[int, str]:
+def donation_status(
+    row: Mapping[str, Any] | RowMapping, state: tuple[int, bool] | None
+) -> tuple[int, str]:
     delta, voided = state or (0, False)
     if voided:
         return 0, "voided"

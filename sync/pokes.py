@@ -32,9 +32,9 @@ class PokeBroker:
             return
         everyone = "*all*" in change_tags
         for queue, wanted in list(self._subscribers.items()):
-            if everyone or not wanted.isdisjoint(change_tags):
-                if queue.empty():  # one pending poke is enough: the client pulls everything
-                    queue.put_nowait(None)
+            # one pending poke is enough: the client pulls everything
+            if (everyone or not wanted.isdisjoint(change_tags)) and queue.empty():
+                queue.put_nowait(None)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, tags: Iterable[str]) -> AsyncIterator[asyncio.Queue[None]]:
@@ -85,7 +85,7 @@ class PostgresPokeListener:
                     await conn.close()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception:  # noqa: BLE001 - whatever broke, reconnect after a back-off
                 log.warning("poke listener lost its connection; retrying in %.1fs", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text, func, select
+from sqlalchemy.engine import RowMapping
 
 from schemas.donations import (
     CorrectionDecideArgs,
@@ -136,7 +137,7 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * min(max(len(name) - 1, 1), 2)
 
 
-def public_donor(row: Mapping[str, Any]) -> str:
+def public_donor(row: Mapping[str, Any] | RowMapping) -> str:
     """The donor as public pages show them: masked unless the donor opted in."""
     if row["donor_anonymous"] or not (row["donor_name"] or row["donor_organisation"]):
         return "匿名 / Anonymous"

@@ -35,6 +35,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.donations import (
@@ -142,7 +143,7 @@ ENTRY_FIELDS = (
 """What an entry's hash covers (with the previous hash)."""
 
 
-def entry_hash(entry: Mapping[str, Any], prev_hash: str) -> str:
+def entry_hash(entry: Mapping[str, Any] | RowMapping, prev_hash: str) -> str:
     content = json.dumps(
         [prev_hash] + [entry[name] for name in ENTRY_FIELDS], ensure_ascii=False,
         separators=(",", ":"),
@@ -194,7 +195,7 @@ def _disbursement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- rules
 
 
-def holds_fund(grant: Grant, fund: Mapping[str, Any]) -> bool:
+def holds_fund(grant: Grant, fund: Mapping[str, Any] | RowMapping) -> bool:
     """The federation's people for this fund: its district's managers, or the city's (admin)."""
     if grant.rank == ADMIN:
         return True

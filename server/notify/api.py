@@ -18,6 +18,7 @@ from schemas.notifications import PushSubscriptionBody
 from server.auth import resolve_grant
 from server.notify.tables import push_subscriptions
 from server.notify.vapid import ensure_key
+from server.openapi import TOKEN, answer, errors
 from server.state import state_of
 from sync.errors import ProtocolError
 from sync.timeutil import now_iso
@@ -72,14 +73,20 @@ def parse_subscription(raw: bytes, allow_http: bool) -> PushSubscriptionBody:
     return body
 
 
-@get("/api/v1/push/vapid-public-key")
+@get("/api/v1/push/vapid-public-key", tags=["notifications"],
+     summary="The Web Push public key")
 async def vapid_public_key_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The applicationServerKey for ``PushManager.subscribe`` (public, no token needed)."""
     key = await ensure_key(state_of(request).db)
     return {"public_key": key.public_key, "key_id": key.id}
 
 
-@post("/api/v1/push/subscriptions", status_code=200)
+@post("/api/v1/push/subscriptions", status_code=200, security=TOKEN, tags=["notifications"],
+      summary="Subscribe this device to Web Push",
+      description="Body: the browser's `PushSubscription` JSON (and the key it used).",
+      responses={**answer("the subscription was updated"),
+                 **answer("the subscription was made", status=201),
+                 **errors(400, 401, 403, 409)})
 async def subscribe_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Upsert this device's subscription (the PWA calls it on every start)."""
     state = state_of(request)
@@ -117,7 +124,10 @@ async def subscribe_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
-@delete("/api/v1/push/subscriptions", status_code=200)
+@delete("/api/v1/push/subscriptions", status_code=200, security=TOKEN, tags=["notifications"],
+        summary="Unsubscribe from Web Push",
+        responses={**answer("how many subscriptions were removed"),
+                   **errors(400, 401, 403)})
 async def unsubscribe_route(request: Request[Any, Any, Any], endpoint: str | None = None) -> Response[bytes]:
     """Remove this user's subscription at ``?endpoint=`` (or, without it, every
     subscription made with this device token: a sign-out)."""
