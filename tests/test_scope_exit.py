@@ -19,13 +19,16 @@ import msgspec
 import pytest
 from sqlalchemy import func, select, update
 
+from schemas.wire import PushRequest
 from server.auth import issue_token
 from sync.client import SyncClient
+from sync.push import push
 from sync.retention import prune_tombstones
+from sync.scopes import Grant
 from sync.tables import changes, device_tokens
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api
-from tests.helpers import event_args, new_id, station_args
+from tests.helpers import event_args, mutation, new_id, station_args
 from tests.test_guarantees import Device, fresh_snapshot, settle
 
 pytestmark = pytest.mark.anyio
@@ -330,3 +333,22 @@ async def test_a_changed_grant_replaces_the_replica_of_the_real_client(world: Ph
     await client.pull()
     assert client.replica("event")[there]["contact_phone"] is None
     assert replica_of(client, world.api) == await fresh_snapshot(world.api, token)
+
+
+async def test_a_move_pokes_the_phones_of_the_scope_it_left(world: Phones) -> None:
+    """The old station's phones must be woken to pull the removal, not only the new one's."""
+    event_id = new_id()
+    assert (await world.admin.send("event.create", event_args(event_id, TH1)))["status"] == "applied"
+    state = world.api.state
+    grant = Grant(token_id="poke-test", user_id="admin", role="admin", station=None, district=None)
+
+    async def tags_of(name: str, args: dict[str, Any]) -> set[str]:
+        request = msgspec.json.decode(msgspec.json.encode(
+            {"protocol": 1, "client_id": new_id(), "mutations": [mutation(1, name, args)]}
+        ), type=PushRequest)
+        outcome = await push(state.db, state.registry, state.clock, grant, request)
+        assert outcome.response.results[0].status == "applied"
+        return outcome.poke_tags
+
+    moved = await tags_of("test.event_move", {"id": event_id, "stations": [YX1]})
+    assert {f"s:{TH1}", f"d:{TIANHE}", f"s:{YX1}", f"d:{YUEXIU}"} <= moved
