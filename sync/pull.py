@@ -6,6 +6,10 @@ transaction still in flight (``pg_snapshot_xmin``), on SQLite the next write
 transaction. Below it every transaction has ended and none can begin, so a
 cursor never passes a change that commits later. ``last_mutation_id`` is read
 in the same snapshot and only counts transactions the cursor has passed.
+
+A scope exit row (``exited_at`` set: the record left the scope in the row's columns) is
+sent as ``op: del`` to the grants that see that scope; it lies before the record's own
+row, so a grant that also sees the new scope gets the record again right after.
 """
 
 from __future__ import annotations
@@ -121,7 +125,8 @@ async def _read_page(
             .limit(request.limit + 1)
         )
         if db.is_postgres:
-            narrow = page_of.subquery("changes")  # the wire column names its rows "changes"
+            # the wire column names its rows "changes"
+            narrow = page_of.add_columns(c.exited_at).subquery("changes")
             stmt = select(
                 narrow.c.txid, narrow.c.seq, narrow.c.type, narrow.c.record_id, wire
             ).order_by(narrow.c.txid, narrow.c.seq)
@@ -201,8 +206,8 @@ def _wire_column(registry: Registry, rebuild: frozenset[str], postgres: bool) ->
     """Each feed row's wire JSON, read in the same query: the change row's own copy
     (written with the record), else a look-up of the record (rows from before
     migration 0006, tombstones, and types this grant gets redacted). NULL when the
-    record is gone or a tombstone (``op: del``), ``''`` when it must be built in
-    Python (redacted for this grant, or no stored wire at all)."""
+    record is gone or a tombstone, or the row is a scope exit (``op: del``), ``''``
+    when it must be built in Python (redacted for this grant, or no stored wire at all)."""
     cache_key = (id(registry), rebuild, postgres)
     found = _WIRE_COLUMNS.get(cache_key)
     if found is not None:
@@ -222,8 +227,10 @@ def _wire_column(registry: Registry, rebuild: frozenset[str], postgres: bool) ->
     lookup = f"CASE changes.type {' '.join(branches)} END" if branches else "NULL"
     redacted = ", ".join(f"'{name}'" for name in sorted(rebuild))
     sql = (
-        f"CASE WHEN changes.type IN ({redacted}) THEN {lookup} " if redacted else "CASE "
-    ) + f"WHEN changes.wire IS NOT NULL THEN changes.wire ELSE {lookup} END"
+        "CASE WHEN changes.exited_at IS NOT NULL THEN NULL "
+        + (f"WHEN changes.type IN ({redacted}) THEN {lookup} " if redacted else "")
+        + f"WHEN changes.wire IS NOT NULL THEN changes.wire ELSE {lookup} END"
+    )
     if postgres:
         # the page is picked from narrow rows (alias "changes"), and only its own rows'
         # JSON is fetched, by key: a planner short of statistics then sorts positions,

@@ -1,7 +1,9 @@
 """Tombstone retention: prune deleted records after a horizon, and remember where.
 
-A cursor from before the pruned position may have missed a tombstone that no
-longer exists, so such a cursor gets ``reset: true`` (a full snapshot) on pull.
+Scope exits (feed rows that tell a scope's phones a record left it) go with the same
+horizon. A cursor from before the pruned position may have missed a tombstone or an
+exit that no longer exists, so such a cursor gets ``reset: true`` (a full snapshot) on
+pull.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from sync.timeutil import iso, utc_now
 
 
 async def prune_tombstones(db: Database, registry: Registry, older_than: dt.timedelta) -> int:
-    """Delete tombstones older than ``older_than``; returns how many records went."""
+    """Delete tombstones and scope exits older than ``older_than``; returns how many
+    records went (exits are not records and are not counted)."""
     cutoff = iso(utc_now() - older_than)
 
     async def work(conn: AsyncConnection) -> int:
@@ -53,6 +56,18 @@ async def prune_tombstones(db: Database, registry: Registry, older_than: dt.time
                 await conn.execute(delete(changes).where(feed))
                 await conn.execute(delete(table).where(key.in_(chunk)))
                 removed += len(chunk)
+        exits = and_(changes.c.exited_at.is_not(None), changes.c.exited_at <= cutoff)
+        top = (
+            await conn.execute(
+                select(changes.c.txid, changes.c.seq)
+                .where(exits)
+                .order_by(changes.c.txid.desc(), changes.c.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        if top is not None:
+            high = max(high, (int(top.txid), int(top.seq)))
+            await conn.execute(delete(changes).where(exits))
         await _store_pruned(conn, high)
         return removed
 

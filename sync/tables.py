@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -111,14 +112,27 @@ changes = Table(
     Column("public", Boolean, nullable=False, default=False),
     Column("audience", SmallInteger, nullable=False, default=0),
     Column("wire", Text, nullable=True),
+    Column("exited_at", String(32), nullable=True),
     Index("ix_changes_txid_seq", "txid", "seq"),
     Index("ix_changes_type_record", "type", "record_id"),
+    Index(
+        "ix_changes_exited_at", "exited_at",
+        sqlite_where=text("exited_at IS NOT NULL"), postgresql_where=text("exited_at IS NOT NULL"),
+    ),
 )
 """The change feed, compacted: one row per record, moved to the end on every write.
 Since every write of a record rewrites its row, the row can carry the record as phones
 see it: ``wire``, encoded once by the unit of work, so a pull reads the feed in order
 and looks nothing up. NULL means "look at the record": a tombstone (``op: del``), or
-a row from before migration 0006."""
+a row from before migration 0006.
+
+A row with ``exited_at`` set is a **scope exit** (migration 0007): the record left the
+scope in its columns at that time, and a pull sends it as ``op: del`` to the grants that
+see that scope. It always lies before the record's own row (written in the same
+transaction, the live row only moves later), so a grant that sees both the old and the
+new scope gets the removal, then the record. One per record and old scope; pruned with
+the tombstones (``sync.retention``). The partial index keeps live rows out of it, so the
+hot path pays nothing for it."""
 
 conflicts = Table(
     "conflicts",

@@ -24,6 +24,7 @@ from sync.hlc import HybridLogicalClock
 from sync.registry import Registry
 from sync.scopes import Grant, Scope
 from sync.tables import changes
+from sync.timeutil import iso, utc_now
 
 RecordKey = tuple[str, str]
 
@@ -72,6 +73,9 @@ class Tx:
         self._frame_statements: list[Executable] = []
         self._wires: dict[RecordKey, str | None] = {}
         """Wire JSON of each record written, for its change row (None: a tombstone)."""
+        self._before: dict[RecordKey, dict[str, Any]] = {}
+        """The row as committed before this batch, of each existing record it rewrote:
+        its scope is the one phones last heard of, for a scope exit if it changed."""
 
     # -- reads -------------------------------------------------------------------------
 
@@ -197,7 +201,12 @@ class Tx:
             row["wire"] = None  # the change row carries it (migration 0006)
             inserts, updates = by_type.setdefault(type_name, ([], []))
             (inserts if is_new else updates).append(row)
-            self._stored[(type_name, record_id)] = row
+            rkey = (type_name, record_id)
+            if not is_new and rkey in self._existed and rkey not in self._before:
+                committed = self._stored.get(rkey)
+                if committed is not None:
+                    self._before[rkey] = committed
+            self._stored[rkey] = row
         self._staged = {}
         for type_name, (inserts, updates) in by_type.items():
             table = self.registry.record_types[type_name].table
@@ -221,8 +230,9 @@ class Tx:
             await self.conn.execute(statement)
 
     async def flush(self) -> set[str]:
-        """Write everything kept, then one change-feed row per touched record.
-        Returns the poke tags of the touched records."""
+        """Write everything kept, then one change-feed row per touched record, and a scope
+        exit row for each record whose scope changed. Returns the poke tags of the touched
+        records (of the scopes they left too)."""
         await self._write_staged()
         if not self._touched:
             return set()
@@ -234,13 +244,17 @@ class Tx:
         if moved:
             await self.conn.execute(
                 delete(changes).where(
-                    changes.c.type == bindparam("t"), changes.c.record_id == bindparam("r")
+                    changes.c.type == bindparam("t"),
+                    changes.c.record_id == bindparam("r"),
+                    changes.c.exited_at.is_(None),
                 ),
                 moved,
             )
         feed_rows = []
         scopes: dict[Scope, tuple[Any, ...]] = {}
+        exits: list[tuple[str, str, Scope, Scope]] = []
         txid, stored, wires, record_types = self.txid, self._stored, self._wires, self.registry.record_types
+        before = self._before
         for rkey in self._touched:
             type_name, record_id = rkey
             row = stored[rkey]
@@ -249,17 +263,67 @@ class Tx:
             columns = scopes.get(scope)
             if columns is None:  # most records of a batch share a few scopes
                 columns = scopes[scope] = tuple(scope.as_row().values())
-            feed_rows.append((txid, type_name, record_id, *columns, wires.pop(rkey, None)))
-        await insert_tuples(self.conn, changes, FEED_COLUMNS, feed_rows)
+            if before:
+                committed = before.pop(rkey, None)
+                if committed is not None:
+                    left = record_types[type_name].scope(committed)
+                    if left != scope:
+                        exits.append((type_name, record_id, left, scope))
+            feed_rows.append((txid, type_name, record_id, *columns, wires.pop(rkey, None), None))
         tags: set[str] = set()
+        if exits:
+            # inserted first: an exit lies before the record's own row, so a grant that
+            # sees both scopes gets the removal and then the record
+            feed_rows[:0] = await self._exit_rows(exits)
+            for _type, _id, left, _entered in exits:
+                tags |= left.poke_tags()
+        await insert_tuples(self.conn, changes, FEED_COLUMNS, feed_rows)
         for scope in scopes:
             tags |= scope.poke_tags()
         self._touched = {}
+        self._before = {}
         return tags
 
+    async def _exit_rows(self, exits: list[tuple[str, str, Scope, Scope]]) -> list[tuple[Any, ...]]:
+        """Feed rows for records that left a scope (only ever run when a scope changed).
 
-FEED_COLUMNS = ("txid", "type", "record_id", "station", "district", "owner", "public", "audience", "wire")
+        Compacted per record and scope: an older exit from the scope left now is replaced
+        by this one (moved to the end), and an exit from the scope the record comes back
+        to is dropped, the record's own row now says what that scope sees."""
+        c = changes.c
+        wanted = {(type_name, record_id): (left, entered) for type_name, record_id, left, entered in exits}
+        by_type: dict[str, list[str]] = {}
+        for type_name, record_id in wanted:
+            by_type.setdefault(type_name, []).append(record_id)
+        stale: list[int] = []
+        for type_name, ids in by_type.items():
+            for begin in range(0, len(ids), EXIT_CHUNK):
+                earlier = await self.conn.execute(
+                    select(c.seq, c.record_id, c.station, c.district, c.owner, c.public, c.audience).where(
+                        c.type == type_name,
+                        c.record_id.in_(ids[begin : begin + EXIT_CHUNK]),
+                        c.exited_at.is_not(None),
+                    )
+                )
+                for row in earlier:
+                    scope = Scope(row.station, row.district, row.owner, bool(row.public), int(row.audience))
+                    if scope in wanted[(type_name, str(row.record_id))]:
+                        stale.append(int(row.seq))
+        for begin in range(0, len(stale), EXIT_CHUNK):
+            await self.conn.execute(delete(changes).where(c.seq.in_(stale[begin : begin + EXIT_CHUNK])))
+        at = iso(utc_now())
+        return [
+            (self.txid, type_name, record_id, *left.as_row().values(), None, at)
+            for type_name, record_id, left, _entered in exits
+        ]
+
+
+FEED_COLUMNS = (
+    "txid", "type", "record_id", "station", "district", "owner", "public", "audience", "wire", "exited_at",
+)
 """The columns of a change row as ``flush`` builds it (the scope's in ``Scope.as_row`` order)."""
+EXIT_CHUNK = 500
+"""Ids per statement when scope exits are compacted (below SQLite's bound-parameter limit)."""
 if tuple(Scope().as_row()) != FEED_COLUMNS[3:8]:  # pragma: no cover - a guard for whoever edits Scope
     raise RuntimeError("Scope.as_row no longer matches FEED_COLUMNS")
 
