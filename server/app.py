@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
 
-from server import exports, public
+from server import client_config, exports, public
 from server.api import ROUTES, error_response, overloaded_response
 from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
     route_handlers: list[Any] = [
         *ROUTES, me_route, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES, *PUSH_ROUTES,
+        *client_config.ROUTES,
     ]
     if settings.serve_static:
         route_handlers += pwa_routes()

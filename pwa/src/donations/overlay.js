@@ -1,7 +1,7 @@
 // Local versions of the donation mutations (spread into OVERLAY in src/sync/local.js): what
 // the server will write, shown at once and after a reload while the mutation waits in the
 // outbox, marked `pending`. The server's answer replaces them once pulled.
-import { APPROVAL_THRESHOLD_FEN, currentOf } from './model.js';
+import { approvalThresholdFen, currentOf } from './model.js';
 
 function correctionsOf(view, donationId) {
   return [...view.donation_correction.values()].filter((c) => c.donation_id === donationId);
@@ -44,7 +44,7 @@ export const DONATION_OVERLAY = {
     if (!donation) return;
     const now = currentOf(donation, correctionsOf(view, args.donation_id));
     const delta = args.action === 'void' ? -now.amount : (args.new_amount_fen ?? now.amount) - now.amount;
-    const status = Math.abs(delta) > APPROVAL_THRESHOLD_FEN ? 'pending' : 'applied';
+    const status = Math.abs(delta) > approvalThresholdFen() ? 'pending' : 'applied';
     view.donation_correction.set(args.id, {
       id: args.id, donation_id: args.donation_id, action: args.action, new_amount_fen: args.new_amount_fen ?? null,
       delta_fen: delta, reason: args.reason, status, requested_by: me?.user ?? '', requested_at: m.created_at,
