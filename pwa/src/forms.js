@@ -139,7 +139,9 @@ export function useSubmit() {
   }
   const fail = (message) => { setState({ saving: false, fields: null, error: message, saved: false }); return false; };
   const showFields = (fields) => { setState({ saving: false, fields, error: t('form.check_fields'), saved: false }); return false; };
-  return { ...state, run, fail, showFields, reset: () => { intent.current = null; } };
+  /** The user changed the form: the old errors no longer describe it. */
+  const clear = () => setState((s) => (s.fields || s.error ? { ...s, fields: null, error: '' } : s));
+  return { ...state, run, fail, showFields, clear, reset: () => { intent.current = null; } };
 }
 
 /** The message of a field as text in the current language, or ''. */

@@ -113,7 +113,7 @@ export function EventForm({ app, params }) {
   }));
   const submitting = useSubmit();
   if (id && !existing) return <main class="screen"><p>{t('event.missing')}</p><a class="button" href="#/events">{t('event.back')}</a></main>;
-  const set = (name) => (e) => setForm({ ...form, [name]: e.currentTarget.value });
+  const set = (name) => (e) => { setForm({ ...form, [name]: e.currentTarget.value }); submitting.clear(); };
 
   function save(e) {
     e.preventDefault();

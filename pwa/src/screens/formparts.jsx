@@ -11,13 +11,13 @@ export function FieldError({ fields, path }) {
 }
 
 /** The form's line: its error, the refused fields no input shows, or a short "saved". */
-export function FormStatus({ form, shown = [], savedText }) {
+export function FormStatus({ form, shown = [], savedText, showSaved = true }) {
   const others = otherErrors(form.fields, shown);
   return (
     <>
       {form.error && <p class="bad" role="alert" data-testid="form-error">{form.error}</p>}
       {others.map((m) => <p class="bad" role="alert" key={m.en} data-testid="form-error-other">{pick(m)}</p>)}
-      {form.saved && <p class="ok" role="status" data-testid="form-saved">✓ {savedText || t('form.saved')}</p>}
+      {showSaved && form.saved && <p class="ok" role="status" data-testid="form-saved">✓ {savedText || t('form.saved')}</p>}
     </>
   );
 }

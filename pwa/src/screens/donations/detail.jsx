@@ -89,7 +89,7 @@ export function DonationDetail({ app, params }) {
           <label>{t('corr.reason')}<input name="reason" value={form.reason} onInput={(e) => setForm({ ...form, reason: e.currentTarget.value })} /></label>
           <FieldError fields={submitting.fields} path="reason" />
           {change > threshold && <p class="notice" data-testid="needs-second">{t('corr.needs_second', { limit: yuan(threshold) })}</p>}
-          <FormStatus form={submitting} shown={['new_amount_fen', 'reason']} />
+          <FormStatus form={submitting} shown={['new_amount_fen', 'reason']} showSaved={false} />
           <div class="actions">
             <button type="button" onClick={() => { setForm(null); submitting.reset(); }}>{t('event.cancel')}</button>
             <SaveButton form={submitting} class="primary" label={t('corr.submit')} testid="submit-correction" />

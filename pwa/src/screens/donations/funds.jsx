@@ -120,7 +120,7 @@ function Disbursements({ app, funds }) {
                     <input name="reference" placeholder={t('disb.reference')} aria-label={t('disb.reference')} value={paying.reference} onInput={(e) => setPaying({ ...paying, reference: e.currentTarget.value })} maxLength={100} />
                     <SaveButton form={payment} class="primary" label={t('disb.pay')} testid="pay-disbursement" />
                     <FieldError fields={payment.fields} path="reference" />
-                    <FormStatus form={payment} shown={['reference']} />
+                    <FormStatus form={payment} shown={['reference']} showSaved={false} />
                   </form>
                 ) : <button type="button" class="block" onClick={() => setPaying({ id: d.id, reference: '' })}>{t('disb.pay')}…</button>
               )}
@@ -144,7 +144,7 @@ function Disbursements({ app, funds }) {
           <FieldError fields={requesting.fields} path="payee" />
           <label>{t('disb.purpose')}<input name="purpose" {...field('purpose')} /></label>
           <FieldError fields={requesting.fields} path="purpose" />
-          <FormStatus form={requesting} shown={['amount_fen', 'payee', 'purpose']} />
+          <FormStatus form={requesting} shown={['amount_fen', 'payee', 'purpose']} showSaved={false} />
           <div class="actions">
             <button type="button" onClick={() => { setForm(null); requesting.reset(); }}>{t('event.cancel')}</button>
             <SaveButton form={requesting} class="primary" label={t('corr.submit')} testid="submit-disbursement" />

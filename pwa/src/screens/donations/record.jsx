@@ -47,7 +47,7 @@ export function DonationForm({ app, params, query }) {
   });
   const form = useSubmit();
   const [confirming, setConfirming] = useState(null); // the args waiting for "confirm the amount"
-  const set = (patch) => { setF({ ...f, ...patch }); setConfirming(null); };
+  const set = (patch) => { setF({ ...f, ...patch }); setConfirming(null); form.clear(); };
   const input = (name) => (e) => set({ [name]: e.currentTarget.value });
   const funds = [...app.view.fund.values()].filter((fund) => !fund.district || fund.district === app.view.station.get(pick.station)?.district);
   const projects = [...app.view.project.values()].filter((p) => funds.some((fund) => fund.id === p.fund_id));

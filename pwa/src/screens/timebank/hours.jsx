@@ -126,7 +126,7 @@ function ManualEntry({ app }) {
   const [form, setForm] = useState(blank);
   const [opened, setOpened] = useState(false);
   const submitting = useSubmit();
-  const set = (name) => (e) => setForm({ ...form, [name]: e.currentTarget.value });
+  const set = (name) => (e) => { setForm({ ...form, [name]: e.currentTarget.value }); submitting.clear(); };
   function submit(e) {
     e.preventDefault();
     return submitting.run(async (intent) => {
@@ -159,7 +159,7 @@ function ManualEntry({ app }) {
           </div>
           <label>{t('hours.note')}<input name="note" value={form.note} onInput={set('note')} /></label>
           <FieldError fields={submitting.fields} path="note" />
-          <FormStatus form={submitting} shown={['note']} />
+          <FormStatus form={submitting} shown={['note']} showSaved={false} />
           <SaveButton form={submitting} label={t('hours.submit')} testid="manual-submit" />
         </form>
       </details>

@@ -87,7 +87,7 @@ function NewActivity({ app, onMade }) {
   const [form, setForm] = useState({ title: '', service_type: 'event_support', date: todayIso(), event_id: '' });
   const [opened, setOpened] = useState(false);
   const submitting = useSubmit();
-  const set = (name) => (e) => setForm({ ...form, [name]: e.currentTarget.value });
+  const set = (name) => (e) => { setForm({ ...form, [name]: e.currentTarget.value }); submitting.clear(); };
   function submit(e) {
     e.preventDefault();
     return submitting.run(async (intent) => {
@@ -122,7 +122,7 @@ function NewActivity({ app, onMade }) {
               {events.map((e) => <option key={e.id} value={e.id}>{e.title} · {e.date}</option>)}
             </select>
           </label>
-          <FormStatus form={submitting} shown={['title', 'date']} />
+          <FormStatus form={submitting} shown={['title', 'date']} showSaved={false} />
           <SaveButton form={submitting} label={t('staff.create')} testid="create-activity" />
         </form>
       </details>
