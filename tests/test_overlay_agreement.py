@@ -30,11 +30,15 @@ RUNNER = ROOT / "pwa" / "scripts" / "overlay-run.mjs"
 NOT_KNOWABLE = {"pending", "field_hlc", "client_id", "history", "device_time"}
 
 
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _is_time(name: str) -> bool:
     return name.endswith("_at")
 
 
-def run_overlay(replica: dict[tuple[str, str], dict], row: dict[str, Any], me: dict[str, Any],
+def run_overlay(replica: dict[tuple[str, str], dict[str, Any]], row: dict[str, Any], me: dict[str, Any],
                 config: dict[str, Any]) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None:
@@ -208,7 +212,6 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
                                              "date": dt.date.today().isoformat(), "event_id": event},
                    [("service_activity", activity)])
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    iso = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
     log = new_id()
     await run.case(volunteer, "hours.check_in", {"id": log, "activity_id": activity, "at": iso(now - dt.timedelta(hours=3))},
                    [("hour_log", log)])

@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from schemas.export import contract_schema  # noqa: E402
-from server.domain import build_registry  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from schemas.export import contract_schema
+from server.domain import build_registry
+from server.settings import Settings
 
 
 def main() -> None:
