@@ -31,7 +31,10 @@ if [ "${CHARITY_SKIP_PWA_BUILD:-}" != "1" ]; then
     (cd pwa && npm ci --no-audit --no-fund --loglevel=error)
     touch "$lock_stamp"
   fi
-  sources_hash=$(cd pwa && find index.html vite.config.js package.json package-lock.json src scripts -type f -print0 \
+  # the server's JSON Schema, which the app checks mutations against (rewritten only when changed)
+  .venv/bin/python pwa/scripts/dump_schema.py
+  sources_hash=$(cd pwa && find index.html vite.config.js package.json package-lock.json src scripts -type f \
+    -not -name validators.js -print0 \
     | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
   build_stamp=pwa/dist/.built-$sources_hash
   if [ ! -f "$build_stamp" ]; then

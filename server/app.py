@@ -19,7 +19,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
-from server import exports, public
+from server import client_config, exports, public
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
 from server.certificates import CERTIFICATE_ROUTES
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
     route_handlers: list[Any] = [
         *ROUTES, me_route, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES, *PUSH_ROUTES,
+        *client_config.ROUTES,
     ]
     if settings.serve_static:
         route_handlers += pwa_routes()

@@ -148,6 +148,12 @@ export function t(key, params = {}) {
   return text;
 }
 
+/** A text of the table in both languages, {zh, en} (for messages kept across a language switch). */
+export function both(key) {
+  const entry = STRINGS[key] || [key, key];
+  return { zh: entry[0], en: entry[1] };
+}
+
 /** A server message {zh, en} in the current language. */
 export function pick(message) {
   if (!message) return '';

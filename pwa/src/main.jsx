@@ -5,7 +5,8 @@ import { render } from 'preact';
 import { App } from './app.jsx';
 import { ContextCheck } from './screens/context_check.jsx';
 import { getLang, setLang } from './i18n.js';
-import { refresh, runner } from './state.js';
+import { refresh, runner, subscribe } from './state.js';
+import { fetchConfig } from './config.js';
 import { watchSeries } from './donations/series.js';
 import './styles.css';
 import { listenForOpen, renewPush, shareLanguage } from './notify/push.js';
@@ -16,6 +17,9 @@ root.textContent = ''; // the static "Loading" line
 render(<ContextCheck><App /></ContextCheck>, root); // plain http or WeChat: say what to do first
 watchSeries(); // claims this phone's receipt series once enrolled as staff (online)
 refresh().then(() => runner.start());
+// the server's settings for the forms (cached; refetched once per token and when back online)
+subscribe((snapshot) => { if (snapshot.meta.token) fetchConfig().then((changed) => changed && refresh()); });
+addEventListener('online', () => fetchConfig({ force: true }).then((changed) => changed && refresh()));
 shareLanguage();
 listenForOpen();
 refresh().then(() => renewPush()); // Web Push: keep the server's copy of the subscription fresh

@@ -5,6 +5,9 @@ import { enqueue } from './sync/engine.js';
 import { baseView, buildView, overlayView } from './sync/local.js';
 import { SyncRunner } from './sync/runner.js';
 import { allMeta, openStore } from './sync/store.js';
+import { ArgsInvalid, checkArgs } from './forms.js';
+import { setApprovalThreshold } from './donations/model.js';
+import { configValue } from './config.js';
 
 let snapshot = { loaded: false, meta: {}, view: buildView([], [], null), outbox: [], outcomes: [], online: navigator.onLine };
 const listeners = new Set();
@@ -19,6 +22,7 @@ export async function refresh() {
       dirty = false;
       const db = await openStore();
       const [meta, outbox, outcomes] = await Promise.all([allMeta(), db.getAll('outbox'), db.getAll('outcomes')]);
+      setApprovalThreshold(configValue(meta, 'correction_approval_threshold_fen'));
       // The replica (a season of donations) is read again only after a pull changed it.
       if (!base || base.rev !== (meta.replica_rev ?? 0)) {
         base = { rev: meta.replica_rev ?? 0, view: baseView(await db.getAll('replica')) };
@@ -49,12 +53,31 @@ export function useApp() {
   return value;
 }
 
-/** The one way screens write: queue the mutation, show it, sync. */
-export async function act(name, args, version = 1) {
-  const row = await enqueue(name, args, version);
-  await refresh();
-  runner.afterEnqueue();
-  return row;
+const queuing = new Map(); // key -> the enqueue in flight in this tab
+
+/** The one way screens write: check the args against the server's schema (ArgsInvalid,
+ *  nothing queued), queue the mutation, show it, sync. `key` (fixed per form intent by
+ *  forms.js useSubmit) makes a second call for the same intent return the first row. */
+export async function act(name, args, version = 1, { key } = {}) {
+  const fields = await checkArgs(name, args, version);
+  if (fields) throw new ArgsInvalid(name, fields);
+  if (key && queuing.has(key)) return queuing.get(key);
+  const pending = (async () => {
+    if (key) {
+      const queued = (await (await openStore()).getAll('outbox')).find((row) => row.key === key);
+      if (queued) return queued;
+    }
+    return enqueue(name, args, version, key);
+  })();
+  if (key) queuing.set(key, pending);
+  try {
+    const row = await pending;
+    await refresh();
+    runner.afterEnqueue();
+    return row;
+  } finally {
+    if (key) queuing.delete(key);
+  }
 }
 
 /** Called with each new snapshot (for work that follows the data, e.g. claiming a receipt series). */

@@ -2,9 +2,17 @@
 // changes; its current amount and status come from its corrections. Pure functions, so
 // node tests cover them and the screens compute totals from the local replica offline.
 
-/** The server's default `correction_approval_threshold_fen`: a change larger than this
- *  waits for a second person. Only used to show a pending guess before the server answers. */
+/** The server's default `correction_approval_threshold_fen` (until the phone has fetched the
+ *  server's own, src/config.js): a change larger than this waits for a second person. */
 export const APPROVAL_THRESHOLD_FEN = 50000;
+let approvalThreshold = APPROVAL_THRESHOLD_FEN;
+/** The server's `correction_approval_threshold_fen` as last fetched (src/config.js). */
+export function setApprovalThreshold(fen) {
+  if (Number.isInteger(fen) && fen >= 0) approvalThreshold = fen;
+}
+export function approvalThresholdFen() {
+  return approvalThreshold;
+}
 /** Numbers per receipt series (`<series>-<5 digits>`); a new series is claimed before. */
 export const SERIES_SIZE = 99999;
 export const SERIES_LOW = 99000;

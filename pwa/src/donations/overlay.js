@@ -1,7 +1,7 @@
 // Local versions of the donation mutations (spread into OVERLAY in src/sync/local.js): what
 // the server will write, shown at once and after a reload while the mutation waits in the
 // outbox, marked `pending`. The server's answer replaces them once pulled.
-import { APPROVAL_THRESHOLD_FEN, currentOf } from './model.js';
+import { approvalThresholdFen, currentOf } from './model.js';
 
 function correctionsOf(view, donationId) {
   return [...view.donation_correction.values()].filter((c) => c.donation_id === donationId);
@@ -12,6 +12,16 @@ function setReceipt(view, number, patch) {
   if (receipt) view.receipt.set(number, { ...receipt, ...patch, pending: true });
 }
 
+/** The fund an undirected gift goes to, as the server chooses it (funds.default_fund): the
+ *  station's community fund, else its district's general fund, else the city's; oldest first. */
+export function defaultFund(view, station) {
+  const rank = (f) => (f.station === station?.code ? 0 : !f.station && f.district === station?.district ? 1 : !f.station && !f.district ? 2 : 3);
+  const best = [...view.fund.values()]
+    .filter((f) => f.station === station?.code || f.district === station?.district || !f.district)
+    .sort((a, b) => rank(a) - rank(b) || (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0) || (a.id < b.id ? -1 : 1))[0];
+  return best && (best.station === station?.code || !best.station) ? best.id : null;
+}
+
 export const DONATION_OVERLAY = {
   'donation.record'(view, args, m, me) {
     const donor = args.donor || {};
@@ -20,15 +30,18 @@ export const DONATION_OVERLAY = {
       ? (args.items || []).reduce((sum, item) => sum + (Number(item.estimated_value_fen) || 0), 0)
       : args.amount_fen;
     const station = view.station.get(args.station);
+    const direction = args.direction || 'undirected';
+    const fundId = direction === 'project' ? view.project.get(args.project_id)?.fund_id ?? null
+      : direction === 'fund' ? args.fund_id ?? null : defaultFund(view, station);
     view.donation.set(args.id, {
       id: args.id, kind: args.kind, amount_fen: amount, method: args.method ?? null, items: args.items || [],
       donor_anonymous: anonymous, donor_name: anonymous ? null : donor.name ?? null,
       donor_phone: anonymous ? null : donor.phone ?? null,
       donor_organisation: anonymous ? null : donor.organisation ?? null,
       wants_receipt: donor.wants_receipt !== false, public_name_consent: !!donor.public_name_consent && !anonymous,
-      direction: args.direction || 'undirected', fund_id: args.fund_id ?? null, project_id: args.project_id ?? null,
+      direction, fund_id: fundId, project_id: args.project_id ?? null,
       station: args.station, district: station?.district ?? '', event_id: args.event_id ?? null,
-      recorded_by: me?.user ?? '', client_id: '', device_time: m.created_at, recorded_at: null,
+      recorded_by: me?.user ?? '', client_id: '', device_time: m.created_at, recorded_at: m.created_at,
       receipt_number: args.receipt?.number ?? null, note: args.note ?? '', pending: true,
     });
     if (args.receipt) {
@@ -44,7 +57,7 @@ export const DONATION_OVERLAY = {
     if (!donation) return;
     const now = currentOf(donation, correctionsOf(view, args.donation_id));
     const delta = args.action === 'void' ? -now.amount : (args.new_amount_fen ?? now.amount) - now.amount;
-    const status = Math.abs(delta) > APPROVAL_THRESHOLD_FEN ? 'pending' : 'applied';
+    const status = Math.abs(delta) > approvalThresholdFen() ? 'pending' : 'applied';
     view.donation_correction.set(args.id, {
       id: args.id, donation_id: args.donation_id, action: args.action, new_amount_fen: args.new_amount_fen ?? null,
       delta_fen: delta, reason: args.reason, status, requested_by: me?.user ?? '', requested_at: m.created_at,

@@ -5,9 +5,10 @@ import { useState } from 'preact/hooks';
 import { t } from '../i18n.js';
 import { go } from '../router.js';
 import { atLeast } from '../roles.js';
-import { newId } from '../sync/ids.js';
 import { baseFor } from '../sync/local.js';
 import { act } from '../state.js';
+import { useSubmit } from '../forms.js';
+import { FieldError, FormStatus, SaveButton } from './formparts.jsx';
 import { dateLabel, todayIso } from './format.js';
 
 const PHONE = /^\+?[0-9 -]{5,20}$/;
@@ -110,29 +111,32 @@ export function EventForm({ app, params }) {
     notes: existing?.notes || '',
     contact_phone: existing?.contact_phone || '',
   }));
-  const [error, setError] = useState('');
+  const submitting = useSubmit();
   if (id && !existing) return <main class="screen"><p>{t('event.missing')}</p><a class="button" href="#/events">{t('event.back')}</a></main>;
-  const set = (name) => (e) => setForm({ ...form, [name]: e.currentTarget.value });
+  const set = (name) => (e) => { setForm({ ...form, [name]: e.currentTarget.value }); submitting.clear(); };
 
-  async function save(e) {
+  function save(e) {
     e.preventDefault();
-    const title = form.title.trim();
-    const phone = form.contact_phone.trim();
-    if (!title) return setError(t('form.required', { field: t('event.title') }));
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(form.date)) return setError(t('form.required', { field: t('event.date') }));
-    if (phone && !PHONE.test(phone)) return setError(t('form.bad_phone'));
-    const values = { date: form.date, title, notes: form.notes, contact_phone: phone || null };
-    if (!existing) {
-      const eventId = newId();
-      await act('event.create', { id: eventId, station: form.station, ...values });
-      go(`/events/${eventId}`, { replace: true });
-      return;
-    }
-    const fields = Object.fromEntries(Object.entries(values).filter(([k, v]) => (existing[k] ?? null) !== v && !(k === 'contact_phone' && existing[k] == null && v == null)));
-    if (!Object.keys(fields).length) return setError(t('event.no_changes'));
-    await act('event.update', { id, fields, base: baseFor(existing, fields) });
-    go(`/events/${id}`, { replace: true });
+    return submitting.run(async (intent) => {
+      const title = form.title.trim();
+      const phone = form.contact_phone.trim();
+      if (!title) return submitting.fail(t('form.required', { field: t('event.title') }));
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(form.date)) return submitting.fail(t('form.required', { field: t('event.date') }));
+      if (phone && !PHONE.test(phone)) return submitting.fail(t('form.bad_phone'));
+      const values = { date: form.date, title, notes: form.notes, contact_phone: phone || null };
+      if (!existing) {
+        await act('event.create', { id: intent.id, station: form.station, ...values }, 1, { key: intent.key });
+        go(`/events/${intent.id}`, { replace: true });
+        return true;
+      }
+      const fields = Object.fromEntries(Object.entries(values).filter(([k, v]) => (existing[k] ?? null) !== v && !(k === 'contact_phone' && existing[k] == null && v == null)));
+      if (!Object.keys(fields).length) return submitting.fail(t('event.no_changes'));
+      await act('event.update', { id, fields, base: baseFor(existing, fields) }, 1, { key: intent.key });
+      go(`/events/${id}`, { replace: true });
+      return true;
+    });
   }
+  const err = (path) => <FieldError fields={submitting.fields} path={existing ? `fields.${path}` : path} />;
 
   return (
     <main class="screen form">
@@ -147,11 +151,15 @@ export function EventForm({ app, params }) {
           </label>
         )}
         <label>{t('event.title')}<input name="title" value={form.title} onInput={set('title')} maxLength={200} required /></label>
+        {err('title')}
         <label>{t('event.date')}<input name="date" type="date" value={form.date} onInput={set('date')} required /></label>
+        {err('date')}
         <label>{t('event.contact_phone')}<input name="contact_phone" type="tel" inputMode="tel" value={form.contact_phone} onInput={set('contact_phone')} maxLength={20} /></label>
-        <label>{t('event.notes')}<textarea name="notes" rows="4" value={form.notes} onInput={set('notes')} maxLength={4000} /></label>
-        {error && <p class="bad" role="alert">{error}</p>}
-        <button class="primary block" type="submit" data-testid="save-event">{t('event.save')}</button>
+        {err('contact_phone')}
+        <label>{t('event.notes')}<textarea name="notes" rows="4" value={form.notes} onInput={set('notes')} /></label>
+        {err('notes')}
+        <FormStatus form={submitting} shown={['title', 'date', 'contact_phone', 'notes', 'fields']} />
+        <SaveButton form={submitting} label={t('event.save')} testid="save-event" />
         {!app.online && <p class="muted">{t('event.saved_offline')}</p>}
       </form>
     </main>

@@ -63,16 +63,16 @@ export function whoAmI(token) {
   return request('GET', '/api/v1/me', token);
 }
 
-/** Queue a mutation; its id, key and HLC are fixed now, when the user acted, and committed
+/** Queue a mutation (`key`: the caller's, when one intent may be queued twice); its id, key and HLC are fixed now, when the user acted, and committed
  *  together, so a crash or reload re-sends the very same act. */
-export async function enqueue(name, args, version = 1) {
+export async function enqueue(name, args, version = 1, key = uuid7()) {
   const db = await openStore();
   const tx = db.transaction(['meta', 'outbox'], 'readwrite');
   const meta = tx.objectStore('meta');
   const [clientId, nextId, last] = await Promise.all([meta.get('client_id'), meta.get('next_id'), meta.get('hlc')]);
   const hlc = nextStamp(last, clientId);
   const row = {
-    id: nextId, name, version, key: uuid7(), hlc, args,
+    id: nextId, name, version, key, hlc, args,
     created_at: new Date().toISOString(),
   };
   await Promise.all([tx.objectStore('outbox').add(row), meta.put(nextId + 1, 'next_id'), meta.put(hlc, 'hlc')]);

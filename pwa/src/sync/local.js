@@ -27,10 +27,10 @@ const OVERLAY = {
     const station = view.station.get(args.code);
     if (station) view.station.set(args.code, { ...station, ...args.fields, field_hlc: { ...station.field_hlc, name: m.hlc }, pending: true });
   },
-  'conflict.resolve'(view, args) {
+  'conflict.resolve'(view, args, m, me) {
     const conflict = view.conflict.get(args.id);
     if (!conflict) return;
-    view.conflict.set(args.id, { ...conflict, status: args.action === 'restore' ? 'restored' : 'accepted', pending: true });
+    view.conflict.set(args.id, { ...conflict, status: args.action === 'restore' ? 'restored' : 'accepted', resolved_by: me?.user ?? '', resolved_at: m.created_at, pending: true });
     const record = args.action === 'restore' && view[conflict.record_type]?.get(conflict.record_id);
     if (record) view[conflict.record_type].set(conflict.record_id, { ...record, [conflict.field]: conflict.lost_value, pending: true });
   },
@@ -53,7 +53,7 @@ const OVERLAY = {
     if (!id) return;
     const prefs = view.notification_prefs.get(id) || { user_id: id, muted_kinds: [], stations: null, quiet_start: null, quiet_end: null, push_enabled: true, field_hlc: {} };
     const stamps = Object.fromEntries(Object.keys(args.fields).map((f) => [f, m.hlc]));
-    view.notification_prefs.set(id, { ...prefs, ...args.fields, field_hlc: { ...prefs.field_hlc, ...stamps }, pending: true });
+    view.notification_prefs.set(id, { ...prefs, ...args.fields, field_hlc: { ...prefs.field_hlc, ...stamps }, updated_at: m.created_at, pending: true });
   },
   'alert.set_donation_threshold'(view, args, m, me) {
     const id = `large_donation:${args.station}`;
@@ -65,6 +65,9 @@ const OVERLAY = {
     view.alert_threshold.set(id, { ...view.alert_threshold.get(id), id, metric: 'fund_low', subject: args.fund_id, station: args.station, district: args.district ?? view.station.get(args.station)?.district ?? null, amount_fen: args.amount_fen ?? null, set_by: me?.user ?? '', updated_at: m.created_at, pending: true });
   },
 };
+
+/** Every mutation with a local version (tests/test_overlay_agreement.py has a case for each). */
+export const OVERLAY_NAMES = Object.keys(OVERLAY);
 
 export const RECORD_TYPES = ['station', 'event', 'conflict', 'sync_issue', ...DONATION_TYPES, ...TIMEBANK_TYPES,
   'notification', 'notification_prefs', 'alert_threshold'];

@@ -1,10 +1,12 @@
 // One donation: what was recorded, its amount now, its corrections (a change above the
 // threshold waits for a second manager), and the form to void or correct it with a reason.
 import { useState } from 'preact/hooks';
-import { t } from '../../i18n.js';
-import { newId } from '../../sync/ids.js';
+import { both, t } from '../../i18n.js';
+import { useSubmit } from '../../forms.js';
+import { configValue } from '../../config.js';
+import { FieldError, FormStatus, SaveButton } from '../formparts.jsx';
 import { act } from '../../state.js';
-import { APPROVAL_THRESHOLD_FEN, correctionsByDonation, currentOf, donorLabel, madeAt, parseYuan, yuan } from '../../donations/model.js';
+import { correctionsByDonation, currentOf, donorLabel, madeAt, parseYuan, yuan } from '../../donations/model.js';
 import { timeOf } from '../format.js';
 
 export function CorrectionLine({ c }) {
@@ -23,27 +25,30 @@ export function DonationDetail({ app, params }) {
   const [id] = params;
   const donation = app.view.donation.get(id);
   const [form, setForm] = useState(null); // null | {action, amount, reason}
-  const [error, setError] = useState('');
+  const submitting = useSubmit();
   if (!donation) return <main class="screen"><p>{t('don.missing')}</p><a class="button" href="#/donations">{t('don.back')}</a></main>;
   const corrections = correctionsByDonation(app.view).get(id) || [];
   const now = currentOf(donation, corrections);
   const receipt = donation.receipt_number && app.view.receipt.get(donation.receipt_number);
   const event = donation.event_id && app.view.event.get(donation.event_id);
 
-  async function submit(e) {
+  function submit(e) {
     e.preventDefault();
-    const reason = form.reason.trim();
-    if (!reason) return setError(t('corr.reason_needed'));
-    const args = { id: newId(), donation_id: id, action: form.action, reason };
-    if (form.action === 'correct') {
-      const fen = parseYuan(form.amount);
-      if (fen === null || (donation.kind === 'money' && fen < 1)) return setError(t('don.bad_amount'));
-      args.new_amount_fen = fen;
-    }
-    await act('donation.correct', args);
-    setForm(null);
-    setError('');
+    return submitting.run(async (intent) => {
+      const reason = form.reason.trim();
+      if (!reason) return submitting.fail(t('corr.reason_needed'));
+      const args = { id: intent.id, donation_id: id, action: form.action, reason };
+      if (form.action === 'correct') {
+        const fen = parseYuan(form.amount);
+        if (fen === null || (donation.kind === 'money' && fen < 1)) return submitting.showFields({ new_amount_fen: both('don.bad_amount') });
+        args.new_amount_fen = fen;
+      }
+      await act('donation.correct', args, 1, { key: intent.key });
+      setForm(null);
+      return true;
+    });
   }
+  const threshold = configValue(app.meta, 'correction_approval_threshold_fen');
 
   const change = form ? (form.action === 'void' ? now.amount : Math.abs((parseYuan(form.amount) ?? now.amount) - now.amount)) : 0;
   return (
@@ -80,15 +85,18 @@ export function DonationDetail({ app, params }) {
             ))}
           </div>
           {form.action === 'correct' && <label>{t('corr.new_amount')}<input name="new-amount" inputMode="decimal" value={form.amount} onInput={(e) => setForm({ ...form, amount: e.currentTarget.value })} /></label>}
-          <label>{t('corr.reason')}<input name="reason" value={form.reason} onInput={(e) => setForm({ ...form, reason: e.currentTarget.value })} maxLength={500} /></label>
-          {change > APPROVAL_THRESHOLD_FEN && <p class="notice">{t('corr.needs_second', { limit: yuan(APPROVAL_THRESHOLD_FEN) })}</p>}
-          {error && <p class="bad" role="alert">{error}</p>}
+          <FieldError fields={submitting.fields} path="new_amount_fen" />
+          <label>{t('corr.reason')}<input name="reason" value={form.reason} onInput={(e) => setForm({ ...form, reason: e.currentTarget.value })} /></label>
+          <FieldError fields={submitting.fields} path="reason" />
+          {change > threshold && <p class="notice" data-testid="needs-second">{t('corr.needs_second', { limit: yuan(threshold) })}</p>}
+          <FormStatus form={submitting} shown={['new_amount_fen', 'reason']} showSaved={false} />
           <div class="actions">
-            <button type="button" onClick={() => { setForm(null); setError(''); }}>{t('event.cancel')}</button>
-            <button type="submit" class="primary" data-testid="submit-correction">{t('corr.submit')}</button>
+            <button type="button" onClick={() => { setForm(null); submitting.reset(); }}>{t('event.cancel')}</button>
+            <SaveButton form={submitting} class="primary" label={t('corr.submit')} testid="submit-correction" />
           </div>
         </form>
       )}
+      {!form && submitting.saved && <p class="ok" role="status" data-testid="form-saved">✓ {t('corr.saved')}</p>}
     </main>
   );
 }

@@ -3,8 +3,9 @@
 // approved-but-unpaid, available), and disbursements: request (the fund's station or the
 // federation), approve or refuse, pay (the federation; three different people).
 import { useState } from 'preact/hooks';
-import { t } from '../../i18n.js';
-import { newId } from '../../sync/ids.js';
+import { both, t } from '../../i18n.js';
+import { useSubmit } from '../../forms.js';
+import { FieldError, FormStatus, SaveButton } from '../formparts.jsx';
 import { act } from '../../state.js';
 import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from '../../donations/model.js';
 import { CorrectionLine } from './detail.jsx';
@@ -65,28 +66,33 @@ function Disbursements({ app, funds }) {
   const me = app.meta.me;
   const [form, setForm] = useState(null); // {fund, project, amount, payee, purpose}
   const [paying, setPaying] = useState(null); // {id, reference}
-  const [error, setError] = useState('');
+  const requesting = useSubmit();
+  const payment = useSubmit();
   const open = [...app.view.disbursement.values()].filter((d) => d.status !== 'paid' && d.status !== 'rejected')
     .sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));
   const requestable = funds.filter((f) => worksForFund(me, f));
   const projectsOf = (fundId) => [...app.view.project.values()].filter((p) => p.fund_id === fundId);
 
-  async function request(e) {
+  function request(e) {
     e.preventDefault();
-    const amount = parseYuan(form.amount);
-    if (!form.fund || !form.project) return setError(t('don.need_fund'));
-    if (!amount) return setError(t('don.bad_amount'));
-    if (!form.payee.trim()) return setError(t('form.required', { field: t('disb.payee') }));
-    await act('disbursement.request', { id: newId(), fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim() });
-    setForm(null);
-    setError('');
+    return requesting.run(async (intent) => {
+      const amount = parseYuan(form.amount);
+      if (!form.fund || !form.project) return requesting.fail(t('don.need_fund'));
+      if (amount === null) return requesting.showFields({ amount_fen: both('don.bad_amount') });
+      if (!form.payee.trim()) return requesting.fail(t('form.required', { field: t('disb.payee') }));
+      await act('disbursement.request', { id: intent.id, fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim() }, 1, { key: intent.key });
+      setForm(null);
+      return true;
+    });
   }
-  async function pay(e) {
+  function pay(e) {
     e.preventDefault();
-    if (!paying.reference.trim()) return setError(t('form.required', { field: t('disb.reference') }));
-    await act('disbursement.pay', { id: paying.id, reference: paying.reference.trim() });
-    setPaying(null);
-    setError('');
+    return payment.run(async (intent) => {
+      if (!paying.reference.trim()) return payment.fail(t('form.required', { field: t('disb.reference') }));
+      await act('disbursement.pay', { id: paying.id, reference: paying.reference.trim() }, 1, { key: intent.key });
+      setPaying(null);
+      return true;
+    });
   }
   const field = (name) => ({ value: form[name], onInput: (e) => setForm({ ...form, [name]: e.currentTarget.value }) });
   return (
@@ -112,7 +118,9 @@ function Disbursements({ app, funds }) {
                 paying?.id === d.id ? (
                   <form onSubmit={pay} class="row">
                     <input name="reference" placeholder={t('disb.reference')} aria-label={t('disb.reference')} value={paying.reference} onInput={(e) => setPaying({ ...paying, reference: e.currentTarget.value })} maxLength={100} />
-                    <button type="submit" class="primary" data-testid="pay-disbursement">{t('disb.pay')}</button>
+                    <SaveButton form={payment} class="primary" label={t('disb.pay')} testid="pay-disbursement" />
+                    <FieldError fields={payment.fields} path="reference" />
+                    <FormStatus form={payment} shown={['reference']} showSaved={false} />
                   </form>
                 ) : <button type="button" class="block" onClick={() => setPaying({ id: d.id, reference: '' })}>{t('disb.pay')}…</button>
               )}
@@ -131,16 +139,20 @@ function Disbursements({ app, funds }) {
             {projectsOf(form.fund).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
           </select></label>
           <label>{t('don.amount')}<input name="disb-amount" inputMode="decimal" {...field('amount')} /></label>
+          <FieldError fields={requesting.fields} path="amount_fen" />
           <label>{t('disb.payee')}<input name="payee" {...field('payee')} maxLength={100} /></label>
-          <label>{t('disb.purpose')}<input name="purpose" {...field('purpose')} maxLength={4000} /></label>
-          {error && <p class="bad" role="alert">{error}</p>}
+          <FieldError fields={requesting.fields} path="payee" />
+          <label>{t('disb.purpose')}<input name="purpose" {...field('purpose')} /></label>
+          <FieldError fields={requesting.fields} path="purpose" />
+          <FormStatus form={requesting} shown={['amount_fen', 'payee', 'purpose']} showSaved={false} />
           <div class="actions">
-            <button type="button" onClick={() => { setForm(null); setError(''); }}>{t('event.cancel')}</button>
-            <button type="submit" class="primary" data-testid="submit-disbursement">{t('corr.submit')}</button>
+            <button type="button" onClick={() => { setForm(null); requesting.reset(); }}>{t('event.cancel')}</button>
+            <SaveButton form={requesting} class="primary" label={t('corr.submit')} testid="submit-disbursement" />
           </div>
         </form>
       )}
-      {error && !form && <p class="bad" role="alert">{error}</p>}
+      {!form && requesting.saved && <p class="ok" role="status" data-testid="form-saved">✓ {t('disb.saved')}</p>}
+      {!paying && payment.saved && <p class="ok" role="status">✓ {t('disb.paid_saved')}</p>}
     </section>
   );
 }

@@ -5,6 +5,8 @@ import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { act } from '../../state.js';
+import { useSubmit } from '../../forms.js';
+import { FieldError, SaveButton } from '../formparts.jsx';
 import { baseFor } from '../../sync/local.js';
 import { KINDS } from '../../notify/strings.js';
 import { PushSettings } from './push.jsx';
@@ -46,19 +48,24 @@ function PrefsForm({ app, prefs }) {
   const stations = me.role === 'manager' ? [] : managedStations(app, me);
   const toggle = (set, value) => { const next = new Set(set); next.has(value) ? next.delete(value) : next.add(value); return next; };
 
-  async function save(e) {
+  const submitting = useSubmit();
+  function save(e) {
     e.preventDefault();
-    if (!form.quiet_start !== !form.quiet_end) return setMessage({ bad: true, text: t('prefs.quiet_both') });
-    const values = {
-      muted_kinds: KINDS.filter((k) => form.muted.has(k)),
-      stations: form.stations ? [...form.stations] : null,
-      quiet_start: form.quiet_start || null, quiet_end: form.quiet_end || null,
-      push_enabled: form.push_enabled,
-    };
-    const fields = Object.fromEntries(Object.entries(values).filter(([k, v]) => (Array.isArray(v) || v === null ? !sameList(v, prefs[k]) : v !== prefs[k])));
-    if (!Object.keys(fields).length) return setMessage({ text: t('prefs.no_changes') });
-    await act('notification_prefs.set', { fields, base: baseFor(prefs, fields) });
-    setMessage({ text: t('prefs.saved') });
+    return submitting.run(async (intent) => {
+      if (!form.quiet_start !== !form.quiet_end) { setMessage({ bad: true, text: t('prefs.quiet_both') }); return false; }
+      const values = {
+        muted_kinds: KINDS.filter((k) => form.muted.has(k)),
+        stations: form.stations ? [...form.stations] : null,
+        quiet_start: form.quiet_start || null, quiet_end: form.quiet_end || null,
+        push_enabled: form.push_enabled,
+      };
+      const fields = Object.fromEntries(Object.entries(values).filter(([k, v]) => (Array.isArray(v) || v === null ? !sameList(v, prefs[k]) : v !== prefs[k])));
+      if (!Object.keys(fields).length) { setMessage({ text: t('prefs.no_changes') }); return false; }
+      setMessage(null);
+      await act('notification_prefs.set', { fields, base: baseFor(prefs, fields) }, 1, { key: intent.key });
+      setMessage({ text: t('prefs.saved') });
+      return true;
+    });
   }
 
   return (
@@ -100,7 +107,8 @@ function PrefsForm({ app, prefs }) {
         <button type="button" class="small" onClick={() => setForm({ ...form, quiet_start: '', quiet_end: '' })}>{t('prefs.quiet_clear')}</button>
       )}
       {message && <p class={message.bad ? 'bad' : 'ok'} role="status" data-testid="prefs-message">{message.text}</p>}
-      <button class="primary block" type="submit" data-testid="prefs-save">{t('prefs.save')}</button>
+      {submitting.error && <p class="bad" role="alert" data-testid="form-error">{submitting.error}</p>}
+      <SaveButton form={submitting} label={t('prefs.save')} testid="prefs-save" />
     </form>
   );
 }
@@ -123,12 +131,12 @@ function Lines({ app }) {
       {stations.map((s) => (
         <Line key={`d-${s.code}`} label={t('prefs.large_donation', { name: s.name })} testid={`line-donation-${s.code}`}
           current={lines.get(`large_donation:${s.code}`)}
-          save={(amount) => act('alert.set_donation_threshold', { station: s.code, amount_fen: amount })} />
+          save={(amount, key) => act('alert.set_donation_threshold', { station: s.code, amount_fen: amount }, 1, { key })} />
       ))}
       {funds.map((f) => (
         <Line key={`f-${f.id}`} label={t('prefs.fund_low', { name: f.name })} testid={`line-fund-${f.id}`}
           current={lines.get(`fund_low:${f.id}`)}
-          save={(amount) => act('alert.set_fund_low_water', { fund_id: f.id, station: f.station ?? null, ...(f.station ? {} : { district: f.district }), amount_fen: amount })} />
+          save={(amount, key) => act('alert.set_fund_low_water', { fund_id: f.id, station: f.station ?? null, ...(f.station ? {} : { district: f.district }), amount_fen: amount }, 1, { key })} />
       ))}
     </section>
   );
@@ -136,26 +144,29 @@ function Lines({ app }) {
 
 function Line({ label, current, save, testid }) {
   const [value, setValue] = useState(yuanText(current?.amount_fen));
-  const [error, setError] = useState('');
   const [saved, setSaved] = useState(false);
-  async function submit(e) {
+  const form = useSubmit();
+  function submit(e) {
     e.preventDefault();
-    const text = value.trim();
-    if (text && !/^\d{1,11}(\.\d{1,2})?$/.test(text)) return setError(t('prefs.bad_amount'));
-    setError('');
-    await save(text ? Math.round(Number(text) * 100) : null);
-    setSaved(true);
+    return form.run(async (intent) => {
+      const text = value.trim();
+      if (text && !/^\d{1,11}(\.\d{1,2})?$/.test(text)) return form.fail(t('prefs.bad_amount'));
+      await save(text ? Math.round(Number(text) * 100) : null, intent.key);
+      setSaved(true);
+      return true;
+    });
   }
   return (
     <form class="line" onSubmit={submit} data-testid={testid}>
       <label>{label}
         <div class="inline">
           <input inputMode="decimal" value={value} placeholder={t('prefs.default')} onInput={(e) => { setValue(e.currentTarget.value); setSaved(false); }} />
-          <button type="submit">{t('prefs.set')}</button>
+          <SaveButton form={form} class="" label={t('prefs.set')} />
         </div>
       </label>
       {current?.pending ? <span class="tag pending">{t('events.pending')}</span> : saved && <span class="ok">{t('prefs.saved')}</span>}
-      {error && <p class="bad" role="alert">{error}</p>}
+      <FieldError fields={form.fields} path="amount_fen" />
+      {form.error && <p class="bad" role="alert">{form.error}</p>}
     </form>
   );
 }

@@ -6,6 +6,8 @@ import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { baseFor } from '../../sync/local.js';
 import { act } from '../../state.js';
+import { useSubmit } from '../../forms.js';
+import { FieldError, FormStatus, SaveButton } from '../formparts.jsx';
 import { clock, credits, duration, localIso, span, volunteerNames } from './common.js';
 import { LogLine } from './hours.jsx';
 import './strings.js';
@@ -42,14 +44,23 @@ export function Approvals({ app }) {
 /** A reason form that opens in place of the buttons. */
 function ReasonForm({ label, onSubmit, onCancel, preset = '' }) {
   const [reason, setReason] = useState(preset);
-  const [error, setError] = useState('');
+  const form = useSubmit();
+  function submit(e) {
+    e.preventDefault();
+    return form.run(async (intent) => {
+      if (!reason.trim()) return form.fail(t('approve.reason_needed'));
+      await onSubmit(reason.trim(), intent);
+      return true;
+    });
+  }
   return (
-    <form class="reasonform" onSubmit={(e) => { e.preventDefault(); if (!reason.trim()) return setError(t('approve.reason_needed')); onSubmit(reason.trim()); }}>
-      <label>{label}<input name="reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} maxLength={500} data-testid="reason-input" /></label>
-      {error && <p class="bad" role="alert">{error}</p>}
+    <form class="reasonform" onSubmit={submit}>
+      <label>{label}<input name="reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="reason-input" /></label>
+      <FieldError fields={form.fields} path="reason" />
+      <FormStatus form={form} shown={['reason']} />
       <div class="row">
         <button type="button" onClick={onCancel}>{t('approve.cancel')}</button>
-        <button type="submit" class="danger" data-testid="confirm-reason">{t('approve.confirm_reject')}</button>
+        <SaveButton form={form} class="danger" label={t('approve.confirm_reject')} testid="confirm-reason" />
       </div>
     </form>
   );
@@ -111,18 +122,20 @@ function EditTimes({ log, onDone }) {
   const day = (iso) => { const d = new Date(iso); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`; };
   const [from, setFrom] = useState(clock(log.check_in_at));
   const [to, setTo] = useState(clock(log.check_out_at));
-  const [error, setError] = useState('');
-  async function save(e) {
+  const form = useSubmit();
+  function save(e) {
     e.preventDefault();
-    const fields = {};
-    const checkIn = localIso(day(log.check_in_at), from);
-    const checkOut = localIso(day(log.check_out_at || log.check_in_at), to);
-    if (checkOut <= checkIn) return setError(t('hours.bad_times'));
-    if (Date.parse(checkIn) !== Date.parse(log.check_in_at)) fields.check_in_at = checkIn;
-    if (Date.parse(checkOut) !== Date.parse(log.check_out_at)) fields.check_out_at = checkOut;
-    if (!Object.keys(fields).length) return onDone();
-    await act('hours.edit', { id: log.id, fields, base: baseFor(log, fields) });
-    onDone();
+    return form.run(async (intent) => {
+      const fields = {};
+      const checkIn = localIso(day(log.check_in_at), from);
+      const checkOut = localIso(day(log.check_out_at || log.check_in_at), to);
+      if (checkOut <= checkIn) return form.fail(t('hours.bad_times'));
+      if (Date.parse(checkIn) !== Date.parse(log.check_in_at)) fields.check_in_at = checkIn;
+      if (Date.parse(checkOut) !== Date.parse(log.check_out_at)) fields.check_out_at = checkOut;
+      if (Object.keys(fields).length) await act('hours.edit', { id: log.id, fields, base: baseFor(log, fields) }, 1, { key: intent.key });
+      onDone();
+      return true;
+    });
   }
   return (
     <form onSubmit={save} data-testid="edit-times">
@@ -130,10 +143,10 @@ function EditTimes({ log, onDone }) {
         <label>{t('hours.from')}<input name="from" type="time" value={from} onInput={(e) => setFrom(e.currentTarget.value)} required /></label>
         <label>{t('hours.to')}<input name="to" type="time" value={to} onInput={(e) => setTo(e.currentTarget.value)} required /></label>
       </div>
-      {error && <p class="bad" role="alert">{error}</p>}
+      <FormStatus form={form} />
       <div class="row">
         <button type="button" onClick={onDone}>{t('approve.cancel')}</button>
-        <button type="submit" class="primary">{t('approve.save')}</button>
+        <SaveButton form={form} class="primary" label={t('approve.save')} testid="save-times" />
       </div>
     </form>
   );

@@ -1,11 +1,12 @@
 // The volunteer's service screen: register once, check in and out (works offline; the
 // running session shows with its elapsed time), enter hours by hand, and my hours with
 // their status and reasons. Staff see their tools (check volunteers in, review) on top.
-import { newId } from '../../sync/ids.js';
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { act } from '../../state.js';
+import { useSubmit } from '../../forms.js';
+import { FieldError, FormStatus, SaveButton } from '../formparts.jsx';
 import { activitiesOf, credits, activityLabel, clock, duration, localIso, minutesBetween, reasonText, span, todayIso } from './common.js';
 import { VolunteerQr } from './qr.jsx';
 import './strings.js';
@@ -49,18 +50,25 @@ function Register({ app }) {
   const me = app.meta.me;
   const [name, setName] = useState('');
   const [phone, setPhone] = useState('');
-  async function submit(e) {
+  const form = useSubmit();
+  function submit(e) {
     e.preventDefault();
-    if (!name.trim() || !me.station) return;
-    await act('volunteer.register', { user_id: me.user, name: name.trim(), stations: [me.station], ...(phone.trim() ? { phone: phone.trim() } : {}) });
+    return form.run(async (intent) => {
+      if (!name.trim() || !me.station) return form.fail(t('hours.need_name'));
+      await act('volunteer.register', { user_id: me.user, name: name.trim(), stations: [me.station], ...(phone.trim() ? { phone: phone.trim() } : {}) }, 1, { key: intent.key });
+      return true;
+    });
   }
   return (
     <form onSubmit={submit} data-testid="register-form">
       <h2>{t('hours.register_title')}</h2>
       <p class="muted">{t('hours.register_help')}</p>
       <label>{t('hours.name')}<input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} maxLength={100} required /></label>
+      <FieldError fields={form.fields} path="name" />
       <label>{t('hours.phone')}<input name="phone" type="tel" inputMode="tel" value={phone} onInput={(e) => setPhone(e.currentTarget.value)} maxLength={20} /></label>
-      <button class="primary block" type="submit">{t('hours.register')}</button>
+      <FieldError fields={form.fields} path="phone" />
+      <FormStatus form={form} shown={['name', 'phone']} />
+      <SaveButton form={form} label={t('hours.register')} testid="register" />
     </form>
   );
 }
@@ -80,6 +88,7 @@ function CheckInOut({ app, logs }) {
   const running = logs.find((l) => l.status === 'open');
   const today = todayIso();
   const [activityId, setActivityId] = useState('');
+  const tap = useSubmit();
   useTick(!!running);
   const chosen = activityId || (activities.find((a) => a.date === today) || activities[0])?.id || '';
   if (running) {
@@ -89,8 +98,8 @@ function CheckInOut({ app, logs }) {
         <div class="running-label">{t('hours.running')}{running.pending && <span class="tag pending">{t('events.pending')}</span>}</div>
         <div class="running-title">{activity?.title || running.activity_id.slice(0, 8)}</div>
         <div class="muted">{t('hours.since', { time: clock(running.check_in_at), elapsed: duration(minutesBetween(running.check_in_at, new Date().toISOString())) })}</div>
-        <button type="button" class="primary block big" data-testid="check-out"
-          onClick={() => act('hours.check_out', { id: running.id, at: new Date().toISOString() })}>{t('hours.check_out')}</button>
+        <button type="button" class="primary block big" data-testid="check-out" disabled={tap.saving}
+          onClick={() => tap.run((intent) => act('hours.check_out', { id: running.id, at: new Date().toISOString() }, 1, { key: intent.key }))}>{t('hours.check_out')}</button>
       </section>
     );
   }
@@ -102,8 +111,8 @@ function CheckInOut({ app, logs }) {
           {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a, app.view)}</option>)}
         </select>
       </label>
-      <button type="button" class="primary block big" data-testid="check-in" disabled={!chosen}
-        onClick={() => act('hours.check_in', { id: newId(), activity_id: chosen, at: new Date().toISOString() })}>
+      <button type="button" class="primary block big" data-testid="check-in" disabled={!chosen || tap.saving}
+        onClick={() => tap.run((intent) => act('hours.check_in', { id: intent.id, activity_id: chosen, at: new Date().toISOString() }, 1, { key: intent.key }))}>
         {t('hours.check_in')}
       </button>
       {!app.online && <p class="muted">{t('hours.offline_ok')}</p>}
@@ -113,40 +122,49 @@ function CheckInOut({ app, logs }) {
 
 function ManualEntry({ app }) {
   const activities = activitiesOf(app.view, null);
-  const [form, setForm] = useState({ activity: '', date: todayIso(), from: '09:00', to: '11:00', note: '' });
-  const [error, setError] = useState('');
-  const set = (name) => (e) => setForm({ ...form, [name]: e.currentTarget.value });
-  async function submit(e) {
+  const blank = () => ({ activity: '', date: todayIso(), from: '09:00', to: '11:00', note: '' });
+  const [form, setForm] = useState(blank);
+  const [opened, setOpened] = useState(false);
+  const submitting = useSubmit();
+  const set = (name) => (e) => { setForm({ ...form, [name]: e.currentTarget.value }); submitting.clear(); };
+  function submit(e) {
     e.preventDefault();
-    const activity = form.activity || activities[0]?.id;
-    if (!activity) return setError(t('hours.choose_activity'));
-    const checkIn = localIso(form.date, form.from);
-    const checkOut = localIso(form.date, form.to);
-    if (checkOut <= checkIn) return setError(t('hours.bad_times'));
-    setError('');
-    await act('hours.manual', { id: newId(), activity_id: activity, check_in_at: checkIn, check_out_at: checkOut, note: form.note });
-    e.currentTarget.closest('details')?.removeAttribute('open');
+    return submitting.run(async (intent) => {
+      const activity = form.activity || activities[0]?.id;
+      if (!activity) return submitting.fail(t('hours.choose_activity'));
+      const checkIn = localIso(form.date, form.from);
+      const checkOut = localIso(form.date, form.to);
+      if (checkOut <= checkIn) return submitting.fail(t('hours.bad_times'));
+      await act('hours.manual', { id: intent.id, activity_id: activity, check_in_at: checkIn, check_out_at: checkOut, note: form.note.trim() }, 1, { key: intent.key });
+      setForm(blank());
+      setOpened(false);
+      return true;
+    });
   }
   if (!activities.length) return null;
   return (
-    <details class="manual">
-      <summary>{t('hours.manual')}</summary>
-      <form onSubmit={submit} data-testid="manual-form">
-        <label>{t('hours.activity')}
-          <select name="activity" value={form.activity} onChange={set('activity')}>
-            {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a, app.view)}</option>)}
-          </select>
-        </label>
-        <label>{t('hours.date')}<input name="date" type="date" value={form.date} onInput={set('date')} required /></label>
-        <div class="row">
-          <label>{t('hours.from')}<input name="from" type="time" value={form.from} onInput={set('from')} required /></label>
-          <label>{t('hours.to')}<input name="to" type="time" value={form.to} onInput={set('to')} required /></label>
-        </div>
-        <label>{t('hours.note')}<input name="note" value={form.note} onInput={set('note')} maxLength={500} /></label>
-        {error && <p class="bad" role="alert">{error}</p>}
-        <button class="primary block" type="submit">{t('hours.submit')}</button>
-      </form>
-    </details>
+    <>
+      <details class="manual" open={opened} onToggle={(e) => setOpened(e.currentTarget.open)}>
+        <summary>{t('hours.manual')}</summary>
+        <form onSubmit={submit} data-testid="manual-form">
+          <label>{t('hours.activity')}
+            <select name="activity" value={form.activity} onChange={set('activity')}>
+              {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a, app.view)}</option>)}
+            </select>
+          </label>
+          <label>{t('hours.date')}<input name="date" type="date" value={form.date} onInput={set('date')} required /></label>
+          <div class="row">
+            <label>{t('hours.from')}<input name="from" type="time" value={form.from} onInput={set('from')} required /></label>
+            <label>{t('hours.to')}<input name="to" type="time" value={form.to} onInput={set('to')} required /></label>
+          </div>
+          <label>{t('hours.note')}<input name="note" value={form.note} onInput={set('note')} /></label>
+          <FieldError fields={submitting.fields} path="note" />
+          <FormStatus form={submitting} shown={['note']} showSaved={false} />
+          <SaveButton form={submitting} label={t('hours.submit')} testid="manual-submit" />
+        </form>
+      </details>
+      {submitting.saved && <p class="ok" role="status" data-testid="form-saved">✓ {t('hours.manual_saved')}</p>}
+    </>
   );
 }
 

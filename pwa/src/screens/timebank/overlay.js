@@ -12,6 +12,11 @@ export function minutesBetween(from, to) {
   return Math.floor((Date.parse(to) - Date.parse(from)) / 60000);
 }
 
+/** Credit cents per hour for a log: the station's rate for its service type, else one credit. */
+export function rateOf(view, log) {
+  return view.timebank_rate?.get(`${log.station}:${log.service_type}`)?.rate_cents ?? 100;
+}
+
 export function accountIdOf(userId) {
   return `vol:${userId}`;
 }
@@ -25,6 +30,7 @@ function newLog(view, args, m, me, extra) {
     service_type: activity.service_type || '', status: 'open',
     source: volunteer === me?.user ? 'self' : 'staff_scan', recorded_by: me?.user || '',
     check_in_at: args.at, check_out_at: null, minutes: null, note: '', flags: [], overlaps: [],
+    device_check_in_at: args.at, device_check_out_at: null, received_check_in_at: m.created_at, received_check_out_at: null,
     submitted_at: null, decided_by: null, decided_at: null, decision_reason: null, credited_cents: null,
     created_at: m.created_at, updated_at: m.created_at, field_hlc: {}, pending: true, ...extra,
   };
@@ -44,10 +50,11 @@ function moveBalance(view, userId, delta) {
 }
 
 export const TIMEBANK_OVERLAY = {
-  'volunteer.register'(view, args, m) {
+  'volunteer.register'(view, args, m, me) {
     view.volunteer.set(args.user_id, {
       user_id: args.user_id, name: args.name, phone: args.phone ?? null, skills: args.skills ?? [],
-      stations: args.stations, station: args.stations[0], district: '', created_at: m.created_at,
+      stations: args.stations, station: args.stations[0], district: view.station.get(args.stations[0])?.district ?? '',
+      created_by: me?.user ?? '', created_at: m.created_at,
       updated_at: m.created_at, field_hlc: {}, pending: true,
     });
   },
@@ -62,15 +69,19 @@ export const TIMEBANK_OVERLAY = {
   'hours.check_in'(view, args, m, me) {
     view.hour_log.set(args.id, newLog(view, args, m, me, {}));
   },
-  'hours.check_out'(view, args) {
+  'hours.check_out'(view, args, m) {
     const log = view.hour_log.get(args.id);
     if (log && log.status === 'open') {
-      patch(view.hour_log, args.id, { status: 'submitted', check_out_at: args.at, minutes: minutesBetween(log.check_in_at, args.at) });
+      patch(view.hour_log, args.id, {
+        status: 'submitted', check_out_at: args.at, minutes: minutesBetween(log.check_in_at, args.at),
+        device_check_out_at: args.at, received_check_out_at: m.created_at, submitted_at: m.created_at,
+      });
     }
   },
   'hours.manual'(view, args, m, me) {
     view.hour_log.set(args.id, newLog(view, { ...args, at: args.check_in_at }, m, me, {
       status: 'submitted', source: 'manual', check_out_at: args.check_out_at, note: args.note ?? '',
+      device_check_out_at: args.check_out_at, received_check_out_at: m.created_at, submitted_at: m.created_at,
       minutes: minutesBetween(args.check_in_at, args.check_out_at),
     }));
   },
@@ -80,14 +91,17 @@ export const TIMEBANK_OVERLAY = {
     const next = { ...log, ...args.fields };
     patch(view.hour_log, args.id, { ...args.fields, minutes: next.check_out_at ? minutesBetween(next.check_in_at, next.check_out_at) : null });
   },
-  'hours.approve'(view, args) {
-    const log = patch(view.hour_log, args.id, { status: 'approved', overlaps: [] });
+  'hours.approve'(view, args, m, me) {
+    const decided = { decided_by: me?.user ?? '', decided_at: m.created_at };
+    const before = view.hour_log.get(args.id);
+    const credited = before?.check_out_at ? Math.round(minutesBetween(before.check_in_at, before.check_out_at) * rateOf(view, before) / 60) : null;
+    const log = patch(view.hour_log, args.id, { status: 'approved', overlaps: [], credited_cents: credited, ...decided });
     if (log && args.supersede_overlapping) {
-      for (const other of log.overlaps || []) patch(view.hour_log, other, { status: 'rejected', overlaps: [] });
+      for (const other of log.overlaps || []) patch(view.hour_log, other, { status: 'rejected', overlaps: [], ...decided });
     }
   },
-  'hours.reject'(view, args) {
-    patch(view.hour_log, args.id, { status: 'rejected', decision_reason: args.reason, overlaps: [] });
+  'hours.reject'(view, args, m, me) {
+    patch(view.hour_log, args.id, { status: 'rejected', decision_reason: args.reason, overlaps: [], decided_by: me?.user ?? '', decided_at: m.created_at });
   },
   'redemption.request'(view, args, m, me) {
     const item = view.redemption_item.get(args.item_id);
@@ -107,14 +121,14 @@ export const TIMEBANK_OVERLAY = {
       if (item.stock !== null) patch(view.redemption_item, item.id, { stock: item.stock - 1 });
     }
   },
-  'redemption.approve'(view, args) {
-    patch(view.redemption, args.id, { status: 'approved' });
+  'redemption.approve'(view, args, m, me) {
+    patch(view.redemption, args.id, { status: 'approved', decided_by: me?.user ?? '', decided_at: m.created_at });
   },
-  'redemption.fulfil'(view, args) {
-    patch(view.redemption, args.id, { status: 'fulfilled' });
+  'redemption.fulfil'(view, args, m) {
+    patch(view.redemption, args.id, { status: 'fulfilled', fulfilled_at: m.created_at });
   },
-  'redemption.decline'(view, args) {
-    const redemption = patch(view.redemption, args.id, { status: 'declined', decline_reason: args.reason });
+  'redemption.decline'(view, args, m, me) {
+    const redemption = patch(view.redemption, args.id, { status: 'declined', decline_reason: args.reason, decided_by: me?.user ?? '', decided_at: m.created_at });
     if (redemption?.debited) moveBalance(view, redemption.volunteer_id, redemption.cost_cents);
   },
 };

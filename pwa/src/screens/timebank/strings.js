@@ -3,6 +3,10 @@
 import { addStrings } from '../../i18n.js';
 
 addStrings({
+  'staff.need_title': ['请填写活动名称', 'Enter the activity title'],
+  'staff.activity_made': ['已新建服务活动,并已选中', 'Service activity created and chosen'],
+  'hours.need_name': ['请填写姓名', 'Enter your name'],
+  'hours.manual_saved': ['已补录,等待审核', 'Hours entered; waiting for review'],
   'nav.hours': ['服务', 'Service'],
   'mutation.volunteer.register': ['登记志愿者', 'Register as volunteer'],
   'mutation.activity.create': ['新建服务活动', 'New service activity'],

@@ -1,0 +1,256 @@
+"""The phone's instant local versions of mutations (the overlays: ``pwa/src/sync/local.js``,
+``pwa/src/donations/overlay.js``, ``pwa/src/screens/timebank/overlay.js``) re-implement the
+server's mutators. Each mutation that has one is pushed here to a real server (SQLite and
+PostgreSQL), after the overlay was run in Node on the same replica; the record the overlay
+shows must equal the server's on every field the phone can know (times only as set or
+unset: the phone cannot know the server's clock). A new overlay without a case fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from server.notify.outbox import expand_outbox
+from tests.conftest import Api
+from tests.helpers import hlc, mutation, new_id
+from tests.serverproc import ROOT
+
+pytestmark = pytest.mark.anyio
+
+RUNNER = ROOT / "pwa" / "scripts" / "overlay-run.mjs"
+# Known only to the server (its clock, its bookkeeping), or presentation marks of the phone.
+NOT_KNOWABLE = {"pending", "field_hlc", "client_id", "history", "device_time"}
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _is_time(name: str) -> bool:
+    return name.endswith("_at")
+
+
+def run_overlay(replica: dict[tuple[str, str], dict[str, Any]], row: dict[str, Any], me: dict[str, Any],
+                config: dict[str, Any]) -> dict[str, Any]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed; the phone app needs Node.js 20+ (see docs/pwa.md)")
+    body = {
+        "replica": [{"type": t, "id": i, "data": d} for (t, i), d in replica.items()],
+        "outbox": [row], "me": me, "config": config,
+    }
+    done = subprocess.run([node, str(RUNNER)], input=json.dumps(body), capture_output=True, text=True,
+                          timeout=30, check=False, cwd=ROOT / "pwa")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def differences(local: dict[str, Any] | None, server: dict[str, Any] | None) -> list[str]:
+    """Where the overlay's record and the server's disagree (fields the phone can know)."""
+    if local is None or server is None:
+        return [] if local is None and server is None else [f"only on the {'phone' if server is None else 'server'}"]
+    found = []
+    for name in sorted(set(local) | set(server)):
+        if name in NOT_KNOWABLE:
+            continue
+        if name not in local:
+            found.append(f"{name}: missing on the phone (server {server[name]!r})")
+        elif name not in server:
+            found.append(f"{name}: not a server field (phone {local[name]!r})")
+        elif _is_time(name):
+            if (local[name] is None) != (server[name] is None):
+                found.append(f"{name}: phone {local[name]!r}, server {server[name]!r}")
+        elif local[name] != server[name]:
+            found.append(f"{name}: phone {local[name]!r}, server {server[name]!r}")
+    return found
+
+
+@dataclass
+class Phone:
+    api: Api
+    token: str
+    me: dict[str, Any]
+    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    next_id: int = 1
+
+    async def push(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        row = mutation(self.next_id, name, args)
+        self.next_id += 1
+        response = await self.api.push(self.token, self.client_id, [row])
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()["results"][0]
+        return result
+
+
+class Agreement:
+    """Runs each case: overlay in Node, then the server, then compares."""
+
+    def __init__(self, api: Api, config: dict[str, Any]) -> None:
+        self.api = api
+        self.config = config
+        self.covered: set[str] = set()
+        self.problems: list[str] = []
+        self.names: list[str] = []
+
+    async def case(self, phone: Phone, name: str, args: dict[str, Any], records: list[tuple[str, str]],
+                   status: str = "applied") -> None:
+        before = await self.api.snapshot(phone.token)
+        row = {"id": phone.next_id, "name": name, "version": 1, "key": new_id(), "hlc": hlc(phone.client_id),
+               "args": args, "created_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")}
+        local = run_overlay(before, row, phone.me, self.config)
+        self.names = local["names"]
+        result = await phone.push(name, args)
+        assert result["status"] == status, (name, result)
+        after = await self.api.snapshot(phone.token)
+        for type_name, record_id in records:
+            mine = local["view"].get(type_name, {}).get(record_id)
+            if mine is None and (type_name, record_id) in before and type_name not in local["view"]:
+                mine = before[(type_name, record_id)]  # untouched by the overlay
+            for problem in differences(mine, after.get((type_name, record_id))):
+                self.problems.append(f"{name} -> {type_name} {record_id[:12]}: {problem}")
+        self.covered.add(name)
+
+
+async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
+    admin = Phone(api, await api.token("admin", "admin"), {"user": "admin", "role": "admin"})
+    config = (await api.http.get("/api/v1/client-config", headers=api.auth(admin.token))).json()
+    assert (await api.http.get("/api/v1/client-config")).status_code == 401
+    assert config["correction_approval_threshold_fen"] == api.state.settings.correction_approval_threshold_fen
+    run = Agreement(api, config)
+
+    station, district = "OV-001", "天河区"
+    assert (await admin.push("station.create", {"code": station, "name": "重叠社工站", "district": district}))["status"] == "applied"
+
+    def member(user: str, role: str, **where: str) -> dict[str, Any]:
+        return {"user": user, "role": role, "station": where.get("station"), "district": where.get("district")}
+
+    staff = Phone(api, await api.token("ov-staff", "staff", station=station), member("ov-staff", "staff", station=station))
+    manager = Phone(api, await api.token("ov-mgr", "manager", station=station), member("ov-mgr", "manager", station=station))
+    manager2 = Phone(api, await api.token("ov-mgr2", "manager", station=station), member("ov-mgr2", "manager", station=station))
+    federation = Phone(api, await api.token("ov-dm", "district_manager", district=district), member("ov-dm", "district_manager", district=district))
+    treasurer = Phone(api, await api.token("ov-dm2", "district_manager", district=district), member("ov-dm2", "district_manager", district=district))
+    volunteer = Phone(api, await api.token("ov-vol", "volunteer", station=station), member("ov-vol", "volunteer", station=station))
+
+    # -- stations, events, conflicts
+    await run.case(admin, "station.update", {"code": station, "fields": {"name": "重叠社工站(新址)"}}, [("station", station)])
+    event = new_id()
+    await run.case(staff, "event.create", {"id": event, "station": station, "date": "2026-12-05", "title": "义卖",
+                                          "notes": "", "contact_phone": "13800000000"}, [("event", event)])
+    stale = (await api.snapshot(staff.token))[("event", event)]["field_hlc"]["date"]
+    await run.case(manager, "event.update", {"id": event, "fields": {"date": "2026-12-06", "title": "慈善义卖"},
+                                            "base": {"date": stale}}, [("event", event)])
+    # the staff phone edits the date from what it saw before: a conflict the manager resolves
+    flagged = await staff.push("event.update", {"id": event, "fields": {"date": "2026-12-07"}, "base": {"date": stale}})
+    assert flagged["status"] == "flagged", flagged
+    conflicts = [key for key in await api.snapshot(manager.token) if key[0] == "conflict"]
+    assert conflicts, "the stale edit made no conflict"
+    await run.case(manager, "conflict.resolve", {"id": conflicts[0][1], "action": "restore"},
+                   [conflicts[0], ("event", event)])
+    doomed = new_id()
+    await staff.push("event.create", {"id": doomed, "station": station, "date": "2026-12-06", "title": "取消的活动"})
+    await run.case(manager, "event.delete", {"id": doomed}, [("event", doomed)])
+
+    # -- donations, receipts, corrections
+    fund, project = new_id(), new_id()
+    await admin.push("fund.create", {"id": fund, "name": "社区基金", "district": district, "station": station, "purpose": "帮扶"})
+    await admin.push("project.create", {"id": project, "fund_id": fund, "name": "助老"})
+    await admin.push("fund.seed", {"id": new_id(), "fund_id": fund, "amount_fen": 100_000})
+    assert (await staff.push("receipt_series.claim", {"id": new_id(), "station": station}))["status"] == "applied"
+    series = next(d["code"] for (t, _), d in (await api.snapshot(staff.token)).items()
+                  if t == "receipt_series" and d.get("client_id") == staff.client_id)
+    donor = {"anonymous": False, "name": "张三", "organisation": None, "phone": "13900000000",
+             "wants_receipt": True, "public_name_consent": True}
+    gift, number = new_id(), f"{series}-00001"
+    await run.case(staff, "donation.record", {
+        "id": gift, "station": station, "kind": "money", "amount_fen": 800_000, "method": "cash", "event_id": event,
+        "direction": "fund", "fund_id": fund, "note": "大额", "donor": donor,
+        "receipt": {"number": number, "code": "ABCDEFGH"}}, [("donation", gift), ("receipt", number)])
+    goods = new_id()
+    await run.case(staff, "donation.record", {
+        "id": goods, "station": station, "kind": "goods", "event_id": None, "direction": "undirected",
+        "items": [{"name": "大米", "quantity": 2, "unit": "袋", "estimated_value_fen": 5000}],
+        "donor": {"anonymous": True, "wants_receipt": False}, "receipt": None}, [("donation", goods)])
+    await run.case(staff, "receipt.reprint", {"number": number}, [("receipt", number)])
+    small = new_id()
+    await run.case(staff, "donation.correct", {"id": small, "donation_id": goods, "action": "correct",
+                                              "new_amount_fen": 4000, "reason": "估值有误"}, [("donation_correction", small)])
+    big = new_id()
+    await run.case(staff, "donation.correct", {"id": big, "donation_id": gift, "action": "correct",
+                                              "new_amount_fen": 100_000, "reason": "多记了"}, [("donation_correction", big)])
+    await run.case(manager2, "correction.decide", {"id": big, "decision": "approve", "note": "核实"},
+                   [("donation_correction", big)])
+    other = new_id()
+    await staff.push("donation.record", {
+        "id": other, "station": station, "kind": "money", "amount_fen": 1000, "method": "wechat_pay",
+        "direction": "undirected", "donor": {"anonymous": True, "wants_receipt": True},
+        "receipt": {"number": f"{series}-00002", "code": "HGFEDCBA"}})
+    await run.case(manager, "receipt.withdraw", {"number": f"{series}-00002", "reason": "重开"},
+                   [("receipt", f"{series}-00002")])
+
+    # -- disbursements
+    paid = new_id()
+    await run.case(manager, "disbursement.request", {"id": paid, "fund_id": fund, "project_id": project,
+                                                    "amount_fen": 20_000, "payee": "李四", "purpose": "慰问"},
+                   [("disbursement", paid)])
+    await run.case(federation, "disbursement.decide", {"id": paid, "decision": "approve", "note": ""}, [("disbursement", paid)])
+    await run.case(treasurer, "disbursement.pay", {"id": paid, "reference": "BANK-1"}, [("disbursement", paid)])
+
+    # -- volunteers, hours, the Time Bank
+    await run.case(volunteer, "volunteer.register", {"user_id": "ov-vol", "name": "王志愿", "stations": [station],
+                                                    "phone": "13700000000"}, [("volunteer", "ov-vol")])
+    activity = new_id()
+    await run.case(staff, "activity.create", {"id": activity, "station": station, "title": "探访", "service_type": "elder_care",
+                                             "date": dt.date.today().isoformat(), "event_id": event},
+                   [("service_activity", activity)])
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    log = new_id()
+    await run.case(volunteer, "hours.check_in", {"id": log, "activity_id": activity, "at": iso(now - dt.timedelta(hours=3))},
+                   [("hour_log", log)])
+    await run.case(volunteer, "hours.check_out", {"id": log, "at": iso(now - dt.timedelta(hours=1))}, [("hour_log", log)])
+    manual = new_id()
+    await run.case(volunteer, "hours.manual", {"id": manual, "activity_id": activity, "note": "补录",
+                                              "check_in_at": iso(now - dt.timedelta(hours=30)),
+                                              "check_out_at": iso(now - dt.timedelta(hours=27))}, [("hour_log", manual)])
+    edited = (await api.snapshot(manager.token))[("hour_log", manual)]
+    await run.case(manager, "hours.edit", {"id": manual, "fields": {"check_out_at": iso(now - dt.timedelta(hours=28))},
+                                          "base": {"check_out_at": edited["field_hlc"]["check_out_at"]}}
+                   if "check_out_at" in edited.get("field_hlc", {}) else
+                   {"id": manual, "fields": {"check_out_at": iso(now - dt.timedelta(hours=28))}}, [("hour_log", manual)])
+    await run.case(manager, "hours.approve", {"id": manual}, [("hour_log", manual)])
+    await run.case(manager, "hours.reject", {"id": log, "reason": "未到场"}, [("hour_log", log)])
+    item = new_id()
+    await admin.push("catalogue.add", {"id": item, "station": station, "title": "毛巾", "kind": "goods", "cost_cents": 100, "stock": 3})
+    account = ("timebank_account", "vol:ov-vol")
+    kept, held, declined = new_id(), new_id(), new_id()
+    await run.case(volunteer, "redemption.request", {"id": kept, "item_id": item}, [("redemption", kept), account, ("redemption_item", item)])
+    await run.case(volunteer, "redemption.request", {"id": declined, "item_id": item}, [("redemption", declined), account, ("redemption_item", item)])
+    await run.case(volunteer, "redemption.decline", {"id": declined, "reason": "不要了"}, [("redemption", declined), account])
+    await run.case(manager, "redemption.approve", {"id": kept}, [("redemption", kept)])
+    await run.case(manager, "redemption.fulfil", {"id": kept}, [("redemption", kept)])
+    del held
+
+    # -- notifications (the large gift above made one for the station's managers)
+    await expand_outbox(api.state, dt.datetime.now(dt.UTC))
+    notes = [key for key in await api.snapshot(manager.token) if key[0] == "notification"]
+    assert notes, "the large donation made no notification"
+    await run.case(manager, "notification.mark_read", {"ids": [notes[0][1]]}, [notes[0]])
+    await run.case(manager, "notification.mark_all_read", {"up_to": iso(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))}, notes)
+    await run.case(manager, "notification_prefs.set", {"fields": {"muted_kinds": ["fund.low"], "push_enabled": False}},
+                   [("notification_prefs", "ov-mgr")])
+    await run.case(manager, "alert.set_donation_threshold", {"station": station, "amount_fen": 300_000},
+                   [("alert_threshold", f"large_donation:{station}")])
+    await run.case(manager, "alert.set_fund_low_water", {"fund_id": fund, "station": station, "amount_fen": 50_000},
+                   [("alert_threshold", f"fund_low:{fund}")])
+
+    missing = sorted(set(run.names) - run.covered)
+    assert not missing, f"overlays without an agreement case here: {missing}"
+    assert not run.problems, "the phone's overlays disagree with the server:\n" + "\n".join(run.problems)
