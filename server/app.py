@@ -14,15 +14,16 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
 
-from server import exports, public
+from server import accounts, enrol, exports, public
 from server.api import ROUTES, error_response, overloaded_response
+from server.auth import configure as configure_auth
 from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
 from server.hours_sweep import sweep_hours_forever
 from server.migrate import migrate
 from server.notify.api import ROUTES as PUSH_ROUTES
 from server.notify.worker import start_notifier
-from server.pwa import me_route, pwa_routes
+from server.pwa import pwa_routes
 from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
@@ -41,6 +42,7 @@ async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppS
     """Connect, migrate and assemble everything the routes need."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    configure_auth(settings.device_idle_days)
     if run_migrations and os.environ.get("CHARITY_SKIP_MIGRATIONS") != "1":
         await migrate(db)
         await db.refresh_statistics()
@@ -95,7 +97,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             await own.db.dispose()
 
     route_handlers: list[Any] = [
-        *ROUTES, me_route, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES, *PUSH_ROUTES,
+        *ROUTES, *accounts.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
+        *CERTIFICATE_ROUTES, *PUSH_ROUTES,
     ]
     if settings.serve_static:
         route_handlers += pwa_routes()
