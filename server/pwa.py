@@ -13,13 +13,16 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
+<<<<<<< HEAD
 from server.auth import resolve_grant
 from server.openapi import TOKEN, errors
 from server.state import state_of
+=======
+>>>>>>> h10-console
 
 log = logging.getLogger("server")
 PWA_DIST = Path(__file__).resolve().parent.parent / "pwa" / "dist"
@@ -79,6 +82,7 @@ def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
     return [serve_app]
 
 
+<<<<<<< HEAD
 def _inside(root: Path, relative: str) -> Path | None:
     """The file ``relative`` names under ``root``, or None when it leaves ``root`` or can
     be no file at all (a NUL, a name longer than the file system takes: ``/aaa…``)."""
@@ -103,3 +107,8 @@ async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
     return {"user": grant.user_id, "role": grant.role, "station": grant.station,
             "district": grant.district}
+=======
+from server.accounts import me_route  # noqa: E402  (moved there; kept importable from here)
+
+__all__ = ["me_route", "pwa_routes"]
+>>>>>>> h10-console

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from server.domain.people import memberships
 from server.notify.outbox import expand_outbox
 from server.notify.tables import notifications
 from sync.scopes import ADMIN, OWNER_ONLY, Grant, Scope
@@ -247,6 +248,13 @@ async def _money_world(api: Api, admin: _Device, user: str, ids: dict[str, str])
     requester = await _device(api, user, "manager", station=OWN)
     await requester.ok(("donation.correct", {"id": ids["my_correction"], "donation_id": ids["mine"],
                                              "action": "void", "reason": "重复录入"}))
+    # Memberships are the person's, not the phone's: end this one so the role's own token
+    # below holds only the role under test.
+    async with api.state.db.read() as conn:
+        (held,) = (await conn.execute(select(memberships.c.id).where(
+            memberships.c.user_id == user, memberships.c.role == "manager",
+            memberships.c.ended_at.is_(None)))).scalars().all()
+    await admin.ok(("membership.end", {"id": held}))
     disbursement = {"fund_id": ids["fund"], "project_id": ids["project"], "amount_fen": 10_000,
                     "payee": "某养老院", "purpose": "助老"}
     await federation_a.ok(

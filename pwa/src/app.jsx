@@ -18,6 +18,7 @@ import { FundsScreen } from './screens/donations/funds.jsx';
 import { Inbox, unreadCount } from './screens/notify/inbox.jsx';
 import { Prefs } from './screens/notify/prefs.jsx';
 import { TIMEBANK_NAV, TIMEBANK_ROUTES } from './screens/timebank/routes.js';
+import { AREA_NAV, AREA_ROUTES } from './areas/index.js';
 
 /** minRole: who may open it. */
 export const ROUTES = [
@@ -39,6 +40,7 @@ export const ROUTES = [
   // Where a notification's url leads (server/notify/kinds.py; tests/test_notify_routes.py).
   { pattern: /^\/review\/([^/]+)$/, screen: Review, tab: 'review', minRole: 'manager' },
   { pattern: /^\/corrections\/([^/]+)$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
+  ...AREA_ROUTES,
 ];
 
 /** Bottom tabs in order; each shows only to the roles that may use it. */
@@ -48,6 +50,7 @@ export const NAV = [
   ...TIMEBANK_NAV,
   { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
   { tab: 'inbox', href: '#/inbox', label: 'nav.inbox', icon: 'inbox', minRole: 'manager', badge: unreadCount },
+  ...AREA_NAV,
   { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
 ];
 

@@ -8,6 +8,11 @@ const PATHS = {
   inbox: 'M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0',
 };
 
+/** Areas add their tab icons (src/areas/index.js). */
+export function addIcons(table) {
+  Object.assign(PATHS, table);
+}
+
 export function Icon({ name }) {
   return (
     <svg class="icon" viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">

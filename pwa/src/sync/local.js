@@ -72,6 +72,13 @@ export const OVERLAY_NAMES = Object.keys(OVERLAY);
 export const RECORD_TYPES = ['station', 'event', 'conflict', 'sync_issue', ...DONATION_TYPES, ...TIMEBANK_TYPES,
   'notification', 'notification_prefs', 'alert_threshold'];
 
+/** An area (src/areas/) adds its record types and the local versions of its mutations
+ *  here at start-up; the sync layer never imports an area. */
+export function registerArea({ types = [], overlay = {} }) {
+  for (const type of types) if (!RECORD_TYPES.includes(type)) RECORD_TYPES.push(type);
+  Object.assign(OVERLAY, overlay);
+}
+
 /** replicaRows: [{type, id, data}]; outbox: rows in id order. Returns {type: Map(id -> data)}. */
 export function buildView(replicaRows, outbox, me) {
   return overlayView(baseView(replicaRows), outbox, me);

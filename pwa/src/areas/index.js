@@ -1,0 +1,22 @@
+// Every area of the app in one list. Each area is one folder exporting its record types,
+// the local versions of its mutations (overlay), describers for the sync panel, strings,
+// routes, navigation entries and tab icons; this file hands each piece to the part of the
+// shell that uses it. The sync layer never imports an area: areas register with it.
+import { addStrings } from '../i18n.js';
+import { addIcons } from '../icons.jsx';
+import { DESCRIBERS } from '../screens/format.js';
+import { registerArea } from '../sync/local.js';
+import { ADMIN_AREA } from './admin/index.js';
+
+export const AREAS = [ADMIN_AREA];
+
+for (const area of AREAS) {
+  addStrings(area.strings || {});
+  addIcons(area.icons || {});
+  registerArea({ types: area.types, overlay: area.overlay });
+  Object.assign(DESCRIBERS, area.describers || {});
+}
+
+/** Spread into ROUTES and NAV in app.jsx. */
+export const AREA_ROUTES = AREAS.flatMap((area) => area.routes || []);
+export const AREA_NAV = AREAS.flatMap((area) => area.nav || []);
