@@ -11,7 +11,6 @@ from litestar import Request, Response, get, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from schemas.export import contract_schema
-<<<<<<< HEAD
 from schemas.wire import (
     PROTOCOL_VERSION,
     ErrorBody,
@@ -22,12 +21,8 @@ from schemas.wire import (
     PushResponse,
 )
 from server import request_id
-from server.auth import bearer_token, grant_resolver, resolve_grant
-from server.openapi import TOKEN, answer, errors
-=======
-from schemas.wire import PROTOCOL_VERSION, ErrorBody, Message, PullRequest, PushRequest
 from server.auth import bearer_token, grant_resolver, resolve_grant, revoke_tag
->>>>>>> h10-console
+from server.openapi import TOKEN, answer, errors
 from server.state import state_of
 from sync import pull as pull_module
 from sync import push as push_module
@@ -88,7 +83,9 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
 
 
 
-<<<<<<< HEAD
+APP_VERSION = "x-app-version"
+
+
 @post("/api/v1/sync/push", status_code=200, security=TOKEN, tags=["sync"],
       summary="Push a batch of mutations",
       description="The phone's queued writes, applied in id order; each gets an outcome "
@@ -96,12 +93,6 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
                   "(docs/protocol.md; argument types: `GET /api/v1/sync/schema`).",
       responses={**answer("one outcome per mutation", PushResponse),
                  **errors(400, 401, 403, 409, 413, 426, 503)})
-=======
-APP_VERSION = "x-app-version"
-
-
-@post("/api/v1/sync/push", status_code=200)
->>>>>>> h10-console
 async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = state_of(request)
     async with state.gate.enter():

@@ -19,27 +19,18 @@ from litestar.exceptions import HTTPException
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
-<<<<<<< HEAD
-from server import client_config, exports, public
+from server import accounts, client_config, enrol, exports, public
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
-=======
-from server import accounts, enrol, exports, public
-from server.api import ROUTES, error_response, overloaded_response
 from server.auth import configure as configure_auth
->>>>>>> h10-console
 from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
 from server.hours_sweep import sweep_hours_forever
 from server.migrate import migrate
 from server.notify.api import ROUTES as PUSH_ROUTES
 from server.notify.worker import start_notifier
-<<<<<<< HEAD
 from server.openapi import openapi_config
-from server.pwa import me_route, pwa_routes
-=======
 from server.pwa import pwa_routes
->>>>>>> h10-console
 from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
@@ -113,13 +104,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             await own.db.dispose()
 
     route_handlers: list[Any] = [
-<<<<<<< HEAD
-        *ROUTES, me_route, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES, *PUSH_ROUTES,
-        *client_config.ROUTES,
-=======
         *ROUTES, *accounts.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
-        *CERTIFICATE_ROUTES, *PUSH_ROUTES,
->>>>>>> h10-console
+        *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES,
     ]
     if settings.serve_static:
         route_handlers += pwa_routes()

@@ -17,12 +17,6 @@ from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-<<<<<<< HEAD
-from server.auth import resolve_grant
-from server.openapi import TOKEN, errors
-from server.state import state_of
-=======
->>>>>>> h10-console
 
 log = logging.getLogger("server")
 PWA_DIST = Path(__file__).resolve().parent.parent / "pwa" / "dist"
@@ -82,7 +76,6 @@ def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
     return [serve_app]
 
 
-<<<<<<< HEAD
 def _inside(root: Path, relative: str) -> Path | None:
     """The file ``relative`` names under ``root``, or None when it leaves ``root`` or can
     be no file at all (a NUL, a name longer than the file system takes: ``/aaa…``)."""
@@ -98,17 +91,6 @@ def _inside(root: Path, relative: str) -> Path | None:
     return target
 
 
-@get("/api/v1/me", security=TOKEN, tags=["devices"], summary="Who the token belongs to",
-     responses=errors(401, 403))
-async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Who the bearer token belongs to: the phone checks a pasted token with it and decides
-    which screens to show (the server still authorises every mutation)."""
-    state = state_of(request)
-    grant = await resolve_grant(state.db, request.headers.get("authorization"))
-    return {"user": grant.user_id, "role": grant.role, "station": grant.station,
-            "district": grant.district}
-=======
 from server.accounts import me_route  # noqa: E402  (moved there; kept importable from here)
 
 __all__ = ["me_route", "pwa_routes"]
->>>>>>> h10-console
