@@ -7,8 +7,9 @@ import { addIcons } from '../icons.jsx';
 import { DESCRIBERS } from '../screens/format.js';
 import { registerArea } from '../sync/local.js';
 import { ADMIN_AREA } from './admin/index.js';
+import { ACCOUNT_AREA } from './account/index.js';
 
-export const AREAS = [ADMIN_AREA];
+export const AREAS = [ACCOUNT_AREA, ADMIN_AREA];
 
 for (const area of AREAS) {
   addStrings(area.strings || {});
@@ -20,3 +21,8 @@ for (const area of AREAS) {
 /** Spread into ROUTES and NAV in app.jsx. */
 export const AREA_ROUTES = AREAS.flatMap((area) => area.routes || []);
 export const AREA_NAV = AREAS.flatMap((area) => area.nav || []);
+
+/** Start what areas follow once the app runs (e.g. the account area's sign-out requests). */
+export function startAreas() {
+  for (const area of AREAS) area.start?.();
+}
