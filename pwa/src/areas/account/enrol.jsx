@@ -34,8 +34,14 @@ export function EnrolScreen({ app, query }) {
   const [scanning, setScanning] = useState(false);
   const [lost, setLost] = useState(0); // unsynced items that could not be sent before replacing
 
-  // The secret leaves the address bar and history at once (it stays in memory only).
-  useEffect(() => { if (fromLink) history.replaceState(null, '', '#/enrol'); }, []);
+  // A link opened while this screen shows (a hash change) starts over with it; the secret
+  // leaves the address bar and history at once (it stays in memory only).
+  const linkKey = fromLink ? JSON.stringify(fromLink) : '';
+  useEffect(() => {
+    if (!fromLink) return;
+    setIncoming(fromLink); setMessage(null); setLost(0);
+    history.replaceState(null, '', '#/enrol');
+  }, [linkKey]);
 
   // A recovery token for nobody-yet, or for the same person: no question to ask.
   useEffect(() => {
@@ -77,7 +83,12 @@ export function EnrolScreen({ app, query }) {
       runner.connectEvents();
       go('/events', { replace: true });
     } catch (err) {
-      setMessage(refusal(err));
+      if (what.token && err.kind === 'auth') {
+        setIncoming(null);
+        setMessage({ make: () => ({ code: err.body?.code, text: t('enrol.bad_token'), advice: err.body?.message ? pick(err.body.message) : null }) });
+      } else {
+        setMessage({ make: () => refusal(err) }); // built in the language shown
+      }
     } finally {
       setBusy(false);
     }
@@ -86,7 +97,7 @@ export function EnrolScreen({ app, query }) {
   function submitShort(e) {
     e.preventDefault();
     const code = normaliseShort(short);
-    if (!code) { setMessage({ text: t('enrol.short_bad') }); return; }
+    if (!code) { setMessage({ make: () => ({ text: t('enrol.short_bad') }) }); return; }
     const what = { shortCode: code };
     if (person) setIncoming(what); else enrol(what);
   }
@@ -116,7 +127,7 @@ export function EnrolScreen({ app, query }) {
           <p class="muted">{t('enrol.link_help')}</p>
           <DeviceName value={deviceName} onInput={setDeviceName} />
           <button class="primary block" type="button" disabled={busy} onClick={() => enrol(incoming)} data-testid="enrol-go">{t('enrol.submit_link')}</button>
-          {!busy && message?.advice && <button type="button" class="block" onClick={() => { setIncoming(null); setMessage(null); }}>{t('pin.cancel')}</button>}
+          {!busy && message?.make && <button type="button" class="block" onClick={() => { setIncoming(null); setMessage(null); }}>{t('pin.cancel')}</button>}
         </section>
       ) : (
         <>
@@ -144,12 +155,19 @@ export function EnrolScreen({ app, query }) {
           <p class="muted small-print">{t('enrol.admin_hint')}</p>
         </>
       )}
-      {message && (
-        <div class="notice" role="status" data-testid="enrol-message" data-code={message.code || ''}>
-          {message.text}{message.advice && <><br /><span class="muted">{message.advice}</span></>}
-        </div>
-      )}
+      <Message message={message} />
     </main>
+  );
+}
+
+/** A line under the form: {text, advice, code}, or {make} to build it in the language shown. */
+export function Message({ message }) {
+  const shown = message?.make ? message.make() : message;
+  if (!shown) return null;
+  return (
+    <div class="notice" role="status" data-testid="enrol-message" data-code={shown.code || ''}>
+      {shown.text}{shown.advice && <><br /><span class="muted">{shown.advice}</span></>}
+    </div>
   );
 }
 

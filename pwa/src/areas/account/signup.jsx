@@ -7,7 +7,7 @@ import { go } from '../../router.js';
 import { refresh, runner } from '../../state.js';
 import { signUp, signupStation } from './api.js';
 import { deviceId, keepDeviceId, proposeName } from './device.js';
-import { ReplaceQuestion, currentPerson, keep, refusal } from './enrol.jsx';
+import { Message, ReplaceQuestion, currentPerson, keep, refusal } from './enrol.jsx';
 
 const PHONE = /^\+?[0-9][0-9-]{2,19}$/;
 
@@ -26,7 +26,7 @@ export function SignupScreen({ app, query }) {
   useEffect(() => {
     if (query?.get('code')) history.replaceState(null, '', '#/signup');
     if (!code) return;
-    signupStation(code).then((answer) => setStation(answer.station)).catch((err) => setMessage(refusal(err)));
+    signupStation(code).then((answer) => setStation(answer.station)).catch((err) => setMessage({ make: () => refusal(err) }));
   }, []);
 
   async function submit(e) {
@@ -48,7 +48,7 @@ export function SignupScreen({ app, query }) {
       runner.connectEvents();
       go('/hours', { replace: true });
     } catch (err) {
-      setMessage(refusal(err));
+      setMessage({ make: () => refusal(err) }); // built in the language shown
     } finally {
       setBusy(false);
     }
@@ -88,11 +88,7 @@ export function SignupScreen({ app, query }) {
           <button class="primary block" type="submit" disabled={busy}>{t('signup.submit')}</button>
         </form>
       )}
-      {message && (
-        <div class="notice" role="status" data-testid="enrol-message" data-code={message.code || ''}>
-          {message.text}{message.advice && <><br /><span class="muted">{message.advice}</span></>}
-        </div>
-      )}
+      <Message message={message} />
     </main>
   );
 }
