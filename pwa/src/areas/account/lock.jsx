@@ -47,7 +47,9 @@ export function LockScreen({ app }) {
     <div class="shell locked" data-testid="lock-screen">
       <Bar />
       <main class="screen lock">
-        <div class="lock-icon" aria-hidden="true">🔒</div>
+        <svg class="lock-icon" viewBox="0 0 24 24" width="56" height="56" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+          <rect x="5" y="11" width="14" height="10" rx="2" /><path d="M8 11V7a4 4 0 0 1 8 0v4" /><path d="M12 15v2" />
+        </svg>
         <h1>{t('lock.title')}</h1>
         <form onSubmit={submit}>
           <label for="pin">{t('lock.help')}</label>
