@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest

@@ -105,7 +105,7 @@ async def test_failed_attempts_are_rate_limited_per_address(api: Api) -> None:
 
 
 async def test_staff_make_codes_for_their_volunteers(api: Api) -> None:
-    admin, manager, _ = await _world(api)
+    _admin, manager, _ = await _world(api)
     staff = Device(api, await api.token("st", "staff", station=A))
     assert (await manager.send("person.create", {
         "id": "vol-1", "name": "李华", "membership": {"id": new_id(), "role": "volunteer",
