@@ -17,7 +17,6 @@ from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-
 log = logging.getLogger("server")
 PWA_DIST = Path(__file__).resolve().parent.parent / "pwa" / "dist"
 

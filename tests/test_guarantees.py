@@ -22,10 +22,10 @@ import sync.push as push_module
 from server.app import create_app
 from server.auth import issue_token, revoke_token
 from server.domain.events import events as events_table
+from server.domain.people import memberships
 from sync.push import PushLimits
 from sync.registry import MutationSpec
-from server.domain.people import memberships
-from sync.tables import changes, clients, conflicts, device_tokens, mutations, sync_issues
+from sync.tables import changes, clients, conflicts, mutations, sync_issues
 from sync.timeutil import now_ms
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api, apply_page
