@@ -56,6 +56,7 @@ STATION, DISTRICT = "TH-001", "天河区"
 DONORS, VOLUNTEERS, MANAGERS, EDITORS = 6, 6, 2, 2
 KILLS = 3
 LOAD_SECONDS = 4.0  # of traffic before each kill and after the last restart
+FLUSH_SECONDS = 90.0  # for every phone's outbox to empty once the chaos is over
 WORKERS = {"sqlite": 1, "postgres": 4}
 BATCH = 6  # small batches: several pushes per sync, so kills land between and inside them
 # per push: P(fault), then which one
@@ -184,6 +185,7 @@ class Phone:
     crashes: int = 0
     transient: int = 0
     refused: list[str] = field(default_factory=list)
+    last_failure: str = ""
     # role state
     series: str = ""
     counter: int = 0
@@ -221,11 +223,13 @@ class Phone:
             self.crashes += 1
             await self.client.close()  # the http client is not the SyncClient's: it stays
             self.open()  # the app restarts from its state file
-        except (TransientError, httpx.TransportError):
+        except (TransientError, httpx.TransportError) as exc:
             self.transient += 1
+            self.last_failure = repr(exc)
             await asyncio.sleep(0.1)
         except (MutationGap, ProtocolError) as exc:
             self.refused.append(repr(exc))
+            self.last_failure = repr(exc)
             await asyncio.sleep(0.2)
         return False
 
@@ -368,20 +372,20 @@ async def donor_loop(phone: Phone, scene: Scene) -> None:
         for _ in range(phone.rng.randint(1, 4)):
             phone.enqueue("donation.record", donation(phone, scene))
         await phone.sync()
-        await asyncio.sleep(phone.rng.uniform(0.0, 0.3))
+        await asyncio.sleep(phone.rng.uniform(0.2, 0.8))
 
 
 async def volunteer_loop(phone: Phone, scene: Scene) -> None:
-    """Sessions one after the other, in the recent past (3 minutes apart, 2 long), so
-    none overlaps another and none is flagged for its clock."""
+    """Sessions one after the other, in the recent past (90 s apart, 60 s long, from 4
+    hours ago), so none overlaps another and none is flagged for its clock."""
     while not scene.stop.is_set():
-        start = scene.sessions_from + timedelta(minutes=3 * phone.session)
+        start = scene.sessions_from + timedelta(seconds=90 * phone.session)
         if phone.open_log is None:
             phone.open_log = new_id()
             phone.enqueue("hours.check_in", {"id": phone.open_log, "activity_id": scene.activity_id,
                                              "at": iso(start)})
         else:
-            phone.enqueue("hours.check_out", {"id": phone.open_log, "at": iso(start + timedelta(minutes=2))})
+            phone.enqueue("hours.check_out", {"id": phone.open_log, "at": iso(start + timedelta(seconds=60))})
             phone.open_log = None
             phone.session += 1
         if phone.rng.random() < 0.7:
@@ -432,12 +436,14 @@ async def _setup_send(client: SyncClient, name: str, args: dict[str, Any]) -> No
 
 
 _EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b")
-_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+_CHAIN_TEXT = ("During handling of the above exception", "The above exception was the direct cause",
+               "DETAIL:", "HINT:", "Process ", "[parameters:", "(Background on this error")
 
 
 def _tracebacks(log: str) -> Counter[str]:
-    """Each (chained) traceback in the server log as 'what was logged | our innermost
-    frame of the first exception | first exception -> last exception'."""
+    """Each chained traceback in the server log, summed up as: what was logged before
+    it, the root exception, the frames of our code in the last part of the chain (the
+    mutator and where it was), the statement that failed."""
     found: Counter[str] = Counter()
     lines = log.splitlines()
     i = 0
@@ -445,33 +451,28 @@ def _tracebacks(log: str) -> Counter[str]:
         if not lines[i].startswith("Traceback (most recent call last)"):
             i += 1
             continue
-        context = lines[i - 1].strip()[-160:] if i else ""
+        context = lines[i - 1].strip()[-100:] if i else ""
         excs: list[str] = []
-        first_frames: list[str] = []
+        frames: list[str] = []  # of the current (finally the last) part of the chain
+        sql = ""
         j = i
         while j < len(lines):
             line = lines[j]
-            if line.startswith("Traceback (most recent call last)") or not line.strip():
-                j += 1
-                continue
-            if line.startswith(" "):
-                if not excs and line.strip().startswith("File "):
-                    first_frames.append(line.strip())
-                j += 1
-                continue
-            if line.startswith(_CHAINED):
-                j += 1
-                continue
-            if _EXC_LINE.match(line):
-                excs.append(line.strip()[:160])
-                j += 1
-                continue
-            break
-        ours = [f for f in first_frames if "site-packages" not in f]
-        where = ours[-1] if ours else (first_frames[-1] if first_frames else "?")
-        where = re.sub(r'File ".*?/(server|sync|schemas)/', r"\1/", where)
-        chain = excs[0] if len(excs) < 2 else f"{excs[0]} -> {excs[-1]}"
-        found[f"{context} | {where} | {chain}"] += 1
+            if line.startswith("Traceback (most recent call last)"):
+                frames = []
+            elif line.startswith("[SQL: "):
+                sql = line[6:86]
+            elif line.startswith("  File "):
+                match = re.search(r'/(server|sync|schemas)/([\w/]+)\.py", line (\d+), in (\w+)', line)
+                if match and "site-packages" not in line:
+                    frames.append(f"{match[2].rsplit('/', 1)[-1]}:{match[3]} {match[4]}")
+            elif _EXC_LINE.match(line):
+                excs.append(line.split(":", 1)[0].rsplit(".", 1)[-1] + ":" + line.split(":", 1)[-1][:60])
+            elif line.strip() and not line.startswith((" ", *_CHAIN_TEXT)):
+                break
+            j += 1
+        root = excs[0] if excs else "?"
+        found[f"{context}: {root} at {' > '.join(frames[:2] + frames[-1:])} [{sql}]"] += 1
         i = max(j, i + 1)
     return found
 
@@ -499,7 +500,7 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
     try:
         # ---- set-up, online and without faults
         scene = Scene(new_id(), new_id(), new_id(), new_id(),
-                      sessions_from=datetime.now(UTC) - timedelta(hours=3))
+                      sessions_from=datetime.now(UTC) - timedelta(hours=4))
         clients = {u: SyncClient(server.base_url, tokens[u], tmp_path / f"{u}.setup.sqlite3")
                    for u in ("root", "dm", "setup-staff", "setup-mgr")}
         try:
@@ -571,12 +572,19 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
         # ---- the last sync of every phone, without faults
         for phone in phones:
             phone.transport.enabled = False
-        deadline = time.monotonic() + 60
-        for phone in phones:
-            while phone.client.pending_count() and time.monotonic() < deadline:
+        flush_started = time.monotonic()
+
+        async def flush(phone: Phone) -> None:
+            """Back online for good: sync until the outbox is empty (bounded)."""
+            while phone.client.pending_count() and time.monotonic() - flush_started < FLUSH_SECONDS:
                 await phone.sync(attempts=8)
+
+        await asyncio.gather(*(flush(p) for p in phones))
+        flush_seconds = time.monotonic() - flush_started
+        for phone in phones:
             if phone.client.pending_count():
-                problems.append(f"{phone.name}: {phone.client.pending_count()} mutations never went through")
+                problems.append(f"{phone.name}: {phone.client.pending_count()} mutations still queued after "
+                                f"{FLUSH_SECONDS:.0f}s online; last failure: {phone.last_failure[:300]}")
         await settle(db)
         for phone in phones:
             await phone.sync(attempts=8)
@@ -684,7 +692,7 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
         traces = _tracebacks(log)
         deadlocks = await _pg_deadlocks(db)
         print(f"\n=== chaos on {site.kind} ({WORKERS[site.kind]} worker(s)), {chaos_seconds:.1f}s of chaos, "
-              f"{len(phones)} phones ===")
+              f"{len(phones)} phones, outboxes emptied in {flush_seconds:.1f}s ===")
         print(f"mutations queued {len(queued)}: " + ", ".join(
             f"{n}×{name} {status}{'/' + c if c else ''}" for (name, status, c), n in sorted(outcomes.items())))
         print(f"donations {len(donation_rows)} (recorded {len(recorded_ids)}), receipts {len(receipt_numbers)}, "
