@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import BinaryIO, Self
 
 import httpx
 
@@ -78,7 +78,7 @@ class ServerProcess:
         self.log_path = log_path or (data_dir / f"server-{self.port}.log")
         self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log_file = None
+        self._log_file: BinaryIO | None = None
         self.starts = 0
         self._log_offset = 0  # where this run's output begins in the log (restarts append)
 

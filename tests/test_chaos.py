@@ -615,11 +615,11 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
                     problems.append(f"{phone.name} #{key[1]} {name}: {row.status} without a reason: {row.message}")
             if row.code == "internal_error":
                 problems.append(f"{phone.name} #{key[1]} {name}: internal_error (a server fault)")
-            mine = phone.client.outcome(key[1])
-            if mine is None:
+            kept = phone.client.outcome(key[1])
+            if kept is None:
                 problems.append(f"{phone.name} #{key[1]} {name}: the phone kept no outcome")
-            elif mine["status"] != "duplicate" and mine["status"] != row.status:
-                problems.append(f"{phone.name} #{key[1]} {name}: phone says {mine['status']}, server {row.status}")
+            elif kept["status"] != "duplicate" and kept["status"] != row.status:
+                problems.append(f"{phone.name} #{key[1]} {name}: phone says {kept['status']}, server {row.status}")
         extra = set(stored) - set(queued)
         if extra:
             problems.append(f"{len(extra)} mutations on the server that no phone queued")
@@ -659,9 +659,9 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
                     await fresh.pull()
                     theirs = {(r["type"], r["id"]): json.loads(r["data"]) for r in
                               fresh._db.execute("SELECT type, id, data FROM replica").fetchall()}
-                mine = phone.rows()
-                if mine != theirs:
-                    differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+                ours = phone.rows()
+                if ours != theirs:
+                    differ = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
                     problems.append(f"{phone.name}: replica differs from a fresh pull in {len(differ)} "
                                     f"records, e.g. {differ[:3]}")
                 if phone.client.pending_count():
@@ -702,8 +702,11 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
         print(f"connection errors: {dict(wire.errors)}; faults injected: {dict(wire.faults)}; "
               f"phone crashes {sum(p.crashes for p in phones)}, failed syncs {sum(p.transient for p in phones)}")
         if deadlocks is not None:
-            print(f"PostgreSQL: {deadlocks[0]} deadlocks detected, {deadlocks[1]} transactions rolled back "
-                  f"(includes reruns of a batch and rolled-back reads)")
+            in_mutators = sum(n for where, n in traces.items() if "DeadlockDetected" in where)
+            print(f"PostgreSQL: {deadlocks[0]} deadlocks detected (pg_stat_database), {in_mutators} of them "
+                  f"inside a mutator (server log); the others hit elsewhere (a batch's own writes, rerun by "
+                  f"Database.run_write, which does not log reruns; background tasks); "
+                  f"{deadlocks[1]} transactions rolled back")
         if traces:
             print("server tracebacks:")
             for where, n in traces.most_common():
