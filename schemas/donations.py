@@ -215,6 +215,8 @@ class ReceiptSeriesRecord(msgspec.Struct, frozen=True):
     client_id: str
     user: str
     created_at: str
+    device_id: str | None = None
+    """The device it belongs to (kept across re-enrolment); None before migration 0009."""
 
 
 class DonationRecord(msgspec.Struct, frozen=True):

@@ -42,12 +42,22 @@ class Mutation(msgspec.Struct, frozen=True):
     args: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
 
 
+PendingSummary = Annotated[
+    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=64)],
+         Annotated[int, msgspec.Meta(ge=0)]],
+    msgspec.Meta(max_length=100),
+]
+
+
 class PushRequest(msgspec.Struct, frozen=True):
     protocol: int
     client_id: Uuid
     mutations: list[Mutation]
     pending: Annotated[int, msgspec.Meta(ge=0, le=MAX_PENDING)] | None = None
     """How many mutations the device still holds (reported for stale-phone alerts)."""
+    pending_summary: PendingSummary | None = None
+    """What the device still holds, by mutation name (``{"donation.record": 3}``): shown
+    in the console's device list, so a manager sees what a lost phone had not synced."""
 
 
 Status = Literal["applied", "duplicate", "rejected", "flagged"]
@@ -86,6 +96,9 @@ class PullResponse(msgspec.Struct, frozen=True):
     more: bool
     last_mutation_id: int
     changes: list[Change]
+    sign_out: bool = False
+    """The console asked this device to sign out: push everything, then
+    ``POST /api/v1/me/sign-out`` and forget the account (docs/accounts.md)."""
 
 
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):

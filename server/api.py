@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -22,7 +21,7 @@ from schemas.wire import (
     PushResponse,
 )
 from server import request_id
-from server.auth import bearer_token, grant_resolver, resolve_grant
+from server.auth import bearer_token, grant_resolver, resolve_grant, revoke_tag
 from server.openapi import TOKEN, answer, errors
 from server.state import state_of
 from sync import pull as pull_module
@@ -38,7 +37,10 @@ def error_response(exc: ProtocolError) -> Response[bytes]:
         expected=exc.extra.get("expected"), field=exc.extra.get("field"),
         request_id=request_id.current(),
     )
-    return Response(msgspec.json.encode(body), status_code=exc.status, media_type=JSON)
+    retry_after = exc.extra.get("retry_after")
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return Response(msgspec.json.encode(body), status_code=exc.status, media_type=JSON,
+                    headers=headers)
 
 
 def overloaded_response(exc: Overloaded) -> Response[bytes]:
@@ -81,6 +83,9 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
 
 
 
+APP_VERSION = "x-app-version"
+
+
 @post("/api/v1/sync/push", status_code=200, security=TOKEN, tags=["sync"],
       summary="Push a batch of mutations",
       description="The phone's queued writes, applied in id order; each gets an outcome "
@@ -93,9 +98,12 @@ async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     async with state.gate.enter():
         token = bearer_token(request.headers.get("authorization"))
         envelope: PushRequest = _decode(await request.body(), PushRequest)
+        resolver = grant_resolver(
+            token, app_version=request.headers.get(APP_VERSION), write=True,
+            pending_count=envelope.pending, pending_summary=envelope.pending_summary,
+        )
         outcome = await push_module.push(
-            state.db, state.registry, state.clock, grant_resolver(token), envelope,
-            state.push_limits,
+            state.db, state.registry, state.clock, resolver, envelope, state.push_limits,
         )
     if outcome.poke_tags and not state.db.is_postgres:
         state.broker.publish(outcome.poke_tags)
@@ -113,10 +121,13 @@ async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     async with state.gate.enter():
         token = bearer_token(request.headers.get("authorization"))
         envelope: PullRequest = _decode(await request.body(), PullRequest)
+        resolver = grant_resolver(token, app_version=request.headers.get(APP_VERSION))
         page = await pull_module.pull(
-            state.db, state.registry, grant_resolver(token), envelope,
-            min_protocol=state.settings.min_protocol,
+            state.db, state.registry, resolver, envelope, min_protocol=state.settings.min_protocol,
         )
+        if resolver.grant is not None and resolver.grant.sign_out:
+            page = msgspec.structs.replace(page, sign_out=True)
+        await resolver.touch(state.db)
     return Response(msgspec.json.encode(page), media_type=JSON)
 
 
@@ -127,19 +138,46 @@ async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
                 **errors(401, 403)})
 async def events_route(request: Request[Any, Any, Any]) -> ServerSentEvent:
     """``event: poke`` whenever a change lands in one of the caller's scopes; a comment
-    every 15 s keeps proxies and phones from dropping an idle stream."""
+    every 15 s keeps proxies and phones from dropping an idle stream. The stream ends
+    within seconds of its token being revoked or its grant changing."""
     state = state_of(request)
-    grant = await resolve_grant(state.db, request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    grant = await resolve_grant(state.db, authorization,
+                                app_version=request.headers.get(APP_VERSION))
+    recheck = min(state.keepalive_seconds, state.token_recheck_seconds)
+
+    async def still_valid() -> bool:
+        try:
+            now = await resolve_grant(state.db, authorization)
+        except ProtocolError:
+            return False
+        return now.fingerprint() == grant.fingerprint()
 
     async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
-        async with state.broker.subscribe(grant.poke_tags()) as queue:
+        loop = asyncio.get_running_loop()
+        async with state.broker.subscribe(grant.poke_tags()) as queue, \
+                state.broker.subscribe({revoke_tag(grant.token_id)}) as revoked:
             yield ServerSentEventMessage(event="ready", data="")
+            next_check = loop.time() + recheck
+            next_keepalive = loop.time() + state.keepalive_seconds
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(queue.get(), timeout=state.keepalive_seconds)
+                timeout = max(0.0, min(next_check, next_keepalive) - loop.time())
+                poke = asyncio.ensure_future(queue.get())
+                gone = asyncio.ensure_future(revoked.get())
+                done, pending = await asyncio.wait({poke, gone}, timeout=timeout,
+                                                   return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                if gone in done or loop.time() >= next_check:
+                    if not await still_valid():
+                        yield ServerSentEventMessage(event="revoked", data="")
+                        return
+                    next_check = loop.time() + recheck
+                if poke in done:
                     yield ServerSentEventMessage(event="poke", data="")
-                    continue
-                yield ServerSentEventMessage(comment="keepalive")
+                elif loop.time() >= next_keepalive:
+                    yield ServerSentEventMessage(comment="keepalive")
+                    next_keepalive = loop.time() + state.keepalive_seconds
 
     return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -19,9 +19,10 @@ from litestar.exceptions import HTTPException
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
-from server import client_config, exports, public
+from server import accounts, client_config, enrol, exports, public
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
+from server.auth import configure as configure_auth
 from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
 from server.hours_sweep import sweep_hours_forever
@@ -29,7 +30,7 @@ from server.migrate import migrate
 from server.notify.api import ROUTES as PUSH_ROUTES
 from server.notify.worker import start_notifier
 from server.openapi import openapi_config
-from server.pwa import me_route, pwa_routes
+from server.pwa import pwa_routes
 from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
@@ -48,6 +49,7 @@ async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppS
     """Connect, migrate and assemble everything the routes need."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    configure_auth(settings.device_idle_days)
     if run_migrations and os.environ.get("CHARITY_SKIP_MIGRATIONS") != "1":
         await migrate(db)
         await db.refresh_statistics()
@@ -102,8 +104,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             await own.db.dispose()
 
     route_handlers: list[Any] = [
-        *ROUTES, me_route, *public.ROUTES, *exports.ROUTES, *CERTIFICATE_ROUTES, *PUSH_ROUTES,
-        *client_config.ROUTES,
+        *ROUTES, *accounts.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
+        *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES,
     ]
     if settings.serve_static:
         route_handlers += pwa_routes()

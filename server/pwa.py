@@ -13,13 +13,9 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
-
-from server.auth import resolve_grant
-from server.openapi import TOKEN, errors
-from server.state import state_of
 
 log = logging.getLogger("server")
 PWA_DIST = Path(__file__).resolve().parent.parent / "pwa" / "dist"
@@ -94,12 +90,6 @@ def _inside(root: Path, relative: str) -> Path | None:
     return target
 
 
-@get("/api/v1/me", security=TOKEN, tags=["devices"], summary="Who the token belongs to",
-     responses=errors(401, 403))
-async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Who the bearer token belongs to: the phone checks a pasted token with it and decides
-    which screens to show (the server still authorises every mutation)."""
-    state = state_of(request)
-    grant = await resolve_grant(state.db, request.headers.get("authorization"))
-    return {"user": grant.user_id, "role": grant.role, "station": grant.station,
-            "district": grant.district}
+from server.accounts import me_route
+
+__all__ = ["me_route", "pwa_routes"]

@@ -94,6 +94,18 @@ class Settings:
     """A station phone holding unsynced work and unheard of for this long alerts its managers."""
     notify_keep_days: int = 14
     """Processed outbox rows and finished deliveries are deleted after this many days."""
+    # -- accounts (docs/accounts.md) --
+    device_idle_days: float = 60.0
+    """A device token unused this long answers ``401 device_expired`` (the phone keeps its
+    outbox and asks for a new enrolment code)."""
+    enrol_code_minutes: float = 15.0
+    """How long a device enrolment code (link, QR code, short code) stays valid."""
+    enrol_failures_per_ip: int = 10
+    """Failed enrolment attempts per client address in ``enrol_failure_window_minutes``."""
+    enrol_failures_short_global: int = 100
+    """Failed short-code attempts from anywhere in the window (the short code is guessable
+    in principle; this bounds a distributed guess)."""
+    enrol_failure_window_minutes: float = 10.0
 
     @property
     def resolved_database_url(self) -> str:

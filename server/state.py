@@ -29,6 +29,8 @@ class AppState:
     gate: RequestGate
     push_limits: PushLimits
     keepalive_seconds: float = 15.0
+    token_recheck_seconds: float = 3.0
+    """How often an open event stream re-checks its token (revoked, wiped, roles changed)."""
 
 
 def state_of(request: Request[Any, Any, Any]) -> AppState:

@@ -1,4 +1,4 @@
-"""Who may see what: grants (from device tokens) and the scope of every record.
+"""Who may see what: grants (a device token's user and their memberships) and the scope of every record.
 
 A record's scope is where it lives (station, district), whose it is (owner), whether
 it is public, and the lowest role rank of its audience. The same rule filters the
@@ -24,30 +24,29 @@ OWNER_ONLY = ADMIN + 1
 even an admin, who otherwise sees everything."""
 
 
-@dataclass(frozen=True)
-class Grant:
-    """What one device token allows: a user, a role and where it applies."""
+@dataclass(frozen=True, order=True)
+class Membership:
+    """One role of a person at one place: a station (volunteer, staff, manager), a
+    district (district_manager) or everywhere (admin). ``district`` of a station role is
+    the station's."""
 
-    token_id: str
-    user_id: str
     role: str
-    station: str | None
-    district: str | None
+    station: str | None = None
+    district: str | None = None
 
     @property
     def rank(self) -> int:
         return RANK[self.role]
 
-    def fingerprint(self) -> str:
-        """Changes when the grant changes; a cursor made under another grant is reset."""
-        raw = f"{self.user_id}|{self.role}|{self.station}|{self.district}"
-        return hashlib.sha256(raw.encode()).hexdigest()[:12]
+    def covers(self, station: str | None, district: str | None) -> bool:
+        if self.rank == ADMIN:
+            return True
+        if self.rank == DISTRICT_MANAGER:
+            return district is not None and district == self.district
+        return station is not None and station == self.station
 
     def sees(self, scope: Scope) -> bool:
-        if scope.public:
-            return True
-        if scope.owner is not None and scope.owner == self.user_id:
-            return True
+        """Without the public and owner rules (``Grant.sees`` applies those)."""
         if self.rank < scope.audience:
             return False
         if self.rank == ADMIN:
@@ -56,22 +55,78 @@ class Grant:
             return scope.district is not None and scope.district == self.district
         return scope.station is not None and scope.station == self.station
 
-    def covers_station(self, station: str, district: str | None) -> bool:
-        """May act at this station (write side)."""
-        if self.rank == ADMIN:
+
+@dataclass(frozen=True)
+class Grant:
+    """What one device token allows: a user and their active memberships.
+
+    ``role``, ``station`` and ``district`` are the highest-ranked membership, so code
+    that reads them keeps working; ``memberships`` (every active one) is what ``sees``,
+    ``covers_station``, ``rank_at``, ``poke_tags`` and ``feed_filter`` use. Built with
+    no memberships (tests, system grants), it has the one its role names."""
+
+    token_id: str
+    user_id: str
+    role: str
+    station: str | None
+    district: str | None
+    memberships: tuple[Membership, ...] = ()
+    device_id: str | None = None
+    sign_out: bool = False
+    """The console asked this device to sign out (pull responses and /me say so)."""
+
+    def __post_init__(self) -> None:
+        if not self.memberships:
+            object.__setattr__(
+                self, "memberships", (Membership(self.role, self.station, self.district),)
+            )
+
+    @classmethod
+    def of(cls, token_id: str, user_id: str, memberships: tuple[Membership, ...], *,
+           device_id: str | None = None, sign_out: bool = False) -> Grant:
+        """A grant from active memberships (at least one), its headline the highest."""
+        ordered = tuple(sorted(set(memberships), key=lambda m: (-m.rank, m.station or "",
+                                                                 m.district or "")))
+        top = ordered[0]
+        return cls(token_id, user_id, top.role, top.station, top.district, ordered,
+                   device_id=device_id, sign_out=sign_out)
+
+    @property
+    def rank(self) -> int:
+        return RANK[self.role]
+
+    def rank_at(self, station: str | None, district: str | None) -> int:
+        """The highest rank among memberships that cover the place, else -1."""
+        return max((m.rank for m in self.memberships if m.covers(station, district)), default=-1)
+
+    def fingerprint(self) -> str:
+        """Changes when the grant changes; a cursor made under another grant is reset
+        (the phone replaces its replica and drops what it no longer sees)."""
+        parts = sorted(f"{m.role}|{m.station}|{m.district}" for m in self.memberships)
+        raw = f"{self.user_id}|" + ";".join(parts)  # one membership: the format before 0009
+        return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+    def sees(self, scope: Scope) -> bool:
+        if scope.public:
             return True
-        if self.rank == DISTRICT_MANAGER:
-            return district is not None and district == self.district
-        return self.station == station
+        if scope.owner is not None and scope.owner == self.user_id:
+            return True
+        return any(m.sees(scope) for m in self.memberships)
+
+    def covers_station(self, station: str, district: str | None) -> bool:
+        """Some membership covers this station (write side; pair with ``rank_at`` when
+        the action needs a rank there)."""
+        return any(m.covers(station, district) for m in self.memberships)
 
     def poke_tags(self) -> set[str]:
         tags = {"p", f"u:{self.user_id}"}
-        if self.rank == ADMIN:
-            tags.add("*")
-        elif self.rank == DISTRICT_MANAGER and self.district:
-            tags.add(f"d:{self.district}")
-        elif self.station:
-            tags.add(f"s:{self.station}")
+        for m in self.memberships:
+            if m.rank == ADMIN:
+                tags.add("*")
+            elif m.rank == DISTRICT_MANAGER and m.district:
+                tags.add(f"d:{m.district}")
+            elif m.rank < DISTRICT_MANAGER and m.station:
+                tags.add(f"s:{m.station}")
         return tags
 
 
@@ -117,14 +172,15 @@ class Scope:
 
 
 def feed_filter(grant: Grant) -> ColumnElement[bool]:
-    """SQL form of ``Grant.sees`` over the ``changes`` table."""
+    """SQL form of ``Grant.sees`` over the ``changes`` table: the OR of each membership's."""
     c = changes.c
     if grant.rank == ADMIN:
         return or_(c.audience <= ADMIN, c.owner == grant.user_id)
     parts: list[ColumnElement[bool]] = [c.public == true(), c.owner == grant.user_id]
-    if grant.rank == DISTRICT_MANAGER:
-        if grant.district:
-            parts.append(and_(c.district == grant.district, c.audience <= grant.rank))
-    elif grant.station:
-        parts.append(and_(c.station == grant.station, c.audience <= grant.rank))
+    for m in grant.memberships:
+        if m.rank == DISTRICT_MANAGER:
+            if m.district:
+                parts.append(and_(c.district == m.district, c.audience <= m.rank))
+        elif m.station:
+            parts.append(and_(c.station == m.station, c.audience <= m.rank))
     return or_(*parts) if parts else false()

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -51,7 +52,13 @@ users = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("created_at", String(32), nullable=False),
+    Column("name", String(64), nullable=True),
+    Column("phone", String(20), nullable=True),
+    Column("languages", String(64), nullable=True),
+    Column("created_by", String(64), nullable=True),
+    Column("erased_at", String(32), nullable=True),
 )
+"""People (docs/accounts.md): what they may do comes from their ``memberships``."""
 
 device_tokens = Table(
     "device_tokens",
@@ -59,13 +66,25 @@ device_tokens = Table(
     Column("id", String(36), primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("user_id", String(64), nullable=False, index=True),
-    Column("role", String(32), nullable=False),
+    Column("role", String(32), nullable=True),
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
     Column("revoked_at", String(32), nullable=True),
     Column("created_at", String(32), nullable=False),
+    Column("name", String(64), nullable=True),
+    Column("device_id", String(36), nullable=True, index=True),
+    Column("created_by", String(64), nullable=True),
+    Column("last_seen_at", String(32), nullable=True),
+    Column("app_version", String(40), nullable=True),
+    Column("pending_count", Integer, nullable=True),
+    Column("pending_summary", Text, nullable=True),
+    Column("revoke_reason", String(16), nullable=True),
+    Column("wipe", Boolean, nullable=False, default=False, server_default=false()),
+    Column("sign_out_requested_at", String(32), nullable=True),
 )
-"""A device's grant. Issued by ``python -m server token issue`` until enrolment exists."""
+"""A phone's token (docs/accounts.md). What it may do comes from its user's memberships
+at request time; ``role``/``station``/``district`` are what it was issued with before
+migration 0009 and are no longer read."""
 
 clients = Table(
     "clients",

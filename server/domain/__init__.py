@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server import notify
-from server.domain import donations, events, funds, goods, stations, timebank, volunteers
+from server.domain import donations, events, funds, goods, people, stations, timebank, volunteers
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
@@ -26,6 +26,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     registry = Registry()
     builtin.install(registry)
     stations.install(registry)
+    people.install(registry)
     events.install(registry)
     funds.install(registry)
     goods.install(registry)

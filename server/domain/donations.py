@@ -53,7 +53,10 @@ receipt_series = Table(
     Column("user_id", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("wire", Text, nullable=True),
+    Column("device_id", String(36), nullable=True),
 )
+"""A series belongs to the device (``device_id``, kept by the phone across re-enrolment);
+series claimed before migration 0009 have none and belong to their ``client_id``."""
 
 donations = Table(
     "donations",
@@ -155,7 +158,7 @@ def _station_scope(row: Mapping[str, Any]) -> Scope:
 def _series_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"code": row["code"], "claim_id": row["claim_id"], "station": row["station"],
             "district": row["district"], "client_id": row["client_id"], "user": row["user_id"],
-            "created_at": row["created_at"]}
+            "created_at": row["created_at"], "device_id": row.get("device_id")}
 
 
 def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,7 +188,7 @@ async def writable_station(tx: Tx, ctx: MutationContext, code: str, *, rank: int
     station = await tx.get("station", code)
     if station is None or station["deleted_at"]:
         raise not_found("站点", "station", code, field=field)
-    if ctx.grant.rank < rank or not ctx.grant.covers_station(code, station["district"]):
+    if ctx.grant.rank_at(code, station["district"]) < rank:
         raise forbidden(f"您不属于站点 {code},不能为其记录", f"you do not belong to station {code}")
     return station
 
@@ -195,11 +198,20 @@ def _device_time(hlc: str) -> str:
     return iso(dt.datetime.fromtimestamp(millis / 1000, dt.UTC))
 
 
+def _series_is_mine(series: Mapping[str, Any], ctx: MutationContext) -> bool:
+    """The series of this device: same ``device_id`` (it survives re-enrolment), or,
+    for series claimed before devices had ids, the same client."""
+    device_id = series.get("device_id")
+    if device_id is not None and device_id == ctx.grant.device_id:
+        return True
+    return bool(series["client_id"] == ctx.client_id)
+
+
 async def _issuable_number(tx: Tx, ctx: MutationContext, number: str, field: str) -> str:
     """The series of ``number`` if this device may issue it now; refuse otherwise."""
     series_code = number.rsplit("-", 1)[0]
     series = await tx.get("receipt_series", series_code)
-    if series is None or series["client_id"] != ctx.client_id:
+    if series is None or not _series_is_mine(series, ctx):
         raise Rejected(
             "receipt_series_not_yours",
             f"收据号 {number} 不在本设备的号段内",
@@ -267,7 +279,7 @@ async def claim_series(tx: Tx, ctx: MutationContext, args: ReceiptSeriesClaimArg
     tx.insert("receipt_series", {
         "code": code, "claim_id": args.id, "station": args.station,
         "district": station["district"], "client_id": ctx.client_id, "user_id": ctx.user_id,
-        "created_at": ctx.now,
+        "created_at": ctx.now, "device_id": ctx.grant.device_id,
     })
 
 
@@ -510,8 +522,7 @@ async def allocate_donation(tx: Tx, ctx: MutationContext, args: DonationAllocate
     station = await tx.get("station", donation["station"])
     assert station is not None
     if not (funds_module.holds_fund(ctx.grant, fund) or (
-        ctx.grant.rank >= MANAGER and ctx.grant.covers_station(donation["station"],
-                                                               donation["district"])
+        ctx.grant.rank_at(donation["station"], donation["district"]) >= MANAGER
         and fund["station"] == donation["station"]
     )):
         raise forbidden("只有慈善会或本站点管理者可以分配捐赠",

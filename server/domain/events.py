@@ -65,7 +65,7 @@ async def _writable_station(tx: Tx, ctx: MutationContext, code: str) -> dict[str
     station = await tx.get("station", code)
     if station is None or station["deleted_at"]:
         raise not_found("站点", "station", code, field="station")
-    if ctx.grant.rank < STAFF or not ctx.grant.covers_station(code, station["district"]):
+    if ctx.grant.rank_at(code, station["district"]) < STAFF:
         raise forbidden(f"不能为站点 {code} 记录活动", f"cannot record events for station {code}")
     return station
 
@@ -129,7 +129,7 @@ async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> N
     event = await tx.get("event", args.id)
     if event is None:
         raise not_found("活动", "event", args.id, field="id")
-    if ctx.grant.rank < MANAGER or not ctx.grant.covers_station(event["station"], event["district"]):
+    if ctx.grant.rank_at(event["station"], event["district"]) < MANAGER:
         raise forbidden("只有站点管理者可以删除活动", "only the station's managers delete events")
     if event["deleted_at"]:
         return  # deleting twice changes nothing

@@ -117,7 +117,7 @@ async def hand_out(tx: Tx, ctx: MutationContext, args: GoodsHandOutArgs) -> None
     station = await tx.get("station", args.station)
     if station is None or station["deleted_at"]:
         raise not_found("站点", "station", args.station, field="station")
-    if ctx.grant.rank < STAFF or not ctx.grant.covers_station(args.station, station["district"]):
+    if ctx.grant.rank_at(args.station, station["district"]) < STAFF:
         raise forbidden(f"不能为站点 {args.station} 发放物资",
                         f"cannot hand out goods for station {args.station}")
     if args.recipient_kind == "project" and (

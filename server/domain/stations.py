@@ -48,7 +48,7 @@ def _wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) -> None:
     grant = ctx.grant
-    if grant.rank < DISTRICT_MANAGER or (grant.rank == DISTRICT_MANAGER and grant.district != args.district):
+    if grant.rank_at(None, args.district) < DISTRICT_MANAGER:
         raise forbidden("只有区、市管理者可以设立站点", "only district or city managers create stations")
     if await tx.get("station", args.code) is not None:
         raise Rejected("already_exists", f"站点编号已存在:{args.code}", f"station code already exists: {args.code}", field="code")
@@ -65,13 +65,16 @@ async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) 
             "deleted_at": None,
         },
     )
+    from server.domain.people import ensure_district  # people reads stations: no cycle at import
+
+    await ensure_district(tx, ctx, args.district)
 
 
 async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) -> None:
     station = await tx.get("station", args.code)
     if station is None or station["deleted_at"]:
         raise not_found("站点", "station", args.code, field="code")
-    if ctx.grant.rank < MANAGER or not ctx.grant.covers_station(args.code, station["district"]):
+    if ctx.grant.rank_at(args.code, station["district"]) < MANAGER:
         raise forbidden("只有该站点的管理者可以修改站点", "only the station's managers edit it")
     edits = edited_fields(args.fields)
     if not edits:

@@ -157,7 +157,7 @@ async def live_station(tx: Tx, code: str, field: str = "station") -> dict[str, A
 
 def require_staff_of(ctx: MutationContext, station: str, district: str | None, rank: int = STAFF) -> None:
     """The caller must be staff (or ``rank``) acting for this station."""
-    if ctx.grant.rank < rank or not ctx.grant.covers_station(station, district):
+    if ctx.grant.rank_at(station, district) < rank:
         role_zh, role_en = ("管理者", "managers") if rank >= MANAGER else ("工作人员", "staff")
         raise forbidden(
             f"只有站点 {station} 的{role_zh}可以这样做", f"only the {role_en} of station {station} may do this"

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 
+from server.domain.people import memberships
+from server.domain.stations import stations
 from server.notify.kinds import KINDS, Kind
 from server.notify.tables import (
     hours_waiting,
@@ -97,16 +99,18 @@ class Expanded:
 
 async def _recipients(conn: Any, kind: Kind, station: str | None, district: str | None,
                       exclude: str | None) -> list[str]:
-    t = device_tokens.c
+    """Active managers of the station and district managers of the district (from their
+    memberships, docs/accounts.md)."""
+    m = memberships.c
     wanted = []
     if station and kind.station_managers:
-        wanted.append(and_(t.role == "manager", t.station == station))
+        wanted.append(and_(m.role == "manager", m.station == station))
     if district and (kind.district_managers or not station):
-        wanted.append(and_(t.role == "district_manager", t.district == district))
+        wanted.append(and_(m.role == "district_manager", m.district == district))
     if not wanted:
         return []
     rows = await conn.execute(
-        select(t.user_id).where(t.revoked_at.is_(None), or_(*wanted)).distinct()
+        select(m.user_id).where(m.ended_at.is_(None), or_(*wanted)).distinct()
     )
     return sorted({str(r[0]) for r in rows} - ({exclude} if exclude else set()))
 
@@ -311,14 +315,19 @@ async def check_stale_phones(state: AppState, now: dt.datetime) -> int:
         "stale:" + clients.c.client_id)
     query = (
         select(clients.c.client_id, clients.c.user_id, clients.c.pending_count,
-               clients.c.last_seen_at, device_tokens.c.station, device_tokens.c.district,
+               clients.c.last_seen_at, memberships.c.station,
+               func.coalesce(stations.c.district, memberships.c.district).label("district"),
                notify_marks.c.value.label("alerted_for"))
         .select_from(
             clients.join(device_tokens, device_tokens.c.id == clients.c.token_id)
+            .join(memberships, and_(memberships.c.user_id == device_tokens.c.user_id,
+                                    memberships.c.ended_at.is_(None),
+                                    memberships.c.station.is_not(None)))
+            .outerjoin(stations, stations.c.code == memberships.c.station)
             .outerjoin(notify_marks, notify_marks.c.key == mark_key)
         )
         .where(clients.c.pending_count > 0, clients.c.last_seen_at <= cutoff,
-               device_tokens.c.revoked_at.is_(None), device_tokens.c.station.is_not(None),
+               device_tokens.c.revoked_at.is_(None),
                or_(notify_marks.c.value.is_(None), notify_marks.c.value != clients.c.last_seen_at))
         .limit(500)
     )

@@ -170,7 +170,7 @@ def _may_manage(ctx: MutationContext, station: str | None, district: str | None)
     if grant.rank < MANAGER:
         return False
     if station is not None:
-        return grant.covers_station(station, district)
+        return grant.rank_at(station, district) >= MANAGER
     return grant.rank == ADMIN or (grant.rank == DISTRICT_MANAGER and district == grant.district)
 
 
