@@ -77,12 +77,13 @@ async def me_body(conn: AsyncConnection, grant: Grant) -> dict[str, Any]:
     person = (await conn.execute(select(users).where(users.c.id == grant.user_id))
               ).mappings().first()
     held = (await person_memberships(conn, [grant.user_id])).get(grant.user_id, [])
+    about: dict[str, Any] = dict(person) if person is not None else {}
     return {
         "user": grant.user_id, "role": grant.role, "station": grant.station,
         "district": grant.district,
-        "name": (person or {}).get("name") or grant.user_id,
-        "phone": (person or {}).get("phone"),
-        "languages": (person or {}).get("languages") or "zh",
+        "name": about.get("name") or grant.user_id,
+        "phone": about.get("phone"),
+        "languages": about.get("languages") or "zh",
         "memberships": [membership_view(m) for m in held],
         "token_id": grant.token_id, "device_id": grant.device_id, "sign_out": grant.sign_out,
     }

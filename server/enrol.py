@@ -110,7 +110,7 @@ def show_short(code: str) -> str:
 def normalise_short(typed: str) -> str:
     """Any case, with or without the dash or spaces; Crockford's look-alikes mapped."""
     cleaned = typed.upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def refusal(status: int, code: str, zh: str, en: str) -> ProtocolError:

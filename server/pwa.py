@@ -90,6 +90,6 @@ def _inside(root: Path, relative: str) -> Path | None:
     return target
 
 
-from server.accounts import me_route  # noqa: E402  (moved there; kept importable from here)
+from server.accounts import me_route
 
 __all__ = ["me_route", "pwa_routes"]

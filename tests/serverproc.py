@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import BinaryIO, Self
 
 import httpx
 
@@ -78,7 +78,9 @@ class ServerProcess:
         self.log_path = log_path or (data_dir / f"server-{self.port}.log")
         self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log_file = None
+        self._log_file: BinaryIO | None = None
+        self.starts = 0
+        self._log_offset = 0  # where this run's output begins in the log (restarts append)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -92,7 +94,10 @@ class ServerProcess:
         if self.workers is not None:
             cmd += ["--workers", str(self.workers)]
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        # A restart (after stop() or kill()) appends, so earlier runs' tracebacks stay readable.
+        self._log_file = open(self.log_path, "ab" if self.starts else "wb")  # noqa: SIM115 - closed in stop()
+        self._log_offset = self._log_file.tell()
+        self.starts += 1
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env={**_env(), **self.extra_env},
             stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
@@ -128,7 +133,7 @@ class ServerProcess:
         """Wait until ``needle`` appears ``count`` times in the log (e.g. one line per worker)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.log().count(needle) >= count:
+            if self.log_of_this_run().count(needle) >= count:
                 return
             time.sleep(0.1)
         raise AssertionError(f"{needle!r} not seen {count} times in {timeout}s\n{self.log()}")
@@ -158,6 +163,23 @@ class ServerProcess:
             self._log_file = None
         return code
 
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once (supervisor and workers): a crash,
+        with no shutdown code run. ``start()`` afterwards restarts on the same port."""
+        proc = self.proc
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
     def __enter__(self) -> Self:
         return self.start()
 
@@ -172,6 +194,15 @@ class ServerProcess:
         except OSError:
             return "(no server log)"
         return text[-tail:] if tail else text
+
+    def log_of_this_run(self) -> str:
+        """The output of the current run only (the log is appended to on restart)."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(self._log_offset)
+                return fh.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def descendant_pids(self) -> list[int]:
         """Every process below the server (uvicorn workers), Linux only."""

@@ -123,11 +123,11 @@ def _memberships_from_tokens() -> None:
     now = _now()
     bind.execute(sa.text("UPDATE users SET name = substr(id, 1, 64), languages = 'zh' "
                          "WHERE name IS NULL"))
-    station_district = dict(bind.execute(sa.text("SELECT code, district FROM stations")).all())
+    station_district: dict[str, str] = dict(bind.execute(sa.text("SELECT code, district FROM stations")).all())
     tokens = bind.execute(sa.text(
         "SELECT user_id, role, station, district FROM device_tokens "
         "WHERE revoked_at IS NULL ORDER BY created_at")).all()
-    names = dict(bind.execute(sa.text("SELECT id, name FROM users")).all())
+    names: dict[str, str] = dict(bind.execute(sa.text("SELECT id, name FROM users")).all())
     seen: set[tuple[str, str, str | None, str | None]] = set()
     rows, feed = [], []
     txid = None
