@@ -80,6 +80,7 @@ def test_enrol_by_link_asks_before_replacing(phones: Any, server: Server) -> Non
     wide_shot(phone, "70-enrol-link")
     page.get_by_test_id("device-name").fill("王芳的手机")
     page.get_by_test_id("enrol-go").click()
+    expect(page.get_by_test_id("pin-setup")).to_be_visible()
     phone.shot("71-pin-setup")
     wide_shot(phone, "71-pin-setup")
     page.get_by_test_id("pin-new").fill("12")

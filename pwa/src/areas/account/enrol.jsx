@@ -210,7 +210,7 @@ function noticeOf(app) {
   }
   if (!stored || app.meta.token) return null;
   const key = `enrol.why.${stored.code}`;
-  let text = stored.message && stored.code === 'device_wiped' ? `${t(key)} (${pick(stored.message)})` : t(key);
+  let text = t(key);
   if (stored.left) text += ` ${t('enrol.why.lost_items', { n: stored.left })}`;
   return { code: stored.code, text };
 }

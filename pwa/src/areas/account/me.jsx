@@ -40,10 +40,10 @@ export function SignOutSection({ app }) {
           <button type="button" onClick={() => setState(null)}>{t('pin.cancel')}</button>
         </div>
       ) : state?.left > 0 ? (
-        <div class="row">
-          <button type="button" class="primary" disabled={!app.online} onClick={() => run(false)}>{t('me.signout_retry')}</button>
-          <button type="button" class="danger" onClick={() => run(true)} data-testid="signout-force">{t('me.signout_force', { n: state.left })}</button>
-        </div>
+        <>
+          <button type="button" class="primary block" onClick={() => run(false)}>{t('me.signout_retry')}</button>
+          <button type="button" class="danger block" onClick={() => run(true)} data-testid="signout-force">{t('me.signout_force', { n: state.left })}</button>
+        </>
       ) : (
         <button type="button" class="danger block" disabled={state?.busy} onClick={() => setState({ asking: true })} data-testid="signout-button">{t('me.unenrol')}</button>
       )}
