@@ -2,7 +2,7 @@
 // browser for tests/test_overlay_agreement.py: reads {replica, outbox, me, config} as JSON
 // on stdin, writes {names, view: {type: {id: record}}} (the records the outbox touched).
 import { OVERLAY_NAMES, baseView, overlayView } from '../src/sync/local.js';
-import { setApprovalThreshold } from '../src/donations/model.js';
+import { setApprovalThreshold } from '../src/areas/donations/model.js';
 
 let input = '';
 for await (const chunk of process.stdin) input += chunk;

@@ -6,18 +6,18 @@ import { atLeast } from './roles.js';
 import { useApp } from './state.js';
 import { SyncBar } from './screens/syncbar.jsx';
 import { Enrol } from './screens/enrol.jsx';
-import { EventDetail, EventForm, EventList } from './screens/events.jsx';
-import { Review } from './screens/review.jsx';
+import { EventDetail, EventForm, EventList } from './areas/events/events.jsx';
+import { Review } from './areas/events/review.jsx';
 import { Me } from './screens/me.jsx';
 import { Icon } from './icons.jsx';
-import { DonationHome } from './screens/donations/home.jsx';
-import { DonationForm } from './screens/donations/record.jsx';
-import { DonationDetail } from './screens/donations/detail.jsx';
-import { ReceiptScreen } from './screens/donations/receipt.jsx';
-import { FundsScreen } from './screens/donations/funds.jsx';
-import { Inbox, unreadCount } from './screens/notify/inbox.jsx';
-import { Prefs } from './screens/notify/prefs.jsx';
-import { TIMEBANK_NAV, TIMEBANK_ROUTES } from './screens/timebank/routes.js';
+import { DonationHome } from './areas/donations/home.jsx';
+import { DonationForm } from './areas/donations/record.jsx';
+import { DonationDetail } from './areas/donations/detail.jsx';
+import { ReceiptScreen } from './areas/donations/receipt.jsx';
+import { FundsScreen } from './areas/donations/funds.jsx';
+import { Inbox, unreadCount } from './areas/notify/inbox.jsx';
+import { Prefs } from './areas/notify/prefs.jsx';
+import { TIMEBANK_NAV, TIMEBANK_ROUTES } from './areas/timebank/index.js';
 
 /** minRole: who may open it. */
 export const ROUTES = [

@@ -1,7 +1,7 @@
 // Chinese first, English on a switch. t(key, params) looks up the current language;
 // messages from the server come as {zh, en} and go through pick().
 import { useEffect, useState } from 'preact/hooks';
-import { DONATION_STRINGS } from './donations/strings.js';
+import { DONATION_STRINGS } from './areas/donations/strings.js';
 
 const STRINGS = {
   'app.name': ['社区慈善', 'Community Charity'],

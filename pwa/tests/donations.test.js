@@ -4,7 +4,7 @@ import test from 'node:test';
 import {
   correctionsByDonation, currentOf, highestUsed, mySeries, parseYuan, receiptNumber, totalsOf,
   verificationCode, yuan,
-} from '../src/donations/model.js';
+} from '../src/areas/donations/model.js';
 import { baseView, buildView, overlayView } from '../src/sync/local.js';
 
 test('yuan and fen', () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { buildView } from '../src/sync/local.js';
-import { volunteerCodeUrl, volunteerFromCode } from '../src/screens/timebank/common.js';
+import { volunteerCodeUrl, volunteerFromCode } from '../src/areas/timebank/common.js';
 
 const me = { user: 'vol-1', role: 'volunteer', station: 'S1' };
 const outboxRow = (id, name, args) => ({ id, name, args, hlc: `000000000000${id}:0000:c`, created_at: '2026-11-25T02:00:00.000Z' });
@@ -61,8 +61,8 @@ test('the volunteer code carries the id staff check-in needs', () => {
 test('every word the timebank screens ask for is in the table, in both languages', async () => {
   const { readFileSync, readdirSync } = await import('node:fs');
   const { has } = await import('../src/i18n.js');
-  await import('../src/screens/timebank/strings.js');
-  const dir = new URL('../src/screens/timebank/', import.meta.url);
+  await import('../src/areas/timebank/strings.js');
+  const dir = new URL('../src/areas/timebank/', import.meta.url);
   const keys = new Set();
   for (const file of readdirSync(dir)) {
     for (const m of readFileSync(new URL(file, dir), 'utf8').matchAll(/\bt\('([\w.]+)'/g)) keys.add(m[1]);

@@ -1,8 +1,8 @@
 // What the screens show: the replica with the pending outbox applied on top, so an edit
 // made offline shows at once and after a reload. The server stays the authority: once a
 // mutation is acknowledged it leaves the outbox and the replica holds the server's result.
-import { DONATION_OVERLAY, DONATION_TYPES } from '../donations/overlay.js';
-import { TIMEBANK_OVERLAY, TIMEBANK_TYPES } from '../screens/timebank/overlay.js';
+import { DONATION_OVERLAY, DONATION_TYPES } from '../areas/donations/overlay.js';
+import { TIMEBANK_OVERLAY, TIMEBANK_TYPES } from '../areas/timebank/overlay.js';
 
 const OVERLAY = {
   'event.create'(view, args, m, me) {

@@ -8,7 +8,7 @@ import { getMeta } from '../../sync/store.js';
 import { act } from '../../state.js';
 import { accountIdOf } from './overlay.js';
 import { credits } from './common.js';
-import { timeOf } from '../format.js';
+import { timeOf } from '../../ui/format.js';
 import './strings.js';
 
 export function TimeBank({ app }) {

@@ -6,9 +6,9 @@
 //   its mutation key and record id are fixed per intent, so even a second enqueue of the
 //   same intent is the same act (the outbox keeps one, the server answers `duplicate`).
 import { useRef, useState } from 'preact/hooks';
-import { addStrings, pick, t } from './i18n.js';
-import { yuan } from './donations/model.js';
-import { uuid7 } from './sync/ids.js';
+import { addStrings, pick, t } from '../i18n.js';
+import { yuan } from '../areas/donations/model.js';
+import { uuid7 } from '../sync/ids.js';
 
 addStrings({
   'form.saved': ['已保存', 'Saved'],
@@ -21,7 +21,7 @@ let loading = null;
 /** The compiled validators, `{"name@version": validate}`; null when the chunk cannot load
  *  (then the server, which checks every mutation anyway, is the only check). */
 export function loadValidators() {
-  if (!loading) loading = import('./generated/validators.js').then((m) => m.VALIDATORS, () => { loading = null; return null; });
+  if (!loading) loading = import('../generated/validators.js').then((m) => m.VALIDATORS, () => { loading = null; return null; });
   return loading;
 }
 

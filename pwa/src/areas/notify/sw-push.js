@@ -2,8 +2,8 @@
 // receives"): show the notification in the app's language, tagged with the inbox record's
 // id; on a tap, open the app at the payload's url and queue notification.mark_read through
 // the same IndexedDB outbox the app uses, so the mark reaches the server even offline.
-import { announce, enqueue } from '../sync/engine.js';
-import { getMeta } from '../sync/store.js';
+import { announce, enqueue } from '../../sync/engine.js';
+import { getMeta } from '../../sync/store.js';
 
 const FALLBACK = { title: { zh: '社区慈善有新通知', en: 'Community Charity: new notification' }, body: { zh: '', en: '' }, url: '/#/inbox' };
 

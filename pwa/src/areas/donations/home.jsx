@@ -4,8 +4,8 @@
 import { useMemo, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
-import { correctionsByDonation, currentOf, donorLabel, madeAt, sameLocalDay, totalsOf, yuan } from '../../donations/model.js';
-import { timeOf, todayIso } from '../format.js';
+import { correctionsByDonation, currentOf, donorLabel, madeAt, sameLocalDay, totalsOf, yuan } from './model.js';
+import { timeOf, todayIso } from '../../ui/format.js';
 
 const STATION_KEY = 'charity.donation_station';
 const EVENT_KEY = 'charity.donation_event';

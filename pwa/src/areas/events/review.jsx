@@ -2,10 +2,10 @@
 // restore the other through conflict.resolve), then the rejected and flagged submissions
 // of the station (sync_issue records).
 import { useEffect } from 'preact/hooks';
-import { pick, t } from '../i18n.js';
-import { stampTime } from '../sync/hlc.js';
-import { act } from '../state.js';
-import { timeOf } from './format.js';
+import { pick, t } from '../../i18n.js';
+import { stampTime } from '../../sync/hlc.js';
+import { act } from '../../state.js';
+import { timeOf } from '../../ui/format.js';
 
 function show(value) {
   return value === null || value === undefined || value === '' ? t('review.empty_value') : String(value);

@@ -3,13 +3,13 @@
 // offline) or waived; direction. Saving queues donation.record and opens the receipt.
 import { useState } from 'preact/hooks';
 import { both, t } from '../../i18n.js';
-import { checkArgs, useSubmit } from '../../forms.js';
-import { FieldError, FormStatus, SaveButton } from '../formparts.jsx';
+import { checkArgs, useSubmit } from '../../ui/forms.js';
+import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { configValue } from '../../config.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
-import { parseYuan, yuan } from '../../donations/model.js';
-import { currentSeries, nextReceipt } from '../../donations/series.js';
+import { parseYuan, yuan } from './model.js';
+import { currentSeries, nextReceipt } from './series.js';
 import { useSelection } from './home.jsx';
 
 const CHIPS = [1000, 5000, 10000, 20000, 50000];

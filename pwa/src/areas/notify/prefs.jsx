@@ -5,11 +5,11 @@ import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { act } from '../../state.js';
-import { useSubmit } from '../../forms.js';
-import { FieldError, SaveButton } from '../formparts.jsx';
+import { useSubmit } from '../../ui/forms.js';
+import { FieldError, SaveButton } from '../../ui/formparts.jsx';
 import { baseFor } from '../../sync/local.js';
-import { KINDS } from '../../notify/strings.js';
-import { PushSettings } from './push.jsx';
+import { KINDS } from './strings.js';
+import { PushSettings } from './push_settings.jsx';
 
 const DEFAULTS = { muted_kinds: [], stations: null, quiet_start: null, quiet_end: null, push_enabled: true, field_hlc: {} };
 

@@ -1,6 +1,6 @@
 // Helpers shared by the hours and Time Bank screens.
 import { t } from '../../i18n.js';
-import { DESCRIBERS, todayIso } from '../format.js';
+import { DESCRIBERS, todayIso } from '../../ui/format.js';
 
 export { todayIso };
 export { minutesBetween } from './overlay.js';

@@ -1,6 +1,6 @@
 // Small display helpers shared by the screens.
 import { getLang, t } from '../i18n.js';
-import { describeDonationArgs } from '../donations/model.js';
+import { describeDonationArgs } from '../areas/donations/model.js';
 
 export function timeOf(iso) {
   const d = new Date(iso);

@@ -3,10 +3,10 @@
 // (enrolment is online, so the claim goes out with the first sync); then each receipt
 // takes the next counter of that series, kept in IndexedDB next to the outbox, so numbers
 // never repeat on this phone and no other phone has the series.
-import { atLeast } from '../roles.js';
-import { act, subscribe } from '../state.js';
-import { openStore } from '../sync/store.js';
-import { newId } from '../sync/ids.js';
+import { atLeast } from '../../roles.js';
+import { act, subscribe } from '../../state.js';
+import { openStore } from '../../sync/store.js';
+import { newId } from '../../sync/ids.js';
 import { SERIES_LOW, highestUsed, mySeries, receiptNumber, verificationCode } from './model.js';
 
 const CLAIM_LOCK = 'charity-series-claim';

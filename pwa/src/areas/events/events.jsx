@@ -2,14 +2,14 @@
 // An edit sends only the fields that changed, with the field_hlc this phone showed for
 // each as `base`, so the server can tell a sequential edit from a concurrent one.
 import { useState } from 'preact/hooks';
-import { t } from '../i18n.js';
-import { go } from '../router.js';
-import { atLeast } from '../roles.js';
-import { baseFor } from '../sync/local.js';
-import { act } from '../state.js';
-import { useSubmit } from '../forms.js';
-import { FieldError, FormStatus, SaveButton } from './formparts.jsx';
-import { dateLabel, todayIso } from './format.js';
+import { t } from '../../i18n.js';
+import { go } from '../../router.js';
+import { atLeast } from '../../roles.js';
+import { baseFor } from '../../sync/local.js';
+import { act } from '../../state.js';
+import { useSubmit } from '../../ui/forms.js';
+import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
+import { dateLabel, todayIso } from '../../ui/format.js';
 
 const PHONE = /^\+?[0-9 -]{5,20}$/;
 

@@ -4,10 +4,10 @@
 // federation), approve or refuse, pay (the federation; three different people).
 import { useState } from 'preact/hooks';
 import { both, t } from '../../i18n.js';
-import { useSubmit } from '../../forms.js';
-import { FieldError, FormStatus, SaveButton } from '../formparts.jsx';
+import { useSubmit } from '../../ui/forms.js';
+import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { act } from '../../state.js';
-import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from '../../donations/model.js';
+import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from './model.js';
 import { CorrectionLine } from './detail.jsx';
 
 export function FundsScreen({ app }) {

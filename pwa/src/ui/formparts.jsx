@@ -1,7 +1,7 @@
 // Small pieces every form uses: a field's error under its input, the form's own line
 // (error or "saved"), and the save button that is disabled while saving.
 import { pick, t } from '../i18n.js';
-import { errorAt, otherErrors } from '../forms.js';
+import { errorAt, otherErrors } from './forms.js';
 
 /** The schema's message for `path` (or a field below it), under the input. */
 export function FieldError({ fields, path }) {

@@ -2,12 +2,12 @@
 // threshold waits for a second manager), and the form to void or correct it with a reason.
 import { useState } from 'preact/hooks';
 import { both, t } from '../../i18n.js';
-import { useSubmit } from '../../forms.js';
+import { useSubmit } from '../../ui/forms.js';
 import { configValue } from '../../config.js';
-import { FieldError, FormStatus, SaveButton } from '../formparts.jsx';
+import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { act } from '../../state.js';
-import { correctionsByDonation, currentOf, donorLabel, madeAt, parseYuan, yuan } from '../../donations/model.js';
-import { timeOf } from '../format.js';
+import { correctionsByDonation, currentOf, donorLabel, madeAt, parseYuan, yuan } from './model.js';
+import { timeOf } from '../../ui/format.js';
 
 export function CorrectionLine({ c }) {
   return (

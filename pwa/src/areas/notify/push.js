@@ -1,8 +1,8 @@
 // Web Push on the page side (docs/notifications.md "Web Push endpoints"): subscribe from a
 // user's tap, upsert the subscription on every start, re-subscribe when the server's VAPID
 // key changed, unsubscribe. A push only wakes the phone; the inbox is the truth.
-import { getLang, onLang } from '../i18n.js';
-import { getMeta, setMeta } from '../sync/store.js';
+import { getLang, onLang } from '../../i18n.js';
+import { getMeta, setMeta } from '../../sync/store.js';
 
 /** Why push cannot work here, or null: 'insecure', 'unsupported' (no Push API, e.g. iOS
  *  Safari outside a home-screen app). */

@@ -4,8 +4,8 @@
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { act } from '../../state.js';
-import { useSubmit } from '../../forms.js';
-import { FieldError, FormStatus, SaveButton } from '../formparts.jsx';
+import { useSubmit } from '../../ui/forms.js';
+import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { SERVICE_TYPES, activitiesOf, activityLabel, clock, duration, minutesBetween, todayIso, volunteerFromCode, volunteerNames } from './common.js';
 import './strings.js';
 

@@ -3,8 +3,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
-import { pushStatus, subscribeFromTap, unsubscribe } from '../../notify/push.js';
-import '../../notify/strings.js';
+import { pushStatus, subscribeFromTap, unsubscribe } from './push.js';
+import './strings.js';
 
 export function usePushStatus() {
   const [status, setStatus] = useState(null);

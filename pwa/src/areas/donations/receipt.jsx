@@ -4,8 +4,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { act } from '../../state.js';
-import { correctionsByDonation, currentOf, donorLabel, madeAt, yuan } from '../../donations/model.js';
-import { timeOf } from '../format.js';
+import { correctionsByDonation, currentOf, donorLabel, madeAt, yuan } from './model.js';
+import { timeOf } from '../../ui/format.js';
 
 export function receiptUrl(receipt) {
   return `${location.origin}/public/receipts/${encodeURIComponent(receipt.number)}?code=${receipt.code}`;

@@ -1,5 +1,5 @@
 // Texts of the notification screens (inbox, preferences, push), Chinese first.
-import { addStrings } from '../i18n.js';
+import { addStrings } from '../../i18n.js';
 
 export const KINDS = ['donation.large', 'correction.waiting', 'fund.low', 'hours.waiting', 'review.flagged', 'phone.stale'];
 

@@ -4,9 +4,9 @@ import { pick, t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
-import '../../notify/strings.js';
-import { timeOf } from '../format.js';
-import { usePushStatus } from './push.jsx';
+import './strings.js';
+import { timeOf } from '../../ui/format.js';
+import { usePushStatus } from './push_settings.jsx';
 
 const newestFirst = (a, b) => (a.created_at < b.created_at ? 1 : -1);
 
