@@ -6,6 +6,9 @@ import {
   verificationCode, yuan,
 } from '../src/areas/donations/model.js';
 import { baseView, buildView, overlayView } from '../src/sync/local.js';
+import { registerAreaRecords } from '../scripts/area-records.mjs';
+
+await registerAreaRecords(); // as src/areas/index.js does in the app
 
 test('yuan and fen', () => {
   assert.equal(yuan(0), '0.00');

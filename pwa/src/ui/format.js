@@ -1,6 +1,5 @@
 // Small display helpers shared by the screens.
 import { getLang, t } from '../i18n.js';
-import { describeDonationArgs } from '../areas/donations/model.js';
 
 export function timeOf(iso) {
   const d = new Date(iso);
@@ -25,15 +24,23 @@ export function todayIso() {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
-/** Areas describe their own mutations: name -> (args, view, label) => text. */
+/** fen -> "1,234.50" (yuan, two decimals). */
+export function yuan(fen) {
+  const n = Number(fen) || 0;
+  const sign = n < 0 ? '-' : '';
+  const abs = Math.abs(n);
+  const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${sign}${whole}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** Areas describe their own mutations: name -> (args, view, label) => text (each area's
+ *  `describers`, added by src/areas/index.js). */
 export const DESCRIBERS = {};
 
 /** "Edit event 中华慈善日义卖: title" for the sync panel and the outbox list. */
 export function describeMutation(name, args, view) {
   if (DESCRIBERS[name]) return DESCRIBERS[name](args, view, t(`mutation.${name}`));
   const label = t(`mutation.${name}`);
-  const gift = describeDonationArgs(name, args, view, t('donor.anonymous'));
-  if (gift !== null) return `${label} ${gift}`;
   const eventId = args?.id;
   const event = eventId && view?.event?.get(eventId);
   const title = event?.title || args?.title || args?.fields?.title || '';

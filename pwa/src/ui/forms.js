@@ -7,7 +7,7 @@
 //   same intent is the same act (the outbox keeps one, the server answers `duplicate`).
 import { useRef, useState } from 'preact/hooks';
 import { addStrings, pick, t } from '../i18n.js';
-import { yuan } from '../areas/donations/model.js';
+import { yuan } from './format.js';
 import { uuid7 } from '../sync/ids.js';
 
 addStrings({

@@ -1,6 +1,9 @@
 // Donations as the phone reads them (docs/donations.md "Records"): a donation never
 // changes; its current amount and status come from its corrections. Pure functions, so
 // node tests cover them and the screens compute totals from the local replica offline.
+import { yuan } from '../../ui/format.js';
+
+export { yuan };
 
 /** The server's default `correction_approval_threshold_fen` (until the phone has fetched the
  *  server's own, src/config.js): a change larger than this waits for a second person. */
@@ -17,15 +20,6 @@ export function approvalThresholdFen() {
 export const SERIES_SIZE = 99999;
 export const SERIES_LOW = 99000;
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // 32 letters: no bias from `% 32`
-
-/** fen -> "1,234.50" (yuan, two decimals). */
-export function yuan(fen) {
-  const n = Number(fen) || 0;
-  const sign = n < 0 ? '-' : '';
-  const abs = Math.abs(n);
-  const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${sign}${whole}.${String(abs % 100).padStart(2, '0')}`;
-}
 
 /** "12", "12.5", "12.50", "1,200" -> fen; null when not an amount. */
 export function parseYuan(text) {

@@ -1,4 +1,8 @@
-// Texts of the donation and fund screens [zh, en], merged into src/i18n.js.
+// Texts of the donation and fund screens [zh, en] (added to the app's table by
+// src/areas/index.js), and how the sync panel names these mutations.
+import { t } from '../../i18n.js';
+import { describeDonationArgs } from './model.js';
+
 export const DONATION_STRINGS = {
   'nav.donations': ['捐赠', 'Donations'],
   'don.title': ['现场捐赠', 'Donations'],
@@ -154,3 +158,14 @@ export const DONATION_STRINGS = {
   'advice.already_allocated': ['这笔捐赠已入基金账。', 'This gift is already booked into a fund.'],
   'advice.not_approved': ['申请尚未批准,不能付款。', 'The request is not approved; it cannot be paid yet.'],
 };
+
+/** The gift a queued or refused mutation is about: amount, donor, receipt number, reason. */
+function describeDonation(name) {
+  return (args, view, label) => `${label} ${describeDonationArgs(name, args, view, t('donor.anonymous'))}`;
+}
+
+export const DONATION_DESCRIBERS = Object.fromEntries([
+  'donation.record', 'donation.correct', 'donation.allocate', 'correction.decide', 'receipt.reprint',
+  'receipt.withdraw', 'receipt.reissue', 'receipt.attach_official', 'disbursement.request',
+  'disbursement.decide', 'disbursement.pay',
+].map((name) => [name, describeDonation(name)]));

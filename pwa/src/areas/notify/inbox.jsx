@@ -4,7 +4,6 @@ import { pick, t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
-import './strings.js';
 import { timeOf } from '../../ui/format.js';
 import { usePushStatus } from './push_settings.jsx';
 

@@ -3,6 +3,7 @@
 // key changed, unsubscribe. A push only wakes the phone; the inbox is the truth.
 import { getLang, onLang } from '../../i18n.js';
 import { getMeta, setMeta } from '../../sync/store.js';
+import { send } from '../../sync/transport.js';
 
 /** Why push cannot work here, or null: 'insecure', 'unsupported' (no Push API, e.g. iOS
  *  Safari outside a home-screen app). */
@@ -39,7 +40,7 @@ class PushError extends Error {
 async function api(method, path, token, body) {
   let response;
   try {
-    response = await fetch(path, {
+    response = await send(path, {
       method, cache: 'no-store',
       headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,

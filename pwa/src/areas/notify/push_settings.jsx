@@ -4,7 +4,6 @@ import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { pushStatus, subscribeFromTap, unsubscribe } from './push.js';
-import './strings.js';
 
 export function usePushStatus() {
   const [status, setStatus] = useState(null);

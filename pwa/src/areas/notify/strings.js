@@ -1,9 +1,9 @@
-// Texts of the notification screens (inbox, preferences, push), Chinese first.
-import { addStrings } from '../../i18n.js';
+// Texts of the notification screens (inbox, preferences, push), Chinese first (added to the
+// app's table by src/areas/index.js).
 
 export const KINDS = ['donation.large', 'correction.waiting', 'fund.low', 'hours.waiting', 'review.flagged', 'phone.stale'];
 
-addStrings({
+export const NOTIFY_STRINGS = {
   'nav.inbox': ['通知', 'Inbox'],
   'inbox.title': ['通知', 'Notifications'],
   'inbox.unread': ['未读({n})', 'Unread ({n})'],
@@ -63,4 +63,4 @@ addStrings({
   'mutation.notification_prefs.set': ['修改提醒设置', 'Change notification settings'],
   'mutation.alert.set_donation_threshold': ['设定大额捐赠线', 'Set large-donation line'],
   'mutation.alert.set_fund_low_water': ['设定基金余额提醒线', 'Set fund low-water mark'],
-});
+};

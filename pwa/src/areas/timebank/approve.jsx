@@ -10,7 +10,6 @@ import { useSubmit } from '../../ui/forms.js';
 import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { clock, credits, duration, localIso, span, volunteerNames } from './common.js';
 import { LogLine } from './hours.jsx';
-import './strings.js';
 
 export function Approvals({ app }) {
   const me = app.meta.me;

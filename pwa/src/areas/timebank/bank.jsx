@@ -5,11 +5,11 @@ import { newId } from '../../sync/ids.js';
 import { useState } from 'preact/hooks';
 import { pick, t } from '../../i18n.js';
 import { getMeta } from '../../sync/store.js';
+import { send } from '../../sync/transport.js';
 import { act } from '../../state.js';
 import { accountIdOf } from './overlay.js';
 import { credits } from './common.js';
 import { timeOf } from '../../ui/format.js';
-import './strings.js';
 
 export function TimeBank({ app }) {
   const me = app.meta.me || {};
@@ -99,7 +99,7 @@ export async function downloadCertificate(userId, from, to) {
   const query = new URLSearchParams();
   if (from) query.set('from', from);
   if (to) query.set('to', to);
-  const response = await fetch(`/api/v1/timebank/volunteers/${encodeURIComponent(userId)}/certificate?${query}`, {
+  const response = await send(`/api/v1/timebank/volunteers/${encodeURIComponent(userId)}/certificate?${query}`, {
     headers: { Authorization: `Bearer ${token}` }, cache: 'no-store',
   });
   if (response.status !== 200) {

@@ -1,6 +1,6 @@
 // Helpers shared by the hours and Time Bank screens.
 import { t } from '../../i18n.js';
-import { DESCRIBERS, todayIso } from '../../ui/format.js';
+import { todayIso } from '../../ui/format.js';
 
 export { todayIso };
 export { minutesBetween } from './overlay.js';
@@ -79,19 +79,3 @@ export function volunteerCodeUrl(origin, userId) {
 
 export const SERVICE_TYPES = ['elder_care', 'hardship_relief', 'orphan_care', 'disability_support',
   'community_governance', 'event_support', 'training'];
-
-/** How the sync bar names these mutations: what, for whom, which item or activity. */
-function describeTimebank(args, view, label) {
-  const log = args?.id && view?.hour_log?.get(args.id);
-  const activity = view?.service_activity?.get(args?.activity_id || log?.activity_id);
-  const redemption = args?.id && view?.redemption?.get(args.id);
-  const item = view?.redemption_item?.get(args?.item_id || redemption?.item_id);
-  const who = args?.volunteer_id || log?.volunteer_id;
-  const name = who && volunteerNames(view).get(who);
-  const what = item?.title || activity?.title || args?.title || '';
-  return [label, what && `「${what}」`, name && `(${name})`].filter(Boolean).join(' ');
-}
-
-for (const name of ['activity.create', 'hours.check_in', 'hours.check_out', 'hours.manual', 'hours.edit',
-  'hours.approve', 'hours.reject', 'redemption.request', 'redemption.approve', 'redemption.fulfil',
-  'redemption.decline']) DESCRIBERS[name] = describeTimebank;

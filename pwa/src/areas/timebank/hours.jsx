@@ -9,7 +9,6 @@ import { useSubmit } from '../../ui/forms.js';
 import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { activitiesOf, credits, activityLabel, clock, duration, localIso, minutesBetween, reasonText, span, todayIso } from './common.js';
 import { VolunteerQr } from './qr.jsx';
-import './strings.js';
 
 export function HoursScreen({ app }) {
   const me = app.meta.me || {};

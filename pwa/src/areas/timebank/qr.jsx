@@ -3,7 +3,6 @@
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { volunteerCodeUrl } from './common.js';
-import './strings.js';
 
 export function VolunteerQr({ app }) {
   const me = app.meta.me || {};

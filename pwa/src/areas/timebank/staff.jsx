@@ -7,7 +7,6 @@ import { act } from '../../state.js';
 import { useSubmit } from '../../ui/forms.js';
 import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { SERVICE_TYPES, activitiesOf, activityLabel, clock, duration, minutesBetween, todayIso, volunteerFromCode, volunteerNames } from './common.js';
-import './strings.js';
 
 export function StaffCheckIn({ app, query }) {
   const me = app.meta.me;

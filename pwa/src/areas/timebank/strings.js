@@ -1,8 +1,9 @@
 // Words of the volunteer, hours and Time Bank screens (Chinese first, English), added to
-// the app's table at start so the sync bar can explain these mutations and codes too.
-import { addStrings } from '../../i18n.js';
+// the app's table at start (src/areas/index.js) so the sync bar can explain these mutations
+// and codes too; and how the sync bar names them.
+import { volunteerNames } from './common.js';
 
-addStrings({
+export const TIMEBANK_STRINGS = {
   'staff.need_title': ['请填写活动名称', 'Enter the activity title'],
   'staff.activity_made': ['已新建服务活动,并已选中', 'Service activity created and chosen'],
   'hours.need_name': ['请填写姓名', 'Enter your name'],
@@ -169,4 +170,22 @@ addStrings({
   'ledger.redemption_refund': ['兑换退回', 'Redemption refund'],
   'me.volunteer_qr': ['我的志愿者码(工作人员扫码签到)', 'My volunteer code (staff scan it to check you in)'],
   'me.volunteer_qr_show': ['显示志愿者码', 'Show my volunteer code'],
-});
+};
+
+/** How the sync bar names these mutations: what, for whom, which item or activity. */
+function describeTimebank(args, view, label) {
+  const log = args?.id && view?.hour_log?.get(args.id);
+  const activity = view?.service_activity?.get(args?.activity_id || log?.activity_id);
+  const redemption = args?.id && view?.redemption?.get(args.id);
+  const item = view?.redemption_item?.get(args?.item_id || redemption?.item_id);
+  const who = args?.volunteer_id || log?.volunteer_id;
+  const name = who && volunteerNames(view).get(who);
+  const what = item?.title || activity?.title || args?.title || '';
+  return [label, what && `「${what}」`, name && `(${name})`].filter(Boolean).join(' ');
+}
+
+export const TIMEBANK_DESCRIBERS = Object.fromEntries([
+  'activity.create', 'hours.check_in', 'hours.check_out', 'hours.manual', 'hours.edit',
+  'hours.approve', 'hours.reject', 'redemption.request', 'redemption.approve', 'redemption.fulfil',
+  'redemption.decline',
+].map((name) => [name, describeTimebank]));

@@ -77,3 +77,10 @@ function Conflict({ conflict: c, app }) {
     </li>
   );
 }
+
+/** The number on the Review tab. */
+export function openConflicts(app) {
+  let n = 0;
+  for (const c of app.view.conflict.values()) if (c.status === 'open') n++;
+  return n;
+}
