@@ -18,7 +18,8 @@ export function registerArea({ types = [], overlay = {} }) {
   Object.assign(OVERLAY, overlay);
 }
 
-/** replicaRows: [{type, id, data}]; outbox: rows in id order. Returns {type: Map(id -> data)}. */
+/** replicaRows: [{type, id, data}]; outbox: rows in id order. Returns {type: Map(id -> data)},
+ *  one Map for each registered record type at least. */
 export function buildView(replicaRows, outbox, me) {
   return overlayView(baseView(replicaRows), outbox, me);
 }
