@@ -5,8 +5,8 @@ import { getLang, setLang, t } from '../i18n.js';
 import { go } from '../router.js';
 import { DB_NAME, openStore } from '../sync/store.js';
 import { refresh } from '../state.js';
-import { PushSettings } from './notify/push.jsx';
-import { VolunteerQr } from './timebank/qr.jsx';
+import { PushSettings } from '../areas/notify/push_settings.jsx';
+import { VolunteerQr } from '../areas/timebank/qr.jsx';
 
 export function Me({ app }) {
   const me = app.meta.me || {};

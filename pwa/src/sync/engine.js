@@ -4,6 +4,7 @@
 import { laterStamp, nextStamp } from './hlc.js';
 import { uuid7 } from './ids.js';
 import { openStore, rekey } from './store.js';
+import { send } from './transport.js';
 
 export const PROTOCOL = 1;
 export const PUSH_BATCH = 200;
@@ -39,7 +40,7 @@ export function parseRetryAfter(value, now = Date.now()) {
 async function request(method, path, token, body) {
   let response;
   try {
-    response = await fetch(path, {
+    response = await send(path, {
       method,
       cache: 'no-store',
       headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
