@@ -1,7 +1,7 @@
 // One person: their memberships (add, end), and an enrolment code for a new phone: the
 // QR code of the link, the short code to type, and how long it stays valid. A code needs
 // the server to know the person, so a person still waiting in the outbox is synced first.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { act, refresh, runner, subscribe } from '../../state.js';
 import { newId } from '../../sync/ids.js';
@@ -41,7 +41,11 @@ export function PersonScreen({ app, params, query }) {
   const [userId] = params;
   const me = app.meta.me;
   const view = app.view;
-  const person = personFrom(view, userId);
+  // Between the push that takes the person out of the outbox and the pull that brings the
+  // server's record there is a moment with neither: keep showing what was there.
+  const seen = useRef(null);
+  const person = personFrom(view, userId) || (seen.current?.user_id === userId ? seen.current : null);
+  seen.current = person;
   const rows = [...(view.membership?.values() || [])].filter((m) => m.user_id === userId)
     .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
   if (!person) {
@@ -134,6 +138,11 @@ function EnrolCode({ app, userId, name }) {
   const [code, setCode] = useState(null);
   const [svg, setSvg] = useState('');
   const [now, setNow] = useState(Date.now());
+  const shown = useRef(null);
+  useEffect(() => {
+    // The whole code in view, clear of the bottom tabs, ready to be scanned.
+    if (code) shown.current?.scrollIntoView({ block: 'center' });
+  }, [code]);
   useEffect(() => {
     if (!code) return undefined;
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -146,7 +155,7 @@ function EnrolCode({ app, userId, name }) {
       if (queuedFor(app.outbox, userId).length) await syncedFor(userId);
       const made = await postJson('/api/v1/enrol/codes', { user_id: userId });
       const { renderSVG } = await import('uqr');
-      setSvg(renderSVG(made.link, { border: 2 }));
+      setSvg(renderSVG(made.link, { border: 4 })); // the quiet zone the standard asks for
       setNow(Date.now());
       setCode(made);
       return '';
@@ -160,7 +169,7 @@ function EnrolCode({ app, userId, name }) {
       <p class="muted fine">{t('admin.enrol_code_help', { name })}</p>
       {queued && !code && <p class="muted fine" data-testid="code-queued">{t('admin.code_queued')}</p>}
       {code && !expired && (
-        <div class="code-shown" data-testid="enrol-code" data-link={code.link}>
+        <div class="code-shown" data-testid="enrol-code" data-link={code.link} ref={shown}>
           <div class="qr big-qr" data-testid="enrol-qr" dangerouslySetInnerHTML={{ __html: svg }} />
           <div class="short-code" data-testid="short-code">{code.short_code}</div>
           <p class="muted fine">{t('admin.short_code_help')}</p>
