@@ -71,9 +71,11 @@ def open_section(phone: Phone, key: str) -> None:
     expect(phone.page.get_by_test_id(f"admin-{key}")).to_be_visible()
 
 
-def shots(phone: Phone, name: str) -> None:
-    """The screen at phone size and at office size."""
+def shots(phone: Phone, name: str, top: bool = True) -> None:
+    """The screen at phone size and at office size (from its top unless told otherwise)."""
     phone.page.set_viewport_size(PHONE)
+    if top:
+        phone.page.evaluate("scrollTo(0, 0)")
     phone.shot(f"70-admin-{name}-360")
     phone.page.set_viewport_size(OFFICE)
     phone.shot(f"70-admin-{name}-1280")
@@ -161,7 +163,7 @@ def test_admin_console_sets_up_a_station_and_its_people(phones: Any, server: Ser
     assert decode_qr(qr_png) == link
     people = [m for m in server.records("membership").values() if m["user_id"] == user_id]
     assert [(m["name"], m["role"], m["station"]) for m in people] == [("王芳", "staff", code)]
-    shots(admin, "person-code")
+    shots(admin, "person-code", top=False)
     # The code enrols a phone (the server's side of it).
     enrolled = httpx.post(f"{server.base_url}/api/v1/enrol",
                           json={"short_code": short.lower(), "device_name": "王芳的手机"}, timeout=10)
@@ -184,7 +186,7 @@ def test_admin_console_sets_up_a_station_and_its_people(phones: Any, server: Ser
     expect(device.get_by_test_id("device-summary")).to_contain_text("最后联系")
     device.get_by_test_id("revoke").click()
     expect(device.get_by_test_id("revoke-choices")).to_contain_text("3 项未同步记录将丢失")
-    shots(admin, "devices")
+    shots(admin, "devices", top=False)
     device.get_by_test_id("revoke-lost").click()
     expect(page.get_by_test_id("revoke-status")).to_contain_text("已停用")
     wiped = httpx.get(f"{server.base_url}/api/v1/me", headers={"Authorization": f"Bearer {wang_token}"}, timeout=10)

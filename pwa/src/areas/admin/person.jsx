@@ -60,7 +60,7 @@ export function PersonScreen({ app, params, query }) {
         <section>
           <dl>
             <dt>{t('admin.phone')}</dt><dd>{person.phone || '—'}</dd>
-            <dt>{t('admin.languages')}</dt><dd>{person.languages}</dd>
+            <dt>{t('admin.languages')}</dt><dd>{languagesText(person.languages)}</dd>
             <dt>{t('admin.person_id')}</dt><dd class="mono">{userId}</dd>
           </dl>
           <h2>{t('admin.memberships')}</h2>
@@ -77,21 +77,28 @@ export function PersonScreen({ app, params, query }) {
   );
 }
 
-function placeOf(row) {
-  return row.station || row.district || t('admin.everywhere');
+function placeOf(row, view) {
+  const station = row.station && view?.station.get(row.station);
+  return station ? `${station.name}(${station.code})` : row.station || row.district || t('admin.everywhere');
+}
+
+const LANGUAGES = { zh: '中文', en: 'English' };
+
+function languagesText(list) {
+  return String(list || 'zh').split(',').map((code) => LANGUAGES[code] || code).join('、');
 }
 
 function MembershipRow({ app, row }) {
   const saving = useSaving();
   const end = () => saving.run(async () => {
-    if (!confirm(t('admin.end_confirm', { name: row.name, role: t(`role.${row.role}`), place: placeOf(row) }))) return '';
+    if (!confirm(t('admin.end_confirm', { name: row.name, role: t(`role.${row.role}`), place: placeOf(row, app.view) }))) return '';
     await act('membership.end', { id: row.id });
     return savedText(t('admin.ended'));
   });
   return (
     <li class="item" data-testid="admin-membership" data-role={row.role} data-ended={row.ended_at ? '1' : '0'}>
       <div class="grow">
-        <strong>{t(`role.${row.role}`)}</strong> · {placeOf(row)} <Pending record={row} />
+        <strong>{t(`role.${row.role}`)}</strong> · {placeOf(row, app.view)} <Pending record={row} />
         <div class="muted fine">{row.ended_at ? t('admin.ended_at', { time: timeOf(row.ended_at) }) : t('admin.since', { time: timeOf(row.created_at) })}</div>
         <Status saving={saving} id="membership" />
       </div>
