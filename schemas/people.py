@@ -135,6 +135,7 @@ class RevokeRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 __all__ = [
+    "UNSET",
     "DistrictCreateArgs",
     "DistrictRecord",
     "EnrolCodeRequest",
@@ -149,5 +150,4 @@ __all__ = [
     "RevokeRequest",
     "Role",
     "SignupRequest",
-    "UNSET",
 ]

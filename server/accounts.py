@@ -14,7 +14,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-
 from litestar import Request, get, post
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection

@@ -1,8 +1,9 @@
 """``python -m server``: serve, migrate, prune, device tokens, VAPID keys and a development
 TLS certificate.
 
-``token issue`` stands in for phone enrolment until that exists: it prints the
-device token on its last line.
+Phones enrol with codes (docs/accounts.md); ``token issue`` remains for recovery and
+scripts: it prints the device token on its last line. ``admin enrol-link`` prints a new
+first-administrator link; ``token list`` and ``device revoke`` are the recovery tools.
 """
 
 from __future__ import annotations
@@ -79,6 +80,24 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--district", help="district (district_manager)")
     revoke = token_sub.add_parser("revoke", parents=[common], help="revoke a device token")
     revoke.add_argument("--token-id", required=True)
+    listing = token_sub.add_parser("list", parents=[common], help="list device tokens (recovery)")
+    listing.add_argument("--user", help="only this person's tokens")
+    listing.add_argument("--all", action="store_true", help="revoked ones too")
+
+    device = sub.add_parser("device", help="phones (recovery; the console does this day to day)")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    device_revoke = device_sub.add_parser(
+        "revoke", parents=[common],
+        help="revoke a phone's token; --lost also wipes it and drops its push subscriptions")
+    device_revoke.add_argument("--token-id", required=True)
+    device_revoke.add_argument("--lost", action="store_true", help="lost or stolen: wipe it")
+
+    admin = sub.add_parser("admin", help="administrators")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    enrol_link = admin_sub.add_parser(
+        "enrol-link", parents=[common],
+        help="print a new first-administrator enrolment link and QR code (recovery)")
+    enrol_link.add_argument("--public-url", help="base URL of the link (env CHARITY_PUBLIC_URL)")
 
     vapid = sub.add_parser("vapid", help="Web Push (VAPID) keys, kept in the database")
     vapid_sub = vapid.add_subparsers(dest="vapid_command", required=True)
@@ -149,8 +168,11 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "token":
             from server.auth import issue_token, revoke_token
 
+            if args.token_command == "list":
+                return await _token_list(db, args)
             if args.token_command == "issue":
                 try:
+                    await _station_must_exist(db, args.station)
                     token_id, token = await issue_token(
                         db, user=args.user, role=args.role, station=args.station, district=args.district
                     )
@@ -165,6 +187,21 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             print(f"error: no active token {args.token_id}", file=sys.stderr)
             return 1
+        if args.command == "device":
+            from server.auth import revoke_token
+
+            if await revoke_token(db, args.token_id, reason="lost" if args.lost else "admin",
+                                  wipe=args.lost):
+                print(f"revoked {args.token_id}{' (wiped)' if args.lost else ''}")
+                return 0
+            print(f"error: no active token {args.token_id}", file=sys.stderr)
+            return 1
+        if args.command == "admin":
+            from server.enrol import admin_banner, make_first_admin_code
+
+            made = await make_first_admin_code(db, settings, fresh=True)
+            print(admin_banner(made), flush=True)
+            return 0
         if args.command == "vapid":
             from server.notify.vapid import ensure_key, rotate_key
 
@@ -192,6 +229,11 @@ def _serve(settings: Settings) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     asyncio.run(_migrate_only(settings))
+    from server.enrol import first_admin_banner
+
+    banner = asyncio.run(first_admin_banner(settings))
+    if banner:
+        print(banner, flush=True)
     os.environ.update(settings.to_env())
     os.environ["CHARITY_SKIP_MIGRATIONS"] = "1"
     scheme = "https" if settings.tls else "http"
@@ -211,6 +253,45 @@ def _serve(settings: Settings) -> int:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    return 0
+
+
+async def _station_must_exist(db, station: str | None) -> None:  # type: ignore[no-untyped-def]
+    """The command line refuses a token for a station nobody created (a typo would
+    otherwise make a membership nobody can use)."""
+    if not station:
+        return
+    from sqlalchemy import select
+
+    from server.domain.stations import stations
+
+    async with db.read() as conn:
+        found = (await conn.execute(select(stations.c.code).where(stations.c.code == station))).first()
+    if found is None:
+        raise ValueError(f"no station {station!r}; create it first (station.create)")
+
+
+async def _token_list(db, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from server.accounts import person_memberships
+    from sync.tables import device_tokens
+
+    stmt = select(device_tokens).order_by(device_tokens.c.created_at)
+    if args.user:
+        stmt = stmt.where(device_tokens.c.user_id == args.user)
+    if not args.all:
+        stmt = stmt.where(device_tokens.c.revoked_at.is_(None))
+    async with db.read() as conn:
+        rows = (await conn.execute(stmt)).mappings().all()
+        held = await person_memberships(conn, sorted({r["user_id"] for r in rows}))
+    for row in rows:
+        roles = ",".join(f"{m['role']}@{m['station'] or m['district'] or '*'}"
+                         for m in held.get(row["user_id"], [])) or "-"
+        state = f"revoked {row['revoke_reason'] or ''}".strip() if row["revoked_at"] else "active"
+        print(f"{row['id']}  {row['user_id']}  {row['name'] or '-'}  roles={roles}  "
+              f"last_seen={row['last_seen_at'] or '-'}  {state}")
+    print(f"{len(rows)} token(s)")
     return 0
 
 

@@ -291,7 +291,7 @@ async def check_rate(db: Database, settings: Settings, ip: str, short: bool) -> 
     for (count, oldest), limit in ((mine, settings.enrol_failures_per_ip),
                                    (everyone, settings.enrol_failures_short_global)):
         if count >= limit and oldest is not None:
-            frees = dt.datetime.fromisoformat(oldest.replace("Z", "+00:00")) + dt.timedelta(
+            frees = dt.datetime.fromisoformat(oldest) + dt.timedelta(
                 minutes=settings.enrol_failure_window_minutes)
             wait = max(1, int((frees - utc_now()).total_seconds()) + 1)
             raise ProtocolError(

@@ -17,7 +17,6 @@ from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-
 log = logging.getLogger("server")
 PWA_DIST = Path(__file__).resolve().parent.parent / "pwa" / "dist"
 
@@ -76,6 +75,6 @@ def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
     return [serve_app]
 
 
-from server.accounts import me_route  # noqa: E402  (moved there; kept importable from here)
+from server.accounts import me_route
 
 __all__ = ["me_route", "pwa_routes"]

@@ -472,8 +472,23 @@ async def _claim_client(
         )
         return 0
     if found[0]["token_id"] != grant.token_id:
-        raise client_not_yours()
+        if not await same_device(conn, found[0]["token_id"], grant):
+            raise client_not_yours()
+        await REBIND_CLIENT.execute(conn, token=grant.token_id, client=request.client_id)
     return int(found[0]["last_mutation_id"])
+
+
+SAME_DEVICE = HotSql("SELECT user_id, device_id FROM device_tokens WHERE id = :token")
+REBIND_CLIENT = HotSql("UPDATE clients SET token_id = :token WHERE client_id = :client")
+
+
+async def same_device(conn: Any, old_token_id: str, grant: Grant) -> bool:
+    """A phone enrolled again (same person, same ``device_id``) keeps its client id, so
+    its queued mutations go on where they were (docs/accounts.md)."""
+    if grant.device_id is None:
+        return False
+    rows = await SAME_DEVICE.rows(conn, token=old_token_id)
+    return bool(rows) and rows[0]["user_id"] == grant.user_id and rows[0]["device_id"] == grant.device_id
 
 
 async def _touch_client(

@@ -46,14 +46,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         s = Site(server, db_file)
         s.tokens["admin"] = s.token("root", "admin")
-        s.tokens["manager"] = s.token("mgr-a", "manager", station=STATION)
-        s.tokens["staff"] = s.token("staff-a", "staff", station=STATION)
-        s.tokens["other"] = s.token("staff-b", "staff", station=OTHER)
         with httpx.Client(base_url=server.base_url, timeout=10) as http:
             for i, (code, district) in enumerate([(STATION, "天河区"), (OTHER, "越秀区")], start=1):
                 r = _push(http, s.tokens["admin"], str(uuid.uuid4()),
                           [mutation(1, "station.create", station_args(code, district, f"站{i}"))])
                 assert r["results"][0]["status"] == "applied", r
+        # station roles after the stations: token issue refuses a station nobody created
+        s.tokens["manager"] = s.token("mgr-a", "manager", station=STATION)
+        s.tokens["staff"] = s.token("staff-a", "staff", station=STATION)
+        s.tokens["other"] = s.token("staff-b", "staff", station=OTHER)
         yield s
     finally:
         server.stop()
@@ -119,6 +120,12 @@ def test_token_issue_refuses_a_bad_role(site: Site) -> None:
     assert done.returncode != 0
     assert "--role" in done.stderr and "boss" in done.stderr
     assert "volunteer" in done.stderr  # the valid choices are named
+
+
+def test_token_issue_refuses_a_station_that_does_not_exist(site: Site) -> None:
+    done = run_cli(["token", "issue", "--user", "u9", "--role", "staff", "--station", "NO-SUCH"],
+                   database_url=site.url, data_dir=site.data_dir)
+    assert done.returncode == 2 and "no station 'NO-SUCH'" in done.stderr
 
 
 def test_token_issue_needs_a_station_for_station_roles(site: Site) -> None:

@@ -22,9 +22,10 @@ import sync.push as push_module
 from server.app import create_app
 from server.auth import issue_token, revoke_token
 from server.domain.events import events as events_table
+from server.domain.people import memberships
 from sync.push import PushLimits
 from sync.registry import MutationSpec
-from sync.tables import changes, clients, conflicts, device_tokens, mutations, sync_issues
+from sync.tables import changes, clients, conflicts, mutations, sync_issues
 from sync.timeutil import now_ms
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api, apply_page
@@ -592,7 +593,8 @@ async def test_guarantee_08_scopes_pull_only_granted_records_and_redacts_persona
     }
     for role, (want_events, want_conflicts, want_issues) in expected.items():
         seen = await fresh_snapshot(api, tokens[role])
-        assert {t for t, _ in seen} <= {"station", "event", "conflict", "sync_issue"}, role
+        assert {t for t, _ in seen} <= {"station", "event", "conflict", "sync_issue",
+                                          "district", "membership"}, role
         got = (ids_of(seen, "station"), ids_of(seen, "event"), ids_of(seen, "conflict"),
                ids_of(seen, "sync_issue"))
         assert got == (every_station, want_events, want_conflicts, want_issues), role
@@ -644,8 +646,8 @@ async def test_guarantee_08_revoked_device_gets_403_and_changed_grant_resets_rep
     mover = Device(api, token)
     await mover.pull()
     assert e_th in mover.of_type("event") and e_yx not in mover.of_type("event")
-    async with api.state.db.engine.begin() as conn:
-        await conn.execute(update(device_tokens).where(device_tokens.c.id == token_id).values(station=YX1))
+    async with api.state.db.engine.begin() as conn:  # the person moves to another station
+        await conn.execute(update(memberships).where(memberships.c.user_id == "staff-m").values(station=YX1))
     page = (await pull_page(api, token, mover.client_id, mover.cursor)).json()
     assert page["reset"] is True
     assert ("event", e_th) not in {(c["type"], c["id"]) for c in page["changes"]}
@@ -838,6 +840,7 @@ async def test_guarantee_10_client_id_of_another_token_is_403(api: Api) -> None:
     token, client_id, before = await _seeded(api)
     same_user_other_phone = await api.token("staff-a", "staff", station=TH1)
     other_user = await api.token("staff-b", "staff", station=TH1)
+    before = await count_rows(api)  # a new person's membership is a record (a change row)
     for thief in (same_user_other_phone, other_user):
         batch = [mutation(2, "event.create", event_args(new_id(), TH1))]
         assert_error(await api.push(thief, client_id, batch), 403, "client_not_yours")

@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from server.auth import issue_token
 from server.domain.people import memberships
 from server.notify.outbox import expand_outbox
 from server.notify.tables import notifications
 from sync.scopes import ADMIN, OWNER_ONLY, Grant, Scope
-from sync.tables import mutations
+from sync.tables import device_tokens, mutations
 from sync.timeutil import utc_now
 from tests.conftest import Api
 from tests.helpers import event_args, mutation, new_id, station_args
@@ -93,6 +94,16 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: notification.mark_read of another's notification",    N,     N,     N,       N,            N),
     ("push: alert.set_donation_threshold at own station",         N,     N,     Y,       Y,            Y),
     ("push: alert.set_fund_low_water of own station's fund",      N,     N,     Y,       Y,            Y),
+    # -- people, devices, enrolment (docs/accounts.md)
+    ("push: person.create with a volunteer membership at own station", N,  N,     Y,       Y,            Y),
+    ("push: membership.add of staff at own station",              N,     N,     Y,       Y,            Y),
+    ("push: membership.add of a manager at own station",          N,     N,     Y,       Y,            Y),
+    ("push: membership.add of a district manager in own district", N,    N,     N,       Y,            Y),
+    ("push: membership.end of a staff member at own station",     N,     N,     Y,       Y,            Y),
+    ("push: district.create",                                     N,     N,     N,       N,            Y),
+    ("http: enrolment code for a volunteer of own station",       N,     Y,     Y,       Y,            Y),
+    ("http: list the devices of own station",                     N,     N,     Y,       Y,            Y),
+    ("http: revoke a volunteer's phone at own station",           N,     N,     Y,       Y,            Y),
 ]
 
 REFUSED_AS: dict[str, str] = {
@@ -225,6 +236,9 @@ async def _money_world(api: Api, admin: _Device, user: str, ids: dict[str, str])
     federation_a = await _device(api, "federation-a", "district_manager", district=TIANHE)
     federation_b = await _device(api, "federation-b", "district_manager", district=TIANHE)
     recorder = await _device(api, "recorder", "staff", station=OWN)
+    async with api.state.db.read() as conn:
+        ids["recorder_membership"] = (await conn.execute(select(memberships.c.id).where(
+            memberships.c.user_id == "recorder"))).scalar_one()
     await federation_a.ok(
         ("fund.create", {"id": ids["fund"], "name": "天河一站社区基金", "district": TIANHE,
                          "station": OWN, "purpose": "社区服务"}),
@@ -307,6 +321,32 @@ def _allowed(label: str, result: dict[str, Any]) -> bool:
     code = REFUSED_AS.get(label, "forbidden")
     assert (result["status"], result.get("code")) == ("rejected", code), (label, result)
     return False
+
+
+async def _http_actions(api: Api, token: str) -> dict[str, bool]:
+    """The console's routes: allowed is a 2xx, refused a 403 ``forbidden``."""
+    _, volunteer_phone = await issue_token(api.state.db, user="vol-a", role="volunteer",
+                                           station=OWN, district=None)
+    del volunteer_phone
+    async with api.state.db.read() as conn:
+        phone_id = (await conn.execute(select(device_tokens.c.id).where(
+            device_tokens.c.user_id == "vol-a", device_tokens.c.revoked_at.is_(None))
+            .order_by(device_tokens.c.created_at.desc()))).scalars().first()
+    headers = api.auth(token)
+    answers = {
+        "http: enrolment code for a volunteer of own station": await api.http.post(
+            "/api/v1/enrol/codes", json={"user_id": "vol-a"}, headers=headers),
+        "http: list the devices of own station": await api.http.get(
+            "/api/v1/devices", params={"station": OWN}, headers=headers),
+        "http: revoke a volunteer's phone at own station": await api.http.post(
+            f"/api/v1/devices/{phone_id}/revoke", json={"mode": "sign_out"}, headers=headers),
+    }
+    observed = {}
+    for label, response in answers.items():
+        if response.status_code >= 300:
+            assert (response.status_code, response.json()["code"]) == (403, "forbidden"), label
+        observed[label] = response.status_code < 300
+    return observed
 
 
 def _user_for(role: str) -> str:
@@ -422,6 +462,18 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
          {"station": OWN, "amount_fen": 1_000_000}),
         ("push: alert.set_fund_low_water of own station's fund", "alert.set_fund_low_water",
          {"fund_id": ids["fund"], "station": OWN, "amount_fen": 200_000}),
+        ("push: person.create with a volunteer membership at own station", "person.create",
+         {"id": new_id(), "name": "新志愿者", "membership": {"id": new_id(), "role": "volunteer",
+                                                           "station": OWN}}),
+        ("push: membership.add of staff at own station", "membership.add",
+         {"id": new_id(), "user_id": "vol-a", "role": "staff", "station": OWN}),
+        ("push: membership.add of a manager at own station", "membership.add",
+         {"id": new_id(), "user_id": "vol-a", "role": "manager", "station": OWN}),
+        ("push: membership.add of a district manager in own district", "membership.add",
+         {"id": new_id(), "user_id": "vol-a", "role": "district_manager", "district": TIANHE}),
+        ("push: membership.end of a staff member at own station", "membership.end",
+         {"id": ids["recorder_membership"]}),
+        ("push: district.create", "district.create", {"name": "海珠区"}),
     ]
 
 
@@ -432,6 +484,7 @@ async def test_role_matrix(api: Api, role: str) -> None:
     token = await _token_for(api, role)
 
     observed = _pulled(await _snapshot(api, token), ids, user)
+    observed.update(await _http_actions(api, token))
     device = _Device(api, token)
     actions = _actions(ids)
     results = await device.push(*[(name, args, None) for _, name, args in actions])
@@ -468,7 +521,7 @@ def test_readme_mirrors_the_matrix() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     rows = [
         tuple(cell.strip() for cell in line.strip().strip("|").split("|"))
-        for line in readme.splitlines() if line.startswith(("| pull:", "| push:"))
+        for line in readme.splitlines() if line.startswith(("| pull:", "| push:", "| http:"))
     ]
     assert rows == [(label, *("Y" if cell else "N" for cell in cells)) for label, *cells in MATRIX]
 

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 
+from server.domain.people import memberships
+from server.domain.stations import stations
 from server.notify.kinds import KINDS, Kind
 from server.notify.tables import (
     hours_waiting,
@@ -31,8 +33,6 @@ from server.notify.vapid import current_key
 from server.state import AppState
 from sync.ids import uuid7
 from sync.push import POKE_CHANNEL
-from server.domain.people import memberships
-from server.domain.stations import stations
 from sync.tables import clients, device_tokens
 from sync.timeutil import iso
 from sync.unit import Tx
