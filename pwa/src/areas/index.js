@@ -11,9 +11,10 @@ import { DONATIONS_AREA } from './donations/index.js';
 import { TIMEBANK_AREA } from './timebank/index.js';
 import { REVIEW_AREA } from './review/index.js';
 import { NOTIFY_AREA } from './notify/index.js';
+import { ADMIN_AREA } from './admin/index.js';
 
 /** In the order of the bottom tabs. */
-export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA];
+export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA, ADMIN_AREA];
 
 for (const area of AREAS) {
   addStrings(area.strings || {});
