@@ -13,24 +13,26 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from schemas.mutations import BaseHlcs, StationCode
+from schemas.text import exact, single_line
 from schemas.wire import Uuid
 
 Role = Literal["volunteer", "staff", "manager", "district_manager", "admin"]
 PersonId = Annotated[
-    str, msgspec.Meta(pattern=r"^[^\s/\\?#%]{1,64}$", description="a person's id (new ones: a UUID)")
+    str, msgspec.Meta(pattern=exact(r"[^\s/\\?#%\x00-\x1f\x7f]{1,64}"),
+                      description="a person's id (new ones: a UUID)")
 ]
-PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+PersonName = Annotated[str, single_line(min_length=1, max_length=64)]
 PersonPhone = Annotated[
-    str, msgspec.Meta(pattern=r"^\+?[0-9][0-9-]{2,19}$", max_length=20, description="digits, + and -")
+    str, msgspec.Meta(pattern=exact(r"\+?[0-9][0-9-]{2,19}"), max_length=20, description="digits, + and -")
 ]
 Languages = Annotated[
-    str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?(,[a-z]{2,3}(-[A-Za-z]{2,4})?)*$",
+    str, msgspec.Meta(pattern=exact(r"[a-z]{2,3}(-[A-Za-z]{2,4})?(,[a-z]{2,3}(-[A-Za-z]{2,4})?)*"),
                       max_length=64, description="comma list of language tags, e.g. zh,en")
 ]
-DistrictName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-DeviceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-ShortCode = Annotated[str, msgspec.Meta(min_length=4, max_length=20)]
-Secret = Annotated[str, msgspec.Meta(min_length=16, max_length=100)]
+DistrictName = Annotated[str, single_line(min_length=1, max_length=100)]
+DeviceName = Annotated[str, single_line(min_length=1, max_length=64)]
+ShortCode = Annotated[str, single_line(min_length=4, max_length=20)]
+Secret = Annotated[str, msgspec.Meta(pattern=exact(r"[A-Za-z0-9_-]{16,100}"))]
 
 
 class MembershipSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

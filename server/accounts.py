@@ -23,6 +23,7 @@ from server.api import APP_VERSION, _decode
 from server.auth import resolve_grant, revoke_tag, revoke_token, token_row
 from server.domain.people import memberships
 from server.domain.stations import stations
+from server.openapi import TOKEN, errors
 from sync.errors import ProtocolError
 from sync.scopes import ADMIN, MANAGER, RANK, Grant
 from sync.tables import device_tokens, users
@@ -89,7 +90,7 @@ async def me_body(conn: AsyncConnection, grant: Grant) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/me")
+@get("/api/v1/me", security=TOKEN, tags=["devices"], summary="Who the token belongs to: the person, their roles, this device", responses=errors(401, 403))
 async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Who the bearer token belongs to: the phone decides which screens to show from it
     (the server still authorises every mutation)."""
@@ -102,7 +103,7 @@ async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
         return await me_body(conn, grant)
 
 
-@post("/api/v1/me/sign-out", status_code=200)
+@post("/api/v1/me/sign-out", status_code=200, security=TOKEN, tags=["devices"], summary="Sign this device out (after it delivered its queue)", responses=errors(401, 403))
 async def sign_out_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The phone signs itself out (after pushing what it held): its token is revoked."""
     from server.state import state_of
@@ -130,7 +131,7 @@ def _device_view(row: Mapping[str, Any], person_name: str | None,
     }
 
 
-@get("/api/v1/devices")
+@get("/api/v1/devices", security=TOKEN, tags=["devices"], summary="The devices of a station or a person, with what each last reported unsynced", responses=errors(400, 401, 403))
 async def devices_route(request: Request[Any, Any, Any], station: str | None = None,
                         person: str | None = None) -> list[dict[str, Any]]:
     from server.state import state_of
@@ -168,7 +169,7 @@ async def devices_route(request: Request[Any, Any, Any], station: str | None = N
     return [_device_view(r, names.get(r["user_id"]), held_by.get(r["user_id"], [])) for r in rows]
 
 
-@post("/api/v1/devices/{token_id:str}/revoke", status_code=200)
+@post("/api/v1/devices/{token_id:str}/revoke", status_code=200, security=TOKEN, tags=["devices"], summary="End a device: sign it out, or mark it lost (refused at once, wiped on next contact)", responses=errors(400, 401, 403, 404))
 async def revoke_device_route(request: Request[Any, Any, Any], token_id: str) -> dict[str, Any]:
     from server.state import state_of
 

@@ -13,10 +13,12 @@ from typing import Any
 from litestar import Request, get
 
 from server.auth import resolve_grant
+from server.openapi import TOKEN, errors
 from server.state import state_of
 
 
-@get("/api/v1/client-config")
+@get("/api/v1/client-config", security=TOKEN, tags=["devices"],
+     summary="Server settings the phone needs (approval and alert lines)", responses=errors(401, 403))
 async def client_config_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Settings that shape the phone's forms and its instant local results (Bearer token)."""
     state = state_of(request)

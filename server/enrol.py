@@ -52,6 +52,7 @@ from server.api import APP_VERSION, _decode
 from server.auth import SYSTEM, TokenResolver, insert_token, resolve_grant
 from server.domain.people import ensure_person, has_active_admin, system_write, write_membership
 from server.domain.stations import stations
+from server.openapi import TOKEN, answer, errors
 from server.settings import Settings
 from sync.db import Database
 from sync.errors import ProtocolError, Rejected
@@ -434,7 +435,7 @@ def refusal_error(refusal: tuple[int, str, str, str]) -> ProtocolError:
 # -- routes -----------------------------------------------------------------------------------
 
 
-@post("/api/v1/enrol/codes", status_code=201)
+@post("/api/v1/enrol/codes", status_code=201, security=TOKEN, tags=["enrolment"], summary="Make a single-use enrolment code for a person (link, QR, short code)", responses=errors(400, 401, 403, 404))
 async def make_code_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """A device code for a person: admin, managers of a station where the person has a
     membership, or staff of the station for its volunteers."""
@@ -460,7 +461,7 @@ async def make_code_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
             "short_code": made.short_code, "expires_at": made.expires_at}
 
 
-@post("/api/v1/enrol", status_code=200)
+@post("/api/v1/enrol", status_code=200, tags=["enrolment"], summary="Exchange an enrolment code for a device token", responses=errors(400, 404, 409, 410, 429))
 async def enrol_route(request: Request[Any, Any, Any]) -> Response[Any]:
     """Exchange a code (link/QR secret or typed short code) for a device token."""
     from server.state import state_of
@@ -509,7 +510,7 @@ async def _staff_of(request: Request[Any, Any, Any], code: str, rank: int
     return state, grant, station
 
 
-@get("/api/v1/stations/{code:str}/signup-code")
+@get("/api/v1/stations/{code:str}/signup-code", security=TOKEN, tags=["enrolment"], summary="The station's volunteer sign-up link", responses=errors(400, 401, 403, 404))
 async def signup_code_route(request: Request[Any, Any, Any], code: str) -> dict[str, Any]:
     """The station's sign-up link (made on first use), for the console to show its QR."""
     state, grant, station = await _staff_of(request, code, STAFF)
@@ -518,7 +519,7 @@ async def signup_code_route(request: Request[Any, Any, Any], code: str) -> dict[
             "secret": made.secret, "id": made.id}
 
 
-@post("/api/v1/stations/{code:str}/signup-code/rotate", status_code=200)
+@post("/api/v1/stations/{code:str}/signup-code/rotate", status_code=200, security=TOKEN, tags=["enrolment"], summary="Replace the station's sign-up link (the old poster stops working)", responses=errors(400, 401, 403, 404))
 async def rotate_signup_code_route(request: Request[Any, Any, Any], code: str) -> dict[str, Any]:
     """A new sign-up code for the station; posters with the old one stop working."""
     state, grant, station = await _staff_of(request, code, MANAGER)
@@ -527,7 +528,7 @@ async def rotate_signup_code_route(request: Request[Any, Any, Any], code: str) -
             "secret": made.secret, "id": made.id}
 
 
-@get("/api/v1/stations/{code:str}/signup-poster.pdf")
+@get("/api/v1/stations/{code:str}/signup-poster.pdf", security=TOKEN, tags=["enrolment"], summary="The station's sign-up poster (PDF with its QR code)", responses={**answer("an A4 poster", None, "application/pdf"), **errors(400, 401, 403, 404)})
 async def signup_poster_route(request: Request[Any, Any, Any], code: str) -> Response[bytes]:
     state, grant, station = await _staff_of(request, code, STAFF)
     made = await signup_code(state.db, state.settings, code, grant.user_id)
@@ -536,7 +537,7 @@ async def signup_poster_route(request: Request[Any, Any, Any], code: str) -> Res
         "Content-Disposition": f'inline; filename="signup-{code}.pdf"', "Cache-Control": "no-store"})
 
 
-@get("/api/v1/public/signup/{secret:str}")
+@get("/api/v1/public/signup/{secret:str}", tags=["enrolment"], summary="Which station a sign-up link belongs to", responses=errors(400, 404, 429))
 async def public_signup_route(request: Request[Any, Any, Any], secret: str) -> dict[str, Any]:
     """What a sign-up link is for (the app shows the station before the form)."""
     from server.state import state_of
@@ -552,7 +553,7 @@ async def public_signup_route(request: Request[Any, Any, Any], secret: str) -> d
     return {"station": {"code": station["code"], "name": station["name"]}}
 
 
-@post("/api/v1/signup", status_code=200)
+@post("/api/v1/signup", status_code=200, tags=["enrolment"], summary="A resident signs up as a volunteer at a station and gets a device token", responses=errors(400, 404, 429))
 async def signup_route(request: Request[Any, Any, Any]) -> Response[Any]:
     """A volunteer signs up from a station's poster: person, volunteer membership,
     volunteer profile and a device token, in one transaction."""

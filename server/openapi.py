@@ -27,11 +27,17 @@ _ERRORS = {
     400: "refused: the body is not JSON or not the expected shape, or an argument is bad "
          "(`not_json`, `malformed_envelope`, `invalid_args`, `protocol_unknown`, `bad_cursor`, "
          "`ids_not_increasing`, `invalid_subscription`)",
-    401: "no device token, or an unknown one (`unauthorized`)",
-    403: "the token may not do this (`forbidden`), or its device was revoked (`device_revoked`)",
-    404: "no such record (`not_found`)",
-    409: "mutation ids have a gap: resend from `expected` (`mutation_gap`); or the push key "
-         "was rotated: subscribe again (`vapid_key_changed`)",
+    401: "no device token, or an unknown one (`unauthorized`), or one unused for too long "
+         "(`device_expired`)",
+    403: "the token may not do this (`forbidden`), its device was revoked (`device_revoked`) "
+         "or reported lost (`device_wiped`), or its person holds no role (`no_membership`)",
+    404: "no such record (`not_found`, `enrol_code_unknown`)",
+    409: "mutation ids have a gap: resend from `expected` (`mutation_gap`); the push key "
+         "was rotated: subscribe again (`vapid_key_changed`); or the code was used "
+         "(`enrol_code_used`)",
+    410: "the enrolment code expired or was revoked (`enrol_code_expired`, "
+         "`enrol_code_revoked`)",
+    429: "too many failed attempts: retry after `Retry-After` seconds (`rate_limited`)",
     413: "the body or the batch is too large (`body_too_large`, `batch_too_large`)",
     426: "the app's protocol is older than the server accepts (`protocol_too_old`)",
     503: "the server is busy: retry after `Retry-After` seconds (`overloaded`)",

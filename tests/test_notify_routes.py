@@ -1,5 +1,6 @@
 """The url of every kind of notification (server/notify/kinds.py) opens a screen the phone
-app knows (pwa/src/app.jsx ROUTES), so a tap never lands on "page not found"."""
+app knows (pwa/src/app.jsx ROUTES, with each area's routes spread in from
+pwa/src/areas/index.js), so a tap never lands on "page not found"."""
 
 from __future__ import annotations
 
@@ -23,14 +24,19 @@ SAMPLE = {
 
 
 def app_routes() -> list[tuple[re.Pattern[str], str]]:
-    """(pattern, the route's source line) for each entry of ROUTES in app.jsx, and of the
-    route lists an area keeps in its own ``routes.js`` and spreads into ROUTES."""
-    source = (ROOT / "pwa" / "src" / "app.jsx").read_text(encoding="utf-8")
+    """(pattern, the route's source line) for each entry of ROUTES in app.jsx and of the
+    ``routes`` of each area (``pwa/src/areas/<area>/index.js``), which AREAS in
+    ``pwa/src/areas/index.js`` lists and app.jsx spreads into ROUTES."""
+    src = ROOT / "pwa" / "src"
+    source = (src / "app.jsx").read_text(encoding="utf-8")
     blocks = [source.split("export const ROUTES = [", 1)[1].split("\n];", 1)[0]]
-    for area in sorted((ROOT / "pwa" / "src").rglob("routes.js")):
-        name = area.parent.name.upper()
-        assert f"...{name}_ROUTES" in blocks[0], f"{area} is not spread into ROUTES"
-        blocks.append(area.read_text(encoding="utf-8"))
+    assert "...AREA_ROUTES" in blocks[0], "the areas' routes are not spread into ROUTES"
+    listing = (src / "areas" / "index.js").read_text(encoding="utf-8")
+    listed = listing.split("export const AREAS = [", 1)[1].split("]", 1)[0]
+    for area in sorted((src / "areas").glob("*/index.js")):
+        name = f"{area.parent.name.upper()}_AREA"
+        assert name in listed, f"{area} is not in AREAS"
+        blocks.append(area.read_text(encoding="utf-8").split("  routes: [", 1)[1].split("\n  ],", 1)[0])
     found = []
     for line in "\n".join(blocks).splitlines():
         m = re.search(r"pattern: /(.+?)/, screen", line)
@@ -52,5 +58,5 @@ def test_each_kind_url_is_an_app_route(name: str) -> None:
     assert content.url.startswith("/#/"), content.url
     path = content.url[2:].split("?", 1)[0]
     matching = [line for pattern, line in app_routes() if pattern.match(path)]
-    assert matching, f"{name}: {content.url} matches no route in pwa/src/app.jsx"
+    assert matching, f"{name}: {content.url} matches no route of the app (pwa/src/app.jsx, pwa/src/areas/)"
     assert "open: true" not in matching[0]  # never the enrolment screen

@@ -1,5 +1,5 @@
-"""The phone's instant local versions of mutations (the overlays: ``pwa/src/sync/local.js``,
-``pwa/src/donations/overlay.js``, ``pwa/src/screens/timebank/overlay.js``) re-implement the
+"""The phone's instant local versions of mutations (the overlays: ``overlay.js`` of each area
+in ``pwa/src/areas/``, registered with ``pwa/src/sync/local.js``) re-implement the
 server's mutators. Each mutation that has one is pushed here to a real server (SQLite and
 PostgreSQL), after the overlay was run in Node on the same replica; the record the overlay
 shows must equal the server's on every field the phone can know (times only as set or

@@ -21,11 +21,12 @@ from sqlalchemy import func, select, update
 
 from schemas.wire import PushRequest
 from server.auth import issue_token
+from server.domain.people import memberships
 from sync.client import SyncClient
 from sync.push import push
 from sync.retention import prune_tombstones
 from sync.scopes import Grant
-from sync.tables import changes, device_tokens
+from sync.tables import changes
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api
 from tests.helpers import event_args, mutation, new_id, station_args
@@ -308,7 +309,7 @@ async def test_a_changed_grant_replaces_the_replica_of_the_real_client(world: Ph
     here, there = new_id(), new_id()
     assert (await admin.send("event.create", event_args(here, TH1, contact_phone=PHONE)))["status"] == "applied"
     assert (await admin.send("event.create", event_args(there, TH2)))["status"] == "applied"
-    token_id, token = await issue_token(world.api.state.db, user="moving-staff", role="staff", station=TH1, district=None)
+    _, token = await issue_token(world.api.state.db, user="moving-staff", role="staff", station=TH1, district=None)
     client = await world.client(token, "moving-staff")
     await settle(world.api)
     await client.pull()
@@ -316,8 +317,9 @@ async def test_a_changed_grant_replaces_the_replica_of_the_real_client(world: Ph
 
     async def grant(station: str, role: str) -> None:
         async def work(conn: Any) -> None:
+            # what a device sees follows its person's memberships, read at every request
             await conn.execute(
-                update(device_tokens).where(device_tokens.c.id == token_id).values(station=station, role=role)
+                update(memberships).where(memberships.c.user_id == "moving-staff").values(station=station, role=role)
             )
 
         await world.api.state.db.run_write(work)

@@ -1,54 +1,23 @@
 // The shell: header with the language switch, the sync bar, the screen for the route,
-// and the bottom navigation (thumb reach). ROUTES and NAV are where phase-2 screens go.
+// and the bottom navigation (thumb reach). The areas' routes and tabs come from src/areas/.
 import { t, setLang, getLang, useLang } from './i18n.js';
 import { match, useRoute } from './router.js';
 import { atLeast } from './roles.js';
 import { useApp } from './state.js';
 import { SyncBar } from './screens/syncbar.jsx';
-import { EventDetail, EventForm, EventList } from './screens/events.jsx';
-import { Review } from './screens/review.jsx';
 import { Me } from './screens/me.jsx';
 import { Icon } from './icons.jsx';
-import { DonationHome } from './screens/donations/home.jsx';
-import { DonationForm } from './screens/donations/record.jsx';
-import { DonationDetail } from './screens/donations/detail.jsx';
-import { ReceiptScreen } from './screens/donations/receipt.jsx';
-import { FundsScreen } from './screens/donations/funds.jsx';
-import { Inbox, unreadCount } from './screens/notify/inbox.jsx';
-import { Prefs } from './screens/notify/prefs.jsx';
-import { TIMEBANK_NAV, TIMEBANK_ROUTES } from './screens/timebank/routes.js';
 import { AREA_NAV, AREA_ROUTES } from './areas/index.js';
 import { EnrolScreen, LockScreen, PinSetup, useLocked } from './areas/account/index.js';
 
 /** minRole: who may open it. */
 export const ROUTES = [
-  { pattern: /^\/(?:events)?$/, screen: EventList, tab: 'events' },
-  { pattern: /^\/events\/new$/, screen: EventForm, tab: 'events', minRole: 'staff' },
-  { pattern: /^\/events\/([^/]+)\/edit$/, screen: EventForm, tab: 'events', minRole: 'staff' },
-  { pattern: /^\/events\/([^/]+)$/, screen: EventDetail, tab: 'events' },
-  { pattern: /^\/review$/, screen: Review, tab: 'review', minRole: 'manager' },
   { pattern: /^\/me$/, screen: Me, tab: 'me' },
-  ...TIMEBANK_ROUTES,
-  { pattern: /^\/donations$/, screen: DonationHome, tab: 'donations', minRole: 'staff' },
-  { pattern: /^\/donations\/new\/(money|goods)$/, screen: DonationForm, tab: 'donations', minRole: 'staff' },
-  { pattern: /^\/donations\/d\/([^/]+)$/, screen: DonationDetail, tab: 'donations', minRole: 'staff' },
-  { pattern: /^\/receipts\/([^/]+)$/, screen: ReceiptScreen, tab: 'donations', minRole: 'staff' },
-  { pattern: /^\/funds(?:\/.*)?$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
-  { pattern: /^\/inbox$/, screen: Inbox, tab: 'inbox' },
-  { pattern: /^\/inbox\/prefs$/, screen: Prefs, tab: 'inbox', minRole: 'manager' },
-  // Where a notification's url leads (server/notify/kinds.py; tests/test_notify_routes.py).
-  { pattern: /^\/review\/([^/]+)$/, screen: Review, tab: 'review', minRole: 'manager' },
-  { pattern: /^\/corrections\/([^/]+)$/, screen: FundsScreen, tab: 'donations', minRole: 'manager' },
   ...AREA_ROUTES,
 ];
 
-/** Bottom tabs in order; each shows only to the roles that may use it. */
+/** Bottom tabs in order (the areas', then Me); each shows only to the roles that may use it. */
 export const NAV = [
-  { tab: 'events', href: '#/events', label: 'nav.events', icon: 'events' },
-  { tab: 'donations', href: '#/donations', label: 'nav.donations', icon: 'donations', minRole: 'staff' },
-  ...TIMEBANK_NAV,
-  { tab: 'review', href: '#/review', label: 'nav.review', icon: 'review', minRole: 'manager' },
-  { tab: 'inbox', href: '#/inbox', label: 'nav.inbox', icon: 'inbox', minRole: 'manager', badge: unreadCount },
   ...AREA_NAV,
   { tab: 'me', href: '#/me', label: 'nav.me', icon: 'me' },
 ];
@@ -92,7 +61,6 @@ export function App() {
           {NAV.filter((item) => !item.minRole || atLeast(me, item.minRole)).map((item) => (
             <a key={item.tab} href={item.href} class={tab === item.tab ? 'active' : ''} aria-current={tab === item.tab ? 'page' : undefined}>
               <Icon name={item.icon} />{t(item.label)}
-              {item.tab === 'review' && openConflicts(app) > 0 && <span class="badge">{openConflicts(app)}</span>}
               {item.badge && item.badge(app) > 0 && <span class="badge" data-testid={`badge-${item.tab}`}>{item.badge(app)}</span>}
             </a>
           ))}
@@ -101,10 +69,3 @@ export function App() {
     </div>
   );
 }
-
-function openConflicts(app) {
-  let n = 0;
-  for (const c of app.view.conflict.values()) if (c.status === 'open') n++;
-  return n;
-}
-

@@ -2,6 +2,7 @@
 // configuration"), cached in IndexedDB (meta `client_config`) so they hold offline; the
 // server's defaults stand in before the first fetch.
 import { getMeta, setMeta } from './sync/store.js';
+import { send } from './sync/transport.js';
 
 export const CONFIG_DEFAULTS = {
   /** A correction changing an amount by more than this waits for a second manager. */
@@ -31,7 +32,7 @@ async function fetchOnce({ force = false }) {
   const token = await getMeta('token');
   if (!token || (!force && fetchedFor === token)) return false;
   try {
-    const response = await fetch('/api/v1/client-config', { cache: 'no-store', headers: { Authorization: `Bearer ${token}` } });
+    const response = await send('/api/v1/client-config', { cache: 'no-store', headers: { Authorization: `Bearer ${token}` } });
     if (!response.ok) return false;
     const body = await response.json();
     fetchedFor = token;

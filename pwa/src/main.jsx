@@ -9,9 +9,9 @@ import { ContextCheck } from './screens/context_check.jsx';
 import { getLang, setLang } from './i18n.js';
 import { refresh, runner, subscribe } from './state.js';
 import { fetchConfig } from './config.js';
-import { watchSeries } from './donations/series.js';
+import { watchSeries } from './areas/donations/series.js';
 import './styles.css';
-import { listenForOpen, renewPush, shareLanguage } from './notify/push.js';
+import { listenForOpen, renewPush, shareLanguage } from './areas/notify/push.js';
 
 sendVersionEverywhere(); // X-App-Version on every request to /api/
 setLang(getLang());

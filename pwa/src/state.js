@@ -5,8 +5,8 @@ import { enqueue } from './sync/engine.js';
 import { baseView, buildView, overlayView } from './sync/local.js';
 import { SyncRunner } from './sync/runner.js';
 import { allMeta, openStore } from './sync/store.js';
-import { ArgsInvalid, checkArgs } from './forms.js';
-import { setApprovalThreshold } from './donations/model.js';
+import { ArgsInvalid, checkArgs } from './ui/forms.js';
+import { setApprovalThreshold } from './areas/donations/model.js';
 import { configValue } from './config.js';
 
 let snapshot = { loaded: false, meta: {}, view: buildView([], [], null), outbox: [], outcomes: [], online: navigator.onLine };

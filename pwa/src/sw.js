@@ -7,7 +7,7 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { announce, syncOnce } from './sync/engine.js';
 import { backoffDelay } from './sync/runner.js';
 import { getMeta, openStore } from './sync/store.js';
-import { installPush } from './notify/sw-push.js';
+import { installPush } from './areas/notify/sw-push.js';
 
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();

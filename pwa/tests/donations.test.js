@@ -4,8 +4,11 @@ import test from 'node:test';
 import {
   correctionsByDonation, currentOf, highestUsed, mySeries, parseYuan, receiptNumber, totalsOf,
   verificationCode, yuan,
-} from '../src/donations/model.js';
+} from '../src/areas/donations/model.js';
 import { baseView, buildView, overlayView } from '../src/sync/local.js';
+import { registerAreaRecords } from '../scripts/area-records.mjs';
+
+await registerAreaRecords(); // as src/areas/index.js does in the app
 
 test('yuan and fen', () => {
   assert.equal(yuan(0), '0.00');

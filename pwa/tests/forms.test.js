@@ -2,7 +2,7 @@
 // JSON Schema (scripts/validators.mjs); a refusal names the field in Chinese and English.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { checkArgs, errorAt, fieldErrors, otherErrors } from '../src/forms.js';
+import { checkArgs, errorAt, fieldErrors, otherErrors } from '../src/ui/forms.js';
 
 const donation = (patch = {}) => ({
   id: '018f3a4e-0000-7000-8000-000000000001', station: 'S1', kind: 'money', amount_fen: 1000, method: 'cash',

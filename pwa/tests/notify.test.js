@@ -3,8 +3,11 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { buildView } from '../src/sync/local.js';
-import { pickText, safeUrl } from '../src/notify/sw-push.js';
-import { fromB64url, toB64url } from '../src/notify/push.js';
+import { pickText, safeUrl } from '../src/areas/notify/sw-push.js';
+import { fromB64url, toB64url } from '../src/areas/notify/push.js';
+import { registerAreaRecords } from '../scripts/area-records.mjs';
+
+await registerAreaRecords(); // as src/areas/index.js does in the app
 
 const note = (id, created_at, read_at = null) => ({ type: 'notification', id, data: { id, kind: 'fund.low', created_at, read_at } });
 const pending = (id, name, args) => ({ id, name, args, hlc: `000000000000${id}:0000:c`, created_at: '2026-11-25T09:00:00.000Z' });

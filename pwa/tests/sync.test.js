@@ -6,6 +6,9 @@ import { formatStamp, laterStamp, nextStamp, parseStamp } from '../src/sync/hlc.
 import { parseRetryAfter } from '../src/sync/engine.js';
 import { baseFor, buildView } from '../src/sync/local.js';
 import { BACKOFF_CAP_MS, backoffDelay, retryDelay } from '../src/sync/runner.js';
+import { registerAreaRecords } from '../scripts/area-records.mjs';
+
+await registerAreaRecords(); // as src/areas/index.js does in the app
 
 test('stamps have the server format and order as strings', () => {
   const a = formatStamp(1732516800123, 3, 'node-1');

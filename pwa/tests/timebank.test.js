@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { buildView } from '../src/sync/local.js';
-import { volunteerCodeUrl, volunteerFromCode } from '../src/screens/timebank/common.js';
+import { volunteerCodeUrl, volunteerFromCode } from '../src/areas/timebank/common.js';
+import { registerAreaRecords } from '../scripts/area-records.mjs';
+
+await registerAreaRecords(); // as src/areas/index.js does in the app
 
 const me = { user: 'vol-1', role: 'volunteer', station: 'S1' };
 const outboxRow = (id, name, args) => ({ id, name, args, hlc: `000000000000${id}:0000:c`, created_at: '2026-11-25T02:00:00.000Z' });
@@ -60,9 +63,10 @@ test('the volunteer code carries the id staff check-in needs', () => {
 
 test('every word the timebank screens ask for is in the table, in both languages', async () => {
   const { readFileSync, readdirSync } = await import('node:fs');
-  const { has } = await import('../src/i18n.js');
-  await import('../src/screens/timebank/strings.js');
-  const dir = new URL('../src/screens/timebank/', import.meta.url);
+  const { addStrings, has } = await import('../src/i18n.js');
+  const { TIMEBANK_STRINGS } = await import('../src/areas/timebank/strings.js');
+  addStrings(TIMEBANK_STRINGS); // as src/areas/index.js does in the app
+  const dir = new URL('../src/areas/timebank/', import.meta.url);
   const keys = new Set();
   for (const file of readdirSync(dir)) {
     for (const m of readFileSync(new URL(file, dir), 'utf8').matchAll(/\bt\('([\w.]+)'/g)) keys.add(m[1]);

@@ -4,12 +4,18 @@
 // shell that uses it. The sync layer never imports an area: areas register with it.
 import { addStrings } from '../i18n.js';
 import { addIcons } from '../icons.jsx';
-import { DESCRIBERS } from '../screens/format.js';
+import { DESCRIBERS } from '../ui/format.js';
 import { registerArea } from '../sync/local.js';
+import { EVENTS_AREA } from './events/index.js';
+import { DONATIONS_AREA } from './donations/index.js';
+import { TIMEBANK_AREA } from './timebank/index.js';
+import { REVIEW_AREA } from './review/index.js';
+import { NOTIFY_AREA } from './notify/index.js';
 import { ADMIN_AREA } from './admin/index.js';
 import { ACCOUNT_AREA } from './account/index.js';
 
-export const AREAS = [ACCOUNT_AREA, ADMIN_AREA];
+/** In the order of the bottom tabs (the account area has none). */
+export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA, ADMIN_AREA, ACCOUNT_AREA];
 
 for (const area of AREAS) {
   addStrings(area.strings || {});

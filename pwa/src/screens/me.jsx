@@ -3,8 +3,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getLang, setLang, t } from '../i18n.js';
 import { AppLockSection, SignOutSection } from '../areas/account/index.js';
-import { PushSettings } from './notify/push.jsx';
-import { VolunteerQr } from './timebank/qr.jsx';
+import { PushSettings } from '../areas/notify/push_settings.jsx';
+import { VolunteerQr } from '../areas/timebank/qr.jsx';
 
 export function Me({ app }) {
   const me = app.meta.me || {};

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { has, pick, t } from '../i18n.js';
 import { openStore } from '../sync/store.js';
 import { refresh, runner } from '../state.js';
-import { describeMutation, timeOf } from './format.js';
+import { describeMutation, timeOf } from '../ui/format.js';
 
 export function SyncBar({ app }) {
   const [open, setOpen] = useState(false);

@@ -4,6 +4,7 @@
 import { laterStamp, nextStamp } from './hlc.js';
 import { uuid7 } from './ids.js';
 import { forgetAll, openStore, rekey } from './store.js';
+import { send } from './transport.js';
 import { APP_VERSION, VERSION_HEADER } from './version.js';
 
 export const PROTOCOL = 1;
@@ -42,7 +43,7 @@ export function parseRetryAfter(value, now = Date.now()) {
 export async function request(method, path, token, body) {
   let response;
   try {
-    response = await fetch(path, {
+    response = await send(path, {
       method,
       cache: 'no-store',
       headers: {

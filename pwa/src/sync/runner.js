@@ -4,6 +4,7 @@
 // Other tabs hand their "sync now" to the leader over a BroadcastChannel.
 import { CHANNEL, announce, describeError, syncOnce, whoAmI } from './engine.js';
 import { forgetAll, getMeta, setMeta } from './store.js';
+import { send } from './transport.js';
 import { APP_VERSION, VERSION_HEADER } from './version.js';
 
 const LEADER_LOCK = 'charity-sync-leader';
@@ -182,7 +183,7 @@ export class SyncRunner {
     const controller = new AbortController();
     this.sse = controller;
     try {
-      const response = await fetch('/api/v1/sync/events', {
+      const response = await send('/api/v1/sync/events', {
         headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream', [VERSION_HEADER]: APP_VERSION },
         cache: 'no-store', signal: controller.signal,
       });

@@ -4,6 +4,7 @@ import { EnrolScreen } from './enrol.jsx';
 import { SignupScreen } from './signup.jsx';
 import { PinRoute } from './lock.jsx';
 import { ACCOUNT_STRINGS } from './strings.js';
+import { ACCOUNT_OVERLAY, ACCOUNT_TYPES } from './overlay.js';
 import { startLifecycle } from './lifecycle.js';
 import './account.css';
 
@@ -14,12 +15,17 @@ export { AppLockSection, SignOutSection } from './me.jsx';
 
 export const ACCOUNT_AREA = {
   name: 'account',
+  types: ACCOUNT_TYPES,
+  overlay: ACCOUNT_OVERLAY,
+  describers: {},
   strings: ACCOUNT_STRINGS,
+  icons: {},
   // `open`: shown whether or not the phone is enrolled (app.jsx).
   routes: [
     { pattern: /^\/enrol$/, screen: EnrolScreen, open: true },
     { pattern: /^\/signup$/, screen: SignupScreen, open: true },
     { pattern: /^\/me\/pin$/, screen: PinRoute, tab: 'me' },
   ],
+  nav: [],
   start: startLifecycle,
 };

@@ -2,6 +2,7 @@
 // each sends the device token; a plain link could not, so files come back as blobs.
 import { pick, t } from '../../i18n.js';
 import { getMeta } from '../../sync/store.js';
+import { send } from '../../sync/transport.js';
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -16,7 +17,7 @@ async function request(method, path, body) {
   const token = await getMeta('token');
   let response;
   try {
-    response = await fetch(path, {
+    response = await send(path, {
       method, cache: 'no-store',
       headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,

@@ -3,7 +3,7 @@
 // first) or, lost or stolen, cut it off at once and wipe it.
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
-import { timeOf } from '../../screens/format.js';
+import { timeOf } from '../../ui/format.js';
 import { getJson, postJson } from './api.js';
 import { Console, StationPicker, Status, useSaving, useStation } from './ui.jsx';
 
@@ -94,9 +94,9 @@ function DeviceRow({ device, me, onDone }) {
           <div class="revoke-choices" data-testid="revoke-choices">
             <p><strong>{t('admin.revoke_title', { name: device.name || device.person.name })}</strong></p>
             <button type="button" class="block" data-testid="revoke-sign-out" disabled={saving.busy} onClick={() => revoke('sign_out')}>{t('admin.sign_out')}</button>
-            <p class="muted fine">{t('admin.sign_out_help')}{pending > 0 && ` ${t('admin.sign_out_pending', { n: pending })}`}</p>
+            <p class="muted fine">{t('admin.sign_out_help')}{pending > 0 && t('admin.sign_out_pending', { n: pending })}</p>
             <button type="button" class="block danger" data-testid="revoke-lost" disabled={saving.busy} onClick={() => revoke('lost')}>{t('admin.lost')}</button>
-            <p class="muted fine">{t('admin.lost_help')}{pending > 0 && ` ${t('admin.lost_pending', { n: pending })}`}</p>
+            <p class="muted fine">{t('admin.lost_help')}{pending > 0 && t('admin.lost_pending', { n: pending })}</p>
             <button type="button" class="block" onClick={() => setAsking(false)}>{t('event.cancel')}</button>
           </div>
         )}

@@ -2,7 +2,7 @@
 // fund's statement, as CSV or Excel. Fetched with the device token, saved as files.
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
-import { todayIso } from '../../screens/format.js';
+import { todayIso } from '../../ui/format.js';
 import { download } from './api.js';
 import { holdsFund } from './funds.jsx';
 import { Console, Status, useSaving } from './ui.jsx';
@@ -46,9 +46,9 @@ export function ExportsScreen({ app }) {
       {!app.online && <p class="notice" data-testid="exports-offline">{t('admin.needs_network')}</p>}
       <p class="muted">{t('admin.exports_scope')}</p>
       <div class="chips">
-        <button type="button" class={from === todayIso() && to === todayIso() ? 'chip on' : 'chip'} onClick={() => range(todayIso(), todayIso())}>{t('admin.today')}</button>
-        <button type="button" class="chip" onClick={() => range(daysAgo(6), todayIso())}>{t('admin.last_7')}</button>
-        <button type="button" class="chip" onClick={() => range(daysAgo(29), todayIso())}>{t('admin.last_30')}</button>
+        {[['admin.today', 0], ['admin.last_7', 6], ['admin.last_30', 29]].map(([label, days]) => (
+          <button key={label} type="button" class={from === daysAgo(days) && to === todayIso() ? 'on' : ''} onClick={() => range(daysAgo(days), todayIso())}>{t(label)}</button>
+        ))}
       </div>
       <div class="row">
         <label>{t('hours.from')}<input type="date" data-testid="export-from" value={from} onInput={(e) => setFrom(e.currentTarget.value)} /></label>

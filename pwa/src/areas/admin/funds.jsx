@@ -4,7 +4,7 @@
 import { t } from '../../i18n.js';
 import { act } from '../../state.js';
 import { newId } from '../../sync/ids.js';
-import { parseYuan, yuan } from '../../donations/model.js';
+import { parseYuan, yuan } from '../donations/model.js';
 import { districtNames, isAdmin, membershipsOf, rankAt } from './scope.js';
 import { Console, Invalid, Pending, SaveForm, required, savedText } from './ui.jsx';
 

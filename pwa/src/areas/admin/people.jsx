@@ -5,7 +5,7 @@ import { t } from '../../i18n.js';
 import { act } from '../../state.js';
 import { newId } from '../../sync/ids.js';
 import { go } from '../../router.js';
-import { timeOf } from '../../screens/format.js';
+import { timeOf } from '../../ui/format.js';
 import { download } from './api.js';
 import { grantable, rankAt } from './scope.js';
 import { Console, Invalid, Pending, SaveForm, StationPicker, Status, required, savedText, useSaving, useStation } from './ui.jsx';

@@ -1,11 +1,11 @@
 // One person: their memberships (add, end), and an enrolment code for a new phone: the
 // QR code of the link, the short code to type, and how long it stays valid. A code needs
 // the server to know the person, so a person still waiting in the outbox is synced first.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { act, refresh, runner, subscribe } from '../../state.js';
 import { newId } from '../../sync/ids.js';
-import { timeOf } from '../../screens/format.js';
+import { timeOf } from '../../ui/format.js';
 import { RANK } from '../../roles.js';
 import { postJson } from './api.js';
 import { personFrom } from './overlay.js';
@@ -41,7 +41,11 @@ export function PersonScreen({ app, params, query }) {
   const [userId] = params;
   const me = app.meta.me;
   const view = app.view;
-  const person = personFrom(view, userId);
+  // Between the push that takes the person out of the outbox and the pull that brings the
+  // server's record there is a moment with neither: keep showing what was there.
+  const seen = useRef(null);
+  const person = personFrom(view, userId) || (seen.current?.user_id === userId ? seen.current : null);
+  seen.current = person;
   const rows = [...(view.membership?.values() || [])].filter((m) => m.user_id === userId)
     .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
   if (!person) {
@@ -56,7 +60,7 @@ export function PersonScreen({ app, params, query }) {
         <section>
           <dl>
             <dt>{t('admin.phone')}</dt><dd>{person.phone || '—'}</dd>
-            <dt>{t('admin.languages')}</dt><dd>{person.languages}</dd>
+            <dt>{t('admin.languages')}</dt><dd>{languagesText(person.languages)}</dd>
             <dt>{t('admin.person_id')}</dt><dd class="mono">{userId}</dd>
           </dl>
           <h2>{t('admin.memberships')}</h2>
@@ -73,21 +77,28 @@ export function PersonScreen({ app, params, query }) {
   );
 }
 
-function placeOf(row) {
-  return row.station || row.district || t('admin.everywhere');
+function placeOf(row, view) {
+  const station = row.station && view?.station.get(row.station);
+  return station ? `${station.name}(${station.code})` : row.station || row.district || t('admin.everywhere');
+}
+
+const LANGUAGES = { zh: '中文', en: 'English' };
+
+function languagesText(list) {
+  return String(list || 'zh').split(',').map((code) => LANGUAGES[code] || code).join('、');
 }
 
 function MembershipRow({ app, row }) {
   const saving = useSaving();
   const end = () => saving.run(async () => {
-    if (!confirm(t('admin.end_confirm', { name: row.name, role: t(`role.${row.role}`), place: placeOf(row) }))) return '';
+    if (!confirm(t('admin.end_confirm', { name: row.name, role: t(`role.${row.role}`), place: placeOf(row, app.view) }))) return '';
     await act('membership.end', { id: row.id });
     return savedText(t('admin.ended'));
   });
   return (
     <li class="item" data-testid="admin-membership" data-role={row.role} data-ended={row.ended_at ? '1' : '0'}>
       <div class="grow">
-        <strong>{t(`role.${row.role}`)}</strong> · {placeOf(row)} <Pending record={row} />
+        <strong>{t(`role.${row.role}`)}</strong> · {placeOf(row, app.view)} <Pending record={row} />
         <div class="muted fine">{row.ended_at ? t('admin.ended_at', { time: timeOf(row.ended_at) }) : t('admin.since', { time: timeOf(row.created_at) })}</div>
         <Status saving={saving} id="membership" />
       </div>
@@ -134,6 +145,11 @@ function EnrolCode({ app, userId, name }) {
   const [code, setCode] = useState(null);
   const [svg, setSvg] = useState('');
   const [now, setNow] = useState(Date.now());
+  const shown = useRef(null);
+  useEffect(() => {
+    // The whole code in view, clear of the bottom tabs, ready to be scanned.
+    if (code) shown.current?.scrollIntoView({ block: 'center' });
+  }, [code]);
   useEffect(() => {
     if (!code) return undefined;
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -146,7 +162,7 @@ function EnrolCode({ app, userId, name }) {
       if (queuedFor(app.outbox, userId).length) await syncedFor(userId);
       const made = await postJson('/api/v1/enrol/codes', { user_id: userId });
       const { renderSVG } = await import('uqr');
-      setSvg(renderSVG(made.link, { border: 2 }));
+      setSvg(renderSVG(made.link, { border: 4 })); // the quiet zone the standard asks for
       setNow(Date.now());
       setCode(made);
       return '';
@@ -160,7 +176,7 @@ function EnrolCode({ app, userId, name }) {
       <p class="muted fine">{t('admin.enrol_code_help', { name })}</p>
       {queued && !code && <p class="muted fine" data-testid="code-queued">{t('admin.code_queued')}</p>}
       {code && !expired && (
-        <div class="code-shown" data-testid="enrol-code" data-link={code.link}>
+        <div class="code-shown" data-testid="enrol-code" data-link={code.link} ref={shown}>
           <div class="qr big-qr" data-testid="enrol-qr" dangerouslySetInnerHTML={{ __html: svg }} />
           <div class="short-code" data-testid="short-code">{code.short_code}</div>
           <p class="muted fine">{t('admin.short_code_help')}</p>

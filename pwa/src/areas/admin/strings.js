@@ -160,10 +160,10 @@ export const ADMIN_STRINGS = {
   'admin.revoke_title': ['停用“{name}”:选择一种方式', 'Revoke "{name}": choose how'],
   'admin.sign_out': ['退出登录(手机在身边)', 'Sign out (the phone is at hand)'],
   'admin.sign_out_help': ['手机下次联网时先把未同步的记录发完,再退出并清除本机数据。', 'Next time it is online the phone sends what it holds, then signs out and clears its data.'],
-  'admin.sign_out_pending': ['它上次报告有 {n} 项未同步,这些会先发送。', 'It last reported {n} unsent items; they are sent first.'],
+  'admin.sign_out_pending': ['它上次报告有 {n} 项未同步,这些会先发送。', ' It last reported {n} unsent items; they are sent first.'],
   'admin.lost': ['丢失或被盗(立即停用)', 'Lost or stolen (cut off now)'],
   'admin.lost_help': ['立即停用,手机一联网就清除所有数据,不能再同步。', 'Cut off at once; the phone wipes everything as soon as it is online and cannot sync again.'],
-  'admin.lost_pending': ['它上次报告的 {n} 项未同步记录将丢失。', 'The {n} unsent items it last reported will be lost.'],
+  'admin.lost_pending': ['它上次报告的 {n} 项未同步记录将丢失。', ' The {n} unsent items it last reported will be lost.'],
   'admin.revoked_sign_out': ['已请求“{name}”退出登录。', 'Asked "{name}" to sign out.'],
   'admin.revoked_lost': ['“{name}”已停用,将被清除。', '"{name}" is cut off and will be wiped.'],
   // mutations in the sync panel, and refusals

@@ -5,8 +5,7 @@ import { t } from '../../i18n.js';
 import { act } from '../../state.js';
 import { newId } from '../../sync/ids.js';
 import { baseFor } from '../../sync/local.js';
-import { credits } from '../../screens/timebank/common.js';
-import '../../screens/timebank/strings.js';
+import { credits } from '../timebank/common.js';
 import { rankAt } from './scope.js';
 import { Console, Invalid, Pending, SaveForm, StationPicker, Status, required, savedText, useSaving, useStation } from './ui.jsx';
 

@@ -1,0 +1,158 @@
+// Managers: corrections waiting for a second person (approve / refuse; the requester and
+// the recorder cannot decide their own), fund balances from the fund records (balance,
+// approved-but-unpaid, available), and disbursements: request (the fund's station or the
+// federation), approve or refuse, pay (the federation; three different people).
+import { useState } from 'preact/hooks';
+import { both, t } from '../../i18n.js';
+import { useSubmit } from '../../ui/forms.js';
+import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
+import { act } from '../../state.js';
+import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from './model.js';
+import { CorrectionLine } from './detail.jsx';
+
+export function FundsScreen({ app }) {
+  const me = app.meta.me;
+  const waiting = [...app.view.donation_correction.values()]
+    .filter((c) => c.status === 'pending')
+    .sort((a, b) => (a.requested_at < b.requested_at ? -1 : 1));
+  // Public records: every fund reaches every phone; the manager's own come first.
+  const near = (f) => (f.station && f.station === me?.station ? 0 : f.district && f.district === me?.district ? 1 : 2);
+  const funds = [...app.view.fund.values()].sort((a, b) => near(a) - near(b) || (a.district || '').localeCompare(b.district || '') || a.name.localeCompare(b.name));
+  const projectCount = new Map();
+  for (const p of app.view.project.values()) projectCount.set(p.fund_id, (projectCount.get(p.fund_id) || 0) + 1);
+  const index = waiting.length ? correctionsByDonation(app.view) : null;
+  return (
+    <main class="screen funds">
+      <h1>{t('funds.title')}</h1>
+      <h2>{t('funds.corrections', { n: waiting.length })}</h2>
+      {waiting.length === 0 && <p class="muted">{t('funds.no_corrections')}</p>}
+      <ul class="plain">
+        {waiting.map((c) => {
+          const donation = app.view.donation.get(c.donation_id);
+          const own = me && (c.requested_by === me.user || donation?.recorded_by === me.user);
+          const now = donation ? currentOf(donation, index.get(donation.id)) : null;
+          return (
+            <li key={c.id} class="approval" data-testid="approval" data-id={c.id}>
+              {donation && <a href={`#/donations/d/${donation.id}`}>¥{yuan(now.amount)} · {donorLabel(donation, t('donor.anonymous'))} · <span class="mono">{donation.receipt_number || ''}</span></a>}
+              <ul class="plain"><CorrectionLine c={c} /></ul>
+              {own ? <p class="muted">{t('funds.own')}</p> : (
+                <div class="row">
+                  <button type="button" class="danger" onClick={() => act('correction.decide', { id: c.id, decision: 'reject', note: '' })} data-testid="refuse-correction">{t('funds.refuse')}</button>
+                  <button type="button" class="primary" onClick={() => act('correction.decide', { id: c.id, decision: 'approve', note: '' })} data-testid="approve-correction">{t('funds.approve')}</button>
+                </div>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      <h2>{t('funds.balances')}</h2>
+      {funds.length === 0 && <p class="muted">{t('funds.none')}</p>}
+      <ul class="plain">
+        {funds.map((fund) => (
+          <li key={fund.id} class="fund" data-testid="fund" data-id={fund.id}>
+            <div class="fund-name"><strong>{fund.name}</strong> <span class="muted">{fund.district || t('funds.city')}{fund.station ? ` · ${fund.station}` : ''}</span></div>
+            <div class="balance"><span class="muted">{t('funds.balance')}</span> <strong data-testid="fund-balance">¥{yuan(fund.balance_fen)}</strong></div>
+            <div class="muted">{t('funds.reserved')} ¥{yuan(fund.reserved_fen)} · {t('funds.available')} <strong data-testid="fund-available">¥{yuan(fund.balance_fen - fund.reserved_fen)}</strong></div>
+            {projectCount.get(fund.id) > 0 && <div class="muted small-note">{t('funds.projects', { n: projectCount.get(fund.id) })}</div>}
+          </li>
+        ))}
+      </ul>
+      <Disbursements app={app} funds={funds} />
+    </main>
+  );
+}
+
+function Disbursements({ app, funds }) {
+  const me = app.meta.me;
+  const [form, setForm] = useState(null); // {fund, project, amount, payee, purpose}
+  const [paying, setPaying] = useState(null); // {id, reference}
+  const requesting = useSubmit();
+  const payment = useSubmit();
+  const open = [...app.view.disbursement.values()].filter((d) => d.status !== 'paid' && d.status !== 'rejected')
+    .sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));
+  const requestable = funds.filter((f) => worksForFund(me, f));
+  const projectsOf = (fundId) => [...app.view.project.values()].filter((p) => p.fund_id === fundId);
+
+  function request(e) {
+    e.preventDefault();
+    return requesting.run(async (intent) => {
+      const amount = parseYuan(form.amount);
+      if (!form.fund || !form.project) return requesting.fail(t('don.need_fund'));
+      if (amount === null) return requesting.showFields({ amount_fen: both('don.bad_amount') });
+      if (!form.payee.trim()) return requesting.fail(t('form.required', { field: t('disb.payee') }));
+      await act('disbursement.request', { id: intent.id, fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim() }, 1, { key: intent.key });
+      setForm(null);
+      return true;
+    });
+  }
+  function pay(e) {
+    e.preventDefault();
+    return payment.run(async (intent) => {
+      if (!paying.reference.trim()) return payment.fail(t('form.required', { field: t('disb.reference') }));
+      await act('disbursement.pay', { id: paying.id, reference: paying.reference.trim() }, 1, { key: intent.key });
+      setPaying(null);
+      return true;
+    });
+  }
+  const field = (name) => ({ value: form[name], onInput: (e) => setForm({ ...form, [name]: e.currentTarget.value }) });
+  return (
+    <section data-testid="disbursements">
+      <h2>{t('funds.disbursements', { n: open.length })}</h2>
+      <ul class="plain">
+        {open.map((d) => {
+          const fund = app.view.fund.get(d.fund_id);
+          const federation = fund && holdsFund(me, fund);
+          return (
+            <li key={d.id} class="fund" data-testid="disbursement" data-status={d.status}>
+              <div><strong>¥{yuan(d.amount_fen)}</strong> · {d.payee} · <span class="tag waiting">{t(`disb.status.${d.status}`)}</span>
+                {d.pending && <span class="tag pending">{t('events.pending')}</span>}</div>
+              <div class="muted">{fund?.name || ''} · {app.view.project.get(d.project_id)?.name || ''} · {d.requested_by}{d.decided_by ? ` → ${d.decided_by}` : ''}</div>
+              {d.purpose && <div>{d.purpose}</div>}
+              {federation && d.status === 'requested' && d.requested_by !== me.user && !d.pending && (
+                <div class="row">
+                  <button type="button" class="danger" onClick={() => act('disbursement.decide', { id: d.id, decision: 'reject', note: '' })}>{t('funds.refuse')}</button>
+                  <button type="button" class="primary" onClick={() => act('disbursement.decide', { id: d.id, decision: 'approve', note: '' })} data-testid="approve-disbursement">{t('funds.approve')}</button>
+                </div>
+              )}
+              {federation && d.status === 'approved' && ![d.requested_by, d.decided_by].includes(me.user) && !d.pending && (
+                paying?.id === d.id ? (
+                  <form onSubmit={pay} class="row">
+                    <input name="reference" placeholder={t('disb.reference')} aria-label={t('disb.reference')} value={paying.reference} onInput={(e) => setPaying({ ...paying, reference: e.currentTarget.value })} maxLength={100} />
+                    <SaveButton form={payment} class="primary" label={t('disb.pay')} testid="pay-disbursement" />
+                    <FieldError fields={payment.fields} path="reference" />
+                    <FormStatus form={payment} shown={['reference']} showSaved={false} />
+                  </form>
+                ) : <button type="button" class="block" onClick={() => setPaying({ id: d.id, reference: '' })}>{t('disb.pay')}…</button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {requestable.length > 0 && !form && <button type="button" class="block" onClick={() => setForm({ fund: requestable[0].id, project: '', amount: '', payee: '', purpose: '' })} data-testid="new-disbursement">{t('disb.new')}</button>}
+      {form && (
+        <form onSubmit={request} class="correction-form" data-testid="disbursement-form">
+          <label>{t('disb.fund')}<select name="fund" value={form.fund} onChange={(e) => setForm({ ...form, fund: e.currentTarget.value, project: '' })}>
+            {requestable.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+          </select></label>
+          <label>{t('disb.project')}<select name="project" {...field('project')} onChange={(e) => setForm({ ...form, project: e.currentTarget.value })}>
+            <option value="">{t('don.choose_project')}</option>
+            {projectsOf(form.fund).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+          </select></label>
+          <label>{t('don.amount')}<input name="disb-amount" inputMode="decimal" {...field('amount')} /></label>
+          <FieldError fields={requesting.fields} path="amount_fen" />
+          <label>{t('disb.payee')}<input name="payee" {...field('payee')} maxLength={100} /></label>
+          <FieldError fields={requesting.fields} path="payee" />
+          <label>{t('disb.purpose')}<input name="purpose" {...field('purpose')} /></label>
+          <FieldError fields={requesting.fields} path="purpose" />
+          <FormStatus form={requesting} shown={['amount_fen', 'payee', 'purpose']} showSaved={false} />
+          <div class="actions">
+            <button type="button" onClick={() => { setForm(null); requesting.reset(); }}>{t('event.cancel')}</button>
+            <SaveButton form={requesting} class="primary" label={t('corr.submit')} testid="submit-disbursement" />
+          </div>
+        </form>
+      )}
+      {!form && requesting.saved && <p class="ok" role="status" data-testid="form-saved">✓ {t('disb.saved')}</p>}
+      {!paying && payment.saved && <p class="ok" role="status">✓ {t('disb.paid_saved')}</p>}
+    </section>
+  );
+}

@@ -1,0 +1,49 @@
+// Small display helpers shared by the screens.
+import { getLang, t } from '../i18n.js';
+
+export function timeOf(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const today = new Date().toDateString() === d.toDateString();
+  const pad = (n) => String(n).padStart(2, '0');
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return today ? hm : `${d.getMonth() + 1}/${d.getDate()} ${hm}`;
+}
+
+export function dateLabel(date) {
+  const [y, m, d] = String(date).split('-').map(Number);
+  if (!y) return date;
+  const day = new Date(y, m - 1, d);
+  const week = getLang() === 'zh' ? '日一二三四五六'[day.getDay()] : ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][day.getDay()];
+  return getLang() === 'zh' ? `${m}月${d}日 周${week}` : `${week} ${d}/${m}`;
+}
+
+export function todayIso() {
+  const d = new Date();
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** fen -> "1,234.50" (yuan, two decimals). */
+export function yuan(fen) {
+  const n = Number(fen) || 0;
+  const sign = n < 0 ? '-' : '';
+  const abs = Math.abs(n);
+  const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${sign}${whole}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** Areas describe their own mutations: name -> (args, view, label) => text (each area's
+ *  `describers`, added by src/areas/index.js). */
+export const DESCRIBERS = {};
+
+/** "Edit event 中华慈善日义卖: title" for the sync panel and the outbox list. */
+export function describeMutation(name, args, view) {
+  if (DESCRIBERS[name]) return DESCRIBERS[name](args, view, t(`mutation.${name}`));
+  const label = t(`mutation.${name}`);
+  const eventId = args?.id;
+  const event = eventId && view?.event?.get(eventId);
+  const title = event?.title || args?.title || args?.fields?.title || '';
+  const fields = args?.fields ? Object.keys(args.fields).map((f) => t(`event.${f}`)).join('、') : '';
+  return [label, title && `「${title}」`, fields && `(${fields})`].filter(Boolean).join(' ');
+}

@@ -1,0 +1,151 @@
+// What every form of the app shares (docs/pwa.md "Forms"):
+// - each mutation's args are checked against the server's own JSON Schema before they are
+//   queued (validators compiled at build time from the schemas package, loaded lazily from
+//   one precached chunk), and a refusal is shown on its field in Chinese and English;
+// - one intent, one mutation: a form is busy while saving (a second tap does nothing), and
+//   its mutation key and record id are fixed per intent, so even a second enqueue of the
+//   same intent is the same act (the outbox keeps one, the server answers `duplicate`).
+import { useRef, useState } from 'preact/hooks';
+import { addStrings, pick, t } from '../i18n.js';
+import { yuan } from './format.js';
+import { uuid7 } from '../sync/ids.js';
+
+addStrings({
+  'form.saved': ['已保存', 'Saved'],
+  'form.saving': ['保存中…', 'Saving…'],
+  'form.check_fields': ['请修改标红的内容', 'Please fix the fields marked in red'],
+  'form.field_problem': ['{field}:{msg}', '{field}: {msg}'],
+});
+
+let loading = null;
+/** The compiled validators, `{"name@version": validate}`; null when the chunk cannot load
+ *  (then the server, which checks every mutation anyway, is the only check). */
+export function loadValidators() {
+  if (!loading) loading = import('../generated/validators.js').then((m) => m.VALIDATORS, () => { loading = null; return null; });
+  return loading;
+}
+
+/** A mutation the schema refuses: `fields` maps a path ("amount_fen", "items.0.name",
+ *  "donor.phone") to its message `{zh, en}`. Nothing was queued. */
+export class ArgsInvalid extends Error {
+  constructor(name, fields) {
+    super(`${name}: ${Object.entries(fields).map(([f, m]) => `${f} ${m.en}`).join('; ')}`);
+    this.mutation = name;
+    this.fields = fields;
+  }
+}
+
+const VAGUE = new Set(['type', 'anyOf', 'oneOf', 'allOf', 'if', 'not', 'const']);
+
+function money(path) {
+  return /(^|\.)(\w*_fen|amount|value)$/.test(path);
+}
+
+/** One Ajv error as words, for the field at `path`. Amounts in fen read as yuan. */
+export function describeError(error, path) {
+  const p = error.params || {};
+  const n = (v) => (money(path) ? `¥${yuan(v)}` : String(v));
+  switch (error.keyword) {
+    case 'maximum': return { zh: `不能超过 ${n(p.limit)}`, en: `must be at most ${n(p.limit)}` };
+    case 'exclusiveMaximum': return { zh: `必须小于 ${n(p.limit)}`, en: `must be less than ${n(p.limit)}` };
+    case 'minimum':
+      return money(path) && p.limit === 1 ? { zh: '必须大于 0', en: 'must be more than 0' }
+        : { zh: `不能少于 ${n(p.limit)}`, en: `must be at least ${n(p.limit)}` };
+    case 'exclusiveMinimum': return { zh: `必须大于 ${n(p.limit)}`, en: `must be more than ${n(p.limit)}` };
+    case 'maxLength': return { zh: `最多 ${p.limit} 个字`, en: `at most ${p.limit} characters` };
+    case 'minLength':
+      return p.limit === 1 ? { zh: '不能为空', en: 'must not be empty' } : { zh: `至少 ${p.limit} 个字`, en: `at least ${p.limit} characters` };
+    case 'pattern': return { zh: '含有不允许的字符,或格式不对', en: 'has characters or a format that is not allowed' };
+    case 'required': return { zh: '必须填写', en: 'required' };
+    case 'maxItems': return { zh: `最多 ${p.limit} 项`, en: `at most ${p.limit} entries` };
+    case 'minItems': return { zh: `至少 ${p.limit} 项`, en: `at least ${p.limit} entries` };
+    case 'multipleOf': return { zh: `必须是 ${n(p.multipleOf)} 的整数倍`, en: `must be a multiple of ${n(p.multipleOf)}` };
+    case 'enum': return { zh: '不是可选的值', en: 'not one of the allowed values' };
+    default: return { zh: '格式不对', en: 'not valid' };
+  }
+}
+
+/** Ajv's errors as {path: message}, one per field, the most telling one: a nullable field
+ *  (`anyOf: [{...}, {type: null}]`) fails both branches; its limit says more than "not null". */
+export function fieldErrors(errors) {
+  const byPath = new Map();
+  for (const error of errors || []) {
+    let path = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+    if (error.keyword === 'required') path = path ? `${path}.${error.params.missingProperty}` : error.params.missingProperty;
+    if (error.keyword === 'additionalProperties') path = path ? `${path}.${error.params.additionalProperty}` : error.params.additionalProperty;
+    const kept = byPath.get(path);
+    if (!kept || (VAGUE.has(kept.keyword) && !VAGUE.has(error.keyword))) byPath.set(path, error);
+  }
+  return Object.fromEntries([...byPath].map(([path, error]) => [path, describeError(error, path)]));
+}
+
+/** null when `args` are what the server's schema accepts for name@version, else the
+ *  {path: message} of each refused field. An unknown mutation is left to the server. */
+export async function checkArgs(name, args, version = 1) {
+  const validators = await loadValidators();
+  const validate = validators?.[`${name}@${version}`];
+  if (!validate || validate(args)) return null;
+  return fieldErrors(validate.errors);
+}
+
+/** The message of one field (or of a field below it, e.g. "items.0" for "items.0.name"). */
+export function errorAt(fields, path) {
+  if (!fields) return null;
+  if (fields[path]) return fields[path];
+  const below = Object.keys(fields).find((f) => f.startsWith(`${path}.`));
+  return below ? fields[below] : null;
+}
+
+/** The refused fields no input of the form shows, as one line each ("note: at most 4000 characters"). */
+export function otherErrors(fields, shown) {
+  return Object.entries(fields || {}).filter(([f]) => !shown.some((s) => f === s || f.startsWith(`${s}.`)))
+    .map(([f, m]) => ({ zh: `${f}:${m.zh}`, en: `${f}: ${m.en}` }));
+}
+
+/**
+ * One form's submit: `run(async (intent) => ...)` does nothing while a save is running (a
+ * double tap), keeps the intent's `key` and `id` until the form is done (so a retry after a
+ * refused field, or a second enqueue, is the same act), shows field errors from
+ * `ArgsInvalid`, and on success shows `saved` for a few seconds and forgets the intent.
+ */
+export function useSubmit() {
+  const [state, setState] = useState({ saving: false, fields: null, error: '', saved: false });
+  const busy = useRef(false);
+  const intent = useRef(null);
+  const timer = useRef(null);
+  const current = () => {
+    if (!intent.current) intent.current = { key: uuid7(), id: uuid7(), extra: {} };
+    return intent.current;
+  };
+  async function run(work) {
+    if (busy.current) return false;
+    busy.current = true;
+    setState({ saving: true, fields: null, error: '', saved: false });
+    try {
+      const result = await work(current());
+      if (result === false) { setState((s) => ({ ...s, saving: false })); return false; }
+      intent.current = null;
+      clearTimeout(timer.current);
+      setState({ saving: false, fields: null, error: '', saved: true });
+      timer.current = setTimeout(() => setState((s) => ({ ...s, saved: false })), 4000);
+      return true;
+    } catch (err) {
+      if (err instanceof ArgsInvalid) setState({ saving: false, fields: err.fields, error: t('form.check_fields'), saved: false });
+      else setState({ saving: false, fields: null, error: String(err?.message || err), saved: false });
+      return false;
+    } finally {
+      busy.current = false;
+    }
+  }
+  const fail = (message) => { setState({ saving: false, fields: null, error: message, saved: false }); return false; };
+  const showFields = (fields) => { setState({ saving: false, fields, error: t('form.check_fields'), saved: false }); return false; };
+  /** The user changed the form: the old errors no longer describe it. */
+  const clear = () => setState((s) => (s.fields || s.error ? { ...s, fields: null, error: '' } : s));
+  return { ...state, run, fail, showFields, clear, reset: () => { intent.current = null; } };
+}
+
+/** The message of a field as text in the current language, or ''. */
+export function fieldText(fields, path) {
+  const m = errorAt(fields, path);
+  return m ? pick(m) : '';
+}
