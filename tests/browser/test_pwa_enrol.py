@@ -143,10 +143,10 @@ def test_short_code_and_refused_codes(phones: Any, server: Server) -> None:
     typed(expired["short_code"])
     message = page.get_by_test_id("enrol-message")
     expect(message).to_have_attribute("data-code", "enrol_code_expired")
-    expect(message).to_contain_text("新的登记码")
+    expect(message).to_contain_text("过期")
     phone.shot("74-enrol-expired")
     page.get_by_role("button", name="EN").click()
-    expect(message).to_contain_text("new enrolment code")
+    expect(message).to_contain_text("expired")
     page.get_by_role("button", name="中文").click()
 
     used = make_code(server, "short-staff")

@@ -144,6 +144,7 @@ export function EnrolScreen({ app, query }) {
             <DeviceName value={deviceName} onInput={setDeviceName} />
             <button class="primary block" type="submit" disabled={busy || !short.trim()}>{t('enrol.submit')}</button>
           </form>
+          <Message message={message} />
           <details class="recovery">
             <summary>{t('enrol.recovery')}</summary>
             <form onSubmit={(e) => { e.preventDefault(); if (token.trim()) setIncoming({ token: token.trim() }); }}>
@@ -155,7 +156,7 @@ export function EnrolScreen({ app, query }) {
           <p class="muted small-print">{t('enrol.admin_hint')}</p>
         </>
       )}
-      <Message message={message} />
+      {(asking || incoming?.code || incoming?.shortCode) && <Message message={message} />}
     </main>
   );
 }
@@ -220,8 +221,8 @@ export function refusal(err) {
   const code = err.body?.code || (err.kind === 'transient' && err.status === 0 ? 'network' : null);
   if (code === 'network') return { code, text: t('enrol.offline') };
   if (code === 'rate_limited') return { code, text: pick(err.body.message), advice: t('enrol.wait', { m: Math.max(1, Math.ceil((err.retryAfter || 60) / 60)) }) };
-  const advice = ['enrol_code_expired', 'enrol_code_used', 'enrol_code_revoked'].includes(code) ? t('enrol.ask_new_code')
-    : code === 'enrol_code_unknown' ? t('enrol.check_typing') : null;
+  // The server's reasons for expired and revoked codes already say to ask for a new one.
+  const advice = code === 'enrol_code_unknown' ? t('enrol.check_typing') : code === 'enrol_code_used' ? t('enrol.ask_new_code') : null;
   if (err.body?.message) return { code, text: pick(err.body.message), advice };
   return { code, text: t(err.kind === 'transient' ? 'enrol.offline' : 'enrol.bad_token') };
 }
