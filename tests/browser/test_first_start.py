@@ -309,6 +309,8 @@ def _story(server: FirstStart, new_phone: Any, tmp_path: Path) -> None:
     expect(staff.page.get_by_test_id("me-name")).to_have_text("王芳")
     expect(staff.page.get_by_test_id("signout")).to_be_visible()
     both(staff, "81-me-staff")
+    staff.page.get_by_test_id("signout").scroll_into_view_if_needed()
+    both(staff, "81-me-staff-signout", top=False)
     devices = server.http.get("/api/v1/devices", params={"station": code},
                               headers={"Authorization": f"Bearer {server.admin}"}).json()
     assert {(d["person"]["id"], d["name"]) for d in devices} >= {(staff_id, "王芳的手机")}
@@ -326,6 +328,10 @@ def _story(server: FirstStart, new_phone: Any, tmp_path: Path) -> None:
     assert re.fullmatch(re.escape(server.base_url) + r"/#/signup\?code=[A-Za-z0-9_-]{20,}", signup_link), signup_link
     volunteer: Phone = new_phone("volunteer")
     vpage = volunteer.page
+    vpage.goto("/#/enrol")  # first the enrol screen's scan: no camera here, it says what to do
+    vpage.get_by_test_id("enrol-scan").click()
+    expect(vpage.get_by_test_id("scan-problem")).to_contain_text("短码")
+    both(volunteer, "85-scan-no-camera")
     vpage.goto(signup_link)
     expect(vpage.get_by_test_id("signup-station")).to_contain_text("越秀街道社工站")
     expect(vpage.get_by_test_id("signup-privacy")).to_be_visible()
@@ -389,7 +395,13 @@ def _story(server: FirstStart, new_phone: Any, tmp_path: Path) -> None:
     staff.offline(False)
     staff.wait_synced()
     spage = staff.page
-    expect(spage.get_by_test_id("sync-alert")).to_contain_text("1")
+    spage.get_by_test_id("sync-alert").click()  # "1 项未被接受": what, and why
+    problem = spage.get_by_test_id("sync-problem")
+    expect(problem).to_have_count(1)
+    expect(problem).to_have_attribute("data-code", "forbidden")
+    expect(problem).to_contain_text("¥20.00")
+    expect(problem.get_by_test_id("sync-reason")).to_contain_text(code)
+    both(staff, "84-staff-refused")
     staff.go("/donations")
     expect(spage.get_by_test_id("donation-card")).to_have_count(0)
     assert code not in replica_donation_stations(staff)
