@@ -2,6 +2,9 @@
 // 待同步) and after a reload, offline too; the server's records replace them once synced.
 // Record shapes follow the server's wire (schemas/people.py, donations.py, timebank.py).
 
+/** The head of an empty fund's hash chain (server/domain/funds.py). */
+const GENESIS = '0'.repeat(64);
+
 export const ADMIN_TYPES = ['district', 'membership'];
 
 function put(view, type, id, record) {
@@ -60,13 +63,14 @@ export const ADMIN_OVERLAY = {
   'fund.create'(view, args, m, me) {
     put(view, 'fund', args.id, {
       id: args.id, name: args.name, district: args.district ?? null, station: args.station ?? null,
-      purpose: args.purpose ?? '', balance_fen: 0, reserved_fen: 0, head_seq: 0, head_hash: '',
+      purpose: args.purpose ?? '', balance_fen: 0, reserved_fen: 0, head_seq: 0, head_hash: GENESIS,
       created_by: me?.user ?? '', created_at: m.created_at, pending: true,
     });
   },
   'fund.seed'(view, args) {
     const fund = view.fund?.get(args.fund_id);
-    if (fund) view.fund.set(args.fund_id, { ...fund, balance_fen: fund.balance_fen + args.amount_fen, pending: true });
+    // a seed is a pair of ledger entries: two more links in the fund's chain (their hash only the server knows)
+    if (fund) view.fund.set(args.fund_id, { ...fund, balance_fen: fund.balance_fen + args.amount_fen, head_seq: (fund.head_seq ?? 0) + 2, pending: true });
   },
   'project.create'(view, args, m) {
     put(view, 'project', args.id, {
