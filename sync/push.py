@@ -426,11 +426,12 @@ def _invalid_args(detail: str) -> Rejected:
     where_zh = f"(字段 {field})" if field else ""
     where_en = f" (field {field})" if field else ""
     if "matching regex" in detail:
+        at = f" - at `$.{field}`" if field else ""
         return Rejected(
             "invalid_args",
             f"参数不正确{where_zh}:含有不允许的字符(如控制字符或换行)或格式不对",
             f"invalid args{where_en}: a character that is not allowed (a control character or "
-            "line break) or a wrong format",
+            f"line break) or a wrong format{at}",
             field=field,
         )
     return Rejected("invalid_args", f"参数不正确{where_zh}:{detail}", f"invalid args: {detail}", field=field)
