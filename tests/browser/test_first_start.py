@@ -79,7 +79,7 @@ def poster_qr(pdf: bytes) -> str:
     import cv2
     import numpy as np
 
-    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL):
         data = raw.strip()
         if data.endswith(b"~>"):
             data = base64.a85decode(data, adobe=True)
@@ -111,7 +111,7 @@ class FirstStart(Server):
     """The server as a person meets it: nobody is known; the admin token used for the
     server-side checks is the one the first administrator's browser got by the link."""
 
-    def __init__(self, proc: ServerProcess) -> None:  # noqa: D107 - no CLI token, unlike Server
+    def __init__(self, proc: ServerProcess) -> None:  # no CLI token, unlike Server
         self.proc = proc
         self.base_url = proc.base_url
         self.http = httpx.Client(base_url=proc.base_url, timeout=10)
@@ -174,7 +174,7 @@ def record_gift(phone: Phone, yuan: str, donor: str) -> str:
     page.get_by_test_id("save-donation").click()
     number = page.get_by_test_id("receipt-number")
     expect(number).to_have_text(NUMBER)
-    return number.inner_text()
+    return str(number.inner_text())
 
 
 def add_person(admin: Phone, station: str, name: str, phone_no: str, role: str) -> str:
@@ -189,7 +189,7 @@ def add_person(admin: Phone, station: str, name: str, phone_no: str, role: str) 
     form.locator("select[name=role]").select_option(role)
     page.get_by_test_id("person-form-submit").click()
     expect(page.get_by_test_id("person-added")).to_contain_text(name)
-    return page.url.split("/admin/people/")[1].split("?")[0]
+    return str(page.url).split("/admin/people/")[1].split("?")[0]
 
 
 def make_code(admin: Phone) -> tuple[str, str, bytes]:
