@@ -1,6 +1,6 @@
 // The Me screen's account part: the app lock (set, change, lock now) and signing out, which
 // sends everything first and warns when something could not be delivered.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { pick, t } from '../../i18n.js';
 import { lockNow } from './pin.js';
 import { signOut } from './lifecycle.js';
@@ -21,6 +21,9 @@ export function AppLockSection({ app }) {
 
 export function SignOutSection({ app }) {
   const [state, setState] = useState(null); // null | {asking} | {busy} | {left, error}
+  const choices = useRef(null);
+  // The warning and its two choices, in view above the tabs (they were below the fold).
+  useEffect(() => { if (state?.left > 0) choices.current?.scrollIntoView({ block: 'nearest' }); }, [state?.left]);
   async function run(force) {
     setState({ busy: true });
     const result = await signOut({ force });
@@ -42,7 +45,7 @@ export function SignOutSection({ app }) {
       ) : state?.left > 0 ? (
         <>
           <button type="button" class="primary block" onClick={() => run(false)}>{t('me.signout_retry')}</button>
-          <button type="button" class="danger block" onClick={() => run(true)} data-testid="signout-force">{t('me.signout_force', { n: state.left })}</button>
+          <button type="button" class="danger block" ref={choices} onClick={() => run(true)} data-testid="signout-force">{t('me.signout_force', { n: state.left })}</button>
         </>
       ) : (
         <button type="button" class="danger block" disabled={state?.busy} onClick={() => setState({ asking: true })} data-testid="signout-button">{t('me.unenrol')}</button>

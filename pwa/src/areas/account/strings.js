@@ -36,7 +36,7 @@ export const ACCOUNT_STRINGS = {
   'enrol.why.signed_out_by_console': ['管理者已让本机退出登记;未同步的记录已先发送,本机数据已清除。', 'A manager signed this phone out; unsynced items were sent first and the data on this phone has been removed.'],
   'enrol.why.lost_items': ['退出时有 {n} 条记录未能发送。', '{n} items could not be sent before signing out.'],
   'enrol.why.device_expired': ['本设备太久未使用,需要重新登记。未同步的 {n} 条记录已保留,重新登记后会自动发送。', 'This phone has not been used for too long and must be enrolled again. {n} unsynced items are kept and will be sent after enrolling.'],
-  'enrol.admin_hint': ['管理者:在“管理 › 人员”中为某人生成登记码;首位管理员的登记链接由服务器启动时打印。', 'Managers: make a code for a person under Console › People; the first administrator\'s link is printed when the server starts.'],
+  'enrol.admin_hint': ['管理者:在“管理 › 人员与登记码”中为某人生成登记码;首位管理员的登记链接由服务器启动时打印。', 'Managers: make a code for a person under Admin › People and enrolment; the first administrator\'s link is printed when the server starts.'],
   'scan.title': ['对准登记二维码', 'Point at the enrolment QR code'],
   'scan.starting': ['正在打开相机…', 'Opening the camera…'],
   'scan.denied': ['未获准使用相机。请在浏览器设置中允许本网站使用相机,或改为输入二维码下方的短码。', 'The camera was not allowed. Allow this site to use the camera in the browser settings, or type the short code under the QR code instead.'],
