@@ -35,7 +35,8 @@ export function Me({ app }) {
       {update && <button type="button" class="primary block" onClick={applyUpdate}>{t('me.update')}</button>}
       <dl>
         {me.name && me.name !== me.user && <><dt>{t('me.name')}</dt><dd data-testid="me-name">{me.name}</dd></>}
-        <dt>{t('me.user')}</dt><dd data-testid="me-user">{me.user}</dd>
+        {/* a person made in the console or by sign-up has a UUID for an id: it means nothing to them */}
+        {!/^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(me.user) && <><dt>{t('me.user')}</dt><dd data-testid="me-user">{me.user}</dd></>}
         <dt>{t('me.role')}</dt><dd>{t(`role.${me.role}`)}</dd>
         {me.station && <><dt>{t('me.station')}</dt><dd>{app.view.station.get(me.station)?.name || me.station} ({me.station})</dd></>}
         {me.district && <><dt>{t('me.district')}</dt><dd>{me.district}</dd></>}
