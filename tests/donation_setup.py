@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.conftest import Api
+from tests.devices import Device
 from tests.helpers import event_args, new_id, station_args
-from tests.test_guarantees import Device
 
 STATION = "TH-001"
 OTHER_STATION = "YX-001"

@@ -4,7 +4,7 @@ a device whose grant changed gets a reset that replaces its replica.
 
 v1 has no mutation that moves an event (``event.update`` has no station field), so the
 move is pushed through the engine itself, from this process into the server's SQLite
-database, with the test-only mutator of ``tests/test_scope_exit.py``: the same unit of
+database, with the test-only mutator of ``tests/helpers.py``: the same unit of
 work and feed rows a real mutation would write.
 """
 
@@ -27,8 +27,7 @@ from sync.hlc import HybridLogicalClock
 from sync.push import push
 from sync.scopes import Grant
 from tests.browser.conftest import Phone, Server, eventually
-from tests.helpers import mutation
-from tests.test_scope_exit import MoveArgs, move_event
+from tests.helpers import MoveArgs, move_event, mutation
 
 REPLICA_EVENTS = """() => new Promise((resolve, reject) => {
   const open = indexedDB.open('charity');
