@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SHOTS, Phone, Server
+from tests.browser.conftest import PHONE, SHOTS, Phone, Server
+from tests.browser.steps import enrol_phone
 from tests.donation_setup import money
 
 OFFICE = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
 
 
 def decode_qr(png: bytes) -> str:
@@ -85,8 +85,7 @@ def shots(phone: Phone, name: str, top: bool = True) -> None:
 def test_admin_console_sets_up_a_station_and_its_people(phones: Any, server: Server, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:4].upper()
     district, code = f"越秀区{tag}", f"YX-{tag}"
-    admin: Phone = phones("console-admin")
-    admin.enrol(server.token(f"console-admin-{tag}", "admin"))
+    admin = enrol_phone(phones, server, "console-admin", f"console-admin-{tag}", "admin")
     page = admin.page
 
     # The console's home, from the bottom tab.
