@@ -78,6 +78,8 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("pull: another volunteer's hour logs at own station",        N,     Y,     Y,       Y,            Y),
     ("pull: another volunteer's Time Bank account",               N,     Y,     Y,       Y,            Y),
     ("pull: a volunteer at home in another station of the district", N,     N,     N,       Y,            Y),
+    ("pull: volunteer roles (sign-ups) at own station",            N,     Y,     Y,       Y,            Y),
+    ("pull: staff roles at own station",                           N,     N,     Y,       Y,            Y),
     ("push: volunteer.update of another volunteer (home: own station)", N,     Y,     Y,       Y,            Y),
     ("push: activity.create at own station",                      N,     Y,     Y,       Y,            Y),
     ("push: hours.check_in for oneself",                          Y,     Y,     Y,       Y,            Y),
@@ -377,6 +379,12 @@ def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], us
         "pull: another volunteer's hour logs at own station": has("hour_log", ids["their_log"]),
         "pull: another volunteer's Time Bank account": has("timebank_account", "vol:vol-a"),
         "pull: a volunteer at home in another station of the district": has("volunteer", "vol-b"),
+        "pull: volunteer roles (sign-ups) at own station": any(
+            t == "membership" and d["user_id"] == "vol-a" and d["role"] == "volunteer"
+            for (t, _), d in seen.items()),
+        "pull: staff roles at own station": any(
+            t == "membership" and d["user_id"] == "recorder" and d["role"] == "staff"
+            for (t, _), d in seen.items()),
         "pull: another user's notifications and preferences":
             has("notification", ids["notification"]) or has("notification_prefs", OTHER_MANAGER),
     }

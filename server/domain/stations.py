@@ -10,6 +10,7 @@ from sqlalchemy import Column, String, Table, Text
 from schemas.mutations import StationCreateArgs, StationUpdateArgs
 from sync.errors import Rejected, forbidden, not_found
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
+from sync.push import locks_exclusive
 from sync.registry import RecordType, Registry
 from sync.scopes import DISTRICT_MANAGER, MANAGER, Scope
 from sync.tables import metadata
@@ -70,6 +71,7 @@ async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) 
     await ensure_district(tx, ctx, args.district)
 
 
+@locks_exclusive("station")  # it writes the row every other batch only share-locks
 async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) -> None:
     station = await tx.get("station", args.code)
     if station is None or station["deleted_at"]:
@@ -92,7 +94,7 @@ async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) 
 def install(registry: Registry) -> None:
     registry.add_record_type(RecordType("station", stations, "code", _scope, _wire))
     registry.mutation("station.create", 1, StationCreateArgs)(create_station)
-    registry.mutation("station.update", 1, StationUpdateArgs)(update_station)
+    registry.mutation("station.update", 1, StationUpdateArgs, preload=(("station", "code"),))(update_station)
 
 
 __all__ = ["install", "stations"]
