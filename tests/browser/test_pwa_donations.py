@@ -18,30 +18,11 @@ from tests.browser.steps import (
     dismiss_sync_alert,
     edit_event,
     enrol_phone,
+    record_money,
     setup_station,
     sync_problem,
     wait_for_series,
 )
-
-NUMBER = re.compile(r"^[A-Z0-9-]+-S\d{3}-\d{5}$")
-
-
-def record_money(phone: Phone, event_id: str, yuan: str, method: str = "wechat_pay",
-                 donor: str | None = None) -> tuple[str, str]:
-    """Record a money gift through the screens; returns (receipt number, code)."""
-    page = phone.page
-    phone.go("/donations")
-    page.get_by_test_id("don-event").select_option(event_id)
-    page.get_by_test_id("new-money").click()
-    page.locator("input[name=amount]").fill(yuan)
-    page.get_by_test_id("seg-method").locator(f"[data-value={method}]").click()
-    if donor:
-        page.get_by_test_id("seg-donor").locator("[data-value=person]").click()
-        page.locator("input[name=donor-name]").fill(donor)
-    page.get_by_test_id("save-donation").click()
-    number = page.get_by_test_id("receipt-number")
-    expect(number).to_have_text(NUMBER)
-    return number.inner_text(), page.get_by_test_id("receipt-code").inner_text()
 
 
 def test_offline_donation_keeps_its_receipt_number(phones: Any, server: Server) -> None:
