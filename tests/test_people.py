@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from server.domain.people import memberships
 from tests.conftest import Api
+from tests.devices import Device, fresh_snapshot, pull_page
 from tests.helpers import event_args, new_id, station_args
-from tests.test_guarantees import Device, fresh_snapshot, pull_page
 
 pytestmark = pytest.mark.anyio
 

@@ -26,9 +26,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SHOTS, TIMEOUT_MS, Phone, Server
-from tests.browser.test_pwa_admin import decode_qr, open_section, pick_station, save
-from tests.browser.test_pwa_donations import NUMBER, wait_for_series
-from tests.browser.test_pwa_enrol import set_pin
+from tests.browser.steps import (
+    NUMBER,
+    decode_qr,
+    open_section,
+    pick_station,
+    save,
+    set_pin,
+    wait_for_series,
+)
 from tests.donation_setup import money
 from tests.helpers import mutation
 from tests.serverproc import ServerProcess

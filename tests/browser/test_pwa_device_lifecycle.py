@@ -10,8 +10,16 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
-from tests.browser.test_pwa_donations import record_money, setup_station, wait_for_series
-from tests.browser.test_pwa_enrol import PIN, enrol_by_link, make_code, person, wide_shot
+from tests.browser.steps import (
+    PIN,
+    enrol_by_link,
+    make_code,
+    person,
+    record_money,
+    setup_station,
+    wait_for_series,
+    wide_shot,
+)
 
 STORES_EMPTY = """async () => {
   const db = await new Promise((ok, bad) => { const r = indexedDB.open('charity'); r.onsuccess = () => ok(r.result); r.onerror = bad; });

@@ -12,43 +12,8 @@ import pytest
 import segno
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, SHOTS, TIMEOUT_MS, Phone, Server
-
-PIN = "2468"
-
-
-def make_code(server: Server, user: str) -> dict[str, Any]:
-    """A device code for ``user`` made by the admin, as the console does."""
-    answer = server.http.post("/api/v1/enrol/codes", json={"user_id": user},
-                              headers={"Authorization": f"Bearer {server.admin}"})
-    assert answer.status_code == 201, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def person(server: Server, user: str, role: str, station: str) -> None:
-    """A person with a membership (through the recovery CLI, which ensures both)."""
-    server.token(user, role, station=station)
-
-
-def set_pin(phone: Phone, pin: str = PIN) -> None:
-    page = phone.page
-    expect(page.get_by_test_id("pin-setup")).to_be_visible()
-    page.get_by_test_id("pin-new").fill(pin)
-    page.get_by_test_id("pin-again").fill(pin)
-    page.get_by_test_id("pin-save").click()
-    expect(page.get_by_test_id("pin-setup")).to_have_count(0)
-
-
-def enrol_by_link(phone: Phone, secret: str, *, pin: str | None = PIN) -> None:
-    """Open the QR code's link, confirm, set the PIN (staff and up), wait for a sync."""
-    page = phone.page
-    page.goto(f"/#/enrol?code={secret}")
-    page.get_by_test_id("enrol-go").click()
-    if pin:
-        set_pin(phone, pin)
-    page.wait_for_url("**/#/events")
-    phone.wait_synced()
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS, TIMEOUT_MS, Phone, Server
+from tests.browser.steps import make_code, person, set_pin, wide_shot
 
 
 def expire(server: Server, code_id: str) -> None:
@@ -57,13 +22,6 @@ def expire(server: Server, code_id: str) -> None:
     with sqlite3.connect(path) as db:
         db.execute("UPDATE enrolment_codes SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE id = ?",
                    (code_id,))
-
-
-def wide_shot(phone: Phone, name: str) -> None:
-    """The screen at 1280×800 too (then back to the phone's size)."""
-    phone.page.set_viewport_size({"width": 1280, "height": 800})
-    phone.shot(name + "-1280")
-    phone.page.set_viewport_size(PHONE)
 
 
 def test_enrol_by_link_asks_before_replacing(phones: Any, server: Server) -> None:
