@@ -94,9 +94,9 @@ def test_a_changed_grant_replaces_the_replica(phones: Any, server: Server) -> No
     phone = enrol_phone(phones, server, "grant-change", "staff-gr", "staff", station="GR-A")
     eventually(phone.page, REPLICA_EVENTS, ["甲站的活动"])
 
-    # the device's grant moves to GR-B (as an administrator re-issuing it would)
+    # the person's role moves to GR-B (what a device sees follows its person's memberships)
     with sqlite3.connect(server.proc.database_url.removeprefix("sqlite:///"), timeout=10) as db:
-        db.execute("UPDATE device_tokens SET station = 'GR-B' WHERE user_id = 'staff-gr'")
+        db.execute("UPDATE memberships SET station = 'GR-B' WHERE user_id = 'staff-gr'")
     phone.page.reload()  # the app syncs on start
 
     eventually(phone.page, REPLICA_EVENTS, ["乙站的活动"])
