@@ -65,10 +65,8 @@ async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
         envelope: PushRequest = _decode(await request.body(), PushRequest)
         outcome = await push_module.push(
             state.db, state.registry, state.clock, grant_resolver(token), envelope,
-            state.push_limits,
+            state.push_limits, state.pokes,
         )
-    if outcome.poke_tags and not state.db.is_postgres:
-        state.broker.publish(outcome.poke_tags)
     return Response(msgspec.json.encode(outcome.response), media_type=JSON)
 
 

@@ -13,7 +13,7 @@ from server.shedding import RequestGate
 from sync.db import Database
 from sync.errors import ProtocolError
 from sync.hlc import HybridLogicalClock
-from sync.pokes import PokeBroker
+from sync.pokes import PokeBroker, PokeSink
 from sync.push import PushLimits
 from sync.registry import Registry
 
@@ -28,6 +28,11 @@ class AppState:
     gate: RequestGate
     push_limits: PushLimits
     keepalive_seconds: float = 15.0
+
+    @property
+    def pokes(self) -> PokeSink:
+        """Where every write of this process sends its poke tags."""
+        return PokeSink(self.broker, postgres=self.db.is_postgres)
 
 
 def state_of(request: Request[Any, Any, Any]) -> AppState:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.wire import (
@@ -31,6 +30,7 @@ from sync.db import Database, HotSql, insert_tuples
 from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
 from sync.hlc import HybridLogicalClock, clamp
 from sync.ids import uuid7
+from sync.pokes import PokeSink
 from sync.registry import Registry
 from sync.scopes import Grant, GrantSource, grant_on
 from sync.tables import mutations
@@ -41,8 +41,6 @@ log = logging.getLogger("sync.push")
 
 MAX_CLOCK_LEAD_MS = 60_000
 """A device clock may lead the server by this much; beyond it its HLC is clamped."""
-
-POKE_CHANNEL = "charity_sync_poke"
 
 
 @dataclass(frozen=True)
@@ -88,14 +86,19 @@ async def push(
     grant: GrantSource,
     request: PushRequest,
     limits: PushLimits = PushLimits(),
+    pokes: PokeSink | None = None,
 ) -> PushOutcome:
+    """``pokes``: where the batch's poke tags go (none: nobody is woken)."""
     check_envelope(request, limits)
 
     async def work(conn: AsyncConnection) -> PushOutcome:
         resolved = await grant_on(grant, conn)
-        return await _apply_batch(conn, db, registry, clock, resolved, request)
+        return await _apply_batch(conn, db, registry, clock, resolved, request, pokes)
 
-    return await db.run_write(work)
+    outcome = await db.run_write(work)
+    if pokes is not None:
+        pokes.committed(outcome.poke_tags)
+    return outcome
 
 
 async def _apply_batch(
@@ -105,6 +108,7 @@ async def _apply_batch(
     clock: HybridLogicalClock,
     grant: Grant,
     request: PushRequest,
+    pokes: PokeSink | None,
 ) -> PushOutcome:
     now = now_iso()
     last = await _claim_client(conn, db, grant, request, now)
@@ -158,10 +162,8 @@ async def _apply_batch(
     await insert_tuples(conn, mutations, OUTCOME_COLUMNS, outcome_rows)
     new_last = fresh[-1].id
     await _touch_client(conn, request, now, new_last)
-    if db.is_postgres and tags:
-        payload = ",".join(sorted(tags))
-        await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                           {"channel": POKE_CHANNEL, "payload": payload[:7000]})
+    if pokes is not None:
+        await pokes.stage(conn, tags)
     return PushOutcome(PushResponse(last_mutation_id=new_last, results=results), tags)
 
 
