@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.domain.stations import stations
+from server.domain.stations import district_of_sql
 from sync.db import Database, HotSql
 from sync.errors import ProtocolError
 from sync.scopes import DISTRICT_MANAGER, RANK, ROLES, Grant
@@ -87,8 +87,8 @@ def bearer_token(authorization: str | None) -> str:
 
 RESOLVE_TOKEN = HotSql(
     "SELECT t.id, t.user_id, t.role, t.station, t.district, t.revoked_at, "
-    f"s.district AS station_district FROM device_tokens AS t LEFT OUTER JOIN {stations.name} AS s "
-    "ON s.code = t.station WHERE t.token_hash = :token_hash"
+    f"{district_of_sql('t.station')} AS station_district FROM device_tokens AS t "
+    "WHERE t.token_hash = :token_hash"
 )
 
 

@@ -95,7 +95,7 @@ def may_read(grant: Grant, summary: ServiceSummary) -> bool:
     if grant.rank < STAFF:
         return False
     stations = {*json.loads(volunteer["stations"]), *summary.stations}
-    return any(grant.covers_station(code, summary.districts.get(code)) for code in stations)
+    return any(grant.rank_at(code, summary.districts.get(code)) >= STAFF for code in stations)
 
 
 def _hours(minutes: int) -> str:

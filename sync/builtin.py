@@ -52,9 +52,7 @@ async def resolve_conflict(tx: Tx, ctx: MutationContext, args: ConflictResolveAr
     conflict = await tx.get("conflict", args.id)
     if conflict is None:
         raise not_found("冲突记录", "conflict", args.id, field="id")
-    if ctx.grant.rank < MANAGER or not ctx.grant.covers_station(
-        conflict["station"] or "", conflict["district"]
-    ):
+    if ctx.grant.rank_at(conflict["station"] or "", conflict["district"]) < MANAGER:
         raise forbidden("只有该站点的管理者可以处理冲突", "only the station's managers resolve conflicts")
     if conflict["status"] != "open":
         raise Rejected(

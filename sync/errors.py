@@ -76,6 +76,11 @@ def forbidden(what_zh: str, what_en: str) -> Rejected:
     return Rejected("forbidden", f"无权限:{what_zh}", f"not allowed: {what_en}")
 
 
+def already_exists(kind_zh: str, kind_en: str, ident: str, field: str = "id") -> Rejected:
+    return Rejected("already_exists", f"{kind_zh}编号已存在:{ident}", f"{kind_en} already exists: {ident}",
+                    field=field)
+
+
 def not_found(kind_zh: str, kind_en: str, ident: str, field: str | None = None) -> Rejected:
     return Rejected(
         "not_found", f"找不到{kind_zh}:{ident}", f"no such {kind_en}: {ident}", field=field

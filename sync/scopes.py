@@ -56,14 +56,18 @@ class Grant:
             return scope.district is not None and scope.district == self.district
         return scope.station is not None and scope.station == self.station
 
-    def covers_station(self, station: str, district: str | None) -> bool:
-        """May act at this station (write side)."""
-        if self.rank == ADMIN:
-            return True
-        if self.rank == DISTRICT_MANAGER:
-            return district is not None and district == self.district
-        return self.station == station
+    def rank_at(self, station: str | None, district: str | None) -> int:
+        """The rank this grant holds at a place (write side): a station with its
+        district, or a district alone (``station=None``); -1 where it holds none.
 
+        A grant holds one role today: its rank where that role covers the place. When
+        a grant carries several memberships this becomes the highest rank among them,
+        and every check written as ``rank_at(...) >= X`` keeps its meaning."""
+        if self.rank == ADMIN:
+            return ADMIN
+        if self.rank == DISTRICT_MANAGER:
+            return self.rank if district is not None and district == self.district else -1
+        return self.rank if station is not None and station == self.station else -1
     def poke_tags(self) -> set[str]:
         tags = {"p", f"u:{self.user_id}"}
         if self.rank == ADMIN:

@@ -31,6 +31,7 @@ from schemas.donations import (
     ReceiptWithdrawArgs,
 )
 from server.domain import funds as funds_module
+from server.domain.access import has_rank, station_for
 from server.domain.goods import move_goods
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
@@ -179,14 +180,10 @@ def _correction_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- helpers
 
 
-async def writable_station(tx: Tx, ctx: MutationContext, code: str, *, rank: int = STAFF,
-                           field: str = "station") -> dict[str, Any]:
-    station = await tx.get("station", code)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", code, field=field)
-    if ctx.grant.rank < rank or not ctx.grant.covers_station(code, station["district"]):
-        raise forbidden(f"您不属于站点 {code},不能为其记录", f"you do not belong to station {code}")
-    return station
+async def _writable_station(tx: Tx, ctx: MutationContext, code: str, *, rank: int = STAFF
+                            ) -> dict[str, Any]:
+    return await station_for(tx, ctx, code, rank=rank, refusal=(
+        f"您不属于站点 {code},不能为其记录", f"you do not belong to station {code}"))
 
 
 def _device_time(hlc: str) -> str:
@@ -253,7 +250,7 @@ async def _resolve_fund(tx: Tx, args: DonationRecordArgs, station: Mapping[str, 
 async def claim_series(tx: Tx, ctx: MutationContext, args: ReceiptSeriesClaimArgs) -> None:
     """Give this device a series of its own (``<station>-S<n>``), n counted per station
     while the station row is locked, so two claims never get the same code."""
-    station = await writable_station(tx, ctx, args.station)
+    station = await _writable_station(tx, ctx, args.station)
     taken = await tx.query(
         select(func.count()).select_from(receipt_series)
         .where(receipt_series.c.station == args.station)
@@ -271,7 +268,7 @@ async def claim_series(tx: Tx, ctx: MutationContext, args: ReceiptSeriesClaimArg
 
 
 async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs) -> None:
-    station = await writable_station(tx, ctx, args.station)
+    station = await _writable_station(tx, ctx, args.station)
     if await tx.get("donation", args.id) is not None:
         raise Rejected("already_exists", "捐赠编号已存在", "donation id already exists", field="id")
     donor = args.donor
@@ -373,12 +370,7 @@ async def _booking(tx: Tx, donation: Mapping[str, Any]) -> tuple[str, str] | Non
         account = (funds_module.project_account(donation["project_id"])
                    if donation["direction"] == "project" else funds_module.GENERAL)
         return str(donation["fund_id"]), account
-    entries = funds_module.ledger_entries
-    row = (await tx.query(
-        select(entries.c.fund_id, entries.c.account).where(
-            entries.c.donation_id == donation["id"], entries.c.kind == "donation",
-            entries.c.account.like("fund:%")))).first()
-    return (str(row.fund_id), str(row.account)) if row is not None else None
+    return await funds_module.gift_booking(tx, donation["id"])
 
 
 async def _apply_correction(tx: Tx, ctx: MutationContext, correction: Mapping[str, Any],
@@ -428,7 +420,7 @@ async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionReque
     donation = await tx.get("donation", args.donation_id)  # locks it: corrections serialise
     if donation is None:
         raise not_found("捐赠", "donation", args.donation_id, field="donation_id")
-    await writable_station(tx, ctx, donation["station"])
+    await _writable_station(tx, ctx, donation["station"])
     if await tx.get("donation_correction", args.id) is not None:
         raise Rejected("already_exists", "更正编号已存在", "correction id already exists", field="id")
     delta, voided, pending = await _current(tx, args.donation_id)
@@ -480,7 +472,7 @@ async def decide_correction(tx: Tx, ctx: MutationContext, args: CorrectionDecide
         raise not_found("更正", "correction", args.id, field="id")
     donation = await tx.get("donation", correction["donation_id"])
     assert donation is not None
-    await writable_station(tx, ctx, donation["station"], rank=MANAGER)
+    await _writable_station(tx, ctx, donation["station"], rank=MANAGER)
     if ctx.user_id in (correction["requested_by"], donation["recorded_by"]):
         raise forbidden("更正须由另一人审批,记录人不能审批自己的更正",
                         "a second person must approve; the recorder cannot approve their own")
@@ -509,8 +501,7 @@ async def allocate_donation(tx: Tx, ctx: MutationContext, args: DonationAllocate
     station = await tx.get("station", donation["station"])
     assert station is not None
     if not (funds_module.holds_fund(ctx.grant, fund) or (
-        ctx.grant.rank >= MANAGER and ctx.grant.covers_station(donation["station"],
-                                                               donation["district"])
+        has_rank(ctx, MANAGER, donation["station"], donation["district"])
         and fund["station"] == donation["station"]
     )):
         raise forbidden("只有慈善会或本站点管理者可以分配捐赠",
@@ -547,7 +538,7 @@ async def _receipt_for_staff(tx: Tx, ctx: MutationContext, number: str, *, rank:
     receipt = await tx.get("receipt", number)
     if receipt is None:
         raise not_found("收据", "receipt", number, field="number")
-    await writable_station(tx, ctx, receipt["station"], rank=rank)
+    await _writable_station(tx, ctx, receipt["station"], rank=rank)
     return receipt
 
 
@@ -633,3 +624,14 @@ def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVA
     registry.mutation("receipt.reissue", 1, ReceiptReissueArgs, preload=by_number)(reissue_receipt)
     registry.mutation("receipt.withdraw", 1, ReceiptWithdrawArgs, preload=by_number)(withdraw_receipt)
     registry.mutation("receipt.reprint", 1, ReceiptReprintArgs, preload=by_number)(reprint_receipt)
+
+
+__all__ = [
+    "corrections",
+    "donations",
+    "install",
+    "mask_name",
+    "public_donor",
+    "receipt_series",
+    "receipts",
+]

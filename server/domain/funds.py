@@ -45,9 +45,10 @@ from schemas.donations import (
     FundSeedArgs,
     ProjectCreateArgs,
 )
+from server.domain.access import live_station
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
-from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, STAFF, Grant, Scope
+from sync.scopes import DISTRICT_MANAGER, MANAGER, STAFF, Grant, Scope
 from sync.tables import metadata
 from sync.unit import MutationContext, Tx
 
@@ -196,18 +197,14 @@ def _disbursement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def holds_fund(grant: Grant, fund: Mapping[str, Any]) -> bool:
     """The federation's people for this fund: its district's managers, or the city's (admin)."""
-    if grant.rank == ADMIN:
-        return True
-    return grant.rank == DISTRICT_MANAGER and fund["district"] is not None and (
-        grant.district == fund["district"]
-    )
+    return grant.rank_at(None, fund["district"]) >= DISTRICT_MANAGER
 
 
 def works_for_fund(grant: Grant, fund: Mapping[str, Any]) -> bool:
     """Staff of the fund's station, or the federation's people."""
     if holds_fund(grant, fund):
         return True
-    return grant.rank >= STAFF and fund["station"] is not None and grant.station == fund["station"]
+    return fund["station"] is not None and grant.rank_at(fund["station"], fund["district"]) >= STAFF
 
 
 async def live_fund(tx: Tx, fund_id: str, field: str = "fund_id") -> dict[str, Any]:
@@ -295,6 +292,15 @@ async def announce_balance(tx: Tx, ctx: MutationContext, fund: Mapping[str, Any]
     })
 
 
+async def gift_booking(tx: Tx, donation_id: str) -> tuple[str, str] | None:
+    """(fund id, fund account) a gift was booked on by an allocation, or None."""
+    row = (await tx.query(
+        select(ledger_entries.c.fund_id, ledger_entries.c.account).where(
+            ledger_entries.c.donation_id == donation_id, ledger_entries.c.kind == "donation",
+            ledger_entries.c.account.like("fund:%")))).first()
+    return (str(row.fund_id), str(row.account)) if row is not None else None
+
+
 async def available_for(
     tx: Tx, fund_id: str, project_id: str, *, excluding: str | None = None
 ) -> tuple[int, int]:
@@ -367,9 +373,7 @@ async def create_fund(tx: Tx, ctx: MutationContext, args: FundCreateArgs) -> Non
         raise forbidden("只有该慈善会(区或市)的管理者可以设立基金",
                         "only the federation's managers (district or city) create funds")
     if args.station is not None:
-        station = await tx.get("station", args.station)
-        if station is None or station["deleted_at"]:
-            raise not_found("站点", "station", args.station, field="station")
+        station = await live_station(tx, args.station)
         if args.district is not None and station["district"] != args.district:
             raise Rejected("invalid_args", "站点不在该区", "the station is not in that district",
                            field="station")
@@ -600,3 +604,24 @@ def install(registry: Registry) -> None:
                       preload=(("disbursement", "id"),))(decide_disbursement)
     registry.mutation("disbursement.pay", 1, DisbursementPayArgs,
                       preload=(("disbursement", "id"),))(pay_disbursement)
+
+
+__all__ = [
+    "GENERAL",
+    "ChainReport",
+    "Movement",
+    "default_fund",
+    "disbursements",
+    "funds",
+    "gift_booking",
+    "holds_fund",
+    "install",
+    "ledger_entries",
+    "live_fund",
+    "post",
+    "project_account",
+    "project_of",
+    "projects",
+    "verify_fund",
+    "works_for_fund",
+]

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, String, Table, Text
 
 from schemas.donations import GoodsHandOutArgs
-from sync.errors import Rejected, forbidden, not_found
+from server.domain.access import station_for
+from sync.errors import Rejected, not_found
 from sync.registry import RecordType, Registry
 from sync.scopes import STAFF, Scope
 from sync.tables import metadata
@@ -114,12 +115,8 @@ async def move_goods(
 
 
 async def hand_out(tx: Tx, ctx: MutationContext, args: GoodsHandOutArgs) -> None:
-    station = await tx.get("station", args.station)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", args.station, field="station")
-    if ctx.grant.rank < STAFF or not ctx.grant.covers_station(args.station, station["district"]):
-        raise forbidden(f"不能为站点 {args.station} 发放物资",
-                        f"cannot hand out goods for station {args.station}")
+    station = await station_for(tx, ctx, args.station, refusal=(
+        f"不能为站点 {args.station} 发放物资", f"cannot hand out goods for station {args.station}"))
     if args.recipient_kind == "project" and (
         args.project_id is None or await tx.get("project", args.project_id) is None
     ):
@@ -140,3 +137,13 @@ def install(registry: Registry) -> None:
         "goods_movement", goods_movements, "id", _scope, _movement_wire, tombstone=None))
     registry.mutation("goods.hand_out", 1, GoodsHandOutArgs,
                       preload=(("station", "station"),))(hand_out)
+
+
+__all__ = [
+    "goods_movements",
+    "goods_stock",
+    "hand_out",
+    "install",
+    "move_goods",
+    "stock_id",
+]

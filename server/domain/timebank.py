@@ -27,8 +27,9 @@ from schemas.timebank import (
     RedemptionRequestArgs,
     TransferArgs,
 )
-from sync.errors import Rejected, forbidden, not_found
-from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
+from server.domain.access import live_station, require_rank, station_for
+from sync.errors import Rejected, already_exists, not_found
+from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, Scope
 from sync.tables import metadata
@@ -140,44 +141,6 @@ def bank_account_id(station: str) -> str:
     return f"bank:{station}"
 
 
-# -- shared checks -------------------------------------------------------------------------
-
-
-async def live_station(tx: Tx, code: str, field: str = "station") -> dict[str, Any]:
-    station = await tx.get("station", code)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", code, field=field)
-    return station
-
-
-def require_staff_of(ctx: MutationContext, station: str, district: str | None, rank: int = STAFF) -> None:
-    """The caller must be staff (or ``rank``) acting for this station."""
-    if ctx.grant.rank < rank or not ctx.grant.covers_station(station, district):
-        role_zh, role_en = ("管理者", "managers") if rank >= MANAGER else ("工作人员", "staff")
-        raise forbidden(
-            f"只有站点 {station} 的{role_zh}可以这样做", f"only the {role_en} of station {station} may do this"
-        )
-
-
-def already_exists(kind_zh: str, kind_en: str, ident: str, field: str = "id") -> Rejected:
-    return Rejected("already_exists", f"{kind_zh}编号已存在:{ident}", f"{kind_en} already exists: {ident}",
-                    field=field)
-
-
-def edits_of(fields: Any) -> dict[str, Any]:
-    """The fields an edit sets; an edit that sets none is refused."""
-    edits = edited_fields(fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
-    return edits
-
-
-def flag_conflict(ctx: MutationContext) -> None:
-    ctx.flag("conflict_recorded", "与另一台设备的修改冲突,已按时间先后决定,并留待管理者复核",
-             "this edit conflicted with another device's; it was decided by time and kept for a "
-             "manager to review")
-
-
 # -- accounts and movements ----------------------------------------------------------------
 
 
@@ -282,8 +245,7 @@ async def rate_for(tx: Tx, station: str, service_type: str) -> int:
 
 
 async def set_rate(tx: Tx, ctx: MutationContext, args: RateSetArgs) -> None:
-    station = await live_station(tx, args.station)
-    require_staff_of(ctx, args.station, station["district"], rank=MANAGER)
+    station = await station_for(tx, ctx, args.station, rank=MANAGER)
     rate_id = f"{args.station}:{args.service_type}"
     row = {"rate_cents": args.rate_cents, "updated_by": ctx.user_id, "updated_at": ctx.now}
     if await tx.get("timebank_rate", rate_id) is None:
@@ -326,8 +288,7 @@ async def _item(tx: Tx, item_id: str, field: str = "id") -> dict[str, Any]:
 
 
 async def add_item(tx: Tx, ctx: MutationContext, args: CatalogueAddArgs) -> None:
-    station = await live_station(tx, args.station)
-    require_staff_of(ctx, args.station, station["district"])
+    station = await station_for(tx, ctx, args.station)
     if await tx.get("redemption_item", args.id) is not None:
         raise already_exists("兑换项目", "catalogue item", args.id)
     tx.insert("redemption_item", {
@@ -341,8 +302,8 @@ async def add_item(tx: Tx, ctx: MutationContext, args: CatalogueAddArgs) -> None
 
 async def update_item(tx: Tx, ctx: MutationContext, args: CatalogueUpdateArgs) -> None:
     item = await _item(tx, args.id)
-    require_staff_of(ctx, item["station"], item["district"])
-    edits = edits_of(args.fields)
+    require_rank(ctx, STAFF, item["station"], item["district"])
+    edits = edited_fields(args.fields)
     outcome = merge_edit(
         tx, ctx, record_type="redemption_item", record_id=args.id, current=item, edits=edits,
         base=args.base, matters=frozenset({"cost_cents"}), station=item["station"],
@@ -357,7 +318,7 @@ async def update_item(tx: Tx, ctx: MutationContext, args: CatalogueUpdateArgs) -
 
 async def restock_item(tx: Tx, ctx: MutationContext, args: CatalogueRestockArgs) -> None:
     item = await _item(tx, args.id)
-    require_staff_of(ctx, item["station"], item["district"])
+    require_rank(ctx, STAFF, item["station"], item["district"])
     if item["stock"] is None:
         raise Rejected("stock_unlimited", "该项目不限数量", "this item has no stock limit", field="id")
     stock = item["stock"] + args.delta
@@ -431,7 +392,7 @@ async def _redemption_for_staff(tx: Tx, ctx: MutationContext, redemption_id: str
     redemption = await tx.get("redemption", redemption_id)
     if redemption is None:
         raise not_found("兑换", "redemption", redemption_id, field="id")
-    require_staff_of(ctx, redemption["station"], redemption["district"])
+    require_rank(ctx, STAFF, redemption["station"], redemption["district"])
     return redemption
 
 
@@ -480,7 +441,7 @@ async def decline_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecli
     if own and redemption["status"] in ("requested", "needs_review"):
         pass
     else:
-        require_staff_of(ctx, redemption["station"], redemption["district"])
+        require_rank(ctx, STAFF, redemption["station"], redemption["district"])
     if redemption["status"] not in ("requested", "needs_review", "approved"):
         raise _wrong_status(redemption)
     if redemption["debited"]:
@@ -577,6 +538,7 @@ def install(registry: Registry) -> None:
 __all__ = [
     "bank_account_id",
     "install",
+    "move_account_home",
     "open_volunteer_account",
     "pay_hours",
     "rate_for",

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Integer, String, Table, Text, select, text
+from sqlalchemy import Column, Integer, String, Table, Text, select
 
 from schemas.timebank import (
     ActivityCreateArgs,
@@ -30,23 +30,18 @@ from schemas.timebank import (
     VolunteerUpdateArgs,
 )
 from server.domain import timebank
-from server.domain.timebank import (
-    already_exists,
-    edits_of,
-    flag_conflict,
-    live_station,
-    require_staff_of,
-)
+from server.domain.access import live_station, require_rank, station_for
 from sync.db import Database
-from sync.errors import Rejected, forbidden, not_found
+from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.hlc import HybridLogicalClock
-from sync.merge import encode_meta, merge_edit, wire_field_hlc
-from sync.push import POKE_CHANNEL
+from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
+from sync.pokes import PokeSink
 from sync.registry import RecordType, Registry
 from sync.scopes import STAFF, Grant, Scope
 from sync.tables import metadata
 from sync.timeutil import iso, now_iso
 from sync.unit import MutationContext, Tx
+from sync.write import run_unit
 
 
 @dataclass(frozen=True)
@@ -234,7 +229,7 @@ async def _served_stations(tx: Tx, codes: list[str]) -> dict[str, Any]:
 async def register_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerRegisterArgs) -> None:
     home = await _served_stations(tx, args.stations)
     if args.user_id != ctx.user_id:
-        require_staff_of(ctx, home["code"], home["district"])
+        require_rank(ctx, STAFF, home["code"], home["district"])
     if len(timebank.volunteer_account_id(args.user_id)) > 64:
         raise Rejected("invalid_args", "用户编号过长(最多 60 个字符)", "user id too long (60 characters at most)",
                        field="user_id")
@@ -292,8 +287,8 @@ async def _volunteer(tx: Tx, user_id: str, field: str = "volunteer_id") -> dict[
 async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateArgs) -> None:
     volunteer = await _volunteer(tx, args.user_id, field="user_id")
     if args.user_id != ctx.user_id:
-        require_staff_of(ctx, volunteer["station"], volunteer["district"])
-    edits = edits_of(args.fields)
+        require_rank(ctx, STAFF, volunteer["station"], volunteer["district"])
+    edits = edited_fields(args.fields)
     for name in ("skills", "stations"):  # stored as JSON text, compared as such
         if name in edits:
             edits[name] = json.dumps(list(dict.fromkeys(edits[name])), ensure_ascii=False)
@@ -317,8 +312,7 @@ async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateAr
 
 
 async def create_activity(tx: Tx, ctx: MutationContext, args: ActivityCreateArgs) -> None:
-    station = await live_station(tx, args.station)
-    require_staff_of(ctx, args.station, station["district"])
+    station = await station_for(tx, ctx, args.station)
     if await tx.get("service_activity", args.id) is not None:
         raise already_exists("服务活动", "service activity", args.id)
     if args.event_id is not None:
@@ -426,7 +420,7 @@ async def _recorder(
     volunteer = await _volunteer(tx, target)
     if target == ctx.user_id:
         return volunteer, "manual" if manual else "self"
-    require_staff_of(ctx, activity["station"], activity["district"])
+    require_rank(ctx, STAFF, activity["station"], activity["district"])
     return volunteer, "manual" if manual else "staff_scan"
 
 
@@ -519,7 +513,7 @@ def hours_mutators(rules: HoursRules) -> dict[str, Any]:
         log = await _log_for_recorder(tx, ctx, args.id)
         if log["status"] not in ("open", "submitted"):
             raise Rejected("already_decided", "已审核的记录不能修改", "a decided log cannot be edited", field="id")
-        edits = edits_of(args.fields)
+        edits = edited_fields(args.fields)
         if log["status"] == "open" and "check_out_at" in edits:
             raise Rejected("log_open", "记录尚未签退,请先签退", "the log is still open; check out first",
                            field="fields.check_out_at")
@@ -626,14 +620,14 @@ async def _log_for_recorder(tx: Tx, ctx: MutationContext, log_id: str) -> dict[s
     """The volunteer's own log, or any log of a station the caller is staff at."""
     log = await _log(tx, log_id)
     if log["volunteer_id"] != ctx.user_id:
-        require_staff_of(ctx, log["station"], log["district"])
+        require_rank(ctx, STAFF, log["station"], log["district"])
     return log
 
 
 async def _log_for_staff(tx: Tx, ctx: MutationContext, log_id: str) -> dict[str, Any]:
     """Staff of the log's station decide on it, never on their own hours."""
     log = await _log(tx, log_id)
-    require_staff_of(ctx, log["station"], log["district"])
+    require_rank(ctx, STAFF, log["station"], log["district"])
     if log["volunteer_id"] == ctx.user_id:
         raise forbidden("不能审核自己的服务时数", "you cannot decide on your own hours")
     return log
@@ -646,26 +640,27 @@ SYSTEM_GRANT = Grant(token_id="system", user_id="system", role="admin", station=
 
 
 async def sweep_open_logs(
-    db: Database, registry: Registry, rules: HoursRules, now: str | None = None
-) -> tuple[list[str], set[str]]:
+    db: Database, registry: Registry, pokes: PokeSink, rules: HoursRules, now: str | None = None
+) -> list[str]:
     """Close every log open longer than the cap at check-in + cap, flag it
-    ``auto_closed`` and submit it for approval. Returns the closed ids and the poke tags.
-    A later real check-out from the offline phone still replaces the capped time."""
+    ``auto_closed`` and submit it for approval; wakes the devices that see them.
+    Returns the closed ids. A later real check-out from the offline phone still
+    replaces the capped time."""
     moment = now or now_iso()
     cutoff = iso(parse_time(moment) - dt.timedelta(hours=rules.open_cap_hours))
     clock = HybridLogicalClock(node="server-sweep")
-
-    async def work(conn: Any) -> tuple[list[str], set[str]]:
+    async with db.read() as conn:
         found = await conn.execute(
             select(hour_logs.c.id).where(hour_logs.c.status == "open", hour_logs.c.check_in_at <= cutoff)
         )
         log_ids = [row[0] for row in found]
-        if not log_ids:
-            return [], set()
-        tx = Tx(conn, db, registry, await db.next_txid(conn))
+    if not log_ids:
+        return []
+
+    async def close(tx: Tx) -> list[str]:
         closed = []
         for log_id in log_ids:
-            log = await tx.get("hour_log", log_id)
+            log = await tx.get("hour_log", log_id)  # locked; still open?
             if log is None or log["status"] != "open":
                 continue
             ctx = _system_context(clock, moment, log_id)
@@ -677,13 +672,9 @@ async def sweep_open_logs(
             await _submitted(tx, ctx, done)
             tx.keep_frame()
             closed.append(log_id)
-        tags = await tx.flush()
-        if db.is_postgres and tags:
-            await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                               {"channel": POKE_CHANNEL, "payload": ",".join(sorted(tags))[:7000]})
-        return closed, tags
+        return closed
 
-    return await db.run_write(work)
+    return await run_unit(db, registry, pokes, close)
 
 
 def _system_context(clock: HybridLogicalClock, now: str, log_id: str) -> MutationContext:
@@ -774,6 +765,7 @@ __all__ = [
     "HoursRules",
     "hour_logs",
     "install",
+    "parse_time",
     "service_activities",
     "sweep_open_logs",
     "volunteer_cards",

@@ -24,6 +24,7 @@ from schemas.notifications import (
     NotificationMarkReadArgs,
     NotificationPrefsSetArgs,
 )
+from server.domain.access import has_rank, live_station, station_for
 from server.notify.tables import (
     alert_thresholds,
     hours_waiting,
@@ -34,7 +35,7 @@ from server.notify.tables import (
 from sync.errors import Rejected, forbidden, not_found
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
-from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, OWNER_ONLY, Scope
+from sync.scopes import MANAGER, OWNER_ONLY, Scope
 from sync.timeutil import iso
 from sync.unit import MutationContext, Tx
 
@@ -138,8 +139,6 @@ PREFS_FIELDS = ("muted_kinds", "stations", "quiet_start", "quiet_end", "push_ena
 async def set_prefs(tx: Tx, ctx: MutationContext, args: NotificationPrefsSetArgs) -> None:
     """A manager's own preferences; two phones of the same manager merge field by field."""
     edits = edited_fields(args.fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
     encoded = {
         name: (json.dumps(sorted(set(value)), ensure_ascii=False)
                if name in ("muted_kinds", "stations") and value is not None else value)
@@ -165,15 +164,6 @@ async def set_prefs(tx: Tx, ctx: MutationContext, args: NotificationPrefsSetArgs
 # -- alert lines -------------------------------------------------------------------------
 
 
-def _may_manage(ctx: MutationContext, station: str | None, district: str | None) -> bool:
-    grant = ctx.grant
-    if grant.rank < MANAGER:
-        return False
-    if station is not None:
-        return grant.covers_station(station, district)
-    return grant.rank == ADMIN or (grant.rank == DISTRICT_MANAGER and district == grant.district)
-
-
 async def _put_threshold(
     tx: Tx, ctx: MutationContext, *, key: str, metric: str, subject: str,
     station: str | None, district: str | None, amount_fen: int | None,
@@ -187,12 +177,8 @@ async def _put_threshold(
 
 
 async def set_donation_threshold(tx: Tx, ctx: MutationContext, args: DonationThresholdSetArgs) -> None:
-    station = await tx.get("station", args.station)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", args.station, field="station")
-    if not _may_manage(ctx, args.station, station["district"]):
-        raise forbidden("只有该站点的管理者可以设置大额捐赠提醒线",
-                        "only the station's managers set its large-donation line")
+    station = await station_for(tx, ctx, args.station, rank=MANAGER, refusal=(
+        "只有该站点的管理者可以设置大额捐赠提醒线", "only the station's managers set its large-donation line"))
     await _put_threshold(
         tx, ctx, key=f"large_donation:{args.station}", metric="large_donation",
         subject=args.station, station=args.station, district=station["district"],
@@ -207,10 +193,7 @@ async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSet
     station's fund cannot replace that fund's line."""
     district = args.district
     if args.station is not None:
-        station = await tx.get("station", args.station)
-        if station is None or station["deleted_at"]:
-            raise not_found("站点", "station", args.station, field="station")
-        district = station["district"]
+        district = (await live_station(tx, args.station))["district"]
     elif district is None:
         raise Rejected("invalid_args", "区级基金需要填写所属区", "a district fund needs its district",
                        field="district")
@@ -222,7 +205,7 @@ async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSet
         places.append((fund["station"], fund["district"]))
     if current is not None:
         places.append((current["station"], current["district"]))
-    if not all(_may_manage(ctx, station_code, district_name) for station_code, district_name in places):
+    if not all(has_rank(ctx, MANAGER, code, district_name) for code, district_name in places):
         raise forbidden("只有基金所属站点或区的管理者可以设置余额提醒线",
                         "only the fund's station or district managers set its low-water mark")
     if fund is not None and (fund["station"], fund["district"]) != (args.station, district):
