@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.events import MutationFlagged
 from schemas.wire import (
     PROTOCOL_VERSION,
     Message,
@@ -227,10 +228,10 @@ async def _apply_one(
         code, zh, en = ctx.flags[0]
         message = Message(zh=zh, en=en)
         issue_id = _record_issue(tx, ctx, "flagged", code, message)
-        await tx.emit(ctx, "mutation.flagged", {
-            "issue_id": issue_id, "code": code, "mutation": ctx.name, "user_id": ctx.user_id,
-            "station": ctx.grant.station, "district": ctx.grant.district,
-        })
+        await tx.emit(ctx, MutationFlagged(
+            issue_id=issue_id, code=code, mutation=ctx.name, user_id=ctx.user_id,
+            station=ctx.grant.station, district=ctx.grant.district,
+        ))
         tx.keep_frame()
         return MutationResult(mutation.id, "flagged", code, message, issue_id)
     tx.keep_frame()

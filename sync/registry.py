@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from sqlalchemy import Table
 
+from schemas.events import DomainEvent
 from sync.scopes import Grant, Scope
 
 if TYPE_CHECKING:
     from sync.unit import MutationContext, Tx
 
 Mutator = Callable[["Tx", "MutationContext", Any], Awaitable[None]]
-EventHandler = Callable[["Tx", "MutationContext", Mapping[str, Any]], Awaitable[None]]
+E = TypeVar("E", bound=DomainEvent)
+EventHandler = Callable[["Tx", "MutationContext", Any], Awaitable[None]]
 """Reacts to a domain event inside the mutation that emitted it (see ``Tx.emit``)."""
 
 
@@ -58,7 +60,7 @@ class RecordType:
 class Registry:
     mutations: dict[tuple[str, int], MutationSpec] = field(default_factory=dict)
     record_types: dict[str, RecordType] = field(default_factory=dict)
-    handlers: dict[str, list[EventHandler]] = field(default_factory=dict)
+    handlers: dict[type[DomainEvent], list[EventHandler]] = field(default_factory=dict)
 
     def mutation(
         self,
@@ -86,12 +88,16 @@ class Registry:
             raise ValueError(f"record type {record_type.name} registered twice")
         self.record_types[record_type.name] = record_type
 
-    def on(self, kind: str, handler: EventHandler) -> None:
-        """Run ``handler`` whenever a mutator emits a domain event of ``kind``.
+    def on(
+        self, event_type: type[E], handler: Callable[[Tx, MutationContext, E], Awaitable[None]]
+    ) -> None:
+        """Run ``handler`` whenever a mutator emits an ``event_type`` (schemas/events.py).
 
-        Domain modules emit what happened (``donation.recorded``); other modules
+        Domain modules emit what happened (``DonationRecorded``); other modules
         (notifications) subscribe without the emitter knowing them."""
-        self.handlers.setdefault(kind, []).append(handler)
+        if not (isinstance(event_type, type) and issubclass(event_type, DomainEvent)):
+            raise TypeError(f"{event_type!r} is not a domain event type")
+        self.handlers.setdefault(event_type, []).append(handler)
 
     def find(self, name: str, version: int) -> MutationSpec | None:
         return self.mutations.get((name, version))

@@ -19,6 +19,7 @@ import msgspec
 from sqlalchemy import Executable, Integer, String, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.events import DomainEvent
 from sync.db import Database, HotSql, insert_many, insert_tuples, typed_rows
 from sync.hlc import HybridLogicalClock
 from sync.registry import Registry
@@ -120,12 +121,12 @@ class Tx:
 
     # -- domain events -----------------------------------------------------------------
 
-    async def emit(self, ctx: MutationContext, kind: str, data: Mapping[str, Any]) -> None:
-        """Tell the handlers registered for ``kind`` what happened. They run now and
-        stage their writes in the current frame, so whatever they write (a
+    async def emit(self, ctx: MutationContext, event: DomainEvent) -> None:
+        """Tell the handlers registered for the event's type what happened. They run now
+        and stage their writes in the current frame, so whatever they write (a
         notification in the outbox) commits with the mutation or not at all."""
-        for handler in self.registry.handlers.get(kind, ()):
-            await handler(self, ctx, data)
+        for handler in self.registry.handlers.get(type(event), ()):
+            await handler(self, ctx, event)
 
     # -- staged writes -----------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from schemas.donations import (
     ReceiptSeriesClaimArgs,
     ReceiptWithdrawArgs,
 )
+from schemas.events import CorrectionAwaitingApproval, CorrectionDecided, DonationRecorded
 from server.domain import funds as funds_module
 from server.domain.access import has_rank, station_for
 from server.domain.goods import move_goods
@@ -341,11 +342,10 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         ctx.flag("donation_unallocated", "该站点尚无社区基金,此笔非定向捐赠已记录,待管理者分配",
                  "no fund takes undirected gifts at this station yet; the gift is recorded and "
                  "waits for a manager")
-    await tx.emit(ctx, "donation.recorded", {
-        "donation_id": args.id, "station": args.station, "district": station["district"],
-        "event_id": args.event_id, "kind": args.kind, "amount_fen": amount,
-        "donor_display": public_donor(row),
-    })
+    await tx.emit(ctx, DonationRecorded(
+        donation_id=args.id, station=args.station, district=station["district"],
+        event_id=args.event_id, kind=args.kind, amount_fen=amount, donor_display=public_donor(row),
+    ))
 
 
 async def _current(tx: Tx, donation_id: str) -> tuple[int, bool, bool]:
@@ -457,11 +457,10 @@ async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionReque
     }
     tx.insert("donation_correction", row)
     if needs_approval:
-        await tx.emit(ctx, "correction.awaiting_approval", {
-            "correction_id": args.id, "donation_id": args.donation_id,
-            "station": donation["station"], "district": donation["district"],
-            "amount_fen": abs(change), "requested_by": ctx.user_id,
-        })
+        await tx.emit(ctx, CorrectionAwaitingApproval(
+            correction_id=args.id, donation_id=args.donation_id, station=donation["station"],
+            district=donation["district"], amount_fen=abs(change), requested_by=ctx.user_id,
+        ))
     else:
         await _apply_correction(tx, ctx, row, donation)
 
@@ -485,10 +484,10 @@ async def decide_correction(tx: Tx, ctx: MutationContext, args: CorrectionDecide
     tx.update("donation_correction", args.id, values)
     if approved:
         await _apply_correction(tx, ctx, {**correction, **values}, donation)
-    await tx.emit(ctx, "correction.decided", {
-        "correction_id": args.id, "station": donation["station"],
-        "district": donation["district"], "decision": "approved" if approved else "rejected",
-    })
+    await tx.emit(ctx, CorrectionDecided(
+        correction_id=args.id, station=donation["station"], district=donation["district"],
+        decision="approved" if approved else "rejected",
+    ))
 
 
 async def allocate_donation(tx: Tx, ctx: MutationContext, args: DonationAllocateArgs) -> None:

@@ -45,6 +45,7 @@ from schemas.donations import (
     FundSeedArgs,
     ProjectCreateArgs,
 )
+from schemas.events import DisbursementAwaitingApproval, FundBalanceChanged
 from server.domain.access import live_station
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
@@ -285,11 +286,11 @@ async def post(tx: Tx, ctx: MutationContext, fund_id: str, movement: Movement) -
 
 
 async def announce_balance(tx: Tx, ctx: MutationContext, fund: Mapping[str, Any]) -> None:
-    await tx.emit(ctx, "fund.balance_changed", {
-        "fund_id": fund["id"], "fund_name": fund["name"], "station": fund["station"],
-        "district": fund["district"], "balance_fen": int(fund["balance_fen"]),
-        "available_fen": int(fund["balance_fen"]) - int(fund["reserved_fen"]),
-    })
+    await tx.emit(ctx, FundBalanceChanged(
+        fund_id=fund["id"], fund_name=fund["name"], station=fund["station"],
+        district=fund["district"], balance_fen=int(fund["balance_fen"]),
+        available_fen=int(fund["balance_fen"]) - int(fund["reserved_fen"]),
+    ))
 
 
 async def gift_booking(tx: Tx, donation_id: str) -> tuple[str, str] | None:
@@ -459,10 +460,10 @@ async def request_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementR
         "decided_by": None, "decided_at": None, "decision_note": "", "paid_by": None,
         "paid_at": None, "reference": None,
     }, fund))
-    await tx.emit(ctx, "disbursement.awaiting_approval", {
-        "disbursement_id": args.id, "fund_id": args.fund_id, "station": fund["station"],
-        "district": fund["district"], "amount_fen": args.amount_fen,
-    })
+    await tx.emit(ctx, DisbursementAwaitingApproval(
+        disbursement_id=args.id, fund_id=args.fund_id, station=fund["station"],
+        district=fund["district"], amount_fen=args.amount_fen,
+    ))
 
 
 async def _disbursement(tx: Tx, disbursement_id: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, String, Table, Text, select
 
+from schemas.events import HoursDecided, HoursSubmitted
 from schemas.timebank import (
     ActivityCreateArgs,
     HoursApproveArgs,
@@ -448,19 +449,17 @@ async def _start_log(
 
 
 async def _submitted(tx: Tx, ctx: MutationContext, log: Mapping[str, Any]) -> None:
-    await tx.emit(ctx, "hours.submitted", {
-        "log_id": log["id"], "volunteer_id": log["volunteer_id"], "station": log["station"],
-        "district": log["district"],
-        "minutes": session_minutes(log["check_in_at"], log["check_out_at"]),
-        "submitted_at": log["submitted_at"],
-    })
+    await tx.emit(ctx, HoursSubmitted(
+        log_id=log["id"], volunteer_id=log["volunteer_id"], station=log["station"],
+        district=log["district"], minutes=session_minutes(log["check_in_at"], log["check_out_at"]),
+        submitted_at=log["submitted_at"],
+    ))
 
 
 async def _decided(tx: Tx, ctx: MutationContext, log: Mapping[str, Any], decision: str) -> None:
-    await tx.emit(ctx, "hours.decided", {
-        "log_id": log["id"], "station": log["station"], "district": log["district"],
-        "decision": decision,
-    })
+    await tx.emit(ctx, HoursDecided(
+        log_id=log["id"], station=log["station"], district=log["district"], decision=decision,
+    ))
 
 
 def hours_mutators(rules: HoursRules) -> dict[str, Any]:

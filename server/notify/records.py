@@ -17,6 +17,16 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from schemas.events import (
+    CorrectionAwaitingApproval,
+    DomainEvent,
+    DonationRecorded,
+    FundBalanceChanged,
+    HoursDecided,
+    HoursSubmitted,
+    MutationFlagged,
+    event_data,
+)
 from schemas.notifications import (
     DonationThresholdSetArgs,
     FundLowWaterSetArgs,
@@ -220,8 +230,10 @@ async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSet
 # -- triggers ----------------------------------------------------------------------------
 
 
-def enqueue(tx: Tx, ctx: MutationContext, kind: str, data: Mapping[str, Any]) -> None:
-    """Defer one outbox row: it commits with the mutation that caused it, or not at all."""
+def enqueue(tx: Tx, ctx: MutationContext, kind: str, event: DomainEvent, **extra: Any) -> None:
+    """Defer one outbox row (the event's fields and ``extra``): it commits with the
+    mutation that caused it, or not at all."""
+    data = {**event_data(event), **extra}
     tx.defer(
         insert(notify_outbox).values(
             kind=kind, station=data.get("station"), district=data.get("district"),
@@ -238,41 +250,38 @@ async def _line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | N
     return int(row["amount_fen"]), row
 
 
-async def on_donation_recorded(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
-    station = data.get("station")
+async def on_donation_recorded(tx: Tx, ctx: MutationContext, event: DonationRecorded) -> None:
     line = defaults.large_donation_fen
-    if station:
-        line, _ = await _line(tx, f"large_donation:{station}", line)
-    if int(data.get("amount_fen") or 0) >= line:
-        enqueue(tx, ctx, "donation.large", {**data, "threshold_fen": line})
+    if event.station:
+        line, _ = await _line(tx, f"large_donation:{event.station}", line)
+    if event.amount_fen >= line:
+        enqueue(tx, ctx, "donation.large", event, threshold_fen=line)
 
 
-async def on_fund_balance_changed(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
-    line, row = await _line(tx, f"fund_low:{data.get('fund_id')}", defaults.fund_low_fen)
-    if row is not None and row["station"] != data.get("station"):
+async def on_fund_balance_changed(tx: Tx, ctx: MutationContext, event: FundBalanceChanged) -> None:
+    line, row = await _line(tx, f"fund_low:{event.fund_id}", defaults.fund_low_fen)
+    if row is not None and row["station"] != event.station:
         line = defaults.fund_low_fen  # a line set under another station does not apply here
-    available = data.get("available_fen", data.get("balance_fen"))
-    if available is not None and int(available) < line:
-        enqueue(tx, ctx, "fund.low", {**data, "low_water_fen": line})
+    if event.available_fen < line:
+        enqueue(tx, ctx, "fund.low", event, low_water_fen=line)
 
 
-async def on_flagged(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
-    enqueue(tx, ctx, "review.flagged", data)
+async def on_flagged(tx: Tx, ctx: MutationContext, event: MutationFlagged) -> None:
+    enqueue(tx, ctx, "review.flagged", event)
 
 
-async def on_correction_waiting(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
-    enqueue(tx, ctx, "correction.waiting", data)
+async def on_correction_waiting(tx: Tx, ctx: MutationContext, event: CorrectionAwaitingApproval) -> None:
+    enqueue(tx, ctx, "correction.waiting", event)
 
 
-async def on_hours_submitted(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+async def on_hours_submitted(tx: Tx, ctx: MutationContext, event: HoursSubmitted) -> None:
     """Start (or restart, on a resubmission) the wait the background task watches."""
-    log_id = str(data["log_id"])
-    tx.defer(delete(hours_waiting).where(hours_waiting.c.log_id == log_id))
+    tx.defer(delete(hours_waiting).where(hours_waiting.c.log_id == event.log_id))
     tx.defer(
         insert(hours_waiting).values(
-            log_id=log_id, station=data.get("station"), district=data.get("district"),
-            volunteer_id=data.get("volunteer_id"), minutes=data.get("minutes"),
-            submitted_at=_utc_text(data.get("submitted_at"), ctx.now), decided_at=None,
+            log_id=event.log_id, station=event.station, district=event.district,
+            volunteer_id=event.volunteer_id, minutes=event.minutes,
+            submitted_at=_utc_text(event.submitted_at, ctx.now), decided_at=None,
             reminded_at=None,
         )
     )
@@ -287,11 +296,9 @@ def _utc_text(value: Any, fallback: str) -> str:
     return iso(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
 
 
-async def on_hours_decided(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+async def on_hours_decided(tx: Tx, ctx: MutationContext, event: HoursDecided) -> None:
     tx.defer(
-        update(hours_waiting)
-        .where(hours_waiting.c.log_id == str(data["log_id"]))
-        .values(decided_at=ctx.now)
+        update(hours_waiting).where(hours_waiting.c.log_id == event.log_id).values(decided_at=ctx.now)
     )
 
 
@@ -308,9 +315,9 @@ def install(registry: Registry) -> None:
     registry.mutation("alert.set_donation_threshold", 1, DonationThresholdSetArgs,
                       preload=(("station", "station"),))(set_donation_threshold)
     registry.mutation("alert.set_fund_low_water", 1, FundLowWaterSetArgs)(set_fund_low_water)
-    registry.on("donation.recorded", on_donation_recorded)
-    registry.on("fund.balance_changed", on_fund_balance_changed)
-    registry.on("mutation.flagged", on_flagged)
-    registry.on("correction.awaiting_approval", on_correction_waiting)
-    registry.on("hours.submitted", on_hours_submitted)
-    registry.on("hours.decided", on_hours_decided)
+    registry.on(DonationRecorded, on_donation_recorded)
+    registry.on(FundBalanceChanged, on_fund_balance_changed)
+    registry.on(MutationFlagged, on_flagged)
+    registry.on(CorrectionAwaitingApproval, on_correction_waiting)
+    registry.on(HoursSubmitted, on_hours_submitted)
+    registry.on(HoursDecided, on_hours_decided)
