@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 Mutator = Callable[["Tx", "MutationContext", Any], Awaitable[None]]
 E = TypeVar("E", bound=DomainEvent)
+C = TypeVar("C")
 EventHandler = Callable[["Tx", "MutationContext", Any], Awaitable[None]]
 """Reacts to a domain event inside the mutation that emitted it (see ``Tx.emit``)."""
 
@@ -61,6 +62,8 @@ class Registry:
     mutations: dict[tuple[str, int], MutationSpec] = field(default_factory=dict)
     record_types: dict[str, RecordType] = field(default_factory=dict)
     handlers: dict[type[DomainEvent], list[EventHandler]] = field(default_factory=dict)
+    configs: dict[type[Any], Any] = field(default_factory=dict)
+    """Each area's frozen configuration, by its type, as its ``install`` was given it."""
 
     def mutation(
         self,
@@ -98,6 +101,18 @@ class Registry:
         if not (isinstance(event_type, type) and issubclass(event_type, DomainEvent)):
             raise TypeError(f"{event_type!r} is not a domain event type")
         self.handlers.setdefault(event_type, []).append(handler)
+
+    def configure(self, config: object) -> None:
+        """Keep an area's configuration (a frozen dataclass made from the settings) for
+        its mutators and handlers, which read it with ``tx.registry.config(Type)``."""
+        if type(config) in self.configs:
+            raise ValueError(f"{type(config).__name__} configured twice")
+        self.configs[type(config)] = config
+
+    def config(self, kind: type[C]) -> C:
+        """The configuration ``install`` gave (a KeyError when the area was not installed)."""
+        found: C = self.configs[kind]
+        return found
 
     def find(self, name: str, version: int) -> MutationSpec | None:
         return self.mutations.get((name, version))

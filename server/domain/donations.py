@@ -11,9 +11,9 @@ the receipt on ``/public/receipts/{number}?code=...`` once it synced.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -34,6 +34,7 @@ from schemas.events import CorrectionAwaitingApproval, CorrectionDecided, Donati
 from server.domain import funds as funds_module
 from server.domain.access import has_rank, station_for
 from server.domain.goods import move_goods
+from server.settings import Settings
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, Scope
@@ -41,7 +42,18 @@ from sync.tables import metadata
 from sync.timeutil import iso
 from sync.unit import MutationContext, Tx
 
-DEFAULT_APPROVAL_THRESHOLD_FEN = 50_000
+
+@dataclass(frozen=True)
+class DonationRules:
+    """How this deployment handles gifts (``CHARITY_CORRECTION_*`` settings)."""
+
+    approval_threshold_fen: int = 50_000
+    """A correction that changes an amount by more than this needs a second person."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DonationRules:
+        return cls(approval_threshold_fen=settings.correction_approval_threshold_fen)
+
 
 receipt_series = Table(
     "receipt_series",
@@ -415,8 +427,7 @@ async def _withdraw_chain(tx: Tx, ctx: MutationContext, number: str, reason: str
     })
 
 
-async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionRequestArgs,
-                             *, threshold_fen: int = DEFAULT_APPROVAL_THRESHOLD_FEN) -> None:
+async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionRequestArgs) -> None:
     donation = await tx.get("donation", args.donation_id)  # locks it: corrections serialise
     if donation is None:
         raise not_found("捐赠", "donation", args.donation_id, field="donation_id")
@@ -447,7 +458,7 @@ async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionReque
         if change == 0:
             raise Rejected("no_change", "新金额与现金额相同", "the new amount equals the current one",
                            field="new_amount_fen")
-    needs_approval = abs(change) > threshold_fen
+    needs_approval = abs(change) > tx.registry.config(DonationRules).approval_threshold_fen
     row = {
         "id": args.id, "donation_id": args.donation_id, "action": args.action,
         "new_amount_fen": args.new_amount_fen, "delta_fen": change, "reason": args.reason,
@@ -590,10 +601,8 @@ async def reprint_receipt(tx: Tx, ctx: MutationContext, args: ReceiptReprintArgs
     })
 
 
-def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVAL_THRESHOLD_FEN
-            ) -> None:
-    """``approval_threshold_fen``: a correction that changes an amount by more than this
-    needs a second person (setting ``correction_approval_threshold_fen``)."""
+def install(registry: Registry, rules: DonationRules = DonationRules()) -> None:
+    registry.configure(rules)
     registry.add_record_type(RecordType(
         "receipt_series", receipt_series, "code", _station_scope, _series_wire, tombstone=None))
     registry.add_record_type(RecordType(
@@ -610,8 +619,7 @@ def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVA
         ("project", "project_id"), ("receipt", "receipt.number"),
     ))(record_donation)
     registry.mutation("donation.correct", 1, CorrectionRequestArgs,
-                      preload=(("donation", "donation_id"),))(
-        functools.partial(request_correction, threshold_fen=approval_threshold_fen))
+                      preload=(("donation", "donation_id"),))(request_correction)
     registry.mutation("donation.allocate", 1, DonationAllocateArgs, preload=(
         ("donation", "donation_id"), ("fund", "fund_id"), ("project", "project_id"),
     ))(allocate_donation)
@@ -626,6 +634,7 @@ def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVA
 
 
 __all__ = [
+    "DonationRules",
     "corrections",
     "donations",
     "install",

@@ -32,6 +32,7 @@ from schemas.timebank import (
 )
 from server.domain import timebank
 from server.domain.access import live_station, require_rank, station_for
+from server.settings import Settings
 from sync.db import Database
 from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.hlc import HybridLogicalClock
@@ -57,6 +58,15 @@ class HoursRules:
     """A device time this far after the server's receipt time means the clock is ahead."""
     late_sync_hours: float = 72
     """A device time this far before receipt: a very late sync or a clock far behind."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HoursRules:
+        return cls(
+            open_cap_hours=settings.hours_open_cap_hours,
+            max_session_hours=settings.hours_max_session_hours,
+            clock_tolerance_minutes=settings.hours_clock_tolerance_minutes,
+            late_sync_hours=settings.hours_late_sync_hours,
+        )
 
 
 volunteers = Table(
@@ -462,136 +472,144 @@ async def _decided(tx: Tx, ctx: MutationContext, log: Mapping[str, Any], decisio
     ))
 
 
-def hours_mutators(rules: HoursRules) -> dict[str, Any]:
-    """The hour-log mutators, bound to the deployment's rules."""
+# -- hour logs: mutators (the deployment's HoursRules from the registry) ------------------
 
-    async def check_in(tx: Tx, ctx: MutationContext, args: HoursCheckInArgs) -> None:
-        log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id, args.at,
-                               manual=False)
-        clock = _clock_flags(rules, ctx, log["check_in_at"])
-        log.update(await _refresh_overlaps(tx, ctx, rules, log))
-        log["flags"] = json.dumps(_merged(_list(log["flags"]), clock))
-        _flag_all(ctx, clock)
-        tx.insert("hour_log", log)
 
-    async def check_out(tx: Tx, ctx: MutationContext, args: HoursCheckOutArgs) -> None:
-        log = await _log_for_recorder(tx, ctx, args.id)
-        reopened = (log["status"] == "submitted" and "auto_closed" in _list(log["flags"])
-                    and log["device_check_out_at"] is None)  # the phone's real check-out, late
-        if log["status"] != "open" and not reopened:
-            raise Rejected("already_checked_out", "该记录已签退", "this log is already checked out", field="id")
-        out = normal_time(args.at)
-        flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
-        _flag_all(ctx, flags)
-        values = {
-            "check_out_at": out, "device_check_out_at": args.at, "received_check_out_at": ctx.now,
-            "status": "submitted", "submitted_at": log["submitted_at"] or ctx.now,
-            "flags": json.dumps(_merged(_list(log["flags"]), flags)), "updated_at": ctx.now,
-        }
-        closed = {**log, **values}
-        closed.update(await _refresh_overlaps(tx, ctx, rules, closed))
-        tx.update("hour_log", args.id, closed)
-        if not reopened:
-            await _submitted(tx, ctx, closed)
+async def check_in(tx: Tx, ctx: MutationContext, args: HoursCheckInArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id, args.at,
+                           manual=False)
+    clock = _clock_flags(rules, ctx, log["check_in_at"])
+    log.update(await _refresh_overlaps(tx, ctx, rules, log))
+    log["flags"] = json.dumps(_merged(_list(log["flags"]), clock))
+    _flag_all(ctx, clock)
+    tx.insert("hour_log", log)
 
-    async def manual(tx: Tx, ctx: MutationContext, args: HoursManualArgs) -> None:
-        log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id,
-                               args.check_in_at, manual=True, note=args.note)
-        out = normal_time(args.check_out_at)
-        flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
-        _flag_all(ctx, flags)
-        log.update(
-            check_out_at=out, device_check_out_at=args.check_out_at, received_check_out_at=ctx.now,
-            status="submitted", submitted_at=ctx.now, flags=json.dumps(flags),
+
+async def check_out(tx: Tx, ctx: MutationContext, args: HoursCheckOutArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _log_for_recorder(tx, ctx, args.id)
+    reopened = (log["status"] == "submitted" and "auto_closed" in _list(log["flags"])
+                and log["device_check_out_at"] is None)  # the phone's real check-out, late
+    if log["status"] != "open" and not reopened:
+        raise Rejected("already_checked_out", "该记录已签退", "this log is already checked out", field="id")
+    out = normal_time(args.at)
+    flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
+    _flag_all(ctx, flags)
+    values = {
+        "check_out_at": out, "device_check_out_at": args.at, "received_check_out_at": ctx.now,
+        "status": "submitted", "submitted_at": log["submitted_at"] or ctx.now,
+        "flags": json.dumps(_merged(_list(log["flags"]), flags)), "updated_at": ctx.now,
+    }
+    closed = {**log, **values}
+    closed.update(await _refresh_overlaps(tx, ctx, rules, closed))
+    tx.update("hour_log", args.id, closed)
+    if not reopened:
+        await _submitted(tx, ctx, closed)
+
+
+async def record_manual(tx: Tx, ctx: MutationContext, args: HoursManualArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id,
+                           args.check_in_at, manual=True, note=args.note)
+    out = normal_time(args.check_out_at)
+    flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
+    _flag_all(ctx, flags)
+    log.update(
+        check_out_at=out, device_check_out_at=args.check_out_at, received_check_out_at=ctx.now,
+        status="submitted", submitted_at=ctx.now, flags=json.dumps(flags),
+    )
+    log.update(await _refresh_overlaps(tx, ctx, rules, log))
+    tx.insert("hour_log", log)
+    await _submitted(tx, ctx, log)
+
+
+async def edit_log(tx: Tx, ctx: MutationContext, args: HoursEditArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _log_for_recorder(tx, ctx, args.id)
+    if log["status"] not in ("open", "submitted"):
+        raise Rejected("already_decided", "已审核的记录不能修改", "a decided log cannot be edited", field="id")
+    edits = edited_fields(args.fields)
+    if log["status"] == "open" and "check_out_at" in edits:
+        raise Rejected("log_open", "记录尚未签退,请先签退", "the log is still open; check out first",
+                       field="fields.check_out_at")
+    for name in ("check_in_at", "check_out_at"):
+        if name in edits:
+            edits[name] = normal_time(edits[name])
+    outcome = merge_edit(
+        tx, ctx, record_type="hour_log", record_id=args.id, current=log, edits=edits,
+        base=args.base, matters=LOG_MATTERS, station=log["station"], district=log["district"],
+    )
+    edited = {**log, **outcome.applied, "field_meta": encode_meta(outcome.field_meta),
+              "updated_at": ctx.now}
+    if edited["check_out_at"]:
+        flags = _check_session(rules, edited["check_in_at"], edited["check_out_at"])
+        edited["flags"] = json.dumps(_merged(_list(edited["flags"]), flags))
+    edited.update(await _refresh_overlaps(tx, ctx, rules, edited))
+    tx.update("hour_log", args.id, edited)
+    if outcome.conflict_ids:
+        flag_conflict(ctx)
+
+
+async def approve_log(tx: Tx, ctx: MutationContext, args: HoursApproveArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _log_for_staff(tx, ctx, args.id)
+    if log["status"] == "open":
+        raise Rejected("log_open", "记录尚未签退,不能计分", "the log is still open; it cannot be credited",
+                       field="id")
+    if log["status"] != "submitted":
+        raise _already_decided(log)
+    partners = await _overlapping(tx, rules, log)
+    if partners and not args.supersede_overlapping:
+        raise Rejected(
+            "overlap_unresolved",
+            "该记录与同一志愿者的其他记录时间重叠,请先处理(改时间、驳回重复记录,或确认以此条为准)",
+            "this log overlaps another log of the same volunteer; resolve it first (edit the "
+            "times, reject the duplicate, or approve with supersede_overlapping)",
+            field="id",
         )
-        log.update(await _refresh_overlaps(tx, ctx, rules, log))
-        tx.insert("hour_log", log)
-        await _submitted(tx, ctx, log)
-
-    async def edit(tx: Tx, ctx: MutationContext, args: HoursEditArgs) -> None:
-        log = await _log_for_recorder(tx, ctx, args.id)
-        if log["status"] not in ("open", "submitted"):
-            raise Rejected("already_decided", "已审核的记录不能修改", "a decided log cannot be edited", field="id")
-        edits = edited_fields(args.fields)
-        if log["status"] == "open" and "check_out_at" in edits:
-            raise Rejected("log_open", "记录尚未签退,请先签退", "the log is still open; check out first",
-                           field="fields.check_out_at")
-        for name in ("check_in_at", "check_out_at"):
-            if name in edits:
-                edits[name] = normal_time(edits[name])
-        outcome = merge_edit(
-            tx, ctx, record_type="hour_log", record_id=args.id, current=log, edits=edits,
-            base=args.base, matters=LOG_MATTERS, station=log["station"], district=log["district"],
+    if any(p["status"] == "approved" for p in partners):
+        raise Rejected(
+            "overlaps_approved", "与已批准的记录重叠,不能重复计分",
+            "overlaps a log that is already approved; it cannot be credited twice", field="id",
         )
-        edited = {**log, **outcome.applied, "field_meta": encode_meta(outcome.field_meta),
-                  "updated_at": ctx.now}
-        if edited["check_out_at"]:
-            flags = _check_session(rules, edited["check_in_at"], edited["check_out_at"])
-            edited["flags"] = json.dumps(_merged(_list(edited["flags"]), flags))
-        edited.update(await _refresh_overlaps(tx, ctx, rules, edited))
-        tx.update("hour_log", args.id, edited)
-        if outcome.conflict_ids:
-            flag_conflict(ctx)
+    for partner in partners:
+        await _reject(tx, ctx, partner, f"与记录 {log['id']} 重复 / duplicate of log {log['id']}")
+    minutes = session_minutes(log["check_in_at"], log["check_out_at"])
+    rate = await timebank.rate_for(tx, log["station"], log["service_type"])
+    credits = round(minutes * rate / 60)
+    if credits > 0:
+        await timebank.pay_hours(tx, ctx, log, credits, reverse=False, memo=log["service_type"])
+    decided = {**log, "status": "approved", "decided_by": ctx.user_id, "decided_at": ctx.now,
+               "approved_minutes": minutes, "credited_cents": credits, "overlaps": "[]",
+               "updated_at": ctx.now}
+    tx.update("hour_log", args.id, decided)
+    await _decided(tx, ctx, decided, "approved")
 
-    async def approve(tx: Tx, ctx: MutationContext, args: HoursApproveArgs) -> None:
-        log = await _log_for_staff(tx, ctx, args.id)
-        if log["status"] == "open":
-            raise Rejected("log_open", "记录尚未签退,不能计分", "the log is still open; it cannot be credited",
-                           field="id")
-        if log["status"] != "submitted":
-            raise _already_decided(log)
-        partners = await _overlapping(tx, rules, log)
-        if partners and not args.supersede_overlapping:
-            raise Rejected(
-                "overlap_unresolved",
-                "该记录与同一志愿者的其他记录时间重叠,请先处理(改时间、驳回重复记录,或确认以此条为准)",
-                "this log overlaps another log of the same volunteer; resolve it first (edit the "
-                "times, reject the duplicate, or approve with supersede_overlapping)",
-                field="id",
-            )
-        if any(p["status"] == "approved" for p in partners):
-            raise Rejected(
-                "overlaps_approved", "与已批准的记录重叠,不能重复计分",
-                "overlaps a log that is already approved; it cannot be credited twice", field="id",
-            )
-        for partner in partners:
-            await _reject(tx, ctx, partner, f"与记录 {log['id']} 重复 / duplicate of log {log['id']}")
-        minutes = session_minutes(log["check_in_at"], log["check_out_at"])
-        rate = await timebank.rate_for(tx, log["station"], log["service_type"])
-        credits = round(minutes * rate / 60)
-        if credits > 0:
-            await timebank.pay_hours(tx, ctx, log, credits, reverse=False, memo=log["service_type"])
-        decided = {**log, "status": "approved", "decided_by": ctx.user_id, "decided_at": ctx.now,
-                   "approved_minutes": minutes, "credited_cents": credits, "overlaps": "[]",
-                   "updated_at": ctx.now}
-        tx.update("hour_log", args.id, decided)
-        await _decided(tx, ctx, decided, "approved")
 
-    async def reject(tx: Tx, ctx: MutationContext, args: HoursRejectArgs) -> None:
-        log = await _log_for_staff(tx, ctx, args.id)
-        if log["status"] not in ("open", "submitted"):
-            raise _already_decided(log)
-        await _reject(tx, ctx, log, args.reason)
+async def reject_log(tx: Tx, ctx: MutationContext, args: HoursRejectArgs) -> None:
+    log = await _log_for_staff(tx, ctx, args.id)
+    if log["status"] not in ("open", "submitted"):
+        raise _already_decided(log)
+    await _reject(tx, ctx, log, args.reason)
 
-    async def reverse(tx: Tx, ctx: MutationContext, args: HoursReverseArgs) -> None:
-        log = await _log_for_staff(tx, ctx, args.id)
-        if log["status"] != "approved":
-            raise Rejected("not_approved", "只有已批准的记录可以冲销", "only an approved log can be reversed",
-                           field="id")
-        credits = int(log["credited_cents"] or 0)
-        if credits > 0:
-            await timebank.pay_hours(tx, ctx, log, credits, reverse=True, memo=args.reason)
-            account = await tx.get("timebank_account", timebank.volunteer_account_id(log["volunteer_id"]))
-            if account is not None and account["balance_cents"] < 0:
-                ctx.flag("balance_negative", "冲销后该志愿者余额为负,请跟进",
-                         "after the reversal the volunteer's balance is negative; please follow up")
-        decided = {**log, "status": "reversed", "decision_reason": args.reason,
-                   "decided_by": ctx.user_id, "decided_at": ctx.now, "updated_at": ctx.now}
-        tx.update("hour_log", args.id, decided)
-        await _decided(tx, ctx, decided, "reversed")
 
-    return {"check_in": check_in, "check_out": check_out, "manual": manual, "edit": edit,
-            "approve": approve, "reject": reject, "reverse": reverse}
+async def reverse_log(tx: Tx, ctx: MutationContext, args: HoursReverseArgs) -> None:
+    log = await _log_for_staff(tx, ctx, args.id)
+    if log["status"] != "approved":
+        raise Rejected("not_approved", "只有已批准的记录可以冲销", "only an approved log can be reversed",
+                       field="id")
+    credits = int(log["credited_cents"] or 0)
+    if credits > 0:
+        await timebank.pay_hours(tx, ctx, log, credits, reverse=True, memo=args.reason)
+        account = await tx.get("timebank_account", timebank.volunteer_account_id(log["volunteer_id"]))
+        if account is not None and account["balance_cents"] < 0:
+            ctx.flag("balance_negative", "冲销后该志愿者余额为负,请跟进",
+                     "after the reversal the volunteer's balance is negative; please follow up")
+    decided = {**log, "status": "reversed", "decision_reason": args.reason,
+               "decided_by": ctx.user_id, "decided_at": ctx.now, "updated_at": ctx.now}
+    tx.update("hour_log", args.id, decided)
+    await _decided(tx, ctx, decided, "reversed")
 
 
 async def _reject(tx: Tx, ctx: MutationContext, log: Mapping[str, Any], reason: str) -> None:
@@ -726,7 +744,8 @@ def _log_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def install(registry: Registry, rules: HoursRules) -> None:
+def install(registry: Registry, rules: HoursRules = HoursRules()) -> None:
+    registry.configure(rules)
     registry.add_record_type(RecordType(
         "volunteer", volunteers, "user_id", lambda row: _owned_scope(row, "user_id"),
         _volunteer_wire, tombstone=None))
@@ -748,16 +767,15 @@ def install(registry: Registry, rules: HoursRules) -> None:
                       preload=(("volunteer", "user_id"),))(update_volunteer)
     registry.mutation("activity.create", 1, ActivityCreateArgs,
                       preload=(("service_activity", "id"), ("station", "station")))(create_activity)
-    hours = hours_mutators(rules)
     new_log = (("hour_log", "id"), ("service_activity", "activity_id"))
     by_id = (("hour_log", "id"),)
-    registry.mutation("hours.check_in", 1, HoursCheckInArgs, preload=new_log)(hours["check_in"])
-    registry.mutation("hours.check_out", 1, HoursCheckOutArgs, preload=by_id)(hours["check_out"])
-    registry.mutation("hours.manual", 1, HoursManualArgs, preload=new_log)(hours["manual"])
-    registry.mutation("hours.edit", 1, HoursEditArgs, preload=by_id)(hours["edit"])
-    registry.mutation("hours.approve", 1, HoursApproveArgs, preload=by_id)(hours["approve"])
-    registry.mutation("hours.reject", 1, HoursRejectArgs, preload=by_id)(hours["reject"])
-    registry.mutation("hours.reverse", 1, HoursReverseArgs, preload=by_id)(hours["reverse"])
+    registry.mutation("hours.check_in", 1, HoursCheckInArgs, preload=new_log)(check_in)
+    registry.mutation("hours.check_out", 1, HoursCheckOutArgs, preload=by_id)(check_out)
+    registry.mutation("hours.manual", 1, HoursManualArgs, preload=new_log)(record_manual)
+    registry.mutation("hours.edit", 1, HoursEditArgs, preload=by_id)(edit_log)
+    registry.mutation("hours.approve", 1, HoursApproveArgs, preload=by_id)(approve_log)
+    registry.mutation("hours.reject", 1, HoursRejectArgs, preload=by_id)(reject_log)
+    registry.mutation("hours.reverse", 1, HoursReverseArgs, preload=by_id)(reverse_log)
 
 
 __all__ = [

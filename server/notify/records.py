@@ -42,6 +42,7 @@ from server.notify.tables import (
     notifications,
     notify_outbox,
 )
+from server.settings import Settings
 from sync.errors import Rejected, forbidden, not_found
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
@@ -50,20 +51,17 @@ from sync.timeutil import iso
 from sync.unit import MutationContext, Tx
 
 
-@dataclass
-class Defaults:
-    """Lines that apply where no station or fund set its own (from Settings)."""
+@dataclass(frozen=True)
+class AlertDefaults:
+    """Alert lines that apply where no station or fund set its own (``CHARITY_NOTIFY_*``)."""
 
     large_donation_fen: int = 500_000
     fund_low_fen: int = 100_000
 
-
-defaults = Defaults()
-
-
-def configure(large_donation_fen: int, fund_low_fen: int) -> None:
-    defaults.large_donation_fen = large_donation_fen
-    defaults.fund_low_fen = fund_low_fen
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertDefaults:
+        return cls(large_donation_fen=settings.notify_large_donation_fen,
+                   fund_low_fen=settings.notify_fund_low_fen)
 
 
 # -- record types ------------------------------------------------------------------------
@@ -251,7 +249,7 @@ async def _line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | N
 
 
 async def on_donation_recorded(tx: Tx, ctx: MutationContext, event: DonationRecorded) -> None:
-    line = defaults.large_donation_fen
+    line = tx.registry.config(AlertDefaults).large_donation_fen
     if event.station:
         line, _ = await _line(tx, f"large_donation:{event.station}", line)
     if event.amount_fen >= line:
@@ -259,9 +257,10 @@ async def on_donation_recorded(tx: Tx, ctx: MutationContext, event: DonationReco
 
 
 async def on_fund_balance_changed(tx: Tx, ctx: MutationContext, event: FundBalanceChanged) -> None:
-    line, row = await _line(tx, f"fund_low:{event.fund_id}", defaults.fund_low_fen)
+    default = tx.registry.config(AlertDefaults).fund_low_fen
+    line, row = await _line(tx, f"fund_low:{event.fund_id}", default)
     if row is not None and row["station"] != event.station:
-        line = defaults.fund_low_fen  # a line set under another station does not apply here
+        line = default  # a line set under another station does not apply here
     if event.available_fen < line:
         enqueue(tx, ctx, "fund.low", event, low_water_fen=line)
 
@@ -302,7 +301,8 @@ async def on_hours_decided(tx: Tx, ctx: MutationContext, event: HoursDecided) ->
     )
 
 
-def install(registry: Registry) -> None:
+def install(registry: Registry, defaults: AlertDefaults = AlertDefaults()) -> None:
+    registry.configure(defaults)
     registry.add_record_type(RecordType("notification", notifications, "id", _owned,
                                         _notification_wire))
     registry.add_record_type(RecordType("notification_prefs", notification_prefs, "user_id",
