@@ -158,7 +158,7 @@ async def _read_page(
 async def _check_client(conn: AsyncConnection, grant: Grant, client_id: str) -> None:
     row = (await conn.execute(select(clients.c.token_id).where(clients.c.client_id == client_id))).first()
     if row is not None and row.token_id != grant.token_id:
-        from sync.push import client_not_yours
+        from sync.errors import client_not_yours
 
         raise client_not_yours()
 

@@ -28,7 +28,7 @@ from schemas.wire import (
     PushResponse,
 )
 from sync.db import Database, HotSql, insert_tuples
-from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected
+from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected, client_not_yours
 from sync.hlc import HybridLogicalClock, clamp
 from sync.ids import uuid7
 from sync.pokes import PokeSink
@@ -338,12 +338,6 @@ async def _touch_client(
     """One update per batch: progress, when the device was last heard of, what it holds."""
     await TOUCH_CLIENT.execute(
         conn, last=last_mutation_id, now=now, pending=request.pending, client=request.client_id
-    )
-
-
-def client_not_yours() -> ProtocolError:
-    return ProtocolError(
-        403, "client_not_yours", "此设备编号属于另一个令牌", "this client_id belongs to another device token"
     )
 
 
