@@ -106,7 +106,8 @@ async def events_route(request: Request[Any, Any, Any]) -> ServerSentEvent:
 @get("/api/v1/sync/schema")
 async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = state_of(request)
-    return Response(msgspec.json.encode(contract_schema(state.registry.args_types())), media_type=JSON)
+    schema = contract_schema(state.registry.args_types(), state.registry.record_shapes())
+    return Response(msgspec.json.encode(schema), media_type=JSON)
 
 
 @get("/healthz")

@@ -55,6 +55,10 @@ class RecordType:
     """Column that, when set, makes the record a tombstone (``op: del``)."""
     redacts_for: Callable[[Grant], bool] | None = None
     """Which grants get a redacted copy; the others are sent the stored ``wire`` as is."""
+    shape: type[msgspec.Struct] | None = None
+    """The Struct (schemas/) that ``to_wire``'s output decodes into: the record as phones
+    see it, published in ``/api/v1/sync/schema``. Every registered type names one
+    (tests/test_record_shapes.py)."""
 
 
 @dataclass
@@ -119,6 +123,10 @@ class Registry:
 
     def knows_name(self, name: str) -> bool:
         return any(n == name for n, _ in self.mutations)
+
+    def record_shapes(self) -> dict[str, type[msgspec.Struct]]:
+        """Each record type's wire Struct, in the order the types were registered."""
+        return {name: rt.shape for name, rt in self.record_types.items() if rt.shape is not None}
 
     def args_types(self) -> dict[tuple[str, int], type[msgspec.Struct]]:
         return {key: spec.args_type for key, spec in self.mutations.items() if not spec.retired}

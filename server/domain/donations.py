@@ -21,13 +21,17 @@ from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text
 
 from schemas.donations import (
     CorrectionDecideArgs,
+    CorrectionRecord,
     CorrectionRequestArgs,
     DonationAllocateArgs,
+    DonationRecord,
     DonationRecordArgs,
     ReceiptAttachOfficialArgs,
+    ReceiptRecord,
     ReceiptReissueArgs,
     ReceiptReprintArgs,
     ReceiptSeriesClaimArgs,
+    ReceiptSeriesRecord,
     ReceiptWithdrawArgs,
 )
 from schemas.events import CorrectionAwaitingApproval, CorrectionDecided, DonationRecorded
@@ -604,14 +608,14 @@ async def reprint_receipt(tx: Tx, ctx: MutationContext, args: ReceiptReprintArgs
 def install(registry: Registry, rules: DonationRules = DonationRules()) -> None:
     registry.configure(rules)
     registry.add_record_type(RecordType(
-        "receipt_series", receipt_series, "code", _station_scope, _series_wire, tombstone=None))
+        "receipt_series", receipt_series, "code", _station_scope, _series_wire, tombstone=None, shape=ReceiptSeriesRecord))
     registry.add_record_type(RecordType(
-        "donation", donations, "id", _station_scope, _donation_wire, tombstone=None))
+        "donation", donations, "id", _station_scope, _donation_wire, tombstone=None, shape=DonationRecord))
     registry.add_record_type(RecordType(
-        "receipt", receipts, "number", _station_scope, _receipt_wire, tombstone=None))
+        "receipt", receipts, "number", _station_scope, _receipt_wire, tombstone=None, shape=ReceiptRecord))
     registry.add_record_type(RecordType(
         "donation_correction", corrections, "id", _station_scope, _correction_wire,
-        tombstone=None))
+        tombstone=None, shape=CorrectionRecord))
     registry.mutation("receipt_series.claim", 1, ReceiptSeriesClaimArgs,
                       preload=(("station", "station"),))(claim_series)
     registry.mutation("donation.record", 1, DonationRecordArgs, preload=(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Column, String, Table, Text
 
 from schemas.mutations import EventCreateArgs, EventDeleteArgs, EventUpdateArgs
+from schemas.records import EventRecord
 from server.domain.access import require_rank, station_for
 from sync.errors import Rejected, not_found
 from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
@@ -129,7 +130,7 @@ async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> N
 
 def install(registry: Registry) -> None:
     registry.add_record_type(
-        RecordType("event", events, "id", _scope, _wire, _redact, redacts_for=_needs_redaction)
+        RecordType("event", events, "id", _scope, _wire, _redact, redacts_for=_needs_redaction, shape=EventRecord)
     )
     by_id = (("event", "id"),)
     registry.mutation(

@@ -40,10 +40,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schemas.donations import (
     DisbursementDecideArgs,
     DisbursementPayArgs,
+    DisbursementRecord,
     DisbursementRequestArgs,
     FundCreateArgs,
+    FundRecord,
     FundSeedArgs,
+    LedgerEntryRecord,
     ProjectCreateArgs,
+    ProjectRecord,
 )
 from schemas.events import DisbursementAwaitingApproval, FundBalanceChanged
 from server.domain.access import live_station
@@ -586,14 +590,14 @@ async def verify_fund(conn: AsyncConnection, fund_id: str) -> ChainReport | None
 
 def install(registry: Registry) -> None:
     registry.add_record_type(
-        RecordType("fund", funds, "id", _fund_scope, _fund_wire, tombstone=None))
+        RecordType("fund", funds, "id", _fund_scope, _fund_wire, tombstone=None, shape=FundRecord))
     registry.add_record_type(
-        RecordType("project", projects, "id", _project_scope, _project_wire, tombstone=None))
+        RecordType("project", projects, "id", _project_scope, _project_wire, tombstone=None, shape=ProjectRecord))
     registry.add_record_type(
-        RecordType("ledger_entry", ledger_entries, "id", _entry_scope, _entry_wire, tombstone=None))
+        RecordType("ledger_entry", ledger_entries, "id", _entry_scope, _entry_wire, tombstone=None, shape=LedgerEntryRecord))
     registry.add_record_type(RecordType(
         "disbursement", disbursements, "id", _disbursement_scope, _disbursement_wire,
-        tombstone=None))
+        tombstone=None, shape=DisbursementRecord))
     registry.mutation("fund.create", 1, FundCreateArgs, preload=(("fund", "id"),))(create_fund)
     registry.mutation("fund.seed", 1, FundSeedArgs, preload=(("fund", "fund_id"),))(seed_fund)
     registry.mutation("project.create", 1, ProjectCreateArgs,

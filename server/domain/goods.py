@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, String, Table, Text
 
-from schemas.donations import GoodsHandOutArgs
+from schemas.donations import GoodsHandOutArgs, GoodsMovementRecord, GoodsStockRecord
 from server.domain.access import station_for
 from sync.errors import Rejected, not_found
 from sync.registry import RecordType, Registry
@@ -132,9 +132,9 @@ async def hand_out(tx: Tx, ctx: MutationContext, args: GoodsHandOutArgs) -> None
 
 def install(registry: Registry) -> None:
     registry.add_record_type(
-        RecordType("goods_stock", goods_stock, "id", _scope, _stock_wire, tombstone=None))
+        RecordType("goods_stock", goods_stock, "id", _scope, _stock_wire, tombstone=None, shape=GoodsStockRecord))
     registry.add_record_type(RecordType(
-        "goods_movement", goods_movements, "id", _scope, _movement_wire, tombstone=None))
+        "goods_movement", goods_movements, "id", _scope, _movement_wire, tombstone=None, shape=GoodsMovementRecord))
     registry.mutation("goods.hand_out", 1, GoodsHandOutArgs,
                       preload=(("station", "station"),))(hand_out)
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Column, String, Table, Text
 
 from schemas.mutations import StationCreateArgs, StationUpdateArgs
+from schemas.records import StationRecord
 from server.domain.access import require_rank, station_for
 from sync.errors import Rejected
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
@@ -88,7 +89,7 @@ async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) 
 
 
 def install(registry: Registry) -> None:
-    registry.add_record_type(RecordType("station", stations, "code", _scope, _wire))
+    registry.add_record_type(RecordType("station", stations, "code", _scope, _wire, shape=StationRecord))
     registry.mutation("station.create", 1, StationCreateArgs)(create_station)
     registry.mutation("station.update", 1, StationUpdateArgs)(update_station)
 

@@ -24,7 +24,12 @@ from schemas.timebank import (
     RateSetArgs,
     RedemptionDecideArgs,
     RedemptionDeclineArgs,
+    RedemptionItemRecord,
+    RedemptionRecord,
     RedemptionRequestArgs,
+    TimebankAccountRecord,
+    TimebankEntryRecord,
+    TimebankRateRecord,
     TransferArgs,
 )
 from server.domain.access import live_station, require_rank, station_for
@@ -504,20 +509,20 @@ def _entry_scope(row: Mapping[str, Any]) -> Scope:
 def install(registry: Registry) -> None:
     registry.add_record_type(RecordType(
         "timebank_account", timebank_accounts, "id", _account_scope,
-        lambda row: _columns(row, ACCOUNT_FIELDS), tombstone=None))
+        lambda row: _columns(row, ACCOUNT_FIELDS), tombstone=None, shape=TimebankAccountRecord))
     registry.add_record_type(RecordType(
         "timebank_entry", timebank_entries, "id", _entry_scope,
-        lambda row: _columns(row, ENTRY_FIELDS), tombstone=None))
+        lambda row: _columns(row, ENTRY_FIELDS), tombstone=None, shape=TimebankEntryRecord))
     registry.add_record_type(RecordType(
         "timebank_rate", timebank_rates, "id", _station_scope,
-        lambda row: _columns(row, RATE_FIELDS), tombstone=None))
+        lambda row: _columns(row, RATE_FIELDS), tombstone=None, shape=TimebankRateRecord))
     registry.add_record_type(RecordType(
         "redemption_item", redemption_items, "id", _station_scope,
         lambda row: {**_columns(row, ITEM_FIELDS), "field_hlc": wire_field_hlc(row["field_meta"])},
-        tombstone=None))
+        tombstone=None, shape=RedemptionItemRecord))
     registry.add_record_type(RecordType(
         "redemption", redemptions, "id", lambda row: _owned_scope(row, "volunteer_id"),
-        lambda row: _columns(row, REDEMPTION_FIELDS), tombstone=None))
+        lambda row: _columns(row, REDEMPTION_FIELDS), tombstone=None, shape=RedemptionRecord))
 
     registry.mutation("timebank.set_rate", 1, RateSetArgs, preload=(("station", "station"),))(set_rate)
     registry.mutation("timebank.transfer", 1, TransferArgs)(transfer)

@@ -20,6 +20,7 @@ from sqlalchemy import Column, Integer, String, Table, Text, select
 from schemas.events import HoursDecided, HoursSubmitted
 from schemas.timebank import (
     ActivityCreateArgs,
+    HourLogRecord,
     HoursApproveArgs,
     HoursCheckInArgs,
     HoursCheckOutArgs,
@@ -27,6 +28,9 @@ from schemas.timebank import (
     HoursManualArgs,
     HoursRejectArgs,
     HoursReverseArgs,
+    ServiceActivityRecord,
+    VolunteerCardRecord,
+    VolunteerRecord,
     VolunteerRegisterArgs,
     VolunteerUpdateArgs,
 )
@@ -748,18 +752,18 @@ def install(registry: Registry, rules: HoursRules = HoursRules()) -> None:
     registry.configure(rules)
     registry.add_record_type(RecordType(
         "volunteer", volunteers, "user_id", lambda row: _owned_scope(row, "user_id"),
-        _volunteer_wire, tombstone=None))
+        _volunteer_wire, tombstone=None, shape=VolunteerRecord))
     registry.add_record_type(RecordType(
         "volunteer_card", volunteer_cards, "id",
         lambda row: Scope(station=row["station"], district=row["district"], audience=STAFF),
-        _card_wire))
+        _card_wire, shape=VolunteerCardRecord))
     registry.add_record_type(RecordType(
         "service_activity", service_activities, "id",
         lambda row: Scope(station=row["station"], district=row["district"]), _activity_wire,
-        tombstone=None))
+        tombstone=None, shape=ServiceActivityRecord))
     registry.add_record_type(RecordType(
         "hour_log", hour_logs, "id", lambda row: _owned_scope(row, "volunteer_id"), _log_wire,
-        tombstone=None))
+        tombstone=None, shape=HourLogRecord))
 
     registry.mutation("volunteer.register", 1, VolunteerRegisterArgs,
                       preload=(("volunteer", "user_id"),))(register_volunteer)

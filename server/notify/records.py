@@ -28,11 +28,14 @@ from schemas.events import (
     event_data,
 )
 from schemas.notifications import (
+    AlertThresholdRecord,
     DonationThresholdSetArgs,
     FundLowWaterSetArgs,
     NotificationMarkAllReadArgs,
     NotificationMarkReadArgs,
+    NotificationPrefsRecord,
     NotificationPrefsSetArgs,
+    NotificationRecord,
 )
 from server.domain.access import has_rank, live_station, station_for
 from server.notify.tables import (
@@ -304,11 +307,11 @@ async def on_hours_decided(tx: Tx, ctx: MutationContext, event: HoursDecided) ->
 def install(registry: Registry, defaults: AlertDefaults = AlertDefaults()) -> None:
     registry.configure(defaults)
     registry.add_record_type(RecordType("notification", notifications, "id", _owned,
-                                        _notification_wire))
+                                        _notification_wire, shape=NotificationRecord))
     registry.add_record_type(RecordType("notification_prefs", notification_prefs, "user_id",
-                                        _owned, _prefs_wire, tombstone=None))
+                                        _owned, _prefs_wire, tombstone=None, shape=NotificationPrefsRecord))
     registry.add_record_type(RecordType("alert_threshold", alert_thresholds, "id",
-                                        _threshold_scope, _threshold_wire, tombstone=None))
+                                        _threshold_scope, _threshold_wire, tombstone=None, shape=AlertThresholdRecord))
     registry.mutation("notification.mark_read", 1, NotificationMarkReadArgs)(mark_read)
     registry.mutation("notification.mark_all_read", 1, NotificationMarkAllReadArgs)(mark_all_read)
     registry.mutation("notification_prefs.set", 1, NotificationPrefsSetArgs)(set_prefs)
