@@ -21,7 +21,7 @@ def _conflict_scope(row: Mapping[str, Any]) -> Scope:
 
 
 def _conflict_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in conflicts.c.keys() if c not in ("district", "wire")}
+    data = {c: row[c] for c in conflicts.c.keys() if c != "district"}
     data["kept_value"] = json.loads(row["kept_value"]) if row["kept_value"] else None
     data["lost_value"] = json.loads(row["lost_value"]) if row["lost_value"] else None
     return data

@@ -183,7 +183,6 @@ class Tx:
             self._wires[(type_name, record_id)] = (
                 None if gone else _wire_encoder.encode(rtype.to_wire(row)).decode()
             )
-            row["wire"] = None  # the change row carries it (migration 0006)
             inserts, updates = by_type.setdefault(type_name, ([], []))
             (inserts if is_new else updates).append(row)
             self._stored[(type_name, record_id)] = row

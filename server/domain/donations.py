@@ -69,7 +69,6 @@ receipt_series = Table(
     Column("client_id", String(36), nullable=False),
     Column("user_id", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 donations = Table(
@@ -98,7 +97,6 @@ donations = Table(
     Column("recorded_at", String(32), nullable=False),
     Column("receipt_number", String(48), nullable=True),
     Column("note", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 receipts = Table(
@@ -119,7 +117,6 @@ receipts = Table(
     Column("issued_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("history", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 corrections = Table(
@@ -139,7 +136,6 @@ corrections = Table(
     Column("decision_note", Text, nullable=False),
     Column("station", String(32), nullable=False),
     Column("district", String(100), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 
@@ -176,7 +172,7 @@ def _series_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in donations.c.keys() if c != "wire"}
+    data = {c: row[c] for c in donations.c.keys()}
     data["items"] = json.loads(row["items"])
     data["donor_anonymous"] = bool(row["donor_anonymous"])
     data["wants_receipt"] = bool(row["wants_receipt"])
@@ -185,13 +181,13 @@ def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _receipt_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in receipts.c.keys() if c not in ("wire", "district", "series")}
+    data = {c: row[c] for c in receipts.c.keys() if c not in ("district", "series")}
     data["history"] = json.loads(row["history"])
     return data
 
 
 def _correction_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in corrections.c.keys() if c not in ("wire", "district")}
+    return {c: row[c] for c in corrections.c.keys() if c != "district"}
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -33,7 +33,6 @@ events = Table(
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("deleted_at", String(32), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 
 EDITABLE = ("date", "title", "notes", "contact_phone")

@@ -74,7 +74,6 @@ funds = Table(
     Column("head_hash", String(64), nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 """``balance_fen``, ``reserved_fen`` and the head are caches of the ledger and the
 disbursements, written in the same transaction; ``verify_fund`` recomputes them."""
@@ -88,7 +87,6 @@ projects = Table(
     Column("description", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 ledger_entries = Table(
@@ -112,7 +110,6 @@ ledger_entries = Table(
     Column("hash", String(64), nullable=False),
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
-    Column("wire", Text, nullable=True),
     UniqueConstraint("fund_id", "seq"),
 )
 
@@ -136,7 +133,6 @@ disbursements = Table(
     Column("reference", String(100), nullable=True),
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 
 Index("ix_ledger_entries_fund_account", ledger_entries.c.fund_id, ledger_entries.c.account)
@@ -194,7 +190,7 @@ def _disbursement_scope(row: Mapping[str, Any]) -> Scope:
 
 
 def _disbursement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in disbursements.c.keys() if c != "wire"}
+    return {c: row[c] for c in disbursements.c.keys()}
 
 
 # ----------------------------------------------------------------------------- rules

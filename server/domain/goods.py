@@ -30,7 +30,6 @@ goods_stock = Table(
     Column("unit", String(16), nullable=False),
     Column("quantity", BigInteger, nullable=False),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 goods_movements = Table(
@@ -49,7 +48,6 @@ goods_movements = Table(
     Column("note", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 
@@ -67,7 +65,7 @@ def _stock_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _movement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in goods_movements.c.keys() if c not in ("district", "wire")}
+    return {c: row[c] for c in goods_movements.c.keys() if c != "district"}
 
 
 async def move_goods(

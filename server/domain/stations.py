@@ -27,7 +27,6 @@ stations = Table(
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("deleted_at", String(32), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 
 EDITABLE = ("name",)

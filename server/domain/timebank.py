@@ -54,7 +54,6 @@ timebank_accounts = Table(
     Column("balance_cents", BigInteger, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 timebank_entries = Table(
@@ -74,7 +73,6 @@ timebank_entries = Table(
     Column("memo", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 timebank_rates = Table(
@@ -87,7 +85,6 @@ timebank_rates = Table(
     Column("rate_cents", Integer, nullable=False),
     Column("updated_by", String(64), nullable=False),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 redemption_items = Table(
@@ -106,7 +103,6 @@ redemption_items = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 redemptions = Table(
@@ -127,7 +123,6 @@ redemptions = Table(
     Column("decline_reason", Text, nullable=True),
     Column("fulfilled_at", String(32), nullable=True),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 ITEM_EDITABLE = ("title", "description", "cost_cents", "active")

@@ -87,7 +87,6 @@ volunteers = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 volunteer_cards = Table(
@@ -102,7 +101,6 @@ volunteer_cards = Table(
     Column("skills", Text, nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("deleted_at", String(32), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 """A volunteer as staff of a station they serve, other than the home station, see them."""
 
@@ -120,7 +118,6 @@ service_activities = Table(
     Column("notes", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 hour_logs = Table(
@@ -153,7 +150,6 @@ hour_logs = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 VOLUNTEER_EDITABLE = ("name", "phone", "skills", "stations")
@@ -734,7 +730,7 @@ def _activity_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 LOG_WIRE_FIELDS = tuple(
     c.name for c in hour_logs.columns
-    if c.name not in ("wire", "field_meta", "flags", "overlaps", "approved_minutes")
+    if c.name not in ("field_meta", "flags", "overlaps", "approved_minutes")
 )
 
 
