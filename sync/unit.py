@@ -73,6 +73,9 @@ class Tx:
         self._frame_statements: list[Executable] = []
         self._wires: dict[RecordKey, str | None] = {}
         """Wire JSON of each record written, for its change row (None: a tombstone)."""
+        self.memo: dict[str, Any] = {}
+        """What a domain module worked out once for the whole batch (keyed by a name of its
+        own); it lives and dies with this unit of work."""
 
     # -- reads -------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -339,15 +338,15 @@ async def available_for(
     return own_free + max(0, general), elsewhere
 
 
-_defaults: weakref.WeakKeyDictionary[Tx, dict[str, str | None]] = weakref.WeakKeyDictionary()
-"""Per push batch, the fund that takes undirected gifts at each station: one query per
-station and batch instead of one per gift. ``create_fund`` forgets the batch's answers."""
+DEFAULT_FUNDS = "funds.default_fund"
+"""``tx.memo`` key: per batch, the fund that takes undirected gifts at each station (one
+query per station and batch instead of one per gift). ``create_fund`` forgets it."""
 
 
 async def default_fund(tx: Tx, station: Mapping[str, Any]) -> str | None:
     """The station's community fund; else its district federation's general fund; else
     the city's; the oldest first. None when there is no fund at all."""
-    known = _defaults.setdefault(tx, {})
+    known: dict[str, str | None] = tx.memo.setdefault(DEFAULT_FUNDS, {})
     if station["code"] not in known:
         rows = list(await tx.query(
             select(funds.c.id, funds.c.station, funds.c.district)
@@ -380,7 +379,7 @@ async def create_fund(tx: Tx, ctx: MutationContext, args: FundCreateArgs) -> Non
                            field="station")
     if await tx.get("fund", args.id) is not None:
         raise Rejected("already_exists", "基金编号已存在", "fund id already exists", field="id")
-    _defaults.pop(tx, None)
+    tx.memo.pop(DEFAULT_FUNDS, None)
     tx.insert("fund", {
         "id": args.id, "name": args.name, "district": args.district, "station": args.station,
         "purpose": args.purpose, "balance_fen": 0, "reserved_fen": 0, "head_seq": 0,

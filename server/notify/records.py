@@ -244,7 +244,9 @@ def enqueue(tx: Tx, ctx: MutationContext, kind: str, event: DomainEvent, **extra
     )
 
 
-async def _line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | None]:
+async def _alert_line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | None]:
+    """The line set under ``key`` (a station's large-donation line, a fund's low-water
+    mark), else ``default``; and the record that set it."""
     row = await tx.get("alert_threshold", key)
     if row is None or row["amount_fen"] is None:
         return default, row
@@ -254,14 +256,14 @@ async def _line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | N
 async def on_donation_recorded(tx: Tx, ctx: MutationContext, event: DonationRecorded) -> None:
     line = tx.registry.config(AlertDefaults).large_donation_fen
     if event.station:
-        line, _ = await _line(tx, f"large_donation:{event.station}", line)
+        line, _ = await _alert_line(tx, f"large_donation:{event.station}", line)
     if event.amount_fen >= line:
         enqueue(tx, ctx, "donation.large", event, threshold_fen=line)
 
 
 async def on_fund_balance_changed(tx: Tx, ctx: MutationContext, event: FundBalanceChanged) -> None:
     default = tx.registry.config(AlertDefaults).fund_low_fen
-    line, row = await _line(tx, f"fund_low:{event.fund_id}", default)
+    line, row = await _alert_line(tx, f"fund_low:{event.fund_id}", default)
     if row is not None and row["station"] != event.station:
         line = default  # a line set under another station does not apply here
     if event.available_fen < line:
