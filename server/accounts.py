@@ -201,7 +201,7 @@ async def revoke_device_route(request: Request[Any, Any, Any], token_id: str) ->
     elif body.mode == "sign_out":
         from sqlalchemy import text
 
-        from sync.push import POKE_CHANNEL
+        from sync.pokes import POKE_CHANNEL
 
         async def notify(conn: AsyncConnection) -> None:
             await conn.execute(text("SELECT pg_notify(:c, :p)"),

@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.domain.stations import district_of_sql
 from server.notify.tables import push_subscriptions
 from sync.db import Database, HotSql
 from sync.errors import ProtocolError
-from sync.push import POKE_CHANNEL
+from sync.pokes import POKE_CHANNEL
 from sync.scopes import DISTRICT_MANAGER, RANK, ROLES, Grant, Membership
 from sync.tables import device_tokens
 from sync.timeutil import iso, now_iso, utc_now
@@ -162,10 +163,9 @@ def bearer_token(authorization: str | None) -> str:
 RESOLVE_TOKEN = HotSql(
     "SELECT t.id, t.user_id, t.revoked_at, t.wipe, t.device_id, t.created_at, t.last_seen_at, "
     "t.app_version, t.pending_count, t.pending_summary, t.sign_out_requested_at, "
-    "m.role, m.station, m.district, s.district AS station_district "
+    f"m.role, m.station, m.district, {district_of_sql('m.station')} AS station_district "
     "FROM device_tokens AS t "
     "LEFT OUTER JOIN memberships AS m ON m.user_id = t.user_id AND m.ended_at IS NULL "
-    "LEFT OUTER JOIN stations AS s ON s.code = m.station "
     "WHERE t.token_hash = :token_hash"
 )
 TOUCH_TOKEN = HotSql(

@@ -32,7 +32,7 @@ from sync.errors import Rejected, forbidden, not_found
 from sync.hlc import HybridLogicalClock
 from sync.ids import uuid7
 from sync.merge import edited_fields
-from sync.push import POKE_CHANNEL
+from sync.pokes import POKE_CHANNEL
 from sync.registry import RecordType, Registry
 from sync.scopes import ADMIN, MANAGER, RANK, Grant, Scope
 from sync.tables import metadata, users
