@@ -49,6 +49,13 @@ async def _every_kind_of_record(api: Api) -> None:
                                               "rate_cents": 120}),
         (world.manager, "notification_prefs.set", {"fields": {"push_enabled": False}}),
         (world.manager, "alert.set_donation_threshold", {"station": STATION, "amount_fen": 1_000}),
+        # people: a district of its own, a person with a membership, a second membership
+        (world.admin, "district.create", {"name": "海珠区"}),
+        (world.manager, "person.create", {"id": "person-1", "name": "王芳", "phone": "13800000000",
+                                          "membership": {"id": new_id(), "role": "volunteer",
+                                                         "station": STATION}}),
+        (world.admin, "membership.add", {"id": new_id(), "user_id": "person-1", "role": "staff",
+                                         "station": OTHER_STATION}),
     ]
     for device, name, args in steps:
         result = await device.send(name, dict(args))
@@ -86,12 +93,14 @@ async def test_every_record_type_decodes_with_its_struct(api: Api) -> None:
     await _every_kind_of_record(api)
     registry = api.state.registry
     problems: list[str] = []
+    seen: set[str] = set()
     async with api.state.db.read() as conn:
         for name, rtype in registry.record_types.items():
             if rtype.shape is None:
                 problems.append(f"{name}: names no Struct")
                 continue
             rows = (await conn.execute(select(rtype.table))).mappings().all()
+            seen.add(name)
             if not rows:
                 problems.append(f"{name}: the scenario wrote none")
             for row in rows:
@@ -107,6 +116,7 @@ async def test_every_record_type_decodes_with_its_struct(api: Api) -> None:
                     problems.append(f"{name}: {exc}")
                     break
     assert problems == []
+    assert {"membership", "district", "station", "donation", "notification"} <= seen
 
 
 async def test_published_schema_lists_every_record_type(api: Api) -> None:

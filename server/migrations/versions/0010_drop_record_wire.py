@@ -23,6 +23,7 @@ TABLES = (
     "volunteers", "volunteer_cards", "service_activities", "hour_logs",
     "timebank_accounts", "timebank_entries", "timebank_rates", "redemption_items", "redemptions",
     "notifications", "notification_prefs", "alert_thresholds",
+    "memberships", "districts",
 )
 
 
