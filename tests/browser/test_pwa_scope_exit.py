@@ -96,9 +96,11 @@ def test_a_changed_grant_replaces_the_replica(phones: Any, server: Server) -> No
     phone.enrol(server.token("staff-gr", "staff", station="GR-A"))
     eventually(phone.page, REPLICA_EVENTS, ["甲站的活动"])
 
-    # the device's grant moves to GR-B (as an administrator re-issuing it would)
+    # the person's membership moves to GR-B (a grant follows the person's memberships,
+    # read at every request)
     with sqlite3.connect(server.proc.database_url.removeprefix("sqlite:///"), timeout=10) as db:
-        db.execute("UPDATE device_tokens SET station = 'GR-B' WHERE user_id = 'staff-gr'")
+        moved = db.execute("UPDATE memberships SET station = 'GR-B' WHERE user_id = 'staff-gr'")
+        assert moved.rowcount == 1
     phone.page.reload()  # the app syncs on start
 
     eventually(phone.page, REPLICA_EVENTS, ["乙站的活动"])
