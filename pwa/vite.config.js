@@ -3,9 +3,15 @@
 // this build produced (never a hand-kept list) and the web app manifest is generated.
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+// X-App-Version (src/sync/version.js): the package's version (raise it with each release).
+const APP_VERSION = pkg.version;
 
 export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  define: { __APP_VERSION__: JSON.stringify(APP_VERSION) },
   build: { target: 'es2020', sourcemap: false, assetsInlineLimit: 0 },
   plugins: [
     VitePWA({

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from server import reports
 from server.auth import resolve_grant
 from server.domain.donations import donations
-from server.domain.funds import funds, holds_fund
+from server.domain.funds import funds, works_for_fund
 from server.openapi import TOKEN, answer, errors
 from server.state import query_day, state_of
 from sync.errors import ProtocolError
@@ -137,7 +137,7 @@ async def export_fund_statement(request: Request[Any, Any, Any], fund_id: str) -
         fund = (await conn.execute(select(funds).where(funds.c.id == fund_id))).mappings().first()
         if fund is None:
             raise ProtocolError(404, "not_found", "找不到该基金", "no such fund")
-        if not (holds_fund(grant, fund) or (fund["station"] and fund["station"] == grant.station)):
+        if not works_for_fund(grant, fund, rank=MANAGER):
             raise ProtocolError(403, "forbidden", "无权限:不是该基金的管理者",
                                 "not allowed: not a manager of this fund")
         statement = await reports.fund_statement(conn, fund_id, low, high)

@@ -14,14 +14,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, select, true
+from sqlalchemy import RowMapping, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.donations import corrections, donations, public_donor, receipts
 from server.domain.events import events
 from server.domain.funds import funds, ledger_entries, projects, verify_fund
 from server.domain.stations import stations
-from sync.scopes import ADMIN, DISTRICT_MANAGER, Grant
+from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, Grant
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 INCOME_KINDS = ("donation", "seed", "correction", "void")
@@ -309,9 +309,14 @@ async def fund_statement(conn: AsyncConnection, fund_id: str, start: str, end: s
 
 
 def export_scope(table: Any, grant: Grant) -> Any:
-    """Rows of ``table`` (with station and district columns) a manager may export."""
-    if grant.rank == ADMIN:
-        return true()
-    if grant.rank == DISTRICT_MANAGER:
-        return table.c.district == grant.district
-    return table.c.station == grant.station
+    """Rows of ``table`` (with station and district columns) a manager may export: those of
+    every place where one of the person's memberships is manager or above."""
+    places = []
+    for held in grant.memberships:
+        if held.rank == ADMIN:
+            return true()
+        if held.rank == DISTRICT_MANAGER and held.district:
+            places.append(table.c.district == held.district)
+        elif held.rank == MANAGER and held.station:
+            places.append(table.c.station == held.station)
+    return or_(*places) if places else false()

@@ -100,6 +100,20 @@ def locks_first(plan: LockPlan) -> Callable[[Any], Any]:
     return attach
 
 
+def locks_exclusive(*type_names: str) -> Callable[[Any], Any]:
+    """Declare that a mutator writes (or serialises on) rows of these types of
+    ``sync.unit.SHARE_LOCKED``, which batches otherwise lock only ``FOR SHARE``: a batch
+    holding such a mutation locks them ``FOR UPDATE`` from its preload on, in the lock
+    order, rather than upgrading a share lock later (two batches upgrading the same row
+    deadlock). ``Tx.update`` refuses a row read under a share lock."""
+
+    def attach(mutator: Any) -> Any:
+        mutator.lock_exclusive = frozenset(type_names) | getattr(mutator, "lock_exclusive", frozenset())
+        return mutator
+
+    return attach
+
+
 FAILED_MUTATION = "charity_failed_mutation"
 """Attribute set on an exception raised while a mutation ran: its id, so a rerun of
 the batch can set exactly that mutation aside."""
@@ -390,7 +404,8 @@ async def _preload(
     """Fetch every record the batch's mutators will read, one query per record type.
 
     On PostgreSQL this is also where the batch takes its row locks, all of them in the
-    server's one lock order (``LOCK_RANK``, then id): the records named by the
+    server's one lock order (``LOCK_RANK``, then id; ``FOR SHARE`` for the types of
+    ``sync.unit.SHARE_LOCKED`` no mutator of the batch writes): the records named by the
     ``preload`` fields and those the mutators' lock plans (``locks_first``) name, which
     may be found by peeking (unlocked) at the former. Two batches then wait for each
     other instead of each holding what the other wants."""
@@ -401,6 +416,7 @@ async def _preload(
             continue
         spec = registry.find(mutation.name, mutation.version)
         assert spec is not None
+        tx.exclusive.update(getattr(spec.mutator, "lock_exclusive", ()))
         for type_name, field in spec.preload:
             value = args
             for part in field.split("."):  # "receipt.number": a field of a nested Struct
@@ -439,11 +455,12 @@ def _invalid_args(detail: str) -> Rejected:
     where_zh = f"(字段 {field})" if field else ""
     where_en = f" (field {field})" if field else ""
     if "matching regex" in detail:
+        at = f" - at `$.{field}`" if field else ""
         return Rejected(
             "invalid_args",
             f"参数不正确{where_zh}:含有不允许的字符(如控制字符或换行)或格式不对",
             f"invalid args{where_en}: a character that is not allowed (a control character or "
-            "line break) or a wrong format",
+            f"line break) or a wrong format{at}",
             field=field,
         )
     return Rejected("invalid_args", f"参数不正确{where_zh}:{detail}", f"invalid args: {detail}", field=field)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import Executable, Integer, String, Table, bindparam, delete, select, update
@@ -28,6 +28,15 @@ from sync.tables import changes
 from sync.timeutil import iso, utc_now
 
 RecordKey = tuple[str, str]
+
+SHARE_LOCKED: frozenset[str] = frozenset({"station"})
+"""Record types whose rows a batch locks ``FOR SHARE`` on PostgreSQL, not ``FOR UPDATE``:
+rows nearly every mutation reads only to check them (the station exists, is live, lies in
+the grant's district), so checkers must not queue behind each other or, taking the row
+after their own records, deadlock with each other (docs/architecture.md, "Lock order").
+A share lock still keeps the row from changing until the batch commits. A mutator that
+writes such a row, or serialises on it, says so with ``sync.push.locks_exclusive``: its
+batch then locks that type ``FOR UPDATE``."""
 
 
 @dataclass
@@ -58,13 +67,19 @@ class Tx:
     """Reads and staged writes of one push batch inside one database transaction."""
 
     def __init__(
-        self, conn: AsyncConnection, db: Database, registry: Registry, txid: int
+        self, conn: AsyncConnection, db: Database, registry: Registry, txid: int,
+        *, exclusive: Iterable[str] = (),
     ) -> None:
         self.conn = conn
         self.db = db
         self.registry = registry
         self.txid = txid
         self._stored: dict[RecordKey, dict[str, Any] | None] = {}
+        self.exclusive: set[str] = set(exclusive)
+        """Types of ``SHARE_LOCKED`` this batch locks ``FOR UPDATE`` all the same (a
+        mutator of the batch writes them: ``sync.push.locks_exclusive``)."""
+        self._shared: set[RecordKey] = set()
+        """Rows read under a share lock only (tracked on SQLite too): ``update`` refuses them."""
         self._staged: dict[RecordKey, tuple[dict[str, Any], bool]] = {}
         self._frame: dict[RecordKey, tuple[dict[str, Any], bool]] = {}
         self._touched: dict[RecordKey, None] = {}
@@ -90,44 +105,58 @@ class Tx:
             return dict(self._frame[rkey][0])
         if rkey in self._staged:
             return dict(self._staged[rkey][0])
-        if rkey not in self._stored:
-            await self.preload(type_name, [record_id])
+        if rkey not in self._stored or (rkey in self._shared and type_name in self.exclusive):
+            await self.preload(type_name, [record_id])  # (again: a share lock made exclusive)
         row = self._stored.get(rkey)
         return dict(row) if row is not None else None
 
     async def preload(self, type_name: str, record_ids: Iterable[str]) -> None:
-        """Fetch many records in one query (and lock them on PostgreSQL)."""
+        """Fetch many records in one query (and lock them on PostgreSQL: ``FOR UPDATE``,
+        or ``FOR SHARE`` for a type of ``SHARE_LOCKED`` this batch does not write)."""
         rtype = self.registry.record_types[type_name]
-        wanted = [i for i in dict.fromkeys(record_ids) if (type_name, i) not in self._stored]
+        share = type_name in SHARE_LOCKED and type_name not in self.exclusive
+        wanted = [
+            i for i in dict.fromkeys(record_ids)
+            if (type_name, i) not in self._stored or (not share and (type_name, i) in self._shared)
+        ]
         if not wanted:
             return
         found: dict[str, dict[str, Any]] = {}
-        for loaded in await self._fetch(rtype.table, rtype.key, wanted):
+        for loaded in await self._fetch(rtype.table, rtype.key, wanted, lock="share" if share else "update"):
             found[str(loaded[rtype.key])] = loaded
         for record_id in wanted:
+            rkey = (type_name, record_id)
             row = found.get(record_id)
-            self._stored[(type_name, record_id)] = row
+            if rkey in self._shared and not share:  # now held exclusively; staged edits stay
+                self._shared.discard(rkey)
+                if row is not None and self._stored.get(rkey) is not None:
+                    continue
+            self._stored[rkey] = row
             if row is not None:
-                self._existed.add((type_name, record_id))
+                self._existed.add(rkey)
+                if share:
+                    self._shared.add(rkey)
 
     async def peek(self, type_name: str, record_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Records by id as committed, read without locking or caching them: what the
         batch preload looks at to learn what else it must lock (``sync.push``)."""
         rtype = self.registry.record_types[type_name]
-        rows = await self._fetch(rtype.table, rtype.key, list(dict.fromkeys(record_ids)), lock=False)
+        rows = await self._fetch(rtype.table, rtype.key, list(dict.fromkeys(record_ids)), lock=None)
         return {str(row[rtype.key]): row for row in rows}
 
     async def _fetch(
-        self, table: Table, key: str, ids: list[str], *, lock: bool = True
+        self, table: Table, key: str, ids: list[str], *, lock: Lock | None = "update"
     ) -> list[dict[str, Any]]:
-        """On PostgreSQL the rows are locked in key order (the server's lock order,
-        docs/architecture.md), whatever the order of ``ids``."""
-        lock = lock and self.db.is_postgres
+        """On PostgreSQL the rows are locked (``lock``: ``FOR UPDATE`` or ``FOR SHARE``) in
+        key order (the server's lock order, docs/architecture.md), whatever the order of
+        ``ids``."""
+        if not self.db.is_postgres:
+            lock = None
         kind = _key_kind(table, key)
         if kind is None:  # a key of another type (uuid, ...): SQLAlchemy binds it
             stmt = select(table).where(table.c[key].in_(ids))
             if lock:
-                stmt = stmt.order_by(table.c[key]).with_for_update()
+                stmt = stmt.order_by(table.c[key]).with_for_update(read=lock == "share")
             return [dict(row) for row in (await self.conn.execute(stmt)).mappings()]
         keys: list[Any] = [int(i) for i in ids] if kind == "bigint" else ids
         rows = await _by_keys(table, key, kind, lock).rows(self.conn, keys=keys)
@@ -156,8 +185,14 @@ class Tx:
         self._frame_touched[rkey] = None
 
     def update(self, type_name: str, record_id: str, values: Mapping[str, Any]) -> None:
-        """Change fields of a record previously read with ``get`` in this batch."""
+        """Change fields of a record previously read with ``get`` in this batch (locked
+        for writing: a row of ``SHARE_LOCKED`` only if its mutator is ``locks_exclusive``)."""
         rkey = (type_name, record_id)
+        if rkey in self._shared:
+            raise RuntimeError(
+                f"update of {type_name} {record_id}, read under a share lock: declare the mutator "
+                f"@locks_exclusive({type_name!r}) (sync.push)"
+            )
         current = self._frame.get(rkey) or self._staged.get(rkey)
         if current is None:
             stored = self._stored.get(rkey)
@@ -331,19 +366,20 @@ if tuple(Scope().as_row()) != FEED_COLUMNS[3:8]:  # pragma: no cover - a guard f
     raise RuntimeError("Scope.as_row no longer matches FEED_COLUMNS")
 
 _wire_encoder = msgspec.json.Encoder()
-_BY_KEYS: dict[tuple[str, str, bool], HotSql] = {}
+Lock = Literal["update", "share"]
+_BY_KEYS: dict[tuple[str, str, Lock | None], HotSql] = {}
 
 
-def _by_keys(table: Table, key: str, kind: str, lock: bool) -> HotSql:
-    """``SELECT *`` of the rows whose key is in a list (``lock``: locked in key order,
-    PostgreSQL only), one statement per table whatever the list's length. Text keys
-    are ordered bytewise, as Python sorts them, so a row locked alone (``sorted`` ids)
-    and rows locked by one statement follow the same order."""
+def _by_keys(table: Table, key: str, kind: str, lock: Lock | None) -> HotSql:
+    """``SELECT *`` of the rows whose key is in a list (``lock``: locked ``FOR UPDATE``
+    or ``FOR SHARE`` in key order, PostgreSQL only), one statement per table whatever the
+    list's length. Text keys are ordered bytewise, as Python sorts them, so a row locked
+    alone (``sorted`` ids) and rows locked by one statement follow the same order."""
     found = _BY_KEYS.get((table.name, key, lock))
     if found is None:
         sql = f'SELECT * FROM "{table.name}" WHERE "{key}" :keys[{kind}]'
         collate = "" if kind else ' COLLATE "C"'  # byte order: Python's order of the ids
-        locked = f' ORDER BY "{key}"{collate} FOR UPDATE'
+        locked = f' ORDER BY "{key}"{collate} FOR {"SHARE" if lock == "share" else "UPDATE"}'
         found = _BY_KEYS[(table.name, key, lock)] = HotSql(sql + (locked if lock else ""))
     return found
 

@@ -3,6 +3,13 @@
 PostgreSQL: a database of our own is created on 127.0.0.1:5432 (override with
 CHARITY_TEST_PG_URL); tests skip with a reason when no server answers, and fail
 instead when CHARITY_REQUIRE_POSTGRES=1 (as .ci/run sets it).
+
+What lives where: fixtures (and ``Api``, the client the ``api`` fixture hands out) here;
+simulated phones (``Device``, ``FaultyTransport``, pulls that wait for the horizon) in
+tests/devices.py; argument builders (mutations, stations, events, HLC stamps) in
+tests/helpers.py; a station's donation world in tests/donation_setup.py; server processes
+in tests/serverproc.py; the fake Web Push service in tests/pushservice.py; browser steps in
+tests/browser/steps.py. A test module never imports another (tests/test_layout.py).
 """
 
 from __future__ import annotations

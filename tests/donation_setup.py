@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.conftest import Api
+from tests.devices import Device
 from tests.helpers import event_args, new_id, station_args
-from tests.test_guarantees import Device
 
 STATION = "TH-001"
 OTHER_STATION = "YX-001"
@@ -42,8 +42,9 @@ def money(donation_id: str, amount_fen: int, *, fund_id: str | None = None,
 
 
 @dataclass
-class Phone:
-    """A device with its receipt series: numbers receipts offline as ``<series>-<n>``."""
+class ReceiptPhone:
+    """A ``Device`` with its receipt series: numbers receipts offline as ``<series>-<n>``.
+    (Not the browser's ``Phone`` of tests/browser/conftest.py, a real app in Chromium.)"""
 
     device: Device
     series: str = ""
@@ -78,9 +79,9 @@ async def claim_series(device: Device, station: str = STATION) -> str:
     return str(max(mine, key=lambda s: s["code"])["code"])
 
 
-async def phone(world: World, user: str, role: str = "staff", station: str = STATION) -> Phone:
+async def phone(world: World, user: str, role: str = "staff", station: str = STATION) -> ReceiptPhone:
     device = Device(world.api, await world.api.token(user, role, station=station))
-    return Phone(device, await claim_series(device, station), rng=random.Random(user))
+    return ReceiptPhone(device, await claim_series(device, station), rng=random.Random(user))
 
 
 async def build_world(api: Api, *, seed_fen: int = 0) -> World:

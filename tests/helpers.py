@@ -1,4 +1,8 @@
-"""Builders for mutations and records used across the tests."""
+"""Builders for mutations, records and HLC stamps used across the tests, and the one
+test-only mutator two modules register (``test.event_move``).
+
+Simulated phones are in tests/devices.py; fixtures in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,10 @@ import itertools
 import time
 from typing import Any
 
+import msgspec
+
 from sync.ids import uuid7
+from sync.unit import MutationContext, Tx
 
 _counter = itertools.count()
 
@@ -40,3 +47,26 @@ def station_args(code: str = "TH-001", district: str = "天河区", name: str = 
 
 def event_args(event_id: str, station: str = "TH-001", **fields: Any) -> dict[str, Any]:
     return {"id": event_id, "station": station, "date": "2026-09-05", "title": "中华慈善日义卖", **fields}
+
+
+def stamp(ms: int, node: str, counter: int = 0) -> str:
+    """An HLC stamp at a chosen time and node (``hlc`` stamps now)."""
+    return f"{ms:016d}:{counter:04d}:{node}"
+
+
+# -- a test-only mutator -------------------------------------------------------------------
+
+
+class MoveArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: str
+    stations: list[str]
+
+
+async def move_event(tx: Tx, ctx: MutationContext, args: MoveArgs) -> None:
+    """Test-only: move an event through each station in turn, in one mutation (event.update
+    has no station field in v1; the engine does not care which mutation moves a record)."""
+    assert await tx.get("event", args.id) is not None
+    for code in args.stations:
+        station = await tx.get("station", code)
+        assert station is not None
+        tx.update("event", args.id, {"station": code, "district": station["district"], "updated_at": ctx.now})

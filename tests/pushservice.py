@@ -7,7 +7,8 @@ t=<jwt>,k=<key>``, ES256 verified against ``k``, ``aud`` this service's origin,
 the real encryption and signing path of the server runs end to end.
 
 Answers are scripted per subscription (``respond``), default ``201``; ``hold``
-makes new requests wait (a send in flight when the sender dies).
+makes new requests wait (a send in flight when the sender dies). ``sent_pairs`` reads
+the server's side: which deliveries it recorded as sent, to compare with ``received``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from sqlalchemy import select
+
+from server.notify.tables import push_deliveries, push_subscriptions
+from server.state import AppState
 
 URGENCIES = {"very-low", "low", "normal", "high"}
 B64URL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -181,3 +186,13 @@ class PushService:
         plain = http_ece.decrypt(body, private_key=subscriber.private_key,
                                  auth_secret=subscriber.auth, version="aes128gcm")
         return Received(subscriber.id, json.loads(plain), topic, int(ttl), urgency, vapid_key)
+
+
+async def sent_pairs(state: AppState) -> set[tuple[str, str]]:
+    """(push service subscription, notification) of every delivery recorded as sent."""
+    async with state.db.read() as conn:
+        rows = await conn.execute(
+            select(push_subscriptions.c.endpoint, push_deliveries.c.notification_id)
+            .join(push_subscriptions, push_subscriptions.c.id == push_deliveries.c.subscription_id)
+            .where(push_deliveries.c.state == "sent"))
+        return {(endpoint.rsplit("/", 1)[1], note) for endpoint, note in rows}

@@ -158,7 +158,7 @@ async def test_bad_text_dates_and_ids_in_args_are_rejected_naming_the_field(
     result = await _push_one(api, headers, client_id, 2, name, args)
     assert result["status"] == "rejected" and result["code"] == "invalid_args", result
     assert_message(result)
-    assert f"(字段 {field})" in result["message"]["zh"] and f"field {field}" in result["message"]["en"]
+    assert f"(字段 {field})" in result["message"]["zh"] and f"`$.{field}`" in result["message"]["en"]
     assert "regex" not in result["message"]["en"], "a pattern is not a reason a person can read"
     after = await row_counts(api)
     # the rejection is recorded (an issue, its change-feed row, the stored outcome) and

@@ -44,6 +44,7 @@ from server.state import AppState
 from sync.client import SyncClient
 from sync.tables import mutations as mutations_table
 from tests.conftest import Api, _truncate_pg, apply_page
+from tests.devices import Crash, FaultyTransport
 from tests.helpers import event_args, mutation, new_id, station_args
 
 BASE = "http://test"
@@ -61,48 +62,6 @@ DEVICES: list[tuple[str, str, str | None, str | None]] = [
 
 
 # --------------------------------------------------------------------------- faults
-
-
-class Crash(Exception):
-    """The phone died: raised after the server processed a request, before the client
-    could record the answer. Not a transport error, so SyncClient does not retry it."""
-
-
-class FaultyTransport(httpx.AsyncBaseTransport):
-    """Wraps the ASGI transport; each request takes the next fault from ``faults``."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.faults: list[str] = []
-        self.log: list[tuple[str, str]] = []
-
-    async def _forward(self, request: httpx.Request, body: bytes) -> httpx.Response:
-        copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
-        response = await self.inner.handle_async_request(copy)
-        content = await response.aread()
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=content, request=request
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        fault = self.faults.pop(0) if self.faults else "ok"
-        self.log.append((request.url.path, fault))
-        if fault == "connect":
-            raise httpx.ConnectError("simulated: no network", request=request)
-        if fault == "dup_first":
-            first = await self._forward(request, body)
-            await self._forward(request, body)
-            return first
-        if fault == "dup_second":
-            await self._forward(request, body)
-            return await self._forward(request, body)
-        response = await self._forward(request, body)
-        if fault == "lose":
-            raise httpx.ReadError("simulated: response lost", request=request)
-        if fault == "crash":
-            raise Crash(request.url.path)
-        return response
 
 
 # --------------------------------------------------------------------------- program

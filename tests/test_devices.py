@@ -19,10 +19,10 @@ from server.state import AppState
 from sync.tables import device_tokens
 from sync.timeutil import iso, utc_now
 from tests.conftest import Api
+from tests.devices import Device, pull_page
 from tests.donation_setup import claim_series, code, money
 from tests.helpers import mutation, new_id, station_args
 from tests.serverproc import ServerProcess
-from tests.test_guarantees import Device, pull_page
 
 pytestmark = pytest.mark.anyio
 

@@ -12,6 +12,7 @@ from server.domain.funds import disbursements, funds, ledger_entries
 from server.domain.goods import goods_movements, goods_stock
 from sync.tables import mutations
 from tests.conftest import Api
+from tests.devices import Device, fresh_snapshot
 from tests.donation_setup import (
     DISTRICT,
     OTHER_STATION,
@@ -23,7 +24,6 @@ from tests.donation_setup import (
     phone,
 )
 from tests.helpers import new_id
-from tests.test_guarantees import Device, fresh_snapshot
 
 pytestmark = pytest.mark.anyio
 

@@ -22,10 +22,9 @@ from server.domain.funds import verify_fund
 from sync.client import SyncClient
 from sync.tables import mutations
 from tests.conftest import Api
+from tests.devices import Crash, FaultyTransport, fresh_snapshot, settle
 from tests.donation_setup import STATION, World, build_world, code, money
 from tests.helpers import new_id
-from tests.test_convergence import Crash, FaultyTransport
-from tests.test_guarantees import fresh_snapshot, settle
 
 pytestmark = pytest.mark.anyio
 BASE = "http://test"

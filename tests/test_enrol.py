@@ -14,9 +14,9 @@ from sqlalchemy import update
 
 from server.enrol import enrolment_codes
 from tests.conftest import Api
+from tests.devices import Device, fresh_snapshot
 from tests.helpers import new_id, station_args
 from tests.serverproc import ServerProcess
-from tests.test_guarantees import Device, fresh_snapshot
 
 pytestmark = pytest.mark.anyio
 

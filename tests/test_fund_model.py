@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from server.domain.funds import ledger_entries, verify_fund
 from tests.conftest import Api
+from tests.devices import Device
 from tests.donation_setup import DISTRICT, STATION, money
 from tests.helpers import new_id, station_args
-from tests.test_guarantees import Device
 
 pytestmark = pytest.mark.anyio
 

@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, select, update
 from schemas.events import EVENTS, event_data
 from server.domain.funds import disbursements, funds, ledger_entries, verify_fund
 from tests.conftest import Api
+from tests.devices import Device
 from tests.donation_setup import STATION, World, build_world, money, phone
 from tests.helpers import new_id
-from tests.test_guarantees import Device
 
 pytestmark = pytest.mark.anyio
 

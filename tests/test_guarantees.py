@@ -6,7 +6,6 @@ Every test runs on SQLite and on PostgreSQL through the ``api`` fixture. Guarant
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -29,7 +28,8 @@ from sync.tables import changes, clients, conflicts, mutations, sync_issues
 from sync.timeutil import now_ms
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api, apply_page
-from tests.helpers import event_args, mutation, new_id, station_args
+from tests.devices import Device, admin_with_stations, fresh_snapshot, pull_page
+from tests.helpers import event_args, mutation, new_id, stamp, station_args
 
 pytestmark = pytest.mark.anyio
 
@@ -46,87 +46,6 @@ COUNTED = {
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-
-class Device:
-    """One phone: a token, its own client id and mutation counter, a replica and a cursor."""
-
-    def __init__(self, api: Api, token: str) -> None:
-        self.api = api
-        self.token = token
-        self.client_id = new_id()
-        self.next_id = 1
-        self.sent: list[dict[str, Any]] = []
-        self.cursor: str | None = None
-        self.replica: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def m(self, name: str, args: dict[str, Any], **kw: Any) -> dict[str, Any]:
-        """The next mutation of this device (its id is taken now)."""
-        built = mutation(self.next_id, name, args, **kw)
-        self.next_id += 1
-        self.sent.append(built)
-        return built
-
-    async def push(self, *batch: dict[str, Any]) -> dict[str, Any]:
-        response = await self.api.push(self.token, self.client_id, list(batch))
-        assert response.status_code == 200, response.text
-        return cast(dict[str, Any], response.json())
-
-    async def send(self, name: str, args: dict[str, Any], **kw: Any) -> dict[str, Any]:
-        """Push one new mutation; return its result."""
-        body = await self.push(self.m(name, args, **kw))
-        (result,) = body["results"]
-        return cast(dict[str, Any], result)
-
-    async def pull(self) -> list[dict[str, Any]]:
-        """Pull every page since this device's cursor; return the changes received."""
-        received: list[dict[str, Any]] = []
-        await settle(self.api)
-        while True:
-            response = await self.api.pull(self.token, self.client_id, self.cursor)
-            assert response.status_code == 200, response.text
-            page = response.json()
-            apply_page(self.replica, page)
-            received.extend(page["changes"])
-            self.cursor = page["cursor"]
-            if not page["more"]:
-                return received
-
-    def of_type(self, type_name: str) -> dict[str, dict[str, Any]]:
-        return {rid: data for (t, rid), data in self.replica.items() if t == type_name}
-
-
-async def settle(api: Api) -> None:
-    """On PostgreSQL, wait until the feed's visible horizon has passed every committed
-    write. The horizon is cluster-wide (``pg_snapshot_xmin``): a transaction in flight
-    anywhere on the server, even in another database, holds pulls back. The contract
-    allows a pull to lag (a cursor must not pass a change in flight), so the tests wait
-    for the horizon instead of asserting on a pull that may legitimately be behind."""
-    db = api.state.db
-    if not db.is_postgres:
-        return
-    deadline = asyncio.get_running_loop().time() + 60
-    while True:
-        async with db.read() as conn:
-            horizon = await db.visible_horizon(conn)
-            top = max(
-                int((await conn.execute(select(func.max(changes.c.txid)))).scalar() or 0),
-                int((await conn.execute(select(func.max(mutations.c.txid)))).scalar() or 0),
-            )
-        if horizon > top:
-            return
-        assert asyncio.get_running_loop().time() < deadline, "the visible horizon did not pass the last write"
-        await asyncio.sleep(0.02)
-
-
-async def fresh_snapshot(api: Api, token: str) -> dict[tuple[str, str], dict[str, Any]]:
-    await settle(api)
-    return await api.snapshot(token)
-
-
-async def pull_page(api: Api, token: str, client_id: str, cursor: str | None = None) -> httpx.Response:
-    await settle(api)
-    return await api.pull(token, client_id, cursor)
 
 
 def ids_of(snapshot: dict[tuple[str, str], dict[str, Any]], type_name: str) -> set[str]:
@@ -154,19 +73,6 @@ async def api_with(api: Api, **state_changes: Any) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield Api(state, http)
-
-
-async def admin_with_stations(api: Api, *codes: tuple[str, str]) -> Device:
-    """An admin device that has created the given (code, district) stations."""
-    admin = Device(api, await api.token("admin", "admin"))
-    body = await admin.push(*[admin.m("station.create", station_args(code, district, f"站{code}"))
-                              for code, district in codes])
-    assert [r["status"] for r in body["results"]] == ["applied"] * len(codes)
-    return admin
-
-
-def stamp(ms: int, node: str, counter: int = 0) -> str:
-    return f"{ms:016d}:{counter:04d}:{node}"
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -25,13 +25,12 @@ from server.notify.sender import send_due
 from server.notify.tables import notify_outbox, push_deliveries, push_subscriptions
 from server.notify.vapid import key_count, rotate_key
 from server.notify.worker import Notifier
-from server.state import AppState
 from sync.errors import Rejected
 from sync.timeutil import utc_now
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api
 from tests.helpers import mutation, new_id, station_args
-from tests.pushservice import PushService, b64url, unb64url
+from tests.pushservice import PushService, b64url, sent_pairs, unb64url
 
 pytestmark = pytest.mark.anyio
 
@@ -532,16 +531,6 @@ async def test_a_restart_in_the_middle_of_draining_sends_each_notification_once(
         topics = {r.topic for r in env.service.received if (r.subscription, r.payload["id"]) == pair}
         assert len(topics) == 1
     assert await env.count(push_deliveries, push_deliveries.c.state == "sent") == total
-
-
-async def sent_pairs(state: AppState) -> set[tuple[str, str]]:
-    """(push service subscription, notification) of every delivery recorded as sent."""
-    async with state.db.read() as conn:
-        rows = await conn.execute(
-            select(push_subscriptions.c.endpoint, push_deliveries.c.notification_id)
-            .join(push_subscriptions, push_subscriptions.c.id == push_deliveries.c.subscription_id)
-            .where(push_deliveries.c.state == "sent"))
-        return {(endpoint.rsplit("/", 1)[1], note) for endpoint, note in rows}
 
 
 async def test_two_workers_draining_together_send_each_push_once(env: Env) -> None:

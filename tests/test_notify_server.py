@@ -19,9 +19,8 @@ from server.auth import issue_token
 from server.notify.tables import push_deliveries
 from server.state import AppState
 from tests.helpers import mutation, new_id, station_args
-from tests.pushservice import PushService
+from tests.pushservice import PushService, sent_pairs
 from tests.serverproc import ServerProcess, run_cli
-from tests.test_notify import sent_pairs
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

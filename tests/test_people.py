@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from server.domain.people import memberships
 from tests.conftest import Api
+from tests.devices import Device, fresh_snapshot, pull_page
 from tests.helpers import event_args, new_id, station_args
-from tests.test_guarantees import Device, fresh_snapshot, pull_page
 
 pytestmark = pytest.mark.anyio
 
@@ -170,3 +170,41 @@ async def test_staff_at_one_station_who_volunteers_at_another_sees_each_as_that_
     assert me["role"] == "staff" and me["station"] == A
     assert sorted((m["role"], m["station"]) for m in me["memberships"]) == [
         ("staff", A), ("volunteer", B)]
+
+
+async def test_exports_and_funds_follow_every_membership_at_its_own_rank(api: Api) -> None:
+    """A staff member at A who manages B exports B's gifts (not A's), and may set up a
+    project for B's fund but not for A's: each place counts at the rank held there."""
+    admin = await _setup(api)
+    person = Device(api, await api.token("two-hats", "staff", station=A))
+    assert _outcome(await admin.send("membership.add", {
+        "id": new_id(), "user_id": "two-hats", "role": "manager", "station": B})) == ("applied", None)
+    funds = {s: new_id() for s in (A, B)}
+    gifts = {s: new_id() for s in (A, B)}
+    for station, district in ((A, TIANHE), (B, YUEXIU)):
+        assert (await admin.send("fund.create", {
+            "id": funds[station], "name": f"{station} 社区基金", "district": district,
+            "station": station}))["status"] == "applied"
+        assert (await admin.send("donation.record", {
+            "id": gifts[station], "station": station, "kind": "money", "amount_fen": 2_000,
+            "method": "cash", "direction": "undirected",
+            "donor": {"anonymous": True, "wants_receipt": False}}))["status"] in ("applied", "flagged")
+    csv = await api.http.get("/api/v1/exports/donations.csv", headers=api.auth(person.token))
+    assert csv.status_code == 200, csv.text
+    assert gifts[B] in csv.text and gifts[A] not in csv.text
+    statement = await api.http.get(f"/api/v1/exports/funds/{funds[B]}/statement.csv",
+                                   headers=api.auth(person.token))
+    assert statement.status_code == 200
+    refused = await api.http.get(f"/api/v1/exports/funds/{funds[A]}/statement.csv",
+                                 headers=api.auth(person.token))
+    assert refused.status_code == 403
+    assert _outcome(await person.send("project.create", {
+        "id": new_id(), "fund_id": funds[B], "name": "助老"})) == ("applied", None)
+    assert _outcome(await person.send("project.create", {
+        "id": new_id(), "fund_id": funds[A], "name": "助学"})) == ("rejected", "forbidden")
+    # managing both stations: both stations' gifts (one headline role would give one)
+    both = Device(api, await api.token("both-hats", "manager", station=A))
+    assert _outcome(await admin.send("membership.add", {
+        "id": new_id(), "user_id": "both-hats", "role": "manager", "station": B})) == ("applied", None)
+    csv = await api.http.get("/api/v1/exports/donations.csv", headers=api.auth(both.token))
+    assert gifts[A] in csv.text and gifts[B] in csv.text

@@ -10,7 +10,7 @@ Each test registers a test-only mutator on the app's registry; SQLite and Postgr
 from __future__ import annotations
 
 import contextlib
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 import pytest
@@ -22,6 +22,7 @@ from server.domain.stations import stations as stations_table
 from sync.db import RERUNS
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api
+from tests.devices import Device
 from tests.helpers import event_args, mutation, new_id, station_args
 
 pytestmark = pytest.mark.anyio
@@ -31,21 +32,6 @@ TH1, TIANHE = "TH-001", "天河区"
 
 class Probe(msgspec.Struct, forbid_unknown_fields=True):
     event_id: str
-
-
-class Device:
-    def __init__(self, api: Api, token: str) -> None:
-        self.api, self.token, self.client_id, self.next_id = api, token, new_id(), 1
-
-    def m(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        built = mutation(self.next_id, name, args)
-        self.next_id += 1
-        return built
-
-    async def push(self, *batch: dict[str, Any]) -> dict[str, Any]:
-        response = await self.api.push(self.token, self.client_id, list(batch))
-        assert response.status_code == 200, response.text
-        return cast(dict[str, Any], response.json())
 
 
 async def _setup(api: Api) -> Device:

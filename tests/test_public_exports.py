@@ -11,9 +11,9 @@ import pytest
 
 from server.public import totals_stream
 from tests.conftest import Api
+from tests.devices import settle
 from tests.donation_setup import OTHER_STATION, STATION, build_world, money, phone
 from tests.helpers import new_id
-from tests.test_guarantees import settle
 
 pytestmark = pytest.mark.anyio
 

@@ -72,7 +72,12 @@ async def test_me_tells_who_the_token_is(api: Api) -> None:
     token = await api.token("李华", "staff", station="TH-001")
     response = await api.http.get("/api/v1/me", headers=api.auth(token))
     assert response.status_code == 200
-    assert response.json() == {"user": "李华", "role": "staff", "station": "TH-001", "district": None}
+    me = response.json()
+    assert {k: me[k] for k in ("user", "role", "station", "district")} == {
+        "user": "李华", "role": "staff", "station": "TH-001", "district": None}
+    # the person and every role they hold (docs/accounts.md), and this device
+    assert me["name"] == "李华" and me["sign_out"] is False and me["token_id"]
+    assert [(m["role"], m["station"]) for m in me["memberships"]] == [("staff", "TH-001")]
     refused = await api.http.get("/api/v1/me", headers=api.auth("not-a-token"))
     assert refused.status_code == 401
     assert refused.json()["code"] == "unauthorized"

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from server.notify.outbox import expand_outbox
 from sync.timeutil import iso, utc_now
 from tests.conftest import Api
+from tests.devices import Device
 from tests.donation_setup import OTHER_STATION, STATION, build_world, money, phone
 from tests.helpers import new_id
-from tests.test_guarantees import Device
 
 pytestmark = pytest.mark.anyio
 

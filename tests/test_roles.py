@@ -10,23 +10,23 @@ README.md's "Devices and roles" table mirrors this one (checked below); change b
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.auth import issue_token
 from server.domain.people import memberships
 from server.notify.outbox import expand_outbox
 from server.notify.tables import notifications
 from sync.scopes import ADMIN, OWNER_ONLY, Grant, Scope
-from sync.tables import device_tokens, mutations
+from sync.tables import device_tokens
 from sync.timeutil import utc_now
 from tests.conftest import Api
+from tests.devices import fresh_snapshot
 from tests.helpers import event_args, mutation, new_id, station_args
 
 pytestmark = pytest.mark.anyio
@@ -78,6 +78,8 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("pull: another volunteer's hour logs at own station",        N,     Y,     Y,       Y,            Y),
     ("pull: another volunteer's Time Bank account",               N,     Y,     Y,       Y,            Y),
     ("pull: a volunteer at home in another station of the district", N,     N,     N,       Y,            Y),
+    ("pull: volunteer roles (sign-ups) at own station",            N,     Y,     Y,       Y,            Y),
+    ("pull: staff roles at own station",                           N,     N,     Y,       Y,            Y),
     ("push: volunteer.update of another volunteer (home: own station)", N,     Y,     Y,       Y,            Y),
     ("push: activity.create at own station",                      N,     Y,     Y,       Y,            Y),
     ("push: hours.check_in for oneself",                          Y,     Y,     Y,       Y,            Y),
@@ -127,24 +129,6 @@ def _stamp(offset_ms: int, node: str) -> str:
 def _at(hours_ago: float) -> str:
     moment = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-async def _snapshot(api: Api, token: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """A full snapshot once every committed write is below the feed's visible horizon.
-    On PostgreSQL the horizon is the oldest transaction in flight on the whole server,
-    so a pull may lag a push that just returned; the contract allows that lag."""
-    db = api.state.db
-    if db.is_postgres:
-        deadline = asyncio.get_running_loop().time() + 60
-        while True:
-            async with db.read() as conn:
-                horizon = await db.visible_horizon(conn)
-                top = (await conn.execute(select(func.max(mutations.c.txid)))).scalar() or 0
-            if horizon > top:
-                break
-            assert asyncio.get_running_loop().time() < deadline, "the visible horizon did not move"
-            await asyncio.sleep(0.02)
-    return await api.snapshot(token)
 
 
 class _Device:
@@ -210,7 +194,7 @@ async def _world(api: Api, user: str) -> dict[str, str]:
     )
     assert [r["status"] for r in results] == ["applied"] * 7
     # Two edits of the date with the same stale base: the second is concurrent -> a conflict.
-    snapshot = await _snapshot(api, admin.token)
+    snapshot = await fresh_snapshot(api, admin.token)
     base = snapshot[("event", ids["own"])]["field_hlc"]["date"]
     results = await admin.push(
         ("event.update", {"id": ids["own"], "fields": {"date": "2026-10-01"}, "base": {"date": base}},
@@ -219,7 +203,7 @@ async def _world(api: Api, user: str) -> dict[str, str]:
          _stamp(2_000, "phone-y")),
     )
     assert [r["status"] for r in results] == ["applied", "flagged"]
-    snapshot = await _snapshot(api, admin.token)
+    snapshot = await fresh_snapshot(api, admin.token)
     (conflict_id,) = [rid for (t, rid) in snapshot if t == "conflict"]
     ids["conflict"] = conflict_id
 
@@ -395,6 +379,12 @@ def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], us
         "pull: another volunteer's hour logs at own station": has("hour_log", ids["their_log"]),
         "pull: another volunteer's Time Bank account": has("timebank_account", "vol:vol-a"),
         "pull: a volunteer at home in another station of the district": has("volunteer", "vol-b"),
+        "pull: volunteer roles (sign-ups) at own station": any(
+            t == "membership" and d["user_id"] == "vol-a" and d["role"] == "volunteer"
+            for (t, _), d in seen.items()),
+        "pull: staff roles at own station": any(
+            t == "membership" and d["user_id"] == "recorder" and d["role"] == "staff"
+            for (t, _), d in seen.items()),
         "pull: another user's notifications and preferences":
             has("notification", ids["notification"]) or has("notification_prefs", OTHER_MANAGER),
     }
@@ -483,7 +473,7 @@ async def test_role_matrix(api: Api, role: str) -> None:
     ids = await _world(api, user)
     token = await _token_for(api, role)
 
-    observed = _pulled(await _snapshot(api, token), ids, user)
+    observed = _pulled(await fresh_snapshot(api, token), ids, user)
     observed.update(await _http_actions(api, token))
     device = _Device(api, token)
     actions = _actions(ids)
@@ -496,7 +486,7 @@ async def test_role_matrix(api: Api, role: str) -> None:
     assert observed == expected
 
     # What was allowed really happened (and what was refused did not).
-    after = await _snapshot(api, await api.token("auditor", "admin"))
+    after = await fresh_snapshot(api, await api.token("auditor", "admin"))
     assert (("event", ids["doomed"]) not in after) == expected["push: event.delete at own station"]
     assert (("station", "TH-099") in after) == expected["push: station.create in own district"]
     conflict = after[("conflict", ids["conflict"])]
@@ -553,7 +543,7 @@ async def test_another_stations_manager_cannot_replace_a_funds_low_water_mark(ap
         ("alert.set_fund_low_water", {"fund_id": fund_id, "station": OWN, "amount_fen": 1}, None),
     )
     assert [(r["status"], r.get("code")) for r in results] == [("rejected", "forbidden")] * 2
-    line = (await _snapshot(api, own.token))[("alert_threshold", f"fund_low:{fund_id}")]
+    line = (await fresh_snapshot(api, own.token))[("alert_threshold", f"fund_low:{fund_id}")]
     assert (line["station"], line["amount_fen"], line["set_by"]) == (OWN, 300_000, "own-manager")
     # The district manager may set it, but only under the fund's own station.
     district = await _device(api, "dm", "district_manager", district=TIANHE)

@@ -27,10 +27,9 @@ from sync.push import push
 from sync.retention import prune_tombstones
 from sync.scopes import Grant
 from sync.tables import changes
-from sync.unit import MutationContext, Tx
 from tests.conftest import Api
-from tests.helpers import event_args, mutation, new_id, station_args
-from tests.test_guarantees import Device, fresh_snapshot, settle
+from tests.devices import Device, fresh_snapshot, settle
+from tests.helpers import MoveArgs, event_args, move_event, mutation, new_id, station_args
 
 pytestmark = pytest.mark.anyio
 
@@ -38,21 +37,6 @@ TH1, TH2, YX1 = "TH-001", "TH-002", "YX-001"
 TIANHE, YUEXIU = "天河区", "越秀区"
 PHONE = "13800138000"
 VOLUNTEER_PHONE = "13900000042"
-
-
-class MoveArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    id: str
-    stations: list[str]
-
-
-async def move_event(tx: Tx, ctx: MutationContext, args: MoveArgs) -> None:
-    """Test-only: move an event through each station in turn, in one mutation (event.update
-    has no station field in v1; the engine does not care which mutation moves a record)."""
-    assert await tx.get("event", args.id) is not None
-    for code in args.stations:
-        station = await tx.get("station", code)
-        assert station is not None
-        tx.update("event", args.id, {"station": code, "district": station["district"], "updated_at": ctx.now})
 
 
 class Phones:

@@ -18,8 +18,8 @@ from server.hours_sweep import sweep_once
 from sync.timeutil import iso, now_ms, utc_now
 from sync.unit import MutationContext, Tx
 from tests.conftest import Api
-from tests.helpers import new_id
-from tests.test_guarantees import Device, admin_with_stations, fresh_snapshot, settle, stamp
+from tests.devices import Device, admin_with_stations, fresh_snapshot, settle
+from tests.helpers import new_id, stamp
 
 pytestmark = pytest.mark.anyio
 

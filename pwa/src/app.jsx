@@ -5,14 +5,13 @@ import { match, useRoute } from './router.js';
 import { atLeast } from './roles.js';
 import { useApp } from './state.js';
 import { SyncBar } from './screens/syncbar.jsx';
-import { Enrol } from './screens/enrol.jsx';
 import { Me } from './screens/me.jsx';
 import { Icon } from './icons.jsx';
 import { AREA_NAV, AREA_ROUTES } from './areas/index.js';
+import { EnrolScreen, LockScreen, PinSetup, useLocked } from './areas/account/index.js';
 
 /** minRole: who may open it. */
 export const ROUTES = [
-  { pattern: /^\/enrol$/, screen: Enrol, open: true },
   { pattern: /^\/me$/, screen: Me, tab: 'me' },
   ...AREA_ROUTES,
 ];
@@ -28,12 +27,20 @@ export function App() {
   const app = useApp();
   const route = useRoute();
   const me = app.meta.me;
+  const locked = useLocked(app);
   if (!app.loaded) return <main class="screen"><p class="muted">{t('events.loading')}</p></main>;
   const found = match(ROUTES, route.path);
   const enrolled = !!app.meta.token;
+  // The app lock replaces the whole app (nothing personal stays in the page), and staff
+  // enrolled by a code set their PIN before anything else (src/areas/account/).
+  if (enrolled && locked) return <LockScreen app={app} />;
+  if (enrolled && app.meta.pin_due && !app.meta.pin) return <PinSetup app={app} first />;
   let body;
-  if (!enrolled || (found && found.route.open)) {
-    body = <Enrol app={app} query={route.query} />;
+  if (found && found.route.open) {
+    const Screen = found.route.screen;
+    body = <Screen app={app} params={found.params} query={route.query} />;
+  } else if (!enrolled) {
+    body = <EnrolScreen app={app} query={route.query} />;
   } else if (!found || (found.route.minRole && !atLeast(me, found.route.minRole))) {
     body = <main class="screen"><p>{t('notfound')}</p><a class="button" href="#/events">{t('event.back')}</a></main>;
   } else {

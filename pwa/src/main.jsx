@@ -3,6 +3,8 @@
 // outbox as soon as the app opens.
 import { render } from 'preact';
 import { App } from './app.jsx';
+import { startAreas } from './areas/index.js';
+import { sendVersionEverywhere } from './sync/version.js';
 import { ContextCheck } from './screens/context_check.jsx';
 import { getLang, setLang } from './i18n.js';
 import { refresh, runner, subscribe } from './state.js';
@@ -11,11 +13,13 @@ import { watchSeries } from './areas/donations/series.js';
 import './styles.css';
 import { listenForOpen, renewPush, shareLanguage } from './areas/notify/push.js';
 
+sendVersionEverywhere(); // X-App-Version on every request to /api/
 setLang(getLang());
 const root = document.getElementById('app');
 root.textContent = ''; // the static "Loading" line
 render(<ContextCheck><App /></ContextCheck>, root); // plain http or WeChat: say what to do first
 watchSeries(); // claims this phone's receipt series once enrolled as staff (online)
+startAreas();
 refresh().then(() => runner.start());
 // the server's settings for the forms (cached; refetched once per token and when back online)
 subscribe((snapshot) => { if (snapshot.meta.token) fetchConfig().then((changed) => changed && refresh()); });

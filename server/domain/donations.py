@@ -41,6 +41,7 @@ from server.domain.access import has_rank, station_for
 from server.domain.goods import move_goods
 from server.settings import Settings
 from sync.errors import Rejected, forbidden, not_found
+from sync.push import locks_exclusive
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, Scope
 from sync.tables import metadata
@@ -273,6 +274,7 @@ async def _resolve_fund(tx: Tx, args: DonationRecordArgs, station: Mapping[str, 
 # ----------------------------------------------------------------------------- mutators
 
 
+@locks_exclusive("station")  # serialises claims per station: the count below
 async def claim_series(tx: Tx, ctx: MutationContext, args: ReceiptSeriesClaimArgs) -> None:
     """Give this device a series of its own (``<station>-S<n>``), n counted per station
     while the station row is locked, so two claims never get the same code."""

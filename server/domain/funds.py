@@ -197,15 +197,18 @@ def _disbursement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def holds_fund(grant: Grant, fund: Mapping[str, Any] | RowMapping) -> bool:
-    """The federation's people for this fund: its district's managers, or the city's (admin)."""
+    """The federation's people for this fund: its district's managers, or the city's (admin).
+    Any of the person's memberships counts (a station manager who is also a district
+    manager holds the district's funds)."""
     return grant.rank_at(None, fund["district"]) >= DISTRICT_MANAGER
 
 
-def works_for_fund(grant: Grant, fund: Mapping[str, Any]) -> bool:
-    """Staff of the fund's station, or the federation's people."""
+def works_for_fund(grant: Grant, fund: Mapping[str, Any] | RowMapping, rank: int = STAFF) -> bool:
+    """The fund's station's people of at least ``rank`` (by any of their memberships), or
+    the federation's people."""
     if holds_fund(grant, fund):
         return True
-    return fund["station"] is not None and grant.rank_at(fund["station"], fund["district"]) >= STAFF
+    return fund["station"] is not None and grant.rank_at(fund["station"], fund["district"]) >= rank
 
 
 async def live_fund(tx: Tx, fund_id: str, field: str = "fund_id") -> dict[str, Any]:
@@ -401,9 +404,7 @@ async def seed_fund(tx: Tx, ctx: MutationContext, args: FundSeedArgs) -> None:
 
 async def create_project(tx: Tx, ctx: MutationContext, args: ProjectCreateArgs) -> None:
     fund = await live_fund(tx, args.fund_id)
-    if not (holds_fund(ctx.grant, fund) or (
-        ctx.grant.rank >= MANAGER and works_for_fund(ctx.grant, fund)
-    )):
+    if not works_for_fund(ctx.grant, fund, rank=MANAGER):
         raise forbidden("只有基金所在站点或慈善会的管理者可以设立项目",
                         "only the fund's station managers or the federation create projects")
     if await tx.get("project", args.id) is not None:

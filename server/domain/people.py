@@ -38,7 +38,7 @@ from sync.ids import uuid7
 from sync.merge import edited_fields
 from sync.pokes import PokeSink
 from sync.registry import RecordType, Registry
-from sync.scopes import ADMIN, MANAGER, RANK, Grant, Scope
+from sync.scopes import ADMIN, MANAGER, RANK, STAFF, Grant, Scope
 from sync.tables import metadata, users
 from sync.timeutil import now_iso
 from sync.unit import MutationContext, Tx
@@ -84,8 +84,11 @@ PERSON_FIELDS = ("name", "phone", "languages")
 def membership_scope(row: Mapping[str, Any]) -> Scope:
     if row["role"] == "admin":
         return Scope(owner=row["user_id"], audience=ADMIN)
+    # staff see who signed up as a volunteer at their station (the phone number stays with
+    # managers: see the redaction); other roles are the managers' business
+    audience = STAFF if row["role"] == "volunteer" else MANAGER
     return Scope(station=row["station"], district=row["district"], owner=row["user_id"],
-                 audience=MANAGER)
+                 audience=audience)
 
 
 def membership_wire(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from schemas.records import StationRecord
 from server.domain.access import require_rank, station_for
 from sync.errors import Rejected
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
+from sync.push import locks_exclusive
 from sync.registry import RecordType, Registry
 from sync.scopes import DISTRICT_MANAGER, MANAGER, Scope
 from sync.tables import metadata
@@ -76,6 +77,7 @@ async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) 
     await ensure_district(tx, ctx, args.district)
 
 
+@locks_exclusive("station")  # it writes the row every other batch only share-locks
 async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) -> None:
     station = await station_for(tx, ctx, args.code, rank=MANAGER, field="code",
                                 refusal=("只有该站点的管理者可以修改站点", "only the station's managers edit it"))
@@ -93,7 +95,7 @@ async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) 
 def install(registry: Registry) -> None:
     registry.add_record_type(RecordType("station", stations, "code", _scope, _wire, shape=StationRecord))
     registry.mutation("station.create", 1, StationCreateArgs)(create_station)
-    registry.mutation("station.update", 1, StationUpdateArgs)(update_station)
+    registry.mutation("station.update", 1, StationUpdateArgs, preload=(("station", "code"),))(update_station)
 
 
 __all__ = ["create_station", "district_of_sql", "install", "stations", "update_station"]

@@ -5,6 +5,10 @@ Chromium is the system one (``/usr/bin/chromium``, installed by ``.ci/run``); Pl
 own browsers are never downloaded. Without it the tests skip with the reason, unless
 ``CHARITY_REQUIRE_BROWSER=1`` (CI) makes that a failure. Screenshots of each main screen at
 360x740 go to ``artifacts/screenshots/``.
+
+Here: the fixtures (``browser``, ``server``, ``phones``) and what they hand out (``Server``,
+``Phone``, ``eventually``). The steps tests repeat (enrol, back online, the sync alert, an
+event's form, seeds) are in tests/browser/steps.py; a test module never imports another.
 """
 
 from __future__ import annotations

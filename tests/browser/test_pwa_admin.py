@@ -19,56 +19,11 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SHOTS, Phone, Server
+from tests.browser.conftest import PHONE, SHOTS, Phone, Server
+from tests.browser.steps import decode_qr, enrol_phone, open_section, pick_station, save
 from tests.donation_setup import money
 
 OFFICE = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
-
-
-def decode_qr(png: bytes) -> str:
-    """What a camera reads from the QR code in the screenshot (OpenCV's detector)."""
-    import cv2
-    import numpy as np
-
-    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-    assert image is not None, "the screenshot is not an image"
-    for scale in (1.0, 0.5, 0.35):
-        sized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        for detector in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector()):
-            text, _points, _ = detector.detectAndDecode(sized)
-            if text:
-                return str(text)
-    return ""
-
-
-def pick_station(phone: Phone, code: str) -> None:
-    select = phone.page.get_by_test_id("admin-station-select")
-    if select.count():
-        select.select_option(code)
-    else:
-        expect(phone.page.get_by_test_id("admin-station")).to_contain_text(code)
-
-
-def save(phone: Phone, form: str, fields: dict[str, str], selects: dict[str, Any] | None = None) -> None:
-    """Open a folded form, fill it, submit once; wait for its confirmation."""
-    page = phone.page
-    page.get_by_test_id(f"{form}-open").click()
-    box = page.get_by_test_id(form)
-    for name, value in (selects or {}).items():
-        select = box.locator(f"select[name={name}]")
-        select.select_option(**value) if isinstance(value, dict) else select.select_option(value)
-    for name, value in fields.items():
-        box.locator(f"[name={name}]").fill(value)
-    page.get_by_test_id(f"{form}-submit").click()
-    expect(page.get_by_test_id(f"{form}-status")).to_have_attribute("data-tone", "ok")
-
-
-def open_section(phone: Phone, key: str) -> None:
-    """Back to the console's list of sections (a phone shows one at a time), then the section."""
-    phone.go("/admin")
-    phone.page.get_by_test_id(f"admin-link-{key}").click()
-    expect(phone.page.get_by_test_id(f"admin-{key}")).to_be_visible()
 
 
 def shots(phone: Phone, name: str, top: bool = True) -> None:
@@ -85,8 +40,7 @@ def shots(phone: Phone, name: str, top: bool = True) -> None:
 def test_admin_console_sets_up_a_station_and_its_people(phones: Any, server: Server, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:4].upper()
     district, code = f"越秀区{tag}", f"YX-{tag}"
-    admin: Phone = phones("console-admin")
-    admin.enrol(server.token(f"console-admin-{tag}", "admin"))
+    admin = enrol_phone(phones, server, "console-admin", f"console-admin-{tag}", "admin")
     page = admin.page
 
     # The console's home, from the bottom tab.

@@ -9,16 +9,16 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Phone, Server
+from tests.browser.conftest import Server
+from tests.browser.steps import create_event, enrol_phone
 
 RETRY_AFTER_S = 2
 
 
 def test_retry_after_is_honoured(phones: Any, server: Server) -> None:
     server.station("RA-001")
-    phone: Phone = phones("busy")
+    phone = enrol_phone(phones, server, "busy", "staff-ra", "staff", station="RA-001")
     page = phone.page
-    phone.enrol(server.token("staff-ra", "staff", station="RA-001"))
 
     pushes: list[tuple[float, list[str]]] = []
 
@@ -41,12 +41,7 @@ def test_retry_after_is_honoured(phones: Any, server: Server) -> None:
     phone.shot("11-sync-busy")
     made = page.url.rsplit("/", 1)[-1]
     # A new write while waiting does not cut the wait short.
-    phone.go("/events/new")
-    page.locator("input[name=title]").fill("等待期间又建的活动")
-    page.locator("input[name=date]").fill("2026-12-29")
-    page.get_by_test_id("save-event").click()
-    expect(page.get_by_test_id("event-title")).to_have_text("等待期间又建的活动")
-    second_made = page.url.rsplit("/", 1)[-1]
+    second_made = create_event(page, "等待期间又建的活动", "2026-12-29")
     server.wait_for(lambda: made in server.records("event"), "the event after the server recovered",
                     page=page)
     assert len(pushes) >= 2

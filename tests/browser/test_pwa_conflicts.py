@@ -8,17 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Phone, Server
-
-
-def edit_event(phone: Phone, event_id: str, **values: str) -> None:
-    page = phone.page
-    phone.go(f"/events/{event_id}")
-    page.get_by_test_id("edit-event").click()
-    for name, value in values.items():
-        page.locator(f"[name={name}]").fill(value)
-    page.get_by_test_id("save-event").click()
-    expect(page.get_by_test_id("event-detail")).to_be_visible()
+from tests.browser.conftest import Server
+from tests.browser.steps import back_online, edit_event, enrol_phone
 
 
 @pytest.mark.parametrize(
@@ -27,10 +18,8 @@ def edit_event(phone: Phone, event_id: str, **values: str) -> None:
 def test_two_offline_phones_converge_and_manager_sees_conflict(phones: Any, server: Server) -> None:
     server.station("CF-001")
     event_id = server.event("CF-001", "重阳节敬老活动", date="2026-12-10", contact_phone="13900000000")
-    staff: Phone = phones("staff")
-    manager: Phone = phones("manager")
-    staff.enrol(server.token("staff-cf", "staff", station="CF-001"))
-    manager.enrol(server.token("mgr-cf", "manager", station="CF-001"))
+    staff = enrol_phone(phones, server, "staff", "staff-cf", "staff", station="CF-001")
+    manager = enrol_phone(phones, server, "manager", "mgr-cf", "manager", station="CF-001")
     for phone in (staff, manager):
         expect(phone.page.get_by_test_id("event-card")).to_have_count(1)
         phone.offline(True)
@@ -41,10 +30,7 @@ def test_two_offline_phones_converge_and_manager_sees_conflict(phones: Any, serv
     edit_event(manager, event_id, date="2026-12-12")
     assert staff.pending() == 1 and manager.pending() == 1
 
-    staff.offline(False)
-    staff.wait_synced()
-    manager.offline(False)
-    manager.wait_synced()
+    back_online(staff, manager)
 
     # The same data on both phones and on the server (the manager's later edit wins the
     # date; the staff member's title stays).

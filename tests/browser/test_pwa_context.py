@@ -77,7 +77,7 @@ def test_plain_http_from_another_machine_explains_https(lan: tuple[Any, str, Ser
         assert "must be opened over HTTPS" in text
         assert "管理员" in text and "administrator" in text
         # the enrol form (which would blame the code) is not there
-        assert page.locator("textarea#token").count() == 0
+        assert page.locator("input#short").count() == 0
         # the https link keeps the path and the enrolment code, which the text never shows
         host = origin.removeprefix("http://")
         link = page.get_by_test_id("context-https-link")
@@ -98,7 +98,7 @@ def test_secure_origin_goes_straight_to_the_app(lan: tuple[Any, str, ServerProce
     context, page = _page(launched, proc.base_url)
     try:
         page.goto("/#/enrol")
-        page.locator("textarea#token").wait_for()
+        page.locator("input#short").wait_for()
         assert page.get_by_test_id("context-insecure").count() == 0
         assert page.get_by_test_id("context-wechat").count() == 0
     finally:
@@ -115,16 +115,16 @@ def test_wechat_browser_is_told_to_open_the_phone_browser(lan: tuple[Any, str, S
         text = screen.inner_text()
         assert "在浏览器打开" in text and "···" in text
         assert "Open in Browser" in text
-        assert page.locator("textarea#token").count() == 0
+        assert page.locator("input#short").count() == 0
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"page is {width}px wide on a {PHONE['width']}px phone"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "context-wechat.png"), full_page=True)
         # staying in WeChat is possible (some phones cannot leave it), and not asked again
         page.get_by_test_id("context-continue").click()
-        page.locator("textarea#token").wait_for()
-        page.reload()
-        page.locator("textarea#token").wait_for()
+        page.get_by_test_id("enrol-link").wait_for()  # the link's enrol screen
+        page.reload()  # the code left the address bar: the scan and short-code form
+        page.locator("input#short").wait_for()
         assert page.get_by_test_id("context-wechat").count() == 0
     finally:
         context.close()

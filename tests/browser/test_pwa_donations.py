@@ -13,52 +13,22 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
-from tests.browser.test_pwa_conflicts import edit_event
-
-NUMBER = re.compile(r"^[A-Z0-9-]+-S\d{3}-\d{5}$")
-
-
-def setup_station(server: Server, code: str) -> tuple[str, str]:
-    """A station with an event and its community fund; returns (event id, fund id)."""
-    server.station(code)
-    event_id = server.event(code, "中华慈善日义卖", date="2026-12-05")
-    fund_id = str(uuid.uuid4())
-    server.push("fund.create", {"id": fund_id, "name": f"{code} 社区基金", "district": "天河区",
-                                "station": code, "purpose": "社区帮扶"})
-    return event_id, fund_id
-
-
-def wait_for_series(phone: Phone) -> str:
-    """The phone claims its receipt series by itself once enrolled as staff (online)."""
-    phone.go("/donations/new/money")
-    series = phone.page.get_by_text(re.compile(r"收据号段 \S+-S\d{3}"))
-    expect(series).to_be_visible()
-    return series.inner_text().split("收据号段 ")[1].strip()
-
-
-def record_money(phone: Phone, event_id: str, yuan: str, method: str = "wechat_pay",
-                 donor: str | None = None) -> tuple[str, str]:
-    """Record a money gift through the screens; returns (receipt number, code)."""
-    page = phone.page
-    phone.go("/donations")
-    page.get_by_test_id("don-event").select_option(event_id)
-    page.get_by_test_id("new-money").click()
-    page.locator("input[name=amount]").fill(yuan)
-    page.get_by_test_id("seg-method").locator(f"[data-value={method}]").click()
-    if donor:
-        page.get_by_test_id("seg-donor").locator("[data-value=person]").click()
-        page.locator("input[name=donor-name]").fill(donor)
-    page.get_by_test_id("save-donation").click()
-    number = page.get_by_test_id("receipt-number")
-    expect(number).to_have_text(NUMBER)
-    return number.inner_text(), page.get_by_test_id("receipt-code").inner_text()
+from tests.browser.steps import (
+    back_online,
+    dismiss_sync_alert,
+    edit_event,
+    enrol_phone,
+    record_money,
+    setup_station,
+    sync_problem,
+    wait_for_series,
+)
 
 
 def test_offline_donation_keeps_its_receipt_number(phones: Any, server: Server) -> None:
     event_id, fund_id = setup_station(server, "DN-001")
-    phone: Phone = phones("donations")
+    phone = enrol_phone(phones, server, "donations", "staff-dn", "staff", station="DN-001")
     page = phone.page
-    phone.enrol(server.token("staff-dn", "staff", station="DN-001"))
     series = wait_for_series(phone)
     assert series.startswith("DN-001-S")
     phone.wait_synced()
@@ -119,8 +89,7 @@ def test_offline_donation_keeps_its_receipt_number(phones: Any, server: Server) 
     assert not [d for d in server.records("donation").values() if d["station"] == "DN-001"]  # nothing sent yet
 
     # Online: it reaches the server with the same number, and the code checks out.
-    phone.offline(False)
-    phone.wait_synced()
+    back_online(phone)
     donations = {k: d for k, d in server.records("donation").items() if d["station"] == "DN-001"}
     money = [d for d in donations.values() if d["kind"] == "money"]
     assert len(money) == 1 and len(donations) == 2
@@ -156,10 +125,8 @@ def test_offline_donation_keeps_its_receipt_number(phones: Any, server: Server) 
 
 def test_correction_waits_for_second_manager_and_rejection_does_not_block(phones: Any, server: Server) -> None:
     event_id, fund_id = setup_station(server, "DC-001")
-    staff: Phone = phones("staff")
-    manager: Phone = phones("manager")
-    staff.enrol(server.token("staff-dc", "staff", station="DC-001"))
-    manager.enrol(server.token("mgr-dc", "manager", station="DC-001"))
+    staff = enrol_phone(phones, server, "staff", "staff-dc", "staff", station="DC-001")
+    manager = enrol_phone(phones, server, "manager", "mgr-dc", "manager", station="DC-001")
     wait_for_series(staff)
     big, _ = record_money(staff, event_id, "1000", donor="李四")
     small, _ = record_money(staff, event_id, "20")
@@ -193,20 +160,15 @@ def test_correction_waits_for_second_manager_and_rejection_does_not_block(phones
     later, _ = record_money(staff, event_id, "66")
     assert staff.pending() == 2
 
-    staff.offline(False)
-    staff.wait_synced()
+    back_online(staff)
     assert later in {d["receipt_number"] for d in server.records("donation").values()}
-    alert = page.get_by_test_id("sync-alert")
-    expect(alert).to_contain_text("1 项未被接受")
-    alert.click()
-    problem = page.get_by_test_id("sync-problem")
-    expect(problem).to_have_attribute("data-code", "already_voided")
+    problem = sync_problem(staff, "1 项未被接受", "already_voided")
     expect(problem.get_by_test_id("sync-reason")).to_have_text("该捐赠已作废")
     expect(problem).to_contain_text("无需再处理")
     expect(problem).to_contain_text(small)  # which gift: its receipt number
     expect(problem).to_contain_text("捐赠人要求退回")
     staff.shot("26-sync-rejected-void")
-    page.get_by_role("button", name="知道了").click()
+    dismiss_sync_alert(staff)
 
     # The manager sees it waiting from the donations tab and approves it on the funds
     # screen; both phones then show it.
@@ -239,9 +201,8 @@ def test_thousand_donations_in_the_replica(phones: Any, server: Server) -> None:
     """A season's worth of donations: the screen reads them from IndexedDB and shows the
     totals and the newest first, the rest behind a button."""
     event_id, _ = setup_station(server, "DK-001")
-    phone: Phone = phones("thousand")
+    phone = enrol_phone(phones, server, "thousand", "staff-dk", "staff", station="DK-001")
     page = phone.page
-    phone.enrol(server.token("staff-dk", "staff", station="DK-001"))
     page.evaluate(
         """([eventId, n]) => new Promise((resolve, reject) => {
           const open = indexedDB.open('charity');
@@ -303,12 +264,9 @@ def shown_donations(phone: Phone, event_id: str) -> tuple[set[str], str, str, st
 )
 def test_two_offline_phones_record_donations_and_edit_the_event(phones: Any, server: Server) -> None:
     event_id, fund_id = setup_station(server, "DT-001")
-    one: Phone = phones("staff-one")
-    two: Phone = phones("staff-two")
-    manager: Phone = phones("manager")
-    one.enrol(server.token("staff-dt1", "staff", station="DT-001"))
-    two.enrol(server.token("staff-dt2", "staff", station="DT-001"))
-    manager.enrol(server.token("mgr-dt", "manager", station="DT-001"))
+    one = enrol_phone(phones, server, "staff-one", "staff-dt1", "staff", station="DT-001")
+    two = enrol_phone(phones, server, "staff-two", "staff-dt2", "staff", station="DT-001")
+    manager = enrol_phone(phones, server, "manager", "mgr-dt", "manager", station="DT-001")
     series = {wait_for_series(one), wait_for_series(two)}
     assert len(series) == 2  # each phone its own series
     for phone in (one, two):
@@ -322,10 +280,7 @@ def test_two_offline_phones_record_donations_and_edit_the_event(phones: Any, ser
     edit_event(two, event_id, date="2026-12-07", title="中华慈善日义卖(广场)")
     assert one.pending() == 3 and two.pending() == 2
 
-    one.offline(False)
-    one.wait_synced()
-    two.offline(False)
-    two.wait_synced()
+    back_online(one, two)
 
     # The server: three donations, no duplicate, receipt numbers unique, the fund holds them.
     stored = {k: d for k, d in server.records("donation").items() if d["station"] == "DT-001"}
@@ -365,10 +320,9 @@ def test_disbursement_refused_then_requested_approved_and_paid(phones: Any, serv
     project_id = str(uuid.uuid4())
     server.push("project.create", {"id": project_id, "fund_id": fund_id, "name": "长者食堂"})
     server.push("fund.seed", {"id": str(uuid.uuid4()), "fund_id": fund_id, "amount_fen": 10000})
-    manager: Phone = phones("station-manager")
-    federation: Phone = phones("district-manager")
-    manager.enrol(server.token("mgr-db", "manager", station="DB-001"))
-    federation.enrol(server.token("dm-db", "district_manager", district="天河区"))
+    manager = enrol_phone(phones, server, "station-manager", "mgr-db", "manager", station="DB-001")
+    federation = enrol_phone(phones, server, "district-manager", "dm-db", "district_manager",
+                             district="天河区")
     page = manager.page
 
     def request(yuan: str) -> None:
@@ -385,14 +339,10 @@ def test_disbursement_refused_then_requested_approved_and_paid(phones: Any, serv
 
     request("500")
     manager.wait_synced()
-    alert = page.get_by_test_id("sync-alert")
-    expect(alert).to_contain_text("1 项未被接受")
-    alert.click()
-    problem = page.get_by_test_id("sync-problem")
-    expect(problem).to_have_attribute("data-code", "fund_insufficient")
+    problem = sync_problem(manager, "1 项未被接受", "fund_insufficient")
     expect(problem.get_by_test_id("sync-reason")).to_contain_text("可用 100.00 元,申请 500.00 元")
     expect(problem).to_contain_text("请减少金额")
-    page.get_by_role("button", name="知道了").click()
+    dismiss_sync_alert(manager)
 
     request("60")
     manager.wait_synced()

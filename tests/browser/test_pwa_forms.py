@@ -18,8 +18,13 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server, eventually
-from tests.browser.test_pwa_donations import setup_station, wait_for_series
-from tests.browser.test_pwa_timebank import seed_volunteer
+from tests.browser.steps import (
+    back_online,
+    enrol_phone,
+    seed_volunteer,
+    setup_station,
+    wait_for_series,
+)
 
 QUEUED = """name => new Promise((resolve, reject) => {
   const open = indexedDB.open('charity');
@@ -54,10 +59,8 @@ def no_page_errors(phone: Phone) -> None:
 def test_double_tap_on_manual_hours_and_new_activity_makes_one_record(phones: Any, server: Server) -> None:
     station = f"FT-{uuid.uuid4().hex[:6]}"
     seed_volunteer(server, station, "vol-ft", "王志愿")
-    volunteer: Phone = phones("volunteer")
-    staff: Phone = phones("staff")
-    volunteer.enrol(server.token("vol-ft", "volunteer", station=station))
-    staff.enrol(server.token("staff-ft", "staff", station=station))
+    volunteer = enrol_phone(phones, server, "volunteer", "vol-ft", "volunteer", station=station)
+    staff = enrol_phone(phones, server, "staff", "staff-ft", "staff", station=station)
 
     # Manual hours: two submits of one filled form, offline, as a double tap does.
     volunteer.go("/hours")
@@ -77,8 +80,7 @@ def test_double_tap_on_manual_hours_and_new_activity_makes_one_record(phones: An
     # reopened, the form is empty again (a third tap would be a new intent, on purpose)
     page.get_by_text("补录时数").click()
     expect(form.locator("input[name=note]")).to_have_value("")
-    volunteer.offline(False)
-    volunteer.wait_synced()
+    back_online(volunteer)
     mine = [log for log in server.records("hour_log").values() if log["volunteer_id"] == "vol-ft"]
     assert len(mine) == 1 and mine[0]["note"] == "整理物资" and mine[0]["source"] == "manual"
 
@@ -95,8 +97,7 @@ def test_double_tap_on_manual_hours_and_new_activity_makes_one_record(phones: An
     expect(spage.get_by_test_id("staff-activity").locator("option:checked")).to_contain_text("周末义诊")
     staff.shot("61-activity-created")
     assert queued(staff, "activity.create") == 1
-    staff.offline(False)
-    staff.wait_synced()
+    back_online(staff)
     made = [a for a in server.records("service_activity").values() if a["title"] == "周末义诊"]
     assert len(made) == 1 and made[0]["station"] == station
     no_page_errors(volunteer)
@@ -105,8 +106,7 @@ def test_double_tap_on_manual_hours_and_new_activity_makes_one_record(phones: An
 
 def test_donation_form_checks_the_schema_confirms_large_gifts_and_saves_once(phones: Any, server: Server) -> None:
     event_id, _ = setup_station(server, "FD-001")
-    phone: Phone = phones("staff")
-    phone.enrol(server.token("staff-fd", "staff", station="FD-001"))
+    phone = enrol_phone(phones, server, "staff", "staff-fd", "staff", station="FD-001")
     wait_for_series(phone)
     page = phone.page
 
@@ -160,8 +160,7 @@ def test_donation_form_checks_the_schema_confirms_large_gifts_and_saves_once(pho
     expect(page.get_by_test_id("receipt-amount")).to_have_text("¥20.00")
     assert queued(phone, "donation.record") == 2
 
-    phone.offline(False)
-    phone.wait_synced()
+    back_online(phone)
     gifts = [d for d in server.records("donation").values() if d["station"] == "FD-001"]
     assert sorted(d["amount_fen"] for d in gifts) == [2000, 600_000]
     assert number in {d["receipt_number"] for d in gifts}
@@ -170,8 +169,7 @@ def test_donation_form_checks_the_schema_confirms_large_gifts_and_saves_once(pho
 
 def test_field_errors_read_in_english(phones: Any, server: Server) -> None:
     setup_station(server, "FE-001")
-    phone: Phone = phones("staff")
-    phone.enrol(server.token("staff-fe", "staff", station="FE-001"))
+    phone = enrol_phone(phones, server, "staff", "staff-fe", "staff", station="FE-001")
     phone.page.evaluate("localStorage.setItem('charity.lang', 'en')")
     phone.page.reload()
     phone.go("/donations/new/money")

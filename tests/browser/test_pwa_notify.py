@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from server.notify.sender import payload
 from tests.browser.conftest import Phone, Server, eventually
+from tests.browser.steps import enrol_phone
 from tests.helpers import mutation
 
 NOTIFICATIONS = ("navigator.serviceWorker.ready.then(r => r.getNotifications())"
@@ -121,8 +122,7 @@ def test_push_shows_notification_and_tap_opens_its_screen(phones: Any, server: S
 
 def test_inbox_and_settings_screens(phones: Any, server: Server) -> None:
     server.station("NI-001")
-    phone: Phone = phones("inbox")
-    phone.enrol(server.token("mgr-ni", "manager", station="NI-001"))
+    phone = enrol_phone(phones, server, "inbox", "mgr-ni", "manager", station="NI-001")
     for title in ("捐赠日", "敬老活动", "义卖"):
         flag_a_conflict(server, "NI-001", title)
     notes = wait_notification(server, "mgr-ni", 3, phone.page)
@@ -274,8 +274,7 @@ def test_subscribe_renew_rotate_unsubscribe(phones: Any, server: Server) -> None
 
 def test_permission_denied_says_how_to_allow(phones: Any, server: Server) -> None:
     server.station("ND-001")
-    phone: Phone = phones("denied")
-    phone.enrol(server.token("mgr-nd", "manager", station="ND-001"))
+    phone = enrol_phone(phones, server, "denied", "mgr-nd", "manager", station="ND-001")
     # What a browser reports after the user blocked notifications for the site.
     phone.page.add_init_script("Object.defineProperty(Notification, 'permission', { get: () => 'denied' })")
     phone.page.reload()

@@ -9,6 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
+from tests.browser.steps import back_online, enrol_phone
 
 
 def test_installable_shell(phones: Any, server: Server) -> None:
@@ -18,8 +19,9 @@ def test_installable_shell(phones: Any, server: Server) -> None:
     phone.page.goto("/")
     expect(phone.page.get_by_role("heading", name="登记本设备")).to_be_visible()
     phone.shot("01-enrol")
-    phone.page.get_by_label("设备令牌").fill("not-a-token")
-    phone.page.get_by_role("button", name="登记").click()
+    phone.page.get_by_text("有恢复令牌?").click()
+    phone.page.get_by_label("恢复令牌").fill("not-a-token")
+    phone.page.get_by_role("button", name="用令牌登记").click()
     expect(phone.page.get_by_test_id("enrol-message")).to_contain_text("令牌无效")
     manifest = phone.page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
     assert manifest["name"].startswith("社区慈善")
@@ -43,10 +45,8 @@ def test_installable_shell(phones: Any, server: Server) -> None:
 def test_offline_start_edit_and_create_reach_server(phones: Any, server: Server) -> None:
     server.station("OF-001")
     existing = server.event("OF-001", "社区义卖", date="2026-12-05", contact_phone="13800138000")
-    token = server.token("staff-of", "staff", station="OF-001")
-    phone: Phone = phones("offline")
+    phone = enrol_phone(phones, server, "offline", "staff-of", "staff", station="OF-001")
     page = phone.page
-    phone.enrol(token)
     expect(page.get_by_test_id("event-card").filter(has_text="社区义卖")).to_be_visible()
     phone.shot("02-events")
 
@@ -96,8 +96,7 @@ def test_offline_start_edit_and_create_reach_server(phones: Any, server: Server)
     phone.go("/events")
 
     # Back online: both reach the server, with the data entered.
-    phone.offline(False)
-    phone.wait_synced()
+    back_online(phone)
     events = server.records("event")
     assert events[existing]["title"] == "社区义卖(改期)"
     assert events[existing]["date"] == "2026-12-06"
@@ -126,9 +125,8 @@ def test_volunteer_reads_events_without_phone_or_edit(phones: Any, server: Serve
     the server (redacted), and no create, edit or review."""
     server.station("VO-001")
     event_id = server.event("VO-001", "社区探访", contact_phone="13700000000")
-    phone: Phone = phones("volunteer")
+    phone = enrol_phone(phones, server, "volunteer", "vol-vo", "volunteer", station="VO-001")
     page = phone.page
-    phone.enrol(server.token("vol-vo", "volunteer", station="VO-001"))
     expect(page.get_by_test_id("event-card")).to_have_count(1)
     expect(page.get_by_test_id("new-event")).to_have_count(0)
     expect(page.get_by_role("link", name="审核")).to_have_count(0)

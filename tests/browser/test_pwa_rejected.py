@@ -7,15 +7,21 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Phone, Server
+from tests.browser.conftest import Server
+from tests.browser.steps import (
+    back_online,
+    create_event,
+    dismiss_sync_alert,
+    enrol_phone,
+    sync_problem,
+)
 
 
 def test_rejected_edit_is_shown_and_later_work_still_lands(phones: Any, server: Server) -> None:
     server.station("RJ-001")
     doomed = server.event("RJ-001", "雨天取消的活动", date="2026-12-15")
-    phone: Phone = phones("rejected")
+    phone = enrol_phone(phones, server, "rejected", "staff-rj", "staff", station="RJ-001")
     page = phone.page
-    phone.enrol(server.token("staff-rj", "staff", station="RJ-001"))
     expect(page.get_by_test_id("event-card")).to_have_count(1)
 
     phone.offline(True)
@@ -25,29 +31,19 @@ def test_rejected_edit_is_shown_and_later_work_still_lands(phones: Any, server: 
     page.locator("input[name=title]").fill("雨天改到室内")
     page.get_by_test_id("save-event").click()
     expect(page.get_by_test_id("event-title")).to_have_text("雨天改到室内")
-    phone.go("/events/new")
-    page.locator("input[name=title]").fill("室内手工义卖")
-    page.locator("input[name=date]").fill("2026-12-16")
-    page.get_by_test_id("save-event").click()
-    expect(page.get_by_test_id("event-title")).to_have_text("室内手工义卖")
-    later_id = page.url.rsplit("/", 1)[-1]
+    later_id = create_event(page, "室内手工义卖", "2026-12-16")
     assert phone.pending() == 2
 
     server.push("event.delete", {"id": doomed})  # meanwhile, on the server
 
-    phone.offline(False)
-    phone.wait_synced()
+    back_online(phone)
     # The later mutation was applied although the one before it was rejected.
     events = server.records("event")
     assert events[later_id]["title"] == "室内手工义卖"
     assert doomed not in events
 
-    alert = page.get_by_test_id("sync-alert")
-    expect(alert).to_contain_text("1 项未被接受")
-    alert.click()
-    problem = page.get_by_test_id("sync-problem")
+    problem = sync_problem(phone, "1 项未被接受", "record_deleted")
     expect(problem).to_have_count(1)
-    expect(problem).to_have_attribute("data-code", "record_deleted")
     expect(problem.get_by_test_id("sync-reason")).to_have_text("该活动已被删除")
     expect(problem).to_contain_text("雨天改到室内")  # which change it was
     expect(problem).to_contain_text("请新建一条")  # what to do
@@ -56,7 +52,7 @@ def test_rejected_edit_is_shown_and_later_work_still_lands(phones: Any, server: 
     page.get_by_role("button", name="EN").click()
     expect(problem.get_by_test_id("sync-reason")).to_have_text("this event was deleted")
     expect(problem).to_contain_text("Create a new one")
-    page.get_by_role("button", name="Dismiss").click()
+    dismiss_sync_alert(phone, "Dismiss")
     expect(page.get_by_test_id("sync-problem")).to_have_count(0)
     page.reload()  # dismissed stays dismissed
     expect(page.get_by_test_id("sync-state")).to_be_visible()

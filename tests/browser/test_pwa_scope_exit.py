@@ -4,7 +4,7 @@ a device whose grant changed gets a reset that replaces its replica.
 
 v1 has no mutation that moves an event (``event.update`` has no station field), so the
 move is pushed through the engine itself, from this process into the server's SQLite
-database, with the test-only mutator of ``tests/test_scope_exit.py``: the same unit of
+database, with the test-only mutator of ``tests/helpers.py``: the same unit of
 work and feed rows a real mutation would write.
 """
 
@@ -26,9 +26,9 @@ from sync.db import Database
 from sync.hlc import HybridLogicalClock
 from sync.push import push
 from sync.scopes import Grant
-from tests.browser.conftest import Phone, Server, eventually
-from tests.helpers import mutation
-from tests.test_scope_exit import MoveArgs, move_event
+from tests.browser.conftest import Server, eventually
+from tests.browser.steps import enrol_phone
+from tests.helpers import MoveArgs, move_event, mutation
 
 REPLICA_EVENTS = """() => new Promise((resolve, reject) => {
   const open = indexedDB.open('charity');
@@ -70,8 +70,7 @@ def test_an_event_moved_away_leaves_the_phone(phones: Any, server: Server) -> No
     server.station("MV-B")
     moving = server.event("MV-A", "要搬走的活动", contact_phone="13800138000")
     server.event("MV-A", "留下的活动")
-    phone: Phone = phones("scope-exit")
-    phone.enrol(server.token("staff-mv-a", "staff", station="MV-A"))
+    phone = enrol_phone(phones, server, "scope-exit", "staff-mv-a", "staff", station="MV-A")
     cards = phone.page.get_by_test_id("event-card")
     expect(cards.filter(has_text="要搬走的活动")).to_be_visible()
     eventually(phone.page, REPLICA_EVENTS, ["留下的活动", "要搬走的活动"])
@@ -92,8 +91,7 @@ def test_a_changed_grant_replaces_the_replica(phones: Any, server: Server) -> No
     server.station("GR-B")
     server.event("GR-A", "甲站的活动")
     server.event("GR-B", "乙站的活动")
-    phone: Phone = phones("grant-change")
-    phone.enrol(server.token("staff-gr", "staff", station="GR-A"))
+    phone = enrol_phone(phones, server, "grant-change", "staff-gr", "staff", station="GR-A")
     eventually(phone.page, REPLICA_EVENTS, ["甲站的活动"])
 
     # the person's membership moves to GR-B (a grant follows the person's memberships,

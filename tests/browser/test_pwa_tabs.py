@@ -7,25 +7,16 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Phone, Server, eventually
+from tests.browser.conftest import Server, eventually
+from tests.browser.steps import create_event, enrol_phone
 
 LEADERS = ("navigator.locks.query().then(s => s.held.filter(l => l.name === 'charity-sync-leader').length"
            " + ':' + s.pending.filter(l => l.name === 'charity-sync-leader').length)")
 
 
-def create_event(page: Any, title: str, date: str) -> str:
-    page.evaluate("() => { location.hash = '/events/new' }")
-    page.locator("input[name=title]").fill(title)
-    page.locator("input[name=date]").fill(date)
-    page.get_by_test_id("save-event").click()
-    expect(page.get_by_test_id("event-title")).to_have_text(title)
-    return str(page.url.rsplit("/", 1)[-1])
-
-
 def test_one_leader_tab_and_handover(phones: Any, server: Server) -> None:
     server.station("TB-001")
-    phone: Phone = phones("tabs")
-    phone.enrol(server.token("staff-tb", "staff", station="TB-001"))
+    phone = enrol_phone(phones, server, "tabs", "staff-tb", "staff", station="TB-001")
     second = phone.context.new_page()
     second.goto("/#/events")
     expect(second.get_by_test_id("sync-state")).to_have_text("在线")
@@ -48,8 +39,7 @@ def test_one_leader_tab_and_handover(phones: Any, server: Server) -> None:
 
 def test_service_worker_replays_outbox_without_the_app_open(phones: Any, server: Server) -> None:
     server.station("SW-001")
-    phone: Phone = phones("sw")
-    phone.enrol(server.token("staff-sw", "staff", station="SW-001"))
+    phone = enrol_phone(phones, server, "sw", "staff-sw", "staff", station="SW-001")
     blank = phone.context.new_page()  # keeps the browser context's devtools session alive
     cdp = phone.context.new_cdp_session(blank)
     phone.offline(True)

@@ -19,16 +19,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
-
-
-def seed_volunteer(server: Server, station: str, user: str, name: str) -> str:
-    """A station, a registered volunteer and today's service activity; returns its id."""
-    server.station(station)
-    server.push("volunteer.register", {"user_id": user, "name": name, "stations": [station]})
-    activity = str(uuid.uuid4())
-    server.push("activity.create", {"id": activity, "station": station, "title": "社区敬老探访",
-                                    "service_type": "elder_care", "date": dt.date.today().isoformat()})
-    return activity
+from tests.browser.steps import (
+    back_online,
+    dismiss_sync_alert,
+    enrol_phone,
+    open_sync_alert,
+    seed_volunteer,
+)
 
 
 def credit_hours(server: Server, activity: str, user: str, hours: int) -> None:
@@ -52,12 +49,9 @@ def at(phone: Phone, moment: dt.datetime) -> None:
 def test_offline_check_in_and_staff_record_become_one_credited_session(phones: Any, server: Server) -> None:
     station = f"HR-{uuid.uuid4().hex[:6]}"
     seed_volunteer(server, station, "vol-li", "李志愿")
-    volunteer: Phone = phones("volunteer")
-    staff: Phone = phones("staff")
-    manager: Phone = phones("manager")
-    volunteer.enrol(server.token("vol-li", "volunteer", station=station))
-    staff.enrol(server.token("staff-hr", "staff", station=station))
-    manager.enrol(server.token("mgr-hr", "manager", station=station))
+    volunteer = enrol_phone(phones, server, "volunteer", "vol-li", "volunteer", station=station)
+    staff = enrol_phone(phones, server, "staff", "staff-hr", "staff", station=station)
+    manager = enrol_phone(phones, server, "manager", "mgr-hr", "manager", station=station)
 
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
     volunteer.go("/hours")
@@ -93,18 +87,16 @@ def test_offline_check_in_and_staff_record_become_one_credited_session(phones: A
     expect(staff.page.get_by_test_id("on-duty")).to_have_count(0)
     staff.wait_synced()
 
-    volunteer.offline(False)
-    volunteer.wait_synced()
+    back_online(volunteer)
     logs = {log["id"]: log for log in server.records("hour_log").values() if log["volunteer_id"] == "vol-li"}
     assert len(logs) == 2
     by_source = {log["source"]: log for log in logs.values()}
     staff_log, own_log = by_source["staff_scan"], by_source["self"]
     assert staff_log["overlaps"] == [own_log["id"]] and own_log["overlaps"] == [staff_log["id"]]
     # The volunteer's later-arriving check-in was flagged, and the phone says why.
-    expect(volunteer.page.get_by_test_id("sync-alert")).to_contain_text("项待复核")
-    volunteer.page.get_by_test_id("sync-alert").click()
+    open_sync_alert(volunteer, "项待复核")
     expect(volunteer.page.locator('[data-testid=sync-problem][data-code=hours_overlap]')).to_contain_text("不会重复计分")
-    volunteer.page.get_by_role("button", name="收起").click()
+    dismiss_sync_alert(volunteer, "收起")
 
     # The manager sees both logs side by side and keeps the station's record.
     manager.go("/hours/review")
@@ -161,10 +153,7 @@ def test_two_offline_phones_redeem_the_same_balance(phones: Any, server: Server)
         expect(phone.page.get_by_test_id("my-redemption")).to_have_count(1)
         expect(phone.page.get_by_test_id("balance")).to_have_attribute("data-cents", "0")
 
-    first.offline(False)
-    first.wait_synced()
-    second.offline(False)
-    second.wait_synced()
+    back_online(first, second)
 
     redemptions = [r for r in server.records("redemption").values() if r["volunteer_id"] == "vol-wang"]
     assert sorted(r["status"] for r in redemptions) == ["needs_review", "requested"]
@@ -174,16 +163,15 @@ def test_two_offline_phones_redeem_the_same_balance(phones: Any, server: Server)
 
     # The second phone shows the outcome with its reason and what to do.
     page = second.page
-    expect(page.get_by_test_id("sync-alert")).to_contain_text("1 项待复核")
     held_row = page.locator("[data-testid=my-redemption][data-status=needs_review]")
     expect(held_row.get_by_test_id("redemption-reason")).to_contain_text("积分余额不足")
     expect(held_row).to_contain_text("未扣积分")
-    page.get_by_test_id("sync-alert").click()
+    open_sync_alert(second, "1 项待复核")
     problem = page.locator("[data-testid=sync-problem][data-code=balance_insufficient]")
     expect(problem).to_contain_text("免费理发一次")
     expect(problem).to_contain_text("撤回")
     second.shot("26-timebank-held")
-    page.get_by_role("button", name="收起").click()
+    dismiss_sync_alert(second, "收起")
     # Both phones agree on the balance and on the two redemptions.
     for phone in (first, second):
         expect(phone.page.get_by_test_id("balance")).to_have_attribute("data-cents", "0")
@@ -200,8 +188,7 @@ def test_two_offline_phones_redeem_the_same_balance(phones: Any, server: Server)
     assert server.records("timebank_account")["vol:vol-wang"]["balance_cents"] == 0
 
     # Staff see the remaining request and hand it over.
-    staff: Phone = phones("staff")
-    staff.enrol(server.token("staff-rd", "staff", station=station))
+    staff = enrol_phone(phones, server, "staff", "staff-rd", "staff", station=station)
     staff.go("/hours/review")
     request = staff.page.locator("[data-testid=redemption-decide][data-status=requested]")
     expect(request).to_contain_text("王志愿")
@@ -218,8 +205,7 @@ def test_certificate_downloads_as_pdf(phones: Any, server: Server, tmp_path: Pat
     station = f"CT-{uuid.uuid4().hex[:6]}"
     activity = seed_volunteer(server, station, "vol-zhao", "赵志愿")
     credit_hours(server, activity, "vol-zhao", 3)
-    phone: Phone = phones("certificate")
-    phone.enrol(server.token("vol-zhao", "volunteer", station=station))
+    phone = enrol_phone(phones, server, "certificate", "vol-zhao", "volunteer", station=station)
     phone.go("/me")
     qr = phone.page.get_by_test_id("volunteer-qr")
     expect(qr).to_have_attribute("data-volunteer", "vol-zhao")

@@ -12,9 +12,10 @@ import { TIMEBANK_AREA } from './timebank/index.js';
 import { REVIEW_AREA } from './review/index.js';
 import { NOTIFY_AREA } from './notify/index.js';
 import { ADMIN_AREA } from './admin/index.js';
+import { ACCOUNT_AREA } from './account/index.js';
 
-/** In the order of the bottom tabs. */
-export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA, ADMIN_AREA];
+/** In the order of the bottom tabs (the account area has none). */
+export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA, ADMIN_AREA, ACCOUNT_AREA];
 
 for (const area of AREAS) {
   addStrings(area.strings || {});
@@ -26,3 +27,8 @@ for (const area of AREAS) {
 /** Spread into ROUTES and NAV in app.jsx. */
 export const AREA_ROUTES = AREAS.flatMap((area) => area.routes || []);
 export const AREA_NAV = AREAS.flatMap((area) => area.nav || []);
+
+/** Start what areas follow once the app runs (e.g. the account area's sign-out requests). */
+export function startAreas() {
+  for (const area of AREAS) area.start?.();
+}

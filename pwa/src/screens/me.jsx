@@ -2,9 +2,7 @@
 // another phone (the QR library is loaded only when asked for), and signing out.
 import { useEffect, useState } from 'preact/hooks';
 import { getLang, setLang, t } from '../i18n.js';
-import { go } from '../router.js';
-import { DB_NAME, openStore } from '../sync/store.js';
-import { refresh } from '../state.js';
+import { AppLockSection, SignOutSection } from '../areas/account/index.js';
 import { PushSettings } from '../areas/notify/push_settings.jsx';
 import { VolunteerQr } from '../areas/timebank/qr.jsx';
 
@@ -26,16 +24,6 @@ export function Me({ app }) {
     setQr(renderSVG(location.origin + '/', { border: 2 }));
   }
 
-  async function signOut() {
-    const pending = app.outbox.length;
-    if (!confirm(pending ? t('me.unenrol_pending', { n: pending }) : t('me.unenrol_confirm'))) return;
-    const db = await openStore();
-    db.close();
-    await new Promise((resolve) => { const r = indexedDB.deleteDatabase(DB_NAME); r.onsuccess = r.onerror = r.onblocked = resolve; });
-    go('/enrol', { replace: true });
-    location.reload();
-  }
-
   function applyUpdate() {
     update?.waiting?.postMessage({ type: 'SKIP_WAITING' });
     navigator.serviceWorker.addEventListener('controllerchange', () => location.reload());
@@ -46,7 +34,9 @@ export function Me({ app }) {
       <h1>{t('me.title')}</h1>
       {update && <button type="button" class="primary block" onClick={applyUpdate}>{t('me.update')}</button>}
       <dl>
-        <dt>{t('me.user')}</dt><dd data-testid="me-user">{me.user}</dd>
+        {me.name && me.name !== me.user && <><dt>{t('me.name')}</dt><dd data-testid="me-name">{me.name}</dd></>}
+        {/* a person made in the console or by sign-up has a UUID for an id: it means nothing to them */}
+        {!/^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(me.user) && <><dt>{t('me.user')}</dt><dd data-testid="me-user">{me.user}</dd></>}
         <dt>{t('me.role')}</dt><dd>{t(`role.${me.role}`)}</dd>
         {me.station && <><dt>{t('me.station')}</dt><dd>{app.view.station.get(me.station)?.name || me.station} ({me.station})</dd></>}
         {me.district && <><dt>{t('me.district')}</dt><dd>{me.district}</dd></>}
@@ -62,8 +52,9 @@ export function Me({ app }) {
       <VolunteerQr app={app} />
       <h2>{t('me.share')}</h2>
       {qr ? <div class="qr" dangerouslySetInnerHTML={{ __html: qr }} /> : <button type="button" onClick={showQr}>{t('me.show_qr')}</button>}
+      <AppLockSection app={app} />
       <hr />
-      <button type="button" class="danger block" onClick={async () => { await signOut(); await refresh(); }}>{t('me.unenrol')}</button>
+      <SignOutSection app={app} />
     </main>
   );
 }

@@ -26,7 +26,7 @@ export function SyncBar({ app }) {
   const online = app.online;
   const last = app.meta.last_sync_at;
   let line;
-  if (state.phase === 'stopped') line = t(state.error?.kind === 'too_old' ? 'sync.stopped_old' : 'sync.stopped_auth');
+  if (state.phase === 'stopped') line = t(stoppedKey(state));
   else if (!online) line = t('sync.offline');
   else if (state.phase === 'syncing') line = t('sync.syncing');
   else if (lastError) line = t('sync.error', { msg: pick(lastError.message) }) + (retryAt > Date.now() ? ` · ${t('sync.retry_in', { s: Math.ceil((retryAt - Date.now()) / 1000) })}` : '');
@@ -55,7 +55,7 @@ export function SyncBar({ app }) {
 function SyncPanel({ app, problems, state, onClose }) {
   return (
     <div class="syncpanel" data-testid="sync-panel">
-      {state.phase === 'stopped' && <p class="bad">{t(state.error?.kind === 'too_old' ? 'sync.stopped_old' : 'sync.stopped_auth')} <a href="#/enrol">{t('sync.enrol_again')}</a></p>}
+      {state.phase === 'stopped' && <p class="bad">{t(stoppedKey(state))} <a href="#/enrol">{t('sync.enrol_again')}</a></p>}
       {problems.length === 0 && <p class="muted">{t('sync.no_problems')}</p>}
       <ul class="problems">
         {problems.map((o) => (
@@ -79,6 +79,12 @@ function SyncPanel({ app, problems, state, onClose }) {
       </div>
     </div>
   );
+}
+
+/** Why syncing stopped: an old build, an idle-expired device (outbox kept), a revoked token. */
+function stoppedKey(state) {
+  if (state.error?.kind === 'too_old') return 'sync.stopped_old';
+  return state.error?.code === 'device_expired' ? 'sync.stopped_expired' : 'sync.stopped_auth';
 }
 
 async function dismiss(key) {

@@ -3,8 +3,9 @@
 // src/sync/runner.js decides when to call it.
 import { laterStamp, nextStamp } from './hlc.js';
 import { uuid7 } from './ids.js';
-import { openStore, rekey } from './store.js';
+import { forgetAll, openStore, rekey } from './store.js';
 import { send } from './transport.js';
+import { APP_VERSION, VERSION_HEADER } from './version.js';
 
 export const PROTOCOL = 1;
 export const PUSH_BATCH = 200;
@@ -15,7 +16,9 @@ export const CHANNEL = 'charity-sync';
 
 /** A refused or failed request. `kind` says what the caller should do:
  *  transient: retry with backoff (network, 5xx, 429/503 with retryAfter seconds);
- *  auth: the token is unknown or revoked, stop and ask for a new one;
+ *  auth: the token is unknown, revoked or expired (401 device_expired), stop and ask for
+ *        a new code, keeping the outbox;
+ *  wiped: the device was reported lost (403 device_wiped): everything on it is erased;
  *  too_old: this build is older than the server serves, update the app;
  *  fatal: a bug or a contract break, the same request would fail the same way. */
 export class SyncError extends Error {
@@ -37,13 +40,16 @@ export function parseRetryAfter(value, now = Date.now()) {
   return Number.isNaN(when) ? null : Math.max(0, (when - now) / 1000);
 }
 
-async function request(method, path, token, body) {
+export async function request(method, path, token, body) {
   let response;
   try {
     response = await send(path, {
       method,
       cache: 'no-store',
-      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      headers: {
+        ...(token ? { Authorization: `Bearer ${token}` } : {}), [VERSION_HEADER]: APP_VERSION,
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (err) {
@@ -54,7 +60,8 @@ async function request(method, path, token, body) {
   const status = response.status;
   const retryAfter = parseRetryAfter(response.headers.get('Retry-After'));
   if (status === 429 || status >= 500) throw new SyncError('transient', status, error, retryAfter);
-  if (status === 401 || (status === 403 && error?.code === 'device_revoked')) throw new SyncError('auth', status, error);
+  if (status === 403 && error?.code === 'device_wiped') throw new SyncError('wiped', status, error);
+  if (status === 401 || (status === 403 && ['device_revoked', 'no_membership'].includes(error?.code))) throw new SyncError('auth', status, error);
   if (status === 426) throw new SyncError('too_old', status, error);
   throw new SyncError('fatal', status, error);
 }
@@ -87,14 +94,14 @@ export async function pushAll(token) {
   const db = await openStore();
   let batch = PUSH_BATCH;
   for (;;) {
-    const [clientId, rows, pending] = await Promise.all([
-      db.get('meta', 'client_id'), db.getAll('outbox', null, batch), db.count('outbox'),
+    const [clientId, rows, pending, names] = await Promise.all([
+      db.get('meta', 'client_id'), db.getAll('outbox', null, batch), db.count('outbox'), outboxNames(db),
     ]);
     if (!rows.length) return;
     let answer;
     try {
       answer = await request('POST', '/api/v1/sync/push', token, {
-        protocol: PROTOCOL, client_id: clientId, pending,
+        protocol: PROTOCOL, client_id: clientId, pending, pending_summary: pendingSummary(names),
         mutations: rows.map(({ id, name, version, key, hlc, args }) => ({ id, name, version, key, hlc, args })),
       });
     } catch (err) {
@@ -110,6 +117,22 @@ export async function pushAll(token) {
     const acknowledged = await applyPushAnswer(db, clientId, rows, answer);
     if (!acknowledged) throw new SyncError('fatal', 200, { code: 'nothing_acknowledged', message: { zh: '服务器未确认任何变更', en: 'the push answer acknowledged nothing' } });
   }
+}
+
+/** The name of every queued mutation (a cursor over the outbox, not the args). */
+async function outboxNames(db) {
+  const names = [];
+  let cursor = await db.transaction('outbox').store.openCursor();
+  while (cursor) { names.push(cursor.value.name); cursor = await cursor.continue(); }
+  return names;
+}
+
+/** {mutation name: count} of what this phone still holds: the console shows it before a
+ *  device is revoked, so nobody wipes a phone with undelivered gifts unawares. */
+export function pendingSummary(names) {
+  const summary = {};
+  for (const name of names) summary[name] = (summary[name] || 0) + 1;
+  return summary;
 }
 
 async function applyPushAnswer(db, clientId, rows, answer) {
@@ -182,6 +205,8 @@ async function applyPage(db, page, first) {
   // Screens re-read the replica only when this changes (src/state.js).
   if (page.changes.length || page.reset || first) await meta.put(((await meta.get('replica_rev')) || 0) + 1, 'replica_rev');
   await meta.put(page.cursor, 'cursor');
+  // The console asked this phone to sign out: the page delivers what it holds, then signs out.
+  if (page.sign_out) await meta.put(true, 'sign_out_requested');
   await meta.put(page.last_mutation_id, 'last_mutation_id');
   const outbox = tx.objectStore('outbox');
   for (const id of await outbox.getAllKeys(IDBKeyRange.upperBound(page.last_mutation_id))) await outbox.delete(id);
@@ -213,6 +238,7 @@ export async function syncOnce(token, { ifAvailable = false, onError = null, for
       await pushAll(token);
       pulled = await pullAll(token);
     } catch (err) {
+      if (err.kind === 'wiped') { await forgetAll(describeError(err)); throw err; }
       const wait = onError ? await onError(err) : null;
       await db.put('meta', wait == null ? null : Date.now() + wait, 'retry_at');
       await db.put('meta', describeError(err), 'last_error');

@@ -3,8 +3,9 @@
 // back off exponentially with full jitter, never sooner than the server's Retry-After.
 // Other tabs hand their "sync now" to the leader over a BroadcastChannel.
 import { CHANNEL, announce, describeError, syncOnce, whoAmI } from './engine.js';
-import { getMeta, setMeta } from './store.js';
+import { forgetAll, getMeta, setMeta } from './store.js';
 import { send } from './transport.js';
+import { APP_VERSION, VERSION_HEADER } from './version.js';
 
 const LEADER_LOCK = 'charity-sync-leader';
 export const BACKOFF_BASE_MS = 1000;
@@ -35,6 +36,10 @@ export class SyncRunner {
     this.sse = null;
     this.sseAttempt = 0;
     this.state = { phase: 'idle', error: null, live: false };
+    // Set by the account area (src/areas/account/lifecycle.js): called after a sync or a
+    // /me that carried the console's sign-out request, and after this device was wiped.
+    this.onSignOutRequested = null;
+    this.onWiped = null;
     this.channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(CHANNEL) : null;
   }
 
@@ -69,9 +74,14 @@ export class SyncRunner {
     const token = await getMeta('token');
     if (!token || !navigator.onLine) return;
     try {
-      await setMeta('me', await whoAmI(token));
+      const me = await whoAmI(token);
+      if ((await getMeta('token')) !== token) return; // signed out or re-enrolled meanwhile
+      await setMeta('me', me);
+      if (me.sign_out) await setMeta('sign_out_requested', true);
       this.onChange();
+      if (me.sign_out) this.onSignOutRequested?.();
     } catch (err) {
+      if (err.kind === 'wiped') { await forgetAll(describeError(err)); this.wiped(); return; }
       if (err.kind === 'auth') this.setState({ phase: 'stopped', error: describeError(err) });
     }
   }
@@ -126,9 +136,13 @@ export class SyncRunner {
         this.attempt = 0;
         this.setState({ phase: 'idle' });
         announce();
+        if (await getMeta('sign_out_requested')) this.onSignOutRequested?.();
+        else if (!this.sse) this.connectEvents();
       }
     } catch (err) {
-      if (err.kind === 'auth' || err.kind === 'too_old') {
+      if (err.kind === 'wiped') {
+        this.wiped(); // syncOnce erased the phone already
+      } else if (err.kind === 'auth' || err.kind === 'too_old') {
         // Retrying cannot help: the user must enrol again or update the app.
         this.dropEvents();
         this.setState({ phase: 'stopped', error: describeError(err) });
@@ -143,10 +157,19 @@ export class SyncRunner {
     }
   }
 
+  /** The device was reported lost and its data erased: stop everything. */
+  wiped() {
+    this.dropEvents();
+    this.state = { phase: 'idle', error: null, live: false };
+    this.onChange();
+    announce();
+    this.onWiped?.();
+  }
+
   /** How long to wait after a failure (null: do not retry). Called by syncOnce under the
    *  run lock, which stores it for every tab and the service worker. */
   waitAfter(err) {
-    if (err.kind === 'auth' || err.kind === 'too_old') return null;
+    if (err.kind === 'auth' || err.kind === 'too_old' || err.kind === 'wiped') return null;
     this.lastWait = retryDelay(this.attempt++, err.retryAfter);
     return this.lastWait;
   }
@@ -161,9 +184,17 @@ export class SyncRunner {
     this.sse = controller;
     try {
       const response = await send('/api/v1/sync/events', {
-        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
+        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream', [VERSION_HEADER]: APP_VERSION },
         cache: 'no-store', signal: controller.signal,
       });
+      if (response.status === 401 || response.status === 403) {
+        // Revoked, wiped or expired: a sync finds out which and acts; no reconnect loop
+        // (a sync that succeeds after all connects again).
+        if (this.sse === controller) this.sse = null;
+        this.setState({ live: false });
+        this.schedule(0);
+        return;
+      }
       if (response.status !== 200) throw new Error(`events ${response.status}`);
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';

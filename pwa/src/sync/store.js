@@ -49,6 +49,24 @@ export async function allMeta() {
   return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
 }
 
+export const STORES = ['meta', 'outbox', 'replica', 'outcomes'];
+
+/** Forget everything this phone holds (replica, outbox, outcomes, token, PIN) in one
+ *  transaction: a lost phone's wipe and a sign-out. `notice` ({code, message}) stays, for
+ *  the enrol screen to say why. The device id lives elsewhere (areas/account/device.js). */
+export async function forgetAll(notice = null) {
+  const db = await openStore();
+  const tx = db.transaction(STORES, 'readwrite');
+  await Promise.all(STORES.map((name) => tx.objectStore(name).clear()));
+  if (notice) await tx.objectStore('meta').put({ ...notice, at: new Date().toISOString() }, 'notice');
+  await tx.done;
+  if (typeof BroadcastChannel !== 'undefined') {
+    const channel = new BroadcastChannel('charity-sync');
+    channel.postMessage({ type: 'changed' });
+    channel.close();
+  }
+}
+
 /** A fresh client id and counter (first start, new token, or a server that cannot place
  *  our ids). Pending mutations keep their order and their keys, renumbered from 1, so the
  *  server still recognises any it already applied. */

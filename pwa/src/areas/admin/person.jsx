@@ -53,8 +53,7 @@ export function PersonScreen({ app, params, query }) {
   }
   const rejected = app.outcomes.find((o) => o.status === 'rejected' && o.name === 'person.create' && o.args?.id === userId);
   return (
-    <Console app={app} section="people" title={person.name}>
-      <a class="back" href="#/admin/people">‹ {t('admin.people')}</a>
+    <Console app={app} section="people" title={person.name} back={{ href: '#/admin/people', label: t('admin.people') }}>
       {query.get('added') && !rejected && <p class="notice ok" role="status" data-testid="person-added">{savedText(person.name)}</p>}
       <div class="console-cols">
         <section>

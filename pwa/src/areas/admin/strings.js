@@ -48,7 +48,7 @@ export const ADMIN_STRINGS = {
   // people
   'admin.people_here': ['人员({n})', 'People ({n})'],
   'admin.no_people': ['这个站点还没有人员。', 'No people at this station yet.'],
-  'admin.no_people_staff': ['人员名单只对管理者同步。', 'The people list syncs to managers only.'],
+  'admin.no_people_staff': ['本站还没有志愿者报名。员工只看到志愿者,其他人员由管理者管理。', 'No volunteers have signed up here yet. Staff see volunteers; managers see everyone.'],
   'admin.new_signups': ['{n} 位新报名的志愿者(7 天内)', '{n} new volunteer sign-ups (last 7 days)'],
   'admin.signup_tag': ['新报名', 'New sign-up'],
   'admin.ended_memberships': ['已结束的角色({n})', 'Ended roles ({n})'],

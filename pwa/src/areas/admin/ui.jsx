@@ -33,13 +33,14 @@ export function ConsoleMenu({ app, current }) {
   );
 }
 
-/** A section of the console: the menu (office screens), a way back (phones), the title. */
-export function Console({ app, section, title, children }) {
+/** A section of the console: the menu (office screens), one way back (phones: to the list
+ *  of sections; a page inside a section, `back`: to that section, on every screen), the title. */
+export function Console({ app, section, title, back, children }) {
   return (
     <main class="screen console" data-testid={`admin-${section}`}>
       <ConsoleMenu app={app} current={section} />
       <div class="console-body">
-        <a class="back console-back" href="#/admin">‹ {t('admin.title')}</a>
+        {back ? <a class="back" href={back.href}>‹ {back.label}</a> : <a class="back console-back" href="#/admin">‹ {t('admin.title')}</a>}
         <h1>{title || t(`admin.${section}`)}</h1>
         {children}
       </div>

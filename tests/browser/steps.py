@@ -1,0 +1,234 @@
+"""Steps the browser tests take again and again, each written once: enrol a phone, come
+back online and sync, open the sync alert and read a problem's code, dismiss it; make or
+edit an event on the screens; seed a station for donations or a volunteer for hours.
+
+Also the steps more than one module takes: a money gift through the screens, enrolment by
+a device code (link, PIN), the console's folded forms and sections, reading a QR code.
+
+A step waits for what it did to show (as the tests did by hand) and asserts nothing else:
+what a test checks stays in the test. The phone, the server and the ``phones`` fixture are
+in tests/browser/conftest.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.conftest import PHONE, Phone, Server
+
+# -- a phone's life --------------------------------------------------------------------------
+
+
+def enrol_phone(phones: Callable[[str], Phone], server: Server, name: str, user: str, role: str,
+                station: str | None = None, district: str | None = None) -> Phone:
+    """A new phone called ``name``, enrolled with a token of ``user`` and synced once."""
+    phone = phones(name)
+    phone.enrol(server.token(user, role, station=station, district=district))
+    return phone
+
+
+def back_online(*phones: Phone) -> None:
+    """Each phone in turn gets its network back and syncs its outbox empty."""
+    for phone in phones:
+        phone.offline(False)
+        phone.wait_synced()
+
+
+# -- the sync alert --------------------------------------------------------------------------
+
+
+def open_sync_alert(phone: Phone, says: str) -> None:
+    """The sync alert says ``says`` (e.g. "1 项未被接受"); a tap lists its problems."""
+    alert = phone.page.get_by_test_id("sync-alert")
+    expect(alert).to_contain_text(says)
+    alert.click()
+
+
+def sync_problem(phone: Phone, says: str, code: str) -> Locator:
+    """Open the sync alert; the problem it lists has the code ``code``. Returns the problem."""
+    open_sync_alert(phone, says)
+    problem: Locator = phone.page.get_by_test_id("sync-problem")
+    expect(problem).to_have_attribute("data-code", code)
+    return problem
+
+
+def dismiss_sync_alert(phone: Phone, button: str = "知道了") -> None:
+    """Close the list of problems with its button ("知道了", "Dismiss", or "收起")."""
+    phone.page.get_by_role("button", name=button).click()
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+def create_event(page: Page, title: str, date: str) -> str:
+    """A new event through the form, in this tab; returns its id once its screen shows it."""
+    page.evaluate("() => { location.hash = '/events/new' }")
+    page.locator("input[name=title]").fill(title)
+    page.locator("input[name=date]").fill(date)
+    page.get_by_test_id("save-event").click()
+    expect(page.get_by_test_id("event-title")).to_have_text(title)
+    return str(page.url.rsplit("/", 1)[-1])
+
+
+def edit_event(phone: Phone, event_id: str, **values: str) -> None:
+    page = phone.page
+    phone.go(f"/events/{event_id}")
+    page.get_by_test_id("edit-event").click()
+    for name, value in values.items():
+        page.locator(f"[name={name}]").fill(value)
+    page.get_by_test_id("save-event").click()
+    expect(page.get_by_test_id("event-detail")).to_be_visible()
+
+
+# -- seeds -----------------------------------------------------------------------------------
+
+
+def setup_station(server: Server, code: str) -> tuple[str, str]:
+    """A station with an event and its community fund; returns (event id, fund id)."""
+    server.station(code)
+    event_id = server.event(code, "中华慈善日义卖", date="2026-12-05")
+    fund_id = str(uuid.uuid4())
+    server.push("fund.create", {"id": fund_id, "name": f"{code} 社区基金", "district": "天河区",
+                                "station": code, "purpose": "社区帮扶"})
+    return event_id, fund_id
+
+
+def wait_for_series(phone: Phone) -> str:
+    """The phone claims its receipt series by itself once enrolled as staff (online)."""
+    phone.go("/donations/new/money")
+    series: Locator = phone.page.get_by_text(re.compile(r"收据号段 \S+-S\d{3}"))
+    expect(series).to_be_visible()
+    return series.inner_text().split("收据号段 ")[1].strip()
+
+
+def seed_volunteer(server: Server, station: str, user: str, name: str) -> str:
+    """A station, a registered volunteer and today's service activity; returns its id."""
+    server.station(station)
+    server.push("volunteer.register", {"user_id": user, "name": name, "stations": [station]})
+    activity = str(uuid.uuid4())
+    server.push("activity.create", {"id": activity, "station": station, "title": "社区敬老探访",
+                                    "service_type": "elder_care", "date": dt.date.today().isoformat()})
+    return activity
+
+
+# -- donations -------------------------------------------------------------------------------
+
+NUMBER = re.compile(r"^[A-Z0-9-]+-S\d{3}-\d{5}$")
+
+
+def record_money(phone: Phone, event_id: str, yuan: str, method: str = "wechat_pay",
+                 donor: str | None = None) -> tuple[str, str]:
+    """Record a money gift through the screens; returns (receipt number, code)."""
+    page = phone.page
+    phone.go("/donations")
+    page.get_by_test_id("don-event").select_option(event_id)
+    page.get_by_test_id("new-money").click()
+    page.locator("input[name=amount]").fill(yuan)
+    page.get_by_test_id("seg-method").locator(f"[data-value={method}]").click()
+    if donor:
+        page.get_by_test_id("seg-donor").locator("[data-value=person]").click()
+        page.locator("input[name=donor-name]").fill(donor)
+    page.get_by_test_id("save-donation").click()
+    number = page.get_by_test_id("receipt-number")
+    expect(number).to_have_text(NUMBER)
+    return number.inner_text(), page.get_by_test_id("receipt-code").inner_text()
+
+
+# -- enrolment by code --------------------------------------------------------------------
+
+PIN = "2468"
+
+
+def make_code(server: Server, user: str) -> dict[str, Any]:
+    """A device code for ``user`` made by the admin, as the console does."""
+    answer = server.http.post("/api/v1/enrol/codes", json={"user_id": user},
+                              headers={"Authorization": f"Bearer {server.admin}"})
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def person(server: Server, user: str, role: str, station: str) -> None:
+    """A person with a membership (through the recovery CLI, which ensures both)."""
+    server.token(user, role, station=station)
+
+
+def set_pin(phone: Phone, pin: str = PIN) -> None:
+    page = phone.page
+    expect(page.get_by_test_id("pin-setup")).to_be_visible()
+    page.get_by_test_id("pin-new").fill(pin)
+    page.get_by_test_id("pin-again").fill(pin)
+    page.get_by_test_id("pin-save").click()
+    expect(page.get_by_test_id("pin-setup")).to_have_count(0)
+
+
+def enrol_by_link(phone: Phone, secret: str, *, pin: str | None = PIN) -> None:
+    """Open the QR code's link, confirm, set the PIN (staff and up), wait for a sync."""
+    page = phone.page
+    page.goto(f"/#/enrol?code={secret}")
+    page.get_by_test_id("enrol-go").click()
+    if pin:
+        set_pin(phone, pin)
+    page.wait_for_url("**/#/events")
+    phone.wait_synced()
+
+
+def wide_shot(phone: Phone, name: str) -> None:
+    """The screen at 1280×800 too (then back to the phone's size)."""
+    phone.page.set_viewport_size({"width": 1280, "height": 800})
+    phone.shot(name + "-1280")
+    phone.page.set_viewport_size(PHONE)
+
+
+# -- the console ------------------------------------------------------------------------------
+
+
+def decode_qr(png: bytes) -> str:
+    """What a camera reads from the QR code in the screenshot (OpenCV's detector)."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert image is not None, "the screenshot is not an image"
+    for scale in (1.0, 0.5, 0.35):
+        sized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        for detector in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector()):
+            text, _points, _ = detector.detectAndDecode(sized)
+            if text:
+                return str(text)
+    return ""
+
+
+def pick_station(phone: Phone, code: str) -> None:
+    select = phone.page.get_by_test_id("admin-station-select")
+    if select.count():
+        select.select_option(code)
+    else:
+        expect(phone.page.get_by_test_id("admin-station")).to_contain_text(code)
+
+
+def save(phone: Phone, form: str, fields: dict[str, str], selects: dict[str, Any] | None = None) -> None:
+    """Open a folded form, fill it, submit once; wait for its confirmation."""
+    page = phone.page
+    page.get_by_test_id(f"{form}-open").click()
+    box = page.get_by_test_id(form)
+    for name, value in (selects or {}).items():
+        select = box.locator(f"select[name={name}]")
+        select.select_option(**value) if isinstance(value, dict) else select.select_option(value)
+    for name, value in fields.items():
+        box.locator(f"[name={name}]").fill(value)
+    page.get_by_test_id(f"{form}-submit").click()
+    expect(page.get_by_test_id(f"{form}-status")).to_have_attribute("data-tone", "ok")
+
+
+def open_section(phone: Phone, key: str) -> None:
+    """Back to the console's list of sections (a phone shows one at a time), then the section."""
+    phone.go("/admin")
+    phone.page.get_by_test_id(f"admin-link-{key}").click()
+    expect(phone.page.get_by_test_id(f"admin-{key}")).to_be_visible()
