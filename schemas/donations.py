@@ -340,6 +340,9 @@ class DisbursementRecord(msgspec.Struct, frozen=True):
     paid_by: str | None
     paid_at: str | None
     reference: str | None
+    station: str | None
+    """Where the fund lives (as on ``FundRecord``)."""
+    district: str | None
 
 
 class GoodsStockRecord(msgspec.Struct, frozen=True):
@@ -364,9 +367,3 @@ class GoodsMovementRecord(msgspec.Struct, frozen=True):
     note: str
     created_by: str
     created_at: str
-
-
-RECORD_TYPES: tuple[type[msgspec.Struct], ...] = (
-    ReceiptSeriesRecord, DonationRecord, ReceiptRecord, CorrectionRecord, FundRecord,
-    ProjectRecord, LedgerEntryRecord, DisbursementRecord, GoodsStockRecord, GoodsMovementRecord,
-)

@@ -6,24 +6,24 @@ from typing import Any
 
 import msgspec
 
-from schemas import donations, records, wire
+from schemas import wire
+
+MESSAGES: tuple[type[msgspec.Struct], ...] = (
+    wire.PushRequest, wire.PushResponse, wire.PullRequest, wire.PullResponse, wire.ErrorBody,
+)
 
 
-def contract_schema(mutation_args: dict[tuple[str, int], type[msgspec.Struct]]) -> dict[str, Any]:
-    """Messages, records and one args schema per registered (name, version)."""
-    message_types: list[Any] = [
-        wire.PushRequest,
-        wire.PushResponse,
-        wire.PullRequest,
-        wire.PullResponse,
-        wire.ErrorBody,
-        records.StationRecord,
-        records.EventRecord,
-        records.ConflictRecord,
-        records.SyncIssueRecord,
-        *donations.RECORD_TYPES,
-    ]
+def contract_schema(
+    mutation_args: dict[tuple[str, int], type[msgspec.Struct]],
+    record_shapes: dict[str, type[msgspec.Struct]],
+) -> dict[str, Any]:
+    """Messages, one args schema per registered (name, version), and one record schema
+    per registered record type (both as the registry has them: ``Registry.args_types``,
+    ``Registry.record_shapes``). Records are also listed under ``messages`` by their
+    Struct's name."""
     ordered = sorted(mutation_args.items())
+    records = list(record_shapes.items())
+    message_types: list[Any] = [*MESSAGES, *dict.fromkeys(shape for _, shape in records)]
     schemas, components = msgspec.json.schema_components(
         message_types + [args for _, args in ordered], ref_template="#/$defs/{name}"
     )
@@ -37,5 +37,6 @@ def contract_schema(mutation_args: dict[tuple[str, int], type[msgspec.Struct]]) 
         "protocol": wire.PROTOCOL_VERSION,
         "messages": named,
         "mutations": mutations,
+        "records": {name: named[shape.__name__] for name, shape in records},
         "$defs": components,
     }

@@ -6,7 +6,7 @@ Kinds are the names the inbox, the preferences and the push payload share
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -100,3 +100,53 @@ class PushSubscriptionBody(msgspec.Struct, frozen=True):
     keys: SubscriptionKeys
     expirationTime: int | float | None = None
     application_server_key: B64Url | None = None
+
+
+# -- records (pull ``changes[].data``) ----------------------------------------------------
+
+
+class LocalText(msgspec.Struct, frozen=True):
+    zh: str
+    en: str
+
+
+class NotificationRecord(msgspec.Struct, frozen=True):
+    """One inbox entry; only its recipient's devices pull it."""
+
+    id: str
+    kind: str
+    station: str | None
+    district: str | None
+    title: LocalText
+    body: LocalText
+    url: str
+    target: dict[str, Any]
+    """What a tap opens (``screen`` and its ids)."""
+    created_at: str
+    read_at: str | None
+
+
+class NotificationPrefsRecord(msgspec.Struct, frozen=True):
+    """A manager's own preferences (``notification_prefs.set``)."""
+
+    user_id: str
+    muted_kinds: list[str]
+    stations: list[str] | None
+    quiet_start: str | None
+    quiet_end: str | None
+    push_enabled: bool
+    updated_at: str
+    field_hlc: dict[str, str]
+
+
+class AlertThresholdRecord(msgspec.Struct, frozen=True):
+    """A station's large-donation line or a fund's low-water mark."""
+
+    id: str
+    metric: Literal["large_donation", "fund_low"]
+    subject: str
+    station: str | None
+    district: str | None
+    amount_fen: int | None
+    set_by: str
+    updated_at: str

@@ -110,9 +110,7 @@ async def sign_out_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
     state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
-    await revoke_token(state.db, grant.token_id, reason="signed_out")
-    if not state.db.is_postgres:
-        state.broker.publish({revoke_tag(grant.token_id)})
+    await revoke_token(state.db, grant.token_id, reason="signed_out", pokes=state.pokes)
     return {"token_id": grant.token_id, "signed_out": True}
 
 
@@ -186,28 +184,20 @@ async def revoke_device_route(request: Request[Any, Any, Any], token_id: str) ->
     if not may_act_for(grant, row["user_id"], held):
         raise forbidden("您不能停用此人的设备", "you may not revoke this person's devices")
     if body.mode == "lost":
-        await revoke_token(state.db, token_id, reason="lost", wipe=True)
+        await revoke_token(state.db, token_id, reason="lost", wipe=True, pokes=state.pokes)
     else:
         if row["revoked_at"] is not None:
             raise ProtocolError(409, "already_revoked", "此设备已停用", "this device is already revoked")
 
+        tags = {revoke_tag(token_id)}  # its open event streams re-check the token now
+
         async def ask(conn: AsyncConnection) -> None:
             await conn.execute(update(device_tokens).where(device_tokens.c.id == token_id)
                                .values(sign_out_requested_at=now_iso()))
+            await state.pokes.stage(conn, tags)
 
         await state.db.run_write(ask)
-    if not state.db.is_postgres:
-        state.broker.publish({revoke_tag(token_id)})
-    elif body.mode == "sign_out":
-        from sqlalchemy import text
-
-        from sync.push import POKE_CHANNEL
-
-        async def notify(conn: AsyncConnection) -> None:
-            await conn.execute(text("SELECT pg_notify(:c, :p)"),
-                               {"c": POKE_CHANNEL, "p": revoke_tag(token_id)})
-
-        await state.db.run_write(notify)
+        state.pokes.committed(tags)
     async with state.db.read() as conn:
         after = await token_row(conn, token_id)
     assert after is not None

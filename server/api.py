@@ -104,9 +104,8 @@ async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
         )
         outcome = await push_module.push(
             state.db, state.registry, state.clock, resolver, envelope, state.push_limits,
+            state.pokes,
         )
-    if outcome.poke_tags and not state.db.is_postgres:
-        state.broker.publish(outcome.poke_tags)
     return Response(msgspec.json.encode(outcome.response), media_type=JSON)
 
 
@@ -188,7 +187,8 @@ async def events_route(request: Request[Any, Any, Any]) -> ServerSentEvent:
      responses=answer("JSON Schema of the wire format"))
 async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = state_of(request)
-    return Response(msgspec.json.encode(contract_schema(state.registry.args_types())), media_type=JSON)
+    schema = contract_schema(state.registry.args_types(), state.registry.record_shapes())
+    return Response(msgspec.json.encode(schema), media_type=JSON)
 
 
 @get("/healthz", tags=["operations"], summary="Health check",

@@ -37,8 +37,8 @@ from server.state import AppState
 from sync.db import Database
 from sync.errors import Overloaded, ProtocolError
 from sync.hlc import HybridLogicalClock
-from sync.pokes import PokeBroker, PostgresPokeListener
-from sync.push import POKE_CHANNEL, PushLimits
+from sync.pokes import POKE_CHANNEL, PokeBroker, PostgresPokeListener
+from sync.push import PushLimits
 from sync.retention import prune_tombstones
 
 log = logging.getLogger("server")

@@ -19,13 +19,14 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.domain.stations import district_of_sql
 from server.notify.tables import push_subscriptions
 from sync.db import Database, HotSql
 from sync.errors import ProtocolError
-from sync.push import POKE_CHANNEL
+from sync.pokes import PokeSink
 from sync.scopes import DISTRICT_MANAGER, RANK, ROLES, Grant, Membership
 from sync.tables import device_tokens
 from sync.timeutil import iso, now_iso, utc_now
@@ -75,11 +76,12 @@ SYSTEM = Grant(token_id="system", user_id="system", role="admin", station=None, 
 
 async def issue_token(
     db: Database, *, user: str, role: str, station: str | None, district: str | None,
-    name: str | None = None, device_id: str | None = None,
+    name: str | None = None, device_id: str | None = None, pokes: PokeSink | None = None,
 ) -> tuple[str, str]:
     """Ensure the person and that membership (added if missing), then a new device token;
     returns (token_id, token). A station that does not exist yet is accepted (tests make
-    tokens first); the command line checks it."""
+    tokens first); the command line checks it. ``pokes``: the app's, when it runs in
+    one (else PostgreSQL's NOTIFY still reaches every worker)."""
     check_place(role, station, district)
     if not user or len(user) > 64:
         raise ValueError("--user must be 1 to 64 characters")
@@ -91,8 +93,8 @@ async def issue_token(
         return await insert_token(tx.conn, user_id=user, name=name, device_id=device_id,
                                   created_by="system")
 
-    (token_id, token), _tags = await system_write(db, _registry(), SYSTEM, "token.issue", work)
-    return token_id, token
+    return await system_write(db, _registry(), pokes or PokeSink(None, postgres=db.is_postgres),
+                              SYSTEM, "token.issue", work)
 
 
 _REGISTRY: Any = None
@@ -110,10 +112,13 @@ def _registry() -> Any:
 
 
 async def revoke_token(db: Database, token_id: str, *, reason: str = "admin",
-                       wipe: bool = False) -> bool:
+                       wipe: bool = False, pokes: PokeSink | None = None) -> bool:
     """Revoke a token now. ``wipe`` (lost or stolen): its Web Push subscriptions go too
     and every later request answers ``device_wiped``. Open event streams of the token
-    end within seconds (they re-check it; a ``t:<id>`` poke wakes them at once)."""
+    end within seconds (they re-check it; a ``t:<id>`` poke, through ``pokes``, wakes
+    them at once)."""
+    sink = pokes or PokeSink(None, postgres=db.is_postgres)
+    tags = {revoke_tag(token_id)}
 
     async def work(conn: AsyncConnection) -> bool:
         values: dict[str, Any] = {"revoked_at": now_iso(), "revoke_reason": reason}
@@ -132,12 +137,14 @@ async def revoke_token(db: Database, token_id: str, *, reason: str = "admin",
         if done and wipe:
             await conn.execute(delete(push_subscriptions).where(
                 push_subscriptions.c.token_id == token_id))
-        if done and db.is_postgres:
-            await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                               {"channel": POKE_CHANNEL, "payload": revoke_tag(token_id)})
+        if done:
+            await sink.stage(conn, tags)
         return done
 
-    return await db.run_write(work)
+    done = await db.run_write(work)
+    if done:
+        sink.committed(tags)
+    return done
 
 
 def revoke_tag(token_id: str) -> str:
@@ -162,10 +169,9 @@ def bearer_token(authorization: str | None) -> str:
 RESOLVE_TOKEN = HotSql(
     "SELECT t.id, t.user_id, t.revoked_at, t.wipe, t.device_id, t.created_at, t.last_seen_at, "
     "t.app_version, t.pending_count, t.pending_summary, t.sign_out_requested_at, "
-    "m.role, m.station, m.district, s.district AS station_district "
+    f"m.role, m.station, m.district, {district_of_sql('m.station')} AS station_district "
     "FROM device_tokens AS t "
     "LEFT OUTER JOIN memberships AS m ON m.user_id = t.user_id AND m.ended_at IS NULL "
-    "LEFT OUTER JOIN stations AS s ON s.code = m.station "
     "WHERE t.token_hash = :token_hash"
 )
 TOUCH_TOKEN = HotSql(

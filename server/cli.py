@@ -162,10 +162,13 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
             print(f"pruned {removed} tombstones older than {days} days")
             return 0
         if args.command == "hours":
-            from server.domain import build_registry, hours_rules
-            from server.domain.volunteers import sweep_open_logs
+            from server.domain import build_registry
+            from server.domain.volunteers import HoursRules, sweep_open_logs
+            from sync.pokes import PokeSink
 
-            closed, _ = await sweep_open_logs(db, build_registry(settings), hours_rules(settings))
+            # PostgreSQL: the running servers hear the NOTIFY; SQLite: no server shares this process
+            pokes = PokeSink(None, postgres=db.is_postgres)
+            closed = await sweep_open_logs(db, build_registry(settings), pokes, HoursRules.from_settings(settings))
             print(f"closed {len(closed)} hour logs left open past {settings.hours_open_cap_hours:g} h")
             return 0
         if args.command == "token":

@@ -57,6 +57,7 @@ from server.settings import Settings
 from sync.db import Database
 from sync.errors import ProtocolError, Rejected
 from sync.ids import uuid7
+from sync.pokes import PokeSink
 from sync.scopes import MANAGER, STAFF, Grant
 from sync.tables import device_tokens, metadata, sync_state
 from sync.timeutil import iso, now_iso, utc_now
@@ -369,12 +370,12 @@ async def _enrolled_answer(db: Database, token: str, token_id: str, device_id: s
     return {"token": token, "token_id": token_id, "device_id": device_id, "me": me}
 
 
-async def exchange(db: Database, registry: Any, code: dict[str, Any], *, device_name: str,
-                   device_id: str | None, person: dict[str, Any] | None = None,
-                   ) -> tuple[tuple[str, str, str], set[str]]:
+async def exchange(db: Database, registry: Any, pokes: PokeSink, code: dict[str, Any], *,
+                   device_name: str, device_id: str | None, person: dict[str, Any] | None = None,
+                   ) -> tuple[str, str, str]:
     """Mark the code used (device, first_admin) and make the token in one transaction;
-    for a sign-up, make the person, their volunteer membership and profile too.
-    Returns ((token_id, token, device_id), poke tags)."""
+    for a sign-up, make the person, their volunteer membership and profile too (the
+    phones that see them are poked through ``pokes``). Returns (token_id, token, device_id)."""
     kind = code["kind"]
     new_user = uuid7() if kind in ("first_admin", "signup") else None
     user_id = new_user or str(code["user_id"])
@@ -418,7 +419,7 @@ async def exchange(db: Database, registry: Any, code: dict[str, Any], *, device_
                                .values(used_by=token_id))
         return token_id, token, chosen
 
-    return await system_write(db, registry, actor, f"enrol.{kind}", work)
+    return await system_write(db, registry, pokes, actor, f"enrol.{kind}", work)
 
 
 async def _refuse(db: Database, settings: Settings, ip: str, short: bool,
@@ -478,12 +479,11 @@ async def enrol_route(request: Request[Any, Any, Any]) -> Response[Any]:
     if problem is not None or code is None:
         raise await _refuse(state.db, state.settings, ip, short, problem or UNKNOWN)
     try:
-        (token_id, token, device_id), tags = await exchange(
-            state.db, state.registry, code, device_name=body.device_name, device_id=body.device_id)
+        token_id, token, device_id = await exchange(
+            state.db, state.registry, state.pokes, code, device_name=body.device_name,
+            device_id=body.device_id)
     except _Answer as answer:
         raise await _refuse(state.db, state.settings, ip, short, answer.refusal) from None
-    if tags and not state.db.is_postgres:
-        state.broker.publish(tags)
     return Response(await _enrolled_answer(state.db, token, token_id, device_id),
                     headers={"Cache-Control": "no-store"})
 
@@ -571,16 +571,14 @@ async def signup_route(request: Request[Any, Any, Any]) -> Response[Any]:
     if problem is not None or code is None:
         raise await _refuse(state.db, state.settings, ip, False, problem or UNKNOWN)
     try:
-        (token_id, token, device_id), tags = await exchange(
-            state.db, state.registry, code, device_name=body.device_name, device_id=body.device_id,
-            person={"name": body.name, "phone": body.phone})
+        token_id, token, device_id = await exchange(
+            state.db, state.registry, state.pokes, code, device_name=body.device_name,
+            device_id=body.device_id, person={"name": body.name, "phone": body.phone})
     except _Answer as answer:
         raise await _refuse(state.db, state.settings, ip, False, answer.refusal) from None
     except Rejected as refusal:
         raise ProtocolError(400, refusal.code, refusal.message.zh, refusal.message.en,
                             field=refusal.field) from None
-    if tags and not state.db.is_postgres:
-        state.broker.publish(tags)
     return Response(await _enrolled_answer(state.db, token, token_id, device_id),
                     headers={"Cache-Control": "no-store"})
 

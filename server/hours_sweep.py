@@ -6,20 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.domain import hours_rules
-from server.domain.volunteers import sweep_open_logs
+from server.domain.volunteers import HoursRules, sweep_open_logs
 from server.state import AppState
 
 log = logging.getLogger("server.hours")
 
 
 async def sweep_once(state: AppState) -> list[str]:
-    """One sweep; wakes the devices that see the closed logs (SQLite: in-process pokes;
-    PostgreSQL: the sweep's own NOTIFY)."""
-    closed, tags = await sweep_open_logs(state.db, state.registry, hours_rules(state.settings))
-    if tags and not state.db.is_postgres:
-        state.broker.publish(tags)
-    return closed
+    """One sweep; wakes the devices that see the closed logs."""
+    return await sweep_open_logs(state.db, state.registry, state.pokes, HoursRules.from_settings(state.settings))
 
 
 async def sweep_hours_forever(state: AppState) -> None:

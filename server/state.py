@@ -14,7 +14,7 @@ from server.shedding import RequestGate
 from sync.db import Database
 from sync.errors import ProtocolError
 from sync.hlc import HybridLogicalClock
-from sync.pokes import PokeBroker
+from sync.pokes import PokeBroker, PokeSink
 from sync.push import PushLimits
 from sync.registry import Registry
 
@@ -31,6 +31,11 @@ class AppState:
     keepalive_seconds: float = 15.0
     token_recheck_seconds: float = 3.0
     """How often an open event stream re-checks its token (revoked, wiped, roles changed)."""
+
+    @property
+    def pokes(self) -> PokeSink:
+        """Where every write of this process sends its poke tags."""
+        return PokeSink(self.broker, postgres=self.db.is_postgres)
 
 
 def state_of(request: Request[Any, Any, Any]) -> AppState:

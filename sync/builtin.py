@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas.mutations import ConflictResolveArgs
+from schemas.records import ConflictRecord, SyncIssueRecord
 from sync.errors import Rejected, forbidden, not_found
 from sync.merge import decode_meta, encode_meta
 from sync.registry import RecordType, Registry
@@ -20,7 +21,7 @@ def _conflict_scope(row: Mapping[str, Any]) -> Scope:
 
 
 def _conflict_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in conflicts.c.keys() if c not in ("district", "wire")}
+    data = {c: row[c] for c in conflicts.c.keys() if c != "district"}
     data["kept_value"] = json.loads(row["kept_value"]) if row["kept_value"] else None
     data["lost_value"] = json.loads(row["lost_value"]) if row["lost_value"] else None
     return data
@@ -93,10 +94,10 @@ async def resolve_conflict(tx: Tx, ctx: MutationContext, args: ConflictResolveAr
 
 def install(registry: Registry) -> None:
     registry.add_record_type(
-        RecordType("conflict", conflicts, "id", _conflict_scope, _conflict_wire, tombstone=None)
+        RecordType("conflict", conflicts, "id", _conflict_scope, _conflict_wire, tombstone=None, shape=ConflictRecord)
     )
     registry.add_record_type(
-        RecordType("sync_issue", sync_issues, "id", _issue_scope, _issue_wire, tombstone=None)
+        RecordType("sync_issue", sync_issues, "id", _issue_scope, _issue_wire, tombstone=None, shape=SyncIssueRecord)
     )
     registry.mutation("conflict.resolve", 1, ConflictResolveArgs)(resolve_conflict)
 

@@ -9,17 +9,9 @@ point resumes with the same ``client_id``, the same pending ids and keys, and ne
 an id. Re-sending after a lost response is safe because the server applies each id/key
 exactly once.
 
-Exception tree (the first thing a caller needs to decide whether to retry)::
-
-    SyncClientError
-    ├── TransientError          retryable: sync() and listen() back off and try again
-    │   ├── RetryLater          429/503 from a server shedding load (has retry_after)
-    │   └── ServerError         any other 5xx
-    ├── MutationGap             409 mutation_gap: the server expects an earlier id
-    └── ProtocolError           any other non-2xx, or a 200 that breaks the contract
-
-``httpx.TransportError`` (connection refused, timeouts, a response lost on the way) is
-propagated unchanged and treated as transient too.
+Errors are the engine's own (``sync.errors``, whose docstring draws the tree): a
+``TransientError`` (``Overloaded``, ``ServerError``, or an ``httpx.TransportError``) is
+retried with backoff; a ``ProtocolError`` (``MutationGap`` among them) is raised at once.
 """
 
 from __future__ import annotations
@@ -50,81 +42,26 @@ from schemas.wire import (
     PushRequest,
     PushResponse,
 )
+from sync.errors import (
+    MutationGap,
+    Overloaded,
+    ProtocolError,
+    ServerError,
+    SyncError,
+    TransientError,
+)
 from sync.hlc import HybridLogicalClock, parse
 from sync.ids import uuid7
 
 __all__ = [
     "MutationGap",
+    "Overloaded",
     "ProtocolError",
-    "RetryLater",
     "ServerError",
     "SyncClient",
-    "SyncClientError",
+    "SyncError",
     "TransientError",
 ]
-
-
-# --------------------------------------------------------------------------- exceptions
-
-
-class SyncClientError(Exception):
-    """Base of every error this client raises itself (transport errors stay httpx's)."""
-
-
-class TransientError(SyncClientError):
-    """The request may succeed later unchanged; safe to retry because pushes are idempotent."""
-
-
-class RetryLater(TransientError):
-    """The server shed load (429/503); wait at least ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: float, status: int = 503) -> None:
-        super().__init__(f"server busy ({status}); retry after {retry_after:g}s")
-        self.retry_after = retry_after
-        self.status = status
-
-
-class ServerError(TransientError):
-    """A 5xx other than 503: probably a server fault or restart; retried with backoff."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"server error {status}: {body[:200]}")
-        self.status = status
-        self.body = body
-
-
-class MutationGap(SyncClientError):
-    """409 ``mutation_gap``: the server expects id ``expected`` first. Not retried, because
-    re-sending the same batch can only get the same answer."""
-
-    def __init__(self, expected: int | None, body: str = "") -> None:
-        super().__init__(f"mutation gap: server expects id {expected}")
-        self.expected = expected
-        self.body = body
-
-
-class ProtocolError(SyncClientError):
-    """A 4xx (other than 409 gap and 429) or an answer that breaks the contract. Not retried:
-    the same request would be refused the same way."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"sync request refused ({status}): {body[:500]}")
-        self.status = status
-        self.body = body
-
-    @property
-    def error(self) -> ErrorBody | None:
-        """The contract's error body, if the server sent one."""
-        try:
-            return msgspec.json.decode(self.body, type=ErrorBody)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return None
-
-    @property
-    def code(self) -> str | None:
-        """The machine-readable error code (``invalid_envelope``, ``revoked``, ...)."""
-        err = self.error
-        return err.code if err else None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -391,7 +328,7 @@ class SyncClient:
             return
         body = response.text
         if status in (429, 503):
-            raise RetryLater(_parse_retry_after(response.headers.get("Retry-After")), status)
+            raise Overloaded(_parse_retry_after(response.headers.get("Retry-After")), status)
         if status >= 500:
             raise ServerError(status, body)
         if status == 409 and push:
@@ -401,7 +338,7 @@ class SyncClient:
                 err = None
             if err is not None and err.code == "mutation_gap":
                 raise MutationGap(err.expected, body)
-        raise ProtocolError(status, body)
+        raise ProtocolError.from_answer(status, body)
 
     # ------------------------------------------------------------------ push
 
@@ -440,7 +377,7 @@ class SyncClient:
             try:
                 result = msgspec.json.decode(response.content, type=PushResponse)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise ProtocolError(response.status_code, f"bad push answer: {exc}") from exc
+                raise ProtocolError.from_answer(response.status_code, f"bad push answer: {exc}") from exc
             self._apply_push(result)
             return result
 
@@ -484,7 +421,7 @@ class SyncClient:
                 return
             if self.pending_count() >= before:
                 # A 200 that acknowledges nothing would loop forever; it breaks the contract.
-                raise ProtocolError(200, "push answer acknowledged none of the batch")
+                raise ProtocolError.from_answer(200, "push answer acknowledged none of the batch")
 
     # ------------------------------------------------------------------ pull
 
@@ -508,7 +445,7 @@ class SyncClient:
                 try:
                     page = msgspec.json.decode(response.content, type=PullResponse)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    raise ProtocolError(response.status_code, f"bad pull answer: {exc}") from exc
+                    raise ProtocolError.from_answer(response.status_code, f"bad pull answer: {exc}") from exc
                 applied += self._apply_page(page, first=request.cursor is None)
                 if not page.more:
                     return applied
@@ -568,7 +505,7 @@ class SyncClient:
 
     def _retry_delay(self, attempt: int, exc: BaseException) -> float:
         delay = self.backoff_delay(attempt)
-        if isinstance(exc, RetryLater):
+        if isinstance(exc, Overloaded):
             delay = max(delay, exc.retry_after)
         return delay
 

@@ -220,10 +220,10 @@ class _WriterConnection:
     suspends). It offers what the write path uses of AsyncConnection, the sqlite3
     connection under it, and the change clock of the round being committed."""
 
-    def __init__(self, conn: Connection, group: _Group) -> None:
+    def __init__(self, conn: Connection, clock: _RoundClock) -> None:
         self.sync_connection = conn
         self.dialect = conn.dialect
-        self._group = group
+        self._clock = clock
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         self.dbapi: Any = dbapi
@@ -237,10 +237,10 @@ class _WriterConnection:
         return self.sync_connection.exec_driver_sql(statement, parameters)
 
     def next_txid(self) -> int:
-        return self._group.next_txid()
+        return self._clock.next_txid()
 
 
-class _Group:
+class _RoundClock:
     """The change clock inside one group commit: read once under the write lock,
     handed out in memory, written back once before COMMIT."""
 
@@ -321,13 +321,13 @@ class SqliteWriter:
             conn = self._connection()
             transaction = conn.begin()  # BEGIN IMMEDIATE (see _install_sqlite_hooks)
             try:
-                clock = _Group(int(conn.exec_driver_sql(TX_COUNTER_READ).scalar_one()))
-                face = _WriterConnection(conn, clock)
-                raw = face.dbapi
+                clock = _RoundClock(int(conn.exec_driver_sql(TX_COUNTER_READ).scalar_one()))
+                writer_conn = _WriterConnection(conn, clock)
+                raw = writer_conn.dbapi
                 for work, future in live:
                     raw.execute("SAVEPOINT work")
                     try:
-                        result = await work(face)
+                        result = await work(writer_conn)
                     except Exception as exc:  # noqa: BLE001 - handed to the caller
                         raw.execute("ROLLBACK TO work")
                         raw.execute("RELEASE work")

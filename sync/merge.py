@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from sync.errors import Rejected
 from sync.ids import uuid7
 from sync.unit import MutationContext, Tx
 
@@ -101,12 +102,23 @@ def encode_meta(meta: Mapping[str, list[str]]) -> str:
 
 
 def edited_fields(fields: msgspec.Struct) -> dict[str, Any]:
-    """The fields an edit sets: those not left ``UNSET`` (``None`` is a value: "clear it")."""
-    return {
+    """The fields an edit sets: those not left ``UNSET`` (``None`` is a value: "clear it").
+    An edit that sets none is refused."""
+    edits = {
         name: getattr(fields, name)
         for name in fields.__struct_fields__
         if getattr(fields, name) is not msgspec.UNSET
     }
+    if not edits:
+        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+    return edits
+
+
+def flag_conflict(ctx: MutationContext) -> None:
+    """Hold an edit that lost a field to another device's for a manager's review."""
+    ctx.flag("conflict_recorded", "与另一台设备的修改冲突,已按时间先后决定,并留待管理者复核",
+             "this edit conflicted with another device's; it was decided by time and kept for a "
+             "manager to review")
 
 
 def _stamp_after(ctx: MutationContext, stored_hlc: str) -> str:

@@ -1,8 +1,13 @@
 """Pokes: "pull now" signals to the SSE streams of every worker.
 
 In one process a broker fans tags out to subscriber queues. On PostgreSQL each
-worker also LISTENs on a channel that push transactions NOTIFY on commit, so a
+worker also LISTENs on a channel that write transactions NOTIFY on commit, so a
 phone connected to worker A hears of a change committed by worker B.
+
+Every writer hands its poke tags to one ``PokeSink``, with one backend per store
+(the Litestar channels habit): PostgreSQL NOTIFYs inside the transaction (delivered
+on commit, to every worker, even from the CLI); SQLite, a single process, publishes
+to the in-process broker after the commit.
 """
 
 from __future__ import annotations
@@ -13,7 +18,16 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 log = logging.getLogger("sync.pokes")
+
+POKE_CHANNEL = "charity_sync_poke"
+"""The PostgreSQL channel write transactions NOTIFY and every worker LISTENs on."""
+NOTIFY_PAYLOAD_LIMIT = 7000
+"""PostgreSQL refuses a payload of 8000 bytes or more; a cut-off tag list only wakes
+fewer listeners, and ``*`` (sorted first) still wakes the admins."""
 
 
 class PokeBroker:
@@ -44,6 +58,29 @@ class PokeBroker:
             yield queue
         finally:
             self._subscribers.pop(queue, None)
+
+
+class PokeSink:
+    """Where a write transaction's poke tags go: ``stage`` inside the transaction,
+    ``committed`` after it. Only one of the two does anything, by store."""
+
+    def __init__(self, broker: PokeBroker | None, *, postgres: bool) -> None:
+        self.broker = broker
+        """None where nobody in this process listens (the CLI on SQLite)."""
+        self.postgres = postgres
+
+    async def stage(self, conn: AsyncConnection, tags: Iterable[str]) -> None:
+        """PostgreSQL: NOTIFY, delivered to every worker when (and only if) the
+        transaction commits."""
+        if self.postgres and tags:
+            payload = ",".join(sorted(tags))[:NOTIFY_PAYLOAD_LIMIT]
+            await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                               {"channel": POKE_CHANNEL, "payload": payload})
+
+    def committed(self, tags: Iterable[str]) -> None:
+        """SQLite: wake this process's streams, now that the writes are visible."""
+        if not self.postgres and self.broker is not None and tags:
+            self.broker.publish(tags)
 
 
 class PostgresPokeListener:

@@ -163,7 +163,8 @@ async def _read_page(
 async def _check_client(conn: AsyncConnection, grant: Grant, client_id: str) -> None:
     row = (await conn.execute(select(clients.c.token_id).where(clients.c.client_id == client_id))).first()
     if row is not None and row.token_id != grant.token_id:
-        from sync.push import client_not_yours, same_device
+        from sync.errors import client_not_yours
+        from sync.push import same_device
 
         if not await same_device(conn, row.token_id, grant):
             raise client_not_yours()

@@ -19,6 +19,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.events import MutationFlagged
 from schemas.wire import (
     PROTOCOL_VERSION,
     Message,
@@ -28,9 +29,17 @@ from schemas.wire import (
     PushResponse,
 )
 from sync.db import RERUNS, Database, HotSql, insert_tuples, sqlstate
-from sync.errors import MutationGap, ProtocolError, ProtocolTooOld, Rejected, SyncError
+from sync.errors import (
+    MutationGap,
+    ProtocolError,
+    ProtocolTooOld,
+    Rejected,
+    SyncError,
+    client_not_yours,
+)
 from sync.hlc import HybridLogicalClock, clamp
 from sync.ids import uuid7
+from sync.pokes import PokeSink
 from sync.registry import Registry
 from sync.scopes import Grant, GrantSource, grant_on
 from sync.tables import mutations
@@ -41,8 +50,6 @@ log = logging.getLogger("sync.push")
 
 MAX_CLOCK_LEAD_MS = 60_000
 """A device clock may lead the server by this much; beyond it its HLC is clamped."""
-
-POKE_CHANNEL = "charity_sync_poke"
 
 MAX_POISONED = 8
 """Failing mutations one push may set aside (each costs a rerun of the batch) before
@@ -155,6 +162,7 @@ async def push(
     grant: GrantSource,
     request: PushRequest,
     limits: PushLimits = PushLimits(),
+    pokes: PokeSink | None = None,
 ) -> PushOutcome:
     """Apply ``request`` in one write transaction.
 
@@ -164,18 +172,20 @@ async def push(
     gets one more run of the whole batch, this time writing after each mutation so a
     failure is pinned on the mutation that caused it. If that run fails too, the
     mutation it failed in is set aside (``rejected internal_error``, nothing of it
-    written) and the batch runs again without it: no batch can jam a phone's queue."""
+    written) and the batch runs again without it: no batch can jam a phone's queue.
+
+    ``pokes``: where the batch's poke tags go (none: nobody is woken)."""
     check_envelope(request, limits)
     poisoned: set[int] = set()
     careful = False
 
     async def work(conn: AsyncConnection) -> PushOutcome:
         resolved = await grant_on(grant, conn)
-        return await _apply_batch(conn, db, registry, clock, resolved, request, poisoned, careful)
+        return await _apply_batch(conn, db, registry, clock, resolved, request, pokes, poisoned, careful)
 
     while True:
         try:
-            return await db.run_write(work)
+            outcome = await db.run_write(work)
         except Exception as exc:
             failed = getattr(exc, FAILED_MUTATION, None)
             if isinstance(exc, SyncError) and failed is None:
@@ -194,6 +204,10 @@ async def push(
             RERUNS["poisoned"] += 1
             log.error("rerun of a write transaction after %s: mutation %s of client %s failed again; "
                       "it is set aside as rejected internal_error", what, failed, request.client_id)
+        else:
+            if pokes is not None:
+                pokes.committed(outcome.poke_tags)
+            return outcome
 
 
 async def _apply_batch(
@@ -203,6 +217,7 @@ async def _apply_batch(
     clock: HybridLogicalClock,
     grant: Grant,
     request: PushRequest,
+    pokes: PokeSink | None,
     poisoned: Collection[int] = (),
     careful: bool = False,
 ) -> PushOutcome:
@@ -271,10 +286,8 @@ async def _apply_batch(
     await insert_tuples(conn, mutations, OUTCOME_COLUMNS, outcome_rows)
     new_last = fresh[-1].id
     await _touch_client(conn, request, now, new_last)
-    if db.is_postgres and tags:
-        payload = ",".join(sorted(tags))
-        await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                           {"channel": POKE_CHANNEL, "payload": payload[:7000]})
+    if pokes is not None:
+        await pokes.stage(conn, tags)
     return PushOutcome(PushResponse(last_mutation_id=new_last, results=results), tags)
 
 
@@ -337,10 +350,10 @@ async def _apply_one(
         code, zh, en = ctx.flags[0]
         message = Message(zh=zh, en=en)
         issue_id = _record_issue(tx, ctx, "flagged", code, message)
-        await tx.emit(ctx, "mutation.flagged", {
-            "issue_id": issue_id, "code": code, "mutation": ctx.name, "user_id": ctx.user_id,
-            "station": ctx.grant.station, "district": ctx.grant.district,
-        })
+        await tx.emit(ctx, MutationFlagged(
+            issue_id=issue_id, code=code, mutation=ctx.name, user_id=ctx.user_id,
+            station=ctx.grant.station, district=ctx.grant.district,
+        ))
         tx.keep_frame()
         return MutationResult(mutation.id, "flagged", code, message, issue_id)
     tx.keep_frame()
@@ -525,12 +538,6 @@ async def _touch_client(
     """One update per batch: progress, when the device was last heard of, what it holds."""
     await TOUCH_CLIENT.execute(
         conn, last=last_mutation_id, now=now, pending=request.pending, client=request.client_id
-    )
-
-
-def client_not_yours() -> ProtocolError:
-    return ProtocolError(
-        403, "client_not_yours", "此设备编号属于另一个令牌", "this client_id belongs to another device token"
     )
 
 

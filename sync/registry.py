@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from sqlalchemy import Table
 
+from schemas.events import DomainEvent
 from sync.scopes import Grant, Scope
 
 if TYPE_CHECKING:
     from sync.unit import MutationContext, Tx
 
 Mutator = Callable[["Tx", "MutationContext", Any], Awaitable[None]]
-EventHandler = Callable[["Tx", "MutationContext", Mapping[str, Any]], Awaitable[None]]
+E = TypeVar("E", bound=DomainEvent)
+C = TypeVar("C")
+EventHandler = Callable[["Tx", "MutationContext", Any], Awaitable[None]]
 """Reacts to a domain event inside the mutation that emitted it (see ``Tx.emit``)."""
 
 
@@ -52,13 +55,19 @@ class RecordType:
     """Column that, when set, makes the record a tombstone (``op: del``)."""
     redacts_for: Callable[[Grant], bool] | None = None
     """Which grants get a redacted copy; the others are sent the stored ``wire`` as is."""
+    shape: type[msgspec.Struct] | None = None
+    """The Struct (schemas/) that ``to_wire``'s output decodes into: the record as phones
+    see it, published in ``/api/v1/sync/schema``. Every registered type names one
+    (tests/test_record_shapes.py)."""
 
 
 @dataclass
 class Registry:
     mutations: dict[tuple[str, int], MutationSpec] = field(default_factory=dict)
     record_types: dict[str, RecordType] = field(default_factory=dict)
-    handlers: dict[str, list[EventHandler]] = field(default_factory=dict)
+    handlers: dict[type[DomainEvent], list[EventHandler]] = field(default_factory=dict)
+    configs: dict[type[Any], Any] = field(default_factory=dict)
+    """Each area's frozen configuration, by its type, as its ``install`` was given it."""
 
     def mutation(
         self,
@@ -86,18 +95,38 @@ class Registry:
             raise ValueError(f"record type {record_type.name} registered twice")
         self.record_types[record_type.name] = record_type
 
-    def on(self, kind: str, handler: EventHandler) -> None:
-        """Run ``handler`` whenever a mutator emits a domain event of ``kind``.
+    def on(
+        self, event_type: type[E], handler: Callable[[Tx, MutationContext, E], Awaitable[None]]
+    ) -> None:
+        """Run ``handler`` whenever a mutator emits an ``event_type`` (schemas/events.py).
 
-        Domain modules emit what happened (``donation.recorded``); other modules
+        Domain modules emit what happened (``DonationRecorded``); other modules
         (notifications) subscribe without the emitter knowing them."""
-        self.handlers.setdefault(kind, []).append(handler)
+        if not (isinstance(event_type, type) and issubclass(event_type, DomainEvent)):
+            raise TypeError(f"{event_type!r} is not a domain event type")
+        self.handlers.setdefault(event_type, []).append(handler)
+
+    def configure(self, config: object) -> None:
+        """Keep an area's configuration (a frozen dataclass made from the settings) for
+        its mutators and handlers, which read it with ``tx.registry.config(Type)``."""
+        if type(config) in self.configs:
+            raise ValueError(f"{type(config).__name__} configured twice")
+        self.configs[type(config)] = config
+
+    def config(self, kind: type[C]) -> C:
+        """The configuration ``install`` gave (a KeyError when the area was not installed)."""
+        found: C = self.configs[kind]
+        return found
 
     def find(self, name: str, version: int) -> MutationSpec | None:
         return self.mutations.get((name, version))
 
     def knows_name(self, name: str) -> bool:
         return any(n == name for n, _ in self.mutations)
+
+    def record_shapes(self) -> dict[str, type[msgspec.Struct]]:
+        """Each record type's wire Struct, in the order the types were registered."""
+        return {name: rt.shape for name, rt in self.record_types.items() if rt.shape is not None}
 
     def args_types(self) -> dict[tuple[str, int], type[msgspec.Struct]]:
         return {key: spec.args_type for key, spec in self.mutations.items() if not spec.retired}

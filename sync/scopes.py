@@ -62,7 +62,7 @@ class Grant:
 
     ``role``, ``station`` and ``district`` are the highest-ranked membership, so code
     that reads them keeps working; ``memberships`` (every active one) is what ``sees``,
-    ``covers_station``, ``rank_at``, ``poke_tags`` and ``feed_filter`` use. Built with
+    ``rank_at``, ``poke_tags`` and ``feed_filter`` use. Built with
     no memberships (tests, system grants), it has the one its role names."""
 
     token_id: str
@@ -96,7 +96,10 @@ class Grant:
         return RANK[self.role]
 
     def rank_at(self, station: str | None, district: str | None) -> int:
-        """The highest rank among memberships that cover the place, else -1."""
+        """The rank this grant holds at a place (write side): a station with its
+        district, or a district alone (``station=None``). The highest rank among the
+        memberships that cover the place, -1 where none does; every check is written
+        ``rank_at(...) >= X`` (``server.domain.access``)."""
         return max((m.rank for m in self.memberships if m.covers(station, district)), default=-1)
 
     def fingerprint(self) -> str:
@@ -112,11 +115,6 @@ class Grant:
         if scope.owner is not None and scope.owner == self.user_id:
             return True
         return any(m.sees(scope) for m in self.memberships)
-
-    def covers_station(self, station: str, district: str | None) -> bool:
-        """Some membership covers this station (write side; pair with ``rank_at`` when
-        the action needs a rank there)."""
-        return any(m.covers(station, district) for m in self.memberships)
 
     def poke_tags(self) -> set[str]:
         tags = {"p", f"u:{self.user_id}"}

@@ -1,9 +1,8 @@
 """Tables the engine owns. Domain tables join the same ``metadata`` from ``server/domain``.
 
 The record as phones see it (``wire``) is encoded once when it is written and kept
-in its ``changes`` row, so a pull sends it as it is. Record tables may still have a
-``wire`` column (migration 0002): rows written before 0006 keep theirs there, newer
-ones leave it NULL, and NULL everywhere means "build it from the row".
+in its ``changes`` row, so a pull sends it as it is; a change row without one (a
+tombstone, or written before migration 0006) means "build it from the record".
 
 Timestamps are ISO-8601 UTC text (``2026-11-25T06:36:00.123Z``) so that SQLite and
 PostgreSQL store and sort them alike and phones receive them unchanged.
@@ -172,7 +171,6 @@ conflicts = Table(
     Column("created_at", String(32), nullable=False),
     Column("resolved_by", String(64), nullable=True),
     Column("resolved_at", String(32), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 
 sync_issues = Table(
@@ -189,5 +187,4 @@ sync_issues = Table(
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )

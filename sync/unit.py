@@ -19,6 +19,7 @@ import msgspec
 from sqlalchemy import Executable, Integer, String, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.events import DomainEvent
 from sync.db import Database, HotSql, insert_many, insert_tuples, typed_rows
 from sync.hlc import HybridLogicalClock
 from sync.registry import Registry
@@ -91,6 +92,9 @@ class Tx:
         self._before: dict[RecordKey, dict[str, Any]] = {}
         """The row as committed before this batch, of each existing record it rewrote:
         its scope is the one phones last heard of, for a scope exit if it changed."""
+        self.memo: dict[str, Any] = {}
+        """What a domain module worked out once for the whole batch (keyed by a name of its
+        own); it lives and dies with this unit of work."""
 
     # -- reads -------------------------------------------------------------------------
 
@@ -165,12 +169,12 @@ class Tx:
 
     # -- domain events -----------------------------------------------------------------
 
-    async def emit(self, ctx: MutationContext, kind: str, data: Mapping[str, Any]) -> None:
-        """Tell the handlers registered for ``kind`` what happened. They run now and
-        stage their writes in the current frame, so whatever they write (a
+    async def emit(self, ctx: MutationContext, event: DomainEvent) -> None:
+        """Tell the handlers registered for the event's type what happened. They run now
+        and stage their writes in the current frame, so whatever they write (a
         notification in the outbox) commits with the mutation or not at all."""
-        for handler in self.registry.handlers.get(kind, ()):
-            await handler(self, ctx, data)
+        for handler in self.registry.handlers.get(type(event), ()):
+            await handler(self, ctx, event)
 
     # -- staged writes -----------------------------------------------------------------
 
@@ -233,7 +237,6 @@ class Tx:
             self._wires[(type_name, record_id)] = (
                 None if gone else _wire_encoder.encode(rtype.to_wire(row)).decode()
             )
-            row["wire"] = None  # the change row carries it (migration 0006)
             inserts, updates = by_type.setdefault(type_name, ([], []))
             (inserts if is_new else updates).append(row)
             rkey = (type_name, record_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from schemas.events import EVENTS
 from server.domain import build_registry
 from server.settings import Settings
 
@@ -23,3 +24,9 @@ def test_docs_list_every_mutation() -> None:
     registry = build_registry()
     missing = [f"{n}@{v}" for (n, v) in registry.mutations if f"`{n}@{v}`" not in text]
     assert missing == []
+
+
+def test_docs_name_every_domain_event() -> None:
+    """Every domain event (schemas/events.py) is named by its emitter's or listener's doc."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(DOCS.glob("*.md")))
+    assert [name for name in EVENTS if f"`{name}`" not in text] == []

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from schemas.events import EVENTS, event_data
 from server.domain.funds import disbursements, funds, ledger_entries, verify_fund
 from tests.conftest import Api
 from tests.devices import Device
@@ -199,9 +200,9 @@ AGREED = {
 async def test_agreed_domain_events_are_emitted_with_their_payloads(api: Api) -> None:
     heard: list[tuple[str, dict[str, Any]]] = []
     for kind in AGREED:
-        async def handler(tx: Any, ctx: Any, data: Any, kind: str = kind) -> None:
-            heard.append((kind, dict(data)))
-        api.state.registry.on(kind, handler)
+        async def handler(tx: Any, ctx: Any, event: Any, kind: str = kind) -> None:
+            heard.append((kind, event_data(event)))
+        api.state.registry.on(EVENTS[kind], handler)
     world = await build_world(api, seed_fen=100_000)
     p = await phone(world, "staff2")
     donation_id = new_id()

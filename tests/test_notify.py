@@ -19,6 +19,7 @@ import msgspec
 import pytest
 from sqlalchemy import func, select
 
+from schemas.events import EVENTS
 from server.app import open_state
 from server.notify.sender import send_due
 from server.notify.tables import notify_outbox, push_deliveries, push_subscriptions
@@ -43,7 +44,7 @@ class Emit(msgspec.Struct):
 
 
 async def emit_mutator(tx: Tx, ctx: MutationContext, args: Emit) -> None:
-    await tx.emit(ctx, args.kind, args.data)
+    await tx.emit(ctx, msgspec.convert(args.data, EVENTS[args.kind]))
     if args.fail_after:
         raise Rejected("invalid_args", "测试拒绝", "refused by the test")
 

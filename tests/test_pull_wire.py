@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from server.domain.events import events as events_table
 from sync.tables import changes
 from tests.conftest import Api
 from tests.helpers import event_args, mutation, new_id, station_args
@@ -30,16 +29,13 @@ async def test_rows_without_stored_json_are_built_from_the_record(api: Api) -> N
     assert fresh[("event", first)]["title"] == "第一场"
     assert ("event", gone) not in fresh
 
-    # as rows from before 0006: no JSON in the feed; one record keeps its own, one has none
+    # as rows from before 0006: no JSON in the feed (records keep none since 0010)
     async def legacy(conn: object) -> None:
         await conn.execute(update(changes).values(wire=None))  # type: ignore[attr-defined]
-        await conn.execute(  # type: ignore[attr-defined]
-            update(events_table).where(events_table.c.id == first).values(wire='{"id": "kept", "title": "旧"}')
-        )
 
     await api.state.db.run_write(legacy)
     old = await api.snapshot(admin)
-    assert old[("event", first)] == {"id": "kept", "title": "旧"}  # the record's own stored JSON
-    assert old[("event", second)] == fresh[("event", second)]  # built with to_wire
+    assert old[("event", first)] == fresh[("event", first)]  # built with to_wire
+    assert old[("event", second)] == fresh[("event", second)]
     assert ("event", gone) not in old
     assert old[("station", "TH-001")] == fresh[("station", "TH-001")]

@@ -26,10 +26,10 @@ async def test_schema_lists_every_mutation(api: Api) -> None:
 
 
 async def test_pull_rebuilds_records_written_before_wire_was_stored(api: Api) -> None:
-    """Rows from before migration 0002 have no stored wire JSON; pull builds it from the row."""
+    """Change rows from before migration 0006 carry no wire JSON; pull builds it from the record."""
     from sqlalchemy import update
 
-    from server.domain.stations import stations
+    from sync.tables import changes
     from tests.helpers import mutation, new_id, station_args
 
     admin = await api.token("admin", "admin")
@@ -37,7 +37,7 @@ async def test_pull_rebuilds_records_written_before_wire_was_stored(api: Api) ->
     assert pushed.json()["results"][0]["status"] == "applied"
     before = await api.snapshot(admin)
     async with api.state.db.engine.begin() as conn:
-        await conn.execute(update(stations).values(wire=None))
+        await conn.execute(update(changes).values(wire=None))
     after = await api.snapshot(admin)
     assert after[("station", "TH-001")] == before[("station", "TH-001")]
     assert after[("station", "TH-001")]["name"] == "天河社工站"

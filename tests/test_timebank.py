@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from schemas.events import EVENTS, DomainEvent, event_data
 from server.domain.timebank import timebank_accounts, timebank_entries
 from server.domain.volunteers import hour_logs
 from server.hours_sweep import sweep_once
@@ -56,9 +56,9 @@ async def world(api: Api, service_type: str = "elder_care") -> World:
     other = Device(api, await api.token("vol-2", "volunteer", station=TH1))
     events: list[tuple[str, dict[str, Any]]] = []
     for kind in ("hours.submitted", "hours.decided"):
-        async def record(tx: Tx, ctx: MutationContext, data: Mapping[str, Any], kind: str = kind) -> None:
-            events.append((kind, dict(data)))
-        api.state.registry.on(kind, record)
+        async def record(tx: Tx, ctx: MutationContext, event: DomainEvent, kind: str = kind) -> None:
+            events.append((kind, event_data(event)))
+        api.state.registry.on(EVENTS[kind], record)
     activity = new_id()
     body = await staff.push(
         staff.m("volunteer.register", {"user_id": "vol-1", "name": "李小明", "phone": "13800000001",

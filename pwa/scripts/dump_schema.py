@@ -22,7 +22,8 @@ from server.settings import Settings
 
 def main() -> None:
     target = ROOT / "pwa" / "src" / "generated" / "sync-schema.json"
-    schema = contract_schema(build_registry(Settings()).args_types())
+    registry = build_registry(Settings())
+    schema = contract_schema(registry.args_types(), registry.record_shapes())
     text = json.dumps(schema, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.is_file() or target.read_text(encoding="utf-8") != text:

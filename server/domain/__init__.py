@@ -9,19 +9,9 @@ from sync import builtin
 from sync.registry import Registry
 
 
-def hours_rules(settings: Settings | None) -> volunteers.HoursRules:
-    """The service-hour limits a deployment configured (defaults without settings)."""
-    if settings is None:
-        return volunteers.HoursRules()
-    return volunteers.HoursRules(
-        open_cap_hours=settings.hours_open_cap_hours,
-        max_session_hours=settings.hours_max_session_hours,
-        clock_tolerance_minutes=settings.hours_clock_tolerance_minutes,
-        late_sync_hours=settings.hours_late_sync_hours,
-    )
-
-
 def build_registry(settings: Settings | None = None) -> Registry:
+    """Every area installed, each configured from ``settings`` (the environment's when
+    none is given): the app and the command line build the same registry."""
     settings = settings or Settings.from_env()
     registry = Registry()
     builtin.install(registry)
@@ -30,12 +20,11 @@ def build_registry(settings: Settings | None = None) -> Registry:
     events.install(registry)
     funds.install(registry)
     goods.install(registry)
-    donations.install(
-        registry, approval_threshold_fen=settings.correction_approval_threshold_fen)
-    volunteers.install(registry, hours_rules(settings))
+    donations.install(registry, donations.DonationRules.from_settings(settings))
+    volunteers.install(registry, volunteers.HoursRules.from_settings(settings))
     timebank.install(registry)
-    notify.install(registry)
+    notify.install(registry, notify.AlertDefaults.from_settings(settings))
     return registry
 
 
-__all__ = ["build_registry", "hours_rules"]
+__all__ = ["build_registry"]

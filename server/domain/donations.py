@@ -11,9 +11,9 @@ the receipt on ``/public/receipts/{number}?code=...`` once it synced.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -22,17 +22,24 @@ from sqlalchemy.engine import RowMapping
 
 from schemas.donations import (
     CorrectionDecideArgs,
+    CorrectionRecord,
     CorrectionRequestArgs,
     DonationAllocateArgs,
+    DonationRecord,
     DonationRecordArgs,
     ReceiptAttachOfficialArgs,
+    ReceiptRecord,
     ReceiptReissueArgs,
     ReceiptReprintArgs,
     ReceiptSeriesClaimArgs,
+    ReceiptSeriesRecord,
     ReceiptWithdrawArgs,
 )
+from schemas.events import CorrectionAwaitingApproval, CorrectionDecided, DonationRecorded
 from server.domain import funds as funds_module
+from server.domain.access import has_rank, station_for
 from server.domain.goods import move_goods
+from server.settings import Settings
 from sync.errors import Rejected, forbidden, not_found
 from sync.push import locks_exclusive
 from sync.registry import RecordType, Registry
@@ -41,7 +48,18 @@ from sync.tables import metadata
 from sync.timeutil import iso
 from sync.unit import MutationContext, Tx
 
-DEFAULT_APPROVAL_THRESHOLD_FEN = 50_000
+
+@dataclass(frozen=True)
+class DonationRules:
+    """How this deployment handles gifts (``CHARITY_CORRECTION_*`` settings)."""
+
+    approval_threshold_fen: int = 50_000
+    """A correction that changes an amount by more than this needs a second person."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DonationRules:
+        return cls(approval_threshold_fen=settings.correction_approval_threshold_fen)
+
 
 receipt_series = Table(
     "receipt_series",
@@ -53,7 +71,6 @@ receipt_series = Table(
     Column("client_id", String(36), nullable=False),
     Column("user_id", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
     Column("device_id", String(36), nullable=True),
 )
 """A series belongs to the device (``device_id``, kept by the phone across re-enrolment);
@@ -85,7 +102,6 @@ donations = Table(
     Column("recorded_at", String(32), nullable=False),
     Column("receipt_number", String(48), nullable=True),
     Column("note", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 receipts = Table(
@@ -106,7 +122,6 @@ receipts = Table(
     Column("issued_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("history", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 corrections = Table(
@@ -126,7 +141,6 @@ corrections = Table(
     Column("decision_note", Text, nullable=False),
     Column("station", String(32), nullable=False),
     Column("district", String(100), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 
@@ -163,7 +177,7 @@ def _series_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in donations.c.keys() if c != "wire"}
+    data = {c: row[c] for c in donations.c.keys()}
     data["items"] = json.loads(row["items"])
     data["donor_anonymous"] = bool(row["donor_anonymous"])
     data["wants_receipt"] = bool(row["wants_receipt"])
@@ -172,26 +186,22 @@ def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _receipt_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in receipts.c.keys() if c not in ("wire", "district", "series")}
+    data = {c: row[c] for c in receipts.c.keys() if c not in ("district", "series")}
     data["history"] = json.loads(row["history"])
     return data
 
 
 def _correction_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in corrections.c.keys() if c not in ("wire", "district")}
+    return {c: row[c] for c in corrections.c.keys() if c != "district"}
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-async def writable_station(tx: Tx, ctx: MutationContext, code: str, *, rank: int = STAFF,
-                           field: str = "station") -> dict[str, Any]:
-    station = await tx.get("station", code)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", code, field=field)
-    if ctx.grant.rank_at(code, station["district"]) < rank:
-        raise forbidden(f"您不属于站点 {code},不能为其记录", f"you do not belong to station {code}")
-    return station
+async def _writable_station(tx: Tx, ctx: MutationContext, code: str, *, rank: int = STAFF
+                            ) -> dict[str, Any]:
+    return await station_for(tx, ctx, code, rank=rank, refusal=(
+        f"您不属于站点 {code},不能为其记录", f"you do not belong to station {code}"))
 
 
 def _device_time(hlc: str) -> str:
@@ -268,7 +278,7 @@ async def _resolve_fund(tx: Tx, args: DonationRecordArgs, station: Mapping[str, 
 async def claim_series(tx: Tx, ctx: MutationContext, args: ReceiptSeriesClaimArgs) -> None:
     """Give this device a series of its own (``<station>-S<n>``), n counted per station
     while the station row is locked, so two claims never get the same code."""
-    station = await writable_station(tx, ctx, args.station)
+    station = await _writable_station(tx, ctx, args.station)
     taken = await tx.query(
         select(func.count()).select_from(receipt_series)
         .where(receipt_series.c.station == args.station)
@@ -286,7 +296,7 @@ async def claim_series(tx: Tx, ctx: MutationContext, args: ReceiptSeriesClaimArg
 
 
 async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs) -> None:
-    station = await writable_station(tx, ctx, args.station)
+    station = await _writable_station(tx, ctx, args.station)
     if await tx.get("donation", args.id) is not None:
         raise Rejected("already_exists", "捐赠编号已存在", "donation id already exists", field="id")
     donor = args.donor
@@ -359,11 +369,10 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         ctx.flag("donation_unallocated", "该站点尚无社区基金,此笔非定向捐赠已记录,待管理者分配",
                  "no fund takes undirected gifts at this station yet; the gift is recorded and "
                  "waits for a manager")
-    await tx.emit(ctx, "donation.recorded", {
-        "donation_id": args.id, "station": args.station, "district": station["district"],
-        "event_id": args.event_id, "kind": args.kind, "amount_fen": amount,
-        "donor_display": public_donor(row),
-    })
+    await tx.emit(ctx, DonationRecorded(
+        donation_id=args.id, station=args.station, district=station["district"],
+        event_id=args.event_id, kind=args.kind, amount_fen=amount, donor_display=public_donor(row),
+    ))
 
 
 async def _current(tx: Tx, donation_id: str) -> tuple[int, bool, bool]:
@@ -388,12 +397,7 @@ async def _booking(tx: Tx, donation: Mapping[str, Any]) -> tuple[str, str] | Non
         account = (funds_module.project_account(donation["project_id"])
                    if donation["direction"] == "project" else funds_module.GENERAL)
         return str(donation["fund_id"]), account
-    entries = funds_module.ledger_entries
-    row = (await tx.query(
-        select(entries.c.fund_id, entries.c.account).where(
-            entries.c.donation_id == donation["id"], entries.c.kind == "donation",
-            entries.c.account.like("fund:%")))).first()
-    return (str(row.fund_id), str(row.account)) if row is not None else None
+    return await funds_module.gift_booking(tx, donation["id"])
 
 
 async def _apply_correction(tx: Tx, ctx: MutationContext, correction: Mapping[str, Any],
@@ -438,12 +442,11 @@ async def _withdraw_chain(tx: Tx, ctx: MutationContext, number: str, reason: str
     })
 
 
-async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionRequestArgs,
-                             *, threshold_fen: int = DEFAULT_APPROVAL_THRESHOLD_FEN) -> None:
+async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionRequestArgs) -> None:
     donation = await tx.get("donation", args.donation_id)  # locks it: corrections serialise
     if donation is None:
         raise not_found("捐赠", "donation", args.donation_id, field="donation_id")
-    await writable_station(tx, ctx, donation["station"])
+    await _writable_station(tx, ctx, donation["station"])
     if await tx.get("donation_correction", args.id) is not None:
         raise Rejected("already_exists", "更正编号已存在", "correction id already exists", field="id")
     delta, voided, pending = await _current(tx, args.donation_id)
@@ -470,7 +473,7 @@ async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionReque
         if change == 0:
             raise Rejected("no_change", "新金额与现金额相同", "the new amount equals the current one",
                            field="new_amount_fen")
-    needs_approval = abs(change) > threshold_fen
+    needs_approval = abs(change) > tx.registry.config(DonationRules).approval_threshold_fen
     row = {
         "id": args.id, "donation_id": args.donation_id, "action": args.action,
         "new_amount_fen": args.new_amount_fen, "delta_fen": change, "reason": args.reason,
@@ -480,11 +483,10 @@ async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionReque
     }
     tx.insert("donation_correction", row)
     if needs_approval:
-        await tx.emit(ctx, "correction.awaiting_approval", {
-            "correction_id": args.id, "donation_id": args.donation_id,
-            "station": donation["station"], "district": donation["district"],
-            "amount_fen": abs(change), "requested_by": ctx.user_id,
-        })
+        await tx.emit(ctx, CorrectionAwaitingApproval(
+            correction_id=args.id, donation_id=args.donation_id, station=donation["station"],
+            district=donation["district"], amount_fen=abs(change), requested_by=ctx.user_id,
+        ))
     else:
         await _apply_correction(tx, ctx, row, donation)
 
@@ -495,7 +497,7 @@ async def decide_correction(tx: Tx, ctx: MutationContext, args: CorrectionDecide
         raise not_found("更正", "correction", args.id, field="id")
     donation = await tx.get("donation", correction["donation_id"])
     assert donation is not None
-    await writable_station(tx, ctx, donation["station"], rank=MANAGER)
+    await _writable_station(tx, ctx, donation["station"], rank=MANAGER)
     if ctx.user_id in (correction["requested_by"], donation["recorded_by"]):
         raise forbidden("更正须由另一人审批,记录人不能审批自己的更正",
                         "a second person must approve; the recorder cannot approve their own")
@@ -508,10 +510,10 @@ async def decide_correction(tx: Tx, ctx: MutationContext, args: CorrectionDecide
     tx.update("donation_correction", args.id, values)
     if approved:
         await _apply_correction(tx, ctx, {**correction, **values}, donation)
-    await tx.emit(ctx, "correction.decided", {
-        "correction_id": args.id, "station": donation["station"],
-        "district": donation["district"], "decision": "approved" if approved else "rejected",
-    })
+    await tx.emit(ctx, CorrectionDecided(
+        correction_id=args.id, station=donation["station"], district=donation["district"],
+        decision="approved" if approved else "rejected",
+    ))
 
 
 async def allocate_donation(tx: Tx, ctx: MutationContext, args: DonationAllocateArgs) -> None:
@@ -524,7 +526,7 @@ async def allocate_donation(tx: Tx, ctx: MutationContext, args: DonationAllocate
     station = await tx.get("station", donation["station"])
     assert station is not None
     if not (funds_module.holds_fund(ctx.grant, fund) or (
-        ctx.grant.rank_at(donation["station"], donation["district"]) >= MANAGER
+        has_rank(ctx, MANAGER, donation["station"], donation["district"])
         and fund["station"] == donation["station"]
     )):
         raise forbidden("只有慈善会或本站点管理者可以分配捐赠",
@@ -561,7 +563,7 @@ async def _receipt_for_staff(tx: Tx, ctx: MutationContext, number: str, *, rank:
     receipt = await tx.get("receipt", number)
     if receipt is None:
         raise not_found("收据", "receipt", number, field="number")
-    await writable_station(tx, ctx, receipt["station"], rank=rank)
+    await _writable_station(tx, ctx, receipt["station"], rank=rank)
     return receipt
 
 
@@ -614,19 +616,17 @@ async def reprint_receipt(tx: Tx, ctx: MutationContext, args: ReceiptReprintArgs
     })
 
 
-def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVAL_THRESHOLD_FEN
-            ) -> None:
-    """``approval_threshold_fen``: a correction that changes an amount by more than this
-    needs a second person (setting ``correction_approval_threshold_fen``)."""
+def install(registry: Registry, rules: DonationRules = DonationRules()) -> None:
+    registry.configure(rules)
     registry.add_record_type(RecordType(
-        "receipt_series", receipt_series, "code", _station_scope, _series_wire, tombstone=None))
+        "receipt_series", receipt_series, "code", _station_scope, _series_wire, tombstone=None, shape=ReceiptSeriesRecord))
     registry.add_record_type(RecordType(
-        "donation", donations, "id", _station_scope, _donation_wire, tombstone=None))
+        "donation", donations, "id", _station_scope, _donation_wire, tombstone=None, shape=DonationRecord))
     registry.add_record_type(RecordType(
-        "receipt", receipts, "number", _station_scope, _receipt_wire, tombstone=None))
+        "receipt", receipts, "number", _station_scope, _receipt_wire, tombstone=None, shape=ReceiptRecord))
     registry.add_record_type(RecordType(
         "donation_correction", corrections, "id", _station_scope, _correction_wire,
-        tombstone=None))
+        tombstone=None, shape=CorrectionRecord))
     registry.mutation("receipt_series.claim", 1, ReceiptSeriesClaimArgs,
                       preload=(("station", "station"),))(claim_series)
     registry.mutation("donation.record", 1, DonationRecordArgs, preload=(
@@ -634,8 +634,7 @@ def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVA
         ("project", "project_id"), ("receipt", "receipt.number"),
     ))(record_donation)
     registry.mutation("donation.correct", 1, CorrectionRequestArgs,
-                      preload=(("donation", "donation_id"),))(
-        functools.partial(request_correction, threshold_fen=approval_threshold_fen))
+                      preload=(("donation", "donation_id"),))(request_correction)
     registry.mutation("donation.allocate", 1, DonationAllocateArgs, preload=(
         ("donation", "donation_id"), ("fund", "fund_id"), ("project", "project_id"),
     ))(allocate_donation)
@@ -647,3 +646,15 @@ def install(registry: Registry, *, approval_threshold_fen: int = DEFAULT_APPROVA
     registry.mutation("receipt.reissue", 1, ReceiptReissueArgs, preload=by_number)(reissue_receipt)
     registry.mutation("receipt.withdraw", 1, ReceiptWithdrawArgs, preload=by_number)(withdraw_receipt)
     registry.mutation("receipt.reprint", 1, ReceiptReprintArgs, preload=by_number)(reprint_receipt)
+
+
+__all__ = [
+    "DonationRules",
+    "corrections",
+    "donations",
+    "install",
+    "mask_name",
+    "public_donor",
+    "receipt_series",
+    "receipts",
+]

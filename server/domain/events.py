@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import Column, String, Table, Text
 
 from schemas.mutations import EventCreateArgs, EventDeleteArgs, EventUpdateArgs
-from sync.errors import Rejected, forbidden, not_found
-from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
+from schemas.records import EventRecord
+from server.domain.access import require_rank, station_for
+from sync.errors import Rejected, not_found
+from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, Grant, Scope
 from sync.tables import metadata
@@ -31,7 +33,6 @@ events = Table(
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("deleted_at", String(32), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 
 EDITABLE = ("date", "title", "notes", "contact_phone")
@@ -62,12 +63,8 @@ def _needs_redaction(grant: Grant) -> bool:
 
 
 async def _writable_station(tx: Tx, ctx: MutationContext, code: str) -> dict[str, Any]:
-    station = await tx.get("station", code)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", code, field="station")
-    if ctx.grant.rank_at(code, station["district"]) < STAFF:
-        raise forbidden(f"不能为站点 {code} 记录活动", f"cannot record events for station {code}")
-    return station
+    return await station_for(tx, ctx, code, refusal=(
+        f"不能为站点 {code} 记录活动", f"cannot record events for station {code}"))
 
 
 async def create_event(tx: Tx, ctx: MutationContext, args: EventCreateArgs) -> None:
@@ -107,8 +104,6 @@ async def _live_event(tx: Tx, ctx: MutationContext, event_id: str) -> dict[str, 
 async def update_event(tx: Tx, ctx: MutationContext, args: EventUpdateArgs) -> None:
     event = await _live_event(tx, ctx, args.id)
     edits = edited_fields(args.fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
     outcome = merge_edit(
         tx, ctx, record_type="event", record_id=args.id, current=event, edits=edits,
         base=args.base, matters=MATTERS, station=event["station"], district=event["district"],
@@ -118,19 +113,15 @@ async def update_event(tx: Tx, ctx: MutationContext, args: EventUpdateArgs) -> N
         {**outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now},
     )
     if outcome.conflict_ids:
-        ctx.flag(
-            "conflict_recorded",
-            "与另一台设备的修改冲突,已按时间先后决定,并留待管理者复核",
-            "this edit conflicted with another device's; it was decided by time and kept for a manager to review",
-        )
+        flag_conflict(ctx)
 
 
 async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> None:
     event = await tx.get("event", args.id)
     if event is None:
         raise not_found("活动", "event", args.id, field="id")
-    if ctx.grant.rank_at(event["station"], event["district"]) < MANAGER:
-        raise forbidden("只有站点管理者可以删除活动", "only the station's managers delete events")
+    require_rank(ctx, MANAGER, event["station"], event["district"],
+                 ("只有站点管理者可以删除活动", "only the station's managers delete events"))
     if event["deleted_at"]:
         return  # deleting twice changes nothing
     tx.update("event", args.id, {"deleted_at": ctx.now, "updated_at": ctx.now})
@@ -138,7 +129,7 @@ async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> N
 
 def install(registry: Registry) -> None:
     registry.add_record_type(
-        RecordType("event", events, "id", _scope, _wire, _redact, redacts_for=_needs_redaction)
+        RecordType("event", events, "id", _scope, _wire, _redact, redacts_for=_needs_redaction, shape=EventRecord)
     )
     by_id = (("event", "id"),)
     registry.mutation(
@@ -146,3 +137,12 @@ def install(registry: Registry) -> None:
     )(create_event)
     registry.mutation("event.update", 1, EventUpdateArgs, preload=by_id)(update_event)
     registry.mutation("event.delete", 1, EventDeleteArgs, preload=by_id)(delete_event)
+
+
+__all__ = [
+    "create_event",
+    "delete_event",
+    "events",
+    "install",
+    "update_event",
+]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,11 +40,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schemas.donations import (
     DisbursementDecideArgs,
     DisbursementPayArgs,
+    DisbursementRecord,
     DisbursementRequestArgs,
     FundCreateArgs,
+    FundRecord,
     FundSeedArgs,
+    LedgerEntryRecord,
     ProjectCreateArgs,
+    ProjectRecord,
 )
+from schemas.events import DisbursementAwaitingApproval, FundBalanceChanged
+from server.domain.access import live_station
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
 from sync.scopes import DISTRICT_MANAGER, MANAGER, STAFF, Grant, Scope
@@ -69,7 +74,6 @@ funds = Table(
     Column("head_hash", String(64), nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 """``balance_fen``, ``reserved_fen`` and the head are caches of the ledger and the
 disbursements, written in the same transaction; ``verify_fund`` recomputes them."""
@@ -83,7 +87,6 @@ projects = Table(
     Column("description", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 ledger_entries = Table(
@@ -107,7 +110,6 @@ ledger_entries = Table(
     Column("hash", String(64), nullable=False),
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
-    Column("wire", Text, nullable=True),
     UniqueConstraint("fund_id", "seq"),
 )
 
@@ -131,7 +133,6 @@ disbursements = Table(
     Column("reference", String(100), nullable=True),
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 
 Index("ix_ledger_entries_fund_account", ledger_entries.c.fund_id, ledger_entries.c.account)
@@ -189,7 +190,7 @@ def _disbursement_scope(row: Mapping[str, Any]) -> Scope:
 
 
 def _disbursement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in disbursements.c.keys() if c != "wire"}
+    return {c: row[c] for c in disbursements.c.keys()}
 
 
 # ----------------------------------------------------------------------------- rules
@@ -288,11 +289,20 @@ async def post(tx: Tx, ctx: MutationContext, fund_id: str, movement: Movement) -
 
 
 async def announce_balance(tx: Tx, ctx: MutationContext, fund: Mapping[str, Any]) -> None:
-    await tx.emit(ctx, "fund.balance_changed", {
-        "fund_id": fund["id"], "fund_name": fund["name"], "station": fund["station"],
-        "district": fund["district"], "balance_fen": int(fund["balance_fen"]),
-        "available_fen": int(fund["balance_fen"]) - int(fund["reserved_fen"]),
-    })
+    await tx.emit(ctx, FundBalanceChanged(
+        fund_id=fund["id"], fund_name=fund["name"], station=fund["station"],
+        district=fund["district"], balance_fen=int(fund["balance_fen"]),
+        available_fen=int(fund["balance_fen"]) - int(fund["reserved_fen"]),
+    ))
+
+
+async def gift_booking(tx: Tx, donation_id: str) -> tuple[str, str] | None:
+    """(fund id, fund account) a gift was booked on by an allocation, or None."""
+    row = (await tx.query(
+        select(ledger_entries.c.fund_id, ledger_entries.c.account).where(
+            ledger_entries.c.donation_id == donation_id, ledger_entries.c.kind == "donation",
+            ledger_entries.c.account.like("fund:%")))).first()
+    return (str(row.fund_id), str(row.account)) if row is not None else None
 
 
 async def available_for(
@@ -332,15 +342,15 @@ async def available_for(
     return own_free + max(0, general), elsewhere
 
 
-_defaults: weakref.WeakKeyDictionary[Tx, dict[str, str | None]] = weakref.WeakKeyDictionary()
-"""Per push batch, the fund that takes undirected gifts at each station: one query per
-station and batch instead of one per gift. ``create_fund`` forgets the batch's answers."""
+DEFAULT_FUNDS = "funds.default_fund"
+"""``tx.memo`` key: per batch, the fund that takes undirected gifts at each station (one
+query per station and batch instead of one per gift). ``create_fund`` forgets it."""
 
 
 async def default_fund(tx: Tx, station: Mapping[str, Any]) -> str | None:
     """The station's community fund; else its district federation's general fund; else
     the city's; the oldest first. None when there is no fund at all."""
-    known = _defaults.setdefault(tx, {})
+    known: dict[str, str | None] = tx.memo.setdefault(DEFAULT_FUNDS, {})
     if station["code"] not in known:
         rows = list(await tx.query(
             select(funds.c.id, funds.c.station, funds.c.district)
@@ -367,15 +377,13 @@ async def create_fund(tx: Tx, ctx: MutationContext, args: FundCreateArgs) -> Non
         raise forbidden("只有该慈善会(区或市)的管理者可以设立基金",
                         "only the federation's managers (district or city) create funds")
     if args.station is not None:
-        station = await tx.get("station", args.station)
-        if station is None or station["deleted_at"]:
-            raise not_found("站点", "station", args.station, field="station")
+        station = await live_station(tx, args.station)
         if args.district is not None and station["district"] != args.district:
             raise Rejected("invalid_args", "站点不在该区", "the station is not in that district",
                            field="station")
     if await tx.get("fund", args.id) is not None:
         raise Rejected("already_exists", "基金编号已存在", "fund id already exists", field="id")
-    _defaults.pop(tx, None)
+    tx.memo.pop(DEFAULT_FUNDS, None)
     tx.insert("fund", {
         "id": args.id, "name": args.name, "district": args.district, "station": args.station,
         "purpose": args.purpose, "balance_fen": 0, "reserved_fen": 0, "head_seq": 0,
@@ -453,10 +461,10 @@ async def request_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementR
         "decided_by": None, "decided_at": None, "decision_note": "", "paid_by": None,
         "paid_at": None, "reference": None,
     }, fund))
-    await tx.emit(ctx, "disbursement.awaiting_approval", {
-        "disbursement_id": args.id, "fund_id": args.fund_id, "station": fund["station"],
-        "district": fund["district"], "amount_fen": args.amount_fen,
-    })
+    await tx.emit(ctx, DisbursementAwaitingApproval(
+        disbursement_id=args.id, fund_id=args.fund_id, station=fund["station"],
+        district=fund["district"], amount_fen=args.amount_fen,
+    ))
 
 
 async def _disbursement(tx: Tx, disbursement_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -579,14 +587,14 @@ async def verify_fund(conn: AsyncConnection, fund_id: str) -> ChainReport | None
 
 def install(registry: Registry) -> None:
     registry.add_record_type(
-        RecordType("fund", funds, "id", _fund_scope, _fund_wire, tombstone=None))
+        RecordType("fund", funds, "id", _fund_scope, _fund_wire, tombstone=None, shape=FundRecord))
     registry.add_record_type(
-        RecordType("project", projects, "id", _project_scope, _project_wire, tombstone=None))
+        RecordType("project", projects, "id", _project_scope, _project_wire, tombstone=None, shape=ProjectRecord))
     registry.add_record_type(
-        RecordType("ledger_entry", ledger_entries, "id", _entry_scope, _entry_wire, tombstone=None))
+        RecordType("ledger_entry", ledger_entries, "id", _entry_scope, _entry_wire, tombstone=None, shape=LedgerEntryRecord))
     registry.add_record_type(RecordType(
         "disbursement", disbursements, "id", _disbursement_scope, _disbursement_wire,
-        tombstone=None))
+        tombstone=None, shape=DisbursementRecord))
     registry.mutation("fund.create", 1, FundCreateArgs, preload=(("fund", "id"),))(create_fund)
     registry.mutation("fund.seed", 1, FundSeedArgs, preload=(("fund", "fund_id"),))(seed_fund)
     registry.mutation("project.create", 1, ProjectCreateArgs,
@@ -598,3 +606,24 @@ def install(registry: Registry) -> None:
                       preload=(("disbursement", "id"),))(decide_disbursement)
     registry.mutation("disbursement.pay", 1, DisbursementPayArgs,
                       preload=(("disbursement", "id"),))(pay_disbursement)
+
+
+__all__ = [
+    "GENERAL",
+    "ChainReport",
+    "Movement",
+    "default_fund",
+    "disbursements",
+    "funds",
+    "gift_booking",
+    "holds_fund",
+    "install",
+    "ledger_entries",
+    "live_fund",
+    "post",
+    "project_account",
+    "project_of",
+    "projects",
+    "verify_fund",
+    "works_for_fund",
+]

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, String, Table, Text
 
-from schemas.donations import GoodsHandOutArgs
-from sync.errors import Rejected, forbidden, not_found
+from schemas.donations import GoodsHandOutArgs, GoodsMovementRecord, GoodsStockRecord
+from server.domain.access import station_for
+from sync.errors import Rejected, not_found
 from sync.registry import RecordType, Registry
 from sync.scopes import STAFF, Scope
 from sync.tables import metadata
@@ -29,7 +30,6 @@ goods_stock = Table(
     Column("unit", String(16), nullable=False),
     Column("quantity", BigInteger, nullable=False),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 goods_movements = Table(
@@ -48,7 +48,6 @@ goods_movements = Table(
     Column("note", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 
@@ -66,7 +65,7 @@ def _stock_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _movement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in goods_movements.c.keys() if c not in ("district", "wire")}
+    return {c: row[c] for c in goods_movements.c.keys() if c != "district"}
 
 
 async def move_goods(
@@ -114,12 +113,8 @@ async def move_goods(
 
 
 async def hand_out(tx: Tx, ctx: MutationContext, args: GoodsHandOutArgs) -> None:
-    station = await tx.get("station", args.station)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", args.station, field="station")
-    if ctx.grant.rank_at(args.station, station["district"]) < STAFF:
-        raise forbidden(f"不能为站点 {args.station} 发放物资",
-                        f"cannot hand out goods for station {args.station}")
+    station = await station_for(tx, ctx, args.station, refusal=(
+        f"不能为站点 {args.station} 发放物资", f"cannot hand out goods for station {args.station}"))
     if args.recipient_kind == "project" and (
         args.project_id is None or await tx.get("project", args.project_id) is None
     ):
@@ -135,8 +130,18 @@ async def hand_out(tx: Tx, ctx: MutationContext, args: GoodsHandOutArgs) -> None
 
 def install(registry: Registry) -> None:
     registry.add_record_type(
-        RecordType("goods_stock", goods_stock, "id", _scope, _stock_wire, tombstone=None))
+        RecordType("goods_stock", goods_stock, "id", _scope, _stock_wire, tombstone=None, shape=GoodsStockRecord))
     registry.add_record_type(RecordType(
-        "goods_movement", goods_movements, "id", _scope, _movement_wire, tombstone=None))
+        "goods_movement", goods_movements, "id", _scope, _movement_wire, tombstone=None, shape=GoodsMovementRecord))
     registry.mutation("goods.hand_out", 1, GoodsHandOutArgs,
                       preload=(("station", "station"),))(hand_out)
+
+
+__all__ = [
+    "goods_movements",
+    "goods_stock",
+    "hand_out",
+    "install",
+    "move_goods",
+    "stock_id",
+]

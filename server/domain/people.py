@@ -17,27 +17,32 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Index, String, Table, Text, func, insert, select, text, update
+from sqlalchemy import Column, Index, String, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.people import (
     DistrictCreateArgs,
+    DistrictRecord,
     MembershipAddArgs,
     MembershipEndArgs,
+    MembershipRecord,
     PersonCreateArgs,
     PersonUpdateArgs,
 )
+from server.domain.access import has_rank, live_station
+from server.domain.stations import stations
 from sync.db import Database
-from sync.errors import Rejected, forbidden, not_found
+from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.hlc import HybridLogicalClock
 from sync.ids import uuid7
 from sync.merge import edited_fields
-from sync.push import POKE_CHANNEL
+from sync.pokes import PokeSink
 from sync.registry import RecordType, Registry
 from sync.scopes import ADMIN, MANAGER, RANK, STAFF, Grant, Scope
 from sync.tables import metadata, users
 from sync.timeutil import now_iso
 from sync.unit import MutationContext, Tx
+from sync.write import run_unit
 
 T = TypeVar("T")
 
@@ -56,7 +61,6 @@ memberships = Table(
     Column("created_by", String(64), nullable=True),
     Column("ended_at", String(32), nullable=True),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
     Index("ix_memberships_user_id_ended_at", "user_id", "ended_at"),
 )
 """``district`` of a station role is the station's (copied when written; the grant reads
@@ -68,7 +72,6 @@ districts = Table(
     Column("name", String(100), primary_key=True),
     Column("created_at", String(32), nullable=False),
     Column("created_by", String(64), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 
 STATION_ROLES = frozenset({"volunteer", "staff", "manager"})
@@ -106,10 +109,11 @@ def _district_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 def install_records(registry: Registry) -> None:
     registry.add_record_type(RecordType(
         "membership", memberships, "id", membership_scope, membership_wire,
-        redact=_redact_membership, tombstone=None, redacts_for=lambda g: g.rank < MANAGER))
+        redact=_redact_membership, tombstone=None, redacts_for=lambda g: g.rank < MANAGER,
+        shape=MembershipRecord))
     registry.add_record_type(RecordType(
         "district", districts, "name", lambda _row: Scope(public=True), _district_wire,
-        tombstone=None))
+        tombstone=None, shape=DistrictRecord))
 
 
 def records_registry() -> Registry:
@@ -160,9 +164,7 @@ async def place_of(tx: Tx, role: str, station: str | None, district: str | None,
         if not station:
             raise Rejected("invalid_args", f"角色 {role} 须指明站点", f"role {role} needs a station",
                            field="station")
-        row = await tx.get("station", station)
-        if row is None or row.get("deleted_at"):
-            raise not_found("站点", "station", station, field="station")
+        row = await live_station(tx, station)
         if district is not None and district != row["district"]:
             raise Rejected("invalid_args", "站点不属于该区", "the station is in another district",
                            field="district")
@@ -215,8 +217,8 @@ async def ensure_membership(tx: Tx, ctx: MutationContext, user_id: str, role: st
 
 
 async def _station_district(tx: Tx, station: str) -> str | None:
-    found = await tx.query(text("SELECT district FROM stations WHERE code = :code"
-                                ).bindparams(code=station))
+    """Read without a lock: issuing a token must not wait on a batch editing the station."""
+    found = await tx.query(select(stations.c.district).where(stations.c.code == station))
     row = found.first()
     return str(row[0]) if row is not None else None
 
@@ -233,28 +235,22 @@ def may_grant(grant: Grant, role: str, station: str | None, district: str | None
 
 
 async def system_write(
-    db: Database, registry: Registry, grant: Grant, name: str,
+    db: Database, registry: Registry, pokes: PokeSink, grant: Grant, name: str,
     work: Callable[[Tx, MutationContext], Awaitable[T]],
-) -> tuple[T, set[str]]:
-    """Run ``work`` as one write through the unit of work outside a push (enrolment,
-    sign-up, tokens from the command line), so the records it writes reach the change
-    feed like any others. Returns its result and the poke tags (SQLite: the caller
-    publishes them; PostgreSQL: notified on commit)."""
+) -> T:
+    """Run ``work`` as ``grant`` through ``sync.write.run_unit`` (enrolment, sign-up,
+    tokens from the command line): the records it writes reach the change feed like any
+    others, and ``pokes`` wakes the phones that see them."""
     clock = HybridLogicalClock(node="server-accounts")
 
-    async def run(conn: AsyncConnection) -> tuple[T, set[str]]:
-        tx = Tx(conn, db, registry, await db.next_txid(conn))
+    async def run(tx: Tx) -> T:
         ctx = MutationContext(grant=grant, client_id="server", mutation_id=0, key=uuid7(),
                               name=name, version=1, hlc=clock.now(), now=now_iso(), clock=clock)
         result = await work(tx, ctx)
         tx.keep_frame()
-        tags = await tx.flush()
-        if db.is_postgres and tags:
-            await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                               {"channel": POKE_CHANNEL, "payload": ",".join(sorted(tags))[:7000]})
-        return result, tags
+        return result
 
-    return await db.run_write(run)
+    return await run_unit(db, registry, pokes, run)
 
 
 async def has_active_admin(conn: AsyncConnection) -> bool:
@@ -275,7 +271,7 @@ async def _add(tx: Tx, ctx: MutationContext, person: Mapping[str, Any], membersh
     if person["id"] == ctx.user_id:
         raise forbidden("不能更改自己的角色", "nobody changes their own memberships")
     if await tx.get("membership", membership_id) is not None:
-        raise Rejected("already_exists", "成员编号已存在", "membership id already exists", field="id")
+        raise already_exists("成员", "membership", membership_id)
     station, district = await place_of(tx, role, station, district)
     if not may_grant(ctx.grant, role, station, district):
         raise _refuse_grant(role)
@@ -293,8 +289,7 @@ async def create_person(tx: Tx, ctx: MutationContext, args: PersonCreateArgs) ->
     if ctx.grant.rank < MANAGER:
         raise forbidden("只有管理者可以登记人员", "only managers and up add people")
     if await person_of(tx, args.id) is not None:
-        raise Rejected("already_exists", f"人员编号已存在:{args.id}", f"person already exists: {args.id}",
-                       field="id")
+        raise already_exists("人员", "person", args.id)
     if args.membership is not None:  # check before writing anything
         spec = args.membership
         station, district = await place_of(tx, spec.role, spec.station, spec.district)
@@ -315,11 +310,9 @@ async def update_person(tx: Tx, ctx: MutationContext, args: PersonUpdateArgs) ->
         raise not_found("人员", "person", args.id, field="id")
     mine = await active_memberships_of(tx, args.id)
     if args.id != ctx.user_id and ctx.grant.rank < ADMIN and not any(
-            ctx.grant.rank_at(m["station"], m["district"]) >= MANAGER for m in mine):
+            has_rank(ctx, MANAGER, m["station"], m["district"]) for m in mine):
         raise forbidden("只有本人或其站点的管理者可以修改", "only the person or their managers edit them")
-    edits = edited_fields(args.fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
+    edits = edited_fields(args.fields)  # refuses an empty edit
     tx.defer(update(users).where(users.c.id == args.id).values(**edits))
     every = await tx.query(select(memberships.c.id).where(memberships.c.user_id == args.id))
     for (membership_id,) in every.all():
@@ -380,12 +373,22 @@ def install(registry: Registry) -> None:
 
 
 __all__ = [
+    "add_membership",
+    "create_district",
+    "create_person",
     "districts",
+    "end_membership",
     "ensure_district",
     "ensure_membership",
     "ensure_person",
+    "has_active_admin",
     "install",
+    "may_grant",
     "memberships",
+    "person_of",
+    "records_registry",
     "system_write",
+    "update_person",
+    "write_membership",
 ]
 

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import Column, String, Table, Text
 
 from schemas.mutations import StationCreateArgs, StationUpdateArgs
-from sync.errors import Rejected, forbidden, not_found
+from schemas.records import StationRecord
+from server.domain.access import require_rank, station_for
+from sync.errors import Rejected
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
 from sync.push import locks_exclusive
 from sync.registry import RecordType, Registry
@@ -26,10 +28,15 @@ stations = Table(
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("deleted_at", String(32), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 
 EDITABLE = ("name",)
+
+
+def district_of_sql(station_column: str) -> str:
+    """SQL for the district of the station named by ``station_column`` (NULL when there
+    is none), for a hot raw statement of another module that needs it in the same query."""
+    return f"(SELECT s.district FROM {stations.name} AS s WHERE s.code = {station_column})"
 
 
 def _scope(row: Mapping[str, Any]) -> Scope:
@@ -48,9 +55,8 @@ def _wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) -> None:
-    grant = ctx.grant
-    if grant.rank_at(None, args.district) < DISTRICT_MANAGER:
-        raise forbidden("只有区、市管理者可以设立站点", "only district or city managers create stations")
+    require_rank(ctx, DISTRICT_MANAGER, None, args.district,
+                 ("只有区、市管理者可以设立站点", "only district or city managers create stations"))
     if await tx.get("station", args.code) is not None:
         raise Rejected("already_exists", f"站点编号已存在:{args.code}", f"station code already exists: {args.code}", field="code")
     meta = {name: [ctx.hlc, ctx.user_id] for name in EDITABLE}
@@ -73,14 +79,9 @@ async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) 
 
 @locks_exclusive("station")  # it writes the row every other batch only share-locks
 async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) -> None:
-    station = await tx.get("station", args.code)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", args.code, field="code")
-    if ctx.grant.rank_at(args.code, station["district"]) < MANAGER:
-        raise forbidden("只有该站点的管理者可以修改站点", "only the station's managers edit it")
+    station = await station_for(tx, ctx, args.code, rank=MANAGER, field="code",
+                                refusal=("只有该站点的管理者可以修改站点", "only the station's managers edit it"))
     edits = edited_fields(args.fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
     outcome = merge_edit(
         tx, ctx, record_type="station", record_id=args.code, current=station, edits=edits,
         base=args.base, matters=frozenset(), station=args.code, district=station["district"],
@@ -92,9 +93,9 @@ async def update_station(tx: Tx, ctx: MutationContext, args: StationUpdateArgs) 
 
 
 def install(registry: Registry) -> None:
-    registry.add_record_type(RecordType("station", stations, "code", _scope, _wire))
+    registry.add_record_type(RecordType("station", stations, "code", _scope, _wire, shape=StationRecord))
     registry.mutation("station.create", 1, StationCreateArgs)(create_station)
     registry.mutation("station.update", 1, StationUpdateArgs, preload=(("station", "code"),))(update_station)
 
 
-__all__ = ["install", "stations"]
+__all__ = ["create_station", "district_of_sql", "install", "stations", "update_station"]

@@ -28,11 +28,17 @@ from schemas.timebank import (
     RateSetArgs,
     RedemptionDecideArgs,
     RedemptionDeclineArgs,
+    RedemptionItemRecord,
+    RedemptionRecord,
     RedemptionRequestArgs,
+    TimebankAccountRecord,
+    TimebankEntryRecord,
+    TimebankRateRecord,
     TransferArgs,
 )
-from sync.errors import Rejected, forbidden, not_found
-from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
+from server.domain.access import live_station, require_rank, station_for
+from sync.errors import Rejected, already_exists, not_found
+from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
 from sync.push import Peek, locks_first
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, Grant, Scope
@@ -53,7 +59,6 @@ timebank_accounts = Table(
     Column("balance_cents", BigInteger, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 timebank_entries = Table(
@@ -73,7 +78,6 @@ timebank_entries = Table(
     Column("memo", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 timebank_rates = Table(
@@ -86,7 +90,6 @@ timebank_rates = Table(
     Column("rate_cents", Integer, nullable=False),
     Column("updated_by", String(64), nullable=False),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 redemption_items = Table(
@@ -105,7 +108,6 @@ redemption_items = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 redemptions = Table(
@@ -126,7 +128,6 @@ redemptions = Table(
     Column("decline_reason", Text, nullable=True),
     Column("fulfilled_at", String(32), nullable=True),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 ITEM_EDITABLE = ("title", "description", "cost_cents", "active")
@@ -143,44 +144,6 @@ def volunteer_account_id(user_id: str) -> str:
 
 def bank_account_id(station: str) -> str:
     return f"bank:{station}"
-
-
-# -- shared checks -------------------------------------------------------------------------
-
-
-async def live_station(tx: Tx, code: str, field: str = "station") -> dict[str, Any]:
-    station = await tx.get("station", code)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", code, field=field)
-    return station
-
-
-def require_staff_of(ctx: MutationContext, station: str, district: str | None, rank: int = STAFF) -> None:
-    """The caller must be staff (or ``rank``) acting for this station."""
-    if ctx.grant.rank_at(station, district) < rank:
-        role_zh, role_en = ("管理者", "managers") if rank >= MANAGER else ("工作人员", "staff")
-        raise forbidden(
-            f"只有站点 {station} 的{role_zh}可以这样做", f"only the {role_en} of station {station} may do this"
-        )
-
-
-def already_exists(kind_zh: str, kind_en: str, ident: str, field: str = "id") -> Rejected:
-    return Rejected("already_exists", f"{kind_zh}编号已存在:{ident}", f"{kind_en} already exists: {ident}",
-                    field=field)
-
-
-def edits_of(fields: Any) -> dict[str, Any]:
-    """The fields an edit sets; an edit that sets none is refused."""
-    edits = edited_fields(fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
-    return edits
-
-
-def flag_conflict(ctx: MutationContext) -> None:
-    ctx.flag("conflict_recorded", "与另一台设备的修改冲突,已按时间先后决定,并留待管理者复核",
-             "this edit conflicted with another device's; it was decided by time and kept for a "
-             "manager to review")
 
 
 # -- accounts and movements ----------------------------------------------------------------
@@ -294,8 +257,7 @@ async def rate_for(tx: Tx, station: str, service_type: str) -> int:
 
 
 async def set_rate(tx: Tx, ctx: MutationContext, args: RateSetArgs) -> None:
-    station = await live_station(tx, args.station)
-    require_staff_of(ctx, args.station, station["district"], rank=MANAGER)
+    station = await station_for(tx, ctx, args.station, rank=MANAGER)
     rate_id = f"{args.station}:{args.service_type}"
     row = {"rate_cents": args.rate_cents, "updated_by": ctx.user_id, "updated_at": ctx.now}
     if await tx.get("timebank_rate", rate_id) is None:
@@ -347,8 +309,7 @@ async def _item(tx: Tx, item_id: str, field: str = "id") -> dict[str, Any]:
 
 
 async def add_item(tx: Tx, ctx: MutationContext, args: CatalogueAddArgs) -> None:
-    station = await live_station(tx, args.station)
-    require_staff_of(ctx, args.station, station["district"])
+    station = await station_for(tx, ctx, args.station)
     if await tx.get("redemption_item", args.id) is not None:
         raise already_exists("兑换项目", "catalogue item", args.id)
     tx.insert("redemption_item", {
@@ -362,8 +323,8 @@ async def add_item(tx: Tx, ctx: MutationContext, args: CatalogueAddArgs) -> None
 
 async def update_item(tx: Tx, ctx: MutationContext, args: CatalogueUpdateArgs) -> None:
     item = await _item(tx, args.id)
-    require_staff_of(ctx, item["station"], item["district"])
-    edits = edits_of(args.fields)
+    require_rank(ctx, STAFF, item["station"], item["district"])
+    edits = edited_fields(args.fields)
     outcome = merge_edit(
         tx, ctx, record_type="redemption_item", record_id=args.id, current=item, edits=edits,
         base=args.base, matters=frozenset({"cost_cents"}), station=item["station"],
@@ -378,7 +339,7 @@ async def update_item(tx: Tx, ctx: MutationContext, args: CatalogueUpdateArgs) -
 
 async def restock_item(tx: Tx, ctx: MutationContext, args: CatalogueRestockArgs) -> None:
     item = await _item(tx, args.id)
-    require_staff_of(ctx, item["station"], item["district"])
+    require_rank(ctx, STAFF, item["station"], item["district"])
     if item["stock"] is None:
         raise Rejected("stock_unlimited", "该项目不限数量", "this item has no stock limit", field="id")
     stock = item["stock"] + args.delta
@@ -471,7 +432,7 @@ async def _redemption_for_staff(tx: Tx, ctx: MutationContext, redemption_id: str
     redemption = await tx.get("redemption", redemption_id)
     if redemption is None:
         raise not_found("兑换", "redemption", redemption_id, field="id")
-    require_staff_of(ctx, redemption["station"], redemption["district"])
+    require_rank(ctx, STAFF, redemption["station"], redemption["district"])
     return redemption
 
 
@@ -524,7 +485,7 @@ async def decline_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecli
     if own and redemption["status"] in ("requested", "needs_review"):
         pass
     else:
-        require_staff_of(ctx, redemption["station"], redemption["district"])
+        require_rank(ctx, STAFF, redemption["station"], redemption["district"])
     if redemption["status"] not in ("requested", "needs_review", "approved"):
         raise _wrong_status(redemption)
     if redemption["debited"]:
@@ -589,20 +550,20 @@ def _entry_scope(row: Mapping[str, Any]) -> Scope:
 def install(registry: Registry) -> None:
     registry.add_record_type(RecordType(
         "timebank_account", timebank_accounts, "id", _account_scope,
-        lambda row: _columns(row, ACCOUNT_FIELDS), tombstone=None))
+        lambda row: _columns(row, ACCOUNT_FIELDS), tombstone=None, shape=TimebankAccountRecord))
     registry.add_record_type(RecordType(
         "timebank_entry", timebank_entries, "id", _entry_scope,
-        lambda row: _columns(row, ENTRY_FIELDS), tombstone=None))
+        lambda row: _columns(row, ENTRY_FIELDS), tombstone=None, shape=TimebankEntryRecord))
     registry.add_record_type(RecordType(
         "timebank_rate", timebank_rates, "id", _station_scope,
-        lambda row: _columns(row, RATE_FIELDS), tombstone=None))
+        lambda row: _columns(row, RATE_FIELDS), tombstone=None, shape=TimebankRateRecord))
     registry.add_record_type(RecordType(
         "redemption_item", redemption_items, "id", _station_scope,
         lambda row: {**_columns(row, ITEM_FIELDS), "field_hlc": wire_field_hlc(row["field_meta"])},
-        tombstone=None))
+        tombstone=None, shape=RedemptionItemRecord))
     registry.add_record_type(RecordType(
         "redemption", redemptions, "id", lambda row: _owned_scope(row, "volunteer_id"),
-        lambda row: _columns(row, REDEMPTION_FIELDS), tombstone=None))
+        lambda row: _columns(row, REDEMPTION_FIELDS), tombstone=None, shape=RedemptionRecord))
 
     registry.mutation("timebank.set_rate", 1, RateSetArgs, preload=(("station", "station"),))(set_rate)
     registry.mutation("timebank.transfer", 1, TransferArgs)(transfer)
@@ -623,6 +584,7 @@ def install(registry: Registry) -> None:
 __all__ = [
     "bank_account_id",
     "install",
+    "move_account_home",
     "open_volunteer_account",
     "pay_hours",
     "rate_for",

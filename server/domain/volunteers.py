@@ -20,10 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Integer, String, Table, Text, select, text
+from sqlalchemy import Column, Integer, String, Table, Text, select
 
+from schemas.events import HoursDecided, HoursSubmitted
 from schemas.timebank import (
     ActivityCreateArgs,
+    HourLogRecord,
     HoursApproveArgs,
     HoursCheckInArgs,
     HoursCheckOutArgs,
@@ -31,27 +33,27 @@ from schemas.timebank import (
     HoursManualArgs,
     HoursRejectArgs,
     HoursReverseArgs,
+    ServiceActivityRecord,
+    VolunteerCardRecord,
+    VolunteerRecord,
     VolunteerRegisterArgs,
     VolunteerUpdateArgs,
 )
 from server.domain import timebank
-from server.domain.timebank import (
-    already_exists,
-    edits_of,
-    flag_conflict,
-    live_station,
-    require_staff_of,
-)
+from server.domain.access import live_station, require_rank, station_for
+from server.settings import Settings
 from sync.db import Database
-from sync.errors import Rejected, forbidden, not_found
+from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.hlc import HybridLogicalClock
-from sync.merge import encode_meta, merge_edit, wire_field_hlc
-from sync.push import POKE_CHANNEL, Peek, locks_first
+from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
+from sync.pokes import PokeSink
+from sync.push import Peek, locks_first
 from sync.registry import RecordType, Registry
 from sync.scopes import STAFF, Grant, Scope
 from sync.tables import metadata
 from sync.timeutil import iso, now_iso
 from sync.unit import MutationContext, Tx
+from sync.write import run_unit
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,15 @@ class HoursRules:
     """A device time this far after the server's receipt time means the clock is ahead."""
     late_sync_hours: float = 72
     """A device time this far before receipt: a very late sync or a clock far behind."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HoursRules:
+        return cls(
+            open_cap_hours=settings.hours_open_cap_hours,
+            max_session_hours=settings.hours_max_session_hours,
+            clock_tolerance_minutes=settings.hours_clock_tolerance_minutes,
+            late_sync_hours=settings.hours_late_sync_hours,
+        )
 
 
 volunteers = Table(
@@ -82,7 +93,6 @@ volunteers = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 volunteer_cards = Table(
@@ -97,7 +107,6 @@ volunteer_cards = Table(
     Column("skills", Text, nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("deleted_at", String(32), nullable=True),
-    Column("wire", Text, nullable=True),
 )
 """A volunteer as staff of a station they serve, other than the home station, see them."""
 
@@ -115,7 +124,6 @@ service_activities = Table(
     Column("notes", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 hour_logs = Table(
@@ -148,7 +156,6 @@ hour_logs = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 VOLUNTEER_EDITABLE = ("name", "phone", "skills", "stations")
@@ -277,7 +284,7 @@ async def _served_stations(tx: Tx, codes: list[str]) -> dict[str, Any]:
 async def register_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerRegisterArgs) -> None:
     home = await _served_stations(tx, args.stations)
     if args.user_id != ctx.user_id:
-        require_staff_of(ctx, home["code"], home["district"])
+        require_rank(ctx, STAFF, home["code"], home["district"])
     if len(timebank.volunteer_account_id(args.user_id)) > 64:
         raise Rejected("invalid_args", "用户编号过长(最多 60 个字符)", "user id too long (60 characters at most)",
                        field="user_id")
@@ -336,8 +343,8 @@ async def _volunteer(tx: Tx, user_id: str, field: str = "volunteer_id") -> dict[
 async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateArgs) -> None:
     volunteer = await _volunteer(tx, args.user_id, field="user_id")
     if args.user_id != ctx.user_id:
-        require_staff_of(ctx, volunteer["station"], volunteer["district"])
-    edits = edits_of(args.fields)
+        require_rank(ctx, STAFF, volunteer["station"], volunteer["district"])
+    edits = edited_fields(args.fields)
     for name in ("skills", "stations"):  # stored as JSON text, compared as such
         if name in edits:
             edits[name] = json.dumps(list(dict.fromkeys(edits[name])), ensure_ascii=False)
@@ -361,8 +368,7 @@ async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateAr
 
 
 async def create_activity(tx: Tx, ctx: MutationContext, args: ActivityCreateArgs) -> None:
-    station = await live_station(tx, args.station)
-    require_staff_of(ctx, args.station, station["district"])
+    station = await station_for(tx, ctx, args.station)
     if await tx.get("service_activity", args.id) is not None:
         raise already_exists("服务活动", "service activity", args.id)
     if args.event_id is not None:
@@ -470,7 +476,7 @@ async def _recorder(
     volunteer = await _volunteer(tx, target)
     if target == ctx.user_id:
         return volunteer, "manual" if manual else "self"
-    require_staff_of(ctx, activity["station"], activity["district"])
+    require_rank(ctx, STAFF, activity["station"], activity["district"])
     return volunteer, "manual" if manual else "staff_scan"
 
 
@@ -498,155 +504,164 @@ async def _start_log(
 
 
 async def _submitted(tx: Tx, ctx: MutationContext, log: Mapping[str, Any]) -> None:
-    await tx.emit(ctx, "hours.submitted", {
-        "log_id": log["id"], "volunteer_id": log["volunteer_id"], "station": log["station"],
-        "district": log["district"],
-        "minutes": session_minutes(log["check_in_at"], log["check_out_at"]),
-        "submitted_at": log["submitted_at"],
-    })
+    await tx.emit(ctx, HoursSubmitted(
+        log_id=log["id"], volunteer_id=log["volunteer_id"], station=log["station"],
+        district=log["district"], minutes=session_minutes(log["check_in_at"], log["check_out_at"]),
+        submitted_at=log["submitted_at"],
+    ))
 
 
 async def _decided(tx: Tx, ctx: MutationContext, log: Mapping[str, Any], decision: str) -> None:
-    await tx.emit(ctx, "hours.decided", {
-        "log_id": log["id"], "station": log["station"], "district": log["district"],
-        "decision": decision,
-    })
+    await tx.emit(ctx, HoursDecided(
+        log_id=log["id"], station=log["station"], district=log["district"], decision=decision,
+    ))
 
 
-def hours_mutators(rules: HoursRules) -> dict[str, Any]:
-    """The hour-log mutators, bound to the deployment's rules."""
+# -- hour logs: mutators (the deployment's HoursRules from the registry) ------------------
 
-    async def check_in(tx: Tx, ctx: MutationContext, args: HoursCheckInArgs) -> None:
-        log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id, args.at,
-                               manual=False)
-        clock = _clock_flags(rules, ctx, log["check_in_at"])
-        log.update(await _refresh_overlaps(tx, ctx, rules, log))
-        log["flags"] = json.dumps(_merged(_list(log["flags"]), clock))
-        _flag_all(ctx, clock)
-        tx.insert("hour_log", log)
 
-    async def check_out(tx: Tx, ctx: MutationContext, args: HoursCheckOutArgs) -> None:
-        log = await _log_for_recorder(tx, ctx, args.id)
-        reopened = (log["status"] == "submitted" and "auto_closed" in _list(log["flags"])
-                    and log["device_check_out_at"] is None)  # the phone's real check-out, late
-        if log["status"] != "open" and not reopened:
-            raise Rejected("already_checked_out", "该记录已签退", "this log is already checked out", field="id")
-        out = normal_time(args.at)
-        flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
-        _flag_all(ctx, flags)
-        values = {
-            "check_out_at": out, "device_check_out_at": args.at, "received_check_out_at": ctx.now,
-            "status": "submitted", "submitted_at": log["submitted_at"] or ctx.now,
-            "flags": json.dumps(_merged(_list(log["flags"]), flags)), "updated_at": ctx.now,
-        }
-        closed = {**log, **values}
-        closed.update(await _refresh_overlaps(tx, ctx, rules, closed))
-        tx.update("hour_log", args.id, closed)
-        if not reopened:
-            await _submitted(tx, ctx, closed)
+@locks_first(_locks_for_new_log)
+async def check_in(tx: Tx, ctx: MutationContext, args: HoursCheckInArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id, args.at,
+                           manual=False)
+    clock = _clock_flags(rules, ctx, log["check_in_at"])
+    log.update(await _refresh_overlaps(tx, ctx, rules, log))
+    log["flags"] = json.dumps(_merged(_list(log["flags"]), clock))
+    _flag_all(ctx, clock)
+    tx.insert("hour_log", log)
 
-    async def manual(tx: Tx, ctx: MutationContext, args: HoursManualArgs) -> None:
-        log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id,
-                               args.check_in_at, manual=True, note=args.note)
-        out = normal_time(args.check_out_at)
-        flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
-        _flag_all(ctx, flags)
-        log.update(
-            check_out_at=out, device_check_out_at=args.check_out_at, received_check_out_at=ctx.now,
-            status="submitted", submitted_at=ctx.now, flags=json.dumps(flags),
+
+@locks_first(_locks_for_log)
+async def check_out(tx: Tx, ctx: MutationContext, args: HoursCheckOutArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _log_for_recorder(tx, ctx, args.id)
+    reopened = (log["status"] == "submitted" and "auto_closed" in _list(log["flags"])
+                and log["device_check_out_at"] is None)  # the phone's real check-out, late
+    if log["status"] != "open" and not reopened:
+        raise Rejected("already_checked_out", "该记录已签退", "this log is already checked out", field="id")
+    out = normal_time(args.at)
+    flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
+    _flag_all(ctx, flags)
+    values = {
+        "check_out_at": out, "device_check_out_at": args.at, "received_check_out_at": ctx.now,
+        "status": "submitted", "submitted_at": log["submitted_at"] or ctx.now,
+        "flags": json.dumps(_merged(_list(log["flags"]), flags)), "updated_at": ctx.now,
+    }
+    closed = {**log, **values}
+    closed.update(await _refresh_overlaps(tx, ctx, rules, closed))
+    tx.update("hour_log", args.id, closed)
+    if not reopened:
+        await _submitted(tx, ctx, closed)
+
+
+@locks_first(_locks_for_new_log)
+async def record_manual(tx: Tx, ctx: MutationContext, args: HoursManualArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id,
+                           args.check_in_at, manual=True, note=args.note)
+    out = normal_time(args.check_out_at)
+    flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
+    _flag_all(ctx, flags)
+    log.update(
+        check_out_at=out, device_check_out_at=args.check_out_at, received_check_out_at=ctx.now,
+        status="submitted", submitted_at=ctx.now, flags=json.dumps(flags),
+    )
+    log.update(await _refresh_overlaps(tx, ctx, rules, log))
+    tx.insert("hour_log", log)
+    await _submitted(tx, ctx, log)
+
+
+@locks_first(_locks_for_log)
+async def edit_log(tx: Tx, ctx: MutationContext, args: HoursEditArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _log_for_recorder(tx, ctx, args.id)
+    if log["status"] not in ("open", "submitted"):
+        raise Rejected("already_decided", "已审核的记录不能修改", "a decided log cannot be edited", field="id")
+    edits = edited_fields(args.fields)
+    if log["status"] == "open" and "check_out_at" in edits:
+        raise Rejected("log_open", "记录尚未签退,请先签退", "the log is still open; check out first",
+                       field="fields.check_out_at")
+    for name in ("check_in_at", "check_out_at"):
+        if name in edits:
+            edits[name] = normal_time(edits[name])
+    outcome = merge_edit(
+        tx, ctx, record_type="hour_log", record_id=args.id, current=log, edits=edits,
+        base=args.base, matters=LOG_MATTERS, station=log["station"], district=log["district"],
+    )
+    edited = {**log, **outcome.applied, "field_meta": encode_meta(outcome.field_meta),
+              "updated_at": ctx.now}
+    if edited["check_out_at"]:
+        flags = _check_session(rules, edited["check_in_at"], edited["check_out_at"])
+        edited["flags"] = json.dumps(_merged(_list(edited["flags"]), flags))
+    edited.update(await _refresh_overlaps(tx, ctx, rules, edited))
+    tx.update("hour_log", args.id, edited)
+    if outcome.conflict_ids:
+        flag_conflict(ctx)
+
+
+@locks_first(_locks_for_decision)
+async def approve_log(tx: Tx, ctx: MutationContext, args: HoursApproveArgs) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _log_for_staff(tx, ctx, args.id)
+    if log["status"] == "open":
+        raise Rejected("log_open", "记录尚未签退,不能计分", "the log is still open; it cannot be credited",
+                       field="id")
+    if log["status"] != "submitted":
+        raise _already_decided(log)
+    partners = await _overlapping(tx, rules, log)
+    if partners and not args.supersede_overlapping:
+        raise Rejected(
+            "overlap_unresolved",
+            "该记录与同一志愿者的其他记录时间重叠,请先处理(改时间、驳回重复记录,或确认以此条为准)",
+            "this log overlaps another log of the same volunteer; resolve it first (edit the "
+            "times, reject the duplicate, or approve with supersede_overlapping)",
+            field="id",
         )
-        log.update(await _refresh_overlaps(tx, ctx, rules, log))
-        tx.insert("hour_log", log)
-        await _submitted(tx, ctx, log)
-
-    async def edit(tx: Tx, ctx: MutationContext, args: HoursEditArgs) -> None:
-        log = await _log_for_recorder(tx, ctx, args.id)
-        if log["status"] not in ("open", "submitted"):
-            raise Rejected("already_decided", "已审核的记录不能修改", "a decided log cannot be edited", field="id")
-        edits = edits_of(args.fields)
-        if log["status"] == "open" and "check_out_at" in edits:
-            raise Rejected("log_open", "记录尚未签退,请先签退", "the log is still open; check out first",
-                           field="fields.check_out_at")
-        for name in ("check_in_at", "check_out_at"):
-            if name in edits:
-                edits[name] = normal_time(edits[name])
-        outcome = merge_edit(
-            tx, ctx, record_type="hour_log", record_id=args.id, current=log, edits=edits,
-            base=args.base, matters=LOG_MATTERS, station=log["station"], district=log["district"],
+    if any(p["status"] == "approved" for p in partners):
+        raise Rejected(
+            "overlaps_approved", "与已批准的记录重叠,不能重复计分",
+            "overlaps a log that is already approved; it cannot be credited twice", field="id",
         )
-        edited = {**log, **outcome.applied, "field_meta": encode_meta(outcome.field_meta),
-                  "updated_at": ctx.now}
-        if edited["check_out_at"]:
-            flags = _check_session(rules, edited["check_in_at"], edited["check_out_at"])
-            edited["flags"] = json.dumps(_merged(_list(edited["flags"]), flags))
-        edited.update(await _refresh_overlaps(tx, ctx, rules, edited))
-        tx.update("hour_log", args.id, edited)
-        if outcome.conflict_ids:
-            flag_conflict(ctx)
+    for partner in partners:
+        await _reject(tx, ctx, partner, f"与记录 {log['id']} 重复 / duplicate of log {log['id']}")
+    minutes = session_minutes(log["check_in_at"], log["check_out_at"])
+    rate = await timebank.rate_for(tx, log["station"], log["service_type"])
+    credits = round(minutes * rate / 60)
+    if credits > 0:
+        await timebank.pay_hours(tx, ctx, log, credits, reverse=False, memo=log["service_type"])
+    decided = {**log, "status": "approved", "decided_by": ctx.user_id, "decided_at": ctx.now,
+               "approved_minutes": minutes, "credited_cents": credits, "overlaps": "[]",
+               "updated_at": ctx.now}
+    tx.update("hour_log", args.id, decided)
+    await _decided(tx, ctx, decided, "approved")
 
-    async def approve(tx: Tx, ctx: MutationContext, args: HoursApproveArgs) -> None:
-        log = await _log_for_staff(tx, ctx, args.id)
-        if log["status"] == "open":
-            raise Rejected("log_open", "记录尚未签退,不能计分", "the log is still open; it cannot be credited",
-                           field="id")
-        if log["status"] != "submitted":
-            raise _already_decided(log)
-        partners = await _overlapping(tx, rules, log)
-        if partners and not args.supersede_overlapping:
-            raise Rejected(
-                "overlap_unresolved",
-                "该记录与同一志愿者的其他记录时间重叠,请先处理(改时间、驳回重复记录,或确认以此条为准)",
-                "this log overlaps another log of the same volunteer; resolve it first (edit the "
-                "times, reject the duplicate, or approve with supersede_overlapping)",
-                field="id",
-            )
-        if any(p["status"] == "approved" for p in partners):
-            raise Rejected(
-                "overlaps_approved", "与已批准的记录重叠,不能重复计分",
-                "overlaps a log that is already approved; it cannot be credited twice", field="id",
-            )
-        for partner in partners:
-            await _reject(tx, ctx, partner, f"与记录 {log['id']} 重复 / duplicate of log {log['id']}")
-        minutes = session_minutes(log["check_in_at"], log["check_out_at"])
-        rate = await timebank.rate_for(tx, log["station"], log["service_type"])
-        credits = round(minutes * rate / 60)
-        if credits > 0:
-            await timebank.pay_hours(tx, ctx, log, credits, reverse=False, memo=log["service_type"])
-        decided = {**log, "status": "approved", "decided_by": ctx.user_id, "decided_at": ctx.now,
-                   "approved_minutes": minutes, "credited_cents": credits, "overlaps": "[]",
-                   "updated_at": ctx.now}
-        tx.update("hour_log", args.id, decided)
-        await _decided(tx, ctx, decided, "approved")
 
-    async def reject(tx: Tx, ctx: MutationContext, args: HoursRejectArgs) -> None:
-        log = await _log_for_staff(tx, ctx, args.id)
-        if log["status"] not in ("open", "submitted"):
-            raise _already_decided(log)
-        await _reject(tx, ctx, log, args.reason)
+@locks_first(_locks_for_log)
+async def reject_log(tx: Tx, ctx: MutationContext, args: HoursRejectArgs) -> None:
+    log = await _log_for_staff(tx, ctx, args.id)
+    if log["status"] not in ("open", "submitted"):
+        raise _already_decided(log)
+    await _reject(tx, ctx, log, args.reason)
 
-    async def reverse(tx: Tx, ctx: MutationContext, args: HoursReverseArgs) -> None:
-        log = await _log_for_staff(tx, ctx, args.id)
-        if log["status"] != "approved":
-            raise Rejected("not_approved", "只有已批准的记录可以冲销", "only an approved log can be reversed",
-                           field="id")
-        credits = int(log["credited_cents"] or 0)
-        if credits > 0:
-            await timebank.pay_hours(tx, ctx, log, credits, reverse=True, memo=args.reason)
-            account = await tx.get("timebank_account", timebank.volunteer_account_id(log["volunteer_id"]))
-            if account is not None and account["balance_cents"] < 0:
-                ctx.flag("balance_negative", "冲销后该志愿者余额为负,请跟进",
-                         "after the reversal the volunteer's balance is negative; please follow up")
-        decided = {**log, "status": "reversed", "decision_reason": args.reason,
-                   "decided_by": ctx.user_id, "decided_at": ctx.now, "updated_at": ctx.now}
-        tx.update("hour_log", args.id, decided)
-        await _decided(tx, ctx, decided, "reversed")
 
-    for mutator, plan in ((check_in, _locks_for_new_log), (manual, _locks_for_new_log),
-                          (check_out, _locks_for_log), (edit, _locks_for_log), (reject, _locks_for_log),
-                          (approve, _locks_for_decision), (reverse, _locks_for_decision)):
-        locks_first(plan)(mutator)
-    return {"check_in": check_in, "check_out": check_out, "manual": manual, "edit": edit,
-            "approve": approve, "reject": reject, "reverse": reverse}
+@locks_first(_locks_for_decision)
+async def reverse_log(tx: Tx, ctx: MutationContext, args: HoursReverseArgs) -> None:
+    log = await _log_for_staff(tx, ctx, args.id)
+    if log["status"] != "approved":
+        raise Rejected("not_approved", "只有已批准的记录可以冲销", "only an approved log can be reversed",
+                       field="id")
+    credits = int(log["credited_cents"] or 0)
+    if credits > 0:
+        await timebank.pay_hours(tx, ctx, log, credits, reverse=True, memo=args.reason)
+        account = await tx.get("timebank_account", timebank.volunteer_account_id(log["volunteer_id"]))
+        if account is not None and account["balance_cents"] < 0:
+            ctx.flag("balance_negative", "冲销后该志愿者余额为负,请跟进",
+                     "after the reversal the volunteer's balance is negative; please follow up")
+    decided = {**log, "status": "reversed", "decision_reason": args.reason,
+               "decided_by": ctx.user_id, "decided_at": ctx.now, "updated_at": ctx.now}
+    tx.update("hour_log", args.id, decided)
+    await _decided(tx, ctx, decided, "reversed")
 
 
 async def _reject(tx: Tx, ctx: MutationContext, log: Mapping[str, Any], reason: str) -> None:
@@ -674,14 +689,14 @@ async def _log_for_recorder(tx: Tx, ctx: MutationContext, log_id: str) -> dict[s
     """The volunteer's own log, or any log of a station the caller is staff at."""
     log = await _log(tx, log_id)
     if log["volunteer_id"] != ctx.user_id:
-        require_staff_of(ctx, log["station"], log["district"])
+        require_rank(ctx, STAFF, log["station"], log["district"])
     return log
 
 
 async def _log_for_staff(tx: Tx, ctx: MutationContext, log_id: str) -> dict[str, Any]:
     """Staff of the log's station decide on it, never on their own hours."""
     log = await _log(tx, log_id)
-    require_staff_of(ctx, log["station"], log["district"])
+    require_rank(ctx, STAFF, log["station"], log["district"])
     if log["volunteer_id"] == ctx.user_id:
         raise forbidden("不能审核自己的服务时数", "you cannot decide on your own hours")
     return log
@@ -694,30 +709,32 @@ SYSTEM_GRANT = Grant(token_id="system", user_id="system", role="admin", station=
 
 
 async def sweep_open_logs(
-    db: Database, registry: Registry, rules: HoursRules, now: str | None = None
-) -> tuple[list[str], set[str]]:
+    db: Database, registry: Registry, pokes: PokeSink, rules: HoursRules, now: str | None = None
+) -> list[str]:
     """Close every log open longer than the cap at check-in + cap, flag it
-    ``auto_closed`` and submit it for approval. Returns the closed ids and the poke tags.
-    A later real check-out from the offline phone still replaces the capped time."""
+    ``auto_closed`` and submit it for approval; wakes the devices that see them.
+    Returns the closed ids. A later real check-out from the offline phone still
+    replaces the capped time."""
     moment = now or now_iso()
     cutoff = iso(parse_time(moment) - dt.timedelta(hours=rules.open_cap_hours))
     clock = HybridLogicalClock(node="server-sweep")
-
-    async def work(conn: Any) -> tuple[list[str], set[str]]:
+    async with db.read() as conn:
         found = (await conn.execute(
             select(hour_logs.c.id, hour_logs.c.volunteer_id)
             .where(hour_logs.c.status == "open", hour_logs.c.check_in_at <= cutoff)
         )).all()
-        log_ids = sorted(row[0] for row in found)
-        if not log_ids:
-            return [], set()
-        tx = Tx(conn, db, registry, await db.next_txid(conn))
+    if not found:
+        return []
+    log_ids = sorted(row[0] for row in found)
+    profiles = sorted({row[1] for row in found})
+
+    async def close(tx: Tx) -> list[str]:
         # the server's lock order: every profile, then the logs (in id order)
-        await tx.preload("volunteer", sorted({row[1] for row in found}))
+        await tx.preload("volunteer", profiles)
         await tx.preload("hour_log", log_ids)
         closed = []
         for log_id in log_ids:
-            log = await tx.get("hour_log", log_id)
+            log = await tx.get("hour_log", log_id)  # locked; still open?
             if log is None or log["status"] != "open":
                 continue
             ctx = _system_context(clock, moment, log_id)
@@ -729,13 +746,9 @@ async def sweep_open_logs(
             await _submitted(tx, ctx, done)
             tx.keep_frame()
             closed.append(log_id)
-        tags = await tx.flush()
-        if db.is_postgres and tags:
-            await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                               {"channel": POKE_CHANNEL, "payload": ",".join(sorted(tags))[:7000]})
-        return closed, tags
+        return closed
 
-    return await db.run_write(work)
+    return await run_unit(db, registry, pokes, close)
 
 
 def _system_context(clock: HybridLogicalClock, now: str, log_id: str) -> MutationContext:
@@ -774,7 +787,7 @@ def _activity_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 LOG_WIRE_FIELDS = tuple(
     c.name for c in hour_logs.columns
-    if c.name not in ("wire", "field_meta", "flags", "overlaps", "approved_minutes")
+    if c.name not in ("field_meta", "flags", "overlaps", "approved_minutes")
 )
 
 
@@ -788,21 +801,22 @@ def _log_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def install(registry: Registry, rules: HoursRules) -> None:
+def install(registry: Registry, rules: HoursRules = HoursRules()) -> None:
+    registry.configure(rules)
     registry.add_record_type(RecordType(
         "volunteer", volunteers, "user_id", lambda row: _owned_scope(row, "user_id"),
-        _volunteer_wire, tombstone=None))
+        _volunteer_wire, tombstone=None, shape=VolunteerRecord))
     registry.add_record_type(RecordType(
         "volunteer_card", volunteer_cards, "id",
         lambda row: Scope(station=row["station"], district=row["district"], audience=STAFF),
-        _card_wire))
+        _card_wire, shape=VolunteerCardRecord))
     registry.add_record_type(RecordType(
         "service_activity", service_activities, "id",
         lambda row: Scope(station=row["station"], district=row["district"]), _activity_wire,
-        tombstone=None))
+        tombstone=None, shape=ServiceActivityRecord))
     registry.add_record_type(RecordType(
         "hour_log", hour_logs, "id", lambda row: _owned_scope(row, "volunteer_id"), _log_wire,
-        tombstone=None))
+        tombstone=None, shape=HourLogRecord))
 
     registry.mutation("volunteer.register", 1, VolunteerRegisterArgs,
                       preload=(("volunteer", "user_id"),))(register_volunteer)
@@ -810,22 +824,22 @@ def install(registry: Registry, rules: HoursRules) -> None:
                       preload=(("volunteer", "user_id"),))(update_volunteer)
     registry.mutation("activity.create", 1, ActivityCreateArgs,
                       preload=(("service_activity", "id"), ("station", "station")))(create_activity)
-    hours = hours_mutators(rules)
     new_log = (("hour_log", "id"), ("service_activity", "activity_id"))
     by_id = (("hour_log", "id"),)
-    registry.mutation("hours.check_in", 1, HoursCheckInArgs, preload=new_log)(hours["check_in"])
-    registry.mutation("hours.check_out", 1, HoursCheckOutArgs, preload=by_id)(hours["check_out"])
-    registry.mutation("hours.manual", 1, HoursManualArgs, preload=new_log)(hours["manual"])
-    registry.mutation("hours.edit", 1, HoursEditArgs, preload=by_id)(hours["edit"])
-    registry.mutation("hours.approve", 1, HoursApproveArgs, preload=by_id)(hours["approve"])
-    registry.mutation("hours.reject", 1, HoursRejectArgs, preload=by_id)(hours["reject"])
-    registry.mutation("hours.reverse", 1, HoursReverseArgs, preload=by_id)(hours["reverse"])
+    registry.mutation("hours.check_in", 1, HoursCheckInArgs, preload=new_log)(check_in)
+    registry.mutation("hours.check_out", 1, HoursCheckOutArgs, preload=by_id)(check_out)
+    registry.mutation("hours.manual", 1, HoursManualArgs, preload=new_log)(record_manual)
+    registry.mutation("hours.edit", 1, HoursEditArgs, preload=by_id)(edit_log)
+    registry.mutation("hours.approve", 1, HoursApproveArgs, preload=by_id)(approve_log)
+    registry.mutation("hours.reject", 1, HoursRejectArgs, preload=by_id)(reject_log)
+    registry.mutation("hours.reverse", 1, HoursReverseArgs, preload=by_id)(reverse_log)
 
 
 __all__ = [
     "HoursRules",
     "hour_logs",
     "install",
+    "parse_time",
     "service_activities",
     "sweep_open_logs",
     "volunteer_cards",

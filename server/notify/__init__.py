@@ -5,6 +5,6 @@ records (synced records, mutations, event handlers) -> notify_outbox -> outbox
 the VAPID key and subscriptions. See docs/notifications.md.
 """
 
-from server.notify.records import install
+from server.notify.records import AlertDefaults, install
 
-__all__ = ["install"]
+__all__ = ["AlertDefaults", "install"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,10 +32,10 @@ from server.notify.tables import (
 from server.notify.vapid import current_key
 from server.state import AppState
 from sync.ids import uuid7
-from sync.push import POKE_CHANNEL
 from sync.tables import clients, device_tokens
 from sync.timeutil import iso
 from sync.unit import Tx
+from sync.write import run_unit
 
 BATCH = 100
 CHECK_LOCK = 72_410_006
@@ -94,7 +94,6 @@ class Expanded:
     outbox_rows: int = 0
     notifications: int = 0
     deliveries: int = 0
-    poke_tags: set[str] = field(default_factory=set)
 
 
 async def _recipients(conn: Any, kind: Kind, station: str | None, district: str | None,
@@ -143,7 +142,8 @@ async def expand_outbox(state: AppState, now: dt.datetime) -> Expanded:
     settings = state.settings
     zone = ZoneInfo(settings.notify_timezone)
 
-    async def work(conn: Any) -> Expanded:
+    async def work(tx: Tx) -> Expanded:
+        conn = tx.conn
         rows = (await conn.execute(_claim(
             select(notify_outbox).where(notify_outbox.c.state == "pending")
             .order_by(notify_outbox.c.id).limit(BATCH), state, notify_outbox,
@@ -152,7 +152,6 @@ async def expand_outbox(state: AppState, now: dt.datetime) -> Expanded:
         if not rows:
             return done
         key = await current_key(conn)
-        tx = Tx(conn, state.db, state.registry, await state.db.next_txid(conn))
         deliveries: list[dict[str, Any]] = []
         stamp = iso(now)
         for row in rows:
@@ -173,23 +172,16 @@ async def expand_outbox(state: AppState, now: dt.datetime) -> Expanded:
                 update(notify_outbox).where(notify_outbox.c.id == row["id"])
                 .values(state=outcome, processed_at=stamp)
             )
-        done.poke_tags = await tx.flush()
         if deliveries:
             await conn.execute(insert(push_deliveries), deliveries)
         done.deliveries = len(deliveries)
-        if state.db.is_postgres and done.poke_tags:
-            await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                               {"channel": POKE_CHANNEL, "payload": ",".join(sorted(done.poke_tags))[:7000]})
         return done
 
-    result: Expanded = await state.db.run_write(work)
-    if result.poke_tags and not state.db.is_postgres:
-        state.broker.publish(result.poke_tags)
-    return result
+    return await run_unit(state.db, state.registry, state.pokes, work)
 
 
 async def _fan_out(
-    conn: Any, tx: Tx, kind: Kind, row: Mapping[str, Any], data: Mapping[str, Any],
+    conn: Any, tx: Tx, kind: Kind, row: Mapping[Any, Any], data: Mapping[str, Any],
     now: dt.datetime, zone: ZoneInfo, key_id: int | None,
 ) -> tuple[int, list[dict[str, Any]]]:
     content = kind.build(data)

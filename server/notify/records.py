@@ -17,13 +17,27 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from schemas.events import (
+    CorrectionAwaitingApproval,
+    DomainEvent,
+    DonationRecorded,
+    FundBalanceChanged,
+    HoursDecided,
+    HoursSubmitted,
+    MutationFlagged,
+    event_data,
+)
 from schemas.notifications import (
+    AlertThresholdRecord,
     DonationThresholdSetArgs,
     FundLowWaterSetArgs,
     NotificationMarkAllReadArgs,
     NotificationMarkReadArgs,
+    NotificationPrefsRecord,
     NotificationPrefsSetArgs,
+    NotificationRecord,
 )
+from server.domain.access import has_rank, live_station, station_for
 from server.notify.tables import (
     alert_thresholds,
     hours_waiting,
@@ -31,28 +45,26 @@ from server.notify.tables import (
     notifications,
     notify_outbox,
 )
+from server.settings import Settings
 from sync.errors import Rejected, forbidden, not_found
 from sync.merge import edited_fields, encode_meta, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
-from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, OWNER_ONLY, Scope
+from sync.scopes import MANAGER, OWNER_ONLY, Scope
 from sync.timeutil import iso
 from sync.unit import MutationContext, Tx
 
 
-@dataclass
-class Defaults:
-    """Lines that apply where no station or fund set its own (from Settings)."""
+@dataclass(frozen=True)
+class AlertDefaults:
+    """Alert lines that apply where no station or fund set its own (``CHARITY_NOTIFY_*``)."""
 
     large_donation_fen: int = 500_000
     fund_low_fen: int = 100_000
 
-
-defaults = Defaults()
-
-
-def configure(large_donation_fen: int, fund_low_fen: int) -> None:
-    defaults.large_donation_fen = large_donation_fen
-    defaults.fund_low_fen = fund_low_fen
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertDefaults:
+        return cls(large_donation_fen=settings.notify_large_donation_fen,
+                   fund_low_fen=settings.notify_fund_low_fen)
 
 
 # -- record types ------------------------------------------------------------------------
@@ -138,8 +150,6 @@ PREFS_FIELDS = ("muted_kinds", "stations", "quiet_start", "quiet_end", "push_ena
 async def set_prefs(tx: Tx, ctx: MutationContext, args: NotificationPrefsSetArgs) -> None:
     """A manager's own preferences; two phones of the same manager merge field by field."""
     edits = edited_fields(args.fields)
-    if not edits:
-        raise Rejected("invalid_args", "没有要修改的字段", "no fields to change", field="fields")
     encoded = {
         name: (json.dumps(sorted(set(value)), ensure_ascii=False)
                if name in ("muted_kinds", "stations") and value is not None else value)
@@ -165,15 +175,6 @@ async def set_prefs(tx: Tx, ctx: MutationContext, args: NotificationPrefsSetArgs
 # -- alert lines -------------------------------------------------------------------------
 
 
-def _may_manage(ctx: MutationContext, station: str | None, district: str | None) -> bool:
-    grant = ctx.grant
-    if grant.rank < MANAGER:
-        return False
-    if station is not None:
-        return grant.rank_at(station, district) >= MANAGER
-    return grant.rank == ADMIN or (grant.rank == DISTRICT_MANAGER and district == grant.district)
-
-
 async def _put_threshold(
     tx: Tx, ctx: MutationContext, *, key: str, metric: str, subject: str,
     station: str | None, district: str | None, amount_fen: int | None,
@@ -187,12 +188,8 @@ async def _put_threshold(
 
 
 async def set_donation_threshold(tx: Tx, ctx: MutationContext, args: DonationThresholdSetArgs) -> None:
-    station = await tx.get("station", args.station)
-    if station is None or station["deleted_at"]:
-        raise not_found("站点", "station", args.station, field="station")
-    if not _may_manage(ctx, args.station, station["district"]):
-        raise forbidden("只有该站点的管理者可以设置大额捐赠提醒线",
-                        "only the station's managers set its large-donation line")
+    station = await station_for(tx, ctx, args.station, rank=MANAGER, refusal=(
+        "只有该站点的管理者可以设置大额捐赠提醒线", "only the station's managers set its large-donation line"))
     await _put_threshold(
         tx, ctx, key=f"large_donation:{args.station}", metric="large_donation",
         subject=args.station, station=args.station, district=station["district"],
@@ -207,10 +204,7 @@ async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSet
     station's fund cannot replace that fund's line."""
     district = args.district
     if args.station is not None:
-        station = await tx.get("station", args.station)
-        if station is None or station["deleted_at"]:
-            raise not_found("站点", "station", args.station, field="station")
-        district = station["district"]
+        district = (await live_station(tx, args.station))["district"]
     elif district is None:
         raise Rejected("invalid_args", "区级基金需要填写所属区", "a district fund needs its district",
                        field="district")
@@ -222,7 +216,7 @@ async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSet
         places.append((fund["station"], fund["district"]))
     if current is not None:
         places.append((current["station"], current["district"]))
-    if not all(_may_manage(ctx, station_code, district_name) for station_code, district_name in places):
+    if not all(has_rank(ctx, MANAGER, code, district_name) for code, district_name in places):
         raise forbidden("只有基金所属站点或区的管理者可以设置余额提醒线",
                         "only the fund's station or district managers set its low-water mark")
     if fund is not None and (fund["station"], fund["district"]) != (args.station, district):
@@ -237,8 +231,10 @@ async def set_fund_low_water(tx: Tx, ctx: MutationContext, args: FundLowWaterSet
 # -- triggers ----------------------------------------------------------------------------
 
 
-def enqueue(tx: Tx, ctx: MutationContext, kind: str, data: Mapping[str, Any]) -> None:
-    """Defer one outbox row: it commits with the mutation that caused it, or not at all."""
+def enqueue(tx: Tx, ctx: MutationContext, kind: str, event: DomainEvent, **extra: Any) -> None:
+    """Defer one outbox row (the event's fields and ``extra``): it commits with the
+    mutation that caused it, or not at all."""
+    data = {**event_data(event), **extra}
     tx.defer(
         insert(notify_outbox).values(
             kind=kind, station=data.get("station"), district=data.get("district"),
@@ -248,48 +244,48 @@ def enqueue(tx: Tx, ctx: MutationContext, kind: str, data: Mapping[str, Any]) ->
     )
 
 
-async def _line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | None]:
+async def _alert_line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | None]:
+    """The line set under ``key`` (a station's large-donation line, a fund's low-water
+    mark), else ``default``; and the record that set it."""
     row = await tx.get("alert_threshold", key)
     if row is None or row["amount_fen"] is None:
         return default, row
     return int(row["amount_fen"]), row
 
 
-async def on_donation_recorded(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
-    station = data.get("station")
-    line = defaults.large_donation_fen
-    if station:
-        line, _ = await _line(tx, f"large_donation:{station}", line)
-    if int(data.get("amount_fen") or 0) >= line:
-        enqueue(tx, ctx, "donation.large", {**data, "threshold_fen": line})
+async def on_donation_recorded(tx: Tx, ctx: MutationContext, event: DonationRecorded) -> None:
+    line = tx.registry.config(AlertDefaults).large_donation_fen
+    if event.station:
+        line, _ = await _alert_line(tx, f"large_donation:{event.station}", line)
+    if event.amount_fen >= line:
+        enqueue(tx, ctx, "donation.large", event, threshold_fen=line)
 
 
-async def on_fund_balance_changed(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
-    line, row = await _line(tx, f"fund_low:{data.get('fund_id')}", defaults.fund_low_fen)
-    if row is not None and row["station"] != data.get("station"):
-        line = defaults.fund_low_fen  # a line set under another station does not apply here
-    available = data.get("available_fen", data.get("balance_fen"))
-    if available is not None and int(available) < line:
-        enqueue(tx, ctx, "fund.low", {**data, "low_water_fen": line})
+async def on_fund_balance_changed(tx: Tx, ctx: MutationContext, event: FundBalanceChanged) -> None:
+    default = tx.registry.config(AlertDefaults).fund_low_fen
+    line, row = await _alert_line(tx, f"fund_low:{event.fund_id}", default)
+    if row is not None and row["station"] != event.station:
+        line = default  # a line set under another station does not apply here
+    if event.available_fen < line:
+        enqueue(tx, ctx, "fund.low", event, low_water_fen=line)
 
 
-async def on_flagged(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
-    enqueue(tx, ctx, "review.flagged", data)
+async def on_flagged(tx: Tx, ctx: MutationContext, event: MutationFlagged) -> None:
+    enqueue(tx, ctx, "review.flagged", event)
 
 
-async def on_correction_waiting(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
-    enqueue(tx, ctx, "correction.waiting", data)
+async def on_correction_waiting(tx: Tx, ctx: MutationContext, event: CorrectionAwaitingApproval) -> None:
+    enqueue(tx, ctx, "correction.waiting", event)
 
 
-async def on_hours_submitted(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+async def on_hours_submitted(tx: Tx, ctx: MutationContext, event: HoursSubmitted) -> None:
     """Start (or restart, on a resubmission) the wait the background task watches."""
-    log_id = str(data["log_id"])
-    tx.defer(delete(hours_waiting).where(hours_waiting.c.log_id == log_id))
+    tx.defer(delete(hours_waiting).where(hours_waiting.c.log_id == event.log_id))
     tx.defer(
         insert(hours_waiting).values(
-            log_id=log_id, station=data.get("station"), district=data.get("district"),
-            volunteer_id=data.get("volunteer_id"), minutes=data.get("minutes"),
-            submitted_at=_utc_text(data.get("submitted_at"), ctx.now), decided_at=None,
+            log_id=event.log_id, station=event.station, district=event.district,
+            volunteer_id=event.volunteer_id, minutes=event.minutes,
+            submitted_at=_utc_text(event.submitted_at, ctx.now), decided_at=None,
             reminded_at=None,
         )
     )
@@ -304,30 +300,29 @@ def _utc_text(value: Any, fallback: str) -> str:
     return iso(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
 
 
-async def on_hours_decided(tx: Tx, ctx: MutationContext, data: Mapping[str, Any]) -> None:
+async def on_hours_decided(tx: Tx, ctx: MutationContext, event: HoursDecided) -> None:
     tx.defer(
-        update(hours_waiting)
-        .where(hours_waiting.c.log_id == str(data["log_id"]))
-        .values(decided_at=ctx.now)
+        update(hours_waiting).where(hours_waiting.c.log_id == event.log_id).values(decided_at=ctx.now)
     )
 
 
-def install(registry: Registry) -> None:
+def install(registry: Registry, defaults: AlertDefaults = AlertDefaults()) -> None:
+    registry.configure(defaults)
     registry.add_record_type(RecordType("notification", notifications, "id", _owned,
-                                        _notification_wire))
+                                        _notification_wire, shape=NotificationRecord))
     registry.add_record_type(RecordType("notification_prefs", notification_prefs, "user_id",
-                                        _owned, _prefs_wire, tombstone=None))
+                                        _owned, _prefs_wire, tombstone=None, shape=NotificationPrefsRecord))
     registry.add_record_type(RecordType("alert_threshold", alert_thresholds, "id",
-                                        _threshold_scope, _threshold_wire, tombstone=None))
+                                        _threshold_scope, _threshold_wire, tombstone=None, shape=AlertThresholdRecord))
     registry.mutation("notification.mark_read", 1, NotificationMarkReadArgs)(mark_read)
     registry.mutation("notification.mark_all_read", 1, NotificationMarkAllReadArgs)(mark_all_read)
     registry.mutation("notification_prefs.set", 1, NotificationPrefsSetArgs)(set_prefs)
     registry.mutation("alert.set_donation_threshold", 1, DonationThresholdSetArgs,
                       preload=(("station", "station"),))(set_donation_threshold)
     registry.mutation("alert.set_fund_low_water", 1, FundLowWaterSetArgs)(set_fund_low_water)
-    registry.on("donation.recorded", on_donation_recorded)
-    registry.on("fund.balance_changed", on_fund_balance_changed)
-    registry.on("mutation.flagged", on_flagged)
-    registry.on("correction.awaiting_approval", on_correction_waiting)
-    registry.on("hours.submitted", on_hours_submitted)
-    registry.on("hours.decided", on_hours_decided)
+    registry.on(DonationRecorded, on_donation_recorded)
+    registry.on(FundBalanceChanged, on_fund_balance_changed)
+    registry.on(MutationFlagged, on_flagged)
+    registry.on(CorrectionAwaitingApproval, on_correction_waiting)
+    registry.on(HoursSubmitted, on_hours_submitted)
+    registry.on(HoursDecided, on_hours_decided)

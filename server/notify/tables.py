@@ -35,7 +35,6 @@ notifications = Table(
     Column("created_at", String(32), nullable=False),
     Column("read_at", String(32), nullable=True),
     Column("deleted_at", String(32), nullable=True),
-    Column("wire", Text, nullable=True),
     Index("ix_notifications_user_created", "user_id", "created_at"),
 )
 """The in-app inbox: one row per recipient, owned by them. ``title``/``body`` are JSON
@@ -52,7 +51,6 @@ notification_prefs = Table(
     Column("push_enabled", Boolean, nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 
 alert_thresholds = Table(
@@ -66,7 +64,6 @@ alert_thresholds = Table(
     Column("amount_fen", BigInteger, nullable=True),
     Column("set_by", String(64), nullable=False),
     Column("updated_at", String(32), nullable=False),
-    Column("wire", Text, nullable=True),
 )
 """Per station large-donation lines (``large_donation:<station>``) and per fund
 low-water marks (``fund_low:<fund_id>``); ``amount_fen`` NULL means the default."""

@@ -11,7 +11,6 @@ import logging
 
 import aiohttp
 
-from server.notify import records
 from server.notify.outbox import check_hours_waiting, check_stale_phones, expand_outbox, forget_old
 from server.notify.sender import send_due
 from server.notify.vapid import ensure_key
@@ -25,11 +24,6 @@ SEND_ROUNDS = 50
 without waiting a poll interval per round, and timed checks still get their turn."""
 
 
-def apply_settings(state: AppState) -> None:
-    """Default alert lines come from the settings (the mutation handlers read them)."""
-    records.configure(state.settings.notify_large_donation_fen, state.settings.notify_fund_low_fen)
-
-
 class Notifier:
     def __init__(self, state: AppState) -> None:
         self.state = state
@@ -39,8 +33,7 @@ class Notifier:
         self._last_forget: dt.datetime | None = None
 
     async def open(self) -> None:
-        """Everything but the loop: settings applied, key made, HTTP session open."""
-        apply_settings(self.state)
+        """Everything but the loop: key made, HTTP session open."""
         await ensure_key(self.state.db)
         self._session = aiohttp.ClientSession()
 

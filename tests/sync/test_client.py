@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from schemas.wire import MutationResult, PushResponse
 from sync.client import (
     MutationGap,
+    Overloaded,
     ProtocolError,
-    RetryLater,
     ServerError,
     SyncClient,
-    SyncClientError,
+    SyncError,
     TransientError,
 )
 from sync.hlc import parse
@@ -398,7 +398,7 @@ async def test_retry_later_without_header_defaults_to_one_second(
 ) -> None:
     client = make(backoff_base=0.01)
     fake.faults.append(lambda r: httpx.Response(503))
-    with pytest.raises(RetryLater) as info:
+    with pytest.raises(Overloaded) as info:
         await client.pull()
     assert info.value.retry_after == 1.0
     fake.faults.append(lambda r: httpx.Response(503))
@@ -526,7 +526,7 @@ async def test_400_raises_protocol_error_and_is_not_retried(
     assert sleeps.calls == []
     assert client.pending_count() == 1
     assert not isinstance(info.value, TransientError)
-    assert isinstance(info.value, SyncClientError)
+    assert isinstance(info.value, SyncError)
 
 
 @pytest.mark.anyio

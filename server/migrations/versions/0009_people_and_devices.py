@@ -1,7 +1,7 @@
 """People, memberships, districts, devices and enrolment codes (issue 12, docs/accounts.md).
 
 Revision ID: 0009
-Revises: 0006 (re-chained after 0007 and 0008 at merge)
+Revises: 0007
 Create Date: 2026-11-26
 
 Every existing device token becomes a membership of its user (deduplicated), with a

@@ -1,0 +1,118 @@
+"""Domain events: what a mutation tells other areas happened (the Zulip
+``event_types`` habit). Emitted as ``await tx.emit(ctx, DonationRecorded(...))`` and
+heard with ``registry.on(DonationRecorded, handler)``: a misspelt event is a
+NameError at import, not a handler that silently never runs.
+
+Each event is a frozen Struct with its documented name (``EVENT_NAME``); the
+docs name every one (tests/test_docs.py). Handlers run inside the emitting
+mutation (see ``sync.unit.Tx.emit``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+
+class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every domain event; ``EVENT_NAME`` is how the docs and the outbox call it."""
+
+    EVENT_NAME: ClassVar[str] = ""
+
+
+class MutationFlagged(DomainEvent, frozen=True, kw_only=True):
+    """The engine applied a mutation and held it for review (a conflict, a clock, ...)."""
+
+    EVENT_NAME: ClassVar[str] = "mutation.flagged"
+    issue_id: str
+    code: str
+    mutation: str
+    user_id: str
+    station: str | None
+    district: str | None
+
+
+class DonationRecorded(DomainEvent, frozen=True, kw_only=True):
+    EVENT_NAME: ClassVar[str] = "donation.recorded"
+    donation_id: str
+    station: str
+    district: str
+    event_id: str | None
+    kind: str
+    amount_fen: int
+    """Money, or a goods gift's estimated value."""
+    donor_display: str
+    """The donor as public pages show them (masked unless they opted in)."""
+
+
+class CorrectionAwaitingApproval(DomainEvent, frozen=True, kw_only=True):
+    EVENT_NAME: ClassVar[str] = "correction.awaiting_approval"
+    correction_id: str
+    donation_id: str
+    station: str
+    district: str
+    amount_fen: int
+    requested_by: str
+
+
+class CorrectionDecided(DomainEvent, frozen=True, kw_only=True):
+    EVENT_NAME: ClassVar[str] = "correction.decided"
+    correction_id: str
+    station: str
+    district: str
+    decision: str
+    """``approved`` or ``rejected``."""
+
+
+class FundBalanceChanged(DomainEvent, frozen=True, kw_only=True):
+    EVENT_NAME: ClassVar[str] = "fund.balance_changed"
+    fund_id: str
+    fund_name: str
+    station: str | None
+    district: str | None
+    balance_fen: int
+    available_fen: int
+
+
+class DisbursementAwaitingApproval(DomainEvent, frozen=True, kw_only=True):
+    EVENT_NAME: ClassVar[str] = "disbursement.awaiting_approval"
+    disbursement_id: str
+    fund_id: str
+    station: str | None
+    district: str | None
+    amount_fen: int
+
+
+class HoursSubmitted(DomainEvent, frozen=True, kw_only=True):
+    EVENT_NAME: ClassVar[str] = "hours.submitted"
+    log_id: str
+    volunteer_id: str
+    station: str
+    district: str
+    minutes: int
+    submitted_at: str
+
+
+class HoursDecided(DomainEvent, frozen=True, kw_only=True):
+    EVENT_NAME: ClassVar[str] = "hours.decided"
+    log_id: str
+    station: str
+    district: str
+    decision: str
+    """``approved``, ``rejected`` or ``reversed``."""
+
+
+EVENTS: dict[str, type[DomainEvent]] = {
+    event.EVENT_NAME: event
+    for event in (
+        MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
+        FundBalanceChanged, DisbursementAwaitingApproval, HoursSubmitted, HoursDecided,
+    )
+}
+"""Every domain event by its documented name."""
+
+
+def event_data(event: DomainEvent) -> dict[str, object]:
+    """An event's fields as a dict (an outbox row's data, a test's record)."""
+    return msgspec.structs.asdict(event)

@@ -1,0 +1,129 @@
+"""A record's wire shape is defined once: every registered record type names its Struct
+(schemas/), what ``to_wire`` makes of a stored row decodes into it with exactly its
+fields, and the published schema lists every record type."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+import pytest
+from sqlalchemy import select
+
+from server.notify.outbox import expand_outbox
+from sync.timeutil import iso, utc_now
+from tests.conftest import Api
+from tests.devices import Device
+from tests.donation_setup import OTHER_STATION, STATION, build_world, money, phone
+from tests.helpers import new_id
+
+pytestmark = pytest.mark.anyio
+
+
+def _at(hours_ago: float) -> str:
+    return iso(utc_now().replace(microsecond=0) - dt.timedelta(hours=hours_ago))
+
+
+async def _every_kind_of_record(api: Api) -> None:
+    """One scenario that writes at least one record of every registered type."""
+    world = await build_world(api, seed_fen=100_000)  # stations, event, fund, projects, entries
+    staff2 = await phone(world, "staff2")  # a receipt series
+    gift = new_id()
+    steps: list[tuple[Device, str, dict[str, object]]] = [
+        (staff2.device, "donation.record", money(gift, 600_000, fund_id=world.fund_id,
+                                                 event_id=world.event_id,
+                                                 receipt=staff2.next_receipt())),
+        (staff2.device, "donation.record", {
+            "id": new_id(), "station": STATION, "kind": "goods", "donor": {"anonymous": True,
+                                                                          "wants_receipt": False},
+            "items": [{"name": "大米", "quantity": 5, "unit": "袋", "estimated_value_fen": 5_000}]}),
+        (staff2.device, "donation.correct", {"id": new_id(), "donation_id": gift,
+                                             "action": "correct", "new_amount_fen": 599_000,
+                                             "reason": "笔误"}),
+        (world.staff, "disbursement.request", {"id": new_id(), "fund_id": world.fund_id,
+                                               "project_id": world.project_id,
+                                               "amount_fen": 10_000, "payee": "李四"}),
+        (world.staff, "volunteer.register", {"user_id": "vol-1", "name": "李小明",
+                                             "stations": [STATION, OTHER_STATION]}),
+        (world.manager, "timebank.set_rate", {"station": STATION, "service_type": "elder_care",
+                                              "rate_cents": 120}),
+        (world.manager, "notification_prefs.set", {"fields": {"push_enabled": False}}),
+        (world.manager, "alert.set_donation_threshold", {"station": STATION, "amount_fen": 1_000}),
+        # people: a district of its own, a person with a membership, a second membership
+        (world.admin, "district.create", {"name": "海珠区"}),
+        (world.manager, "person.create", {"id": "person-1", "name": "王芳", "phone": "13800000000",
+                                          "membership": {"id": new_id(), "role": "volunteer",
+                                                         "station": STATION}}),
+        (world.admin, "membership.add", {"id": new_id(), "user_id": "person-1", "role": "staff",
+                                         "station": OTHER_STATION}),
+    ]
+    for device, name, args in steps:
+        result = await device.send(name, dict(args))
+        assert result["status"] == "applied", (name, result)
+
+    activity, log_id, item = new_id(), new_id(), new_id()
+    for device, name, args in [
+        (world.staff, "activity.create", {"id": activity, "station": STATION, "title": "长者探访",
+                                          "service_type": "elder_care", "date": "2026-11-25"}),
+        (world.staff, "hours.manual", {"id": log_id, "activity_id": activity,
+                                       "volunteer_id": "vol-1", "check_in_at": _at(3),
+                                       "check_out_at": _at(1)}),
+        (world.manager, "hours.approve", {"id": log_id}),
+        (world.staff, "catalogue.add", {"id": item, "station": STATION, "title": "义剪",
+                                        "kind": "service", "cost_cents": 50}),
+    ]:
+        result = await device.send(name, dict(args))
+        assert result["status"] == "applied", (name, result)
+    volunteer = Device(api, await api.token("vol-1", "volunteer", station=STATION))
+    assert (await volunteer.send("redemption.request", {"id": new_id(), "item_id": item}))[
+        "status"] == "applied"
+
+    # an edit that lost a field that matters: a conflict record and a sync issue
+    old = "0000000000000001:0000:old-phone"
+    await world.staff.send("event.update", {"id": world.event_id, "fields": {"date": "2026-09-06"}})
+    flagged = await world.staff.send("event.update", {"id": world.event_id,
+                                                      "fields": {"date": "2026-09-07"},
+                                                      "base": {"date": old}})
+    assert flagged["status"] == "flagged", flagged
+    # the large gift reaches the manager's inbox
+    assert (await expand_outbox(api.state, utc_now())).notifications >= 1
+
+
+async def test_every_record_type_decodes_with_its_struct(api: Api) -> None:
+    await _every_kind_of_record(api)
+    registry = api.state.registry
+    problems: list[str] = []
+    seen: set[str] = set()
+    async with api.state.db.read() as conn:
+        for name, rtype in registry.record_types.items():
+            if rtype.shape is None:
+                problems.append(f"{name}: names no Struct")
+                continue
+            rows = (await conn.execute(select(rtype.table))).mappings().all()
+            seen.add(name)
+            if not rows:
+                problems.append(f"{name}: the scenario wrote none")
+            for row in rows:
+                data = rtype.to_wire(dict(row))
+                fields = set(rtype.shape.__struct_fields__)
+                if set(data) != fields:
+                    problems.append(f"{name}: wire has {sorted(set(data) - fields)} more, "
+                                    f"{sorted(fields - set(data))} fewer than {rtype.shape.__name__}")
+                    break
+                try:
+                    msgspec.json.decode(msgspec.json.encode(data), type=rtype.shape)
+                except msgspec.ValidationError as exc:
+                    problems.append(f"{name}: {exc}")
+                    break
+    assert problems == []
+    assert {"membership", "district", "station", "donation", "notification"} <= seen
+
+
+async def test_published_schema_lists_every_record_type(api: Api) -> None:
+    schema = (await api.http.get("/api/v1/sync/schema")).json()
+    registry = api.state.registry
+    assert set(schema["records"]) == set(registry.record_types)
+    for name, rtype in registry.record_types.items():
+        assert rtype.shape is not None
+        assert schema["records"][name] == {"$ref": f"#/$defs/{rtype.shape.__name__}"}
+    assert {"NotificationRecord", "TimebankAccountRecord", "DonationRecord"} <= set(schema["$defs"])
