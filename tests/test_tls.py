@@ -143,11 +143,8 @@ def test_serve_trusts_proxy_headers_only_from_the_configured_addresses(
 
     seen: dict[str, Any] = {}
 
-    async def no_migrations(settings: Settings) -> None:
-        return None
-
+    # serve migrates for real (it then prints the first administrator's link from the tables)
     monkeypatch.setattr(os, "environ", dict(os.environ))  # serve writes its settings there
-    monkeypatch.setattr(cli, "_migrate_only", no_migrations)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
     os.environ["CHARITY_FORWARDED_ALLOW_IPS"] = "10.0.0.5"
     assert cli.main(["serve", "--data-dir", str(tmp_path)]) == 0
