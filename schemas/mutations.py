@@ -36,10 +36,13 @@ class StationCreateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     code: StationCode
     name: Name
     district: Name
+    pin_required: bool = True
+    """Staff and above at the station set an app lock PIN on their phones."""
 
 
 class StationFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Name | UnsetType = UNSET
+    pin_required: bool | UnsetType = UNSET
 
 
 class StationUpdateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -13,6 +13,8 @@ class StationRecord(msgspec.Struct, frozen=True):
     code: str
     name: str
     district: str
+    pin_required: bool
+    """Staff and above at the station set an app lock PIN on their phones (docs/pwa.md)."""
     created_at: str
     updated_at: str
     field_hlc: dict[str, str]

@@ -146,6 +146,7 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
 
     # -- stations, events, conflicts
     await run.case(admin, "station.update", {"code": station, "fields": {"name": "重叠社工站(新址)"}}, [("station", station)])
+    await run.case(manager, "station.update", {"code": station, "fields": {"pin_required": False}}, [("station", station)])
     event = new_id()
     await run.case(staff, "event.create", {"id": event, "station": station, "date": "2026-12-05", "title": "义卖",
                                           "notes": "", "contact_phone": "13800000000"}, [("event", event)])
@@ -259,6 +260,8 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     await run.case(admin, "district.create", {"name": "越秀区"}, [("district", "越秀区")])
     await run.case(admin, "station.create", {"code": "OV-002", "name": "越秀社工站", "district": "越秀区"},
                    [("station", "OV-002"), ("district", "越秀区")])
+    await run.case(admin, "station.create", {"code": "OV-003", "name": "无锁社工站", "district": "越秀区",
+                                             "pin_required": False}, [("station", "OV-003")])
     person, first_role = new_id(), new_id()
     await run.case(manager, "person.create", {"id": person, "name": "赵六", "phone": "13600000000", "languages": "zh,en",
                                              "membership": {"id": first_role, "role": "staff", "station": station}},

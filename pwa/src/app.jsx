@@ -8,7 +8,7 @@ import { SyncBar } from './screens/syncbar.jsx';
 import { Me } from './screens/me.jsx';
 import { Icon } from './icons.jsx';
 import { AREA_NAV, AREA_ROUTES } from './areas/index.js';
-import { EnrolScreen, LockScreen, PinSetup, useLocked } from './areas/account/index.js';
+import { EnrolScreen, LockScreen, PinSetup, pinAsked, useLocked } from './areas/account/index.js';
 
 /** minRole: who may open it. */
 export const ROUTES = [
@@ -32,9 +32,10 @@ export function App() {
   const found = match(ROUTES, route.path);
   const enrolled = !!app.meta.token;
   // The app lock replaces the whole app (nothing personal stays in the page), and staff
-  // enrolled by a code set their PIN before anything else (src/areas/account/).
+  // enrolled by a code at a station that requires it set their PIN before anything else
+  // (src/areas/account/pin.js `pinAsked`).
   if (enrolled && locked) return <LockScreen app={app} />;
-  if (enrolled && app.meta.pin_due && !app.meta.pin) return <PinSetup app={app} first />;
+  if (pinAsked(app)) return <PinSetup app={app} first />;
   let body;
   if (found && found.route.open) {
     const Screen = found.route.screen;

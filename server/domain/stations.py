@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Column, String, Table, Text
+from sqlalchemy import Boolean, Column, String, Table, Text, true
 
 from schemas.mutations import StationCreateArgs, StationUpdateArgs
 from schemas.records import StationRecord
@@ -24,13 +24,15 @@ stations = Table(
     Column("code", String(32), primary_key=True),
     Column("name", String(100), nullable=False),
     Column("district", String(100), nullable=False),
+    # staff and above at this station set an app lock PIN on their phones (docs/pwa.md)
+    Column("pin_required", Boolean, nullable=False, default=True, server_default=true()),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("deleted_at", String(32), nullable=True),
 )
 
-EDITABLE = ("name",)
+EDITABLE = ("name", "pin_required")
 
 
 def district_of_sql(station_column: str) -> str:
@@ -48,6 +50,7 @@ def _wire(row: Mapping[str, Any]) -> dict[str, Any]:
         "code": row["code"],
         "name": row["name"],
         "district": row["district"],
+        "pin_required": bool(row["pin_required"]),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "field_hlc": wire_field_hlc(row["field_meta"]),
@@ -66,6 +69,7 @@ async def create_station(tx: Tx, ctx: MutationContext, args: StationCreateArgs) 
             "code": args.code,
             "name": args.name,
             "district": args.district,
+            "pin_required": args.pin_required,
             "created_at": ctx.now,
             "updated_at": ctx.now,
             "field_meta": encode_meta(meta),

@@ -55,6 +55,20 @@ def test_admin_console_sets_up_a_station_and_its_people(phones: Any, server: Ser
     expect(page.locator(f'[data-testid=admin-station-row][data-code="{code}"]')).to_be_visible()
     server.wait_for(lambda: code in server.records("station"), "the station", page=page)
     assert server.records("district")[district]["name"] == district
+    assert server.records("station")[code]["pin_required"] is True  # on unless turned off
+
+    # The station's managers (and the admin) turn the PIN lock for its staff off.
+    row = page.locator(f'[data-testid=admin-station-row][data-code="{code}"]')
+    row.get_by_test_id("admin-station-edit-open").click()
+    switch = row.get_by_test_id("admin-station-pin")
+    expect(switch).to_be_checked()
+    expect(row).to_contain_text("要求员工设置 PIN 锁")
+    switch.uncheck()
+    row.get_by_role("button", name="保存").click()
+    expect(row.get_by_test_id("admin-station-no-pin")).to_be_visible()
+    server.wait_for(lambda: server.records("station")[code]["pin_required"] is False,
+                    "the station's PIN rule", page=page)
+    assert server.records("station")[code]["name"] == f"{tag} 越秀街道社工站"
     shots(admin, "places")
 
     # A fund with seed money, and a project.

@@ -5,14 +5,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getLang, pick, t } from '../../i18n.js';
 import { go } from '../../router.js';
-import { atLeast } from '../../roles.js';
 import { RUN_LOCK, pushAll, whoAmI } from '../../sync/engine.js';
 import { forgetAll, openStore, rekey } from '../../sync/store.js';
-import { configValue } from '../../config.js';
 import { refresh, runner } from '../../state.js';
 import { exchangeCode, normaliseShort, readScanned } from './api.js';
 import { deviceId, keepDeviceId, proposeName } from './device.js';
-import { unlock } from './pin.js';
+import { resetPinPolicy, unlock } from './pin.js';
 import { Scanner } from './scan.jsx';
 
 /** Who is on the phone, in words: the name the server gave (or the user id) and the role. */
@@ -229,12 +227,13 @@ export function refusal(err) {
 
 /** Store the token. A different person starts from a clean phone; a new token for the same
  *  person keeps the outbox under a fresh client id (a client id belongs to one token; the
- *  receipt series belong to the device id, so queued receipts stay valid). `byCode`: staff
- *  and above then set a PIN before going on (station setting `pin_required`, default on). */
+ *  receipt series belong to the device id, so queued receipts stay valid). `byCode` (a code or
+ *  sign-up, not the recovery token): the lock policy applies to this phone (meta `pin_due`);
+ *  whether a PIN is asked for is `pinAsked` (the stations' `pin_required`, pin.js). */
 export async function keep(token, me, { byCode = false } = {}) {
   const db = await openStore();
-  const [oldMe, oldToken, clientId, config] = await Promise.all([
-    db.get('meta', 'me'), db.get('meta', 'token'), db.get('meta', 'client_id'), db.get('meta', 'client_config'),
+  const [oldMe, oldToken, clientId] = await Promise.all([
+    db.get('meta', 'me'), db.get('meta', 'token'), db.get('meta', 'client_id'),
   ]);
   const other = oldMe && oldMe.user !== me.user;
   if (other) await forgetAll();
@@ -244,9 +243,8 @@ export async function keep(token, me, { byCode = false } = {}) {
   await tx.store.put(me, 'me');
   for (const name of ['sync_state', 'retry_at', 'last_error', 'notice', 'sign_out_requested']) await tx.store.put(null, name);
   const pin = await tx.store.get('pin');
-  if (byCode && !pin && atLeast(me, 'staff') && configValue({ client_config: config }, 'pin_required') !== false) {
-    await tx.store.put(true, 'pin_due');
-  }
+  await tx.store.put(byCode || null, 'pin_due');
   await tx.done;
+  resetPinPolicy();
   if (!pin) unlock(); // nothing to unlock with yet; a PIN set next keeps this tab open
 }

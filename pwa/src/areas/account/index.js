@@ -10,7 +10,8 @@ import './account.css';
 
 export { EnrolScreen } from './enrol.jsx';
 export { LockScreen, PinSetup } from './lock.jsx';
-export { useLocked } from './pin.js';
+export { pinAsked, useLocked } from './pin.js';
+export { pinRequiredFor } from './policy.js';
 export { AppLockSection, SignOutSection } from './me.jsx';
 
 export const ACCOUNT_AREA = {

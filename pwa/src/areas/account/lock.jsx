@@ -92,7 +92,7 @@ export function PinSetup({ app, first = false }) {
   const [again, setAgain] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
-  const required = !!app.meta.pin_due;
+  const required = first;
   async function submit(e) {
     e.preventDefault();
     if (!validPin(pin)) { setError(t('pin.bad')); return; }

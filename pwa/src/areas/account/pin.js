@@ -4,6 +4,7 @@
 // `idleMs` without a touch or key.
 import { useEffect, useState } from 'preact/hooks';
 import { openStore } from '../../sync/store.js';
+import { pinRequiredFor } from './policy.js';
 
 export const PIN_ITERATIONS = 310000;
 export const FREE_TRIES = 5;
@@ -28,7 +29,6 @@ export async function setPin(pin) {
   const db = await openStore();
   const tx = db.transaction('meta', 'readwrite');
   await tx.store.put(record, 'pin');
-  await tx.store.put(null, 'pin_due');
   await tx.store.put(null, 'pin_fail');
   await tx.done;
 }
@@ -52,6 +52,22 @@ export async function checkPin(pin) {
   await db.put('meta', next, 'pin_fail');
   return { ok: false, fails: count, until: next.until };
 }
+
+// -- who must set a PIN (docs/pwa.md "App lock") ---------------------------------------------
+
+let policy = null; // this tab's answer, read once: a station turning the PIN on asks at the next start, not mid-task
+
+/** Whether the app shows "set a PIN" before anything else: enrolled by a code or sign-up
+ *  (meta `pin_due`; the recovery token is exempt), no PIN yet, and `pinRequiredFor`. */
+export function pinAsked(app) {
+  const { meta, view } = app;
+  if (!meta.token || meta.pin || !meta.pin_due) return false;
+  if (policy === null) policy = pinRequiredFor(meta.me, view);
+  return policy === true;
+}
+
+/** A new enrolment decides again (app.jsx reads it at the next render). */
+export function resetPinPolicy() { policy = null; }
 
 // -- the lock (per tab) ---------------------------------------------------------------------
 

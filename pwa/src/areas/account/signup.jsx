@@ -42,7 +42,7 @@ export function SignupScreen({ app, query }) {
     try {
       const answer = await signUp({ code, name: name.trim(), phone: phone.trim(), deviceName: proposeName(name.trim(), getLang()), deviceId: await deviceId() });
       await keepDeviceId(answer.device_id);
-      await keep(answer.token, answer.me);
+      await keep(answer.token, answer.me, { byCode: true });
       await refresh();
       runner.kick();
       runner.connectEvents();

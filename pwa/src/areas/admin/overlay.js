@@ -34,8 +34,8 @@ export const ADMIN_OVERLAY = {
   },
   'station.create'(view, args, m) {
     put(view, 'station', args.code, {
-      code: args.code, name: args.name, district: args.district, created_at: m.created_at,
-      updated_at: m.created_at, field_hlc: { name: m.hlc }, pending: true,
+      code: args.code, name: args.name, district: args.district, pin_required: args.pin_required ?? true,
+      created_at: m.created_at, updated_at: m.created_at, field_hlc: { name: m.hlc, pin_required: m.hlc }, pending: true,
     });
     if (view.district && !view.district.has(args.district)) {
       put(view, 'district', args.district, { name: args.district, created_at: m.created_at, created_by: null, pending: true });

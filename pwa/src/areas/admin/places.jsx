@@ -1,5 +1,5 @@
 // Districts and stations: admins set up districts, district managers and admins open
-// stations in them, a station's managers rename it. All of it through the outbox.
+// stations in them, a station's managers rename it and set whether its staff need a PIN. All of it through the outbox.
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { act } from '../../state.js';
@@ -74,14 +74,17 @@ function StationRow({ app, station }) {
   const me = app.meta.me;
   const [editing, setEditing] = useState(false);
   const saving = useSaving();
-  const mayRename = rankAt(me, station.code, station.district) >= 2;
-  async function rename(e) {
+  const mayEdit = rankAt(me, station.code, station.district) >= 2;
+  const pinOn = station.pin_required !== false; // a record from before the setting: on
+  async function save(e) {
     e.preventDefault();
-    const name = new FormData(e.currentTarget).get('name');
+    const form = new FormData(e.currentTarget);
     await saving.run(async () => {
-      const clean = required(name, t('admin.station_name'));
-      if (clean === station.name) throw new Invalid(t('event.no_changes'));
-      const fields = { name: clean };
+      const clean = required(form.get('name'), t('admin.station_name'));
+      const fields = {};
+      if (clean !== station.name) fields.name = clean;
+      if (form.has('pin_required') !== pinOn) fields.pin_required = form.has('pin_required');
+      if (!Object.keys(fields).length) throw new Invalid(t('event.no_changes'));
       await act('station.update', { code: station.code, fields, base: baseFor(station, fields) });
       setEditing(false);
       return savedText(clean);
@@ -90,20 +93,30 @@ function StationRow({ app, station }) {
   return (
     <li class="item" data-testid="admin-station-row" data-code={station.code}>
       {editing ? (
-        <form class="grow" onSubmit={rename}>
-          <fieldset disabled={saving.busy} class="row">
-            <input name="name" defaultValue={station.name} maxLength={100} aria-label={t('admin.station_name')} />
-            <button type="submit" class="primary small">{t('event.save')}</button>
-            <button type="button" class="small" onClick={() => setEditing(false)}>{t('event.cancel')}</button>
+        <form class="grow" onSubmit={save} data-testid="admin-station-edit">
+          <fieldset disabled={saving.busy}>
+            <div class="row">
+              <input name="name" defaultValue={station.name} maxLength={100} aria-label={t('admin.station_name')} />
+            </div>
+            <label class="check">
+              <input type="checkbox" role="switch" name="pin_required" defaultChecked={pinOn} data-testid="admin-station-pin" />
+              {t('admin.station_pin')}
+            </label>
+            <p class="muted fine">{t('admin.station_pin_help')}</p>
+            <div class="row">
+              <button type="submit" class="primary small">{t('event.save')}</button>
+              <button type="button" class="small" onClick={() => setEditing(false)}>{t('event.cancel')}</button>
+            </div>
           </fieldset>
         </form>
       ) : (
         <div class="grow">
           <strong>{station.name}</strong> <span class="muted mono">{station.code}</span> <Pending record={station} />
+          {!pinOn && <span class="muted fine" data-testid="admin-station-no-pin"> · {t('admin.station_no_pin')}</span>}
           <Status saving={saving} id={`station-${station.code}`} />
         </div>
       )}
-      {mayRename && !editing && <button type="button" class="small" onClick={() => { saving.clear(); setEditing(true); }}>{t('admin.rename')}</button>}
+      {mayEdit && !editing && <button type="button" class="small" onClick={() => { saving.clear(); setEditing(true); }} data-testid="admin-station-edit-open">{t('admin.edit_station')}</button>}
     </li>
   );
 }

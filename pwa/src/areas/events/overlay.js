@@ -25,6 +25,8 @@ export const EVENTS_OVERLAY = {
   },
   'station.update'(view, args, m) {
     const station = view.station.get(args.code);
-    if (station) view.station.set(args.code, { ...station, ...args.fields, field_hlc: { ...station.field_hlc, name: m.hlc }, pending: true });
+    if (!station) return;
+    const stamps = Object.fromEntries(Object.keys(args.fields).map((f) => [f, m.hlc]));
+    view.station.set(args.code, { ...station, ...args.fields, field_hlc: { ...station.field_hlc, ...stamps }, updated_at: m.created_at, pending: true });
   },
 };
