@@ -15,6 +15,7 @@ tests/browser/steps.py. A test module never imports another (tests/test_layout.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -54,10 +55,20 @@ async def _create_pg_database(name: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test session."""
-    name = f"charity_test_{os.getpid()}"
+async def _drop_pg_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql://", "postgres://", 1), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def fresh_pg_database(name: str) -> str:
+    """An empty PostgreSQL database ``name`` (dropped first if left over) and its URL; the
+    test skips with the reason when no server answers, or fails under
+    CHARITY_REQUIRE_POSTGRES=1. Drop it afterwards with ``drop_pg_database``."""
     try:
         asyncio.run(_create_pg_database(name))
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server
@@ -65,7 +76,20 @@ def pg_database_url() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(message + " (CHARITY_REQUIRE_POSTGRES=1: PostgreSQL tests are required)")
         pytest.skip(message)
-    url = _pg_url(name)
+    return _pg_url(name)
+
+
+def drop_pg_database(name: str) -> None:
+    """Best-effort clean-up of a database made by ``fresh_pg_database``."""
+    with contextlib.suppress(Exception):
+        asyncio.run(_drop_pg_database(name))
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    name = f"charity_test_{os.getpid()}"
+    url = fresh_pg_database(name)
 
     async def migrate_once() -> None:
         from server.migrate import migrate

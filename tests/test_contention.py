@@ -13,7 +13,6 @@ reruns the server logged (``sync.db``/``sync.push``: "rerun of a write transacti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import random
@@ -84,15 +83,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     name = f"charity_contention_{os.getpid()}"
-    try:
-        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-        message = f"PostgreSQL not reachable at {conftest.PG_ADMIN_URL}: {exc!r}"
-        if conftest.REQUIRE_PG:
-            pytest.fail(message + " (CHARITY_REQUIRE_POSTGRES=1: PostgreSQL tests are required)")
-        pytest.skip(message)
-    url = conftest._pg_url(name)
+    url = conftest.fresh_pg_database(name)
     server = ServerProcess(database_url=url, data_dir=tmp_path_factory.mktemp("contention"), workers=WORKERS)
     try:
         server.start(timeout=45)
@@ -103,8 +94,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield Cluster(server, name, url, tokens)
     finally:
         server.stop()
-        with contextlib.suppress(Exception):  # cleanup is best effort
-            asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conftest.drop_pg_database(name)
 
 
 @dataclass

@@ -7,7 +7,6 @@ database of this module's own; clients speak real HTTP to 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 import uuid
@@ -30,15 +29,6 @@ PUSHERS, BATCHES, PER_BATCH = 8, 40, 5
 PULL_LIMIT = 50
 RECONNECT_EVERY = 10
 
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(conftest.PG_ADMIN_URL.replace("postgresql://", "postgres://", 1), timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def _issue_tokens(url: str, specs: dict[str, tuple[str, str, str | None, str | None]]) -> dict[str, str]:
@@ -65,15 +55,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     name = f"charity_mw_{os.getpid()}"
-    try:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-        message = f"PostgreSQL not reachable at {conftest.PG_ADMIN_URL}: {exc!r}"
-        if conftest.REQUIRE_PG:
-            pytest.fail(message + " (CHARITY_REQUIRE_POSTGRES=1: PostgreSQL tests are required)")
-        pytest.skip(message)
-    url = conftest._pg_url(name)
+    url = conftest.fresh_pg_database(name)
     data_dir = tmp_path_factory.mktemp("multiworker")
     server = ServerProcess(database_url=url, data_dir=data_dir, workers=WORKERS)
     try:
@@ -105,8 +87,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield c
     finally:
         server.stop()
-        with contextlib.suppress(Exception):  # cleanup is best effort
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conftest.drop_pg_database(name)
 
 
 def _auth(token: str) -> dict[str, str]:

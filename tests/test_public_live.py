@@ -20,16 +20,6 @@ from tests.serverproc import ServerProcess, cli_token
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 
-async def _admin_sql(statement: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(conftest.PG_ADMIN_URL.replace("postgresql://", "postgres://", 1),
-                                 timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
@@ -37,14 +27,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerPro
         url = f"sqlite:///{tmp_path / 'live.db'}"
     else:
         name = f"charity_live_{os.getpid()}"
-        try:
-            asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-            if conftest.REQUIRE_PG:
-                pytest.fail(f"PostgreSQL required but not reachable: {exc!r}")
-            pytest.skip(f"PostgreSQL not reachable: {exc!r}")
-        url = conftest._pg_url(name)
+        url = conftest.fresh_pg_database(name)
     process = ServerProcess(database_url=url, data_dir=tmp_path)
     try:
         process.start(timeout=45)
@@ -52,7 +35,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerPro
     finally:
         process.stop()
         if request.param == "postgres":
-            asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conftest.drop_pg_database(name)
 
 
 async def test_event_page_stream_sends_totals_after_a_phone_syncs(server: ServerProcess) -> None:
