@@ -181,7 +181,10 @@ class Tx:
     def insert(self, type_name: str, row: Mapping[str, Any]) -> None:
         rtype = self.registry.record_types[type_name]
         rkey = (type_name, str(row[rtype.key]))
-        self._frame[rkey] = (dict(row), rkey not in self._existed and not self._is_written(rkey))
+        # the table's column defaults first, so what phones see (to_wire) and what is stored
+        # agree for a column the writer left out
+        staged = {**_row_plan(rtype.table)[1], **row}
+        self._frame[rkey] = (staged, rkey not in self._existed and not self._is_written(rkey))
         self._frame_touched[rkey] = None
 
     def update(self, type_name: str, record_id: str, values: Mapping[str, Any]) -> None:

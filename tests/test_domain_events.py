@@ -54,7 +54,7 @@ async def test_handler_writes_commit_with_the_mutation_and_drop_with_a_rejection
         mutation(1, "test.probe", {"code": "EV-KEPT"}),
         mutation(2, "test.probe", {"code": "EV-DROPPED", "fail_after_emit": True}),
     ])).json()
-    assert [r["status"] for r in body["results"]] == ["applied", "rejected"]
+    assert [r["status"] for r in body["results"]] == ["applied", "rejected"], body
     assert seen == ["EV-KEPT", "EV-DROPPED"]  # both handlers ran ...
     async with api.state.db.read() as conn:
         codes = {row.code for row in await conn.execute(select(stations.c.code))}
