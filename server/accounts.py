@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.people import RevokeRequest
-from server.api import APP_VERSION, _decode
+from server.api import APP_VERSION, decode_body
 from server.auth import resolve_grant, revoke_tag, revoke_token, token_row
 from server.domain.people import memberships
 from server.domain.stations import stations
@@ -174,7 +174,7 @@ async def revoke_device_route(request: Request[Any, Any, Any], token_id: str) ->
     state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"),
                                 app_version=request.headers.get(APP_VERSION))
-    body: RevokeRequest = _decode(await request.body(), RevokeRequest)
+    body: RevokeRequest = decode_body(await request.body(), RevokeRequest)
     async with state.db.read() as conn:
         row = await token_row(conn, token_id)
         if row is None:

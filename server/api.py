@@ -58,7 +58,7 @@ def overloaded_response(exc: Overloaded) -> Response[bytes]:
     )
 
 
-def _decode(body: bytes, kind: type[Any]) -> Any:
+def decode_body(body: bytes, kind: type[Any]) -> Any:
     """The envelope, or a 400 naming what is wrong. The whole body is checked to be UTF-8
     first: msgspec leaves ``args`` raw, and a bad byte there would only surface when the
     mutation is applied. JSON nested deeper than the interpreter's recursion limit is
@@ -97,7 +97,7 @@ async def push_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = state_of(request)
     async with state.gate.enter():
         token = bearer_token(request.headers.get("authorization"))
-        envelope: PushRequest = _decode(await request.body(), PushRequest)
+        envelope: PushRequest = decode_body(await request.body(), PushRequest)
         resolver = grant_resolver(
             token, app_version=request.headers.get(APP_VERSION), write=True,
             pending_count=envelope.pending, pending_summary=envelope.pending_summary,
@@ -119,7 +119,7 @@ async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = state_of(request)
     async with state.gate.enter():
         token = bearer_token(request.headers.get("authorization"))
-        envelope: PullRequest = _decode(await request.body(), PullRequest)
+        envelope: PullRequest = decode_body(await request.body(), PullRequest)
         resolver = grant_resolver(token, app_version=request.headers.get(APP_VERSION))
         page = await pull_module.pull(
             state.db, state.registry, resolver, envelope, min_protocol=state.settings.min_protocol,

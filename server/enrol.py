@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schemas.people import EnrolCodeRequest, EnrolRequest, SignupRequest
 from schemas.timebank import VolunteerRegisterArgs
 from server.accounts import forbidden, may_act_for, me_body, person_memberships
-from server.api import APP_VERSION, _decode
+from server.api import APP_VERSION, decode_body
 from server.auth import SYSTEM, TokenResolver, insert_token, resolve_grant
 from server.domain.people import ensure_person, has_active_admin, system_write, write_membership
 from server.domain.stations import stations
@@ -445,7 +445,7 @@ async def make_code_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"),
                                 app_version=request.headers.get(APP_VERSION))
-    body: EnrolCodeRequest = _decode(await request.body(), EnrolCodeRequest)
+    body: EnrolCodeRequest = decode_body(await request.body(), EnrolCodeRequest)
     async with state.db.read() as conn:
         held = (await person_memberships(conn, [body.user_id])).get(body.user_id, [])
     if not held:
@@ -468,7 +468,7 @@ async def enrol_route(request: Request[Any, Any, Any]) -> Response[Any]:
     from server.state import state_of
 
     state = state_of(request)
-    body: EnrolRequest = _decode(await request.body(), EnrolRequest)
+    body: EnrolRequest = decode_body(await request.body(), EnrolRequest)
     if (body.code is None) == (body.short_code is None):
         raise ProtocolError(400, "invalid_args", "请提供登记链接中的码或短码(二选一)",
                             "give either code or short_code", field="code")
@@ -560,7 +560,7 @@ async def signup_route(request: Request[Any, Any, Any]) -> Response[Any]:
     from server.state import state_of
 
     state = state_of(request)
-    body: SignupRequest = _decode(await request.body(), SignupRequest)
+    body: SignupRequest = decode_body(await request.body(), SignupRequest)
     if not body.consent:
         raise ProtocolError(400, "consent_required", "须同意登记个人信息才能报名",
                             "consent to keeping your details is required", field="consent")
