@@ -17,7 +17,7 @@ from litestar import Request, Response, get
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from server import reports
+from server import audit, reports
 from server.auth import resolve_grant
 from server.domain.donations import donations
 from server.domain.funds import funds, works_for_fund
@@ -146,6 +146,10 @@ async def export_donations(request: Request[Any, Any, Any]) -> Response[bytes]:
     low, high, label = _period(request)
     async with state_of(request).db.read() as conn:
         rows = await reports.donation_rows(conn, reports.export_scope(donations, grant), low, high)
+    station, district = audit.grant_place(grant)
+    await audit.record_now(state_of(request).db, grant, "export.donations", "donations", label,
+                           station=station, district=district,
+                           detail={"format": fmt, "period": label, "rows": len(rows)})
     return _table(reports.DONATION_COLUMNS, rows, fmt, f"donations_{label}")
 
 
@@ -172,6 +176,9 @@ async def export_fund_statement(request: Request[Any, Any, Any], fund_id: str) -
         statement = await reports.fund_statement(conn, fund_id, low, high)
     assert statement is not None
     summary, lines = statement
+    await audit.record_now(state_of(request).db, grant, "export.fund_statement", "fund", fund_id,
+                           station=fund["station"], district=fund["district"],
+                           detail={"format": fmt, "period": label, "rows": len(lines)})
     preamble = [["基金 / fund", summary["fund"]], ["期间 / period", label],
                 ["期初余额(分) / opening (fen)", summary["opening_fen"]],
                 ["期末余额(分) / closing (fen)", summary["closing_fen"]]]
