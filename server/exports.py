@@ -129,6 +129,12 @@ def _table(columns: Sequence[str], rows: Sequence[dict[str, Any]], fmt: str, nam
                           (cells(r) for r in rows), fmt, name, preamble, yuan_at)
 
 
+def _export_detail(request: Request[Any, Any, Any], fmt: str, rows: int) -> dict[str, Any]:
+    """What the audit row of an export says: format, period asked for, rows sent."""
+    asked = {k: request.query_params[k] for k in ("from", "to") if request.query_params.get(k)}
+    return {"format": fmt, **asked, "rows": rows}
+
+
 def _format(request: Request[Any, Any, Any]) -> str:
     return "xlsx" if request.url.path.endswith(".xlsx") else "csv"
 
@@ -147,9 +153,9 @@ async def export_donations(request: Request[Any, Any, Any]) -> Response[bytes]:
     async with state_of(request).db.read() as conn:
         rows = await reports.donation_rows(conn, reports.export_scope(donations, grant), low, high)
     station, district = audit.grant_place(grant)
-    await audit.record_now(state_of(request).db, grant, "export.donations", "donations", label,
-                           station=station, district=district,
-                           detail={"format": fmt, "period": label, "rows": len(rows)})
+    await audit.record_now(state_of(request).db, grant, "export.donations", "donations",
+                           station or district or "all", station=station, district=district,
+                           detail=_export_detail(request, fmt, len(rows)))
     return _table(reports.DONATION_COLUMNS, rows, fmt, f"donations_{label}")
 
 
@@ -178,7 +184,7 @@ async def export_fund_statement(request: Request[Any, Any, Any], fund_id: str) -
     summary, lines = statement
     await audit.record_now(state_of(request).db, grant, "export.fund_statement", "fund", fund_id,
                            station=fund["station"], district=fund["district"],
-                           detail={"format": fmt, "period": label, "rows": len(lines)})
+                           detail=_export_detail(request, fmt, len(lines)))
     preamble = [["基金 / fund", summary["fund"]], ["期间 / period", label],
                 ["期初余额(分) / opening (fen)", summary["opening_fen"]],
                 ["期末余额(分) / closing (fen)", summary["closing_fen"]]]

@@ -20,6 +20,8 @@ def shots(phone: Phone, name: str) -> None:
     for size, label in ((PHONE, "360"), (OFFICE, "1280")):
         phone.page.set_viewport_size(size)
         phone.page.evaluate("scrollTo(0, 0)")
+        width = phone.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"the page is {width}px wide at {size['width']}px"
         phone.shot(f"75-audit-{name}-{label}")
         if COPY_TO.parent.exists():
             COPY_TO.mkdir(parents=True, exist_ok=True)
