@@ -25,7 +25,7 @@ so it never fills a phone.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Request, Response, get
@@ -91,6 +91,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "export.fund_statement": ("导出基金流水", "exported a fund statement"),
     "export.audit": ("导出审计日志", "exported the audit log"),
     "device.revoke_lost": ("停用丢失的设备", "cut off a lost device"),
+    "device.revoke": ("停用设备", "revoked a device"),
     "device.sign_out_request": ("要求设备退出登录", "asked a device to sign out"),
     "device.sign_out": ("设备退出登录", "a device signed out"),
     "enrol.code_issue": ("生成登记码", "issued an enrolment code"),
@@ -182,6 +183,19 @@ async def record_now(db: Database, grant: Grant | None, action: str, target_kind
                      district=district, detail=detail)
 
     await db.run_write(work)
+
+
+def recorder(grant: Grant | None, action: str, target_kind: str, target_id: str, *,
+             station: str | None = None, district: str | None = None,
+             detail: Mapping[str, Any] | None = None
+             ) -> Callable[[AsyncConnection], Awaitable[None]]:
+    """``record`` as a callback for a helper that runs its own transaction
+    (``server.auth.revoke_token(..., also=...)``)."""
+    async def run(conn: AsyncConnection) -> None:
+        await record(conn, grant, action, target_kind, target_id, station=station,
+                     district=district, detail=detail)
+
+    return run
 
 
 def grant_place(grant: Grant) -> tuple[str | None, str | None]:
@@ -345,5 +359,5 @@ async def audit_export_route(request: Request[Any, Any, Any]) -> Response[bytes]
 
 ROUTES = [audit_route, audit_export_route]
 
-__all__ = ["ACTIONS", "ROUTES", "audit_log", "entry", "grant_place", "record", "record_now",
+__all__ = ["ACTIONS", "ROUTES", "audit_log", "entry", "grant_place", "record", "record_now", "recorder",
            "stage", "visible_to"]
