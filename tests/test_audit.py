@@ -4,8 +4,10 @@ refuses UPDATE and DELETE; district managers read their district only; others ge
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
 from typing import Any
 
 import pytest
@@ -232,3 +234,31 @@ async def test_filters_and_pages(api: Api) -> None:
     assert bad.status_code == 400 and bad.json()["field"] == "action"
     async with api.state.db.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(audit_log))).scalar() == 4
+
+
+async def test_concurrent_requests_each_record_their_own_request_id(api: Api) -> None:
+    """SQLite's single writer runs several requests' writes in one task: each must still
+    see its own request's id and address (the writer sets the caller's context)."""
+    world = await build_world(api)
+    manager = api.auth(world.manager.token)
+    answers = await asyncio.gather(*[
+        api.http.get("/api/v1/exports/donations.csv", headers={**manager, "X-Request-ID": f"req-{i}"})
+        for i in range(6)])
+    assert [a.headers["x-request-id"] for a in answers] == [f"req-{i}" for i in range(6)]
+    assert sorted(r["request_id"] for r in await rows(api, "export.donations")) == [
+        f"req-{i}" for i in range(6)]
+
+
+async def test_access_log_has_one_line_per_request_without_the_query(
+        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="server.access")
+    answer = await api.http.get("/api/v1/public/receipts/R-00001", params={"code": "SECRETCODE"},
+                                headers={"X-Request-ID": "trace-1"})
+    assert answer.status_code == 404
+    await api.http.get("/api/v1/public/signup/very-secret-link-token")
+    lines = [r for r in caplog.records if r.name == "server.access"]
+    assert len(lines) == 2
+    first = lines[0].getMessage()
+    assert first.startswith("GET /api/v1/public/receipts/R-00001 404 ") and "ms" in first
+    assert "SECRETCODE" not in first and lines[0].request_id == "trace-1"
+    assert "very-secret" not in lines[1].getMessage() and "/signup/***" in lines[1].getMessage()
