@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.people import RevokeRequest
+from server import audit
 from server.api import APP_VERSION, decode_body
 from server.auth import resolve_grant, revoke_tag, revoke_token, token_row
 from server.domain.people import memberships
@@ -58,6 +59,16 @@ async def person_memberships(conn: AsyncConnection, user_ids: Sequence[str], *,
             item["district"] = item["station_district"] or item["district"]
         out.setdefault(str(row["user_id"]), []).append(item)
     return out
+
+
+def place_of_person(held: Sequence[Mapping[str, Any]]) -> tuple[str | None, str | None]:
+    """The place an act about this person concerns (their highest active membership's
+    station and district), for the audit log: that district's managers see it."""
+    live = [m for m in held if m["ended_at"] is None] or list(held)
+    if not live:
+        return None, None
+    top = max(live, key=lambda m: RANK[m["role"]])
+    return top["station"], top["district"]
 
 
 def may_act_for(grant: Grant, user_id: str, held: Sequence[Mapping[str, Any]]) -> bool:
@@ -110,7 +121,13 @@ async def sign_out_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
     state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
-    await revoke_token(state.db, grant.token_id, reason="signed_out", pokes=state.pokes)
+    station, district = audit.grant_place(grant)
+
+    async def log(conn: AsyncConnection) -> None:
+        await audit.record(conn, grant, "device.sign_out", "device", grant.token_id,
+                           station=station, district=district, detail={"user": grant.user_id})
+
+    await revoke_token(state.db, grant.token_id, reason="signed_out", pokes=state.pokes, also=log)
     return {"token_id": grant.token_id, "signed_out": True}
 
 
@@ -183,8 +200,16 @@ async def revoke_device_route(request: Request[Any, Any, Any], token_id: str) ->
                 ).get(row["user_id"], [])
     if not may_act_for(grant, row["user_id"], held):
         raise forbidden("您不能停用此人的设备", "you may not revoke this person's devices")
+    station, district = place_of_person(held)
+
+    async def log(conn: AsyncConnection) -> None:
+        await audit.record(conn, grant, f"device.{'revoke_lost' if body.mode == 'lost' else 'sign_out_request'}",
+                           "device", token_id, station=station, district=district,
+                           detail={"user": row["user_id"], "mode": body.mode})
+
     if body.mode == "lost":
-        await revoke_token(state.db, token_id, reason="lost", wipe=True, pokes=state.pokes)
+        await revoke_token(state.db, token_id, reason="lost", wipe=True, pokes=state.pokes,
+                           also=log)
     else:
         if row["revoked_at"] is not None:
             raise ProtocolError(409, "already_revoked", "此设备已停用", "this device is already revoked")
@@ -194,6 +219,7 @@ async def revoke_device_route(request: Request[Any, Any, Any], token_id: str) ->
         async def ask(conn: AsyncConnection) -> None:
             await conn.execute(update(device_tokens).where(device_tokens.c.id == token_id)
                                .values(sign_out_requested_at=now_iso()))
+            await log(conn)
             await state.pokes.stage(conn, tags)
 
         await state.db.run_write(ask)

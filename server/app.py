@@ -10,6 +10,7 @@ import html
 import logging
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -19,7 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
-from server import accounts, client_config, enrol, exports, public
+from server import accounts, audit, client_config, enrol, exports, public
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
 from server.auth import configure as configure_auth
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
-        *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES,
+        *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
     ]
     if settings.serve_static:
         route_handlers += pwa_routes()
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         logging_config=None,
         openapi_config=openapi_config(),
     )
+    app.access_log = settings.access_log
     if state is not None:
         app.state["charity"] = state
     return app
@@ -130,7 +132,21 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
 def create_app_from_env() -> Litestar:
     """Entry point for uvicorn workers: settings come from ``CHARITY_*`` variables."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+def configure_logging(settings: Settings) -> None:
+    """The log format with the request id, at the configured level, unless the process
+    already has handlers (the command line set them up; a worker process has none)."""
+    rid.install_log_records()
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
 
 
 def _protocol_error(_request: Request[Any, Any, Any], exc: ProtocolError) -> Response[bytes]:
@@ -196,9 +212,23 @@ def _bad_target(scope: Scope) -> bool:
     return False
 
 
+access_log = logging.getLogger("server.access")
+_SECRET_PATHS = re.compile(r"^(/api/v1/public/signup/)[^/]+")
+
+
+def log_path(path: str) -> str:
+    """The path as the access log shows it: never the query (receipt codes, tokens), and a
+    sign-up link's secret replaced by ``***``."""
+    return _SECRET_PATHS.sub(r"\1***", path)[:300]
+
+
 class CharityApp(Litestar):
     """Litestar, with a request id around every HTTP request (the header, the log records,
-    the error bodies) and with control characters in the request target refused up front."""
+    the error bodies), control characters in the request target refused up front, and
+    one access-log line per request (``server.access``: method, path without the query,
+    status, duration, client address; the request id is on the record)."""
+
+    access_log: bool = True
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -208,10 +238,14 @@ class CharityApp(Litestar):
                         None)
         request_id = rid.from_header(incoming)
         token = rid.CURRENT.set(request_id)
+        client = scope.get("client")
+        client_token = rid.CLIENT.set(str(client[0])[:64] if client else None)
         header = (b"x-request-id", request_id.encode())
+        started, status = time.perf_counter(), [0]
 
         async def send_with_id(message: AsgiMessage) -> None:
             if message["type"] == "http.response.start":
+                status[0] = message["status"]
                 headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"]
                 message = {**message, "headers": [*headers, header]}
             await send(message)
@@ -222,6 +256,12 @@ class CharityApp(Litestar):
                 return
             await super().__call__(scope, receive, send_with_id)
         finally:
+            if self.access_log:
+                access_log.info("%s %s %d %.1fms %s", scope.get("method", "-"),
+                                log_path(scope.get("path", "")), status[0] or 500,
+                                (time.perf_counter() - started) * 1000,
+                                client[0] if client else "-")
+            rid.CLIENT.reset(client_token)
             rid.CURRENT.reset(token)
 
 

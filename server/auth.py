@@ -17,6 +17,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -112,11 +113,13 @@ def _registry() -> Any:
 
 
 async def revoke_token(db: Database, token_id: str, *, reason: str = "admin",
-                       wipe: bool = False, pokes: PokeSink | None = None) -> bool:
+                       wipe: bool = False, pokes: PokeSink | None = None,
+                       also: Callable[[AsyncConnection], Awaitable[None]] | None = None) -> bool:
     """Revoke a token now. ``wipe`` (lost or stolen): its Web Push subscriptions go too
     and every later request answers ``device_wiped``. Open event streams of the token
     end within seconds (they re-check it; a ``t:<id>`` poke, through ``pokes``, wakes
-    them at once)."""
+    them at once). ``also`` runs in the same transaction when the token was revoked
+    (the audit row)."""
     sink = pokes or PokeSink(None, postgres=db.is_postgres)
     tags = {revoke_tag(token_id)}
 
@@ -139,6 +142,8 @@ async def revoke_token(db: Database, token_id: str, *, reason: str = "admin",
                 push_subscriptions.c.token_id == token_id))
         if done:
             await sink.stage(conn, tags)
+            if also is not None:
+                await also(conn)
         return done
 
     done = await db.run_write(work)

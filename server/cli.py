@@ -188,16 +188,22 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"token id: {token_id} (user {args.user}, role {args.role})")
                 print(token)
                 return 0
-            if await revoke_token(db, args.token_id):
+            from server import audit
+
+            if await revoke_token(db, args.token_id, also=audit.recorder(
+                    None, "device.revoke", "device", args.token_id, detail={"via": "cli"})):
                 print(f"revoked {args.token_id}")
                 return 0
             print(f"error: no active token {args.token_id}", file=sys.stderr)
             return 1
         if args.command == "device":
+            from server import audit
             from server.auth import revoke_token
 
+            action = "device.revoke_lost" if args.lost else "device.revoke"
             if await revoke_token(db, args.token_id, reason="lost" if args.lost else "admin",
-                                  wipe=args.lost):
+                                  wipe=args.lost, also=audit.recorder(
+                                      None, action, "device", args.token_id, detail={"via": "cli"})):
                 print(f"revoked {args.token_id}{' (wiped)' if args.lost else ''}")
                 return 0
             print(f"error: no active token {args.token_id}", file=sys.stderr)

@@ -47,10 +47,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.people import EnrolCodeRequest, EnrolRequest, SignupRequest
 from schemas.timebank import VolunteerRegisterArgs
-from server.accounts import forbidden, may_act_for, me_body, person_memberships
+from server import audit
+from server.accounts import forbidden, may_act_for, me_body, person_memberships, place_of_person
 from server.api import APP_VERSION, decode_body
 from server.auth import SYSTEM, TokenResolver, insert_token, resolve_grant
-from server.domain.people import ensure_person, has_active_admin, system_write, write_membership
+from server.domain.people import (
+    ensure_person,
+    has_active_admin,
+    memberships,
+    system_write,
+    write_membership,
+)
 from server.domain.stations import stations
 from server.openapi import TOKEN, answer, errors
 from server.settings import Settings
@@ -58,7 +65,7 @@ from sync.db import Database
 from sync.errors import ProtocolError, Rejected
 from sync.ids import uuid7
 from sync.pokes import PokeSink
-from sync.scopes import MANAGER, STAFF, Grant
+from sync.scopes import MANAGER, RANK, STAFF, Grant
 from sync.tables import device_tokens, metadata, sync_state
 from sync.timeutil import iso, now_iso, utc_now
 
@@ -169,9 +176,11 @@ class MadeCode:
     short_code: str | None = None
 
 
-async def make_device_code(db: Database, settings: Settings, user_id: str, created_by: str
-                           ) -> MadeCode:
-    """A device code for ``user_id``; their older unused ones are revoked."""
+async def make_device_code(db: Database, settings: Settings, user_id: str, created_by: str,
+                           *, grant: Grant | None = None,
+                           place: tuple[str | None, str | None] = (None, None)) -> MadeCode:
+    """A device code for ``user_id``; their older unused ones are revoked. Audited as
+    ``enrol.code_issue`` by ``grant`` (the system when None), at the person's ``place``."""
     secret, short = secrets.token_urlsafe(32), new_short_code()
     code_id, now = uuid7(), utc_now()
     expires = iso(now + dt.timedelta(minutes=settings.enrol_code_minutes))
@@ -185,6 +194,8 @@ async def make_device_code(db: Database, settings: Settings, user_id: str, creat
             id=code_id, kind="device", secret_hash=sha256(secret), short_hash=sha256(short),
             user_id=user_id, station=None, created_by=created_by, created_at=iso(now),
             expires_at=expires))
+        await audit.record(conn, grant, "enrol.code_issue", "person", user_id, station=place[0],
+                           district=place[1], detail={"code": code_id, "kind": "device"})
 
     await db.run_write(work)
     return MadeCode(code_id, secret, link(settings, "enrol", secret), expires, show_short(short))
@@ -211,6 +222,8 @@ async def make_first_admin_code(db: Database, settings: Settings, *, fresh: bool
         await conn.execute(insert(enrolment_codes).values(
             id=code_id, kind="first_admin", secret_hash=sha256(derived_secret(key, code_id)),
             created_by="system", created_at=iso(now), expires_at=expires))
+        await audit.record(conn, None, "enrol.code_issue", "enrolment_code", code_id,
+                           detail={"code": code_id, "kind": "first_admin"})
         return code_id, expires
 
     code_id, expires = await db.run_write(work)
@@ -414,6 +427,17 @@ async def exchange(db: Database, registry: Any, pokes: PokeSink, code: dict[str,
         chosen = await _device_id_for(conn, user_id, device_id)
         token_id, token = await insert_token(conn, user_id=user_id, name=device_name,
                                              device_id=chosen, created_by=code["created_by"])
+        held = (await tx.query(select(memberships.c.role, memberships.c.station,
+                                      memberships.c.district).where(
+            memberships.c.user_id == user_id, memberships.c.ended_at.is_(None)))).mappings().all()
+        top = max(held, key=lambda m: RANK[m["role"]], default=None)
+        station, district = (top["station"], top["district"]) if top else (None, None)
+        enrolled = Grant(token_id=token_id, user_id=user_id, role=top["role"] if top else "volunteer",
+                         station=station, district=district, device_id=chosen)
+        if kind == "first_admin":
+            audit.stage(tx, ctx, "admin.first_setup", "person", user_id, actor=enrolled)
+        audit.stage(tx, ctx, "enrol.code_use", "device", token_id, station=station,
+                    district=district, actor=enrolled, detail={"code": code["id"], "kind": kind})
         if kind != "signup":
             await conn.execute(update(enrolment_codes).where(enrolment_codes.c.id == code["id"])
                                .values(used_by=token_id))
@@ -457,7 +481,8 @@ async def make_code_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     if not (may_act_for(grant, body.user_id, held) and (
             grant.user_id == body.user_id or grant.rank >= MANAGER)) and not staff_for_volunteer:
         raise forbidden("您不能为此人生成登记码", "you may not make enrolment codes for this person")
-    made = await make_device_code(state.db, state.settings, body.user_id, grant.user_id)
+    made = await make_device_code(state.db, state.settings, body.user_id, grant.user_id,
+                                  grant=grant, place=place_of_person(held))
     return {"id": made.id, "user_id": body.user_id, "link": made.link, "secret": made.secret,
             "short_code": made.short_code, "expires_at": made.expires_at}
 
@@ -524,6 +549,8 @@ async def rotate_signup_code_route(request: Request[Any, Any, Any], code: str) -
     """A new sign-up code for the station; posters with the old one stop working."""
     state, grant, station = await _staff_of(request, code, MANAGER)
     made = await signup_code(state.db, state.settings, code, grant.user_id, rotate=True)
+    await audit.record_now(state.db, grant, "enrol.signup_rotate", "station", code, station=code,
+                           district=station["district"], detail={"code": made.id})
     return {"station": {"code": code, "name": station["name"]}, "link": made.link,
             "secret": made.secret, "id": made.id}
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, get
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from server import reports
+from server import audit, reports
 from server.auth import resolve_grant
 from server.domain.donations import donations
 from server.domain.funds import funds, works_for_fund
@@ -28,7 +29,7 @@ from sync.scopes import MANAGER, Grant
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_COLUMNS = {"amount_fen", "current_amount_fen", "balance_fen"}
-
+CENT = Decimal("0.01")
 
 
 async def _manager(request: Request[Any, Any, Any]) -> Grant:
@@ -37,7 +38,6 @@ async def _manager(request: Request[Any, Any, Any]) -> Grant:
         raise ProtocolError(403, "forbidden", "无权限:只有管理者可以导出",
                             "not allowed: only managers export")
     return grant
-
 
 
 def _period(request: Request[Any, Any, Any]) -> tuple[str, str, str]:
@@ -51,53 +51,88 @@ def _period(request: Request[Any, Any, Any]) -> tuple[str, str, str]:
     return low, high, label
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is read as a formula by Excel, WPS or LibreOffice
+(``=HYPERLINK(...)`` sends whoever clicks it away with the row's data; ``-``/``+``/``@``
+start formulas too, and a leading tab or CR hides one)."""
+
+
+def neutralise(value: Any) -> Any:
+    """A cell as it may go into a spreadsheet: text starting with a formula trigger gets a
+    leading ``'`` (OWASP's advice for CSV injection), so it is shown as text and never run.
+    Numbers (amounts the server computed) are left as numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def table_response(header_rows: Sequence[Sequence[str]], rows: Iterable[Sequence[Any]], fmt: str,
+                   name: str, preamble: Sequence[Sequence[Any]] = (),
+                   number_columns: Sequence[int] = ()) -> Response[bytes]:
+    """Rows as a CSV (UTF-8 with a BOM, so Excel reads the Chinese) or an .xlsx workbook,
+    every text cell neutralised, every Excel text cell typed as a string, and never
+    cached by a browser or proxy (``Cache-Control: no-store``: exports hold phone numbers).
+    ``number_columns`` (0-based) are formatted 0.00 in Excel."""
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+               "Cache-Control": "no-store"}
+    lines = [*preamble, *header_rows]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerows([neutralise(v) for v in line] for line in lines)
+        writer.writerows([neutralise(v) for v in row] for row in rows)
+        return Response(("\ufeff" + buffer.getvalue()).encode(), media_type=CSV, headers=headers)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = name[:31]
+    money = set(number_columns)
+    for number, line in enumerate([*lines, *rows], start=1):
+        is_data = number > len(lines)
+        for column, value in enumerate(line, start=1):
+            cell = sheet.cell(row=number, column=column)
+            if isinstance(value, str):
+                # assigned as a value, then typed: openpyxl would make "=..." a formula
+                cell.value = neutralise(value)
+                cell.data_type = "s"
+            else:
+                cell.value = value
+                if is_data and column - 1 in money:
+                    cell.number_format = "0.00"
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), media_type=XLSX, headers=headers)
+
+
 def _table(columns: Sequence[str], rows: Sequence[dict[str, Any]], fmt: str, name: str,
            preamble: Sequence[Sequence[Any]] = ()) -> Response[bytes]:
-    """Amounts in fen as integers, and beside each the same in yuan (text in CSV,
-    a number formatted 0.00 in Excel)."""
-    header: list[str] = []
+    """Amounts in fen as integers, and beside each the same in yuan (a number, formatted
+    0.00 in Excel); two header rows: Chinese, then English."""
+    keys: list[str] = []
     for column in columns:
-        header.append(column)
+        keys.append(column)
         if column in MONEY_COLUMNS:
-            header.append(column.replace("_fen", "_yuan"))
+            keys.append(column.replace("_fen", "_yuan"))
+    titles = [reports.COLUMN_TITLES.get(k, (k, k)) for k in keys]
+    yuan_at = [i for i, k in enumerate(keys) if k.endswith("_yuan")]
 
     def cells(row: dict[str, Any]) -> list[Any]:
         out: list[Any] = []
         for column in columns:
             out.append(row[column])
             if column in MONEY_COLUMNS:
-                out.append(reports.yuan(row[column]).replace(",", "") if fmt == "csv"
+                out.append((Decimal(int(row[column])) / 100).quantize(CENT) if fmt == "csv"
                            else row[column] / 100)
         return out
 
-    disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerows(preamble)
-        writer.writerow(header)
-        writer.writerows(cells(r) for r in rows)
-        # A BOM so that Excel opens the Chinese text as UTF-8.
-        return Response(("\ufeff" + buffer.getvalue()).encode(), media_type=CSV,
-                        headers=disposition)
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = name[:31]
-    for line in preamble:
-        sheet.append(list(line))
-    sheet.append(header)
-    for row in rows:
-        sheet.append(cells(row))
-    for index, title in enumerate(header, start=1):
-        if title.endswith("_yuan"):
-            for cell in sheet.iter_cols(min_col=index, max_col=index,
-                                        min_row=len(preamble) + 2):
-                for c in cell:
-                    c.number_format = "0.00"
-    out = io.BytesIO()
-    book.save(out)
-    return Response(out.getvalue(), media_type=XLSX, headers=disposition)
+    return table_response([[t[0] for t in titles], [t[1] for t in titles]],
+                          (cells(r) for r in rows), fmt, name, preamble, yuan_at)
+
+
+def _export_detail(request: Request[Any, Any, Any], fmt: str, rows: int) -> dict[str, Any]:
+    """What the audit row of an export says: format, period asked for, rows sent."""
+    asked = {k: request.query_params[k] for k in ("from", "to") if request.query_params.get(k)}
+    return {"format": fmt, **asked, "rows": rows}
 
 
 def _format(request: Request[Any, Any, Any]) -> str:
@@ -117,6 +152,10 @@ async def export_donations(request: Request[Any, Any, Any]) -> Response[bytes]:
     low, high, label = _period(request)
     async with state_of(request).db.read() as conn:
         rows = await reports.donation_rows(conn, reports.export_scope(donations, grant), low, high)
+    station, district = audit.grant_place(grant)
+    await audit.record_now(state_of(request).db, grant, "export.donations", "donations",
+                           station or district or "all", station=station, district=district,
+                           detail=_export_detail(request, fmt, len(rows)))
     return _table(reports.DONATION_COLUMNS, rows, fmt, f"donations_{label}")
 
 
@@ -143,8 +182,12 @@ async def export_fund_statement(request: Request[Any, Any, Any], fund_id: str) -
         statement = await reports.fund_statement(conn, fund_id, low, high)
     assert statement is not None
     summary, lines = statement
-    preamble = [["fund", summary["fund"]], ["period", label],
-                ["opening_fen", summary["opening_fen"]], ["closing_fen", summary["closing_fen"]]]
+    await audit.record_now(state_of(request).db, grant, "export.fund_statement", "fund", fund_id,
+                           station=fund["station"], district=fund["district"],
+                           detail=_export_detail(request, fmt, len(lines)))
+    preamble = [["基金 / fund", summary["fund"]], ["期间 / period", label],
+                ["期初余额(分) / opening (fen)", summary["opening_fen"]],
+                ["期末余额(分) / closing (fen)", summary["closing_fen"]]]
     return _table(reports.STATEMENT_COLUMNS, lines, fmt, f"fund_statement_{label}", preamble)
 
 

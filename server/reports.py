@@ -22,6 +22,7 @@ from server.domain.events import events
 from server.domain.funds import funds, ledger_entries, projects, verify_fund
 from server.domain.stations import stations
 from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, Grant
+from sync.tables import users
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 INCOME_KINDS = ("donation", "seed", "correction", "void")
@@ -213,11 +214,56 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any]
 
 
 DONATION_COLUMNS = (
-    "id", "recorded_at", "device_time", "station", "event_id", "kind", "amount_fen",
+    "id", "recorded_at", "device_time", "station", "event", "kind", "amount_fen",
     "current_amount_fen", "status", "method", "items", "donor_name", "donor_phone",
     "donor_organisation", "donor_anonymous", "direction", "fund", "project", "receipt_number",
     "official_number", "recorded_by",
 )
+
+# Export column headers: Chinese first (for the finance staff who open them), English under it.
+COLUMN_TITLES: dict[str, tuple[str, str]] = {
+    "id": ("编号", "id"), "recorded_at": ("登记时间", "recorded at"),
+    "device_time": ("手机时间", "device time"), "station": ("站点", "station"),
+    "event": ("活动", "event"), "kind": ("类别", "kind"), "amount_fen": ("金额(分)", "amount (fen)"),
+    "amount_yuan": ("金额(元)", "amount (yuan)"),
+    "current_amount_fen": ("现金额(分)", "current amount (fen)"),
+    "current_amount_yuan": ("现金额(元)", "current amount (yuan)"),
+    "status": ("状态", "status"), "method": ("支付方式", "payment method"),
+    "items": ("物资明细", "items"), "donor_name": ("捐赠人", "donor"),
+    "donor_phone": ("捐赠人电话", "donor phone"),
+    "donor_organisation": ("捐赠单位", "donor organisation"),
+    "donor_anonymous": ("匿名", "anonymous"), "direction": ("捐赠去向", "direction"),
+    "fund": ("基金", "fund"), "project": ("项目", "project"),
+    "receipt_number": ("收据号", "receipt number"),
+    "official_number": ("正式票据号", "official receipt number"),
+    "recorded_by": ("登记人", "recorded by"),
+    "seq": ("序号", "seq"), "created_at": ("时间", "time"), "account": ("账户", "account"),
+    "counter_account": ("对方账户", "counter account"),
+    "balance_fen": ("余额(分)", "balance (fen)"), "balance_yuan": ("余额(元)", "balance (yuan)"),
+    "donation_id": ("捐赠编号", "donation id"), "disbursement_id": ("拨付编号", "disbursement id"),
+    "note": ("摘要", "note"), "hash": ("链哈希", "chain hash"),
+}
+
+# Codes shown to finance staff as words (Chinese, the English after a slash).
+LABELS: dict[str, dict[str, str]] = {
+    "kind": {"money": "善款 / money", "goods": "物资 / goods", "donation": "捐赠 / donation",
+             "seed": "种子资金 / seed", "correction": "更正 / correction", "void": "作废 / void",
+             "disbursement": "拨付 / disbursement"},
+    "status": {"recorded": "已登记 / recorded", "corrected": "已更正 / corrected",
+               "voided": "已作废 / voided"},
+    "method": {"cash": "现金 / cash", "bank_transfer": "银行转账 / bank transfer",
+               "wechat_pay": "微信支付 / WeChat Pay", "alipay": "支付宝 / Alipay",
+               "other": "其他 / other"},
+    "direction": {"fund": "指定基金 / to a fund", "project": "指定项目 / to a project",
+                  "undirected": "未指定 / undirected"},
+}
+
+
+def label(column: str, code: str | None) -> str:
+    """The human label of a code in an export column (the code itself if unknown)."""
+    if not code:
+        return ""
+    return LABELS.get(column, {}).get(code, code)
 
 
 async def donation_rows(conn: AsyncConnection, where: Any, start: str, end: str
@@ -229,6 +275,20 @@ async def donation_rows(conn: AsyncConnection, where: Any, start: str, end: str
     state = await correction_state(conn, [r["id"] for r in rows])
     fund_names = {r.id: r.name for r in await conn.execute(select(funds.c.id, funds.c.name))}
     project_names = {r.id: r.name for r in await conn.execute(select(projects.c.id, projects.c.name))}
+    station_names = {r.code: r.name for r in await conn.execute(select(stations.c.code, stations.c.name))}
+    event_ids = sorted({r["event_id"] for r in rows if r["event_id"]})
+    event_names: dict[str, str] = {}
+    for begin in range(0, len(event_ids), 500):
+        for event_id, title, date in await conn.execute(
+                select(events.c.id, events.c.title, events.c.date)
+                .where(events.c.id.in_(event_ids[begin:begin + 500]))):
+            event_names[event_id] = f"{title}({date})"
+    recorders = sorted({r["recorded_by"] for r in rows if r["recorded_by"]})
+    people: dict[str, str] = {}
+    for begin in range(0, len(recorders), 500):
+        for user_id, name in await conn.execute(
+                select(users.c.id, users.c.name).where(users.c.id.in_(recorders[begin:begin + 500]))):
+            people[user_id] = name or user_id
     booked: dict[str, tuple[str, str | None]] = {}  # gifts allocated to a fund afterwards
     unbooked = [r["id"] for r in rows if r["kind"] == "money" and not r["fund_id"]]
     for begin in range(0, len(unbooked), 500):
@@ -253,18 +313,22 @@ async def donation_rows(conn: AsyncConnection, where: Any, start: str, end: str
         fund_id, project_id = booked.get(row["id"], (row["fund_id"], row["project_id"]))
         out.append({
             "id": row["id"], "recorded_at": local_text(row["recorded_at"]),
-            "device_time": local_text(row["device_time"]), "station": row["station"],
-            "event_id": row["event_id"] or "", "kind": row["kind"], "amount_fen": row["amount_fen"],
-            "current_amount_fen": amount, "status": status, "method": row["method"] or "",
+            "device_time": local_text(row["device_time"]),
+            "station": station_names.get(row["station"]) or row["station"],
+            "event": event_names.get(row["event_id"], row["event_id"]) if row["event_id"] else "",
+            "kind": label("kind", row["kind"]), "amount_fen": row["amount_fen"],
+            "current_amount_fen": amount, "status": label("status", status),
+            "method": label("method", row["method"]),
             "items": "; ".join(f"{i['name']} {i['quantity']}{i['unit']}" for i in items),
             "donor_name": row["donor_name"] or "", "donor_phone": row["donor_phone"] or "",
             "donor_organisation": row["donor_organisation"] or "",
-            "donor_anonymous": bool(row["donor_anonymous"]), "direction": row["direction"],
+            "donor_anonymous": "是 / yes" if row["donor_anonymous"] else "否 / no",
+            "direction": label("direction", row["direction"]),
             "fund": fund_names.get(fund_id, ""),
             "project": project_names.get(project_id, ""),
             "receipt_number": row["receipt_number"] or "",
             "official_number": official.get(row["receipt_number"] or "") or "",
-            "recorded_by": row["recorded_by"],
+            "recorded_by": people.get(row["recorded_by"], row["recorded_by"]),
         })
     return out
 
@@ -297,7 +361,7 @@ async def fund_statement(conn: AsyncConnection, fund_id: str, start: str, end: s
             continue
         lines.append({
             "seq": entry["seq"], "created_at": local_text(entry["created_at"]),
-            "kind": entry["kind"], "account": entry["account"],
+            "kind": label("kind", entry["kind"]), "account": entry["account"],
             "counter_account": counter.get(entry["movement_id"], ""),
             "amount_fen": int(entry["amount_fen"]), "balance_fen": balance,
             "project": names.get(entry["project_id"], ""), "donation_id": entry["donation_id"] or "",

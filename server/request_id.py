@@ -17,6 +17,9 @@ from typing import Any
 HEADER = "X-Request-ID"
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CURRENT: ContextVar[str | None] = ContextVar("charity_request_id", default=None)
+CLIENT: ContextVar[str | None] = ContextVar("charity_client_ip", default=None)
+"""The client address of the current request (after the trusted proxy's X-Forwarded-For),
+for the audit log (``server/audit.py``)."""
 
 
 def new_id() -> str:
@@ -38,6 +41,11 @@ def from_header(value: bytes | None) -> str:
 def current() -> str | None:
     """The id of the request this code runs for (None outside a request)."""
     return CURRENT.get()
+
+
+def client_ip() -> str | None:
+    """The address of the client this code runs for (None outside a request)."""
+    return CLIENT.get()
 
 
 _installed = False

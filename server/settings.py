@@ -23,6 +23,9 @@ class Settings:
     port: int = 8000
     workers: int = 1
     log_level: str = "info"
+    access_log: bool = True
+    """One line per HTTP request on the ``server.access`` logger (method, path without the
+    query, status, duration in ms, client address, request id); ``false`` turns it off."""
     # -- HTTPS (docs/deployment.md) --
     ssl_certfile: str = ""
     """PEM certificate (chain) for serving HTTPS directly; needs ``ssl_keyfile`` too."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import logging
 import random
 import re
@@ -257,6 +258,23 @@ TX_COUNTER_READ = "SELECT int_value FROM sync_state WHERE key = 'tx_counter'"
 TX_COUNTER_WRITE = "UPDATE sync_state SET int_value = ? WHERE key = 'tx_counter'"
 
 
+def _in_caller_context(work: Callable[[Any], Awaitable[T]]) -> Callable[[Any], Awaitable[T]]:
+    """``work`` running in the single writer's task with the caller's context variables
+    set (the request id and client address a mutator's audit row records), as on
+    PostgreSQL where it runs in the caller's own task."""
+    caller = contextvars.copy_context()
+
+    async def run(conn: Any) -> T:
+        tokens = [(var, var.set(value)) for var, value in caller.items()]
+        try:
+            return await work(conn)
+        finally:
+            for var, token in reversed(tokens):
+                var.reset(token)
+
+    return run
+
+
 class SqliteWriter:
     """SQLite's single write path, with group commit.
 
@@ -289,10 +307,11 @@ class SqliteWriter:
 
     async def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((work, future))
+        self._queue.append((_in_caller_context(work), future))
         if not self._draining:
             self._draining = True
-            asyncio.get_running_loop().call_soon(self._start_drain)
+            # the drain task starts from an empty context: each work sees its own caller's
+            asyncio.get_running_loop().call_soon(self._start_drain, context=contextvars.Context())
         return await future
 
     def _start_drain(self) -> None:

@@ -81,19 +81,19 @@ async def test_exports_for_managers_in_their_scope(api: Api) -> None:
     manager = api.auth(await api.token("mgr1", "manager", station=STATION))
     response = await api.http.get("/api/v1/exports/donations.csv", headers=manager)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert len(rows) == 1 and rows[0]["amount_fen"] == "12345" and rows[0]["amount_yuan"] == "123.45"
-    assert rows[0]["donor_phone"] == "13800138000" and rows[0]["status"] == "recorded"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
+    assert len(rows) == 1 and rows[0]["金额(分)"] == "12345" and rows[0]["金额(元)"] == "123.45"
+    assert rows[0]["捐赠人电话"] == "13800138000" and rows[0]["状态"] == "已登记 / recorded"
 
     elsewhere = api.auth(await api.token("m2", "manager", station=OTHER_STATION))
     other = await api.http.get("/api/v1/exports/donations.csv", headers=elsewhere)
-    assert list(csv.DictReader(io.StringIO(other.content.decode("utf-8-sig")))) == []
+    assert len(list(csv.DictReader(io.StringIO(other.content.decode("utf-8-sig"))))) == 1
     staff = api.auth(await api.token("staff1", "staff", station=STATION))
     assert (await api.http.get("/api/v1/exports/donations.csv", headers=staff)).status_code == 403
     assert (await api.http.get("/api/v1/exports/donations.csv")).status_code == 401
     future = await api.http.get("/api/v1/exports/donations.csv", headers=manager,
                                 params={"from": "2099-01-01", "to": "2099-01-31"})
-    assert list(csv.DictReader(io.StringIO(future.content.decode("utf-8-sig")))) == []
+    assert len(list(csv.DictReader(io.StringIO(future.content.decode("utf-8-sig"))))) == 1
     bad = await api.http.get("/api/v1/exports/donations.csv", headers=manager,
                              params={"from": "yesterday"})
     assert bad.status_code == 400
@@ -103,14 +103,15 @@ async def test_exports_for_managers_in_their_scope(api: Api) -> None:
     assert workbook.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert values[3][:2] == ["closing_fen", 17_345]
-    header = values[4]
-    lines = [dict(zip(header, r)) for r in values[5:]]
-    assert [(line["kind"], line["amount_fen"], line["balance_fen"]) for line in lines] == [
-        ("seed", 5_000, 5_000), ("donation", 12_345, 17_345)]
-    assert lines[1]["counter_account"] == f"station:{STATION}" and lines[1]["amount_yuan"] == 123.45
+    assert values[3][:2] == ["期末余额(分) / closing (fen)", 17_345]
+    header = values[5]  # English under the Chinese
+    lines = [dict(zip(header, r)) for r in values[6:]]
+    assert [(line["kind"], line["amount (fen)"], line["balance (fen)"]) for line in lines] == [
+        ("种子资金 / seed", 5_000, 5_000), ("捐赠 / donation", 12_345, 17_345)]
+    assert lines[1]["counter account"] == f"station:{STATION}"
+    assert lines[1]["amount (yuan)"] == 123.45
     donations_xlsx = await api.http.get("/api/v1/exports/donations.xlsx", headers=manager)
-    assert openpyxl.load_workbook(io.BytesIO(donations_xlsx.content)).active.max_row == 2
+    assert openpyxl.load_workbook(io.BytesIO(donations_xlsx.content)).active.max_row == 3
     not_theirs = await api.http.get(f"/api/v1/exports/funds/{world.fund_id}/statement.csv",
                                     headers=elsewhere)
     assert not_theirs.status_code == 403

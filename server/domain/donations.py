@@ -36,6 +36,7 @@ from schemas.donations import (
     ReceiptWithdrawArgs,
 )
 from schemas.events import CorrectionAwaitingApproval, CorrectionDecided, DonationRecorded
+from server import audit
 from server.domain import funds as funds_module
 from server.domain.access import has_rank, station_for
 from server.domain.goods import move_goods
@@ -508,6 +509,9 @@ async def decide_correction(tx: Tx, ctx: MutationContext, args: CorrectionDecide
     values = {"status": "applied" if approved else "rejected", "decided_by": ctx.user_id,
               "decided_at": ctx.now, "decision_note": args.note}
     tx.update("donation_correction", args.id, values)
+    audit.stage(tx, ctx, f"correction.{args.decision}", "donation_correction", args.id,
+                station=donation["station"], district=donation["district"],
+                detail={"donation": donation["id"], "delta_fen": int(correction["delta_fen"])})
     if approved:
         await _apply_correction(tx, ctx, {**correction, **values}, donation)
     await tx.emit(ctx, CorrectionDecided(

@@ -50,6 +50,7 @@ from schemas.donations import (
     ProjectRecord,
 )
 from schemas.events import DisbursementAwaitingApproval, FundBalanceChanged
+from server import audit
 from server.domain.access import live_station
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
@@ -491,6 +492,9 @@ async def decide_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementDe
         "status": "approved" if args.decision == "approve" else "rejected",
         "decided_by": ctx.user_id, "decided_at": ctx.now, "decision_note": args.note,
     })
+    audit.stage(tx, ctx, f"disbursement.{args.decision}", "disbursement", args.id,
+                station=fund["station"], district=fund["district"],
+                detail={"fund": fund["id"], "amount_fen": int(disbursement["amount_fen"])})
     if args.decision == "approve":
         reserved = int(fund["reserved_fen"]) + int(disbursement["amount_fen"])
         tx.update("fund", fund["id"], {"reserved_fen": reserved})
@@ -535,6 +539,8 @@ async def pay_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementPayAr
     tx.update("disbursement", args.id, {
         "status": "paid", "paid_by": ctx.user_id, "paid_at": ctx.now, "reference": args.reference,
     })
+    audit.stage(tx, ctx, "disbursement.pay", "disbursement", args.id, station=fund["station"],
+                district=fund["district"], detail={"fund": fund["id"], "amount_fen": amount})
     await announce_balance(tx, ctx, {**fund, "reserved_fen": reserved})
 
 

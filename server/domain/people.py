@@ -29,6 +29,7 @@ from schemas.people import (
     PersonCreateArgs,
     PersonUpdateArgs,
 )
+from server import audit
 from server.domain.access import has_rank, live_station
 from server.domain.stations import stations
 from sync.db import Database
@@ -283,6 +284,8 @@ async def _add(tx: Tx, ctx: MutationContext, person: Mapping[str, Any], membersh
                            field="role")
     write_membership(tx, ctx, person, membership_id=membership_id, role=role, station=station,
                      district=district)
+    audit.stage(tx, ctx, "membership.add", "person", person["id"], station=station,
+                district=district, detail={"membership": membership_id, "role": role})
 
 
 async def create_person(tx: Tx, ctx: MutationContext, args: PersonCreateArgs) -> None:
@@ -347,6 +350,8 @@ async def end_membership(tx: Tx, ctx: MutationContext, args: MembershipEndArgs) 
     elif not may_grant(ctx.grant, row["role"], row["station"], row["district"]):
         raise _refuse_grant(row["role"])
     tx.update("membership", args.id, {"ended_at": ctx.now, "updated_at": ctx.now})
+    audit.stage(tx, ctx, "membership.end", "person", row["user_id"], station=row["station"],
+                district=row["district"], detail={"membership": args.id, "role": row["role"]})
 
 
 async def create_district(tx: Tx, ctx: MutationContext, args: DistrictCreateArgs) -> None:

@@ -374,8 +374,11 @@ def _story(server: FirstStart, new_phone: Any, tmp_path: Path) -> None:
         manager.page.get_by_test_id("export-donations-csv").click()
     csv_path = tmp_path / info.value.suggested_filename
     info.value.save_as(csv_path)
-    rows = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"))))
-    assert [(r["station"], r["amount_fen"], r["receipt_number"]) for r in rows] == [(code, "8850", receipt)], rows
+    lines = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"))))
+    assert lines[0][:2] == ["编号", "登记时间"]  # Chinese headers, the English under them
+    rows = [dict(zip(lines[1], line)) for line in lines[2:]]
+    assert [(r["station"], r["amount (fen)"], r["receipt number"]) for r in rows] == [
+        ("越秀街道社工站", "8850", receipt)], rows
 
     # 6. A role change: 王芳 moves to another station. A gift she records meanwhile (offline)
     #    at the old one is refused, and her phone's next pull drops the old station's gifts.

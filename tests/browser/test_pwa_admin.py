@@ -170,8 +170,9 @@ def test_admin_console_sets_up_a_station_and_its_people(phones: Any, server: Ser
     assert re.fullmatch(r"donations_\d{4}-\d{2}-\d{2}_\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename)
     path = tmp_path / download.suggested_filename
     download.save_as(path)
-    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    mine = sorted(int(r["amount_fen"]) for r in rows if r["station"] == code)
+    lines = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    rows = [dict(zip(lines[1], line)) for line in lines[2:]]  # under the Chinese headers
+    mine = sorted(int(r["amount (fen)"]) for r in rows if r["station"] == f"{tag} 越秀街道社工站")
     assert mine == [5000, 12345], rows
     expect(page.get_by_test_id("export-status")).to_contain_text(download.suggested_filename)
     shots(admin, "exports")
