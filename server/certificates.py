@@ -19,6 +19,7 @@ typesetter's mark for a missing glyph, instead of an empty box.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import datetime as dt
 import io
@@ -290,8 +291,15 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         "footer": ParagraphStyle("footer", parent=base, fontSize=8, leading=10, textColor=muted),
     }
 
+    latin_styles = {key: ParagraphStyle(f"{key}_latin", parent=style, wordWrap=None)
+                    for key, style in styles.items()}
+
     def para(text: str, style: str) -> Paragraph:
-        return Paragraph(markup(text), styles[style])
+        """``text`` printed literally; Latin-only text wraps at spaces (the CJK line
+        breaker would cut English words anywhere)."""
+        runs = font_runs(text)
+        chosen = styles if any(font == CJK_FONT for font, _ in runs) else latin_styles
+        return Paragraph(markup(text), chosen[style])
 
     def two(zh: str, en: str, style: str = "label") -> list[Flowable]:
         """A Chinese line with its English beneath."""
@@ -400,10 +408,12 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         head("活动", "Activity"), head("服务类型", "Service type"), head("时数", "Hours", right=True)]]
     for number, record in enumerate(summary.records, 1):
         type_zh, type_en = _type_names(record.service_type)
+        # Our own ASCII figures go in as plain strings (never markup): each Paragraph costs
+        # about a millisecond to wrap, and a long table is wrapped again at every page break.
         record_rows.append([
-            para(str(number), "cell"), para(record.day.isoformat(), "cell"),
+            str(number), record.day.isoformat(),
             para(summary.station_name(record.station), "cell"), para(record.title, "cell"),
-            [para(type_zh, "cell"), para(type_en, "cell")], para(_hours(record.minutes), "cell_right"),
+            [para(type_zh, "cell"), para(type_en, "cell")], _hours(record.minutes),
         ])
     if summary.records:
         record_rows.append([para("", "cell"), para("合计 Total", "cell"), "", "", "",
@@ -411,10 +421,15 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
     else:
         record_rows.append([para("该期间没有经审核批准的服务记录。No approved service in this period.",
                                  "cell"), "", "", "", "", ""])
-    records_table = grid(record_rows, [12 * mm, 23 * mm, 37 * mm, width - 12 * mm - 23 * mm - 37 * mm - 32 * mm - 16 * mm,
-                                       32 * mm, 16 * mm], repeat=1, total_row=bool(summary.records))
+    fixed = [12 * mm, 23 * mm, 37 * mm, 36 * mm, 16 * mm]  # no., date, station, type, hours
+    columns = [*fixed[:3], width - sum(fixed), *fixed[3:]]  # the activity takes the rest
+    records_table = grid(record_rows, columns, repeat=1, total_row=bool(summary.records))
     span = (1, -1) if summary.records else (0, -1)
-    records_table.setStyle(TableStyle([("SPAN", span, (-2, -1))]))
+    records_table.setStyle(TableStyle([
+        ("SPAN", span, (-2, -1)),
+        ("FONT", (0, 1), (-1, -1), LATIN_FONT, 9.5),
+        ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
+    ]))
     story += [*two("服务记录", "Service records"), Spacer(1, 2 * mm), records_table]
 
     footer_text = f"志愿服务证明 Volunteer Service Certificate · {name} · {user_id}"
@@ -459,7 +474,8 @@ async def certificate_route(request: Request[Any, Any, Any], user_id: str) -> Re
     summary = await service_summary(state, user_id, start, end)
     if not may_read(grant, summary):
         raise _not_yours()
-    pdf = render_certificate(summary, dt.datetime.now(dt.UTC))
+    # rendering is CPU work (about 8 ms per listed record): off the event loop
+    pdf = await asyncio.to_thread(render_certificate, summary, dt.datetime.now(dt.UTC))
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": 'attachment; filename="volunteer-certificate.pdf"',
         "Cache-Control": "no-store",
