@@ -529,7 +529,7 @@ async def test_certificate_pdf_has_the_approved_hours(api: Api) -> None:
     assert response.headers["content-type"].startswith("application/pdf")
     reader = PdfReader(io.BytesIO(response.content))
     text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
-    assert "Total hours: 2.00" in text and "Approved sessions: 2" in text
+    assert "累计服务时数 Total hours 2.00" in text and "服务次数 Approved sessions 2" in text
     assert "扶老 elder care 1.50" in text and "培训 training 0.50" in text  # by service type
     shanghai = dt.timezone(dt.timedelta(hours=8))
     month = dt.datetime.fromisoformat(at(0)).astimezone(shanghai).strftime("%Y-%m")
@@ -548,7 +548,7 @@ async def test_certificate_pdf_has_the_approved_hours(api: Api) -> None:
                                headers=api.auth(w.other_vol.token))
     assert probe.status_code == 403  # a volunteer cannot find out who is registered
     future = await api.http.get(url + "?from=2030-01-01", headers=api.auth(w.vol_phone.token))
-    assert "Total hours: 0.00" in " ".join(PdfReader(io.BytesIO(future.content)).pages[0].extract_text().split())
+    assert "Total hours 0.00" in " ".join(PdfReader(io.BytesIO(future.content)).pages[0].extract_text().split())
     bad = await api.http.get(url + "?from=yesterday", headers=api.auth(w.vol_phone.token))
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_args"
 

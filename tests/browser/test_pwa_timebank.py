@@ -224,3 +224,8 @@ def test_certificate_downloads_as_pdf(phones: Any, server: Server, tmp_path: Pat
     download_info.value.save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF")
     assert download_info.value.suggested_filename == "volunteer-certificate-vol-zhao.pdf"
+    from pypdf import PdfReader
+
+    first = " ".join(PdfReader(saved).pages[0].extract_text().split())
+    assert "赵志愿" in first and f"{station} 社工站" in first  # the name, the station's name
+    assert "出具单位" in first and "盖章" in first and "截至" in first and "None" not in first
