@@ -111,7 +111,7 @@ export const DONATION_STRINGS = {
   'rcpt.donation': ['捐赠详情', 'Donation details'],
   'rcpt.thanks': ['感谢您的爱心捐赠!', 'Thank you for your gift!'],
   'rcpt.holder': ['善款接收', 'Held by'],
-  'rcpt.official_note': ['本收据是站点收到捐赠的凭证。公益事业捐赠票据(可用于税前扣除)由{holder}开具:如需要,请凭收据号向站点或{holder}申领。',
+  'rcpt.official_note': ['本收据是站点收到捐赠的凭证。公益事业捐赠票据(可用于税前扣除)由{holder}开具,如需要请凭收据号向站点或{holder}申领。',
     'This receipt confirms the station received the gift. The official donation receipt (公益事业捐赠票据, for tax deduction) is issued by {holder}: ask the station or {holder} for it with this receipt number.'],
   'funds.title': ['基金与审批', 'Funds and approvals'],
   'funds.balances': ['基金余额', 'Fund balances'],
