@@ -138,9 +138,23 @@ def test_draft_survives_a_reload_until_saved_or_discarded(phones: Any, server: S
     page.get_by_test_id("save-donation").click()
     expect(page.get_by_test_id("receipt-number")).to_be_visible()
     eventually(page, DRAFTS, 0)
+    receipt_hash = page.evaluate("() => location.hash")
     phone.go("/donations/new/money")
     expect(page.locator("input[name=amount]")).to_have_value("")
     expect(page.get_by_test_id("draft-restored")).to_have_count(0)
+
+    # the correction form keeps its draft the same way (one helper for every record form)
+    phone.go(receipt_hash.lstrip("#"))
+    page.get_by_role("link", name="捐赠详情").click()
+    page.get_by_test_id("open-correction").click()
+    page.locator("input[name=reason]").fill("捐赠人要求撤回,已退回现金")
+    eventually(page, DRAFTS, 1)
+    page.reload()
+    expect(page.get_by_test_id("correction-form").get_by_test_id("draft-restored")).to_be_visible()
+    expect(page.locator("input[name=reason]")).to_have_value("捐赠人要求撤回,已退回现金")
+    shot(phone, "correction-draft")
+    page.get_by_role("button", name="取消").click()
+    eventually(page, DRAFTS, 0)
 
 
 def test_phone_a_day_behind_is_warned_and_lists_the_events_gifts(phones: Any, server: Server) -> None:
@@ -187,6 +201,8 @@ def test_unaffordable_redemption_is_refused_when_the_balance_is_fresh(phones: An
     credit_hours(server, activity, "vol-ru", 2)
     server.push("catalogue.add", {"id": str(uuid.uuid4()), "station": station, "title": "爱心午餐券",
                                   "kind": "goods", "cost_cents": 300})
+    server.push("catalogue.add", {"id": str(uuid.uuid4()), "station": station, "title": "免费理发一次",
+                                  "kind": "service", "cost_cents": 100})
     phone = enrol_phone(phones, server, "volunteer", "vol-ru", "volunteer", station=station)
     asked: list[str] = []
     phone.page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
@@ -195,7 +211,8 @@ def test_unaffordable_redemption_is_refused_when_the_balance_is_fresh(phones: An
     expect(page.get_by_test_id("balance")).to_have_attribute("data-cents", "200")
 
     # online and just pulled: said before anything is queued
-    page.get_by_test_id("redeem").click()
+    lunch = page.get_by_test_id("catalogue-item").filter(has_text="爱心午餐券")
+    lunch.get_by_test_id("redeem").click()
     expect(page.get_by_test_id("redeem-refused")).to_contain_text("积分不足:余额 2,需要 3 积分")
     assert asked == []
     expect(page.get_by_test_id("my-redemption")).to_have_count(0)
@@ -204,8 +221,17 @@ def test_unaffordable_redemption_is_refused_when_the_balance_is_fresh(phones: An
 
     # offline the phone cannot know: the request goes as before, for the server to decide
     phone.offline(True)
-    page.get_by_test_id("redeem").click()
+    lunch.get_by_test_id("redeem").click()
     expect(page.locator("[data-testid=my-redemption][data-status=needs_review]")).to_have_count(1)
     assert len(asked) == 1
     assert phone.pending() == 1
+
+    # English: one credit, not "1 credits"
+    page.evaluate("() => localStorage.setItem('charity.lang', 'en')")
+    page.reload()
+    haircut = page.get_by_test_id("catalogue-item").filter(has_text="免费理发一次")
+    expect(haircut).to_contain_text("1 credit")
+    expect(haircut).not_to_contain_text("1 credits")
+    expect(lunch).to_contain_text("3 credits")
+    shot(phone, "timebank-en")
 
