@@ -99,6 +99,9 @@ class PullResponse(msgspec.Struct, frozen=True):
     sign_out: bool = False
     """The console asked this device to sign out: push everything, then
     ``POST /api/v1/me/sign-out`` and forget the account (docs/accounts.md)."""
+    server_time: str = ""
+    """The server's clock when it answered (UTC, ISO 8601 with milliseconds): the phone
+    compares it with its own and warns when they are far apart (docs/pwa.md)."""
 
 
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):

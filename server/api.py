@@ -27,6 +27,7 @@ from server.state import state_of
 from sync import pull as pull_module
 from sync import push as push_module
 from sync.errors import Overloaded, ProtocolError
+from sync.timeutil import now_iso
 
 JSON = "application/json"
 
@@ -127,6 +128,8 @@ async def pull_route(request: Request[Any, Any, Any]) -> Response[bytes]:
         if resolver.grant is not None and resolver.grant.sign_out:
             page = msgspec.structs.replace(page, sign_out=True)
         await resolver.touch(state.db)
+    # stamped last, as close to sending as the route gets: the phone's clock check
+    page = msgspec.structs.replace(page, server_time=now_iso())
     return Response(msgspec.json.encode(page), media_type=JSON)
 
 

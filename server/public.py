@@ -203,7 +203,9 @@ async def receipt_json(request: Request[Any, Any, Any], number: str, code: str =
 async def receipt_page(request: Request[Any, Any, Any], number: str, code: str = "") -> Response[str]:
     async with _reading(request) as conn:
         found = await reports.check_receipt(conn, number, code)
-    return _html("receipt.html", 200 if found else 404, r=found)
+    settings = state_of(request).settings
+    return _html("receipt.html", 200 if found else 404, r=found,
+                 holder={"zh": settings.receipt_holder_zh, "en": settings.receipt_holder_en})
 
 
 ROUTES = [

@@ -113,10 +113,15 @@ async def check_receipt(conn: AsyncConnection, number: str, code: str) -> dict[s
     if donation["fund_id"]:
         fund_name = (await conn.execute(
             select(funds.c.name).where(funds.c.id == donation["fund_id"]))).scalar()
+    station_name = (await conn.execute(
+        select(stations.c.name).where(stations.c.code == donation["station"]))).scalar()
     return {
         "number": number, "status": receipt["status"], "official_number": receipt["official_number"],
         "replaced_by": receipt["replaced_by"], "replaces": receipt["replaces"],
         "issued_at": receipt["issued_at"], "station": donation["station"],
+        # the public reads the station's name, not its code, and when the gift was made (the
+        # recording phone's time), not when the phone happened to sync
+        "station_name": station_name or donation["station"], "given_at": donation["device_time"],
         "kind": donation["kind"], "amount_fen": int(donation["amount_fen"]),
         "current_amount_fen": amount, "donation_status": status,
         "donor": public_donor(donation), "fund": fund_name,

@@ -87,6 +87,14 @@ class Settings:
     notify_large_donation_fen: int = 500_000
     """A donation at or above this (fen; 500000 = 5,000 yuan) notifies, unless the
     station set its own line."""
+    receipt_holder_zh: str = "市慈善总会"
+    """The organisation that holds donated money (募用分离: stations collect, the charity
+    federation holds), named on every printed receipt and on the public receipt check."""
+    receipt_holder_en: str = "City Charity Federation"
+    """``receipt_holder_zh`` in English."""
+    clock_warn_minutes: float = 5.0
+    """A phone whose clock is this far from the server's (measured at every pull) warns its
+    user on the sync bar."""
     notify_fund_low_fen: int = 100_000
     """A fund whose available balance falls below this (fen) notifies, unless set per fund."""
     notify_fund_low_repeat_hours: int = 24

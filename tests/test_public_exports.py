@@ -136,3 +136,33 @@ async def test_goods_receipt_and_city_fund_pages_render(api: Api) -> None:
     empty = await api.http.get(f"/public/funds/{city}")
     assert empty.status_code == 200 and "无 / none" in empty.text
     assert (await api.http.get(f"/public/funds/{new_id()}")).status_code == 404
+
+
+async def test_receipt_check_names_the_station_the_gift_time_and_the_holder(api: Api) -> None:
+    """The public reads the station's name (not "TH-001"), when the gift was made (the
+    recording phone's time, not when it synced) and who holds the money (募用分离)."""
+    world = await build_world(api)
+    p = await phone(world, "staff2")
+    receipt = p.next_receipt()
+    donation_id = new_id()
+    await p.device.send("donation.record", money(donation_id, 2_000, receipt=receipt))
+    code = {"code": receipt["code"]}
+    as_json = (await api.http.get(f"/api/v1/public/receipts/{receipt['number']}", params=code)).json()
+    assert as_json["station"] == STATION and as_json["station_name"] == "天河社工站"
+    snapshot = await api.snapshot(await api.token("mgr1", "manager", station=STATION))
+    device_time = snapshot[("donation", donation_id)]["device_time"]
+    assert as_json["given_at"] == device_time
+    page = await api.http.get(f"/public/receipts/{receipt['number']}", params=code)
+    assert "站点 <span class=\"en\">station</span>: 天河社工站" in page.text
+    assert "市慈善总会" in page.text and "City Charity Federation" in page.text
+    assert "公益事业捐赠票据" in page.text
+
+
+async def test_pull_and_client_config_carry_the_server_clock_and_the_holder(api: Api) -> None:
+    token = await api.token("staff1", "staff", station=STATION)
+    page = (await api.pull(token, new_id())).json()
+    stamp = page["server_time"]
+    assert stamp.endswith("Z") and len(stamp) == len("2026-11-28T08:50:12.345Z")
+    config = (await api.http.get("/api/v1/client-config", headers=api.auth(token))).json()
+    assert config["receipt_holder"] == {"zh": "市慈善总会", "en": "City Charity Federation"}
+    assert config["clock_warn_minutes"] == 5.0

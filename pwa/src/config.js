@@ -10,6 +10,10 @@ export const CONFIG_DEFAULTS = {
   /** A money gift at or above this asks the recorder to confirm the amount. */
   large_donation_fen: 500000,
   hours_max_session_hours: 24,
+  /** Who holds donated money (募用分离), printed on receipts. */
+  receipt_holder: { zh: '市慈善总会', en: 'City Charity Federation' },
+  /** The phone's clock this far (minutes) from the server's warns on the sync bar. */
+  clock_warn_minutes: 5,
 };
 
 /** One setting from the cached copy in `meta` (the snapshot's meta), or its default. */

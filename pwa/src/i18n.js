@@ -16,6 +16,13 @@ const STRINGS = {
   'sync.rejected_count': ['{n} 项未被接受', '{n} not accepted'],
   'sync.flagged_count': ['{n} 项待复核', '{n} held for review'],
   'sync.retry_in': ['{s} 秒后重试', 'retrying in {s}s'],
+  'sync.clock_behind': ['本机时间比服务器慢 {d},记录的时间会不准。请在手机设置中校准时间(自动设置时间)。',
+    'This phone\'s clock is {d} behind the server\'s, so the times it records are wrong. Set the time in the phone\'s settings (set automatically).'],
+  'sync.clock_ahead': ['本机时间比服务器快 {d},记录的时间会不准。请在手机设置中校准时间(自动设置时间)。',
+    'This phone\'s clock is {d} ahead of the server\'s, so the times it records are wrong. Set the time in the phone\'s settings (set automatically).'],
+  'clock.days': ['{n} 天', '{n} {n|day|days}'],
+  'clock.hours': ['{n} 小时', '{n} {n|hour|hours}'],
+  'clock.minutes': ['{n} 分钟', '{n} {n|minute|minutes}'],
   'sync.now': ['立即同步', 'Sync now'],
   'sync.stopped_auth': ['设备令牌无效或已停用,请重新登记本设备', 'The device token is invalid or revoked; enrol this phone again'],
   'sync.stopped_old': ['应用版本过旧,请刷新页面更新', 'This app version is too old; reload to update'],
@@ -83,9 +90,25 @@ export function setLang(next) {
   listeners.forEach((fn) => fn(next));
 }
 
+/** English plural forms in a text: `{n|credit|credits}` is "credit" when the parameter `n`
+ *  is one (Intl.PluralRules: 1, not 1.5 nor "1.00", whose shown decimals make it plural),
+ *  else "credits". Chinese texts need none. */
+export function plural(text, params = {}) {
+  return text.replace(/\{(\w+)\|([^|{}]*)\|([^|{}]*)\}/g, (whole, name, one, other) => {
+    if (!(name in params)) return whole;
+    const shown = String(params[name]);
+    const decimals = (/\.(\d+)$/.exec(shown)?.[1] || '').length;
+    const n = Number(shown.replace(/,/g, ''));
+    if (!Number.isFinite(n)) return other;
+    const rules = new Intl.PluralRules('en', { minimumFractionDigits: decimals });
+    return rules.select(n) === 'one' ? one : other;
+  });
+}
+
 export function t(key, params = {}) {
   const entry = STRINGS[key];
   let text = entry ? entry[lang === 'zh' ? 0 : 1] : key;
+  if (text.includes('|')) text = plural(text, params);
   for (const [name, value] of Object.entries(params)) text = text.replaceAll(`{${name}}`, String(value));
   return text;
 }

@@ -5,7 +5,16 @@ import { useEffect, useState } from 'preact/hooks';
 import { has, pick, t } from '../i18n.js';
 import { openStore } from '../sync/store.js';
 import { refresh, runner } from '../state.js';
-import { describeMutation, timeOf } from '../ui/format.js';
+import { clockOff, describeMutation, timeOf } from '../ui/format.js';
+import { configValue } from '../config.js';
+
+/** "1 day", "3 小时": how far off a clock is, in its largest whole unit. */
+export function offBy(ms) {
+  const minutes = Math.round(Math.abs(ms) / 60000);
+  if (minutes >= 1440) return t('clock.days', { n: Math.round(minutes / 1440) });
+  if (minutes >= 60) return t('clock.hours', { n: Math.round(minutes / 60) });
+  return t('clock.minutes', { n: minutes });
+}
 
 export function SyncBar({ app }) {
   const [open, setOpen] = useState(false);
@@ -25,6 +34,8 @@ export function SyncBar({ app }) {
   const flagged = problems.filter((o) => o.status === 'flagged');
   const online = app.online;
   const last = app.meta.last_sync_at;
+  // measured at every pull (meta clock_skew): positive when the server is ahead of this phone
+  const skew = clockOff(app.meta, configValue(app.meta, 'clock_warn_minutes'));
   let line;
   if (state.phase === 'stopped') line = t(stoppedKey(state));
   else if (!online) line = t('sync.offline');
@@ -40,6 +51,11 @@ export function SyncBar({ app }) {
         <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : t('sync.all_sent')}</span>
         <span class="last" data-testid="sync-last">{last ? t('sync.last', { time: timeOf(last) }) : t('sync.never')}</span>
       </button>
+      {skew !== 0 && (
+        <p class="clock-warning" role="alert" data-testid="clock-warning" data-skew-ms={skew}>
+          {t(skew > 0 ? 'sync.clock_behind' : 'sync.clock_ahead', { d: offBy(skew) })}
+        </p>
+      )}
       {(rejected.length > 0 || flagged.length > 0) && !open && (
         <button type="button" class="syncalert" onClick={() => setOpen(true)} data-testid="sync-alert">
           {rejected.length > 0 && <span class="bad">{t('sync.rejected_count', { n: rejected.length })}</span>}

@@ -164,16 +164,27 @@ async function applyPushAnswer(db, clientId, rows, answer) {
 
 /** Pull pages until `more` is false; each page, its cursor and the outbox rows it covers
  *  commit in one transaction, so a page is applied whole or not at all. */
+/** How far the server's clock is ahead of this phone's (ms; negative: the phone is ahead),
+ *  from one pull: the server stamped its answer between `sent` and `got`, taken as midway.
+ *  Kept in meta `clock_skew` as `{ms, rtt, at}`; screens warn when it is large. */
+export function clockSkew(serverTime, sent, got) {
+  const server = Date.parse(serverTime || '');
+  if (Number.isNaN(server)) return null;
+  return { ms: Math.round(server - (sent + got) / 2), rtt: got - sent, at: new Date(got).toISOString() };
+}
+
 export async function pullAll(token) {
   const db = await openStore();
   let changed = 0;
   for (;;) {
     const [clientId, cursor] = await Promise.all([db.get('meta', 'client_id'), db.get('meta', 'cursor')]);
     let page;
+    const sent = Date.now();
     try {
       page = await request('POST', '/api/v1/sync/pull', token, {
         protocol: PROTOCOL, client_id: clientId, cursor: cursor ?? null, limit: PULL_LIMIT,
       });
+      page.clock = clockSkew(page.server_time, sent, Date.now());
     } catch (err) {
       if (err.body?.code === 'bad_cursor') { await db.put('meta', null, 'cursor'); continue; }
       if (err.body?.code === 'client_not_yours') { await rekey(db, err.body.code); continue; }
@@ -205,6 +216,7 @@ async function applyPage(db, page, first) {
   // Screens re-read the replica only when this changes (src/state.js).
   if (page.changes.length || page.reset || first) await meta.put(((await meta.get('replica_rev')) || 0) + 1, 'replica_rev');
   await meta.put(page.cursor, 'cursor');
+  if (page.clock) await meta.put(page.clock, 'clock_skew');
   // The console asked this phone to sign out: the page delivers what it holds, then signs out.
   if (page.sign_out) await meta.put(true, 'sign_out_requested');
   await meta.put(page.last_mutation_id, 'last_mutation_id');

@@ -41,6 +41,10 @@ export async function setMeta(key, value) {
   return (await openStore()).put('meta', value, key);
 }
 
+export async function deleteMeta(key) {
+  return (await openStore()).delete('meta', key);
+}
+
 /** Every meta value as one object. */
 export async function allMeta() {
   const db = await openStore();

@@ -10,6 +10,14 @@ export function timeOf(iso) {
   return today ? hm : `${d.getMonth() + 1}/${d.getDate()} ${hm}`;
 }
 
+/** "2026-11-28 11:55" in the phone's time zone: a printed paper needs the whole date. */
+export function dateTimeOf(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
 export function dateLabel(date) {
   const [y, m, d] = String(date).split('-').map(Number);
   if (!y) return date;
@@ -18,8 +26,22 @@ export function dateLabel(date) {
   return getLang() === 'zh' ? `${m}月${d}日 周${week}` : `${week} ${d}/${m}`;
 }
 
-export function todayIso() {
-  const d = new Date();
+/** Now by the server's clock as this phone last measured it (meta `clock_skew`, from each
+ *  pull): a phone whose clock is a day off still knows which day it is at the event. */
+export function serverNow(meta) {
+  const skew = Number(meta?.clock_skew?.ms) || 0;
+  return new Date(Date.now() + skew);
+}
+
+/** How far (ms) the phone's clock is from the server's when that is more than the server's
+ *  `clock_warn_minutes` (client-config), else 0. */
+export function clockOff(meta, warnMinutes) {
+  const skew = Number(meta?.clock_skew?.ms) || 0;
+  return Math.abs(skew) > warnMinutes * 60000 ? skew : 0;
+}
+
+export function todayIso(now = new Date()) {
+  const d = now;
   const pad = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }

@@ -29,3 +29,14 @@ export function SaveButton({ form, label, testid, class: cls = 'primary block', 
     </button>
   );
 }
+
+/** "草稿已恢复" with a discard button, while a restored draft is on the form (useDraft). */
+export function DraftNote({ draft }) {
+  if (!draft.restored) return null;
+  return (
+    <div class="draft-note" role="status" data-testid="draft-restored">
+      <span>{t('draft.restored')}</span>
+      <button type="button" class="small" onClick={() => draft.discard()} data-testid="draft-discard">{t('draft.discard')}</button>
+    </div>
+  );
+}

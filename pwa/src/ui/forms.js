@@ -5,16 +5,19 @@
 // - one intent, one mutation: a form is busy while saving (a second tap does nothing), and
 //   its mutation key and record id are fixed per intent, so even a second enqueue of the
 //   same intent is the same act (the outbox keeps one, the server answers `duplicate`).
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { addStrings, pick, t } from '../i18n.js';
 import { yuan } from './format.js';
 import { uuid7 } from '../sync/ids.js';
+import { deleteMeta, getMeta, openStore, setMeta } from '../sync/store.js';
 
 addStrings({
   'form.saved': ['已保存', 'Saved'],
   'form.saving': ['保存中…', 'Saving…'],
   'form.check_fields': ['请修改标红的内容', 'Please fix the fields marked in red'],
   'form.field_problem': ['{field}:{msg}', '{field}: {msg}'],
+  'draft.restored': ['草稿已恢复', 'Draft restored'],
+  'draft.discard': ['丢弃草稿', 'Discard draft'],
 });
 
 let loading = null;
@@ -148,4 +151,82 @@ export function useSubmit() {
 export function fieldText(fields, path) {
   const m = errorAt(fields, path);
   return m ? pick(m) : '';
+}
+
+/** A draft is kept this long, then dropped unread: it holds personal data (a donor's name and
+ *  phone), and a form left for a day is not one anybody is still in the middle of. */
+export const DRAFT_TTL_MS = 24 * 3600 * 1000;
+const DRAFT_PREFIX = 'draft:';
+
+/** The meta key of one form's draft for the person signed in on this phone. */
+export function draftKey(me, form) {
+  return `${DRAFT_PREFIX}${me?.user || ''}:${form}`;
+}
+
+/** Drop drafts older than DRAFT_TTL_MS (of any form), so an abandoned one does not linger. */
+export async function sweepDrafts(now = Date.now()) {
+  const db = await openStore();
+  const keys = (await db.getAllKeys('meta')).filter((k) => typeof k === 'string' && k.startsWith(DRAFT_PREFIX));
+  for (const key of keys) {
+    const row = await db.get('meta', key);
+    if (!row || !(now - Date.parse(row.saved_at) < DRAFT_TTL_MS)) await db.delete('meta', key);
+  }
+}
+
+/**
+ * Keep a form's fields as a draft until it is saved or discarded, so a reload (or a phone
+ * that killed the tab) does not lose an amount and a donor half typed. The draft lives in
+ * the phone's `meta` store (never in the outbox, never synced), keyed per signed-in person
+ * and form, so a sign-out or a wipe (`forgetAll` clears `meta`) takes it with it, and it
+ * expires after DRAFT_TTL_MS.
+ *
+ * `value` is the form's state, `restore(value)` sets it; `blank` is the empty form (a form
+ * back to blank has no draft). Returns `{restored, discard(), done()}`: call `done()` once the
+ * form is saved; `discard()` empties the form and drops the draft.
+ */
+export function useDraft(me, form, value, restore, blank) {
+  const key = draftKey(me, form);
+  const [restored, setRestored] = useState(false);
+  const loaded = useRef(false);
+  const finished = useRef(false);
+  const empty = useRef(JSON.stringify(blank));
+  useEffect(() => {
+    let live = true;
+    loaded.current = false;
+    finished.current = false;
+    (async () => {
+      await sweepDrafts().catch(() => {});
+      const row = await getMeta(key).catch(() => null);
+      if (!live) return;
+      if (row && Date.now() - Date.parse(row.saved_at) < DRAFT_TTL_MS && JSON.stringify(row.value) !== empty.current) {
+        restore(row.value);
+        setRestored(true);
+      }
+      loaded.current = true;
+    })();
+    return () => { live = false; };
+  }, [key]);
+  const text = JSON.stringify(value);
+  useEffect(() => {
+    if (!loaded.current) return;
+    // written at every change (one small put): a debounce would lose the last keys to a reload.
+    // After done() the saved values may still show until the form is emptied: not a draft.
+    if (text === empty.current) { finished.current = false; deleteMeta(key).catch(() => {}); }
+    else if (!finished.current) setMeta(key, { value, saved_at: new Date().toISOString() }).catch(() => {});
+  }, [text, key]);
+  return {
+    restored,
+    /** The form was saved: forget the draft (and keep none of these values). */
+    done() {
+      finished.current = true;
+      setRestored(false);
+      return deleteMeta(key).catch(() => {});
+    },
+    /** Empty the form and forget its draft. */
+    discard() {
+      setRestored(false);
+      restore(JSON.parse(empty.current));
+      return deleteMeta(key).catch(() => {});
+    },
+  };
 }

@@ -2,9 +2,9 @@
 // threshold waits for a second manager), and the form to void or correct it with a reason.
 import { useState } from 'preact/hooks';
 import { both, t } from '../../i18n.js';
-import { useSubmit } from '../../ui/forms.js';
+import { useDraft, useSubmit } from '../../ui/forms.js';
 import { configValue } from '../../config.js';
-import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
+import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { act } from '../../state.js';
 import { correctionsByDonation, currentOf, donorLabel, madeAt, parseYuan, yuan } from './model.js';
 import { timeOf } from '../../ui/format.js';
@@ -26,6 +26,7 @@ export function DonationDetail({ app, params }) {
   const donation = app.view.donation.get(id);
   const [form, setForm] = useState(null); // null | {action, amount, reason}
   const submitting = useSubmit();
+  const draft = useDraft(app.meta.me, `correction.${id}`, form, setForm, null);
   if (!donation) return <main class="screen"><p>{t('don.missing')}</p><a class="button" href="#/donations">{t('don.back')}</a></main>;
   const corrections = correctionsByDonation(app.view).get(id) || [];
   const now = currentOf(donation, corrections);
@@ -44,6 +45,7 @@ export function DonationDetail({ app, params }) {
         args.new_amount_fen = fen;
       }
       await act('donation.correct', args, 1, { key: intent.key });
+      await draft.done();
       setForm(null);
       return true;
     });
@@ -78,6 +80,7 @@ export function DonationDetail({ app, params }) {
         : <button type="button" class="block" onClick={() => setForm({ action: 'void', amount: '', reason: '' })} data-testid="open-correction">{t('don.correct')}</button>)}
       {form && (
         <form onSubmit={submit} class="correction-form" data-testid="correction-form">
+          <DraftNote draft={draft} />
           <div class="segmented row">
             {['void', 'correct'].map((action) => (
               <button type="button" key={action} class={form.action === action ? 'on' : ''} aria-checked={form.action === action} role="radio"

@@ -4,8 +4,8 @@
 // federation), approve or refuse, pay (the federation; three different people).
 import { useState } from 'preact/hooks';
 import { both, t } from '../../i18n.js';
-import { useSubmit } from '../../ui/forms.js';
-import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
+import { useDraft, useSubmit } from '../../ui/forms.js';
+import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { act } from '../../state.js';
 import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from './model.js';
 import { CorrectionLine } from './detail.jsx';
@@ -68,6 +68,7 @@ function Disbursements({ app, funds }) {
   const [paying, setPaying] = useState(null); // {id, reference}
   const requesting = useSubmit();
   const payment = useSubmit();
+  const draft = useDraft(me, 'disbursement.request', form, setForm, null);
   const open = [...app.view.disbursement.values()].filter((d) => d.status !== 'paid' && d.status !== 'rejected')
     .sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));
   const requestable = funds.filter((f) => worksForFund(me, f));
@@ -81,6 +82,7 @@ function Disbursements({ app, funds }) {
       if (amount === null) return requesting.showFields({ amount_fen: both('don.bad_amount') });
       if (!form.payee.trim()) return requesting.fail(t('form.required', { field: t('disb.payee') }));
       await act('disbursement.request', { id: intent.id, fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim() }, 1, { key: intent.key });
+      await draft.done();
       setForm(null);
       return true;
     });
@@ -131,6 +133,7 @@ function Disbursements({ app, funds }) {
       {requestable.length > 0 && !form && <button type="button" class="block" onClick={() => setForm({ fund: requestable[0].id, project: '', amount: '', payee: '', purpose: '' })} data-testid="new-disbursement">{t('disb.new')}</button>}
       {form && (
         <form onSubmit={request} class="correction-form" data-testid="disbursement-form">
+          <DraftNote draft={draft} />
           <label>{t('disb.fund')}<select name="fund" value={form.fund} onChange={(e) => setForm({ ...form, fund: e.currentTarget.value, project: '' })}>
             {requestable.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
           </select></label>

@@ -5,7 +5,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { correctionsByDonation, currentOf, donorLabel, madeAt, sameLocalDay, totalsOf, yuan } from './model.js';
-import { timeOf, todayIso } from '../../ui/format.js';
+import { serverNow, timeOf, todayIso } from '../../ui/format.js';
 
 const STATION_KEY = 'charity.donation_station';
 const EVENT_KEY = 'charity.donation_event';
@@ -18,7 +18,8 @@ export function useSelection(app) {
   const [eventId, setEventState] = useState(() => localStorage.getItem(EVENT_KEY) || '');
   const code = me?.station || station || [...app.view.station.keys()][0] || '';
   const events = [...app.view.event.values()].filter((e) => e.station === code);
-  const today = todayIso();
+  // the day by the server's clock as last measured: a phone a day behind still opens today's event
+  const today = todayIso(serverNow(app.meta));
   events.sort((a, b) => (Math.abs(daysFrom(a.date, today)) - Math.abs(daysFrom(b.date, today))) || a.title.localeCompare(b.title));
   let event = events.find((e) => e.id === eventId) || null;
   if (!event && eventId !== 'none') event = events.find((e) => e.date === today) || null;
@@ -38,18 +39,23 @@ export function DonationHome({ app }) {
   const pick = useSelection(app);
   const [all, setAll] = useState(false);
   const index = useMemo(() => correctionsByDonation(app.view), [app.view.donation_correction]);
-  const { atEvent, today } = useMemo(() => {
+  const day = serverNow(app.meta).toDateString();
+  // The list follows the event when one is chosen (its gifts, whatever clock stamped them),
+  // else the day by the server's clock: never the phone's own date, which may be wrong.
+  const { today } = useMemo(() => {
     const atEvent = [];
     const today = [];
     for (const d of app.view.donation.values()) {
       if (d.station !== pick.station) continue;
       if (pick.event && d.event_id === pick.event.id) atEvent.push(d);
-      if (sameLocalDay(madeAt(d))) today.push(d);
+      if (!pick.event && sameLocalDay(madeAt(d), new Date(day))) today.push(d);
     }
-    today.sort((a, b) => (madeAt(a) < madeAt(b) ? 1 : -1));
-    return { atEvent, today };
-  }, [app.view.donation, pick.station, pick.event?.id]);
-  const totals = totalsOf(pick.event ? atEvent : today, index);
+    const newest = (a, b) => (madeAt(a) < madeAt(b) ? 1 : -1);
+    atEvent.sort(newest);
+    today.sort(newest);
+    return { atEvent, today: pick.event ? atEvent : today };
+  }, [app.view.donation, pick.station, pick.event?.id, day]);
+  const totals = totalsOf(today, index);
   let waiting = 0;
   for (const c of app.view.donation_correction.values()) if (c.status === 'pending') waiting++;
   const stations = [...app.view.station.values()];
@@ -87,8 +93,8 @@ export function DonationHome({ app }) {
         <a class="button block" href="#/funds" data-testid="funds-link">{t('don.funds_link')}
           {waiting > 0 && <span class="tag waiting">{t('don.waiting_count', { n: waiting })}</span>} ›</a>
       )}
-      <h2>{t('don.today', { n: today.length })}</h2>
-      {today.length === 0 && <p class="muted">{t('don.none_today')}</p>}
+      <h2 data-testid="don-list-title">{t(pick.event ? 'don.at_event' : 'don.today', { n: today.length })}</h2>
+      {today.length === 0 && <p class="muted">{t(pick.event ? 'don.none_at_event' : 'don.none_today')}</p>}
       <ul class="cards">
         {shown.map((d) => <DonationCard key={d.id} donation={d} corrections={index.get(d.id)} />)}
       </ul>

@@ -2,10 +2,11 @@
 // donor, and a QR code (uqr, a lazy chunk) for /public/receipts/{number}?code={code} on the
 // server's origin. A reprint goes through receipt.reprint and is marked 副本 / COPY.
 import { useEffect, useState } from 'preact/hooks';
-import { t } from '../../i18n.js';
+import { pick, t } from '../../i18n.js';
 import { act } from '../../state.js';
 import { correctionsByDonation, currentOf, donorLabel, madeAt, yuan } from './model.js';
-import { timeOf } from '../../ui/format.js';
+import { dateTimeOf } from '../../ui/format.js';
+import { configValue } from '../../config.js';
 
 export function receiptUrl(receipt) {
   return `${location.origin}/public/receipts/${encodeURIComponent(receipt.number)}?code=${receipt.code}`;
@@ -36,6 +37,8 @@ export function ReceiptScreen({ app, params, query }) {
     scrollTo(0, 0); // the COPY mark is at the top
   }
   const fresh = query.get('new') === '1';
+  // 募用分离: the station collects, the federation holds (a server setting, client-config)
+  const holder = pick(configValue(app.meta, 'receipt_holder'));
   return (
     <main class="screen receipt-screen">
       <a class="back" href="#/donations">‹ {t('don.back')}</a>
@@ -56,9 +59,11 @@ export function ReceiptScreen({ app, params, query }) {
           {donation?.kind === 'goods' && <><dt>{t('don.items')}</dt><dd>{donation.items.map((i) => `${i.name} ×${i.quantity}${i.unit}`).join('、')}</dd></>}
           {donation?.kind === 'money' && <><dt>{t('don.method')}</dt><dd>{t(`method.${donation.method}`)}</dd></>}
           <dt>{t('don.station')}</dt><dd>{station?.name || receipt.station}{event ? ` · ${event.title}` : ''}</dd>
-          <dt>{t('don.time')}</dt><dd>{timeOf(donation ? madeAt(donation) : receipt.issued_at)}</dd>
+          <dt>{t('don.time')}</dt><dd data-testid="receipt-time">{dateTimeOf(donation ? madeAt(donation) : receipt.issued_at)}</dd>
+          <dt>{t('rcpt.holder')}</dt><dd data-testid="receipt-holder">{holder}</dd>
           {receipt.official_number && <><dt>{t('rcpt.official')}</dt><dd class="mono">{receipt.official_number}</dd></>}
         </dl>
+        <p class="muted small-note official-note" data-testid="receipt-official-note">{t('rcpt.official_note', { holder })}</p>
         {receipt.pending && <p class="tag pending">{t('events.pending')}</p>}
       </article>
       <div class="actions">

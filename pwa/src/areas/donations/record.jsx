@@ -3,8 +3,8 @@
 // offline) or waived; direction. Saving queues donation.record and opens the receipt.
 import { useState } from 'preact/hooks';
 import { both, t } from '../../i18n.js';
-import { checkArgs, useSubmit } from '../../ui/forms.js';
-import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
+import { checkArgs, useDraft, useSubmit } from '../../ui/forms.js';
+import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { configValue } from '../../config.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
@@ -35,17 +35,19 @@ export function largeLine(app, station) {
 }
 
 const emptyItem = () => ({ name: '', quantity: '1', unit: '件', value: '' });
+const blankForm = () => ({
+  amount: '', method: 'wechat_pay', items: [emptyItem()], donorKind: 'anonymous', name: '', organisation: '',
+  phone: '', wantsReceipt: true, consent: false, direction: 'undirected', target: '', note: '',
+});
 
 export function DonationForm({ app, params, query }) {
   const kind = params[0] === 'goods' ? 'goods' : 'money';
   const pick = useSelection(app);
   const eventId = query.get('event') || pick.event?.id || null;
   const series = currentSeries(app);
-  const [f, setF] = useState({
-    amount: '', method: 'wechat_pay', items: [emptyItem()], donorKind: 'anonymous', name: '', organisation: '',
-    phone: '', wantsReceipt: true, consent: false, direction: 'undirected', target: '', note: '',
-  });
+  const [f, setF] = useState(blankForm);
   const form = useSubmit();
+  const draft = useDraft(app.meta.me, `donation.${kind}`, f, setF, blankForm());
   const [confirming, setConfirming] = useState(null); // the args waiting for "confirm the amount"
   const set = (patch) => { setF({ ...f, ...patch }); setConfirming(null); form.clear(); };
   const input = (name) => (e) => set({ [name]: e.currentTarget.value });
@@ -107,6 +109,7 @@ export function DonationForm({ app, params, query }) {
       args.receipt = f.wantsReceipt ? intent.extra.receipt : null;
       if (f.wantsReceipt && !args.receipt) return form.fail(t('don.no_series'));
       await act('donation.record', args, 1, { key: intent.key });
+      await draft.done();
       go(args.receipt ? `/receipts/${args.receipt.number}?new=1` : `/donations/d/${args.id}`, { replace: true });
       return true;
     });
@@ -117,6 +120,7 @@ export function DonationForm({ app, params, query }) {
     <main class="screen form donation-form">
       <a class="back" href="#/donations">‹ {t('event.cancel')}</a>
       <h1>{t(kind === 'goods' ? 'don.new_goods' : 'don.new_money').replace('+ ', '')} · {pick.event?.title || t('don.no_event')}</h1>
+      <DraftNote draft={draft} />
       <form onSubmit={save} data-testid="donation-form">
         {kind === 'money' ? (
           <>
@@ -138,12 +142,12 @@ export function DonationForm({ app, params, query }) {
               <div class="item" key={i} data-testid="goods-item">
                 <input name={`item-name-${i}`} placeholder={t('don.item_name')} aria-label={t('don.item_name')} value={item.name} onInput={(e) => setItem(i, { name: e.currentTarget.value })} maxLength={100} />
                 <div class="row">
-                  <label class="mini">{t('don.quantity')}<input name={`item-qty-${i}`} inputMode="numeric" value={item.quantity} onInput={(e) => setItem(i, { quantity: e.currentTarget.value })} /></label>
-                  <label class="mini">{t('don.unit')}<input name={`item-unit-${i}`} value={item.unit} onInput={(e) => setItem(i, { unit: e.currentTarget.value })} maxLength={16} /></label>
+                  <label class="mini qty">{t('don.quantity')}<input name={`item-qty-${i}`} inputMode="numeric" value={item.quantity} onInput={(e) => setItem(i, { quantity: e.currentTarget.value })} /></label>
+                  <label class="mini unit">{t('don.unit')}<input name={`item-unit-${i}`} value={item.unit} onInput={(e) => setItem(i, { unit: e.currentTarget.value })} maxLength={16} /></label>
                   <label class="mini">{t('don.value')}<input name={`item-value-${i}`} inputMode="decimal" placeholder="0" value={item.value} onInput={(e) => setItem(i, { value: e.currentTarget.value })} /></label>
                 </div>
                 <FieldError fields={form.fields} path={`items.${i}`} />
-                {f.items.length > 1 && <button type="button" class="small" onClick={() => set({ items: f.items.filter((_, j) => j !== i) })}>{t('don.remove_item')}</button>}
+                {f.items.length > 1 && <button type="button" class="small remove" onClick={() => set({ items: f.items.filter((_, j) => j !== i) })}>{t('don.remove_item')}</button>}
               </div>
             ))}
             <FieldError fields={form.fields} path="items" />

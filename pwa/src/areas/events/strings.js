@@ -31,5 +31,5 @@ export const EVENTS_STRINGS = {
   'event.hidden': ['(已隐藏)', '(hidden)'],
   'event.no_changes': ['没有修改任何内容。', 'Nothing was changed.'],
   'event.saved_offline': ['现在离线:保存后先存在本机,联网后自动同步。', 'Offline now: saving keeps it on this phone; it syncs once online.'],
-  'event.open_conflicts': ['{n} 个冲突待审核', '{n} conflicts to review'],
+  'event.open_conflicts': ['{n} 个冲突待审核', '{n} {n|conflict|conflicts} to review'],
 };

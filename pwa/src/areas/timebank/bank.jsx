@@ -17,13 +17,23 @@ export function TimeBank({ app }) {
   const account = view.timebank_account.get(accountIdOf(me.user));
   const profile = view.volunteer.get(me.user);
   const balance = account?.balance_cents ?? 0;
+  const [refused, setRefused] = useState(null); // {id, text}: a redemption the fresh balance cannot cover
   const items = [...view.redemption_item.values()].filter((i) => i.active).sort((a, b) => a.cost_cents - b.cost_cents);
   const mine = [...view.redemption.values()].filter((r) => r.volunteer_id === me.user)
     .sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));
   const entries = [...view.timebank_entry.values()].filter((e) => e.account_id === accountIdOf(me.user))
     .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
   if (!profile && !account) return <main class="screen"><h1>{t('bank.title')}</h1><p class="notice">{t('bank.not_volunteer')}</p><a class="button" href="#/hours">{t('event.back')}</a></main>;
+  const fresh = balanceIsFresh(app, account);
   async function redeem(item) {
+    // A balance pulled a moment ago with nothing of ours queued is what the server will see:
+    // say so now instead of queueing a request it can only hold for review. Offline (or
+    // stale) the request goes as before, and the server decides.
+    if (fresh && balance < item.cost_cents) {
+      setRefused({ id: item.id, text: t('bank.cannot_afford', { balance: credits(balance), cost: credits(item.cost_cents) }) });
+      return;
+    }
+    setRefused(null);
     if (!confirm(t('bank.redeem_confirm', { cost: credits(item.cost_cents), title: item.title }))) return;
     await act('redemption.request', { id: newId(), item_id: item.id });
   }
@@ -51,6 +61,7 @@ export function TimeBank({ app }) {
             </div>
             <button type="button" class={balance >= item.cost_cents ? 'primary' : ''} data-testid="redeem" onClick={() => redeem(item)}
               title={balance < item.cost_cents ? t('bank.not_enough') : ''}>{t('bank.redeem')}</button>
+            {refused?.id === item.id && <p class="reason full" role="alert" data-testid="redeem-refused">{refused.text}</p>}
           </li>
         ))}
       </ul>
@@ -67,6 +78,18 @@ export function TimeBank({ app }) {
       <Certificate app={app} />
     </main>
   );
+}
+
+/** How recent a pull must be for the phone to trust its balance before a redemption. */
+export const FRESH_BALANCE_MS = 2 * 60 * 1000;
+const MOVES_BALANCE = /^(redemption|hours)\./;
+
+/** The balance shown is the server's: online, pulled within FRESH_BALANCE_MS, and nothing
+ *  queued on this phone that moves it (a redemption, a withdrawal, hours). */
+export function balanceIsFresh(app, account, now = Date.now()) {
+  const last = Date.parse(app.meta.last_sync_at || '');
+  if (!app.online || Number.isNaN(last) || now - last > FRESH_BALANCE_MS || account?.pending) return false;
+  return !app.outbox.some((row) => MOVES_BALANCE.test(row.name));
 }
 
 function entryMemo(entry) {

@@ -5,8 +5,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { act } from '../../state.js';
-import { useSubmit } from '../../ui/forms.js';
-import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
+import { useDraft, useSubmit } from '../../ui/forms.js';
+import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { activitiesOf, credits, activityLabel, clock, duration, localIso, minutesBetween, reasonText, span, todayIso } from './common.js';
 import { VolunteerQr } from './qr.jsx';
 
@@ -125,6 +125,8 @@ function ManualEntry({ app }) {
   const [form, setForm] = useState(blank);
   const [opened, setOpened] = useState(false);
   const submitting = useSubmit();
+  // a restored draft opens the folded form, so it is seen
+  const draft = useDraft(app.meta.me, 'hours.manual', form, (value) => { setForm(value); setOpened(true); }, blank());
   const set = (name) => (e) => { setForm({ ...form, [name]: e.currentTarget.value }); submitting.clear(); };
   function submit(e) {
     e.preventDefault();
@@ -135,6 +137,7 @@ function ManualEntry({ app }) {
       const checkOut = localIso(form.date, form.to);
       if (checkOut <= checkIn) return submitting.fail(t('hours.bad_times'));
       await act('hours.manual', { id: intent.id, activity_id: activity, check_in_at: checkIn, check_out_at: checkOut, note: form.note.trim() }, 1, { key: intent.key });
+      await draft.done();
       setForm(blank());
       setOpened(false);
       return true;
@@ -146,6 +149,7 @@ function ManualEntry({ app }) {
       <details class="manual" open={opened} onToggle={(e) => setOpened(e.currentTarget.open)}>
         <summary>{t('hours.manual')}</summary>
         <form onSubmit={submit} data-testid="manual-form">
+          <DraftNote draft={draft} />
           <label>{t('hours.activity')}
             <select name="activity" value={form.activity} onChange={set('activity')}>
               {activities.map((a) => <option key={a.id} value={a.id}>{activityLabel(a, app.view)}</option>)}
