@@ -278,3 +278,28 @@ async def test_title_edits_on_two_phones_are_kept_too(api: Api) -> None:
     titles = [c for (k, _), c in snapshot.items() if k == "conflict" and c["record_id"] == event_id]
     assert [c["field"] for c in titles] == ["title"]
     assert world.event_id != event_id
+
+
+async def test_a_volunteers_held_check_in_is_settled_when_staff_decide_the_log(api: Api) -> None:
+    """The volunteer's "held for review" (hours_overlap) leaves their phone's list once
+    the reviewer decided which of the overlapping logs counts."""
+    from tests.test_timebank import at, world
+
+    w = await world(api)
+    own, scanned = new_id(), new_id()
+    await w.staff.push(
+        w.staff.m("hours.check_in", {"id": scanned, "activity_id": w.activity,
+                                     "volunteer_id": "vol-1", "at": at(2)}),
+        w.staff.m("hours.check_out", {"id": scanned, "at": at(181)}))
+    held = (await w.vol_phone.push(
+        w.vol_phone.m("hours.check_in", {"id": own, "activity_id": w.activity, "at": at(0)}),
+        w.vol_phone.m("hours.check_out", {"id": own, "at": at(180)})))["results"][0]
+    assert held["status"] == "flagged" and held["code"] == "hours_overlap"
+    await w.vol_phone.pull()
+    issue = w.vol_phone.of_type("sync_issue")[held["issue_id"]]
+    assert issue["subject"] == f"hour_log:{own}" and issue["resolved_at"] is None
+    decided = await w.staff.send("hours.reject", {"id": own, "reason": "与站点扫码记录重复"})
+    assert decided["status"] == "applied", decided
+    await w.vol_phone.pull()
+    issue = w.vol_phone.of_type("sync_issue")[held["issue_id"]]
+    assert issue["resolved_at"] is not None and issue["resolved_by"] == "staff-a"

@@ -105,10 +105,12 @@ function Conflict({ conflict: c, app }) {
         <div class="row">
           <button type="button" onClick={() => act('conflict.resolve', { id: c.id, action: 'accept' })} data-testid="conflict-accept">{t('review.accept')}</button>
           <button type="button" class="primary" onClick={() => act('conflict.resolve', { id: c.id, action: 'restore' })} data-testid="conflict-restore">{t('review.restore')}</button>
-          {mergeable && <button type="button" onClick={() => setMerging(`${show(c.kept_value)}\n${show(c.lost_value)}`)} data-testid="conflict-merge">{t('review.merge')}</button>}
         </div>
       ) : c.status === 'open' ? null : (
         <p class="muted">{t(`review.status.${c.status}`)}{c.resolved_by ? ` · ${c.resolved_by}` : ''}</p>
+      )}
+      {c.status === 'open' && merging === null && mergeable && (
+        <button type="button" class="block" onClick={() => setMerging(`${show(c.kept_value)}\n${show(c.lost_value)}`)} data-testid="conflict-merge">{t('review.merge')}</button>
       )}
     </li>
   );
