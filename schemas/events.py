@@ -79,6 +79,34 @@ class DisbursementAwaitingApproval(DomainEvent, frozen=True, kw_only=True):
     EVENT_NAME: ClassVar[str] = "disbursement.awaiting_approval"
     disbursement_id: str
     fund_id: str
+    fund_name: str
+    station: str | None
+    district: str | None
+    amount_fen: int
+    requested_by: str
+    """Who asked: never the one who approves (the notification skips them)."""
+
+
+class DisbursementDecided(DomainEvent, frozen=True, kw_only=True):
+    """A disbursement was approved (now waiting for a third person to pay) or refused."""
+
+    EVENT_NAME: ClassVar[str] = "disbursement.decided"
+    disbursement_id: str
+    fund_id: str
+    fund_name: str
+    station: str | None
+    district: str | None
+    amount_fen: int
+    decision: str
+    """``approved`` or ``rejected``."""
+    requested_by: str
+    decided_by: str
+
+
+class DisbursementPaid(DomainEvent, frozen=True, kw_only=True):
+    EVENT_NAME: ClassVar[str] = "disbursement.paid"
+    disbursement_id: str
+    fund_id: str
     station: str | None
     district: str | None
     amount_fen: int
@@ -103,11 +131,23 @@ class HoursDecided(DomainEvent, frozen=True, kw_only=True):
     """``approved``, ``rejected`` or ``reversed``."""
 
 
+class IssuesResolved(DomainEvent, frozen=True, kw_only=True):
+    """Held submissions were settled: the thing they were about was decided (a log
+    approved, the record's conflicts resolved) or a manager marked them handled. Their
+    inbox notifications are marked resolved."""
+
+    EVENT_NAME: ClassVar[str] = "sync_issue.resolved"
+    issue_ids: tuple[str, ...]
+    station: str | None
+    district: str | None
+
+
 EVENTS: dict[str, type[DomainEvent]] = {
     event.EVENT_NAME: event
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
-        FundBalanceChanged, DisbursementAwaitingApproval, HoursSubmitted, HoursDecided,
+        FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
+        HoursSubmitted, HoursDecided, IssuesResolved,
     )
 }
 """Every domain event by its documented name."""

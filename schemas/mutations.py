@@ -78,7 +78,15 @@ class EventDeleteArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class ConflictResolveArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``accept`` keeps the decided value; ``restore`` writes the losing value back."""
+    """``accept`` keeps the decided value; ``restore`` writes the losing value back;
+    ``merge`` writes ``value`` (the manager's combination of both texts; notes fields only)."""
 
     id: Uuid
-    action: Literal["accept", "restore"]
+    action: Literal["accept", "restore", "merge"]
+    value: Notes | None = None
+
+
+class SyncIssueResolveArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A manager marks a rejected or held submission handled (it leaves the open list)."""
+
+    id: Uuid

@@ -22,6 +22,8 @@ NotificationKind = Literal[
     "correction.waiting",
     "fund.low",
     "phone.stale",
+    "disbursement.waiting_approval",
+    "disbursement.waiting_payment",
 ]
 ClockTime = Annotated[
     str, msgspec.Meta(pattern=exact(TIME), description="local time HH:MM")
@@ -124,6 +126,9 @@ class NotificationRecord(msgspec.Struct, frozen=True):
     """What a tap opens (``screen`` and its ids)."""
     created_at: str
     read_at: str | None
+    resolved_at: str | None = None
+    """When the thing it asks about was settled (a disbursement approved, a conflict
+    resolved): the inbox shows it under "done"."""
 
 
 class NotificationPrefsRecord(msgspec.Struct, frozen=True):

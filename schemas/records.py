@@ -52,7 +52,7 @@ class ConflictRecord(msgspec.Struct, frozen=True):
     kept_by: str
     lost_by: str
     station: str
-    status: Literal["open", "accepted", "restored"]
+    status: Literal["open", "accepted", "restored", "merged"]
     created_at: str
     resolved_by: str | None
     resolved_at: str | None
@@ -71,3 +71,8 @@ class SyncIssueRecord(msgspec.Struct, frozen=True):
     user: str
     station: str | None
     created_at: str
+    subject: str | None
+    """The record whose decision settles a held submission (``hour_log:<id>``)."""
+    resolved_at: str | None
+    """When it was settled (decided, its conflicts resolved, or marked handled)."""
+    resolved_by: str | None

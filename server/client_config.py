@@ -27,6 +27,7 @@ async def client_config_route(request: Request[Any, Any, Any]) -> dict[str, Any]
     return {
         "correction_approval_threshold_fen": settings.correction_approval_threshold_fen,
         "large_donation_fen": settings.notify_large_donation_fen,
+        "fund_low_fen": settings.notify_fund_low_fen,
         "hours_max_session_hours": settings.hours_max_session_hours,
         "receipt_holder": {"zh": settings.receipt_holder_zh, "en": settings.receipt_holder_en},
         "clock_warn_minutes": settings.clock_warn_minutes,

@@ -114,11 +114,12 @@ def edited_fields(fields: msgspec.Struct) -> dict[str, Any]:
     return edits
 
 
-def flag_conflict(ctx: MutationContext) -> None:
-    """Hold an edit that lost a field to another device's for a manager's review."""
+def flag_conflict(ctx: MutationContext, record_type: str, record_id: str) -> None:
+    """Hold an edit that lost a field to another device's for a manager's review; the issue
+    is settled when the record's last open conflict is (``sync.builtin.resolve_conflict``)."""
     ctx.flag("conflict_recorded", "与另一台设备的修改冲突,已按时间先后决定,并留待管理者复核",
              "this edit conflicted with another device's; it was decided by time and kept for a "
-             "manager to review")
+             "manager to review", subject=f"{record_type}:{record_id}")
 
 
 def _stamp_after(ctx: MutationContext, stored_hlc: str) -> str:

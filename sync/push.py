@@ -482,6 +482,9 @@ def _record_issue(tx: Tx, ctx: MutationContext, status: str, code: str, message:
             "station": ctx.grant.station,
             "district": ctx.grant.district,
             "created_at": ctx.now,
+            "subject": ctx.subject if status == "flagged" else None,
+            "resolved_at": None,
+            "resolved_by": None,
         },
     )
     return issue_id

@@ -187,4 +187,8 @@ sync_issues = Table(
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
     Column("created_at", String(32), nullable=False),
+    Column("subject", String(100), nullable=True),
+    Column("resolved_at", String(32), nullable=True),
+    Column("resolved_by", String(64), nullable=True),
+    Index("ix_sync_issues_subject", "subject"),
 )

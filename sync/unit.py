@@ -53,14 +53,20 @@ class MutationContext:
     now: str
     clock: HybridLogicalClock
     flags: list[tuple[str, str, str]] = field(default_factory=list)
+    subject: str | None = None
+    """What the held mutation is about (``hour_log:<id>``, ``event:<id>``): the sync issue
+    keeps it, and deciding that thing resolves the issue (``sync.builtin.resolve_issues``)."""
 
     @property
     def user_id(self) -> str:
         return self.grant.user_id
 
-    def flag(self, code: str, zh: str, en: str) -> None:
-        """Apply the mutation but hold it for review (status ``flagged``)."""
+    def flag(self, code: str, zh: str, en: str, subject: str | None = None) -> None:
+        """Apply the mutation but hold it for review (status ``flagged``); ``subject``
+        names the record whose decision settles it (the first one given is kept)."""
         self.flags.append((code, zh, en))
+        if subject and self.subject is None:
+            self.subject = subject[:100]
 
 
 class Tx:

@@ -192,8 +192,10 @@ AGREED = {
     "correction.decided": {"correction_id", "station", "district", "decision"},
     "fund.balance_changed": {"fund_id", "fund_name", "station", "district", "balance_fen",
                              "available_fen"},
-    "disbursement.awaiting_approval": {"disbursement_id", "fund_id", "station", "district",
-                                       "amount_fen"},
+    "disbursement.awaiting_approval": {"disbursement_id", "fund_id", "fund_name", "station",
+                                       "district", "amount_fen", "requested_by"},
+    "disbursement.decided": {"disbursement_id", "fund_id", "fund_name", "station", "district",
+                             "amount_fen", "decision", "requested_by", "decided_by"},
 }
 
 

@@ -9,6 +9,8 @@ export const CONFIG_DEFAULTS = {
   correction_approval_threshold_fen: 50000,
   /** A money gift at or above this asks the recorder to confirm the amount. */
   large_donation_fen: 500000,
+  /** A fund whose available balance falls below this alerts its managers (unless set). */
+  fund_low_fen: 100000,
   hours_max_session_hours: 24,
   /** Who holds donated money (募用分离), printed on receipts. */
   receipt_holder: { zh: '市慈善总会', en: 'City Charity Federation' },

@@ -36,7 +36,9 @@ events = Table(
 )
 
 EDITABLE = ("date", "title", "notes", "contact_phone")
-MATTERS = frozenset({"date", "contact_phone"})
+MATTERS = frozenset({"date", "contact_phone", "title", "notes"})
+"""Fields whose losing value is kept for review: the date and phone matter, and free text
+(title, notes) typed on one phone must not vanish under another's."""
 """When and who: a silently lost edit of these would mislead people, so it is kept for review."""
 
 
@@ -113,7 +115,7 @@ async def update_event(tx: Tx, ctx: MutationContext, args: EventUpdateArgs) -> N
         {**outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now},
     )
     if outcome.conflict_ids:
-        flag_conflict(ctx)
+        flag_conflict(ctx, "event", args.id)
 
 
 async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> None:

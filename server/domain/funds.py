@@ -49,7 +49,12 @@ from schemas.donations import (
     ProjectCreateArgs,
     ProjectRecord,
 )
-from schemas.events import DisbursementAwaitingApproval, FundBalanceChanged
+from schemas.events import (
+    DisbursementAwaitingApproval,
+    DisbursementDecided,
+    DisbursementPaid,
+    FundBalanceChanged,
+)
 from server import audit
 from server.domain.access import live_station
 from sync.errors import Rejected, forbidden, not_found
@@ -463,8 +468,9 @@ async def request_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementR
         "paid_at": None, "reference": None,
     }, fund))
     await tx.emit(ctx, DisbursementAwaitingApproval(
-        disbursement_id=args.id, fund_id=args.fund_id, station=fund["station"],
-        district=fund["district"], amount_fen=args.amount_fen,
+        disbursement_id=args.id, fund_id=args.fund_id, fund_name=fund["name"],
+        station=fund["station"], district=fund["district"], amount_fen=args.amount_fen,
+        requested_by=ctx.user_id,
     ))
 
 
@@ -499,6 +505,13 @@ async def decide_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementDe
         reserved = int(fund["reserved_fen"]) + int(disbursement["amount_fen"])
         tx.update("fund", fund["id"], {"reserved_fen": reserved})
         await announce_balance(tx, ctx, {**fund, "reserved_fen": reserved})
+    await tx.emit(ctx, DisbursementDecided(
+        disbursement_id=args.id, fund_id=fund["id"], fund_name=fund["name"],
+        station=fund["station"], district=fund["district"],
+        amount_fen=int(disbursement["amount_fen"]),
+        decision="approved" if args.decision == "approve" else "rejected",
+        requested_by=disbursement["requested_by"], decided_by=ctx.user_id,
+    ))
 
 
 async def pay_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementPayArgs) -> None:
@@ -542,6 +555,10 @@ async def pay_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementPayAr
     audit.stage(tx, ctx, "disbursement.pay", "disbursement", args.id, station=fund["station"],
                 district=fund["district"], detail={"fund": fund["id"], "amount_fen": amount})
     await announce_balance(tx, ctx, {**fund, "reserved_fen": reserved})
+    await tx.emit(ctx, DisbursementPaid(
+        disbursement_id=args.id, fund_id=fund["id"], station=fund["station"],
+        district=fund["district"], amount_fen=amount,
+    ))
 
 
 # ----------------------------------------------------------------------------- audit

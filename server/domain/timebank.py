@@ -37,6 +37,7 @@ from schemas.timebank import (
     TransferArgs,
 )
 from server.domain.access import live_station, require_rank, station_for
+from sync.builtin import resolve_issues
 from sync.errors import Rejected, already_exists, not_found
 from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
 from sync.push import Peek, locks_first
@@ -327,14 +328,14 @@ async def update_item(tx: Tx, ctx: MutationContext, args: CatalogueUpdateArgs) -
     edits = edited_fields(args.fields)
     outcome = merge_edit(
         tx, ctx, record_type="redemption_item", record_id=args.id, current=item, edits=edits,
-        base=args.base, matters=frozenset({"cost_cents"}), station=item["station"],
+        base=args.base, matters=frozenset({"cost_cents", "title", "description"}), station=item["station"],
         district=item["district"],
     )
     tx.update("redemption_item", args.id, {
         **outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now,
     })
     if outcome.conflict_ids:
-        flag_conflict(ctx)
+        flag_conflict(ctx, "redemption_item", args.id)
 
 
 async def restock_item(tx: Tx, ctx: MutationContext, args: CatalogueRestockArgs) -> None:
@@ -417,7 +418,7 @@ async def request_redemption(tx: Tx, ctx: MutationContext, args: RedemptionReque
         await _debit_redemption(tx, ctx, args.id, item, account)
     else:
         zh, en = SHORTFALL_MESSAGES[shortfall]
-        ctx.flag(shortfall, zh + HELD_ZH, en + HELD_EN)
+        ctx.flag(shortfall, zh + HELD_ZH, en + HELD_EN, subject=f"redemption:{args.id}")
     tx.insert("redemption", {
         "id": args.id, "item_id": item["id"], "volunteer_id": ctx.user_id,
         "station": item["station"], "district": item["district"], "cost_cents": item["cost_cents"],
@@ -462,6 +463,7 @@ async def approve_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecid
         await _debit_redemption(tx, ctx, args.id, {**item, "cost_cents": redemption["cost_cents"]}, account)
         values["debited"] = True
     tx.update("redemption", args.id, values)
+    await resolve_issues(tx, ctx, f"redemption:{args.id}")
 
 
 async def fulfil_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecideArgs) -> None:
@@ -505,6 +507,7 @@ async def decline_redemption(tx: Tx, ctx: MutationContext, args: RedemptionDecli
         "status": "declined", "decline_reason": args.reason, "decided_by": ctx.user_id,
         "decided_at": ctx.now, "updated_at": ctx.now,
     })
+    await resolve_issues(tx, ctx, f"redemption:{args.id}")
 
 
 # -- record types --------------------------------------------------------------------------

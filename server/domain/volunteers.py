@@ -42,6 +42,7 @@ from schemas.timebank import (
 from server.domain import timebank
 from server.domain.access import live_station, require_rank, station_for
 from server.settings import Settings
+from sync.builtin import resolve_issues
 from sync.db import Database
 from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.hlc import HybridLogicalClock
@@ -160,7 +161,8 @@ hour_logs = Table(
 
 VOLUNTEER_EDITABLE = ("name", "phone", "skills", "stations")
 LOG_EDITABLE = ("check_in_at", "check_out_at", "note")
-LOG_MATTERS = frozenset({"check_in_at", "check_out_at"})
+LOG_MATTERS = frozenset({"check_in_at", "check_out_at", "note"})
+"""The times decide credits; the note is free text a manager must not lose unseen."""
 LIVE = ("open", "submitted", "approved")
 """Statuses of logs that count: a rejected or reversed log overlaps nothing."""
 
@@ -224,10 +226,11 @@ FLAG_MESSAGES = {
 }
 
 
-def _flag_all(ctx: MutationContext, flags: list[str]) -> None:
+def _flag_all(ctx: MutationContext, flags: list[str], log_id: str) -> None:
+    """Hold the mutation for review; deciding the log (approve, reject) settles it."""
     for code in flags:
         if code in FLAG_MESSAGES:
-            ctx.flag(f"hours_{code}", *FLAG_MESSAGES[code])
+            ctx.flag(f"hours_{code}", *FLAG_MESSAGES[code], subject=f"hour_log:{log_id}")
 
 
 def _merged(existing: list[str], new: list[str]) -> list[str]:
@@ -350,7 +353,7 @@ async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateAr
             edits[name] = json.dumps(list(dict.fromkeys(edits[name])), ensure_ascii=False)
     outcome = merge_edit(
         tx, ctx, record_type="volunteer", record_id=args.user_id, current=volunteer, edits=edits,
-        base=args.base, matters=frozenset({"phone"}), station=volunteer["station"],
+        base=args.base, matters=frozenset({"phone", "name"}), station=volunteer["station"],
         district=volunteer["district"],
     )
     values = {**outcome.applied, "field_meta": encode_meta(outcome.field_meta), "updated_at": ctx.now}
@@ -361,7 +364,7 @@ async def update_volunteer(tx: Tx, ctx: MutationContext, args: VolunteerUpdateAr
     await timebank.move_account_home(tx, ctx, {**volunteer, **values})
     await _sync_cards(tx, ctx, json.loads(volunteer["stations"]), {**volunteer, **values})
     if outcome.conflict_ids:
-        flag_conflict(ctx)
+        flag_conflict(ctx, "volunteer", args.user_id)
 
 
 # -- service activities --------------------------------------------------------------------
@@ -448,7 +451,7 @@ async def _refresh_overlaps(
     flags = _list(log["flags"])
     if set(found) - set(old):
         flags = _merged(flags, ["overlap"])
-        _flag_all(ctx, ["overlap"])
+        _flag_all(ctx, ["overlap"], log["id"])
     return {"overlaps": json.dumps(found), "flags": json.dumps(flags)}
 
 
@@ -512,6 +515,9 @@ async def _submitted(tx: Tx, ctx: MutationContext, log: Mapping[str, Any]) -> No
 
 
 async def _decided(tx: Tx, ctx: MutationContext, log: Mapping[str, Any], decision: str) -> None:
+    """Tell the other areas, and settle the held submissions about this log (the
+    volunteer's "held for review" and the manager's list stop showing it)."""
+    await resolve_issues(tx, ctx, f"hour_log:{log['id']}")
     await tx.emit(ctx, HoursDecided(
         log_id=log["id"], station=log["station"], district=log["district"], decision=decision,
     ))
@@ -528,7 +534,7 @@ async def check_in(tx: Tx, ctx: MutationContext, args: HoursCheckInArgs) -> None
     clock = _clock_flags(rules, ctx, log["check_in_at"])
     log.update(await _refresh_overlaps(tx, ctx, rules, log))
     log["flags"] = json.dumps(_merged(_list(log["flags"]), clock))
-    _flag_all(ctx, clock)
+    _flag_all(ctx, clock, log["id"])
     tx.insert("hour_log", log)
 
 
@@ -542,7 +548,7 @@ async def check_out(tx: Tx, ctx: MutationContext, args: HoursCheckOutArgs) -> No
         raise Rejected("already_checked_out", "该记录已签退", "this log is already checked out", field="id")
     out = normal_time(args.at)
     flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
-    _flag_all(ctx, flags)
+    _flag_all(ctx, flags, args.id)
     values = {
         "check_out_at": out, "device_check_out_at": args.at, "received_check_out_at": ctx.now,
         "status": "submitted", "submitted_at": log["submitted_at"] or ctx.now,
@@ -562,7 +568,7 @@ async def record_manual(tx: Tx, ctx: MutationContext, args: HoursManualArgs) -> 
                            args.check_in_at, manual=True, note=args.note)
     out = normal_time(args.check_out_at)
     flags = _check_session(rules, log["check_in_at"], out) + _clock_flags(rules, ctx, out)
-    _flag_all(ctx, flags)
+    _flag_all(ctx, flags, args.id)
     log.update(
         check_out_at=out, device_check_out_at=args.check_out_at, received_check_out_at=ctx.now,
         status="submitted", submitted_at=ctx.now, flags=json.dumps(flags),
@@ -597,7 +603,7 @@ async def edit_log(tx: Tx, ctx: MutationContext, args: HoursEditArgs) -> None:
     edited.update(await _refresh_overlaps(tx, ctx, rules, edited))
     tx.update("hour_log", args.id, edited)
     if outcome.conflict_ids:
-        flag_conflict(ctx)
+        flag_conflict(ctx, "hour_log", args.id)
 
 
 @locks_first(_locks_for_decision)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from server.notify.words import code_words, mutation_words
+
 Text = tuple[str, str]
 """(zh, en)"""
 
@@ -26,7 +28,11 @@ class Content:
     url: str
     target: dict[str, Any]
     collapse: str
-    exclude_user: str | None = None
+    exclude_users: tuple[str, ...] = ()
+    """Who must not get it: the requester (and the approver) of what waits for another person."""
+    subject: str | None = None
+    """The thing it is about (``issue:<id>``, ``disbursement:<id>:approval``): when that is
+    settled the notification is marked resolved (server/notify/outbox.py)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,9 @@ def yuan(fen: Any) -> str:
 
 
 def _station(data: Mapping[str, Any]) -> str:
-    return str(data.get("station") or data.get("district") or "")
+    """The station's name (added by the outbox from the stations table), else its code,
+    else the district."""
+    return str(data.get("station_name") or data.get("station") or data.get("district") or "")
 
 
 def _large_donation(data: Mapping[str, Any]) -> Content:
@@ -96,19 +104,21 @@ def _hours_waiting(data: Mapping[str, Any]) -> Content:
 
 def _review(data: Mapping[str, Any]) -> Content:
     conflict = data.get("code") == "conflict_recorded"
-    who = data.get("user_id") or "?"
-    what = data.get("mutation") or "?"
+    who = data.get("user_name") or data.get("user_id") or "?"
+    what_zh, what_en = mutation_words(data.get("mutation"))
+    why_zh, why_en = code_words(data.get("code"))
     title = ("有修改冲突待复核", "An edit conflict needs review") if conflict else (
         "有记录待复核", "An entry was flagged for review")
     return Content(
         title=title,
         body=(
-            f"{who} 在 {_station(data)} 的操作 {what} 已标记待复核({data.get('code')})",
-            f"{what} by {who} at {_station(data)} was flagged for review ({data.get('code')})",
+            f"{who} 在{_station(data)}的「{what_zh}」待复核:{why_zh}",
+            f"{what_en[:1].upper()}{what_en[1:]} by {who} at {_station(data)} held for review: {why_en}",
         ),
         url=f"/#/review/{data.get('issue_id')}",
         target={"screen": "review", "issue_id": data.get("issue_id")},
         collapse=str(data.get("issue_id")),
+        subject=f"issue:{data.get('issue_id')}",
     )
 
 
@@ -125,7 +135,46 @@ def _correction(data: Mapping[str, Any]) -> Content:
         target={"screen": "correction", "correction_id": data.get("correction_id"),
                 "donation_id": data.get("donation_id")},
         collapse=str(data.get("correction_id")),
-        exclude_user=str(data["requested_by"]) if data.get("requested_by") else None,
+        exclude_users=(str(data["requested_by"]),) if data.get("requested_by") else (),
+        subject=f"correction:{data.get('correction_id')}",
+    )
+
+
+def _disbursement_common(data: Mapping[str, Any]) -> tuple[str, str, str]:
+    fund = str(data.get("fund_name") or data.get("fund_id") or "?")[:60]
+    return yuan(data.get("amount_fen")), fund, str(data.get("disbursement_id"))
+
+
+def _disbursement_approval(data: Mapping[str, Any]) -> Content:
+    amount, fund, ident = _disbursement_common(data)
+    who = data.get("requested_by") or "?"
+    return Content(
+        title=(f"拨付申请待审批 {amount}", f"Disbursement waiting for approval {amount}"),
+        body=(
+            f"{who} 申请从「{fund}」拨付 {amount},需要另一位管理者审批",
+            f"{who} asked to pay {amount} from {fund}; another manager must approve",
+        ),
+        url=f"/#/funds/{data.get('fund_id')}",
+        target={"screen": "fund", "fund_id": data.get("fund_id"), "disbursement_id": ident},
+        collapse=f"disbursement:{ident}",
+        exclude_users=tuple(str(data[k]) for k in ("requested_by",) if data.get(k)),
+        subject=f"disbursement:{ident}:approval",
+    )
+
+
+def _disbursement_payment(data: Mapping[str, Any]) -> Content:
+    amount, fund, ident = _disbursement_common(data)
+    return Content(
+        title=(f"拨付已批准,待付款 {amount}", f"Disbursement approved, waiting for payment {amount}"),
+        body=(
+            f"「{fund}」的拨付 {amount} 已由 {data.get('decided_by') or '?'} 批准,需要第三人付款",
+            f"{amount} from {fund} was approved by {data.get('decided_by') or '?'}; a third person must pay it",
+        ),
+        url=f"/#/funds/{data.get('fund_id')}",
+        target={"screen": "fund", "fund_id": data.get("fund_id"), "disbursement_id": ident},
+        collapse=f"disbursement:{ident}",  # replaces the approval push still undelivered
+        exclude_users=tuple(str(data[k]) for k in ("requested_by", "decided_by") if data.get(k)),
+        subject=f"disbursement:{ident}:payment",
     )
 
 
@@ -162,6 +211,12 @@ def _phone_stale(data: Mapping[str, Any]) -> Content:
     )
 
 
+RESOLVE = "resolve"
+"""An outbox row that is not a notification: the things named in its ``subjects`` were
+settled (records.py ``enqueue_resolve``). It is processed in outbox order, so after the
+rows that announced them; a mark (``resolved:<subject>``) keeps a notification still to be
+expanded from being made at all."""
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -171,5 +226,8 @@ KINDS: dict[str, Kind] = {
         Kind("correction.waiting", 12 * 3600, "high", True, True, _correction),
         Kind("fund.low", 3 * 24 * 3600, "normal", True, True, _fund_low),
         Kind("phone.stale", 4 * 3600, "high", True, False, _phone_stale),
+        # Only the federation (district managers) approves and pays (server/domain/funds.py).
+        Kind("disbursement.waiting_approval", 24 * 3600, "high", False, True, _disbursement_approval),
+        Kind("disbursement.waiting_payment", 24 * 3600, "high", False, True, _disbursement_payment),
     )
 }

@@ -20,10 +20,11 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 
 from server.domain.people import memberships
 from server.domain.stations import stations
-from server.notify.kinds import KINDS, Kind
+from server.notify.kinds import KINDS, RESOLVE, Kind
 from server.notify.tables import (
     hours_waiting,
     notification_prefs,
+    notifications,
     notify_marks,
     notify_outbox,
     push_deliveries,
@@ -97,7 +98,7 @@ class Expanded:
 
 
 async def _recipients(conn: Any, kind: Kind, station: str | None, district: str | None,
-                      exclude: str | None) -> list[str]:
+                      exclude: tuple[str, ...]) -> list[str]:
     """Active managers of the station and district managers of the district (from their
     memberships, docs/accounts.md)."""
     m = memberships.c
@@ -111,7 +112,7 @@ async def _recipients(conn: Any, kind: Kind, station: str | None, district: str 
     rows = await conn.execute(
         select(m.user_id).where(m.ended_at.is_(None), or_(*wanted)).distinct()
     )
-    return sorted({str(r[0]) for r in rows} - ({exclude} if exclude else set()))
+    return sorted({str(r[0]) for r in rows} - set(exclude))
 
 
 async def _repeat_suppressed(conn: Any, key: str, now: dt.datetime, hours: int) -> bool:
@@ -154,18 +155,25 @@ async def expand_outbox(state: AppState, now: dt.datetime) -> Expanded:
         key = await current_key(conn)
         deliveries: list[dict[str, Any]] = []
         stamp = iso(now)
+        # Settled in this very batch: its notification (staged, not yet in the table the
+        # resolve step reads) is not made at all.
+        settled = {str(subject) for row in rows if row["kind"] == RESOLVE
+                   for subject in json.loads(row["data"]).get("subjects") or []}
         for row in rows:
             data = json.loads(row["data"])
             kind = KINDS.get(row["kind"])
             outcome = "done"
-            if kind is None:
+            if row["kind"] == RESOLVE:
+                await _resolve(conn, tx, [str(x) for x in data.get("subjects") or []], now)
+            elif kind is None:
                 outcome = "unknown_kind"
             elif kind.name == "fund.low" and await _repeat_suppressed(
                 conn, f"fund_low:{data.get('fund_id')}", now, settings.notify_fund_low_repeat_hours
             ):
                 outcome = "suppressed"
             else:
-                made = await _fan_out(conn, tx, kind, row, data, now, zone, key.id if key else None)
+                made = await _fan_out(conn, tx, kind, row, data, now, zone, key.id if key else None,
+                                      settled)
                 done.notifications += made[0]
                 deliveries.extend(made[1])
             await conn.execute(
@@ -182,11 +190,19 @@ async def expand_outbox(state: AppState, now: dt.datetime) -> Expanded:
 
 async def _fan_out(
     conn: Any, tx: Tx, kind: Kind, row: Mapping[Any, Any], data: Mapping[str, Any],
-    now: dt.datetime, zone: ZoneInfo, key_id: int | None,
+    now: dt.datetime, zone: ZoneInfo, key_id: int | None, settled: set[str],
 ) -> tuple[int, list[dict[str, Any]]]:
-    content = kind.build(data)
     station, district = row["station"], row["district"]
-    users = await _recipients(conn, kind, station, district, content.exclude_user)
+    if station and "station_name" not in data:
+        name = (await conn.execute(
+            select(stations.c.name).where(stations.c.code == station))).scalar()
+        data = {**data, "station_name": name or station}
+    content = kind.build(data)
+    if content.subject and (content.subject in settled or (await conn.execute(
+            select(notify_marks.c.key).where(notify_marks.c.key == f"resolved:{content.subject}"[:150])
+    )).first() is not None):
+        return 0, []  # settled before it could be announced: nobody needs to act
+    users = await _recipients(conn, kind, station, district, content.exclude_users)
     if not users:
         return 0, []
     prefs = {
@@ -222,6 +238,7 @@ async def _fan_out(
             "url": content.url[:300],
             "target": json.dumps(content.target, ensure_ascii=False, default=str),
             "created_at": stamp, "read_at": None, "deleted_at": None,
+            "subject": content.subject, "resolved_at": None,
         })
         tx.keep_frame()
         made += 1
@@ -236,6 +253,28 @@ async def _fan_out(
                 "last_status": None, "last_error": None, "created_at": stamp, "sent_at": None,
             })
     return made, deliveries
+
+
+async def _resolve(conn: Any, tx: Tx, subjects: list[str], now: dt.datetime) -> None:
+    """Mark every inbox notification about ``subjects`` resolved (and read): the inbox
+    moves them to its "done" part on every phone of the recipient."""
+    if not subjects:
+        return
+    stamp = iso(now)
+    for subject in subjects:
+        await _set_mark(conn, f"resolved:{subject}"[:150], stamp, now)
+    ids = [str(r[0]) for r in await conn.execute(
+        select(notifications.c.id).where(notifications.c.subject.in_(subjects),
+                                         notifications.c.resolved_at.is_(None))
+    )]
+    await tx.preload("notification", ids)
+    for notification_id in ids:
+        row = await tx.get("notification", notification_id)
+        if row is None:
+            continue
+        tx.update("notification", notification_id,
+                  {"resolved_at": stamp, "read_at": row["read_at"] or stamp})
+        tx.keep_frame()
 
 
 # -- timed alerts ------------------------------------------------------------------------
@@ -357,5 +396,7 @@ async def forget_old(state: AppState, now: dt.datetime) -> None:
         await conn.execute(delete(push_deliveries).where(
             push_deliveries.c.state.in_(("sent", "failed", "gone", "skipped")),
             push_deliveries.c.created_at < cutoff))
+        await conn.execute(delete(notify_marks).where(
+            notify_marks.c.key.like("resolved:%"), notify_marks.c.updated_at < cutoff))
 
     await state.db.run_write(work)

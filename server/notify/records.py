@@ -19,11 +19,16 @@ from sqlalchemy import delete, insert, select, update
 
 from schemas.events import (
     CorrectionAwaitingApproval,
+    CorrectionDecided,
+    DisbursementAwaitingApproval,
+    DisbursementDecided,
+    DisbursementPaid,
     DomainEvent,
     DonationRecorded,
     FundBalanceChanged,
     HoursDecided,
     HoursSubmitted,
+    IssuesResolved,
     MutationFlagged,
     event_data,
 )
@@ -38,6 +43,7 @@ from schemas.notifications import (
     NotificationRecord,
 )
 from server.domain.access import has_rank, live_station, station_for
+from server.notify.kinds import RESOLVE
 from server.notify.tables import (
     alert_thresholds,
     hours_waiting,
@@ -82,6 +88,7 @@ def _notification_wire(row: Mapping[str, Any]) -> dict[str, Any]:
         "target": json.loads(row["target"]),
         "created_at": row["created_at"],
         "read_at": row["read_at"],
+        "resolved_at": row["resolved_at"],
     }
 
 
@@ -278,6 +285,42 @@ async def on_correction_waiting(tx: Tx, ctx: MutationContext, event: CorrectionA
     enqueue(tx, ctx, "correction.waiting", event)
 
 
+async def on_disbursement_waiting(tx: Tx, ctx: MutationContext,
+                                  event: DisbursementAwaitingApproval) -> None:
+    enqueue(tx, ctx, "disbursement.waiting_approval", event)
+
+
+async def on_disbursement_decided(tx: Tx, ctx: MutationContext, event: DisbursementDecided) -> None:
+    """The approval is done (either way); an approved one now waits for a third person."""
+    enqueue_resolve(tx, ctx, [f"disbursement:{event.disbursement_id}:approval"])
+    if event.decision == "approved":
+        enqueue(tx, ctx, "disbursement.waiting_payment", event)
+
+
+async def on_disbursement_paid(tx: Tx, ctx: MutationContext, event: DisbursementPaid) -> None:
+    enqueue_resolve(tx, ctx, [f"disbursement:{event.disbursement_id}:payment"])
+
+
+async def on_correction_decided(tx: Tx, ctx: MutationContext, event: CorrectionDecided) -> None:
+    enqueue_resolve(tx, ctx, [f"correction:{event.correction_id}"])
+
+
+async def on_issues_resolved(tx: Tx, ctx: MutationContext, event: IssuesResolved) -> None:
+    enqueue_resolve(tx, ctx, [f"issue:{issue_id}" for issue_id in event.issue_ids])
+
+
+def enqueue_resolve(tx: Tx, ctx: MutationContext, subjects: list[str]) -> None:
+    """Defer an outbox row saying these things were settled: the background task marks the
+    inbox notifications about them resolved, after any still waiting to be expanded."""
+    tx.defer(
+        insert(notify_outbox).values(
+            kind=RESOLVE, station=None, district=None,
+            data=json.dumps({"subjects": subjects}, ensure_ascii=False),
+            created_at=ctx.now, state="pending", processed_at=None,
+        )
+    )
+
+
 async def on_hours_submitted(tx: Tx, ctx: MutationContext, event: HoursSubmitted) -> None:
     """Start (or restart, on a resubmission) the wait the background task watches."""
     tx.defer(delete(hours_waiting).where(hours_waiting.c.log_id == event.log_id))
@@ -326,3 +369,8 @@ def install(registry: Registry, defaults: AlertDefaults = AlertDefaults()) -> No
     registry.on(CorrectionAwaitingApproval, on_correction_waiting)
     registry.on(HoursSubmitted, on_hours_submitted)
     registry.on(HoursDecided, on_hours_decided)
+    registry.on(DisbursementAwaitingApproval, on_disbursement_waiting)
+    registry.on(DisbursementDecided, on_disbursement_decided)
+    registry.on(DisbursementPaid, on_disbursement_paid)
+    registry.on(CorrectionDecided, on_correction_decided)
+    registry.on(IssuesResolved, on_issues_resolved)

@@ -35,7 +35,10 @@ notifications = Table(
     Column("created_at", String(32), nullable=False),
     Column("read_at", String(32), nullable=True),
     Column("deleted_at", String(32), nullable=True),
+    Column("subject", String(100), nullable=True),
+    Column("resolved_at", String(32), nullable=True),
     Index("ix_notifications_user_created", "user_id", "created_at"),
+    Index("ix_notifications_subject", "subject"),
 )
 """The in-app inbox: one row per recipient, owned by them. ``title``/``body`` are JSON
 ``{zh, en}``; ``target`` is JSON ``{screen, ...ids}`` (where a tap leads)."""

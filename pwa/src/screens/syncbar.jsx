@@ -29,7 +29,10 @@ export function SyncBar({ app }) {
     return () => clearInterval(timer);
   }, [retryAt]);
   const pending = app.outbox.length;
-  const problems = app.outcomes.filter((o) => !o.dismissed);
+  // A held submission leaves once a manager settled it (its sync_issue record, pulled by its
+  // author, carries resolved_at): the banner does not keep saying "held for review".
+  const settled = (o) => o.status === 'flagged' && o.issue_id && app.view.sync_issue?.get(o.issue_id)?.resolved_at;
+  const problems = app.outcomes.filter((o) => !o.dismissed && !settled(o));
   const rejected = problems.filter((o) => o.status === 'rejected' || (o.status === 'duplicate' && o.code));
   const flagged = problems.filter((o) => o.status === 'flagged');
   const online = app.online;

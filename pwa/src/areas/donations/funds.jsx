@@ -10,6 +10,8 @@ import { act } from '../../state.js';
 import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from './model.js';
 import { CorrectionLine } from './detail.jsx';
 
+const dateOf = (iso) => (iso ? iso.slice(0, 10) : '');
+
 export function FundsScreen({ app }) {
   const me = app.meta.me;
   const waiting = [...app.view.donation_correction.values()]
@@ -69,8 +71,12 @@ function Disbursements({ app, funds }) {
   const requesting = useSubmit();
   const payment = useSubmit();
   const draft = useDraft(me, 'disbursement.request', form, setForm, null);
-  const open = [...app.view.disbursement.values()].filter((d) => d.status !== 'paid' && d.status !== 'rejected')
-    .sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));
+  const all = [...app.view.disbursement.values()];
+  const finished = (d) => d.status === 'paid' || d.status === 'rejected';
+  const open = all.filter((d) => !finished(d)).sort((a, b) => (a.requested_at < b.requested_at ? 1 : -1));
+  // Paid and refused ones stay as a history, newest first (folded away).
+  const endOf = (d) => d.paid_at || d.decided_at || d.requested_at;
+  const done = all.filter(finished).sort((a, b) => (endOf(a) < endOf(b) ? 1 : -1));
   const requestable = funds.filter((f) => worksForFund(me, f));
   const projectsOf = (fundId) => [...app.view.project.values()].filter((p) => p.fund_id === fundId);
 
@@ -130,6 +136,22 @@ function Disbursements({ app, funds }) {
           );
         })}
       </ul>
+      {open.length === 0 && <p class="muted" data-testid="no-disbursements">{t('disb.none_open')}</p>}
+      {done.length > 0 && (
+        <details class="history" data-testid="disbursements-done">
+          <summary>{t('disb.done', { n: done.length })}</summary>
+          <ul class="plain">
+            {done.map((d) => (
+              <li key={d.id} class="fund" data-testid="disbursement-done" data-status={d.status}>
+                <div><strong>¥{yuan(d.amount_fen)}</strong> · {d.payee} · <span class={`tag ${d.status === 'paid' ? 'ok' : 'bad'}`}>{t(`disb.status.${d.status}`)}</span></div>
+                <div class="muted">{app.view.fund.get(d.fund_id)?.name || ''} · {app.view.project.get(d.project_id)?.name || ''}</div>
+                <div class="muted">{t('disb.chain', { req: d.requested_by, dec: d.decided_by || '—' })}{d.paid_by ? ` · ${t('disb.paid_by', { who: d.paid_by })}` : ''} · {dateOf(endOf(d))}</div>
+                {d.reference && <div class="muted">{t('disb.reference')}: <span class="mono">{d.reference}</span></div>}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       {requestable.length > 0 && !form && <button type="button" class="block" onClick={() => setForm({ fund: requestable[0].id, project: '', amount: '', payee: '', purpose: '' })} data-testid="new-disbursement">{t('disb.new')}</button>}
       {form && (
         <form onSubmit={request} class="correction-form" data-testid="disbursement-form">

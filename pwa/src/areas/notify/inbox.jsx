@@ -11,7 +11,7 @@ const newestFirst = (a, b) => (a.created_at < b.created_at ? 1 : -1);
 
 export function unreadCount(app) {
   let n = 0;
-  for (const note of app.view.notification?.values() ?? []) if (!note.read_at) n++;
+  for (const note of app.view.notification?.values() ?? []) if (!note.read_at && !note.resolved_at) n++;
   return n;
 }
 
@@ -24,8 +24,10 @@ export function Inbox({ app }) {
   const me = app.meta.me;
   const [push] = usePushStatus();
   const notes = [...(app.view.notification?.values() ?? [])].sort(newestFirst);
-  const unread = notes.filter((n) => !n.read_at);
-  const read = notes.filter((n) => n.read_at);
+  // What it asked about was settled (approved, paid, resolved): folded away under "done".
+  const done = notes.filter((n) => n.resolved_at);
+  const unread = notes.filter((n) => !n.read_at && !n.resolved_at);
+  const read = notes.filter((n) => n.read_at && !n.resolved_at);
   const manager = atLeast(me, 'manager');
 
   function markAll() {
@@ -58,12 +60,18 @@ export function Inbox({ app }) {
           <ul class="plain">{read.map((n) => <Note key={n.id} note={n} />)}</ul>
         </>
       )}
+      {done.length > 0 && (
+        <details class="history" data-testid="inbox-done">
+          <summary>{t('inbox.done', { n: done.length })}</summary>
+          <ul class="plain">{done.map((n) => <Note key={n.id} note={n} />)}</ul>
+        </details>
+      )}
     </main>
   );
 }
 
 function Note({ note }) {
-  const unread = !note.read_at;
+  const unread = !note.read_at && !note.resolved_at;
   function open() {
     if (unread) act('notification.mark_read', { ids: [note.id], read: true });
     go(routeOf(note.url));
@@ -71,14 +79,16 @@ function Note({ note }) {
   return (
     <li class={`note ${unread ? 'unread' : 'read'}`} data-testid="inbox-item" data-id={note.id} data-unread={unread ? '1' : '0'}>
       <button type="button" class="open" onClick={open}>
-        <span class="kind">{unread && <span class="dot on" aria-label="未读 unread" />}{t(`kind.${note.kind}`)} · {timeOf(note.created_at)}{note.pending ? ` · ${t('events.pending')}` : ''}</span>
+        <span class="kind">{unread && <span class="dot on" aria-label="未读 unread" />}{t(`kind.${note.kind}`)} · {timeOf(note.created_at)}{note.pending ? ` · ${t('events.pending')}` : ''}{note.resolved_at ? ` · ${t('inbox.done_tag')}` : ''}</span>
         <span class="title">{pick(note.title)}</span>
         <span class="body">{pick(note.body)}</span>
       </button>
-      <button type="button" class="small toggle" data-testid="inbox-toggle"
-        onClick={() => act('notification.mark_read', { ids: [note.id], read: unread })}>
-        {t(unread ? 'inbox.mark_read' : 'inbox.mark_unread')}
-      </button>
+      {!note.resolved_at && (
+        <button type="button" class="small toggle" data-testid="inbox-toggle"
+          onClick={() => act('notification.mark_read', { ids: [note.id], read: unread })}>
+          {t(unread ? 'inbox.mark_read' : 'inbox.mark_unread')}
+        </button>
+      )}
     </li>
   );
 }

@@ -6,6 +6,7 @@ import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { act } from '../../state.js';
 import { useSubmit } from '../../ui/forms.js';
+import { configValue } from '../../config.js';
 import { FieldError, SaveButton } from '../../ui/formparts.jsx';
 import { baseFor } from '../../sync/local.js';
 import { KINDS } from './strings.js';
@@ -124,25 +125,27 @@ function Lines({ app }) {
   const codes = new Set(stations.map((s) => s.code));
   const funds = [...(app.view.fund?.values() ?? [])].filter((f) => (f.station ? codes.has(f.station) : me.role === 'admin' || f.district === me.district));
   if (!stations.length && !funds.length) return null;
+  // The server's defaults (client-config), so an empty line says what it falls back to.
+  const fallback = (name) => t('prefs.default_amount', { amount: (configValue(app.meta, name) / 100).toLocaleString('en-US') });
   return (
     <section data-testid="prefs-lines">
       <h2>{t('prefs.lines')}</h2>
       <p class="muted small-print">{t('prefs.lines_help')}</p>
       {stations.map((s) => (
         <Line key={`d-${s.code}`} label={t('prefs.large_donation', { name: s.name })} testid={`line-donation-${s.code}`}
-          current={lines.get(`large_donation:${s.code}`)}
+          current={lines.get(`large_donation:${s.code}`)} fallback={fallback('large_donation_fen')}
           save={(amount, key) => act('alert.set_donation_threshold', { station: s.code, amount_fen: amount }, 1, { key })} />
       ))}
       {funds.map((f) => (
         <Line key={`f-${f.id}`} label={t('prefs.fund_low', { name: f.name })} testid={`line-fund-${f.id}`}
-          current={lines.get(`fund_low:${f.id}`)}
+          current={lines.get(`fund_low:${f.id}`)} fallback={fallback('fund_low_fen')}
           save={(amount, key) => act('alert.set_fund_low_water', { fund_id: f.id, station: f.station ?? null, ...(f.station ? {} : { district: f.district }), amount_fen: amount }, 1, { key })} />
       ))}
     </section>
   );
 }
 
-function Line({ label, current, save, testid }) {
+function Line({ label, current, save, testid, fallback }) {
   const [value, setValue] = useState(yuanText(current?.amount_fen));
   const [saved, setSaved] = useState(false);
   const form = useSubmit();
@@ -160,7 +163,7 @@ function Line({ label, current, save, testid }) {
     <form class="line" onSubmit={submit} data-testid={testid}>
       <label>{label}
         <div class="inline">
-          <input inputMode="decimal" value={value} placeholder={t('prefs.default')} onInput={(e) => { setValue(e.currentTarget.value); setSaved(false); }} />
+          <input inputMode="decimal" value={value} placeholder={fallback || t('prefs.default')} onInput={(e) => { setValue(e.currentTarget.value); setSaved(false); }} />
           <SaveButton form={form} class="" label={t('prefs.set')} />
         </div>
       </label>

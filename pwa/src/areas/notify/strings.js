@@ -1,7 +1,7 @@
 // Texts of the notification screens (inbox, preferences, push), Chinese first (added to the
 // app's table by src/areas/index.js).
 
-export const KINDS = ['donation.large', 'correction.waiting', 'fund.low', 'hours.waiting', 'review.flagged', 'phone.stale'];
+export const KINDS = ['donation.large', 'correction.waiting', 'disbursement.waiting_approval', 'disbursement.waiting_payment', 'fund.low', 'hours.waiting', 'review.flagged', 'phone.stale'];
 
 export const NOTIFY_STRINGS = {
   'nav.inbox': ['通知', 'Inbox'],
@@ -22,6 +22,10 @@ export const NOTIFY_STRINGS = {
   'kind.correction.waiting': ['更正待第二人审批', 'Correction needs a second approver'],
   'kind.fund.low': ['基金余额偏低', 'Fund running low'],
   'kind.phone.stale': ['站点手机久未同步', 'Station phone not syncing'],
+  'kind.disbursement.waiting_approval': ['拨付申请待审批', 'Disbursement waiting for approval'],
+  'kind.disbursement.waiting_payment': ['拨付已批准待付款', 'Disbursement approved, waiting for payment'],
+  'inbox.done': ['已处理({n})', 'Done ({n})'],
+  'inbox.done_tag': ['已处理', 'Done'],
   'push.title': ['推送通知(本机)', 'Push notifications (this phone)'],
   'push.subscribed': ['已开启:有新通知时本机会收到提醒。', 'On: this phone is alerted when something needs you.'],
   'push.off': ['未开启。开启后,即使没打开应用也能收到提醒。', 'Off. Turn it on to be alerted even when the app is closed.'],
@@ -55,6 +59,7 @@ export const NOTIFY_STRINGS = {
   'prefs.large_donation': ['{name} 大额捐赠线(元)', '{name} large donation (yuan)'],
   'prefs.fund_low': ['{name} 余额提醒线(元)', '{name} low-water mark (yuan)'],
   'prefs.default': ['系统默认', 'default'],
+  'prefs.default_amount': ['系统默认 ¥{amount}', 'default ¥{amount}'],
   'prefs.set': ['设定', 'Set'],
   'prefs.bad_amount': ['金额格式不对(例如 5000 或 5000.50)', 'Amount: a number such as 5000 or 5000.50'],
   'prefs.managers_only': ['提醒设置只对站点和辖区管理者开放。', 'Notification settings are for station and district managers.'],
