@@ -33,7 +33,8 @@ project directory (it runs <code>npm ci</code> and <code>npm run build</code>), 
 
 MEDIA_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
                ".html": "text/html", ".webmanifest": "application/manifest+json",
-               ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json"}
+               ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json",
+               ".ico": "image/x-icon"}
 NO_CACHE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
 

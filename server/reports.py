@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.donations import corrections, donations, public_donor, receipts
 from server.domain.events import events
-from server.domain.funds import funds, ledger_entries, projects, verify_fund
+from server.domain.funds import GENERAL, funds, ledger_entries, projects, verify_fund
 from server.domain.stations import stations
 from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, Grant
 from sync.tables import users
@@ -174,11 +174,19 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any]
         project = entry["project_id"]
         slot = by_project.setdefault(project or "", {
             "project_id": project, "name": names.get(project, "基金通用 / general") if project
-            else "基金通用 / general", "income_fen": 0, "spending_fen": 0})
+            else "基金通用 / general", "income_fen": 0, "spending_fen": 0,
+            "spent_from_directed_fen": 0, "spent_from_general_fen": 0})
         if entry["kind"] == "disbursement":
             spending -= amount
             by_month[month]["spending_fen"] -= amount
             slot["spending_fen"] -= amount
+            # A payment takes the project's directed money first, then the fund's general
+            # money (domain/funds.py pay_disbursement); saying which keeps a project that
+            # spent more than was directed to it from reading as overspent.
+            if entry["account"] == GENERAL:
+                slot["spent_from_general_fen"] -= amount
+            else:
+                slot["spent_from_directed_fen"] -= amount
             paid = payments.setdefault(entry["disbursement_id"], {
                 "seq": entry["seq"], "at": entry["created_at"], "amount_fen": 0,
                 "project": slot["name"], "note": entry["note"]})

@@ -114,6 +114,13 @@ async def test_request_approve_pay_with_separation_of_duties(api: Api) -> None:
     assert [(p["amount_fen"], p["note"]) for p in disclosure["disbursements"]] == [
         (25_000, "耆乐安居服务队 · 工行转账 0042")]
     assert disclosure["spending_fen"] == 25_000 and disclosure["balance_fen"] == 25_000
+    # By project: the project's own (directed) money and the fund's share, so a project that
+    # spent more than was directed to it does not read as overspent.
+    project = next(p for p in disclosure["by_project"] if p["project_id"] == world.project_id)
+    assert (project["income_fen"], project["spending_fen"], project["spent_from_directed_fen"],
+            project["spent_from_general_fen"]) == (10_000, 25_000, 10_000, 15_000)
+    page = (await api.http.get(f"/public/funds/{world.fund_id}")).text
+    assert "项目定向款" in page and "基金统筹" in page and "fund's share" in page
     again = await Device(api, await api.token("fin2", "admin")).send(
         "disbursement.pay", {"id": disbursement_id, "reference": "y"})
     assert again["code"] == "not_approved"

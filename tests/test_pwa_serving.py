@@ -81,3 +81,20 @@ async def test_me_tells_who_the_token_is(api: Api) -> None:
     refused = await api.http.get("/api/v1/me", headers=api.auth("not-a-token"))
     assert refused.status_code == 401
     assert refused.json()["code"] == "unauthorized"
+
+
+def test_the_built_app_has_a_favicon_ico() -> None:
+    """Browsers ask for /favicon.ico whatever a page links (the public pages, a bookmark):
+    the build draws it (pwa/scripts/icons.mjs) and the server serves it as an icon."""
+    from server.pwa import PWA_DIST
+
+    if not (PWA_DIST / "index.html").is_file():
+        pytest.fail("pwa/dist is missing: run ./scripts/setup.sh")
+    with _client(PWA_DIST) as client:
+        icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file: reserved 0, type 1 (icon)
+    count = int.from_bytes(icon.content[4:6], "little")
+    sizes = {icon.content[6 + 16 * i] for i in range(count)}
+    assert {16, 32} <= sizes

@@ -87,3 +87,26 @@ const files = [
 ];
 for (const [name, size, maskable] of files) writeFileSync(join(OUT, name), draw(size, maskable));
 console.log(`icons: ${files.map(([n]) => n).join(', ')} -> public/icons/`);
+
+/** An ICO file holding PNG images (read by every browser since 2007): browsers and the
+ *  server's public pages ask for /favicon.ico whatever the page links. */
+function ico(images) {
+  const header = Buffer.alloc(6 + 16 * images.length);
+  header.writeUInt16LE(0, 0);
+  header.writeUInt16LE(1, 2); // type: icon
+  header.writeUInt16LE(images.length, 4);
+  let offset = header.length;
+  images.forEach(([size, data], i) => {
+    const at = 6 + 16 * i;
+    header[at] = size; // width and height (0 would mean 256)
+    header[at + 1] = size;
+    header.writeUInt16LE(1, at + 4); // colour planes
+    header.writeUInt16LE(32, at + 6); // bits per pixel
+    header.writeUInt32LE(data.length, at + 8);
+    header.writeUInt32LE(offset, at + 12);
+    offset += data.length;
+  });
+  return Buffer.concat([header, ...images.map(([, data]) => data)]);
+}
+writeFileSync(join(OUT, '..', 'favicon.ico'), ico([[16, draw(16, false)], [32, draw(32, false)], [48, draw(48, false)]]));
+console.log('icons: favicon.ico -> public/');

@@ -200,12 +200,13 @@ def eventually(page: Any, expression: str, expected: Any, timeout: float = TIMEO
 class Phone:
     """One phone: a browser context of its own (its own IndexedDB, service worker, network)."""
 
-    def __init__(self, browser: Any, server: Server, name: str) -> None:
+    def __init__(self, browser: Any, server: Server, name: str, **options: Any) -> None:
+        """``options`` go to the browser context as well (e.g. ``bypass_csp=True``)."""
         self.server = server
         self.name = name
         self.context = browser.new_context(
             viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-            locale="zh-CN", service_workers="allow", base_url=server.base_url,
+            locale="zh-CN", service_workers="allow", base_url=server.base_url, **options,
         )
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()

@@ -63,6 +63,7 @@ export function DonationHome({ app }) {
   const query = pick.event ? `?event=${pick.event.id}` : '';
   return (
     <main class="screen donations">
+      <h1>{t('nav.donations')}</h1>
       {!me?.station && stations.length > 1 && (
         <label>{t('don.station')}
           <select value={pick.station} onChange={(e) => pick.setStation(e.currentTarget.value)} data-testid="don-station">
