@@ -75,6 +75,7 @@ SCREENS: list[tuple[str, str]] = [
     ("/admin/funds", "manager"),
     ("/admin/exports", "manager"),
     ("/admin/devices", "manager"),
+    ("/admin/audit", "admin"),  # district managers and up: the admin stands for them
 ]
 SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("staff", "/donations"): "a11y-donations-staff",
