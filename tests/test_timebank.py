@@ -105,13 +105,14 @@ async def assert_ledger_consistent(api: Api) -> None:
 
 
 async def approve_manual(w: World, minutes: int, start: float = 0) -> str:
-    """A manual log of ``minutes`` for vol-1, approved by staff; returns its id."""
+    """A manual log of ``minutes`` for vol-1 recorded by staff and approved by the manager
+    (a second person: whoever records a log never approves it); returns its id."""
     log_id = new_id()
     r = await w.staff.send("hours.manual", {
         "id": log_id, "activity_id": w.activity, "volunteer_id": "vol-1",
         "check_in_at": at(start), "check_out_at": at(start + minutes)})
     assert r["status"] == "applied", r
-    assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
+    assert (await w.manager.send("hours.approve", {"id": log_id}))["status"] == "applied"
     return log_id
 
 
@@ -150,10 +151,10 @@ async def test_own_phone_and_station_phone_record_one_session_one_credit_one_fla
     assert [i["code"] for i in w.vol_phone.of_type("sync_issue").values()] == ["hours_overlap"]
 
     # Not credited while the overlap is open; the reviewer picks the real one.
-    refused = await w.staff.send("hours.approve", {"id": scanned})
+    refused = await w.manager.send("hours.approve", {"id": scanned})
     assert refused["status"] == "rejected" and refused["code"] == "overlap_unresolved"
-    assert (await w.staff.send("hours.approve", {"id": scanned, "supersede_overlapping": True}))["status"] == "applied"
-    again = await w.staff.send("hours.approve", {"id": own})
+    assert (await w.manager.send("hours.approve", {"id": scanned, "supersede_overlapping": True}))["status"] == "applied"
+    again = await w.manager.send("hours.approve", {"id": own})
     assert again["status"] == "rejected" and again["code"] == "already_decided"
 
     await w.staff.pull()
@@ -313,8 +314,8 @@ async def test_edits_of_one_unapproved_log_on_two_phones_merge_by_field(api: Api
     await w.vol_phone.pull()
     assert w.vol_phone.of_type("hour_log")[log_id]["check_out_at"] == at(150)
     assert w.vol_phone.of_type("hour_log")[log_id]["minutes"] == 135
-    # Decided logs are not edited any more.
-    assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
+    # Decided logs are not edited any more (staff changed its times: the manager approves).
+    assert (await w.manager.send("hours.approve", {"id": log_id}))["status"] == "applied"
     frozen = await w.vol_phone.send("hours.edit", {"id": log_id, "fields": {"note": "改"}})
     assert frozen["status"] == "rejected" and frozen["code"] == "already_decided"
     assert await balance(api, "vol-1") == 225
@@ -519,7 +520,7 @@ async def test_certificate_pdf_has_the_approved_hours(api: Api) -> None:
     extra = new_id()
     await w.staff.send("hours.manual", {"id": extra, "activity_id": training, "volunteer_id": "vol-1",
                                         "check_in_at": at(200), "check_out_at": at(230)})
-    await w.staff.send("hours.approve", {"id": extra})
+    await w.manager.send("hours.approve", {"id": extra})
     unapproved = new_id()
     await w.vol_phone.send("hours.manual", {"id": unapproved, "activity_id": training,
                                             "check_in_at": at(300), "check_out_at": at(330)})
@@ -611,8 +612,11 @@ async def test_an_overlap_resolved_by_editing_times_lets_both_logs_count(api: Ap
                                               "fields": {"check_out_at": at(90)}}))["status"] == "applied"
     await w.staff.pull()
     assert w.staff.of_type("hour_log")[afternoon]["overlaps"] == []
-    for log_id in (morning, afternoon):
-        assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
+    # Who changed the times does not approve them; the volunteer's other log staff may.
+    refused = await w.staff.send("hours.approve", {"id": morning})
+    assert refused["status"] == "rejected" and refused["code"] == "second_person_required"
+    assert (await w.manager.send("hours.approve", {"id": morning}))["status"] == "applied"
+    assert (await w.staff.send("hours.approve", {"id": afternoon}))["status"] == "applied"
     assert await balance(api, "vol-1") == 300
 
 
