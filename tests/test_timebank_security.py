@@ -15,7 +15,7 @@ from sync.timeutil import iso, utc_now
 from tests.conftest import Api
 from tests.devices import Device
 from tests.helpers import new_id
-from tests.test_timebank import TH1, TH2, TIANHE, World, at, balance, world
+from tests.timebank_setup import TH1, TH2, TIANHE, World, at, balance, world
 
 pytestmark = pytest.mark.anyio
 
