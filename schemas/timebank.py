@@ -104,6 +104,22 @@ class HoursCheckInArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     volunteer_id: UserId | None = None
 
 
+class HoursCheckInV2Args(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``hours.check_in@2``. Neither ``volunteer_code`` nor ``volunteer_id``: the caller
+    checks themselves in. ``volunteer_code``: staff scanned the volunteer's signed code
+    (the volunteer is the code's user; a ``volunteer_id`` given too must be the same).
+    ``volunteer_id`` alone: staff picked a volunteer of the activity's station from the
+    station's list (no code; only the station's own volunteers)."""
+
+    id: Uuid
+    activity_id: Uuid
+    at: IsoTime
+    volunteer_code: Annotated[str, msgspec.Meta(min_length=10, max_length=200,
+                                                pattern=exact(r"[A-Za-z0-9_.-]+"),
+                                                description="a signed volunteer code")] | None = None
+    volunteer_id: UserId | None = None
+
+
 class HoursCheckOutArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: Uuid
     at: IsoTime
@@ -265,8 +281,9 @@ HourLogStatus = Literal["open", "submitted", "approved", "rejected", "reversed"]
 
 class HourLogRecord(msgspec.Struct, frozen=True):
     """One service session. ``flags``: ``overlap``, ``auto_closed``, ``clock_ahead``,
-    ``late_sync``, ``long_session``; ``overlaps``: ids of live logs of the same
-    volunteer that overlap this one in time."""
+    ``late_sync``, ``long_session``, ``backdated``; ``overlaps``: ids of live logs of the
+    same volunteer that overlap this one in time; ``handled_by``: who created it, checked
+    it in or out or changed its times (none of them may approve it)."""
 
     id: str
     volunteer_id: str
@@ -287,6 +304,7 @@ class HourLogRecord(msgspec.Struct, frozen=True):
     note: str
     flags: list[str]
     overlaps: list[str]
+    handled_by: list[str]
     submitted_at: str | None
     decided_by: str | None
     decided_at: str | None

@@ -22,8 +22,10 @@ from schemas.people import RevokeRequest
 from server import audit
 from server.api import APP_VERSION, decode_body
 from server.auth import resolve_grant, revoke_tag, revoke_token, token_row
+from server.domain import volunteer_codes
 from server.domain.people import memberships
 from server.domain.stations import stations
+from server.domain.volunteers import volunteers
 from server.openapi import TOKEN, errors
 from sync.errors import ProtocolError
 from sync.scopes import ADMIN, MANAGER, RANK, Grant
@@ -110,8 +112,36 @@ async def me_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"),
                                 app_version=request.headers.get(APP_VERSION))
+    days = state.settings.volunteer_code_days
+    await volunteer_codes.ensure_key(state.db, days)
     async with state.db.read() as conn:
-        return await me_body(conn, grant)
+        body = await me_body(conn, grant)
+        body["volunteer_code"] = await _volunteer_code(conn, grant.user_id, days)
+        return body
+
+
+async def _volunteer_code(conn: AsyncConnection, user_id: str, days: float) -> dict[str, Any] | None:
+    """A fresh signed code for a registered volunteer (docs/timebank.md, "Volunteer codes")."""
+    found = (await conn.execute(select(volunteers.c.user_id).where(volunteers.c.user_id == user_id))).first()
+    return None if found is None else await volunteer_codes.issue(conn, user_id, days)
+
+
+@get("/api/v1/timebank/volunteer-code", security=TOKEN, tags=["timebank"], summary="A fresh signed code for the caller's volunteer QR code", responses=errors(401, 403, 404))
+async def volunteer_code_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The volunteer's phone asks whenever its code screen opens online and keeps the
+    answer for offline use; staff scan the code to check the volunteer in."""
+    from server.state import state_of
+
+    state = state_of(request)
+    grant = await resolve_grant(state.db, request.headers.get("authorization"),
+                                app_version=request.headers.get(APP_VERSION))
+    days = state.settings.volunteer_code_days
+    await volunteer_codes.ensure_key(state.db, days)
+    async with state.db.read() as conn:
+        code = await _volunteer_code(conn, grant.user_id, days)
+    if code is None:
+        raise ProtocolError(404, "not_a_volunteer", "您还不是登记的志愿者", "you are not a registered volunteer")
+    return code
 
 
 @post("/api/v1/me/sign-out", status_code=200, security=TOKEN, tags=["devices"], summary="Sign this device out (after it delivered its queue)", responses=errors(401, 403))
@@ -232,6 +262,6 @@ async def revoke_device_route(request: Request[Any, Any, Any], token_id: str) ->
             "sign_out_requested_at": after["sign_out_requested_at"]}
 
 
-ROUTES = [me_route, sign_out_route, devices_route, revoke_device_route]
+ROUTES = [me_route, sign_out_route, devices_route, revoke_device_route, volunteer_code_route]
 
 

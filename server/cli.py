@@ -106,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", parents=[common],
         help="make a new key current; phones re-subscribe on their next start",
     )
+    codes = sub.add_parser("volunteer-codes", help="the key that signs volunteers' QR codes")
+    codes_sub = codes.add_subparsers(dest="codes_command", required=True)
+    codes_sub.add_parser(
+        "rotate", parents=[common],
+        help="sign new codes with a new key; codes already issued stay valid until they expire",
+    )
     tls = sub.add_parser("tls", help="HTTPS certificates for development")
     tls_sub = tls.add_subparsers(dest="tls_command", required=True)
     self_signed = tls_sub.add_parser(
@@ -220,6 +226,12 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
             key = await (rotate_key(db) if args.vapid_command == "rotate" else ensure_key(db))
             print(f"vapid key {key.id}{' (new)' if args.vapid_command == 'rotate' else ''}")
             print(key.public_key)
+            return 0
+        if args.command == "volunteer-codes":
+            from server.domain.volunteer_codes import rotate
+
+            generation = await rotate(db, settings.volunteer_code_days)
+            print(f"volunteer code key {generation} (new); older codes stay valid until they expire")
             return 0
         return 2
     finally:

@@ -62,6 +62,11 @@ class Settings:
     """A device time this far ahead of the server's receipt time is flagged (clock ahead)."""
     hours_late_sync_hours: float = 72.0
     """A device time this far before the server's receipt time is flagged (late sync or clock behind)."""
+    hours_scan_backdate_hours: float = 72.0
+    """A staff check-in whose device time is further before the server's receipt time is
+    refused (the volunteer code's expiry is checked against that device time)."""
+    volunteer_code_days: float = 7.0
+    """How long a volunteer's signed QR code stays valid (docs/timebank.md, "Volunteer codes")."""
     hours_sweep_minutes: float = 5.0
     """How often the server closes forgotten open hour logs."""
     # -- notifications (docs/notifications.md) --

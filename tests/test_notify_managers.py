@@ -283,7 +283,7 @@ async def test_title_edits_on_two_phones_are_kept_too(api: Api) -> None:
 async def test_a_volunteers_held_check_in_is_settled_when_staff_decide_the_log(api: Api) -> None:
     """The volunteer's "held for review" (hours_overlap) leaves their phone's list once
     the reviewer decided which of the overlapping logs counts."""
-    from tests.test_timebank import at, world
+    from tests.timebank_setup import at, world
 
     w = await world(api)
     own, scanned = new_id(), new_id()

@@ -86,8 +86,8 @@ class Phone:
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     next_id: int = 1
 
-    async def push(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        row = mutation(self.next_id, name, args)
+    async def push(self, name: str, args: dict[str, Any], version: int = 1) -> dict[str, Any]:
+        row = mutation(self.next_id, name, args, version=version)
         self.next_id += 1
         response = await self.api.push(self.token, self.client_id, [row])
         assert response.status_code == 200, response.text
@@ -106,13 +106,13 @@ class Agreement:
         self.names: list[str] = []
 
     async def case(self, phone: Phone, name: str, args: dict[str, Any], records: list[tuple[str, str]],
-                   status: str = "applied") -> None:
+                   status: str = "applied", version: int = 1) -> None:
         before = await self.api.snapshot(phone.token)
-        row = {"id": phone.next_id, "name": name, "version": 1, "key": new_id(), "hlc": hlc(phone.client_id),
+        row = {"id": phone.next_id, "name": name, "version": version, "key": new_id(), "hlc": hlc(phone.client_id),
                "args": args, "created_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")}
         local = run_overlay(before, row, phone.me, self.config)
         self.names = local["names"]
-        result = await phone.push(name, args)
+        result = await phone.push(name, args, version)
         assert result["status"] == status, (name, result)
         after = await self.api.snapshot(phone.token)
         for type_name, record_id in records:
@@ -224,6 +224,11 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     await run.case(volunteer, "hours.check_in", {"id": log, "activity_id": activity, "at": iso(now - dt.timedelta(hours=3))},
                    [("hour_log", log)])
     await run.case(volunteer, "hours.check_out", {"id": log, "at": iso(now - dt.timedelta(hours=1))}, [("hour_log", log)])
+    me = (await api.http.get("/api/v1/me", headers=api.auth(volunteer.token))).json()
+    scanned = new_id()  # staff scan the volunteer's signed code (hours.check_in@2)
+    await run.case(staff, "hours.check_in", {"id": scanned, "activity_id": activity, "at": iso(dt.datetime.now(dt.UTC)),
+                                            "volunteer_code": me["volunteer_code"]["code"]},
+                   [("hour_log", scanned)], version=2)
     manual = new_id()
     await run.case(volunteer, "hours.manual", {"id": manual, "activity_id": activity, "note": "补录",
                                               "check_in_at": iso(now - dt.timedelta(hours=30)),
@@ -233,7 +238,7 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
                                           "base": {"check_out_at": edited["field_hlc"]["check_out_at"]}}
                    if "check_out_at" in edited.get("field_hlc", {}) else
                    {"id": manual, "fields": {"check_out_at": iso(now - dt.timedelta(hours=28))}}, [("hour_log", manual)])
-    await run.case(manager, "hours.approve", {"id": manual}, [("hour_log", manual)])
+    await run.case(staff, "hours.approve", {"id": manual}, [("hour_log", manual)])  # not the manager who edited it
     await run.case(manager, "hours.reject", {"id": log, "reason": "未到场"}, [("hour_log", log)])
     item = new_id()
     await admin.push("catalogue.add", {"id": item, "station": station, "title": "毛巾", "kind": "goods", "cost_cents": 100, "stock": 3})

@@ -280,6 +280,9 @@ async def _timebank_world(api: Api, admin: _Device, user: str, ids: dict[str, st
         ("hours.manual", _manual(ids["their_done"], ids["activity"], "vol-a", 10, 8)),
         ("hours.manual", _manual(ids["my_done"], ids["activity"], user, 10, 8)),
         ("hours.manual", _manual(ids["my_pending"], ids["activity"], user, 4, 3)),
+    )
+    # A second person approves what the admin recorded (docs/security.md).
+    await _Device(api, await api.token("admin-2", "admin")).ok(
         ("hours.approve", {"id": ids["their_done"]}),
         ("hours.approve", {"id": ids["my_done"]}),  # two hours: 200 credit cents
     )
@@ -579,8 +582,8 @@ async def test_district_manager_reads_the_certificate_of_hours_served_in_the_dis
         ("activity.create", {"id": activity, "station": OWN, "title": "探访长者",
                              "service_type": "elder_care", "date": "2026-11-25"}),
         ("hours.manual", _manual(log, activity, "vol-far", 6, 4)),
-        ("hours.approve", {"id": log}),
     )
+    await _Device(api, await api.token("admin-2", "admin")).ok(("hours.approve", {"id": log}))
     url = "/api/v1/timebank/volunteers/vol-far/certificate"
     for user, role, place, status in (
         ("dm-tianhe", "district_manager", {"district": TIANHE}, 200),  # served OWN and NEAR

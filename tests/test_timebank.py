@@ -5,80 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from schemas.events import EVENTS, DomainEvent, event_data
 from server.domain.timebank import timebank_accounts, timebank_entries
 from server.domain.volunteers import hour_logs
 from server.hours_sweep import sweep_once
 from sync.timeutil import iso, now_ms, utc_now
-from sync.unit import MutationContext, Tx
 from tests.conftest import Api
-from tests.devices import Device, admin_with_stations, fresh_snapshot, settle
+from tests.devices import fresh_snapshot, settle
 from tests.helpers import new_id, stamp
+from tests.timebank_setup import TH1, TH2, TIANHE, World, at, balance, world
 
 pytestmark = pytest.mark.anyio
-
-TH1, TH2 = "TH-001", "TH-002"
-TIANHE = "天河区"
-
-
-def at(minutes: float, base: dt.datetime | None = None) -> str:
-    """A device time ``minutes`` after a base six hours ago (UTC, ``Z``)."""
-    origin = base or utc_now().replace(second=0, microsecond=0) - dt.timedelta(hours=6)
-    return iso(origin + dt.timedelta(minutes=minutes))
-
-
-@dataclass
-class World:
-    admin: Device
-    staff: Device
-    manager: Device
-    vol_phone: Device
-    vol_phone_2: Device
-    other_vol: Device
-    activity: str
-    events: list[tuple[str, dict[str, Any]]]
-
-
-async def world(api: Api, service_type: str = "elder_care") -> World:
-    """Two stations, staff and a manager of TH-001, volunteer vol-1 with two phones,
-    volunteer vol-2, and one service activity; domain events are recorded."""
-    admin = await admin_with_stations(api, (TH1, TIANHE), (TH2, TIANHE))
-    staff = Device(api, await api.token("staff-a", "staff", station=TH1))
-    manager = Device(api, await api.token("mgr-a", "manager", station=TH1))
-    vol = Device(api, await api.token("vol-1", "volunteer", station=TH1))
-    vol_2 = Device(api, await api.token("vol-1", "volunteer", station=TH1))
-    other = Device(api, await api.token("vol-2", "volunteer", station=TH1))
-    events: list[tuple[str, dict[str, Any]]] = []
-    for kind in ("hours.submitted", "hours.decided"):
-        async def record(tx: Tx, ctx: MutationContext, event: DomainEvent, kind: str = kind) -> None:
-            events.append((kind, event_data(event)))
-        api.state.registry.on(EVENTS[kind], record)
-    activity = new_id()
-    body = await staff.push(
-        staff.m("volunteer.register", {"user_id": "vol-1", "name": "李小明", "phone": "13800000001",
-                                       "stations": [TH1], "skills": ["陪伴"]}),
-        staff.m("activity.create", {"id": activity, "station": TH1, "title": "长者探访",
-                                    "service_type": service_type, "date": "2026-11-25"}),
-    )
-    assert [r["status"] for r in body["results"]] == ["applied", "applied"], body
-    # vol-2 registers themselves.
-    assert (await other.send("volunteer.register", {"user_id": "vol-2", "name": "王芳",
-                                                     "stations": [TH1]}))["status"] == "applied"
-    return World(admin, staff, manager, vol, vol_2, other, activity, events)
-
-
-async def balance(api: Api, user: str) -> int:
-    async with api.state.db.read() as conn:
-        return int((await conn.execute(
-            select(timebank_accounts.c.balance_cents).where(timebank_accounts.c.id == f"vol:{user}")
-        )).scalar_one())
-
 
 async def entry_count(api: Api) -> int:
     async with api.state.db.read() as conn:
@@ -105,13 +46,14 @@ async def assert_ledger_consistent(api: Api) -> None:
 
 
 async def approve_manual(w: World, minutes: int, start: float = 0) -> str:
-    """A manual log of ``minutes`` for vol-1, approved by staff; returns its id."""
+    """A manual log of ``minutes`` for vol-1 recorded by staff and approved by the manager
+    (a second person: whoever records a log never approves it); returns its id."""
     log_id = new_id()
     r = await w.staff.send("hours.manual", {
         "id": log_id, "activity_id": w.activity, "volunteer_id": "vol-1",
         "check_in_at": at(start), "check_out_at": at(start + minutes)})
     assert r["status"] == "applied", r
-    assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
+    assert (await w.manager.send("hours.approve", {"id": log_id}))["status"] == "applied"
     return log_id
 
 
@@ -150,10 +92,10 @@ async def test_own_phone_and_station_phone_record_one_session_one_credit_one_fla
     assert [i["code"] for i in w.vol_phone.of_type("sync_issue").values()] == ["hours_overlap"]
 
     # Not credited while the overlap is open; the reviewer picks the real one.
-    refused = await w.staff.send("hours.approve", {"id": scanned})
+    refused = await w.manager.send("hours.approve", {"id": scanned})
     assert refused["status"] == "rejected" and refused["code"] == "overlap_unresolved"
-    assert (await w.staff.send("hours.approve", {"id": scanned, "supersede_overlapping": True}))["status"] == "applied"
-    again = await w.staff.send("hours.approve", {"id": own})
+    assert (await w.manager.send("hours.approve", {"id": scanned, "supersede_overlapping": True}))["status"] == "applied"
+    again = await w.manager.send("hours.approve", {"id": own})
     assert again["status"] == "rejected" and again["code"] == "already_decided"
 
     await w.staff.pull()
@@ -313,8 +255,8 @@ async def test_edits_of_one_unapproved_log_on_two_phones_merge_by_field(api: Api
     await w.vol_phone.pull()
     assert w.vol_phone.of_type("hour_log")[log_id]["check_out_at"] == at(150)
     assert w.vol_phone.of_type("hour_log")[log_id]["minutes"] == 135
-    # Decided logs are not edited any more.
-    assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
+    # Decided logs are not edited any more (staff changed its times: the manager approves).
+    assert (await w.manager.send("hours.approve", {"id": log_id}))["status"] == "applied"
     frozen = await w.vol_phone.send("hours.edit", {"id": log_id, "fields": {"note": "改"}})
     assert frozen["status"] == "rejected" and frozen["code"] == "already_decided"
     assert await balance(api, "vol-1") == 225
@@ -519,7 +461,7 @@ async def test_certificate_pdf_has_the_approved_hours(api: Api) -> None:
     extra = new_id()
     await w.staff.send("hours.manual", {"id": extra, "activity_id": training, "volunteer_id": "vol-1",
                                         "check_in_at": at(200), "check_out_at": at(230)})
-    await w.staff.send("hours.approve", {"id": extra})
+    await w.manager.send("hours.approve", {"id": extra})
     unapproved = new_id()
     await w.vol_phone.send("hours.manual", {"id": unapproved, "activity_id": training,
                                             "check_in_at": at(300), "check_out_at": at(330)})
@@ -611,8 +553,11 @@ async def test_an_overlap_resolved_by_editing_times_lets_both_logs_count(api: Ap
                                               "fields": {"check_out_at": at(90)}}))["status"] == "applied"
     await w.staff.pull()
     assert w.staff.of_type("hour_log")[afternoon]["overlaps"] == []
-    for log_id in (morning, afternoon):
-        assert (await w.staff.send("hours.approve", {"id": log_id}))["status"] == "applied"
+    # Who changed the times does not approve them; the volunteer's other log staff may.
+    refused = await w.staff.send("hours.approve", {"id": morning})
+    assert refused["status"] == "rejected" and refused["code"] == "second_person_required"
+    assert (await w.manager.send("hours.approve", {"id": morning}))["status"] == "applied"
+    assert (await w.staff.send("hours.approve", {"id": afternoon}))["status"] == "applied"
     assert await balance(api, "vol-1") == 300
 
 

@@ -55,10 +55,15 @@ test('approving one of two overlapping logs with supersede rejects the other', (
   assert.equal(view.hour_log.get('b').status, 'rejected');
 });
 
-test('the volunteer code carries the id staff check-in needs', () => {
-  const url = volunteerCodeUrl('https://x.example', 'vol 1');
-  assert.equal(volunteerFromCode(url), 'vol 1');
-  assert.equal(volunteerFromCode('  vol-7 '), 'vol-7');
+test('the signed volunteer code carries the code and, readable, the id staff check-in needs', () => {
+  // 1.<"vol 1" base64url>.<issued>.<expires>.<tag>, as server/domain/volunteer_codes.py signs it
+  const code = `1.${Buffer.from('vol 1').toString('base64url')}.${(1764300000).toString(36)}.${(1764904800).toString(36)}.AAAAAAAAAAAAAAAAAAAAAA`;
+  const url = volunteerCodeUrl('https://x.example', code);
+  assert.deepEqual(volunteerFromCode(url), { volunteer: 'vol 1', code, expires: 1764904800000 });
+  assert.deepEqual(volunteerFromCode(` ${code} `), { volunteer: 'vol 1', code, expires: 1764904800000 });
+  // a plain id (typed, or an old link) names the volunteer without a code
+  assert.deepEqual(volunteerFromCode('  vol-7 '), { volunteer: 'vol-7', code: '' });
+  assert.deepEqual(volunteerFromCode('https://x.example/#/hours/staff?volunteer=vol%201'), { volunteer: 'vol 1', code: '' });
 });
 
 test('every word the timebank screens ask for is in the table, in both languages', async () => {

@@ -430,10 +430,17 @@ async def request_redemption(tx: Tx, ctx: MutationContext, args: RedemptionReque
 
 
 async def _redemption_for_staff(tx: Tx, ctx: MutationContext, redemption_id: str) -> dict[str, Any]:
+    """Staff of the item's station approve and hand over redemptions, never their own: a
+    redemption is always requested by its volunteer for themselves, so the requester and
+    the volunteer are one person and neither may decide it (docs/security.md)."""
     redemption = await tx.get("redemption", redemption_id)
     if redemption is None:
         raise not_found("兑换", "redemption", redemption_id, field="id")
     require_rank(ctx, STAFF, redemption["station"], redemption["district"])
+    if redemption["volunteer_id"] == ctx.user_id:
+        raise Rejected("own_redemption", "不能审批或发放自己的兑换,请由另一位工作人员处理",
+                       "you cannot approve or hand over your own redemption; another staff member must",
+                       field="id")
     return redemption
 
 

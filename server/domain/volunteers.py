@@ -28,6 +28,7 @@ from schemas.timebank import (
     HourLogRecord,
     HoursApproveArgs,
     HoursCheckInArgs,
+    HoursCheckInV2Args,
     HoursCheckOutArgs,
     HoursEditArgs,
     HoursManualArgs,
@@ -39,7 +40,7 @@ from schemas.timebank import (
     VolunteerRegisterArgs,
     VolunteerUpdateArgs,
 )
-from server.domain import timebank
+from server.domain import timebank, volunteer_codes
 from server.domain.access import live_station, require_rank, station_for
 from server.settings import Settings
 from sync.builtin import resolve_issues
@@ -69,6 +70,10 @@ class HoursRules:
     """A device time this far after the server's receipt time means the clock is ahead."""
     late_sync_hours: float = 72
     """A device time this far before receipt: a very late sync or a clock far behind."""
+    scan_backdate_hours: float = 72
+    """A staff check-in whose device time is further before receipt is refused."""
+    code_days: float = 7
+    """Lifetime of a volunteer's signed code."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HoursRules:
@@ -77,6 +82,8 @@ class HoursRules:
             max_session_hours=settings.hours_max_session_hours,
             clock_tolerance_minutes=settings.hours_clock_tolerance_minutes,
             late_sync_hours=settings.hours_late_sync_hours,
+            scan_backdate_hours=settings.hours_scan_backdate_hours,
+            code_days=settings.volunteer_code_days,
         )
 
 
@@ -157,7 +164,11 @@ hour_logs = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
+    Column("handled_by", Text, nullable=False, server_default="[]"),
 )
+"""``handled_by``: everyone who created, checked in or out, or changed the times of a log
+(JSON list of user ids). None of them, nor the volunteer, may approve it (docs/security.md,
+"Separation of duties")."""
 
 VOLUNTEER_EDITABLE = ("name", "phone", "skills", "stations")
 LOG_EDITABLE = ("check_in_at", "check_out_at", "note")
@@ -223,6 +234,9 @@ FLAG_MESSAGES = {
                    "clock behind); flagged for review")),
     "long_session": ("服务时长超过常规上限,已标记待审核",
                      "the session is longer than the usual cap; flagged for review"),
+    "backdated": ("工作人员为其他站点的志愿者签到,且签到时间比服务器收到时早,已标记待审核",
+                  ("staff checked in another station's volunteer with a device time well before "
+                   "the server received it; flagged for review")),
 }
 
 
@@ -243,6 +257,17 @@ def _merged(existing: list[str], new: list[str]) -> list[str]:
 async def _locks_for_new_log(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
     """check-in, manual entry: the profile of whoever the log is for."""
     return [("volunteer", args.volunteer_id or grant.user_id)]
+
+
+async def _locks_for_check_in_v2(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    """check-in@2: the profile of the code's user (read unchecked here; checked by the mutator)."""
+    target = args.volunteer_id or grant.user_id
+    if args.volunteer_code is not None:
+        try:
+            target = volunteer_codes.parse(args.volunteer_code)[2].user_id
+        except volunteer_codes.CodeError:
+            pass
+    return [("volunteer", target)]
 
 
 async def _locks_for_log(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
@@ -470,6 +495,37 @@ async def _activity(tx: Tx, activity_id: str) -> dict[str, Any]:
     return activity
 
 
+async def _staff_check_in_rules(
+    tx: Tx, ctx: MutationContext, rules: HoursRules, log: dict[str, Any], *, coded: bool
+) -> None:
+    """Staff checking someone else in: only volunteers of stations their grant covers; a
+    volunteer not on the activity's station's list only with their signed code; the
+    device time at most ``scan_backdate_hours`` before receipt, and flagged when it is
+    backdated for another station's volunteer."""
+    volunteer = await _volunteer(tx, log["volunteer_id"])
+    if not await _covers_volunteer(tx, ctx, volunteer):
+        raise Rejected(
+            "not_your_volunteer", f"{volunteer['user_id']} 不是您所在站点的志愿者,不能代为签到",
+            f"{volunteer['user_id']} is not a volunteer of a station you are staff at; you cannot check them in",
+            field="volunteer_id")
+    if not coded and log["station"] not in json.loads(volunteer["stations"]):
+        raise Rejected(
+            "volunteer_code_required", "该志愿者不属于本站点,请扫描志愿者手机上的二维码签到",
+            "this volunteer does not serve this station; scan the code on the volunteer's phone",
+            field="volunteer_id")
+    backdated = (parse_time(ctx.now) - parse_time(log["check_in_at"])).total_seconds()
+    if backdated > rules.scan_backdate_hours * 3600:
+        raise Rejected(
+            "check_in_too_old",
+            f"代签到时间比服务器收到时早 {backdated / 3600:.0f} 小时,超过 {rules.scan_backdate_hours:g} 小时上限;请改为补录服务时数",
+            (f"the check-in time is {backdated / 3600:.0f} hours before the server received it, more than "
+             f"{rules.scan_backdate_hours:g}; record the hours as a manual entry instead"),
+            field="at")
+    if volunteer["station"] != log["station"] and backdated > rules.clock_tolerance_minutes * 60:
+        log["flags"] = json.dumps(_merged(_list(log["flags"]), ["backdated"]))
+        _flag_all(ctx, ["backdated"])
+
+
 async def _recorder(
     tx: Tx, ctx: MutationContext, volunteer_id: str | None, activity: Mapping[str, Any], *, manual: bool
 ) -> tuple[dict[str, Any], str]:
@@ -503,7 +559,13 @@ async def _start_log(
         "decided_at": None, "decision_reason": None, "approved_minutes": None,
         "credited_cents": None, "created_at": ctx.now, "updated_at": ctx.now,
         "field_meta": encode_meta({name: [ctx.hlc, ctx.user_id] for name in LOG_EDITABLE}),
+        "handled_by": json.dumps([ctx.user_id]),
     }
+
+
+def _handled(log: Mapping[str, Any], ctx: MutationContext) -> str:
+    """``handled_by`` with the caller added."""
+    return json.dumps(_merged(_list(log["handled_by"]), [ctx.user_id]))
 
 
 async def _submitted(tx: Tx, ctx: MutationContext, log: Mapping[str, Any]) -> None:
@@ -528,9 +590,72 @@ async def _decided(tx: Tx, ctx: MutationContext, log: Mapping[str, Any], decisio
 
 @locks_first(_locks_for_new_log)
 async def check_in(tx: Tx, ctx: MutationContext, args: HoursCheckInArgs) -> None:
+    """``hours.check_in@1`` (phones before signed codes): a self check-in, or staff
+    picking a volunteer of the activity's station; another station's volunteer needs @2
+    with the volunteer's signed code."""
+    await _check_in(tx, ctx, args.id, args.activity_id, args.at, args.volunteer_id, coded=False)
+
+
+@locks_first(_locks_for_check_in_v2)
+async def check_in_v2(tx: Tx, ctx: MutationContext, args: HoursCheckInV2Args) -> None:
+    """``hours.check_in@2``: as @1, and staff may give the volunteer's signed code, checked
+    against the check-in's device time (the push may arrive long after the scan)."""
+    volunteer_id = args.volunteer_id
+    if args.volunteer_code is not None:
+        claims = await _verified_code(tx, ctx, args.volunteer_code, args.at)
+        if volunteer_id is not None and volunteer_id != claims.user_id:
+            raise Rejected("volunteer_code_mismatch", "二维码不属于所选的志愿者",
+                           "the code belongs to another volunteer than the one chosen",
+                           field="volunteer_code")
+        volunteer_id = claims.user_id
+    await _check_in(tx, ctx, args.id, args.activity_id, args.at, volunteer_id,
+                    coded=args.volunteer_code is not None)
+
+
+async def _verified_code(tx: Tx, ctx: MutationContext, code: str, device_at: str) -> volunteer_codes.VolunteerCode:
+    """The code's claims, if the server signed it and it was valid at the device time."""
     rules = tx.registry.config(HoursRules)
-    log = await _start_log(tx, ctx, args.id, args.activity_id, args.volunteer_id, args.at,
-                           manual=False)
+    try:
+        claims = volunteer_codes.verify(await volunteer_codes.keys_on(tx.conn), code)
+    except volunteer_codes.CodeError:
+        raise Rejected("volunteer_code_invalid", "志愿者二维码无效(不是本系统签发的,或已被改动)",
+                       "the volunteer code is not valid (not issued by this server, or altered)",
+                       field="volunteer_code") from None
+    moment = parse_time(device_at)
+    if moment > claims.expires_at:
+        raise Rejected(
+            "volunteer_code_expired",
+            "志愿者二维码已过期,请志愿者联网打开“我的”页面获取新二维码",
+            "the volunteer code has expired; the volunteer gets a new one by opening the Me screen online",
+            field="volunteer_code")
+    if moment < claims.issued_at - dt.timedelta(minutes=rules.clock_tolerance_minutes):
+        raise Rejected("volunteer_code_not_yet_valid", "签到时间早于二维码的签发时间,请检查设备时钟",
+                       "the check-in time is before the code was issued; check the device clock",
+                       field="at")
+    return claims
+
+
+async def _covers_volunteer(tx: Tx, ctx: MutationContext, volunteer: Mapping[str, Any]) -> bool:
+    """The caller is staff (or up) at a station the volunteer serves (home or other)."""
+    for code in json.loads(volunteer["stations"]):
+        if code == volunteer["station"]:
+            district = volunteer["district"]
+        else:
+            station = await tx.get("station", code)
+            district = station["district"] if station is not None else None
+        if ctx.grant.rank_at(code, district) >= STAFF:
+            return True
+    return False
+
+
+async def _check_in(
+    tx: Tx, ctx: MutationContext, log_id: str, activity_id: str, at: str,
+    volunteer_id: str | None, *, coded: bool,
+) -> None:
+    rules = tx.registry.config(HoursRules)
+    log = await _start_log(tx, ctx, log_id, activity_id, volunteer_id, at, manual=False)
+    if log["source"] == "staff_scan":
+        await _staff_check_in_rules(tx, ctx, rules, log, coded=coded)
     clock = _clock_flags(rules, ctx, log["check_in_at"])
     log.update(await _refresh_overlaps(tx, ctx, rules, log))
     log["flags"] = json.dumps(_merged(_list(log["flags"]), clock))
@@ -553,6 +678,7 @@ async def check_out(tx: Tx, ctx: MutationContext, args: HoursCheckOutArgs) -> No
         "check_out_at": out, "device_check_out_at": args.at, "received_check_out_at": ctx.now,
         "status": "submitted", "submitted_at": log["submitted_at"] or ctx.now,
         "flags": json.dumps(_merged(_list(log["flags"]), flags)), "updated_at": ctx.now,
+        "handled_by": _handled(log, ctx),
     }
     closed = {**log, **values}
     closed.update(await _refresh_overlaps(tx, ctx, rules, closed))
@@ -597,6 +723,8 @@ async def edit_log(tx: Tx, ctx: MutationContext, args: HoursEditArgs) -> None:
     )
     edited = {**log, **outcome.applied, "field_meta": encode_meta(outcome.field_meta),
               "updated_at": ctx.now}
+    if LOG_MATTERS & set(outcome.applied):
+        edited["handled_by"] = _handled(log, ctx)  # who changed the times does not approve them
     if edited["check_out_at"]:
         flags = _check_session(rules, edited["check_in_at"], edited["check_out_at"])
         edited["flags"] = json.dumps(_merged(_list(edited["flags"]), flags))
@@ -610,6 +738,13 @@ async def edit_log(tx: Tx, ctx: MutationContext, args: HoursEditArgs) -> None:
 async def approve_log(tx: Tx, ctx: MutationContext, args: HoursApproveArgs) -> None:
     rules = tx.registry.config(HoursRules)
     log = await _log_for_staff(tx, ctx, args.id)
+    if ctx.user_id in _list(log["handled_by"]):
+        raise Rejected(
+            "second_person_required",
+            "这条记录是您登记、代签到/签退或修改过时间的,需由另一位工作人员审核",
+            ("you recorded this log, checked it in or out, or changed its times; another staff "
+             "member must approve it"),
+            field="id")
     if log["status"] == "open":
         raise Rejected("log_open", "记录尚未签退,不能计分", "the log is still open; it cannot be credited",
                        field="id")
@@ -793,7 +928,7 @@ def _activity_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 LOG_WIRE_FIELDS = tuple(
     c.name for c in hour_logs.columns
-    if c.name not in ("field_meta", "flags", "overlaps", "approved_minutes")
+    if c.name not in ("field_meta", "flags", "overlaps", "approved_minutes", "handled_by")
 )
 
 
@@ -802,6 +937,7 @@ def _log_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data.update(
         minutes=session_minutes(row["check_in_at"], row["check_out_at"]) if row["check_out_at"] else None,
         flags=json.loads(row["flags"]), overlaps=json.loads(row["overlaps"]),
+        handled_by=json.loads(row["handled_by"] or "[]"),
         field_hlc=wire_field_hlc(row["field_meta"]),
     )
     return data
@@ -833,6 +969,7 @@ def install(registry: Registry, rules: HoursRules = HoursRules()) -> None:
     new_log = (("hour_log", "id"), ("service_activity", "activity_id"))
     by_id = (("hour_log", "id"),)
     registry.mutation("hours.check_in", 1, HoursCheckInArgs, preload=new_log)(check_in)
+    registry.mutation("hours.check_in", 2, HoursCheckInV2Args, preload=new_log)(check_in_v2)
     registry.mutation("hours.check_out", 1, HoursCheckOutArgs, preload=by_id)(check_out)
     registry.mutation("hours.manual", 1, HoursManualArgs, preload=new_log)(record_manual)
     registry.mutation("hours.edit", 1, HoursEditArgs, preload=by_id)(edit_log)

@@ -26,16 +26,22 @@ from tests.browser.steps import (
     open_sync_alert,
     seed_volunteer,
 )
+from tests.helpers import mutation
 
 
 def credit_hours(server: Server, activity: str, user: str, hours: int) -> None:
-    """Approved hours for the volunteer, recorded and approved by the admin."""
+    """Approved hours for the volunteer, recorded by the admin and approved by a second
+    admin (whoever records hours never approves them)."""
     log = str(uuid.uuid4())
     start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours + 30)
     server.push("hours.manual", {"id": log, "activity_id": activity, "volunteer_id": user,
                                  "check_in_at": start.isoformat(),
                                  "check_out_at": (start + dt.timedelta(hours=hours)).isoformat()})
-    server.push("hours.approve", {"id": log})
+    body = {"protocol": 1, "client_id": str(uuid.uuid4()),
+            "mutations": [mutation(1, "hours.approve", {"id": log})]}
+    response = server.http.post("/api/v1/sync/push", json=body, headers={
+        "Authorization": f"Bearer {server.token('admin-2', 'admin')}"})
+    assert response.json()["results"][0]["status"] == "applied", response.text
 
 
 def at(phone: Phone, moment: dt.datetime) -> None:
@@ -211,6 +217,7 @@ def test_certificate_downloads_as_pdf(phones: Any, server: Server, tmp_path: Pat
     expect(qr).to_have_attribute("data-volunteer", "vol-zhao")
     qr.get_by_test_id("show-volunteer-qr").click()
     expect(qr.locator("svg")).to_be_visible()
+    expect(qr.get_by_test_id("volunteer-qr-expiry")).to_contain_text("有效期至")
     phone.shot("28-me-volunteer-qr")
 
     phone.go("/timebank")
@@ -229,3 +236,25 @@ def test_certificate_downloads_as_pdf(phones: Any, server: Server, tmp_path: Pat
     first = " ".join(PdfReader(saved).pages[0].extract_text().split())
     assert "赵志愿" in first and f"{station} 社工站" in first  # the name, the station's name
     assert "出具单位" in first and "盖章" in first and "截至" in first and "None" not in first
+
+
+def test_staff_scan_the_volunteers_signed_code_offline(phones: Any, server: Server) -> None:
+    station = f"SC-{uuid.uuid4().hex[:6]}"
+    activity = seed_volunteer(server, station, "vol-sun", "孙志愿")
+    # What the volunteer's phone received with /api/v1/me and shows as its QR code.
+    me = server.http.get("/api/v1/me", headers={
+        "Authorization": f"Bearer {server.token('vol-sun', 'volunteer', station=station)}"}).json()
+    code = me["volunteer_code"]["code"]
+    staff = enrol_phone(phones, server, "scanner", "staff-sc", "staff", station=station)
+    staff.go("/hours")
+    staff.offline(True)
+    staff.go(f"/hours/staff?vc={code}")  # the camera opened the code's link
+    selected = staff.page.get_by_test_id("selected-volunteer")
+    expect(selected).to_contain_text("孙志愿")
+    expect(selected.get_by_test_id("scanned-code")).to_contain_text("已读取志愿者码")
+    staff.shot("29-staff-scanned-code")
+    staff.page.get_by_test_id("staff-check-in").click()
+    expect(staff.page.get_by_test_id("staff-done")).to_contain_text("孙志愿")
+    back_online(staff)
+    (log,) = [log for log in server.records("hour_log").values() if log["activity_id"] == activity]
+    assert (log["volunteer_id"], log["source"], log["recorded_by"]) == ("vol-sun", "staff_scan", "staff-sc")

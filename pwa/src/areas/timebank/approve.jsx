@@ -26,16 +26,16 @@ export function Approvals({ app }) {
       <h1>{t('approve.title')}</h1>
       <h2>{t('approve.hours', { n: waiting.length })}</h2>
       {waiting.length === 0 && <p class="muted">{t('approve.none')}</p>}
-      <ul class="plain">{waiting.map((log) => <Waiting key={log.id} log={log} view={view} names={names} />)}</ul>
+      <ul class="plain">{waiting.map((log) => <Waiting key={log.id} log={log} view={view} names={names} me={me} />)}</ul>
       {open.length > 0 && (
         <details>
           <summary>{t('approve.open', { n: open.length })}</summary>
-          <ul class="plain">{open.map((log) => <Waiting key={log.id} log={log} view={view} names={names} />)}</ul>
+          <ul class="plain">{open.map((log) => <Waiting key={log.id} log={log} view={view} names={names} me={me} />)}</ul>
         </details>
       )}
       <h2>{t('approve.redemptions', { n: redemptions.length })}</h2>
       {redemptions.length === 0 && <p class="muted">{t('approve.no_redemptions')}</p>}
-      <ul class="plain">{redemptions.map((r) => <RedemptionToDecide key={r.id} redemption={r} view={view} names={names} />)}</ul>
+      <ul class="plain">{redemptions.map((r) => <RedemptionToDecide key={r.id} redemption={r} view={view} names={names} me={me} />)}</ul>
     </main>
   );
 }
@@ -65,7 +65,10 @@ function ReasonForm({ label, onSubmit, onCancel, preset = '' }) {
   );
 }
 
-function Waiting({ log, view, names }) {
+function Waiting({ log, view, names, me }) {
+  // Separation of duties (the server refuses it too): whoever recorded, checked in or
+  // out, or changed the times of a log does not approve it.
+  const handled = (log.handled_by || []).includes(me.user);
   const [mode, setMode] = useState(''); // '' | 'reject' | 'edit'
   const partners = (log.overlaps || []).map((id) => view.hour_log.get(id)).filter(Boolean);
   const name = names.get(log.volunteer_id) || log.volunteer_id;
@@ -88,7 +91,8 @@ function Waiting({ log, view, names }) {
       {mode === 'edit' && <EditTimes log={log} onDone={() => setMode('')} />}
       {!mode && log.status === 'submitted' && (
         <>
-          {partners.length > 0
+          {handled && <p class="muted fine" data-testid="approve-not-yours">{t('approve.not_yours')}</p>}
+          {handled ? null : partners.length > 0
             ? <button type="button" class="primary block" data-testid="keep-this" onClick={() => act('hours.approve', { id: log.id, supersede_overlapping: true })}>{t('approve.keep_this')}</button>
             : <button type="button" class="primary block" data-testid="approve" onClick={() => act('hours.approve', { id: log.id })}>{t('approve.approve')}</button>}
           <div class="row">
@@ -151,8 +155,9 @@ function EditTimes({ log, onDone }) {
   );
 }
 
-function RedemptionToDecide({ redemption: r, view, names }) {
+function RedemptionToDecide({ redemption: r, view, names, me }) {
   const [declining, setDeclining] = useState(false);
+  const own = r.volunteer_id === me.user; // nobody approves or hands over their own
   const item = view.redemption_item.get(r.item_id);
   return (
     <li class="approval" data-testid="redemption-decide" data-status={r.status}>
@@ -166,8 +171,9 @@ function RedemptionToDecide({ redemption: r, view, names }) {
         ? <ReasonForm label={t('approve.decline_reason')} onCancel={() => setDeclining(false)} onSubmit={(reason) => act('redemption.decline', { id: r.id, reason })} />
         : (
           <div class="row">
-            {['requested', 'needs_review'].includes(r.status) && <button type="button" class="primary" data-testid="redemption-approve" onClick={() => act('redemption.approve', { id: r.id })}>{t('approve.approve')}</button>}
-            {r.debited && ['requested', 'approved'].includes(r.status) && <button type="button" data-testid="redemption-fulfil" onClick={() => act('redemption.fulfil', { id: r.id })}>{t('approve.fulfil')}</button>}
+            {own && <p class="muted fine" data-testid="redemption-own">{t('approve.own_redemption')}</p>}
+            {!own && ['requested', 'needs_review'].includes(r.status) && <button type="button" class="primary" data-testid="redemption-approve" onClick={() => act('redemption.approve', { id: r.id })}>{t('approve.approve')}</button>}
+            {!own && r.debited && ['requested', 'approved'].includes(r.status) && <button type="button" data-testid="redemption-fulfil" onClick={() => act('redemption.fulfil', { id: r.id })}>{t('approve.fulfil')}</button>}
             <button type="button" class="danger" data-testid="redemption-decline" onClick={() => setDeclining(true)}>{t('approve.decline')}</button>
           </div>
         )}

@@ -3,7 +3,8 @@ import { t } from '../../i18n.js';
 import { todayIso } from '../../ui/format.js';
 
 export { todayIso };
-export { minutesBetween } from './overlay.js';
+export { codeClaims, minutesBetween } from './overlay.js';
+import { codeClaims } from './overlay.js';
 
 /** Credit cents as credits: 250 -> "2.5". */
 export function credits(cents) {
@@ -65,16 +66,23 @@ export function activityLabel(activity, view) {
   return [activity.title, t(`service.${activity.service_type}`), event?.title, activity.date].filter(Boolean).join(' · ');
 }
 
-/** What a QR code or a typed text names: `…?volunteer=ID` (our code) or the id itself. */
+/** What a scanned QR code or a typed text names: `{ volunteer, code }`. Our signed code
+ *  (the link `…?vc=CODE`, or the code itself) gives both; a plain id (typed, or an old
+ *  `…?volunteer=ID` link) only the volunteer. */
 export function volunteerFromCode(text) {
   const raw = String(text || '').trim();
-  const found = /[?&]volunteer=([^&#\s]+)/.exec(raw);
-  return found ? decodeURIComponent(found[1]) : raw;
+  const linked = /[?&]vc=([A-Za-z0-9_.-]+)/.exec(raw);
+  const code = linked ? linked[1] : raw;
+  const claims = codeClaims(code);
+  if (claims) return { volunteer: claims.user, code, expires: claims.expires };
+  const legacy = /[?&]volunteer=([^&#\s]+)/.exec(raw);
+  return { volunteer: legacy ? decodeURIComponent(legacy[1]) : raw, code: '' };
 }
 
-/** The link a volunteer's code carries: it opens the staff check-in with the id filled in. */
-export function volunteerCodeUrl(origin, userId) {
-  return `${origin}/#/hours/staff?volunteer=${encodeURIComponent(userId)}`;
+/** The link a volunteer's QR code carries: it opens the staff check-in with the signed
+ *  code filled in. */
+export function volunteerCodeUrl(origin, code) {
+  return `${origin}/#/hours/staff?vc=${code}`;
 }
 
 export const SERVICE_TYPES = ['elder_care', 'hardship_relief', 'orphan_care', 'disability_support',

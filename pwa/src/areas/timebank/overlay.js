@@ -21,19 +21,42 @@ export function accountIdOf(userId) {
   return `vol:${userId}`;
 }
 
+const SIGNED = /^\d+\.[A-Za-z0-9_-]+\.[0-9a-z]+\.[0-9a-z]+\.[A-Za-z0-9_-]+$/;
+
+/** The readable part of a signed volunteer code (the server checks the signature):
+ *  `{ user, issued, expires }` (ms), or null if it is not one. */
+export function codeClaims(code) {
+  const text = String(code || '').trim();
+  if (!SIGNED.test(text)) return null;
+  const [, user, issued, expires] = text.split('.');
+  try {
+    const b64 = user.replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
+    return { user: new TextDecoder('utf-8', { fatal: true }).decode(bytes), issued: parseInt(issued, 36) * 1000, expires: parseInt(expires, 36) * 1000 };
+  } catch {
+    return null;
+  }
+}
+
 function newLog(view, args, m, me, extra) {
   const activity = view.service_activity.get(args.activity_id) || {};
-  const volunteer = args.volunteer_id || me?.user || '';
+  const volunteer = (args.volunteer_code && codeClaims(args.volunteer_code)?.user) || args.volunteer_id || me?.user || '';
   return {
     id: args.id, volunteer_id: volunteer, activity_id: args.activity_id,
     station: activity.station || me?.station || '', district: activity.district || '',
     service_type: activity.service_type || '', status: 'open',
     source: volunteer === me?.user ? 'self' : 'staff_scan', recorded_by: me?.user || '',
-    check_in_at: args.at, check_out_at: null, minutes: null, note: '', flags: [], overlaps: [],
+    check_in_at: args.at, check_out_at: null, minutes: null, note: '', flags: [], overlaps: [], handled_by: [me?.user || ''],
     device_check_in_at: args.at, device_check_out_at: null, received_check_in_at: m.created_at, received_check_out_at: null,
     submitted_at: null, decided_by: null, decided_at: null, decision_reason: null, credited_cents: null,
     created_at: m.created_at, updated_at: m.created_at, field_hlc: {}, pending: true, ...extra,
   };
+}
+
+/** Who handled a log (none of them may approve it), with this phone's user added. */
+function handledBy(log, me) {
+  const now = log.handled_by || [];
+  return me?.user && !now.includes(me.user) ? [...now, me.user] : now;
 }
 
 function patch(map, id, values) {
@@ -69,12 +92,13 @@ export const TIMEBANK_OVERLAY = {
   'hours.check_in'(view, args, m, me) {
     view.hour_log.set(args.id, newLog(view, args, m, me, {}));
   },
-  'hours.check_out'(view, args, m) {
+  'hours.check_out'(view, args, m, me) {
     const log = view.hour_log.get(args.id);
     if (log && log.status === 'open') {
       patch(view.hour_log, args.id, {
         status: 'submitted', check_out_at: args.at, minutes: minutesBetween(log.check_in_at, args.at),
         device_check_out_at: args.at, received_check_out_at: m.created_at, submitted_at: m.created_at,
+        handled_by: handledBy(log, me),
       });
     }
   },
@@ -85,11 +109,15 @@ export const TIMEBANK_OVERLAY = {
       minutes: minutesBetween(args.check_in_at, args.check_out_at),
     }));
   },
-  'hours.edit'(view, args) {
+  'hours.edit'(view, args, m, me) {
     const log = view.hour_log.get(args.id);
     if (!log) return;
     const next = { ...log, ...args.fields };
-    patch(view.hour_log, args.id, { ...args.fields, minutes: next.check_out_at ? minutesBetween(next.check_in_at, next.check_out_at) : null });
+    const times = 'check_in_at' in args.fields || 'check_out_at' in args.fields;
+    patch(view.hour_log, args.id, {
+      ...args.fields, minutes: next.check_out_at ? minutesBetween(next.check_in_at, next.check_out_at) : null,
+      ...(times ? { handled_by: handledBy(log, me) } : {}),
+    });
   },
   'hours.approve'(view, args, m, me) {
     const decided = { decided_by: me?.user ?? '', decided_at: m.created_at };

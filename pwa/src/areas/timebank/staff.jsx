@@ -1,6 +1,7 @@
-// The station phone: staff check a volunteer in or out (hours.check_in with volunteer_id,
-// as when scanning the volunteer's QR code). The volunteer comes from the station's
-// volunteer list, a typed id, or the volunteer code's link (…/#/hours/staff?volunteer=ID).
+// The station phone: staff check a volunteer in or out (hours.check_in@2). The volunteer
+// comes from the volunteer's signed QR code (its link …/#/hours/staff?vc=CODE, or the
+// code typed or pasted: sent as volunteer_code, checked by the server), or from the
+// station's volunteer list or a typed id (volunteer_id: only the station's own volunteers).
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { act } from '../../state.js';
@@ -14,7 +15,9 @@ export function StaffCheckIn({ app, query }) {
   const names = volunteerNames(view);
   const activities = activitiesOf(view, me.station);
   const today = todayIso();
-  const [volunteer, setVolunteer] = useState(() => volunteerFromCode(query?.get('volunteer') || ''));
+  const [picked, setPicked] = useState(() => volunteerFromCode(query?.get('vc') ? `?vc=${query.get('vc')}` : query?.get('volunteer') || ''));
+  const volunteer = picked.volunteer;
+  const setVolunteer = (id) => setPicked({ volunteer: id, code: '' });
   const [typed, setTyped] = useState('');
   const [activityId, setActivityId] = useState('');
   const [done, setDone] = useState('');
@@ -25,7 +28,8 @@ export function StaffCheckIn({ app, query }) {
 
   const tap = useSubmit();
   const checkIn = () => tap.run(async (intent) => {
-    await act('hours.check_in', { id: intent.id, activity_id: chosen, at: new Date().toISOString(), volunteer_id: volunteer }, 1, { key: intent.key });
+    const who = picked.code ? { volunteer_code: picked.code } : { volunteer_id: volunteer };
+    await act('hours.check_in', { id: intent.id, activity_id: chosen, at: new Date().toISOString(), ...who }, 2, { key: intent.key });
     setDone(t('staff.checked_in', { name: label(volunteer) }));
   });
   const checkOut = (log) => tap.run(async (intent) => {
@@ -45,7 +49,7 @@ export function StaffCheckIn({ app, query }) {
       ) : <p class="notice">{t('hours.no_activities')}</p>}
       <NewActivity app={app} onMade={setActivityId} />
       <h2>{t('staff.volunteer')}</h2>
-      <form class="row idrow" onSubmit={(e) => { e.preventDefault(); setVolunteer(volunteerFromCode(typed)); setDone(''); }}>
+      <form class="row idrow" onSubmit={(e) => { e.preventDefault(); setPicked(volunteerFromCode(typed)); setDone(''); }}>
         <label class="grow">{t('staff.id_label')}
           <input name="volunteer_id" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autocapitalize="off" autocomplete="off" data-testid="volunteer-id" />
         </label>
@@ -60,6 +64,8 @@ export function StaffCheckIn({ app, query }) {
       {volunteer && (
         <section class="selected" data-testid="selected-volunteer">
           <p><strong>{t('staff.selected', { name: label(volunteer) })}</strong> <span class="muted mono">{volunteer}</span></p>
+          {picked.code && <p class={picked.expires <= Date.now() ? 'bad' : 'ok fine'} data-testid="scanned-code">
+            {picked.expires <= Date.now() ? t('staff.code_expired') : t('staff.code_scanned')}</p>}
           {openOfVolunteer
             ? <button type="button" class="primary block big" onClick={() => checkOut(openOfVolunteer)} disabled={tap.saving} data-testid="staff-check-out">{t('hours.check_out')} · {clock(openOfVolunteer.check_in_at)}</button>
             : <button type="button" class="primary block big" onClick={checkIn} disabled={!chosen || tap.saving} data-testid="staff-check-in">{t('hours.check_in')}</button>}

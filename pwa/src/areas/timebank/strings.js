@@ -174,6 +174,22 @@ export const TIMEBANK_STRINGS = {
   'ledger.redemption_refund': ['兑换退回', 'Redemption refund'],
   'me.volunteer_qr': ['我的志愿者码(工作人员扫码签到)', 'My volunteer code (staff scan it to check you in)'],
   'me.volunteer_qr_show': ['显示志愿者码', 'Show my volunteer code'],
+  'me.volunteer_qr_until': ['有效期至 {when};联网打开此页会自动更新', 'Valid until {when}; it renews when you open this page online'],
+  'me.volunteer_qr_expired': ['此码已过期,请联网后重新打开此页获取新码', 'This code has expired; open this page online to get a new one'],
+  'me.volunteer_qr_missing': ['还没有志愿者码,请联网后重新打开此页', 'No code yet; open this page again when online'],
+  'staff.code_scanned': ['✓ 已读取志愿者码,服务器会核验', '✓ Volunteer code read; the server verifies it'],
+  'staff.code_expired': ['志愿者码已过期,请志愿者联网刷新后再扫', 'The volunteer code has expired; ask the volunteer to refresh it online and scan again'],
+  'approve.not_yours': ['这条记录由您登记、代签或修改过,需由另一位工作人员批准', 'You recorded, checked in/out or changed this log; another staff member approves it'],
+  'approve.own_redemption': ['这是您自己的兑换,需由另一位工作人员批准和交付', 'This is your own redemption; another staff member approves and hands it over'],
+  'log.flag.backdated': ['补登他站志愿者', 'Backdated, other station'],
+  'advice.hours_backdated': ['为其他站点的志愿者补登的签到,工作人员会核对时间。', 'A backdated check-in of another station\'s volunteer; staff will check the times.'],
+  'advice.second_person_required': ['您经手过这条记录,请由另一位工作人员批准。', 'You handled this log; another staff member must approve it.'],
+  'advice.own_redemption': ['不能处理自己的兑换,请由另一位工作人员处理。', 'You cannot decide your own redemption; another staff member must.'],
+  'advice.not_your_volunteer': ['该志愿者不属于您所在的站点,不能代为签到。', 'This volunteer does not serve your station; you cannot check them in.'],
+  'advice.volunteer_code_required': ['该志愿者不在本站名单上,请扫描志愿者手机上的二维码。', 'This volunteer is not on this station\'s list; scan the code on their phone.'],
+  'advice.volunteer_code_invalid': ['志愿者码无效(可能被改动或不是本系统的码),请志愿者联网刷新后重扫。', 'The volunteer code is not valid; ask the volunteer to refresh it online and scan again.'],
+  'advice.volunteer_code_expired': ['志愿者码已过期,请志愿者联网打开“我的”页面获取新码后重扫。', 'The volunteer code has expired; the volunteer opens Me online for a new one, then scan again.'],
+  'advice.check_in_too_old': ['代签到时间已超过 72 小时,请改为补录服务时数(需另一位工作人员批准)。', 'The check-in is more than 72 hours old; record the hours manually instead (another staff member approves them).'],
 };
 
 /** How the sync bar names these mutations: what, for whom, which item or activity. */
