@@ -159,14 +159,15 @@ def _move_to_feed_end(bind: sa.Connection) -> None:
     txid and no wire (a pull builds the record from its row)."""
     txid = _next_txid(bind)
     types = ", ".join(f"'{t}'" for t in MOVED_TYPES)
+    last = int(bind.execute(sa.text("SELECT COALESCE(MAX(seq), 0) FROM changes")).scalar_one())
     bind.execute(sa.text(
         "INSERT INTO changes (txid, type, record_id, station, district, owner, public, audience, "
         "wire, exited_at) SELECT :txid, type, record_id, station, district, owner, public, "
         f"audience, NULL, NULL FROM changes WHERE type IN ({types}) AND exited_at IS NULL "
-        "AND txid <> :txid ORDER BY seq"), {"txid": txid})
+        "ORDER BY seq"), {"txid": txid})
     bind.execute(sa.text(
-        f"DELETE FROM changes WHERE type IN ({types}) AND exited_at IS NULL AND txid <> :txid"),
-        {"txid": txid})
+        f"DELETE FROM changes WHERE type IN ({types}) AND exited_at IS NULL AND seq <= :last"),
+        {"last": last})
 
 
 def downgrade() -> None:

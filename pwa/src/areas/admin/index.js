@@ -7,6 +7,7 @@ import { FundsAdmin } from './funds.jsx';
 import { TimebankAdmin } from './timebank.jsx';
 import { ExportsScreen } from './exports.jsx';
 import { DevicesScreen } from './devices.jsx';
+import { ErasureScreen } from './erasure.jsx';
 import { ADMIN_OVERLAY, ADMIN_TYPES } from './overlay.js';
 import { ADMIN_DESCRIBERS, ADMIN_STRINGS } from './strings.js';
 import './admin.css';
@@ -27,6 +28,7 @@ export const ADMIN_AREA = {
     { pattern: /^\/admin\/timebank$/, screen: TimebankAdmin, tab: 'admin', minRole: 'staff' },
     { pattern: /^\/admin\/exports$/, screen: ExportsScreen, tab: 'admin', minRole: 'manager' },
     { pattern: /^\/admin\/devices$/, screen: DevicesScreen, tab: 'admin', minRole: 'manager' },
+    { pattern: /^\/admin\/erasure$/, screen: ErasureScreen, tab: 'admin', minRole: 'admin' },
   ],
   nav: [{ tab: 'admin', href: '#/admin', label: 'nav.admin', icon: 'admin', minRole: 'staff' }],
 };

@@ -13,6 +13,7 @@ export const SECTIONS = [
   { key: 'timebank', minRole: 'staff' },
   { key: 'exports', minRole: 'manager' },
   { key: 'devices', minRole: 'manager' },
+  { key: 'erasure', minRole: 'admin' },
 ];
 
 export function sectionsFor(me) {
