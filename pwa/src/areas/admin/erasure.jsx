@@ -27,12 +27,12 @@ export function ErasureScreen({ app }) {
   return (
     <Console app={app} section="erasure">
       <p class="muted">{t('erase.intro')}</p>
-      <form class="row" onSubmit={search} data-testid="erase-search">
-        <label class="grow">{t('erase.search_label')}
+      <form class="erase-search" onSubmit={search} data-testid="erase-search">
+        <label>{t('erase.search_label')}
           <input name="q" value={q} minLength={2} maxLength={64} required autocomplete="off"
             onInput={(e) => setQ(e.currentTarget.value)} data-testid="erase-q" />
         </label>
-        <button type="submit" disabled={searching.busy}>{t('erase.search')}</button>
+        <button type="submit" class="small" disabled={searching.busy}>{t('erase.search')}</button>
       </form>
       <Status saving={searching} id="erase-search" />
       {found && !chosen && <Candidates found={found} onPick={setChosen} />}
@@ -88,7 +88,7 @@ function Confirm({ subject, onCancel, onDone }) {
     return t('erase.done', { who, n });
   });
   return (
-    <section class="card" data-testid="erase-confirm">
+    <section class="erase-confirm" data-testid="erase-confirm">
       <h2>{t('erase.confirm_title', { who })}</h2>
       <p>{t(donor ? 'erase.what_donor' : 'erase.what_person', { n: subject.donation_ids?.length || 0 })}</p>
       <p class="muted fine">{t('erase.what_stays')}</p>
@@ -97,7 +97,7 @@ function Confirm({ subject, onCancel, onDone }) {
           {ERASURE_REASONS.map((r) => <option key={r} value={r}>{t(`erase.reason.${r}`)}</option>)}
         </select>
       </label>
-      <label class="check"><input type="checkbox" checked={sure} onChange={(e) => setSure(e.currentTarget.checked)} data-testid="erase-sure" /> {t('erase.sure')}</label>
+      <label class="erase-sure"><input type="checkbox" checked={sure} onChange={(e) => setSure(e.currentTarget.checked)} data-testid="erase-sure" /> {t('erase.sure')}</label>
       <button type="button" class="block danger" disabled={!sure || saving.busy || saving.tone === 'ok'} onClick={erase} data-testid="erase-go">{t('erase.go')}</button>
       <button type="button" class="block" onClick={onCancel} disabled={saving.busy}>{t('event.cancel')}</button>
       <Status saving={saving} id="erase" />
