@@ -45,6 +45,8 @@ PaymentReference = Annotated[str, single_line(min_length=1, max_length=100)]
 
 Method = Literal["cash", "bank_transfer", "wechat_pay", "alipay", "other"]
 Direction = Literal["fund", "project", "undirected"]
+CorrectionCategory = Literal["entry_error", "refund", "duplicate", "other"]
+DisbursementCategory = Literal["hardship", "project", "goods", "operations", "other"]
 
 
 # ----------------------------------------------------------------------------- args
@@ -126,7 +128,10 @@ class CorrectionRequestArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     donation_id: Uuid
     action: Literal["void", "correct"]
     reason: Reason
+    """Free text for managers; never published (public pages show ``category``)."""
     new_amount_fen: ValueFen | None = None
+    category: CorrectionCategory = "other"
+    """What public pages show of why: 录入错误 entry error, 退款 refund, 重复录入 duplicate, 其他 other."""
 
 
 class DonationAllocateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -176,6 +181,13 @@ class DisbursementRequestArgs(msgspec.Struct, frozen=True, forbid_unknown_fields
     amount_fen: AmountFen
     payee: Name
     purpose: Notes = ""
+    category: DisbursementCategory = "project"
+    """Published: 困难救助 hardship relief, 项目支出 project spending, 物资采购 goods,
+    运营 operations, 其他 other. ``purpose`` and ``payee`` are for managers only."""
+    payee_kind: Literal["person", "organisation"] = "person"
+    """A person's name is never published (shown as 受助人 / beneficiary)."""
+    payee_public: bool = False
+    """An organisation payee's name may appear on the public page (ignored for a person)."""
 
 
 class DisbursementDecideArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -280,6 +292,7 @@ class CorrectionRecord(msgspec.Struct, frozen=True):
     decided_at: str | None
     decision_note: str
     station: str
+    category: str = "other"
 
 
 class FundRecord(msgspec.Struct, frozen=True):
@@ -317,9 +330,13 @@ class LedgerEntryRecord(msgspec.Struct, frozen=True):
     correction_id: str | None
     disbursement_id: str | None
     project_id: str | None
+    category: str
+    """Public: a correction's reason category or a disbursement's purpose category."""
     note: str
+    """Managers only; blank once erased (``note_digest`` stays: the hash covers it)."""
     created_by: str
     created_at: str
+    note_digest: str
     prev_hash: str
     hash: str
 
@@ -331,6 +348,9 @@ class DisbursementRecord(msgspec.Struct, frozen=True):
     amount_fen: int
     payee: str
     purpose: str
+    category: str
+    payee_kind: str
+    payee_public: bool
     status: Literal["requested", "approved", "rejected", "paid"]
     requested_by: str
     requested_at: str

@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
-from server import accounts, audit, client_config, enrol, exports, public
+from server import accounts, audit, client_config, enrol, erasure, exports, public
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
 from server.auth import configure as configure_auth
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             await own.db.dispose()
 
     route_handlers: list[Any] = [
-        *ROUTES, *accounts.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
+        *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
         *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
     ]
     if settings.serve_static:

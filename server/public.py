@@ -28,7 +28,7 @@ TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
     autoescape=select_autoescape(["html"]),
 )
-TEMPLATES.globals.update(yuan=reports.yuan, when=reports.local_text)
+TEMPLATES.globals.update(yuan=reports.yuan, when=reports.public_day)
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
 
@@ -158,17 +158,31 @@ async def funds_page(request: Request[Any, Any, Any]) -> Response[str]:
         return _html("funds.html", funds=await reports.fund_list(conn))
 
 
+async def _disclosure(request: Request[Any, Any, Any], fund_id: str, page: int
+                      ) -> dict[str, Any] | None:
+    """The disclosure with one page of gifts; figures and verification cached by the
+    fund's chain head (``reports.DisclosureCache``)."""
+    if page < 1:
+        raise ProtocolError(400, "invalid_args", "页码须为正整数", "page must be 1 or more",
+                            field="page")
+    async with _reading(request) as conn:
+        return await reports.fund_disclosure(conn, fund_id, page,
+                                             cache=state_of(request).disclosures)
+
+
 @get("/api/v1/public/funds/{fund_id:str}", tags=["public"],
      summary="A fund's disclosure (JSON)",
+     description=f"Gifts come {reports.PAGE_SIZE} a page, newest first: `?page=` (from 1).",
      responses={**answer("income, spending and balance of the fund"), **errors(400, 404)})
-async def fund_json(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
-    return _json_or_missing(await _load(request, reports.fund_disclosure, fund_id), NO_FUND)
+async def fund_json(request: Request[Any, Any, Any], fund_id: str, page: int = 1
+                    ) -> Response[bytes]:
+    return _json_or_missing(await _disclosure(request, fund_id, page), NO_FUND)
 
 
 @get("/public/funds/{fund_id:str}", tags=["public pages"], summary="A fund's disclosure (page)",
      responses=answer("not found page", media_type="text/html", status=404))
-async def fund_page(request: Request[Any, Any, Any], fund_id: str) -> Response[str]:
-    disclosure = await _load(request, reports.fund_disclosure, fund_id)
+async def fund_page(request: Request[Any, Any, Any], fund_id: str, page: int = 1) -> Response[str]:
+    disclosure = await _disclosure(request, fund_id, page)
     return _page_or_missing(disclosure, NO_FUND, "fund.html", d=disclosure)
 
 
@@ -177,7 +191,8 @@ async def fund_page(request: Request[Any, Any, Any], fund_id: str) -> Response[s
      responses={**answer("whether the hash chain, pairs and balance hold, and any problems"),
                 **errors(400, 404)})
 async def fund_verify(request: Request[Any, Any, Any], fund_id: str) -> Response[bytes]:
-    """Recompute the hash chain, the pairs and the balance from the stored ledger."""
+    """Recompute the hash chain, the pairs and the balance from the stored ledger (always:
+    this is the auditor's check; the disclosure page shows a cached result)."""
     report = await _load(request, verify_fund, fund_id)
     return _json_or_missing(report.__dict__ if report else None, NO_FUND)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import RowMapping, false, or_, select, true
@@ -19,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.donations import corrections, donations, public_donor, receipts
 from server.domain.events import events
-from server.domain.funds import GENERAL, funds, ledger_entries, projects, verify_fund
+from server.domain.funds import GENERAL, disbursements, funds, ledger_entries, projects, verify_fund
 from server.domain.stations import stations
 from sync.scopes import ADMIN, DISTRICT_MANAGER, MANAGER, Grant
-from sync.tables import users
+from sync.tables import sync_state, users
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 INCOME_KINDS = ("donation", "seed", "correction", "void")
@@ -33,6 +35,7 @@ def local_time(stamp: str) -> dt.datetime:
 
 
 def local_text(stamp: str | None) -> str:
+    """Minute precision: for managers' exports, not for public pages (``public_day``)."""
     return local_time(stamp).strftime("%Y-%m-%d %H:%M") if stamp else ""
 
 
@@ -118,14 +121,14 @@ async def check_receipt(conn: AsyncConnection, number: str, code: str) -> dict[s
     return {
         "number": number, "status": receipt["status"], "official_number": receipt["official_number"],
         "replaced_by": receipt["replaced_by"], "replaces": receipt["replaces"],
-        "issued_at": receipt["issued_at"], "station": donation["station"],
+        "issued_at": public_day(receipt["issued_at"]), "station": donation["station"],
         # the public reads the station's name, not its code, and when the gift was made (the
         # recording phone's time), not when the phone happened to sync
         "station_name": station_name or donation["station"], "given_at": donation["device_time"],
         "kind": donation["kind"], "amount_fen": int(donation["amount_fen"]),
         "current_amount_fen": amount, "donation_status": status,
         "donor": public_donor(donation), "fund": fund_name,
-        "items": json.loads(donation["items"]), "recorded_at": donation["recorded_at"],
+        "items": json.loads(donation["items"]), "recorded_at": public_day(donation["recorded_at"]),
     }
 
 
@@ -138,30 +141,105 @@ async def fund_list(conn: AsyncConnection) -> list[dict[str, Any]]:
                                  "head_seq", "head_hash")} for row in rows]
 
 
-async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any] | None:
-    """Income and spending by month and by project, each gift with its masked donor,
-    each correction with its note, the chain head and whether the chain verifies."""
-    fund = (await conn.execute(select(funds).where(funds.c.id == fund_id))).mappings().first()
-    if fund is None:
-        return None
+CORRECTION_KINDS = {"void": "作废 / void", "correction": "金额更正 / amount corrected"}
+CORRECTION_CATEGORIES = {
+    "entry_error": "录入错误 / entry error", "refund": "退款 / refund",
+    "duplicate": "重复录入 / duplicate", "other": "其他 / other",
+}
+PURPOSE_CATEGORIES = {
+    "hardship": "困难救助 / hardship relief", "project": "项目支出 / project spending",
+    "goods": "物资采购 / goods", "operations": "运营 / operations", "other": "其他 / other",
+}
+BENEFICIARY = "受助人 / beneficiary"
+AN_ORGANISATION = "机构 / organisation"
+PAGE_SIZE = 50
+"""Gifts per page of the disclosure (HTML and JSON)."""
+
+
+def public_day(stamp: str | None) -> str:
+    """Public pages give times to the day (Asia/Shanghai), not the minute: a gift's
+    minute and station are enough to pick a person out of a queue."""
+    return local_time(stamp).strftime("%Y-%m-%d") if stamp else ""
+
+
+def public_payee(disbursement: Mapping[str, Any] | RowMapping | None) -> str:
+    """A payee as the public sees it: a person is 受助人 / beneficiary (for hardship relief
+    the payee is the person helped); an organisation by name only when it was marked
+    publishable, else 机构 / organisation. Never a bank reference."""
+    if disbursement is None or disbursement["payee_kind"] != "organisation":
+        return BENEFICIARY
+    return str(disbursement["payee"]) if disbursement["payee_public"] else AN_ORGANISATION
+
+
+ERASURE_EPOCH = "erasure_epoch"
+"""``sync_state`` key: bumped by every erasure (``server/erasure.py``), which changes what a
+disclosure shows (a donor's consented name) without moving any chain head."""
+
+
+async def erasure_epoch(conn: AsyncConnection) -> int:
+    value = (await conn.execute(select(sync_state.c.int_value).where(
+        sync_state.c.key == ERASURE_EPOCH))).scalar()
+    return int(value or 0)
+
+
+@dataclass
+class DisclosureCache:
+    """A fund's disclosure figures and chain verification, kept per process by what they
+    depend on: the fund's chain head (every movement moves it, so a new gift, correction
+    or payment makes a new key) and the erasure epoch. With several workers each keeps its
+    own (each verifies a fund once per head); nothing has to be shared for it to be exact.
+
+    ``ttl_seconds`` bounds how long a verification is trusted: a row altered behind the
+    application's back (which moves no head) shows on the page within that time, and at
+    once on ``/verify``, which always recomputes."""
+
+    ttl_seconds: float = 600.0
+    max_funds: int = 256
+    entries: dict[str, tuple[tuple[int, str, int], float, dict[str, Any]]] = field(
+        default_factory=dict)
+
+    def get(self, fund_id: str, key: tuple[int, str, int]) -> dict[str, Any] | None:
+        found = self.entries.get(fund_id)
+        if found is None or found[0] != key or time.monotonic() - found[1] > self.ttl_seconds:
+            return None
+        return found[2]
+
+    def put(self, fund_id: str, key: tuple[int, str, int], value: dict[str, Any]) -> None:
+        if fund_id not in self.entries and len(self.entries) >= self.max_funds:
+            self.entries.pop(next(iter(self.entries)))
+        self.entries[fund_id] = (key, time.monotonic(), value)
+
+
+async def _by_ids(conn: AsyncConnection, table: Any, ids: Sequence[str]) -> dict[str, RowMapping]:
+    found: dict[str, RowMapping] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        for row in (await conn.execute(select(table).where(
+                table.c.id.in_(unique[start:start + 500])))).mappings():
+            found[row["id"]] = row
+    return found
+
+
+async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
+    """Everything of a disclosure that depends on the ledger (and the rows it points at):
+    what the cache keeps. Free text (notes, reasons, payees' names, bank references) is
+    never read into it."""
+    fund_id = fund["id"]
     names = {r.id: r.name for r in await conn.execute(
         select(projects.c.id, projects.c.name).where(projects.c.fund_id == fund_id))}
     entries = (await conn.execute(
-        select(ledger_entries).where(ledger_entries.c.fund_id == fund_id,
-                                     ledger_entries.c.account.like("fund:%"))
+        select(ledger_entries.c.seq, ledger_entries.c.kind, ledger_entries.c.category,
+               ledger_entries.c.amount_fen, ledger_entries.c.created_at,
+               ledger_entries.c.project_id, ledger_entries.c.donation_id,
+               ledger_entries.c.correction_id, ledger_entries.c.disbursement_id)
+        .where(ledger_entries.c.fund_id == fund_id, ledger_entries.c.account.like("fund:%"))
         .order_by(ledger_entries.c.seq))).mappings().all()
-    donor_rows = {}
-    donation_ids = [e["donation_id"] for e in entries if e["donation_id"]]
-    for start in range(0, len(donation_ids), 500):
-        for row in (await conn.execute(select(donations).where(
-                donations.c.id.in_(donation_ids[start:start + 500])))).mappings():
-            donor_rows[row["id"]] = row
-    approvals = {}
-    correction_ids = [e["correction_id"] for e in entries if e["correction_id"]]
-    for start in range(0, len(correction_ids), 500):
-        for row in (await conn.execute(select(corrections).where(
-                corrections.c.id.in_(correction_ids[start:start + 500])))).mappings():
-            approvals[row["id"]] = row
+    donor_rows = await _by_ids(conn, donations, [e["donation_id"] for e in entries
+                                                 if e["donation_id"]])
+    approvals = await _by_ids(conn, corrections, [e["correction_id"] for e in entries
+                                                  if e["correction_id"]])
+    paid_rows = await _by_ids(conn, disbursements, [e["disbursement_id"] for e in entries
+                                                    if e["disbursement_id"]])
     by_month: dict[str, dict[str, int]] = defaultdict(lambda: {"income_fen": 0, "spending_fen": 0})
     by_project: dict[str, dict[str, Any]] = {}
     gifts: list[dict[str, Any]] = []
@@ -176,6 +254,7 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any]
             "project_id": project, "name": names.get(project, "基金通用 / general") if project
             else "基金通用 / general", "income_fen": 0, "spending_fen": 0,
             "spent_from_directed_fen": 0, "spent_from_general_fen": 0})
+        day = public_day(entry["created_at"])
         if entry["kind"] == "disbursement":
             spending -= amount
             by_month[month]["spending_fen"] -= amount
@@ -187,9 +266,12 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any]
                 slot["spent_from_general_fen"] -= amount
             else:
                 slot["spent_from_directed_fen"] -= amount
+            category = entry["category"] or "other"
             paid = payments.setdefault(entry["disbursement_id"], {
-                "seq": entry["seq"], "at": entry["created_at"], "amount_fen": 0,
-                "project": slot["name"], "note": entry["note"]})
+                "seq": entry["seq"], "at": day, "amount_fen": 0, "project": slot["name"],
+                "category": category, "category_label": PURPOSE_CATEGORIES.get(
+                    category, PURPOSE_CATEGORIES["other"]),
+                "payee": public_payee(paid_rows.get(entry["disbursement_id"]))})
             paid["amount_fen"] -= amount  # one payment may take restricted, then general money
             continue
         income += amount
@@ -197,29 +279,60 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str) -> dict[str, Any]
         slot["income_fen"] += amount
         donation = donor_rows.get(entry["donation_id"]) if entry["donation_id"] else None
         if entry["kind"] == "donation" and donation is not None:
-            gifts.append({"seq": entry["seq"], "at": entry["created_at"], "amount_fen": amount,
+            gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": public_donor(donation), "station": donation["station"],
                           "project": slot["name"] if project else None})
         elif entry["kind"] in ("void", "correction"):
             correction = approvals.get(entry["correction_id"])
+            category = entry["category"] or "other"
             fixes.append({
-                "seq": entry["seq"], "at": entry["created_at"], "kind": entry["kind"],
-                "amount_fen": amount, "note": entry["note"],
+                "seq": entry["seq"], "at": day, "kind": entry["kind"],
+                "kind_label": CORRECTION_KINDS[entry["kind"]], "category": category,
+                "category_label": CORRECTION_CATEGORIES.get(category,
+                                                            CORRECTION_CATEGORIES["other"]),
+                "amount_fen": amount,
                 "donor": public_donor(donation) if donation is not None else None,
                 "approved_by_second_person": bool(correction and correction["decided_by"]),
             })
     report = await verify_fund(conn, fund_id)
     assert report is not None
+    gifts.reverse()  # newest first: page 1 is what changed lately
     return {
-        "fund": {c: fund[c] for c in ("id", "name", "district", "station", "purpose",
-                                      "created_at")},
         "income_fen": income, "spending_fen": spending, "balance_fen": income - spending,
-        "head_seq": fund["head_seq"], "head_hash": fund["head_hash"],
         "chain_ok": report.ok, "chain_problems": report.problems,
         "by_month": [{"month": m, **v} for m, v in sorted(by_month.items())],
         "by_project": sorted(by_project.values(), key=lambda p: (p["project_id"] is not None,
                                                                  p["name"])),
-        "donations": gifts, "corrections": fixes, "disbursements": list(payments.values()),
+        "gifts": gifts, "corrections": fixes, "disbursements": list(payments.values()),
+    }
+
+
+async def fund_disclosure(conn: AsyncConnection, fund_id: str, page: int = 1,
+                          cache: DisclosureCache | None = None) -> dict[str, Any] | None:
+    """Income and spending by month and by project, one page of gifts (newest first) with
+    each donor as the public may see them, each correction with its kind and reason
+    category, each payment with its purpose category and public payee, the chain head and
+    whether the chain verifies. Figures and verification come from ``cache`` when the
+    fund's head (and the erasure epoch) are those they were computed for."""
+    fund = (await conn.execute(select(funds).where(funds.c.id == fund_id))).mappings().first()
+    if fund is None:
+        return None
+    key = (int(fund["head_seq"]), str(fund["head_hash"]), await erasure_epoch(conn))
+    figures = cache.get(fund_id, key) if cache is not None else None
+    if figures is None:
+        figures = await _fund_figures(conn, fund)
+        if cache is not None:
+            cache.put(fund_id, key, figures)
+    gifts = figures["gifts"]
+    pages = max(1, -(-len(gifts) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    return {
+        "fund": {c: fund[c] for c in ("id", "name", "district", "station", "purpose")}
+        | {"created_at": public_day(fund["created_at"])},
+        "head_seq": fund["head_seq"], "head_hash": fund["head_hash"],
+        **{k: v for k, v in figures.items() if k != "gifts"},
+        "donations_total": len(gifts), "page": page, "pages": pages, "page_size": PAGE_SIZE,
+        "donations": gifts[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
     }
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
 
+from server.reports import DisclosureCache
 from server.settings import Settings
 from server.shedding import RequestGate
 from sync.db import Database
@@ -31,6 +32,8 @@ class AppState:
     keepalive_seconds: float = 15.0
     token_recheck_seconds: float = 3.0
     """How often an open event stream re-checks its token (revoked, wiped, roles changed)."""
+    disclosures: DisclosureCache = field(default_factory=DisclosureCache)
+    """Public fund pages' figures and chain verification, by chain head (per process)."""
 
     @property
     def pokes(self) -> PokeSink:

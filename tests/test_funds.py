@@ -111,8 +111,14 @@ async def test_request_approve_pay_with_separation_of_duties(api: Api) -> None:
         (f"fund:project:{world.project_id}", -10_000), (f"paid:project:{world.project_id}", 10_000),
         ("fund:general", -15_000), (f"paid:project:{world.project_id}", 15_000)]
     disclosure = (await api.http.get(f"/api/v1/public/funds/{world.fund_id}")).json()
-    assert [(p["amount_fen"], p["note"]) for p in disclosure["disbursements"]] == [
-        (25_000, "耆乐安居服务队 · 工行转账 0042")]
+    # The public sees the purpose category and "a beneficiary", never the payee's name
+    # (a person's, by default) nor the bank reference.
+    assert [(p["amount_fen"], p["category_label"], p["payee"])
+            for p in disclosure["disbursements"]] == [
+        (25_000, "项目支出 / project spending", "受助人 / beneficiary")]
+    page = (await api.http.get(f"/public/funds/{world.fund_id}")).text
+    for private in ("耆乐安居服务队", "工行转账", "0042", "上门适老化改造"):
+        assert private not in page and private not in str(disclosure)
     assert disclosure["spending_fen"] == 25_000 and disclosure["balance_fen"] == 25_000
     # By project: the project's own (directed) money and the fund's share, so a project that
     # spent more than was directed to it does not read as overspent.
@@ -145,6 +151,9 @@ async def test_altering_a_ledger_row_directly_breaks_the_chain(api: Api) -> None
     bad = (await api.http.get(verify)).json()
     assert bad["ok"] is False
     assert any("seq 5: content does not match its hash" in p for p in bad["problems"])
+    # The page trusts its verification of this head for a while (no head moved)...
+    api.state.disclosures.ttl_seconds = 0
+    # ...and re-verifies once that has passed.
     page = await api.http.get(f"/public/funds/{world.fund_id}")
     assert "账本校验失败" in page.text
 
@@ -232,7 +241,7 @@ async def test_agreed_domain_events_are_emitted_with_their_payloads(api: Api) ->
     recorded = next(d for k, d in heard if k == "donation.recorded")
     assert recorded == {"donation_id": donation_id, "station": STATION, "district": "天河区",
                         "event_id": world.event_id, "kind": "money", "amount_fen": 90_000,
-                        "donor_display": "张*"}
+                        "donor_display": "爱心人士 / A donor"}
     waiting = next(d for k, d in heard if k == "correction.awaiting_approval")
     assert waiting["amount_fen"] == 90_000 and waiting["requested_by"] == "staff2"
     assert next(d for k, d in heard if k == "correction.decided")["decision"] == "approved"

@@ -62,7 +62,7 @@ async def test_receipt_check_needs_the_right_code(api: Api) -> None:
     url = f"/public/receipts/{receipt['number']}"
     good = await api.http.get(url, params={"code": receipt["code"]})
     assert good.status_code == 200 and "有效" in good.text and "99.00" in good.text
-    assert "刘*" in good.text and "刘德华" not in good.text and "13900001111" not in good.text
+    assert "爱心人士" in good.text and "刘" not in good.text and "13900001111" not in good.text
     wrong = await api.http.get(url, params={"code": "AAAAAAAA"})
     assert wrong.status_code == 404 and "校验码不正确" in wrong.text
     as_json = await api.http.get(f"/api/v1/public/receipts/{receipt['number']}",

@@ -142,6 +142,7 @@ corrections = Table(
     Column("decision_note", Text, nullable=False),
     Column("station", String(32), nullable=False),
     Column("district", String(100), nullable=False),
+    Column("category", String(16), nullable=False, default="other", server_default="other"),
 )
 
 
@@ -156,12 +157,17 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * min(max(len(name) - 1, 1), 2)
 
 
+A_DONOR = "爱心人士 / A donor"
+
+
 def public_donor(row: Mapping[str, Any] | RowMapping) -> str:
-    """The donor as public pages show them: masked unless the donor opted in."""
-    if row["donor_anonymous"] or not (row["donor_name"] or row["donor_organisation"]):
-        return "匿名 / Anonymous"
+    """The donor as public pages show them: their name (or organisation) only if they
+    consented to publish it; anyone else is "a donor", not a masked surname (a surname
+    with the station, the day and the amount is enough to recognise a neighbour)."""
     shown = row["donor_organisation"] or row["donor_name"]
-    return str(shown) if row["public_name_consent"] else mask_name(str(shown))
+    if row["donor_anonymous"] or not shown or not row["public_name_consent"]:
+        return A_DONOR
+    return str(shown)
 
 
 # ----------------------------------------------------------------------------- records
@@ -414,7 +420,7 @@ async def _apply_correction(tx: Tx, ctx: MutationContext, correction: Mapping[st
             correction["action"] if correction["action"] == "void" else "correction",
             correction["reason"],
             {"donation_id": donation["id"], "correction_id": correction["id"],
-             "project_id": donation["project_id"]}))
+             "project_id": donation["project_id"]}, correction.get("category") or "other"))
         if int(fund["balance_fen"]) < 0:
             ctx.flag("fund_overdrawn", "更正后基金余额为负,请核查",
                      "after this correction the fund's balance is negative; please check")
@@ -478,7 +484,7 @@ async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionReque
     row = {
         "id": args.id, "donation_id": args.donation_id, "action": args.action,
         "new_amount_fen": args.new_amount_fen, "delta_fen": change, "reason": args.reason,
-        "status": "pending" if needs_approval else "applied", "requested_by": ctx.user_id,
+        "category": args.category, "status": "pending" if needs_approval else "applied", "requested_by": ctx.user_id,
         "requested_at": ctx.now, "decided_by": None, "decided_at": None, "decision_note": "",
         "station": donation["station"], "district": donation["district"],
     }

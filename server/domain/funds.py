@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -31,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     select,
 )
@@ -109,7 +112,10 @@ ledger_entries = Table(
     Column("correction_id", String(36), nullable=True),
     Column("disbursement_id", String(36), nullable=True),
     Column("project_id", String(36), nullable=True),
+    Column("category", String(16), nullable=False, default="", server_default=""),
     Column("note", Text, nullable=False),
+    Column("note_salt", String(32), nullable=False, default="", server_default=""),
+    Column("note_digest", String(64), nullable=False, default="", server_default=""),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("prev_hash", String(64), nullable=False),
@@ -128,6 +134,9 @@ disbursements = Table(
     Column("amount_fen", BigInteger, nullable=False),
     Column("payee", String(100), nullable=False),
     Column("purpose", Text, nullable=False),
+    Column("category", String(16), nullable=False, default="other", server_default="other"),
+    Column("payee_kind", String(16), nullable=False, default="person", server_default="person"),
+    Column("payee_public", Boolean, nullable=False, default=False, server_default=false()),
     Column("status", String(16), nullable=False),
     Column("requested_by", String(64), nullable=False),
     Column("requested_at", String(32), nullable=False),
@@ -143,19 +152,54 @@ disbursements = Table(
 
 Index("ix_ledger_entries_fund_account", ledger_entries.c.fund_id, ledger_entries.c.account)
 
-ENTRY_FIELDS = (
-    "id", "movement_id", "fund_id", "seq", "account", "amount_fen", "kind", "donation_id",
-    "correction_id", "disbursement_id", "project_id", "note", "created_by", "created_at",
+HASHED_FIELDS = (
+    "id", "movement_id", "fund_id", "seq", "account", "amount_fen", "kind", "category",
+    "donation_id", "correction_id", "disbursement_id", "project_id", "created_by", "created_at",
+    "note_digest",
 )
-"""What an entry's hash covers (with the previous hash)."""
+"""What an entry's hash covers (with the previous hash): the public facts of the entry
+and the digest of its private part. The free-text ``note`` (a correction's reason, a
+payee and bank reference) is outside it: only its salted digest is inside, so the note
+can be erased (blanked with its salt) while the chain still verifies. docs/donations.md."""
+
+ENTRY_FIELDS = HASHED_FIELDS[:-1] + ("note",)
+"""An entry as managers' phones receive it (with ``note_digest``, ``prev_hash``, ``hash``);
+the salt stays on the server."""
+
+ERASED = "erased"
+"""``note_salt`` of an entry whose note was erased (the note is blank, the digest kept)."""
+
+
+def note_digest(salt: str, note: str) -> str:
+    """The commitment to an entry's private part. Salted with 128 random bits kept on the
+    server, so a short note (a name, a phone number) cannot be guessed from the digest."""
+    content = json.dumps([salt, note], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def seal_note(entry: dict[str, Any], note: str) -> dict[str, Any]:
+    """Set ``note``, a fresh salt and its digest on ``entry`` (before it is hashed)."""
+    salt = secrets.token_hex(16)
+    entry.update(note=note, note_salt=salt, note_digest=note_digest(salt, note))
+    return entry
 
 
 def entry_hash(entry: Mapping[str, Any] | RowMapping, prev_hash: str) -> str:
     content = json.dumps(
-        [prev_hash] + [entry[name] for name in ENTRY_FIELDS], ensure_ascii=False,
+        [prev_hash] + [entry[name] for name in HASHED_FIELDS], ensure_ascii=False,
         separators=(",", ":"),
     )
     return hashlib.sha256(content.encode()).hexdigest()
+
+
+def note_problem(entry: Mapping[str, Any] | RowMapping) -> str | None:
+    """Why the entry's stored note does not match its digest, or None. An erased note
+    (salt ``erased``) must be blank; its digest is still what the hash covers."""
+    if entry["note_salt"] == ERASED:
+        return None if entry["note"] == "" else "an erased note is not blank"
+    if note_digest(str(entry["note_salt"]), str(entry["note"])) != entry["note_digest"]:
+        return "its note does not match the note's digest"
+    return None
 
 
 def project_account(project_id: str) -> str:
@@ -188,7 +232,7 @@ def _entry_scope(row: Mapping[str, Any]) -> Scope:
 
 
 def _entry_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in ENTRY_FIELDS + ("prev_hash", "hash")}
+    return {c: row[c] for c in ENTRY_FIELDS + ("note_digest", "prev_hash", "hash")}
 
 
 def _disbursement_scope(row: Mapping[str, Any]) -> Scope:
@@ -251,6 +295,8 @@ class Movement:
     kind: str
     note: str = ""
     refs: dict[str, str | None] = field(default_factory=dict)
+    category: str = ""
+    """Public: a correction's reason category, a disbursement's purpose category."""
 
 
 async def post(tx: Tx, ctx: MutationContext, fund_id: str, movement: Movement) -> dict[str, Any]:
@@ -276,10 +322,11 @@ async def post(tx: Tx, ctx: MutationContext, fund_id: str, movement: Movement) -
             "correction_id": movement.refs.get("correction_id"),
             "disbursement_id": movement.refs.get("disbursement_id"),
             "project_id": movement.refs.get("project_id"),
-            "note": movement.note,
+            "category": movement.category,
             "created_by": ctx.user_id,
             "created_at": ctx.now,
         }
+        seal_note(entry, movement.note)
         entry["prev_hash"] = head
         entry["hash"] = head = entry_hash(entry, head)
         tx.insert("ledger_entry", _scoped(entry, fund))
@@ -463,6 +510,8 @@ async def request_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementR
     tx.insert("disbursement", _scoped({
         "id": args.id, "fund_id": args.fund_id, "project_id": args.project_id,
         "amount_fen": args.amount_fen, "payee": args.payee, "purpose": args.purpose,
+        "category": args.category, "payee_kind": args.payee_kind,
+        "payee_public": args.payee_public and args.payee_kind == "organisation",
         "status": "requested", "requested_by": ctx.user_id, "requested_at": ctx.now,
         "decided_by": None, "decided_at": None, "decision_note": "", "paid_by": None,
         "paid_at": None, "reference": None,
@@ -541,11 +590,11 @@ async def pay_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementPayAr
     if from_restricted:
         await post(tx, ctx, fund["id"], Movement(
             f"{args.id}:r", project_account(project_id), counter, -from_restricted,
-            "disbursement", note, refs))
+            "disbursement", note, refs, disbursement["category"]))
     if amount - from_restricted:
         await post(tx, ctx, fund["id"], Movement(
             f"{args.id}:g", GENERAL, counter, -(amount - from_restricted), "disbursement", note,
-            refs))
+            refs, disbursement["category"]))
     fund = await live_fund(tx, fund["id"])
     reserved = int(fund["reserved_fen"]) - amount
     tx.update("fund", fund["id"], {"reserved_fen": reserved})
@@ -595,6 +644,8 @@ async def verify_fund(conn: AsyncConnection, fund_id: str) -> ChainReport | None
             problems.append(f"seq {row['seq']}: previous hash does not match the chain")
         if entry_hash(row, row["prev_hash"]) != row["hash"]:
             problems.append(f"seq {row['seq']}: content does not match its hash")
+        if (why := note_problem(row)) is not None:
+            problems.append(f"seq {row['seq']}: {why}")
         prev = row["hash"]
         movements[row["movement_id"]] = movements.get(row["movement_id"], 0) + row["amount_fen"]
         if str(row["account"]).startswith("fund:"):
@@ -632,7 +683,9 @@ def install(registry: Registry) -> None:
 
 
 __all__ = [
+    "ERASED",
     "GENERAL",
+    "HASHED_FIELDS",
     "ChainReport",
     "Movement",
     "default_fund",
@@ -643,10 +696,12 @@ __all__ = [
     "install",
     "ledger_entries",
     "live_fund",
+    "note_digest",
     "post",
     "project_account",
     "project_of",
     "projects",
+    "seal_note",
     "verify_fund",
     "works_for_fund",
 ]

@@ -523,7 +523,7 @@ async def _staff_check_in_rules(
             field="at")
     if volunteer["station"] != log["station"] and backdated > rules.clock_tolerance_minutes * 60:
         log["flags"] = json.dumps(_merged(_list(log["flags"]), ["backdated"]))
-        _flag_all(ctx, ["backdated"])
+        _flag_all(ctx, ["backdated"], log["id"])
 
 
 async def _recorder(

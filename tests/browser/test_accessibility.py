@@ -75,7 +75,8 @@ SCREENS: list[tuple[str, str]] = [
     ("/admin/funds", "manager"),
     ("/admin/exports", "manager"),
     ("/admin/devices", "manager"),
-    ("/admin/audit", "admin"),  # district managers and up: the admin stands for them
+    ("/admin/audit", "admin"),
+    ("/admin/erasure", "admin"),  # district managers and up: the admin stands for them
 ]
 SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("staff", "/donations"): "a11y-donations-staff",

@@ -8,6 +8,8 @@ import { TimebankAdmin } from './timebank.jsx';
 import { ExportsScreen } from './exports.jsx';
 import { DevicesScreen } from './devices.jsx';
 import { AuditScreen } from './audit.jsx';
+
+import { ErasureScreen } from './erasure.jsx';
 import { ADMIN_OVERLAY, ADMIN_TYPES } from './overlay.js';
 import { ADMIN_DESCRIBERS, ADMIN_STRINGS } from './strings.js';
 import './admin.css';
@@ -29,6 +31,8 @@ export const ADMIN_AREA = {
     { pattern: /^\/admin\/exports$/, screen: ExportsScreen, tab: 'admin', minRole: 'manager' },
     { pattern: /^\/admin\/devices$/, screen: DevicesScreen, tab: 'admin', minRole: 'manager' },
     { pattern: /^\/admin\/audit$/, screen: AuditScreen, tab: 'admin', minRole: 'district_manager' },
+
+    { pattern: /^\/admin\/erasure$/, screen: ErasureScreen, tab: 'admin', minRole: 'admin' },
   ],
   nav: [{ tab: 'admin', href: '#/admin', label: 'nav.admin', icon: 'admin', minRole: 'staff' }],
 };

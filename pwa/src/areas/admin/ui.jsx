@@ -14,6 +14,8 @@ export const SECTIONS = [
   { key: 'exports', minRole: 'manager' },
   { key: 'devices', minRole: 'manager' },
   { key: 'audit', minRole: 'district_manager' },
+
+  { key: 'erasure', minRole: 'admin' },
 ];
 
 export function sectionsFor(me) {
