@@ -175,7 +175,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = _postgres_url(f"charity_browser_{os.getpid()}")
     else:
         url = f"sqlite:///{data_dir / 'charity.db'}"
-    proc = ServerProcess(database_url=url, data_dir=data_dir)
+    # the notification tests subscribe at https://push.example.test (not a public push service)
+    proc = ServerProcess(database_url=url, data_dir=data_dir,
+                         extra_env={"CHARITY_PUSH_ANY_HOST": "1"})
     with proc:
         seeded = Server(proc)
         yield seeded
