@@ -111,6 +111,8 @@ async def test_public_pages_have_no_inline_script(world: World, client: httpx.As
         for tag in re.findall(r"<script\b[^>]*>", page):
             assert "src=" in tag, (path, tag)
         assert not re.search(r"<script\b[^>]*>\s*[^<\s]", page), path
+        assert not re.search(r"<[^>]+\son[a-z]+\s*=", page), path  # no onsubmit="..." either
+        assert "javascript:" not in page, path
     event = (await client.get(f"/public/events/{world.event_id}")).text
     assert f'data-stream="/api/v1/public/events/{world.event_id}/stream"' in event
 
