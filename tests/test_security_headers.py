@@ -93,6 +93,22 @@ async def test_hsts_only_over_https(world: World, api: Api) -> None:
     assert "strict-transport-security" not in plain.headers
 
 
+async def test_hsts_behind_a_proxy_only_when_the_proxy_is_trusted(api: Api) -> None:
+    """uvicorn's proxy-header middleware (what ``serve`` runs with ``forwarded_allow_ips``)
+    turns ``X-Forwarded-Proto: https`` into the scope's scheme only from a trusted address."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    app = create_app(state=api.state)
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.9"}
+    for client, trusted in ((("127.0.0.1", 5000), True), (("203.0.113.7", 5000), False)):
+        transport = httpx.ASGITransport(
+            app=ProxyHeadersMiddleware(app, trusted_hosts="127.0.0.1"), client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.get("/api/v1/public/funds", headers=proxied)
+        assert response.status_code == 200
+        assert ("strict-transport-security" in response.headers) is trusted, client
+
+
 async def test_html_content_type_is_sent_once(world: World, client: httpx.AsyncClient) -> None:
     for path in (f"/public/events/{world.event_id}", "/public/funds",
                  f"/public/funds/{world.fund_id}", "/public/receipts/X-1?code=Y",
