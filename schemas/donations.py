@@ -18,6 +18,16 @@ from schemas.wire import Uuid
 MAX_AMOUNT_FEN = 10_000_000_000
 """100,000,000 yuan: the largest single amount the books accept."""
 MAX_QUANTITY = 1_000_000
+MAX_GOODS_ITEMS = 50
+"""Item lines of one goods gift: a longer list is a mistake or an attack (1,000 lines at
+100 million yuan each once lifted the public live totals)."""
+MAX_ITEM_QUANTITY = 100_000
+"""Units on one item line of a gift."""
+MAX_ITEM_VALUE_FEN = 100_000_000
+"""1,000,000 yuan: the largest estimated value of one item line."""
+MAX_GOODS_TOTAL_FEN = 1_000_000_000
+"""10,000,000 yuan: the largest estimated value of a whole goods gift (a mutator check:
+a JSON Schema cannot sum the lines); bigger gifts are recorded as several."""
 
 AmountFen = Annotated[
     int, msgspec.Meta(ge=1, le=MAX_AMOUNT_FEN, description="amount in fen (1/100 yuan), > 0")
@@ -70,11 +80,16 @@ class Donor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The donor agreed that their name appears on public pages; otherwise it is masked."""
 
 
+ItemQuantity = Annotated[int, msgspec.Meta(ge=1, le=MAX_ITEM_QUANTITY)]
+ItemValueFen = Annotated[int, msgspec.Meta(
+    ge=0, le=MAX_ITEM_VALUE_FEN, description="estimated value of the line in fen, >= 0")]
+
+
 class GoodsItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: ItemName
-    quantity: Quantity
+    quantity: ItemQuantity
     unit: Unit
-    estimated_value_fen: ValueFen
+    estimated_value_fen: ItemValueFen
 
 
 class ReceiptIssue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -91,7 +106,7 @@ class DonationRecordArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     event_id: Uuid | None = None
     amount_fen: AmountFen | None = None
     method: Method | None = None
-    items: list[GoodsItem] = []
+    items: Annotated[list[GoodsItem], msgspec.Meta(max_length=MAX_GOODS_ITEMS)] = []
     fund_id: Uuid | None = None
     project_id: Uuid | None = None
     receipt: ReceiptIssue | None = None

@@ -12,11 +12,14 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from litestar import Litestar, Request, Response
+from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException
+from litestar.static_files import create_static_files_router
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
@@ -26,12 +29,21 @@ from server.api import JSON, ROUTES, error_response, overloaded_response
 from server.auth import configure as configure_auth
 from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
+from server.headers import secure
 from server.hours_sweep import sweep_hours_forever
 from server.migrate import migrate
 from server.notify.api import ROUTES as PUSH_ROUTES
 from server.notify.worker import start_notifier
 from server.openapi import openapi_config
 from server.pwa import pwa_routes
+from server.ratelimit import (
+    STATIC,
+    TOO_MANY_EN,
+    TOO_MANY_PAGE,
+    TOO_MANY_ZH,
+    RateLimiter,
+    group_of,
+)
 from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
@@ -43,6 +55,8 @@ from sync.push import PushLimits
 from sync.retention import prune_tombstones
 
 log = logging.getLogger("server")
+PUBLIC_STATIC = Path(__file__).with_name("static")
+"""Script files of the server's own pages (``/public/static/``): no inline script anywhere."""
 PRUNE_EVERY_SECONDS = 3600
 
 
@@ -64,6 +78,7 @@ async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppS
             settings.max_active_requests, settings.max_queued_requests, settings.retry_after_seconds
         ),
         push_limits=PushLimits(max_batch=settings.max_batch, min_protocol=settings.min_protocol),
+        limiter=RateLimiter.from_settings(settings),
     )
 
 
@@ -107,6 +122,9 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
         *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
+        create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
+                                   include_in_schema=False, name="public-static",
+                                   cache_control=CacheControlHeader(no_cache=True)),
     ]
     if settings.serve_static:
         route_handlers += pwa_routes()
@@ -189,7 +207,7 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     if request.url.path.startswith("/public/"):
         page = ERROR_PAGE.format(zh=INTERNAL_ZH, en=INTERNAL_EN,
                                  request_id=html.escape(request_id or "-"))
-        return Response(page, status_code=500, media_type="text/html; charset=utf-8")
+        return Response(page, status_code=500, media_type="text/html")  # + charset by Litestar
     return error_response(ProtocolError(500, "internal_error", INTERNAL_ZH, INTERNAL_EN))
 
 
@@ -224,9 +242,11 @@ def log_path(path: str) -> str:
 
 class CharityApp(Litestar):
     """Litestar, with a request id around every HTTP request (the header, the log records,
-    the error bodies), control characters in the request target refused up front, and
-    one access-log line per request (``server.access``: method, path without the query,
-    status, duration, client address; the request id is on the record)."""
+    the error bodies), the security headers on every answer (``server/headers.py``), control
+    characters in the request target refused up front, the anonymous routes rate limited
+    (``server/ratelimit.py``) before any of their work is done, and one access-log line per
+    request (``server.access``: method, path without the query, status, duration, client
+    address; the request id is on the record)."""
 
     access_log: bool = True
 
@@ -242,17 +262,20 @@ class CharityApp(Litestar):
         client_token = rid.CLIENT.set(str(client[0])[:64] if client else None)
         header = (b"x-request-id", request_id.encode())
         started, status = time.perf_counter(), [0]
+        https = scope.get("scheme") == "https"
 
         async def send_with_id(message: AsgiMessage) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"]
-                message = {**message, "headers": [*headers, header]}
+                message = {**message, "headers": secure([*headers, header], https)}
             await send(message)
 
         try:
             if _bad_target(scope):
                 await _refuse_target(send_with_id)
+                return
+            if await self._rate_limited(scope, send_with_id, request_id):
                 return
             await super().__call__(scope, receive, send_with_id)
         finally:
@@ -264,15 +287,44 @@ class CharityApp(Litestar):
             rid.CLIENT.reset(client_token)
             rid.CURRENT.reset(token)
 
+    async def _rate_limited(self, scope: Any, send: Send, request_id: str) -> bool:
+        """Answer 429 when the request's group is over its limit for this address."""
+        path = scope.get("path", "")
+        group = group_of(path)
+        state: AppState | None = self.state.get("charity")
+        if group is None or state is None:
+            return False
+        client = scope.get("client")
+        wait = state.limiter.take(group, str(client[0]) if client else "unknown")
+        if wait is None:
+            return False
+        extra = [(b"retry-after", str(wait).encode())]
+        if path.startswith("/public/"):
+            page = TOO_MANY_PAGE.format(wait=wait, request_id=html.escape(request_id))
+            await _send_raw(send, 429, "text/html; charset=utf-8", page.encode(), extra)
+        else:
+            body = error_response(ProtocolError(
+                429, "rate_limited", TOO_MANY_ZH.format(wait=wait),
+                TOO_MANY_EN.format(wait=wait))).content
+            await _send_raw(send, 429, JSON, body, extra)
+        return True
+
+
+async def _send_raw(send: Send, status: int, content_type: str, body: bytes,
+                    extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """An answer sent before routing (nothing of Litestar ran)."""
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", content_type.encode()),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"cache-control", b"no-store"), *(extra or [])]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
 
 async def _refuse_target(send: Send) -> None:
     response = error_response(ProtocolError(
         400, "bad_request", "请求地址含有控制字符或无效的 UTF-8",
         "the request path or query holds a control character or invalid UTF-8"))
-    await send({"type": "http.response.start", "status": 400,
-                "headers": [(b"content-type", JSON.encode()),
-                            (b"content-length", str(len(response.content)).encode())]})
-    await send({"type": "http.response.body", "body": response.content, "more_body": False})
+    await _send_raw(send, 400, JSON, response.content)
 
 
 def _asyncpg_dsn(db: Database) -> str:

@@ -26,7 +26,7 @@ from server.state import query_day, state_of
 from sync.errors import ProtocolError
 from sync.scopes import MANAGER, Grant
 
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # Litestar adds "; charset=utf-8" to text/ types
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_COLUMNS = {"amount_fen", "current_amount_fen", "balance_fen"}
 CENT = Decimal("0.01")

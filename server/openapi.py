@@ -7,10 +7,12 @@ package (pinned in requirements.lock) and are served by the app at ``/schema/sta
 
 from __future__ import annotations
 
+import html
 import importlib.util
 from pathlib import Path
+from typing import Any
 
-from litestar import Router
+from litestar import Request, Router
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -19,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from schemas.wire import ErrorBody
 
 SCHEMA_PATH = "/schema"
+SWAGGER_INIT_DIR = Path(__file__).with_name("static") / "swagger"
 ASSETS_PATH = f"{SCHEMA_PATH}/static"
 
 # What each refusal means in this API; every one has the contract's error body
@@ -83,9 +86,25 @@ class OfflineSwaggerRenderPlugin(SwaggerRenderPlugin):
             favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/favicon-32x32.png'>",
         )
 
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        """Litestar's page, with its inline start-up script replaced by ``init.js``
+        (``server/static/swagger/``) so that ``script-src 'self'`` holds here too."""
+        title = html.escape(str(openapi_schema["info"]["title"]))
+        return (
+            f"<!DOCTYPE html><html><head><title>{title}</title>{self.favicon}"
+            '<meta charset="utf-8"/><meta name="viewport" content="width=device-width, '
+            f'initial-scale=1"><link href="{self.css_url}" rel="stylesheet">'
+            f'<script src="{self.js_url}" crossorigin></script>'
+            f'<script src="{self.standalone_preset_js_url}" crossorigin></script>{self.style}'
+            "</head><body><div id=\"swagger-container\"></div>"
+            f'<script src="{ASSETS_PATH}/init.js" data-spec="{SCHEMA_PATH}/openapi.json">'
+            "</script></body></html>"
+        ).encode()
+
     def receive_router(self, router: Router) -> None:
         router.register(create_static_files_router(
-            path="/static", directories=[swagger_assets_dir()], include_in_schema=False,
+            path="/static", directories=[swagger_assets_dir(), SWAGGER_INIT_DIR],
+            include_in_schema=False,
             cache_control=None, name="swagger-assets",
         ))
 

@@ -30,7 +30,8 @@ TEMPLATES = Environment(
 )
 TEMPLATES.globals.update(yuan=reports.yuan, when=reports.public_day)
 JSON = "application/json"
-HTML = "text/html; charset=utf-8"
+HTML = "text/html"
+"""Litestar adds ``; charset=utf-8`` to every ``text/`` type: naming it here sent it twice."""
 
 
 

@@ -83,6 +83,9 @@ class Settings:
     """Pushes in flight at once per server worker."""
     push_allow_http: bool = False
     """Accept ``http://`` push endpoints (tests and a local push service only)."""
+    push_any_host: bool = False
+    """Accept push endpoints on any host, not only the public push services' (FCM, Mozilla,
+    Apple, Microsoft): tests and a local push service only."""
     notify_poll_seconds: int = 2
     """How often the background task looks at the outbox and due pushes."""
     notify_check_seconds: int = 60
@@ -122,6 +125,17 @@ class Settings:
     """Failed short-code attempts from anywhere in the window (the short code is guessable
     in principle; this bounds a distributed guess)."""
     enrol_failure_window_minutes: float = 10.0
+    # -- rate limits on the anonymous routes (docs/deployment.md, docs/security.md) --
+    ratelimit_receipt_per_minute: int = 20
+    """Receipt checks (page or JSON) per client address per minute (0: no limit)."""
+    ratelimit_stream_per_minute: int = 30
+    """Live-totals streams opened per client address per minute."""
+    ratelimit_enrol_per_minute: int = 20
+    """Enrolment code exchanges (first-admin link included), sign-ups and sign-up link
+    look-ups per client address per minute (on top of the failed-attempt limits)."""
+    ratelimit_public_per_minute: int = 120
+    """Other public pages and their JSON (events, funds, ledger verification) per client
+    address per minute."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request
 
+from server.ratelimit import RateLimiter
 from server.reports import DisclosureCache
 from server.settings import Settings
 from server.shedding import RequestGate
@@ -29,6 +30,7 @@ class AppState:
     broker: PokeBroker
     gate: RequestGate
     push_limits: PushLimits
+    limiter: RateLimiter
     keepalive_seconds: float = 15.0
     token_recheck_seconds: float = 3.0
     """How often an open event stream re-checks its token (revoked, wiped, roles changed)."""

@@ -93,7 +93,7 @@ class Env:
 @pytest.fixture
 async def env(api: Api) -> AsyncIterator[Env]:
     api.state.settings = dataclasses.replace(
-        api.state.settings, push_allow_http=True, push_timeout_seconds=2,
+        api.state.settings, push_allow_http=True, push_any_host=True, push_timeout_seconds=2,
         push_retry_base_seconds=10, notify_check_seconds=0,
     )
     api.state.registry.mutation("test.emit", 1, Emit)(emit_mutator)
@@ -421,6 +421,59 @@ async def test_mark_read_unread_and_all_read(env: Env) -> None:
     assert all(n["read_at"] is None for n in await env.inbox(m1b))
     await env.push(m1, "notification.mark_all_read", {"up_to": mine[2]["created_at"]})
     assert all(n["read_at"] is not None for n in await env.inbox(m1))
+
+
+# -- only public push services ----------------------------------------------------------
+
+
+async def test_push_endpoints_must_be_on_a_public_push_service(env: Env) -> None:
+    """Off the development setting, a subscription may not point the server at itself, the
+    LAN or any other host: only FCM, Mozilla, Apple and Microsoft push hosts over https."""
+    env.api.state.settings = dataclasses.replace(env.api.state.settings, push_allow_http=False,
+                                                 push_any_host=False)
+    manager = await env.api.token("m1", "manager", station="TH-001")
+    keys = env.service.subscription()["keys"]
+    refused = [
+        "https://127.0.0.1:9/push/x", "https://localhost/push/x", "https://10.0.0.5/push/x",
+        "https://192.168.1.20/push/x", "https://[::1]/push/x", "https://169.254.169.254/latest",
+        "http://fcm.googleapis.com/fcm/send/x",  # plain http
+        "https://fcm.googleapis.com.evil.example/fcm/send/x",
+        "https://evil.example/fcm.googleapis.com/x", "https://user@fcm.googleapis.com/fcm/send/x",
+        "https://fcm.googleapis.com:8443/fcm/send/x", "https://notpush.apple.com/x",
+        env.service.subscription()["endpoint"],  # the tests' own push service on localhost
+    ]
+    for endpoint in refused:
+        response = await env.api.http.post("/api/v1/push/subscriptions", headers=env.api.auth(
+            manager), json={"endpoint": endpoint, "keys": keys})
+        assert response.status_code == 400, (endpoint, response.text)
+        error = response.json()
+        assert error["code"] == "invalid_subscription" and error["field"] == "endpoint", error
+        assert error["message"]["zh"].startswith("推送订阅无效") and error["message"]["en"]
+    assert await env.count(push_subscriptions) == 0
+    for endpoint in ("https://fcm.googleapis.com/fcm/send/dGVzdA:APA91b",
+                     "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+                     "https://web.push.apple.com/QGt1",
+                     "https://wns2-par02p.notify.windows.com/w/?token=BQYAAA"):
+        response = await env.api.http.post("/api/v1/push/subscriptions", headers=env.api.auth(
+            manager), json={"endpoint": endpoint, "keys": keys})
+        assert response.status_code == 201, (endpoint, response.text)
+    assert await env.count(push_subscriptions) == 4
+
+
+async def test_the_sender_refuses_a_stored_endpoint_off_the_list(env: Env) -> None:
+    """A row stored before the check (here: while the development setting was on) is never
+    sent to once the setting is off; the delivery fails with the reason, not retried."""
+    m1 = await env.api.token("m1", "manager", station="TH-001")
+    await env.subscribe(m1)
+    env.api.state.settings = dataclasses.replace(env.api.state.settings, push_any_host=False)
+    await env.emit("donation.recorded", donation(600_000))
+    await env.tick()
+    assert env.service.received == [] and len(await env.inbox(m1)) == 1
+    async with env.api.state.db.read() as conn:
+        rows = (await conn.execute(select(push_deliveries.c.state, push_deliveries.c.last_error)
+                                   )).all()
+    assert [r.state for r in rows] == ["failed"]
+    assert "not on a public push service" in rows[0].last_error
 
 
 # -- the push service's answers ------------------------------------------------------------

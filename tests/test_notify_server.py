@@ -44,7 +44,7 @@ async def test_a_killed_server_loses_no_push_and_repeats_none_that_was_answered(
     state: AppState, database_url: str, tmp_path: Path
 ) -> None:
     service = await PushService().start()
-    env = {"CHARITY_PUSH_ALLOW_HTTP": "1", "CHARITY_NOTIFY_POLL_SECONDS": "1",
+    env = {"CHARITY_PUSH_ALLOW_HTTP": "1", "CHARITY_PUSH_ANY_HOST": "1", "CHARITY_NOTIFY_POLL_SECONDS": "1",
            "CHARITY_PUSH_TIMEOUT_SECONDS": "1", "CHARITY_PUSH_CONCURRENCY": "1"}
     data_dir = tmp_path / "srv"
     _, admin = await issue_token(state.db, user="root", role="admin", station=None, district=None)

@@ -80,7 +80,7 @@ async def test_exports_for_managers_in_their_scope(api: Api) -> None:
                                                  donor=donor))
     manager = api.auth(await api.token("mgr1", "manager", station=STATION))
     response = await api.http.get("/api/v1/exports/donations.csv", headers=manager)
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.status_code == 200 and response.headers["content-type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
     assert len(rows) == 1 and rows[0]["金额(分)"] == "12345" and rows[0]["金额(元)"] == "123.45"
     assert rows[0]["捐赠人电话"] == "13800138000" and rows[0]["状态"] == "已登记 / recorded"

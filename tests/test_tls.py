@@ -194,6 +194,7 @@ def test_serve_answers_over_https(tmp_path: Path, database_url: str) -> None:
         for _ in range(2 * workers):  # new connections, so each worker likely answers one
             response = httpx.get(server.base_url + "/healthz", verify=server.verify, timeout=5)
             assert response.status_code == 200 and response.json()["status"] == "ok"
+            assert response.headers["strict-transport-security"] == "max-age=31536000"
         token = cli_token(database_url=database_url, data_dir=data_dir, user="admin", role="admin")
         pulled = httpx.post(
             server.base_url + "/api/v1/sync/pull", verify=server.verify, timeout=10,

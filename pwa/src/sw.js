@@ -12,7 +12,8 @@ import { installPush } from './areas/notify/sw-push.js';
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), {
-  denylist: [/^\/api\//, /^\/public\//, /^\/healthz/],
+  // the server's own pages: the public disclosure, Swagger UI, the health check
+  denylist: [/^\/api\//, /^\/public\//, /^\/schema(\/|$)/, /^\/healthz/],
 }));
 clientsClaim();
 

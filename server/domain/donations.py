@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text
 from sqlalchemy.engine import RowMapping
 
 from schemas.donations import (
+    MAX_GOODS_TOTAL_FEN,
     CorrectionDecideArgs,
     CorrectionRecord,
     CorrectionRequestArgs,
@@ -147,6 +148,17 @@ corrections = Table(
 
 
 # ----------------------------------------------------------------------------- display
+
+
+def goods_total_too_large(value_fen: int, field: str) -> Rejected:
+    """A goods gift valued above ``MAX_GOODS_TOTAL_FEN``: the JSON Schema caps each line,
+    only the mutator can cap their sum."""
+    cap = MAX_GOODS_TOTAL_FEN // 100
+    return Rejected("invalid_args",
+                    f"物资总估值 {value_fen / 100:,.2f} 元超过单笔上限 {cap:,} 元,请分笔登记",
+                    f"the goods are valued at {value_fen / 100:,.2f} yuan, above the "
+                    f"{cap:,} yuan limit of one gift; record them as several gifts",
+                    field=field)
 
 
 def mask_name(name: str) -> str:
@@ -331,6 +343,8 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
                            "a goods gift is valued by its items; leave amount_fen and method out",
                            field="amount_fen")
         amount = sum(item.estimated_value_fen for item in args.items)
+        if amount > MAX_GOODS_TOTAL_FEN:
+            raise goods_total_too_large(amount, "items")
     if args.event_id is not None:
         event = await tx.get("event", args.event_id)
         if event is None or event["deleted_at"] or event["station"] != args.station:
@@ -476,6 +490,8 @@ async def request_correction(tx: Tx, ctx: MutationContext, args: CorrectionReque
         if donation["kind"] == "money" and args.new_amount_fen < 1:
             raise Rejected("invalid_args", "金额为零请使用作废", "use a void for a zero amount",
                            field="new_amount_fen")
+        if donation["kind"] == "goods" and args.new_amount_fen > MAX_GOODS_TOTAL_FEN:
+            raise goods_total_too_large(args.new_amount_fen, "new_amount_fen")
         change = args.new_amount_fen - current
         if change == 0:
             raise Rejected("no_change", "新金额与现金额相同", "the new amount equals the current one",

@@ -6,7 +6,6 @@ import base64
 import binascii
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -16,6 +15,7 @@ from sqlalchemy import insert, select, update
 
 from schemas.notifications import PushSubscriptionBody
 from server.auth import resolve_grant
+from server.notify.endpoints import endpoint_problem
 from server.notify.tables import push_subscriptions
 from server.notify.vapid import ensure_key
 from server.openapi import TOKEN, answer, errors
@@ -47,7 +47,8 @@ def _field_of(detail: str) -> str:
     return path.strip(".") or "body"
 
 
-def parse_subscription(raw: bytes, allow_http: bool) -> PushSubscriptionBody:
+def parse_subscription(raw: bytes, allow_http: bool, any_host: bool = False
+                       ) -> PushSubscriptionBody:
     """Decode and check a browser's subscription; anything off is a 400 naming the field."""
     try:
         body = msgspec.json.decode(raw, type=PushSubscriptionBody)
@@ -56,10 +57,9 @@ def parse_subscription(raw: bytes, allow_http: bool) -> PushSubscriptionBody:
         raise invalid(f"字段不正确({detail})", detail, _field_of(detail)) from None
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise invalid("请求不是有效的 JSON", "the body is not valid JSON", "body") from None
-    parts = urlsplit(body.endpoint)
-    schemes = ("https", "http") if allow_http else ("https",)
-    if parts.scheme not in schemes or not parts.hostname:
-        raise invalid("推送地址必须是 https 网址", "endpoint must be an https URL", "endpoint")
+    problem = endpoint_problem(body.endpoint, allow_http=allow_http, any_host=any_host)
+    if problem is not None:
+        raise invalid(*problem, "endpoint")
     point = _b64url(body.keys.p256dh, "keys.p256dh")
     if len(point) != 65 or point[0] != 4:
         raise invalid("p256dh 必须是 65 字节的 P-256 公钥", "p256dh must be a 65-byte P-256 public key",
@@ -91,7 +91,8 @@ async def subscribe_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Upsert this device's subscription (the PWA calls it on every start)."""
     state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))
-    body = parse_subscription(await request.body(), state.settings.push_allow_http)
+    body = parse_subscription(await request.body(), state.settings.push_allow_http,
+                              state.settings.push_any_host)
     key = await ensure_key(state.db)
     if body.application_server_key is not None and body.application_server_key.rstrip("=") != key.public_key:
         raise ProtocolError(

@@ -23,6 +23,7 @@ import aiohttp
 from pywebpush import WebPushException, webpush_async
 from sqlalchemy import and_, delete, or_, select, update
 
+from server.notify.endpoints import endpoint_problem
 from server.notify.kinds import KINDS
 from server.notify.tables import notifications, push_deliveries, push_subscriptions
 from server.notify.vapid import VapidKey, current_key
@@ -153,6 +154,10 @@ async def send_one(
     kind = KINDS[job.kind]
     parts = urlsplit(sub["endpoint"])
     settings = state.settings
+    refused = endpoint_problem(sub["endpoint"], allow_http=settings.push_allow_http,
+                               any_host=settings.push_any_host)
+    if refused is not None:  # stored before the check, or the settings changed since
+        return Outcome("failed", error=f"endpoint refused: {refused[1]}"[:200])
     timeout = settings.push_timeout_seconds
     try:
         response = await asyncio.wait_for(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -175,7 +176,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = _postgres_url(f"charity_browser_{os.getpid()}")
     else:
         url = f"sqlite:///{data_dir / 'charity.db'}"
-    proc = ServerProcess(database_url=url, data_dir=data_dir)
+    # the notification tests subscribe at https://push.example.test (not a public push service)
+    proc = ServerProcess(database_url=url, data_dir=data_dir,
+                         extra_env={"CHARITY_PUSH_ANY_HOST": "1"})
     with proc:
         seeded = Server(proc)
         yield seeded
@@ -219,7 +222,9 @@ class Phone:
         (with the precached shell) controls the page."""
         self.page.goto(f"/#/enrol?token={token}")
         self.page.wait_for_url("**/#/events")
-        self.page.wait_for_function("navigator.serviceWorker.controller !== null")
+        # not wait_for_function: Playwright evaluates its string with eval, which the
+        # server's Content-Security-Policy (no 'unsafe-eval') refuses; evaluate is not bound
+        eventually(self.page, "navigator.serviceWorker.controller !== null", True)
         self.wait_synced()
 
     def go(self, path: str) -> None:
@@ -233,11 +238,11 @@ class Phone:
 
     def wait_synced(self) -> None:
         """Nothing left in the outbox and at least one completed sync."""
+        from playwright.sync_api import expect
+
         self.page.wait_for_selector('[data-testid="sync-pending"][data-count="0"]')
-        self.page.wait_for_function(
-            "() => !document.querySelector('[data-testid=sync-last]')?.textContent.includes('尚未')"
-            " && !document.querySelector('[data-testid=sync-last]')?.textContent.includes('Not synced')"
-        )
+        expect(self.page.get_by_test_id("sync-last")).not_to_contain_text(
+            re.compile("尚未|Not synced"))
 
     def shot(self, name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
