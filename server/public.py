@@ -28,7 +28,9 @@ TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
     autoescape=select_autoescape(["html"]),
 )
-TEMPLATES.globals.update(yuan=reports.yuan, when=reports.public_day)
+TEMPLATES.globals.update(yuan=reports.yuan, when=reports.public_day,
+                         # the receipt check only: its holder's own gift, to the minute
+                         receipt_time=reports.local_text)
 JSON = "application/json"
 HTML = "text/html"
 """Litestar adds ``; charset=utf-8`` to every ``text/`` type: naming it here sent it twice."""

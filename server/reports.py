@@ -229,6 +229,7 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
         select(projects.c.id, projects.c.name).where(projects.c.fund_id == fund_id))}
     entries = (await conn.execute(
         select(ledger_entries.c.seq, ledger_entries.c.kind, ledger_entries.c.category,
+               ledger_entries.c.account,
                ledger_entries.c.amount_fen, ledger_entries.c.created_at,
                ledger_entries.c.project_id, ledger_entries.c.donation_id,
                ledger_entries.c.correction_id, ledger_entries.c.disbursement_id)

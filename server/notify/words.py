@@ -71,6 +71,7 @@ CODES: dict[str, Text] = {
     "hours_overlap": ("与其他服务记录时间重叠", "overlaps another hour log"),
     "hours_clock_ahead": ("手机时间比服务器快", "the phone's clock is ahead"),
     "hours_late_sync": ("很久之后才上传(离线或时钟落后)", "uploaded long after (offline or clock behind)"),
+    "hours_backdated": ("为其他站点志愿者补登的签到", "a backdated check-in of another station's volunteer"),
     "hours_long_session": ("服务时长超过常规上限", "longer than the usual session cap"),
     "balance_negative": ("冲销后志愿者积分为负", "the volunteer's credits went below zero"),
     "balance_insufficient": ("积分不足,兑换待审核", "not enough credits; redemption held"),

@@ -21,6 +21,7 @@ from typing import Any
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import PHONE, Phone, Server
+from tests.helpers import mutation
 
 # -- a phone's life --------------------------------------------------------------------------
 
@@ -232,3 +233,18 @@ def open_section(phone: Phone, key: str) -> None:
     phone.go("/admin")
     phone.page.get_by_test_id(f"admin-link-{key}").click()
     expect(phone.page.get_by_test_id(f"admin-{key}")).to_be_visible()
+
+
+def credit_hours(server: Server, activity: str, user: str, hours: int) -> None:
+    """Approved hours for the volunteer, recorded by the admin and approved by a second
+    admin (whoever records hours never approves them)."""
+    log = str(uuid.uuid4())
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours + 30)
+    server.push("hours.manual", {"id": log, "activity_id": activity, "volunteer_id": user,
+                                 "check_in_at": start.isoformat(),
+                                 "check_out_at": (start + dt.timedelta(hours=hours)).isoformat()})
+    body = {"protocol": 1, "client_id": str(uuid.uuid4()),
+            "mutations": [mutation(1, "hours.approve", {"id": log})]}
+    response = server.http.post("/api/v1/sync/push", json=body, headers={
+        "Authorization": f"Bearer {server.token('admin-2', 'admin')}"})
+    assert response.json()["results"][0]["status"] == "applied", response.text

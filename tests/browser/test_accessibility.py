@@ -206,7 +206,7 @@ def seed(server: Server) -> dict[str, str]:
     ids["donation"] = gift
     ids["correction"] = str(uuid.uuid4())
     push_as(server, staff, "donation.correct", {
-        "id": ids["correction"], "donation_id": gift, "action": "void",
+        "id": ids["correction"], "donation_id": gift, "action": "void", "category": "duplicate",
         "reason": "重复录入:同一笔现金在两台手机上各记了一次,作废后一笔"})
     disbursement = str(uuid.uuid4())
     push_as(server, manager, "disbursement.request", {
@@ -260,7 +260,7 @@ def public_page_checks(page: Page, where: str, audit: Audit) -> None:
 
 
 def fund_page_on_a_phone(page: Page, audit: Audit) -> None:
-    """At 360 px the correction's note reads as a line of text (it was squeezed to one
+    """At 360 px the correction's reason category reads as a line of text (it was squeezed to one
     character per line) and every figure of the by-project table is in view, the
     project's own money and the fund's share among them."""
     note = page.get_by_role("cell", name=re.compile("重复录入")).bounding_box()

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SHOTS, Phone, Server, eventually
 from tests.browser.steps import (
+    credit_hours,
     enrol_phone,
     record_money,
     seed_volunteer,
@@ -184,15 +185,6 @@ def test_phone_a_day_behind_is_warned_and_lists_the_events_gifts(phones: Any, se
     expect(page.get_by_test_id("clock-warning")).to_contain_text("1 day behind")
     expect(page.get_by_test_id("total-count")).to_have_text("1 gift")
     shot(behind, "clock-behind-en")
-
-
-def credit_hours(server: Server, activity: str, user: str, hours: int) -> None:
-    log = str(uuid.uuid4())
-    start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours + 30)
-    server.push("hours.manual", {"id": log, "activity_id": activity, "volunteer_id": user,
-                                 "check_in_at": start.isoformat(),
-                                 "check_out_at": (start + dt.timedelta(hours=hours)).isoformat()})
-    server.push("hours.approve", {"id": log})
 
 
 def test_unaffordable_redemption_is_refused_when_the_balance_is_fresh(phones: Any, server: Server) -> None:

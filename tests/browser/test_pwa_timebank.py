@@ -21,27 +21,12 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Phone, Server
 from tests.browser.steps import (
     back_online,
+    credit_hours,
     dismiss_sync_alert,
     enrol_phone,
     open_sync_alert,
     seed_volunteer,
 )
-from tests.helpers import mutation
-
-
-def credit_hours(server: Server, activity: str, user: str, hours: int) -> None:
-    """Approved hours for the volunteer, recorded by the admin and approved by a second
-    admin (whoever records hours never approves them)."""
-    log = str(uuid.uuid4())
-    start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours + 30)
-    server.push("hours.manual", {"id": log, "activity_id": activity, "volunteer_id": user,
-                                 "check_in_at": start.isoformat(),
-                                 "check_out_at": (start + dt.timedelta(hours=hours)).isoformat()})
-    body = {"protocol": 1, "client_id": str(uuid.uuid4()),
-            "mutations": [mutation(1, "hours.approve", {"id": log})]}
-    response = server.http.post("/api/v1/sync/push", json=body, headers={
-        "Authorization": f"Bearer {server.token('admin-2', 'admin')}"})
-    assert response.json()["results"][0]["status"] == "applied", response.text
 
 
 def at(phone: Phone, moment: dt.datetime) -> None:

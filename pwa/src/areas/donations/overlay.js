@@ -60,7 +60,7 @@ export const DONATION_OVERLAY = {
     const status = Math.abs(delta) > approvalThresholdFen() ? 'pending' : 'applied';
     view.donation_correction.set(args.id, {
       id: args.id, donation_id: args.donation_id, action: args.action, new_amount_fen: args.new_amount_fen ?? null,
-      delta_fen: delta, reason: args.reason, status, requested_by: me?.user ?? '', requested_at: m.created_at,
+      delta_fen: delta, reason: args.reason, category: args.category ?? 'other', status, requested_by: me?.user ?? '', requested_at: m.created_at,
       decided_by: null, decided_at: null, decision_note: '', station: donation.station, pending: true,
     });
     if (status === 'applied' && args.action === 'void') setReceipt(view, donation.receipt_number, { status: 'withdrawn' });
@@ -84,7 +84,8 @@ export const DONATION_OVERLAY = {
     const fund = view.fund.get(args.fund_id);
     view.disbursement.set(args.id, {
       id: args.id, fund_id: args.fund_id, project_id: args.project_id, amount_fen: args.amount_fen, payee: args.payee,
-      purpose: args.purpose ?? '', status: 'requested', requested_by: me?.user ?? '', requested_at: m.created_at,
+      purpose: args.purpose ?? '', category: args.category ?? 'project', payee_kind: args.payee_kind ?? 'person',
+      payee_public: args.payee_public ?? false, status: 'requested', requested_by: me?.user ?? '', requested_at: m.created_at,
       decided_by: null, decided_at: null, decision_note: '', paid_by: null, paid_at: null, reference: null,
       station: fund?.station ?? null, district: fund?.district ?? null, pending: true,
     });
