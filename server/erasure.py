@@ -31,12 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server import audit
 from server.api import APP_VERSION, decode_body
 from server.auth import resolve_grant
-from server.domain.donations import corrections, donations, receipts
+from server.domain.donations import A_DONOR, corrections, donations, public_donor, receipts
 from server.domain.funds import ERASED, ledger_entries
 from server.domain.goods import goods_movements
 from server.domain.people import memberships, system_write
 from server.domain.timebank import redemptions
 from server.domain.volunteers import hour_logs, volunteer_cards, volunteers
+from server.notify.tables import notifications, notify_outbox
 from server.openapi import TOKEN, errors
 from server.reports import ERASURE_EPOCH
 from sync.errors import ProtocolError
@@ -165,6 +166,8 @@ async def _erase_donor(tx: Tx, ctx: MutationContext, donation_ids: list[str]) ->
     await tx.preload("donation_correction", fixes)
     await tx.preload("ledger_entry", entries)
     await tx.preload("goods_movement", moves)
+    notes = await _erase_from_notifications(tx, [
+        (d, public_donor(row)) for d in found if (row := await tx.get("donation", d)) is not None])
     for donation_id in found:
         tx.update("donation", donation_id, {
             "donor_anonymous": True, "donor_name": None, "donor_phone": None,
@@ -180,7 +183,42 @@ async def _erase_donor(tx: Tx, ctx: MutationContext, donation_ids: list[str]) ->
     for move_id in moves:
         tx.update("goods_movement", move_id, {"note": ""})
     return {"donations": len(found), "receipts": len(numbers), "corrections": len(fixes),
-            "ledger_entries": len(entries), "goods_movements": len(moves)}
+            "ledger_entries": len(entries), "goods_movements": len(moves),
+            "notifications": notes}
+
+
+async def _erase_from_notifications(tx: Tx, gifts: list[tuple[str, str]]) -> int:
+    """A large gift's notification names a donor who consented to publication: rewrite
+    its inbox records (synced: phones get the new text) and its outbox data so the name
+    is gone there too. Gifts shown as "a donor" already named nobody."""
+    named = [(gift, shown) for gift, shown in gifts if shown != A_DONOR]
+    if not named:
+        return 0
+    changed = 0
+    for gift, shown in named:
+        rows = (await tx.query(select(notifications.c.id).where(
+            notifications.c.kind == "donation.large",
+            notifications.c.target.like(f'%"{gift}"%')))).scalars().all()
+        await tx.preload("notification", sorted(rows))
+        for note_id in sorted(rows):
+            note = await tx.get("notification", note_id)
+            if note is None:
+                continue
+            words = {"zh": "爱心人士", "en": "a donor"}
+            tx.update("notification", note_id, {
+                field: json.dumps({lang: str(text).replace(shown, words.get(lang, "***"))
+                                   for lang, text in json.loads(note[field]).items()},
+                                  ensure_ascii=False)
+                for field in ("title", "body")})
+            changed += 1
+        for row in (await tx.query(select(notify_outbox.c.id, notify_outbox.c.data).where(
+                notify_outbox.c.kind == "donation.large",
+                notify_outbox.c.data.like(f'%"{gift}"%')))).mappings().all():
+            data = json.loads(row["data"])
+            data["donor_display"] = ""
+            tx.defer(update(notify_outbox).where(notify_outbox.c.id == row["id"])
+                     .values(data=json.dumps(data, ensure_ascii=False)))
+    return changed
 
 
 async def _erase_person(tx: Tx, ctx: MutationContext, user_id: str) -> dict[str, int]:

@@ -200,3 +200,42 @@ async def test_the_fund_page_verifies_once_per_chain_head_and_pages_its_gifts(
     assert len(calls) == 2 and fresh["donations_total"] == 121
     assert fresh["donations"][0]["amount_fen"] == 4_321
     assert all(len(g["at"]) == 10 for g in fresh["donations"])  # to the day, not the minute
+
+
+async def test_erasing_a_donor_rewrites_the_large_gift_notification_that_named_them(
+        api: Api) -> None:
+    """A large gift by a donor who consented to be named puts their name in managers'
+    inboxes (synced records) and in the notification outbox; erasure takes it out of both,
+    and the manager's phone receives the rewritten notification."""
+    from server.notify.worker import Notifier
+    from sync.timeutil import utc_now
+
+    world = await build_world(api, seed_fen=50_000)
+    p = await phone(world, "staff2")
+    donor = {"name": NAME, "phone": PHONE, "wants_receipt": True, "public_name_consent": True}
+    gift = new_id()
+    recorded = await p.device.send("donation.record", money(
+        gift, 600_000, fund_id=world.fund_id, receipt=p.next_receipt(), donor=donor))
+    assert recorded["status"] == "applied"
+    notifier = Notifier(api.state)
+    await notifier.open()
+    try:
+        await notifier.tick(utc_now())
+    finally:
+        await notifier.stop()
+    await world.manager.pull()
+    notes = [r for (kind, _), r in world.manager.replica.items() if kind == "notification"]
+    assert any(NAME in str(n["body"]) for n in notes), notes  # named, as consented
+    assert NAME in await everything_stored(api)
+
+    done = await api.http.post("/api/v1/admin/erasure", headers=api.auth(world.admin.token),
+                               json={"subject": "donor", "reason": "subject_request",
+                                     "donation_ids": [gift]})
+    assert done.status_code == 200, done.text
+    assert done.json()["changed"]["notifications"] >= 1
+    no_trace(await everything_stored(api), "the database (inbox records and outbox)")
+    await world.manager.pull()
+    notes = [r for (kind, _), r in world.manager.replica.items() if kind == "notification"]
+    assert notes and all(NAME not in str(n) for n in notes)
+    assert any("爱心人士" in str(n["body"]) for n in notes)
+    assert world.manager.replica == await fresh_snapshot(api, world.manager.token)
