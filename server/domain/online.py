@@ -823,19 +823,24 @@ async def book_statement(tx: Tx, ctx: MutationContext, statement_id: str,
     statement = await _statement(tx.conn, statement_id)  # as it is now, behind the lock
     if statement["status"] == "refused":
         raise _refused(statement)
-    candidates = (await tx.conn.execute(
-        select(statement_lines)
-        .select_from(statement_lines.outerjoin(online_gifts, and_(
-            online_gifts.c.platform_id == platform_id,
-            online_gifts.c.order_no == statement_lines.c.order_no)))
-        .where(statement_lines.c.statement_id == statement_id,
-               statement_lines.c.fund_id.is_not(None), online_gifts.c.id.is_(None))
-        .order_by(statement_lines.c.line_no))).mappings().all()
-    fund_rows = await _fund_districts(tx.conn, (r["fund_id"] for r in candidates))
-    mine = [dict(r) for r in candidates if _may_book(ctx.grant, fund_rows.get(r["fund_id"]))]
-    chunk = mine[:max(1, limit)]
+    # the funds this person holds among the statement's (a handful), then only this
+    # chunk's lines: the query does not grow with what was booked before
+    named = (await tx.conn.execute(select(statement_lines.c.fund_id).distinct().where(
+        statement_lines.c.statement_id == statement_id,
+        statement_lines.c.fund_id.is_not(None)))).scalars().all()
+    held = sorted(f for f, row in (await _fund_districts(tx.conn, named)).items()
+                  if _may_book(ctx.grant, row))
+    unbooked = (statement_lines.c.statement_id == statement_id) & \
+        statement_lines.c.fund_id.in_(held) & online_gifts.c.id.is_(None)
+    joined = statement_lines.outerjoin(online_gifts, and_(
+        online_gifts.c.platform_id == platform_id,
+        online_gifts.c.order_no == statement_lines.c.order_no))
+    chunk = [dict(r) for r in (await tx.conn.execute(
+        select(statement_lines).select_from(joined).where(unbooked)
+        .order_by(statement_lines.c.line_no).limit(max(1, limit)))).mappings()]
     booked = await _book_lines(tx, ctx, platform_id, chunk, statement_id)
-    remaining = len(mine) - len(chunk)
+    remaining = int((await tx.conn.execute(  # the chunk's gifts are written: not counted
+        select(func.count()).select_from(joined).where(unbooked))).scalar() or 0)
     status = "booked" if remaining == 0 else "booking"
     await tx.conn.execute(update(gift_statements).where(gift_statements.c.id == statement_id)
                           .values(status=status, booked_by=ctx.user_id, booked_at=ctx.now))
