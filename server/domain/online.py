@@ -416,6 +416,18 @@ def parse_statement(data: bytes, mapping: Mapping[str, Sequence[str]],
     return parsed
 
 
+_DEFAULT_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
+
+
+def _quick_time(text: str) -> dt.datetime:
+    """``DEFAULT_TIME_FORMAT`` without ``strptime`` (a third of a 50,000-line parse)."""
+    match = _DEFAULT_TIME.match(text)
+    if match is None:
+        raise ValueError(text)
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    return dt.datetime(year, month, day, hour, minute, second)
+
+
 @dataclass
 class _Cells:
     cells: list[str]
@@ -453,7 +465,8 @@ def _line(parsed: Parsed, number: int, cell: _Cells, time_format: str,
         return None
     raw_time = cell("paid_at")
     try:
-        at = dt.datetime.strptime(raw_time, time_format)
+        at = _quick_time(raw_time) if time_format == DEFAULT_TIME_FORMAT else \
+            dt.datetime.strptime(raw_time, time_format)
     except ValueError:
         try:
             at = dt.datetime.strptime(raw_time, DEFAULT_TIME_FORMAT)

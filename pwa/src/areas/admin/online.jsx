@@ -125,20 +125,23 @@ function ImportPanel({ app, platform }) {
           {uploading.busy ? t('online.reading') : t('online.upload')}</button>
         <Status saving={uploading} id="online-upload" />
       </form>
-      {preview && <Preview preview={preview} />}
-      {preview?.bookable && (
-        <div class="online-book">
-          <button type="button" class="block primary" disabled={booking.busy || !app.online} onClick={book} data-testid="online-book">
-            {t('online.book', { n: preview.counts.new, amount: yuan(preview.amounts_fen.new) })}</button>
-        </div>
+      {preview && (
+        <Preview preview={preview}>
+          {preview.bookable && (
+            <div class="online-book">
+              <button type="button" class="block primary" disabled={booking.busy || !app.online} onClick={book} data-testid="online-book">
+                {t('online.book', { n: preview.counts.new, amount: yuan(preview.amounts_fen.new) })}</button>
+            </div>
+          )}
+          {progress && (
+            <div class="online-progress" data-testid="online-progress">
+              <progress max={progress.total || 1} value={progress.done} aria-label={t('online.progress_label')} />
+              <span class="fine">{t('online.progress', { done: progress.done, total: progress.total })}</span>
+            </div>
+          )}
+          <Status saving={booking} id="online-book" />
+        </Preview>
       )}
-      {progress && (
-        <div class="online-progress" data-testid="online-progress">
-          <progress max={progress.total || 1} value={progress.done} aria-label={t('online.progress_label')} />
-          <span class="fine">{t('online.progress', { done: progress.done, total: progress.total })}</span>
-        </div>
-      )}
-      <Status saving={booking} id="online-book" />
       {recent.length > 0 && (
         <details class="online-recent">
           <summary>{t('online.recent', { n: recent.length })}</summary>
@@ -157,7 +160,7 @@ function ImportPanel({ app, platform }) {
   );
 }
 
-function Preview({ preview }) {
+function Preview({ preview, children }) {
   const s = preview.statement;
   const refused = s.status === 'refused';
   return (
@@ -177,25 +180,26 @@ function Preview({ preview }) {
                 <span>{t(`online.state.${k}`)}</span><span class="fine">{money(preview.amounts_fen[k])}</span></li>
             ))}
           </ul>
+          {children}
           <h3>{t('online.totals')}</h3>
           <div class="scroll" tabindex="0" role="region" aria-label={t('online.totals')}>
-            <table class="online-table" data-testid="online-totals">
+            <table class="online-table stack" data-testid="online-totals">
               <thead><tr><th>{t('online.day')}</th><th>{t('online.project')}</th><th class="n">{t('online.orders')}</th><th class="n">{t('online.amount')}</th><th class="n">{t('online.new_amount')}</th></tr></thead>
               <tbody>{preview.totals.map((r) => (
-                <tr key={`${r.day}|${r.project}`}><td class="nowrap">{r.day}</td><td>{r.project}{!r.fund_id && <span class="tag bad">{t('online.state.unassigned')}</span>}</td>
-                  <td class="n">{r.lines}</td><td class="n">{money(r.amount_fen)}</td><td class="n">{money(r.new_fen)}</td></tr>
+                <tr key={`${r.day}|${r.project}`}><td class="nowrap lead">{r.day}</td><td class="lead">{r.project}{!r.fund_id && <span class="tag bad">{t('online.state.unassigned')}</span>}</td>
+                  <td class="n" data-label={t('online.orders')}>{r.lines}</td><td class="n" data-label={t('online.amount')}>{money(r.amount_fen)}</td><td class="n" data-label={t('online.new_amount')}>{money(r.new_fen)}</td></tr>
               ))}</tbody>
             </table>
           </div>
           <h3>{t('online.rows', { shown: preview.rows.length, n: preview.rows_total })}</h3>
           <div class="scroll" tabindex="0" role="region" aria-label={t('online.rows_label')}>
-            <table class="online-table" data-testid="online-rows">
+            <table class="online-table stack" data-testid="online-rows">
               <thead><tr><th class="n">{t('online.line')}</th><th>{t('online.order')}</th><th>{t('online.time')}</th><th class="n">{t('online.amount')}</th><th>{t('online.project')}</th><th>{t('online.channel')}</th><th>{t('online.state')}</th></tr></thead>
               <tbody>{preview.rows.map((r) => (
-                <tr key={r.line_no} data-state={r.state}><td class="n">{r.line_no}</td><td class="mono">{r.order_no}</td>
-                  <td class="nowrap">{r.paid_at.slice(0, 16).replace('T', ' ')}</td><td class="n">{money(r.amount_fen)}</td>
-                  <td>{r.project_label}</td><td>{r.channel}</td>
-                  <td><span class={`tag st-${r.state}`}>{t(`online.state.${r.state}`)}</span>{r.state === 'differs' && <span class="fine"> {money(r.booked_fen)}</span>}</td></tr>
+                <tr key={r.line_no} data-state={r.state}><td class="n lead" data-label={t('online.line')}>{r.line_no}</td><td class="mono lead">{r.order_no}</td>
+                  <td class="nowrap" data-label={t('online.time')}>{r.paid_at.slice(0, 16).replace('T', ' ')}</td><td class="n" data-label={t('online.amount')}>{money(r.amount_fen)}</td>
+                  <td data-label={t('online.project')}>{r.project_label}</td><td data-label={t('online.channel')}>{r.channel}</td>
+                  <td data-label={t('online.state')}><span class={`tag st-${r.state}`}>{t(`online.state.${r.state}`)}</span>{r.state === 'differs' && <span class="fine"> {money(r.booked_fen)}</span>}</td></tr>
               ))}</tbody>
             </table>
           </div>
@@ -235,13 +239,13 @@ function ReconcilePanel({ app, platform }) {
           <p class="online-sums" data-testid="online-sums">{t('online.sums', { platform: yuan(found.platform_fen), ledger: yuan(found.ledger_fen) })}
             {found.platform_fen === found.ledger_fen ? <span class="tag ok">{t('online.agree')}</span> : <span class="tag bad">{t('online.disagree', { amount: yuan(found.platform_fen - found.ledger_fen) })}</span>}</p>
           <div class="scroll" tabindex="0" role="region" aria-label={t('online.by_day')}>
-            <table class="online-table" data-testid="online-reconcile-table">
+            <table class="online-table stack" data-testid="online-reconcile-table">
               <thead><tr><th>{t('online.day')}</th><th>{t('online.project')}</th><th class="n">{t('online.platform_total')}</th><th class="n">{t('online.ledger_total')}</th><th class="n">{t('online.difference')}</th></tr></thead>
               <tbody>{found.rows.map((r) => (
-                <tr key={`${r.day}|${r.project}`} class={r.difference_fen ? 'off' : ''}><td class="nowrap">{r.day}</td><td>{r.project}</td>
-                  <td class="n">{money(r.platform_fen)}<span class="fine muted"> ({r.platform_orders})</span></td>
-                  <td class="n">{money(r.ledger_fen)}<span class="fine muted"> ({r.ledger_orders})</span></td>
-                  <td class="n">{r.difference_fen ? money(r.difference_fen) : '✔'}</td></tr>
+                <tr key={`${r.day}|${r.project}`} class={r.difference_fen ? 'off' : ''}><td class="nowrap lead">{r.day}</td><td class="lead">{r.project}</td>
+                  <td class="n" data-label={t('online.platform_total')}>{money(r.platform_fen)}<span class="fine muted"> ({r.platform_orders})</span></td>
+                  <td class="n" data-label={t('online.ledger_total')}>{money(r.ledger_fen)}<span class="fine muted"> ({r.ledger_orders})</span></td>
+                  <td class="n" data-label={t('online.difference')}>{r.difference_fen ? money(r.difference_fen) : '✔'}</td></tr>
               ))}{found.rows.length === 0 && <tr><td colSpan={5}>{t('online.nothing')}</td></tr>}</tbody>
             </table>
           </div>
