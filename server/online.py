@@ -177,7 +177,7 @@ async def statements_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 @get(f"{PREFIX}/statements/{{statement_id:str}}", security=TOKEN, tags=["online gifts"],
      summary="A statement's preview: lines, states, totals per project and day",
-     responses=errors(401, 403, 404))
+     responses=errors(400, 401, 403, 404))
 async def statement_route(request: Request[Any, Any, Any], statement_id: str) -> dict[str, Any]:
     from server.state import state_of
 
