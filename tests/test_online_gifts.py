@@ -306,6 +306,13 @@ async def test_a_district_manager_books_only_the_funds_of_their_district(api: Ap
     assert preview["counts"]["elsewhere"] == 3 and not preview["bookable"]
     (step,) = await _book_all(api, other, preview["statement"]["id"])
     assert step["booked"] == 0
+    # the city's admin still books them from the same statement
+    admin = api.auth(world.admin.token)
+    again = (await api.http.get(f"{BASE}/statements/{preview['statement']['id']}",
+                                headers=admin)).json()
+    assert again["counts"]["new"] == 3 and again["bookable"]
+    (step,) = await _book_all(api, admin, preview["statement"]["id"])
+    assert step["booked"] == 3
     staff = api.auth(world.staff.token)
     refused = await api.http.post(f"{BASE}/statements", headers=staff, content=statement_csv(ROWS),
                                   params={"platform": "gylm"})

@@ -649,7 +649,9 @@ async def preview(conn: AsyncConnection, grant: Grant, statement_id: str) -> dic
         "counts": counts, "amounts_fen": amounts,
         "totals": sorted(totals.values(), key=lambda s: (s["day"], s["project"])),
         "rows": shown, "rows_total": len(rows),
-        "bookable": statement["status"] in ("preview", "booking") and counts["new"] > 0,
+        # a district manager's booking leaves other districts' lines for the city: "booked"
+        # is this statement's state for whoever booked last, not a lock
+        "bookable": statement["status"] != "refused" and counts["new"] > 0,
     }
 
 
