@@ -361,3 +361,36 @@ async def test_erasure_blanks_an_online_donors_nickname(api: Api) -> None:
         report = await verify_fund(conn, world.fund_id)
     assert left == 0 and "小明" not in logged
     assert report is not None and report.ok
+
+
+async def test_an_excel_statement_is_imported_with_exact_fen(api: Api) -> None:
+    world, headers = await _linked_world(api)
+    cells = [("GY-X-1", dt.datetime(2026, 11, 23, 9, 0), 12.3, "甲", PROJECT_LABEL, "微信"),
+             ("GY-X-2", "2026-11-23 10:00:00", "0.07", "乙", FUND_LABEL, "支付宝")]
+    preview = await _upload(api, headers, _xlsx(cells), "statement.xlsx")
+    assert preview["statement"]["file_kind"] == "xlsx"
+    assert [(r["order_no"], r["amount_fen"]) for r in preview["rows"]] == [("GY-X-1", 1230),
+                                                                          ("GY-X-2", 7)]
+    (step,) = await _book_all(api, headers, preview["statement"]["id"])
+    assert step["booked_fen"] == 1237
+    assert world.fund_id
+
+
+async def test_a_file_too_big_is_refused_and_audited(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, headers = await _linked_world(api)
+    monkeypatch.setattr(online, "MAX_BYTES", 200)
+    answer = await api.http.post(f"{BASE}/statements", headers=headers,
+                                 content=statement_csv(ROWS * 3), params={"platform": "gylm"})
+    assert answer.status_code == 413 and answer.json()["code"] == "file_too_large"
+    monkeypatch.setattr(online, "MAX_BYTES", 8 * 1024 * 1024)
+    monkeypatch.setattr(online, "MAX_LINES", 2)
+    answer = await api.http.post(f"{BASE}/statements", headers=headers,
+                                 content=statement_csv(ROWS), params={"platform": "gylm"})
+    assert answer.status_code == 413 and answer.json()["code"] == "too_many_lines"
+    async with api.state.db.read() as conn:
+        details = [r.detail for r in await conn.execute(select(audit_log.c.detail).where(
+            audit_log.c.action == "online.statement_import"))]
+        kept = (await conn.execute(select(func.count()).select_from(online.gift_statements))).scalar()
+    assert len(details) == 2 and all('"unreadable"' in d for d in details)
+    assert '"file_too_large"' in details[0] and '"too_many_lines"' in details[1]
+    assert kept == 0
