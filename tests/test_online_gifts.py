@@ -394,3 +394,28 @@ async def test_a_file_too_big_is_refused_and_audited(api: Api, monkeypatch: pyte
     assert len(details) == 2 and all('"unreadable"' in d for d in details)
     assert '"file_too_large"' in details[0] and '"too_many_lines"' in details[1]
     assert kept == 0
+
+
+async def test_two_bookings_of_the_same_orders_at_once_book_each_order_once(api: Api) -> None:
+    import anyio
+
+    world, headers = await _linked_world(api)
+    first = await _upload(api, headers, statement_csv(ROWS), "a.csv")
+    second = await _upload(api, headers, statement_csv(ROWS, encoding="gb18030"), "b.csv")
+    admin = api.auth(world.admin.token)
+    answers: list[Any] = []
+
+    async def book(statement: str, who: dict[str, str]) -> None:
+        answers.append(await api.http.post(f"{BASE}/statements/{statement}/book", headers=who,
+                                           json={}))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(book, first["statement"]["id"], headers)
+        group.start_soon(book, second["statement"]["id"], admin)
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert sorted(a.json()["booked"] for a in answers) == [0, 3]
+    fund_side = [e for e in await _online_entries(api) if e["account"].startswith("fund:")]
+    assert sorted(e["amount_fen"] for e in fund_side) == [10, 1230, 10000]
+    async with api.state.db.read() as conn:
+        report = await verify_fund(conn, world.fund_id)
+    assert report is not None and report.ok and report.balance_fen == 11240
