@@ -151,10 +151,11 @@ async def statement_upload_route(request: Request[Any, Any, Any], platform: str 
                             f"the file is too large (at most {online.MAX_BYTES // (1024 * 1024)} MB)")
 
     async def work(conn: Any) -> dict[str, Any]:
-        return await online.import_statement(conn, grant, platform, filename, data,
+        return await online.import_statement(conn, grant, platform, filename, data, parsed,
                                              statement_id, now_iso())
 
     try:
+        parsed = await online.parse_for(state.db, platform, data)
         await state.db.run_write(work)
     except ProtocolError as refused:
         if refused.code not in ("forbidden", "not_found"):  # an unreadable file, audited too

@@ -776,14 +776,25 @@ async def set_link(conn: AsyncConnection, grant: Grant, target_kind: str, target
             "platform_id": platform_id, "url": url.strip(), "label": label}
 
 
+async def parse_for(db: Any, platform_id: str, data: bytes) -> Parsed:
+    """Read the statement with its platform's mapping, outside any write transaction (a
+    50,000-line file takes seconds: SQLite's one writer is not held for it) and off the
+    event loop (other requests go on meanwhile)."""
+    import anyio
+
+    async with db.read() as conn:
+        platform = await platform_row(conn, platform_id)
+    return await anyio.to_thread.run_sync(
+        parse_statement, data, mapping_of(platform), platform["time_format"])
+
+
 async def import_statement(conn: AsyncConnection, grant: Grant, platform_id: str,
-                           filename: str, data: bytes, statement_id: str, now: str
-                           ) -> dict[str, Any]:
-    """Parse and keep a statement (nothing is booked): ``preview`` if every line is good,
+                           filename: str, data: bytes, parsed: Parsed, statement_id: str,
+                           now: str) -> dict[str, Any]:
+    """Keep a parsed statement (nothing is booked): ``preview`` if every line is good,
     ``refused`` (with its bad lines named) otherwise. Audited either way."""
     federation(grant)
-    platform = await platform_row(conn, platform_id)
-    parsed = parse_statement(data, mapping_of(platform), platform["time_format"])
+    await platform_row(conn, platform_id)
     targets = await links_of(conn, platform_id)
     status = "refused" if parsed.problem_count else "preview"
     total = sum(line.amount_fen for line in parsed.lines)
@@ -1179,6 +1190,7 @@ __all__ = [
     "nickname_search",
     "online_by_month",
     "online_gifts",
+    "parse_for",
     "parse_statement",
     "platform_links",
     "preview",
