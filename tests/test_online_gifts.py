@@ -122,6 +122,11 @@ def test_a_file_without_the_columns_or_too_long_is_refused_whole(monkeypatch: py
     with pytest.raises(online.ProtocolError) as big:
         online.parse_statement(statement_csv(ROWS), online.DEFAULT_MAPPING)
     assert big.value.status == 413
+    monkeypatch.setattr(online, "MAX_BYTES", 8 * 1024 * 1024)
+    monkeypatch.setattr(online, "MAX_UNPACKED", 4000)
+    with pytest.raises(online.ProtocolError) as bomb:
+        online.parse_statement(_xlsx([r for r in ROWS] * 20), online.DEFAULT_MAPPING)
+    assert bomb.value.status == 413 and "unpacks" in bomb.value.message.en
     with pytest.raises(online.ProtocolError) as garbage:
         online.parse_statement(b"PK\x03\x04not a zip", online.DEFAULT_MAPPING)
     assert garbage.value.status == 400

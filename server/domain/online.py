@@ -197,6 +197,8 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 
 MAX_BYTES = 8 * 1024 * 1024
 """A statement file larger than this is refused (413): about 80,000 lines of CSV."""
+MAX_UNPACKED = 200 * 1024 * 1024
+"""An Excel workbook's parts, unpacked, at most (a 50,000-line sheet is about 15 MB)."""
 MAX_LINES = 60_000
 """Lines one statement may hold (a month of a busy charity day is under 50,000)."""
 BOOK_CHUNK = 2_000
@@ -350,6 +352,15 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
     try:
+        # a small .xlsx may unpack to gigabytes: the sizes its directory declares are
+        # bounded first (zipfile never yields more than a member's declared size)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_UNPACKED:
+            raise _refuse(413, "file_too_large",
+                          f"Excel 文件解压后过大(上限 {MAX_UNPACKED // (1024 * 1024)} MB)",
+                          f"the Excel file unpacks too large (at most "
+                          f"{MAX_UNPACKED // (1024 * 1024)} MB)")
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise _refuse(400, "invalid_file", "无法读取该 Excel 文件(仅支持 .xlsx)",
