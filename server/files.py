@@ -13,6 +13,7 @@ see is ``404 not_found``, exactly like one that does not exist.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from typing import Any
 
@@ -34,6 +35,7 @@ from server.domain.attachments import (
     file_uploads,
     files,
     may_see,
+    prune_files,
     public_ref,
 )
 from server.filestore import ALLOWED, CHUNK_SIZE, check_image, sha256_of, sniff
@@ -345,6 +347,17 @@ async def public_download(request: Request[Any, Any, Any], sha256: str,
     return await _send(request, state, row, thumb, PUBLIC_CACHE)
 
 
+async def sweep_files(state: AppState, *, now: dt.datetime | None = None) -> list[str]:
+    """The retention sweep of attachments (``prune_files``), then the deleted files' bytes
+    (the database store's went with their rows). Run hourly by the app's pruner."""
+    rules = state.registry.config(AttachmentRules)
+    gone = await prune_files(state.db, state.registry,
+                             dt.timedelta(days=rules.retention_days), now=now)
+    for sha in gone:
+        await state.files.remove(sha)
+    return gone
+
+
 ROUTES = [start_upload, upload_chunk, download, public_download]
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "sweep_files"]
