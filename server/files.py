@@ -118,11 +118,7 @@ async def start_upload(request: Request[Any, Any, Any]) -> Response[bytes]:
                           f"file too large: {_mb(body.size)}, at most {_mb(rules.max_bytes)}",
                           field="size")
         row = await _start(state, rules, device_of(grant), body)
-        received = 0
-        if row.state != COMPLETE:
-            async with state.db.read() as conn:
-                received = await state.files.received(conn, body.sha256)
-        return _json(_state(row, received))
+        return _json(_state(row, 0 if row.state == COMPLETE else state.files.held(row)))
 
 
 def _mb(size: int) -> str:
@@ -207,7 +203,7 @@ async def upload_chunk(request: Request[Any, Any, Any], sha256: str) -> Response
             row = await _file_row(conn, sha)
             mine = (await conn.execute(select(file_uploads.c.sha256).where(
                 file_uploads.c.sha256 == sha, file_uploads.c.device == device_of(grant)))).first()
-            held = 0 if row is None or row.state == COMPLETE else await state.files.received(conn, sha)
+        held = 0 if row is None or row.state == COMPLETE else state.files.held(row)
         if row is None or mine is None:
             raise _refuse(404, "not_found", "请先开始上传(POST /api/v1/files)",
                           "start the upload first (POST /api/v1/files)")
@@ -222,7 +218,8 @@ async def upload_chunk(request: Request[Any, Any, Any], sha256: str) -> Response
         received = await state.files.append(state.db, sha, offset, data)
         if received is None:
             async with state.db.read() as conn:
-                raise _mismatch(await state.files.received(conn, sha))
+                now_row = await _file_row(conn, sha)
+            raise _mismatch(state.files.held(now_row) if now_row is not None else 0)
         if received < int(row.size):
             return _json(_state(row, received))
         return _json(await _complete(state, row))
@@ -234,20 +231,28 @@ def _mismatch(held: int) -> ProtocolError:
                    received=held)
 
 
+def _examine(data: bytes, sha: str, size: int) -> tuple[bool, str | None, bytes | None]:
+    """In a thread (hashing and decoding hold no lock the loop needs): whether the bytes
+    are the file, their sniffed type (None: not allowed, or an image Pillow cannot read)
+    and an image's thumbnail."""
+    if len(data) != size or sha256_of(data) != sha:
+        return False, None, None
+    media_type = sniff(data[:16])
+    if media_type is None or not media_type.startswith("image/"):
+        return True, media_type, None
+    thumb = check_image(data)
+    return True, (media_type if thumb is not None else None), thumb
+
+
 async def _complete(state: AppState, row: Any) -> UploadState:
     """Check the whole file; keep it (thumbnail made) or discard it with the reason."""
     sha = row.sha256
     data = await state.files.assemble(state.db, sha)
-    if len(data) != int(row.size) or sha256_of(data) != sha:
+    matches, media_type, thumb = await asyncio.to_thread(_examine, data, sha, int(row.size))
+    if not matches:
         await state.files.discard(state.db, sha)
         raise _refuse(422, "file_hash_mismatch", "文件校验值不符,上传已作废,请重新上传",
                       "the file's SHA-256 does not match; the upload was discarded, send it again")
-    media_type = sniff(data[:16])
-    thumb: bytes | None = None
-    if media_type is not None and media_type.startswith("image/"):
-        thumb = await asyncio.to_thread(check_image, data)
-        if thumb is None:
-            media_type = None
     if media_type is None:
         await state.files.discard(state.db, sha)
         raise _refuse(415, "file_type_not_allowed",

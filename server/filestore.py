@@ -25,7 +25,7 @@ import io
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -78,8 +78,8 @@ def check_image(data: bytes) -> bytes | None:
 class FileStore(Protocol):
     kind: str
 
-    async def received(self, conn: AsyncConnection, sha256: str) -> int:
-        """Bytes held of a partial upload."""
+    def held(self, row: Any) -> int:
+        """Bytes held of a partial upload (``row``: its ``files`` row, as just read)."""
 
     async def append(self, db: Database, sha256: str, offset: int, data: bytes) -> int | None:
         """Write ``data`` at ``offset`` if that is what the store holds; the new length,
@@ -125,9 +125,9 @@ class DirectoryStore:
             found = self._locks[sha256] = asyncio.Lock()
         return found
 
-    async def received(self, conn: AsyncConnection, sha256: str) -> int:
+    def held(self, row: Any) -> int:
         try:
-            return self.part(sha256).stat().st_size
+            return self.part(row.sha256).stat().st_size
         except FileNotFoundError:
             return 0
 
@@ -197,10 +197,8 @@ class DatabaseStore:
 
     kind = "database"
 
-    async def received(self, conn: AsyncConnection, sha256: str) -> int:
-        value = (await conn.execute(select(files.c.received).where(files.c.sha256 == sha256))
-                 ).scalar()
-        return int(value or 0)
+    def held(self, row: Any) -> int:
+        return int(row.received)
 
     async def append(self, db: Database, sha256: str, offset: int, data: bytes) -> int | None:
         async def work(conn: AsyncConnection) -> int | None:
