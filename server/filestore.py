@@ -63,6 +63,10 @@ def check_image(data: bytes) -> bytes | None:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
         with Image.open(io.BytesIO(data)) as opened:
+            # a JPEG is decoded straight at 1/2, 1/4 or 1/8 scale (DCT scaling): the whole
+            # file is still read and decoded, at a fraction of the work
+            opened.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
+            opened.load()
             image: Image.Image = ImageOps.exif_transpose(opened)
             image.thumbnail((THUMB_SIDE, THUMB_SIDE))
             if image.mode not in ("RGB", "L"):
