@@ -16,10 +16,12 @@ database (as scripts/bench_sync.py does) and:
    directory store does), or ``bytea`` chunk rows in a scratch table through asyncpg (what
    the database store does); upload throughput is then shown as a share of that.
 
-    .venv/bin/python scripts/bench_attachments.py [--backends sqlite,postgres] [--photos 100]
+5. with ``--phone``: the phone-side resize time per photo (long side 1600 px, JPEG, EXIF
+   gone) in headless Chromium, in the app (``browser_resize``; the phone side's half,
+   from branch h14-pwa).
 
-5. the phone-side resize time per photo (long side 1600 px, JPEG, EXIF gone) in the
-   browser: see ``browser_resize`` below, filled in by the phone side (branch h14-pwa).
+    .venv/bin/python scripts/bench_attachments.py [--backends sqlite,postgres] [--photos 100]
+    .venv/bin/python scripts/bench_attachments.py --phone-only [--phone-photos 20]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import hashlib
 import io
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -198,12 +201,78 @@ async def run_backend(backend: str, args: argparse.Namespace, photos: list[bytes
     return result
 
 
+# -- the phone's half (branch h14-pwa: scripts/bench_attachments.py there, folded in here) ----
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _camera_jpeg(path: Path, size: tuple[int, int], seed: int) -> Path:
+    from PIL import Image, ImageDraw
+
+    image = Image.effect_noise(size, 30 + seed % 20).convert("RGB")
+    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 8 + seed, size[1] // 8), fill=(200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "BenchMaker"
+    exif[0x0112] = 6
+    exif.get_ifd(0x8825).update({1: "N", 2: (22.0, 32.0, float(seed)), 3: "E", 4: (113.0, 19.0, 5.0)})
+    image.save(path, "JPEG", quality=90, exif=exif)
+    return path
+
+
+def bench_phone_resize(photos: int = 20, size: tuple[int, int] = (4000, 3000)) -> dict[str, float]:
+    """Seconds per photo (mean, median, max) from hand-over to thumbnail, in the app."""
+    import httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.helpers import mutation
+    from tests.serverproc import ServerProcess, cli_token
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        files = [_camera_jpeg(data_dir / f"IMG_{i:04d}.jpg", size, i) for i in range(photos)]
+        url = f"sqlite:///{data_dir / 'charity.db'}"
+        with ServerProcess(database_url=url, data_dir=data_dir) as proc:
+            admin = cli_token(database_url=url, data_dir=data_dir, user="admin", role="admin")
+            body = {"protocol": 1, "client_id": "00000000-0000-4000-8000-00000000be01",
+                    "mutations": [mutation(1, "station.create", {"code": "BN-001", "name": "BN 社工站", "district": "天河区"})]}
+            pushed = httpx.post(f"{proc.base_url}/api/v1/sync/push", json=body, headers={"Authorization": f"Bearer {admin}"})
+            assert pushed.status_code == 200, pushed.text
+            staff = cli_token(database_url=url, data_dir=data_dir, user="staff-bn", role="staff", station="BN-001")
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                              is_mobile=True, has_touch=True, locale="zh-CN", base_url=proc.base_url)
+                context.set_default_timeout(60000)
+                page = context.new_page()
+                page.goto(f"/#/enrol?token={staff}")
+                page.wait_for_url("**/#/events")
+                page.evaluate("() => { location.hash = '/donations/new/goods' }")
+                picker = page.get_by_test_id("goods-photos")
+                tiles = picker.get_by_test_id("attachment")
+                times: list[float] = []
+                for path in files:
+                    started = time.perf_counter()
+                    page.get_by_test_id("goods-photos-pick").set_input_files(str(path))
+                    expect(tiles).to_have_count(1)
+                    expect(tiles.locator("img")).to_be_visible()
+                    times.append(time.perf_counter() - started)
+                    tiles.get_by_role("button", name="移除第 1 个文件").click()
+                    expect(tiles).to_have_count(0)
+                browser.close()
+    return {"mean": statistics.mean(times), "median": statistics.median(times), "max": max(times)}
+
+
 def browser_resize(args: argparse.Namespace) -> dict[str, float] | None:
-    """PHONE SIDE (branch h14-pwa) fills this in: the resize time per photo in the browser
-    (headless Chromium through Playwright: a 12 MP camera JPEG resized to long side 1600 px
-    and re-encoded through a canvas, EXIF gone), returned as figures such as
-    ``{"resize_ms_p50": ..., "resize_ms_p95": ...}``. None: not measured in this run."""
-    return None
+    """The phone-side resize time per photo in the browser (``--phone``): headless
+    Chromium, the app's goods form, camera JPEGs of ``--width`` x ``--height`` with EXIF,
+    timed from hand-over to thumbnail (decode, orientation, 1,600 px, canvas re-encode
+    dropping EXIF, SHA-256, IndexedDB). None: not asked for in this run."""
+    if not args.phone:
+        return None
+    figures = bench_phone_resize(args.phone_photos, (args.width, args.height))
+    return {f"resize_ms_{name}": value * 1000 for name, value in figures.items()}
 
 
 def main() -> None:
@@ -214,11 +283,20 @@ def main() -> None:
     parser.add_argument("--phones", type=int, default=4,
                         help="phones uploading at once in the second round")
     parser.add_argument("--pg-url", default=PG_BENCH_URL)
+    parser.add_argument("--phone", action="store_true",
+                        help="also the phone-side resize time (headless Chromium)")
+    parser.add_argument("--phone-only", action="store_true", help="only the phone-side half")
+    parser.add_argument("--phone-photos", type=int, default=20)
+    parser.add_argument("--width", type=int, default=4000)
+    parser.add_argument("--height", type=int, default=3000)
     args = parser.parse_args()
-    photos = make_photos(args.photos, args.photo_kb)
-    mean_kb = sum(len(p) for p in photos) / len(photos) / 1024
-    print(f"{len(photos)} photos, {mean_kb:.0f} KB each on average "
-          f"({sum(len(p) for p in photos) / MB:.1f} MB)")
+    if args.phone_only:
+        args.phone, args.backends = True, ""
+    photos = make_photos(args.photos, args.photo_kb) if args.backends else []
+    if photos:
+        mean_kb = sum(len(p) for p in photos) / len(photos) / 1024
+        print(f"{len(photos)} photos, {mean_kb:.0f} KB each on average "
+              f"({sum(len(p) for p in photos) / MB:.1f} MB)")
     results = [asyncio.run(run_backend(b.strip(), args, photos))
                for b in args.backends.split(",") if b.strip()]
     for result in results:
@@ -229,7 +307,7 @@ def main() -> None:
             print(f"{result.backend:9} {name:28} {value:10.1f}")
     resize = browser_resize(args)
     if resize is None:
-        print("browser resize: not measured here (phone side: browser_resize)")
+        print("browser resize: not measured in this run (--phone)")
     else:
         for name, value in resize.items():
             print(f"browser   {name:28} {value:10.1f}")

@@ -259,6 +259,7 @@ async def _complete(state: AppState, row: Any) -> UploadState:
                       "文件内容不是照片(JPEG、PNG、WebP)或 PDF,已拒收",
                       "the file's content is not a photo (JPEG, PNG, WebP) or a PDF; refused")
     now = now_iso()
+    await state.files.seal(sha)
 
     async def work(conn: AsyncConnection) -> Any:
         done = await conn.execute(
@@ -272,6 +273,7 @@ async def _complete(state: AppState, row: Any) -> UploadState:
         return await _file_row(conn, sha)
 
     final = await state.db.run_write(work)
+    await state.files.settle(sha)
     return _state(final, int(final.size))
 
 

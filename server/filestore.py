@@ -92,8 +92,15 @@ class FileStore(Protocol):
     async def assemble(self, db: Database, sha256: str) -> bytes:
         """Every byte of a partial upload (for the final checks)."""
 
+    async def seal(self, sha256: str) -> None:
+        """Before the transaction that marks the upload complete: make its bytes durable."""
+
     async def finish(self, conn: AsyncConnection, sha256: str) -> None:
-        """Make a checked upload the file (inside the transaction that marks it complete)."""
+        """Make a checked upload the file (inside the transaction that marks it complete:
+        quick, no waiting on the disk)."""
+
+    async def settle(self, sha256: str) -> None:
+        """After that transaction committed: make the file's name durable."""
 
     async def discard(self, db: Database, sha256: str) -> None:
         """Forget a partial upload that failed its checks."""
@@ -147,12 +154,17 @@ class DirectoryStore:
     async def assemble(self, db: Database, sha256: str) -> bytes:
         return await asyncio.to_thread(self.part(sha256).read_bytes)
 
+    async def seal(self, sha256: str) -> None:
+        await asyncio.to_thread(_fsync_file, self.part(sha256))
+
     async def finish(self, conn: AsyncConnection, sha256: str) -> None:
+        # no await on the disk here: on SQLite this runs inside the single writer's round
         target = self.path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(_fsync_file, self.part(sha256))
         os.replace(self.part(sha256), target)  # atomic: a reader sees all of it or nothing
-        _fsync_dir(target.parent)
+
+    async def settle(self, sha256: str) -> None:
+        await asyncio.to_thread(_fsync_dir, self.path(sha256).parent)
 
     async def discard(self, db: Database, sha256: str) -> None:
         async with self.lock(sha256):
@@ -224,8 +236,14 @@ class DatabaseStore:
                 file_chunks.c.sha256 == sha256).order_by(file_chunks.c.offset))
             return b"".join(bytes(r[0]) for r in rows)
 
+    async def seal(self, sha256: str) -> None:
+        return None  # the chunks committed with their transactions
+
     async def finish(self, conn: AsyncConnection, sha256: str) -> None:
         return None  # the chunks are the file
+
+    async def settle(self, sha256: str) -> None:
+        return None
 
     async def discard(self, db: Database, sha256: str) -> None:
         async def work(conn: AsyncConnection) -> None:

@@ -348,3 +348,12 @@ async def test_a_file_is_public_only_through_a_public_record_that_marks_it(api: 
         "sha256": hashlib.sha256(shown).hexdigest()}))["status"] == "applied"
     assert (await api.http.get(f"/public/files/{hashlib.sha256(shown).hexdigest()}")
             ).status_code == 404
+
+
+async def test_the_phone_learns_the_lines_and_the_file_limit(api: Api) -> None:
+    token = await api.token("u1", "staff", "TH-001")
+    config = (await api.http.get("/api/v1/client-config", headers=api.auth(token))).json()
+    rules = api.state.registry.config(AttachmentRules)
+    assert config["goods_photo_line_fen"] == rules.goods_photo_line_fen
+    assert config["disbursement_invoice_line_fen"] == rules.disbursement_invoice_line_fen
+    assert config["file_max_bytes"] == rules.max_bytes
