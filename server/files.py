@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.response import Stream
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.attachments import UploadStart, UploadState
@@ -45,6 +46,7 @@ from sync.errors import ProtocolError
 from sync.scopes import Grant
 from sync.timeutil import iso, now_iso, utc_now
 
+log = logging.getLogger("server.attachments")
 SHA = re.compile(r"[0-9a-f]{64}")
 PRIVATE_CACHE = "private, max-age=31536000, immutable"
 """A file never changes under its hash; only the phone's own cache keeps it."""
@@ -133,6 +135,13 @@ async def _start(state: AppState, rules: AttachmentRules, device: str, body: Upl
 
     async def work(conn: AsyncConnection) -> Any:
         row = await _file_row(conn, body.sha256)
+        if row is not None and row.state == COMPLETE and not state.files.present(body.sha256):
+            log.error("attachment %s is complete but its bytes are missing; taking it again",
+                      body.sha256)
+            await conn.execute(update(files).where(files.c.sha256 == body.sha256).values(
+                state=PARTIAL, received=0, completed_at=None, updated_at=now))
+            await conn.execute(delete(file_thumbs).where(file_thumbs.c.sha256 == body.sha256))
+            row = await _file_row(conn, body.sha256)
         if row is not None and row.state == COMPLETE:
             return row
         if row is not None and int(row.size) != body.size:
@@ -330,7 +339,7 @@ async def download(request: Request[Any, Any, Any], sha256: str,
         row = await _file_row(conn, sha) if visible else None
     if not visible:
         raise _not_found()
-    if row is None or row.state != COMPLETE:
+    if row is None or row.state != COMPLETE or not state.files.present(sha):
         raise _refuse(404, "file_pending", "照片等待上传", "waiting for upload")
     return await _send(request, state, row, thumb, PRIVATE_CACHE)
 
@@ -349,7 +358,7 @@ async def public_download(request: Request[Any, Any, Any], sha256: str,
     async with state.db.read() as conn:
         shown = await public_ref(conn, sha)
         row = await _file_row(conn, sha) if shown else None
-    if row is None or row.state != COMPLETE:
+    if row is None or row.state != COMPLETE or not state.files.present(sha):
         raise _not_found()
     return await _send(request, state, row, thumb, PUBLIC_CACHE)
 

@@ -85,6 +85,10 @@ class FileStore(Protocol):
     def held(self, row: Any) -> int:
         """Bytes held of a partial upload (``row``: its ``files`` row, as just read)."""
 
+    def present(self, sha256: str) -> bool:
+        """Whether a complete file's bytes are there (a data directory restored without
+        its ``files/`` folder: not; the upload is then taken again)."""
+
     async def append(self, db: Database, sha256: str, offset: int, data: bytes) -> int | None:
         """Write ``data`` at ``offset`` if that is what the store holds; the new length,
         or None when the offset no longer matches (another request got there first)."""
@@ -179,7 +183,7 @@ class DirectoryStore:
                     return
                 yield block
 
-    def exists(self, sha256: str) -> bool:
+    def present(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
     async def remove(self, sha256: str) -> None:
@@ -215,6 +219,9 @@ class DatabaseStore:
 
     def held(self, row: Any) -> int:
         return int(row.received)
+
+    def present(self, sha256: str) -> bool:
+        return True
 
     async def append(self, db: Database, sha256: str, offset: int, data: bytes) -> int | None:
         async def work(conn: AsyncConnection) -> int | None:

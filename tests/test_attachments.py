@@ -357,3 +357,58 @@ async def test_the_phone_learns_the_lines_and_the_file_limit(api: Api) -> None:
     assert config["goods_photo_line_fen"] == rules.goods_photo_line_fen
     assert config["disbursement_invoice_line_fen"] == rules.disbursement_invoice_line_fen
     assert config["file_max_bytes"] == rules.max_bytes
+
+
+async def test_a_file_whose_bytes_went_missing_is_taken_again(api: Api) -> None:
+    """A data directory restored without its files/ folder: the file is pending again, and
+    the next phone that has it uploads it again (database storage cannot lose them so)."""
+    store = api.state.files
+    if not isinstance(store, DirectoryStore):
+        pytest.skip("the database store keeps the bytes with the rows")
+    token = await api.token("u1", "staff", "TH-001")
+    data = photo_bytes(5, 300)
+    sha = hashlib.sha256(data).hexdigest()
+    await upload_file(api, token, data)
+    store.path(sha).unlink()
+    missing = await api.http.get(f"/api/v1/files/{sha}", headers=api.auth(token))
+    assert missing.status_code == 404 and missing.json()["code"] == "file_pending"
+    again = await upload_file(api, token, data, stop_after=0)
+    assert again["complete"] is False and again["received"] == 0
+    assert (await upload_file(api, token, data))["complete"] is True
+    assert (await api.http.get(f"/api/v1/files/{sha}", headers=api.auth(token))).content == data
+
+
+async def test_edits_add_files_and_who_may_not_edit_may_not_attach(api: Api) -> None:
+    await admin_with_stations(api, ("TH-001", "天河区"), ("YX-001", "越秀区"))
+    staff = Device(api, await api.token("u1", "staff", "TH-001"))
+    other = Device(api, await api.token("u2", "staff", "YX-001"))
+    one, two = photo_bytes(1, 200), photo_bytes(2, 200)
+    item = new_id()
+    assert (await staff.send("catalogue.add", {
+        "id": item, "station": "TH-001", "title": "理发服务", "kind": "service",
+        "cost_cents": 100, "attachments": [file_ref(one)]}))["status"] == "applied"
+    # an edit with only files adds them (edits from two phones add up)
+    assert (await staff.send("catalogue.update", {
+        "id": item, "fields": {}, "attachments": [file_ref(two)]}))["status"] == "applied"
+    event_id = await _event_with_photo(api, staff, one)
+    assert (await staff.send("event.update", {
+        "id": event_id, "fields": {"title": "新标题"},
+        "attachments": [file_ref(two)]}))["status"] == "applied"
+    snapshot = await fresh_snapshot(api, staff.token)
+    assert [a["sha256"] for a in snapshot[("redemption_item", item)]["attachments"]] == [
+        hashlib.sha256(d).hexdigest() for d in (one, two)]
+    assert snapshot[("event", event_id)]["title"] == "新标题"
+    assert len(snapshot[("event", event_id)]["attachments"]) == 2
+    # another station's staff may not change them; unknown types and too many are refused
+    for record_type, record_id in (("event", event_id), ("redemption_item", item)):
+        refused = await other.send("attachment.add", {
+            "record_type": record_type, "record_id": record_id,
+            "attachments": [file_ref(photo_bytes(3, 100))]})
+        assert refused["status"] == "rejected" and refused["code"] == "forbidden", refused
+    unknown = await staff.send("attachment.add", {"record_type": "station", "record_id": "TH-001",
+                                                  "attachments": [file_ref(one)]})
+    assert unknown["code"] == "not_attachable"
+    many = [file_ref(f"file {i}".encode()) for i in range(19)]
+    too_many = await staff.send("attachment.add", {"record_type": "event", "record_id": event_id,
+                                                   "attachments": many})
+    assert too_many["code"] == "too_many_attachments"

@@ -728,8 +728,9 @@ def install(registry: Registry) -> None:
     registry.add_record_type(RecordType(
         "disbursement", disbursements, "id", _disbursement_scope, _disbursement_wire,
         tombstone=None, shape=DisbursementRecord))
-    attachments.allow(registry, "disbursement", may_attach)
-    attachments.allow(registry, "project", may_attach_project)
+    by_fund = lambda row: [("fund", str(row["fund_id"]))]  # what the checks read
+    attachments.allow(registry, "disbursement", may_attach, also_locks=by_fund)
+    attachments.allow(registry, "project", may_attach_project, also_locks=by_fund)
     registry.mutation("fund.create", 1, FundCreateArgs, preload=(("fund", "id"),))(create_fund)
     registry.mutation("fund.seed", 1, FundSeedArgs, preload=(("fund", "fund_id"),))(seed_fund)
     registry.mutation("project.create", 1, ProjectCreateArgs,
