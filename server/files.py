@@ -132,6 +132,15 @@ async def _start(state: AppState, rules: AttachmentRules, device: str, body: Upl
     device that starts an upload it did not start before."""
     now = now_iso()
     day = iso(utc_now().replace(hour=0, minute=0, second=0, microsecond=0))
+    async with state.db.read() as conn:  # most answers need no write: a file already there,
+        row = await _file_row(conn, body.sha256)  # or an upload this device resumes
+        if row is not None and int(row.size) == body.size:
+            if row.state == COMPLETE and state.files.present(body.sha256):
+                return row
+            mine = (await conn.execute(select(file_uploads.c.sha256).where(
+                file_uploads.c.sha256 == body.sha256, file_uploads.c.device == device))).first()
+            if row.state == PARTIAL and mine is not None:
+                return row
 
     async def work(conn: AsyncConnection) -> Any:
         row = await _file_row(conn, body.sha256)
