@@ -188,8 +188,9 @@ function Tile({ item, n, token, onRemove }) {
 }
 
 /** The files of a record, read-only (detail views). */
-export function AttachmentList({ app, refs, title = null, testid = 'attachments' }) {
-  const items = useAttachments(app, refs);
+export function AttachmentList({ app, refs, title = null, testid = 'attachments', items: given = null }) {
+  const own = useAttachments(app, given ? [] : refs);
+  const items = given || own;
   if (!refs?.length) return null;
   return (
     <section class="attachments" data-testid={testid}>

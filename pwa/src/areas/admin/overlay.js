@@ -84,7 +84,7 @@ export const ADMIN_OVERLAY = {
       id: args.id, station: args.station, district: station?.district ?? '', title: args.title,
       description: args.description ?? '', kind: args.kind, cost_cents: args.cost_cents,
       stock: args.stock ?? null, active: true, created_by: me?.user ?? '', created_at: m.created_at,
-      updated_at: m.created_at, field_hlc: {}, pending: true,
+      updated_at: m.created_at, field_hlc: {}, attachments: args.attachments || [], pending: true,
     });
   },
   'catalogue.update'(view, args, m) {
