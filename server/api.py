@@ -40,8 +40,10 @@ def error_response(exc: ProtocolError) -> Response[bytes]:
     )
     retry_after = exc.extra.get("retry_after")
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return Response(msgspec.json.encode(body), status_code=exc.status, media_type=JSON,
-                    headers=headers)
+    encoded = msgspec.json.encode(body)
+    if "received" in exc.extra:  # an upload's offset mismatch says where to go on from
+        encoded = encoded[:-1] + b',"received":' + msgspec.json.encode(exc.extra["received"]) + b"}"
+    return Response(encoded, status_code=exc.status, media_type=JSON, headers=headers)
 
 
 def overloaded_response(exc: Overloaded) -> Response[bytes]:

@@ -23,12 +23,13 @@ from litestar.static_files import create_static_files_router
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
-from server import accounts, audit, client_config, enrol, erasure, exports, public
+from server import accounts, audit, client_config, enrol, erasure, exports, files, public
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
 from server.auth import configure as configure_auth
 from server.certificates import CERTIFICATE_ROUTES
 from server.domain import build_registry
+from server.filestore import open_store
 from server.headers import secure
 from server.hours_sweep import sweep_hours_forever
 from server.migrate import migrate
@@ -79,6 +80,7 @@ async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppS
         ),
         push_limits=PushLimits(max_batch=settings.max_batch, min_protocol=settings.min_protocol),
         limiter=RateLimiter.from_settings(settings),
+        files=open_store(settings.attachment_storage, settings.data_dir, db.is_postgres),
     )
 
 
@@ -121,7 +123,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
-        *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
+        *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES, *files.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

@@ -113,6 +113,25 @@ class Settings:
     """A station phone holding unsynced work and unheard of for this long alerts its managers."""
     notify_keep_days: int = 14
     """Processed outbox rows and finished deliveries are deleted after this many days."""
+    # -- attachments (docs/deployment.md, "Attachments"; docs/protocol.md) --
+    attachment_storage: str = "auto"
+    """Where files' bytes live: ``files`` (``<data_dir>/files/``), ``database`` (chunks in
+    the database) or ``auto``: the database on PostgreSQL (every worker on every machine
+    sees the same files), the data directory on SQLite."""
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    """The largest file accepted (bytes); a bigger upload is refused ``413 file_too_large``."""
+    attachment_max_unfinished: int = 20
+    """Uploads one device may have started and not finished; more: ``429 too_many_uploads``."""
+    attachment_max_bytes_per_device_day: int = 512 * 1024 * 1024
+    """Bytes of uploads one device may start per UTC day (0: no limit)."""
+    attachment_retention_days: float = 30.0
+    """A file nothing refers to (never referenced, or its records deleted or their
+    references removed) is deleted this long after the hourly sweep first finds it so."""
+    goods_photo_line_fen: int = 200_000
+    """A goods gift valued above this (fen; 200000 = 2,000 yuan) needs at least one photo."""
+    disbursement_invoice_line_fen: int = 100_000
+    """A disbursement above this (fen) is paid only once its invoice or receipt photo has
+    fully arrived."""
     # -- accounts (docs/accounts.md) --
     device_idle_days: float = 60.0
     """A device token unused this long answers ``401 device_expired`` (the phone keeps its

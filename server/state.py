@@ -34,6 +34,8 @@ class AppState:
     keepalive_seconds: float = 15.0
     token_recheck_seconds: float = 3.0
     """How often an open event stream re-checks its token (revoked, wiped, roles changed)."""
+    files: Any = None
+    """Where attachments' bytes live (``server.filestore``: a directory or the database)."""
     disclosures: DisclosureCache = field(default_factory=DisclosureCache)
     """Public fund pages' figures and chain verification, by chain head (per process)."""
 

@@ -164,3 +164,31 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         if fault == "crash":
             raise Crash(request.url.path)
         return response
+
+
+# -- attachments: the upload protocol as a phone speaks it ---------------------------------
+
+
+async def upload_file(api: Api, token: str, data: bytes, *, media_type: str = "image/jpeg",
+                      stop_after: int | None = None) -> dict[str, Any]:
+    """Start (or resume) an upload of ``data`` and send chunks from what the server holds;
+    ``stop_after``: give up after that many chunks (a connection lost half-way). Returns the
+    last answer's body (asserting every answer was 200)."""
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    started = await api.http.post("/api/v1/files", headers=api.auth(token), json={
+        "sha256": sha, "size": len(data), "media_type": media_type})
+    assert started.status_code == 200, started.text
+    body = cast(dict[str, Any], started.json())
+    sent = 0
+    while not body["complete"] and (stop_after is None or sent < stop_after):
+        offset, step = body["received"], body["chunk_size"]
+        answer = await api.http.patch(
+            f"/api/v1/files/{sha}", content=data[offset:offset + step],
+            headers={**api.auth(token), "Upload-Offset": str(offset),
+                     "Content-Type": "application/octet-stream"})
+        assert answer.status_code == 200, answer.text
+        body = cast(dict[str, Any], answer.json())
+        sent += 1
+    return body

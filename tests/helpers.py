@@ -70,3 +70,29 @@ async def move_event(tx: Tx, ctx: MutationContext, args: MoveArgs) -> None:
         station = await tx.get("station", code)
         assert station is not None
         tx.update("event", args.id, {"station": code, "district": station["district"], "updated_at": ctx.now})
+
+
+# -- attachments ---------------------------------------------------------------------------
+
+
+def photo_bytes(seed: int = 0, side: int = 640, quality: int = 90) -> bytes:
+    """A real JPEG (noise, so it does not compress to nothing), different for each seed."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    raw = b"".join(hashlib.sha256(f"{seed}:{i}".encode()).digest()
+                   for i in range(side * side * 3 // 32 + 1))[: side * side * 3]
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), raw).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def file_ref(data: bytes, kind: str = "photo", media_type: str = "image/jpeg",
+             public: bool = False) -> dict[str, Any]:
+    """An ``AttachmentRef`` of these bytes."""
+    import hashlib
+
+    return {"sha256": hashlib.sha256(data).hexdigest(), "media_type": media_type,
+            "size": len(data), "kind": kind, "public": public}

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from server import notify
-from server.domain import donations, events, funds, goods, people, stations, timebank, volunteers
+from server.domain import (
+    attachments,
+    donations,
+    events,
+    funds,
+    goods,
+    people,
+    stations,
+    timebank,
+    volunteers,
+)
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
@@ -15,6 +25,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     settings = settings or Settings.from_env()
     registry = Registry()
     builtin.install(registry)
+    attachments.install(registry, attachments.AttachmentRules.from_settings(settings))
     stations.install(registry)
     people.install(registry)
     events.install(registry)
