@@ -248,3 +248,22 @@ def credit_hours(server: Server, activity: str, user: str, hours: int) -> None:
     response = server.http.post("/api/v1/sync/push", json=body, headers={
         "Authorization": f"Bearer {server.token('admin-2', 'admin')}"})
     assert response.json()["results"][0]["status"] == "applied", response.text
+
+
+# -- photos -------------------------------------------------------------------------------
+
+
+def camera_photo(path: Any, size: tuple[int, int] = (4000, 3000), orientation: int = 6) -> Any:
+    """A JPEG as a phone camera writes it: ``size`` as stored, sensor noise (so it does not
+    compress to nothing), a red block in the stored top-left corner, and EXIF with the maker,
+    an orientation (6: turn right to view) and a GPS position. Returns ``path``."""
+    from PIL import Image, ImageDraw
+
+    image = Image.effect_noise(size, 40).convert("RGB")
+    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 8, size[1] // 8), fill=(220, 20, 20))
+    exif = Image.Exif()
+    exif[0x010F] = "TestMaker"  # Make
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8825).update({1: "N", 2: (22.0, 32.0, 10.0), 3: "E", 4: (113.0, 19.0, 5.0)})
+    image.save(path, "JPEG", quality=90, exif=exif)
+    return path
