@@ -71,6 +71,15 @@ const isPdf = async (file) => {
   return String.fromCharCode(...head) === '%PDF-';
 };
 
+/** A camera, drawn (the phone may have no emoji font). */
+function CameraIcon({ size = 22 }) {
+  return (
+    <svg width={size} height={size} viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+      <path d="M4 8h3l2-3h6l2 3h3v11H4z" /><circle cx="12" cy="13" r="3.5" />
+    </svg>
+  );
+}
+
 // ---- states ------------------------------------------------------------------------------
 
 /** sha256 -> this phone's copy's state, live (progress from the upload queue, any tab). */
@@ -178,7 +187,7 @@ function Tile({ item, n, token, onRemove }) {
       <button type="button" class="thumb-face" disabled={!canOpen} aria-label={t('files.open', { n })}
         onClick={() => (pdf ? openPdf() : setOpen(true))}>
         {pdf ? <span class="pdf-icon" aria-hidden="true">PDF</span>
-          : item.url ? <img src={item.url} alt={t('files.photo_alt', { n })} /> : <span class="photo-icon" aria-hidden="true">📷</span>}
+          : item.url ? <img src={item.url} alt={t('files.photo_alt', { n })} /> : <span class="photo-icon"><CameraIcon size={32} /></span>}
       </button>
       <StateLine item={item} />
       {onRemove && <button type="button" class="thumb-remove" aria-label={t('files.remove', { n })} onClick={onRemove}>✕</button>}
@@ -256,7 +265,7 @@ export function PhotoPicker({ app, value, onChange, kind = 'photo', pdf = false,
       {hint}
       <div class="file-buttons row">
         <label class="button file-button">
-          <span aria-hidden="true">📷</span> {t('files.take_photo')}
+          <CameraIcon /> {t('files.take_photo')}
           <input type="file" accept="image/*" capture="environment" class="visually-hidden" data-testid={`${testid}-camera`} onChange={take} disabled={busy} />
         </label>
         <label class="button file-button">
