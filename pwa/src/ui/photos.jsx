@@ -37,6 +37,7 @@ addStrings({
   'files.too_large': ['文件超过 {mb} MB,无法上传', 'The file is larger than {mb} MB and cannot be uploaded'],
   'files.too_many': ['最多 {n} 个文件', 'At most {n} files'],
   'files.no_exif': ['照片在本机缩小并去除位置等信息后上传', 'Photos are made smaller and stripped of location data on this phone before upload'],
+  'files.to_upload': ['{n} 个文件待上传', '{n} {n|file|files} to upload'],
   'files.count': ['{n} 个文件', '{n} {n|file|files}'],
 });
 
