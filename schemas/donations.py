@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from schemas.attachments import AttachmentRef, Attachments
 from schemas.mutations import Name, Notes, Phone, StationCode, Title
 from schemas.text import exact, multi_line, single_line
 from schemas.wire import Uuid
@@ -112,6 +113,8 @@ class DonationRecordArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     receipt: ReceiptIssue | None = None
     """Null when the donor waived the receipt."""
     note: Notes = ""
+    attachments: Attachments = []
+    """Photos of the goods (a goods gift valued above ``goods_photo_line_fen`` needs one)."""
 
 
 class ReceiptAttachOfficialArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -203,6 +206,9 @@ class DisbursementRequestArgs(msgspec.Struct, frozen=True, forbid_unknown_fields
     """A person's name is never published (shown as 受助人 / beneficiary)."""
     payee_public: bool = False
     """An organisation payee's name may appear on the public page (ignored for a person)."""
+    attachments: Attachments = []
+    """The invoice or receipt (``kind: invoice``), or later with ``attachment.add``; a
+    disbursement above ``disbursement_invoice_line_fen`` is paid only once one has arrived."""
 
 
 class DisbursementDecideArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -274,6 +280,7 @@ class DonationRecord(msgspec.Struct, frozen=True):
     recorded_at: str
     receipt_number: str | None
     note: str
+    attachments: list[AttachmentRef] = []
 
 
 class ReceiptRecord(msgspec.Struct, frozen=True):
@@ -378,6 +385,7 @@ class DisbursementRecord(msgspec.Struct, frozen=True):
     station: str | None
     """Where the fund lives (as on ``FundRecord``)."""
     district: str | None
+    attachments: list[AttachmentRef] = []
 
 
 class GoodsStockRecord(msgspec.Struct, frozen=True):

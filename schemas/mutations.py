@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from schemas.attachments import Attachments
 from schemas.text import DATE, exact, multi_line, single_line
 from schemas.wire import Uuid
 
@@ -58,6 +59,8 @@ class EventCreateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: Title
     notes: Notes = ""
     contact_phone: Phone | None = None
+    attachments: Attachments = []
+    """Photos of the event."""
 
 
 class EventFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -71,6 +74,9 @@ class EventUpdateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: Uuid
     fields: EventFields
     base: BaseHlcs = {}
+    attachments: Attachments = []
+    """Files to add to the event (one it holds already is updated: kind, public); edits
+    from two phones add up. Removing one is ``attachment.remove``."""
 
 
 class EventDeleteArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from schemas.attachments import AttachmentRef
+
 
 class StationRecord(msgspec.Struct, frozen=True):
     """A social work station; every station is a donation point. Public."""
@@ -36,6 +38,7 @@ class EventRecord(msgspec.Struct, frozen=True):
     created_at: str
     updated_at: str
     field_hlc: dict[str, str]
+    attachments: list[AttachmentRef] = []
 
 
 class ConflictRecord(msgspec.Struct, frozen=True):

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from schemas.attachments import AttachmentRef, Attachments
 from schemas.mutations import BaseHlcs, IsoDate, Name, Notes, Phone, StationCode, Title
 from schemas.text import DATE, TIME, exact, multi_line, single_line
 from schemas.wire import Uuid
@@ -192,6 +193,8 @@ class CatalogueAddArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     stock: Stock | None = None
     """None: not limited (a service); otherwise how many can still be redeemed."""
     description: Notes = ""
+    attachments: Attachments = []
+    """The item's pictures."""
 
 
 class CatalogueFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -205,6 +208,8 @@ class CatalogueUpdateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     id: Uuid
     fields: CatalogueFields
     base: BaseHlcs = {}
+    attachments: Attachments = []
+    """Pictures to add (as ``event.update``'s); removing one is ``attachment.remove``."""
 
 
 class CatalogueRestockArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -371,6 +376,7 @@ class RedemptionItemRecord(msgspec.Struct, frozen=True):
     created_at: str
     updated_at: str
     field_hlc: dict[str, str]
+    attachments: list[AttachmentRef] = []
 
 
 class RedemptionRecord(msgspec.Struct, frozen=True):

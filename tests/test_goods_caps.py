@@ -19,7 +19,7 @@ from server.domain import build_registry
 from server.settings import Settings
 from tests.conftest import Api
 from tests.donation_setup import STATION, build_world, phone
-from tests.helpers import new_id
+from tests.helpers import file_ref, new_id
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +27,8 @@ pytestmark = pytest.mark.anyio
 def goods(items: list[dict[str, Any]], event_id: str) -> dict[str, Any]:
     return {"id": new_id(), "station": STATION, "kind": "goods", "direction": "undirected",
             "event_id": event_id, "donor": {"organisation": "某某超市", "wants_receipt": False},
-            "items": items}
+            "items": items, "attachments": [file_ref(b"a photo of the goods")]}
+    # (a photo, as a gift above goods_photo_line_fen needs one: tests/test_attachments.py)
 
 
 def item(quantity: int = 1, value_fen: int = 1_000, name: str = "大米") -> dict[str, Any]:

@@ -157,8 +157,17 @@ class AttachmentRules:
         )
 
 
-MayAttach = Callable[[Tx, MutationContext, dict[str, Any]], Awaitable[None]]
-"""Refuses (raises ``Rejected``) unless the caller may add or remove files of this record."""
+MayAttach = Callable[[Tx, MutationContext, dict[str, Any], list[AttachmentRef]], Awaitable[None]]
+"""Refuses (raises ``Rejected``) unless the caller may change the files of this record
+(the record as it is, the references it would hold after the change)."""
+
+
+def rules_of(registry: Registry) -> AttachmentRules:
+    """The deployment's attachment rules (the defaults in a registry built without them)."""
+    try:
+        return registry.config(AttachmentRules)
+    except KeyError:
+        return AttachmentRules()
 
 
 @dataclass
@@ -228,6 +237,20 @@ def drop_refs(tx: Tx, record_type: str, record_id: str) -> None:
     stage_refs(tx, record_type, record_id, [])
 
 
+def added(current: str | None, refs: Sequence[AttachmentRef]) -> list[AttachmentRef]:
+    """A record's references with ``refs`` added (an edit's ``attachments``: edits from
+    two phones add up); refused above ``MAX_ATTACHMENTS``."""
+    merged = unique([*decode(current), *refs])
+    if len(merged) > MAX_ATTACHMENTS:
+        raise too_many()
+    return merged
+
+
+def sets_any(fields: msgspec.Struct) -> bool:
+    """Whether an edit's ``fields`` set anything (an edit may only add files)."""
+    return any(getattr(fields, name) is not msgspec.UNSET for name in fields.__struct_fields__)
+
+
 def has_photo(refs: Sequence[AttachmentRef]) -> bool:
     return any(r.kind == "photo" and r.media_type.startswith("image/") for r in refs)
 
@@ -252,20 +275,25 @@ def too_many() -> Rejected:
 
 async def _attachable(tx: Tx, ctx: MutationContext, record_type: str,
                       record_id: str) -> dict[str, Any]:
-    check = _attachables(tx.registry).checks.get(record_type)
-    if check is None:
-        raise Rejected("not_attachable", f"此类记录不能附加文件:{record_type}",
-                       f"records of type {record_type} take no attachments", field="record_type")
+    if record_type not in _attachables(tx.registry).checks:
+        raise _not_attachable(record_type)
     rtype = tx.registry.record_types[record_type]
     row = await tx.get(record_type, record_id)
     if row is None or (rtype.tombstone is not None and row.get(rtype.tombstone)):
         raise not_found("记录", record_type, record_id, field="record_id")
-    await check(tx, ctx, row)
     return row
 
 
-def _write(tx: Tx, ctx: MutationContext, record_type: str, record_id: str,
-           refs: list[AttachmentRef]) -> None:
+def _not_attachable(record_type: str) -> Rejected:
+    return Rejected("not_attachable", f"此类记录不能附加文件:{record_type}",
+                    f"records of type {record_type} take no attachments", field="record_type")
+
+
+async def _write(tx: Tx, ctx: MutationContext, record_type: str, row: dict[str, Any],
+                 refs: list[AttachmentRef]) -> None:
+    """The area's check, then the record's new ``attachments`` and its references."""
+    await _attachables(tx.registry).checks[record_type](tx, ctx, row, refs)
+    record_id = str(row[tx.registry.record_types[record_type].key])
     table = tx.registry.record_types[record_type].table
     values: dict[str, Any] = {"attachments": encode(refs)}
     if "updated_at" in table.c:
@@ -279,7 +307,7 @@ async def add_attachments(tx: Tx, ctx: MutationContext, args: AttachmentAddArgs)
     merged = unique([*decode(row["attachments"]), *args.attachments])
     if len(merged) > MAX_ATTACHMENTS:
         raise too_many()
-    _write(tx, ctx, args.record_type, args.record_id, merged)
+    await _write(tx, ctx, args.record_type, row, merged)
 
 
 async def remove_attachment(tx: Tx, ctx: MutationContext, args: AttachmentRemoveArgs) -> None:
@@ -288,7 +316,7 @@ async def remove_attachment(tx: Tx, ctx: MutationContext, args: AttachmentRemove
     kept = [r for r in current if r.sha256 != args.sha256]
     if len(kept) == len(current):
         return  # not there (removed twice): nothing changes
-    _write(tx, ctx, args.record_type, args.record_id, kept)
+    await _write(tx, ctx, args.record_type, row, kept)
 
 
 # -- who sees a file -----------------------------------------------------------------------
@@ -394,6 +422,7 @@ __all__ = [
     "Attachables",
     "AttachmentRules",
     "add_attachments",
+    "added",
     "allow",
     "arrived",
     "decode",
@@ -411,6 +440,8 @@ __all__ = [
     "prune_files",
     "public_ref",
     "remove_attachment",
+    "rules_of",
+    "sets_any",
     "stage_refs",
     "too_many",
     "unique",

@@ -20,6 +20,7 @@ import msgspec
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text, func, select
 from sqlalchemy.engine import RowMapping
 
+from schemas.attachments import AttachmentRef
 from schemas.donations import (
     MAX_GOODS_TOTAL_FEN,
     CorrectionDecideArgs,
@@ -38,6 +39,7 @@ from schemas.donations import (
 )
 from schemas.events import CorrectionAwaitingApproval, CorrectionDecided, DonationRecorded
 from server import audit
+from server.domain import attachments
 from server.domain import funds as funds_module
 from server.domain.access import has_rank, station_for
 from server.domain.goods import move_goods
@@ -104,6 +106,7 @@ donations = Table(
     Column("recorded_at", String(32), nullable=False),
     Column("receipt_number", String(48), nullable=True),
     Column("note", Text, nullable=False),
+    Column("attachments", Text, nullable=False, default="[]"),
 )
 
 receipts = Table(
@@ -201,6 +204,7 @@ def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data["donor_anonymous"] = bool(row["donor_anonymous"])
     data["wants_receipt"] = bool(row["wants_receipt"])
     data["public_name_consent"] = bool(row["public_name_consent"])
+    data["attachments"] = attachments.wire(row["attachments"])
     return data
 
 
@@ -314,6 +318,26 @@ async def claim_series(tx: Tx, ctx: MutationContext, args: ReceiptSeriesClaimArg
     })
 
 
+def _check_goods_photo(tx: Tx, value_fen: int, refs: list[AttachmentRef]) -> None:
+    """A goods gift valued above the line (``goods_photo_line_fen``) needs a photo of the
+    goods: the evidence for its value."""
+    line = attachments.rules_of(tx.registry).goods_photo_line_fen
+    if value_fen > line and not attachments.has_photo(refs):
+        raise Rejected("photo_required",
+                       f"物资估值 {value_fen / 100:,.2f} 元,超过 {line / 100:,.2f} 元,须附物资照片",
+                       f"goods valued at {value_fen / 100:,.2f} yuan, above {line / 100:,.2f} "
+                       "yuan, need a photo of the goods", field="attachments")
+
+
+async def may_attach(tx: Tx, ctx: MutationContext, donation: dict[str, Any],
+                     after: list[AttachmentRef]) -> None:
+    """Staff of the gift's station add or remove its photos; a goods gift above the line
+    keeps at least one."""
+    await _writable_station(tx, ctx, donation["station"])
+    if donation["kind"] == "goods":
+        _check_goods_photo(tx, int(donation["amount_fen"]), after)
+
+
 async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs) -> None:
     station = await _writable_station(tx, ctx, args.station)
     if await tx.get("donation", args.id) is not None:
@@ -345,6 +369,7 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         amount = sum(item.estimated_value_fen for item in args.items)
         if amount > MAX_GOODS_TOTAL_FEN:
             raise goods_total_too_large(amount, "items")
+        _check_goods_photo(tx, amount, args.attachments)
     if args.event_id is not None:
         event = await tx.get("event", args.event_id)
         if event is None or event["deleted_at"] or event["station"] != args.station:
@@ -372,12 +397,14 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         "recorded_by": ctx.user_id, "client_id": ctx.client_id,
         "device_time": _device_time(ctx.hlc), "recorded_at": ctx.now,
         "receipt_number": args.receipt.number if args.receipt else None, "note": args.note,
+        "attachments": attachments.encode(args.attachments),
     }
     if args.receipt is not None:
         series = await _issuable_number(tx, ctx, args.receipt.number, "receipt.number")
         tx.insert("receipt", _new_receipt(ctx, args.receipt.number, series, args.receipt.code,
                                           row, None, ""))
     tx.insert("donation", row)
+    attachments.stage_refs(tx, "donation", args.id, args.attachments)
     if args.kind == "goods":
         await move_goods(tx, ctx, station, [(i.name, i.unit, i.quantity) for i in args.items],
                          movement_id=args.id, kind="received", donation_id=args.id,
@@ -653,6 +680,7 @@ def install(registry: Registry, rules: DonationRules = DonationRules()) -> None:
     registry.add_record_type(RecordType(
         "donation_correction", corrections, "id", _station_scope, _correction_wire,
         tombstone=None, shape=CorrectionRecord))
+    attachments.allow(registry, "donation", may_attach)
     registry.mutation("receipt_series.claim", 1, ReceiptSeriesClaimArgs,
                       preload=(("station", "station"),))(claim_series)
     registry.mutation("donation.record", 1, DonationRecordArgs, preload=(

@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import Column, String, Table, Text
 
+from schemas.attachments import AttachmentRef
 from schemas.mutations import EventCreateArgs, EventDeleteArgs, EventUpdateArgs
 from schemas.records import EventRecord
+from server.domain import attachments
 from server.domain.access import require_rank, station_for
 from sync.errors import Rejected, not_found
 from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
@@ -33,6 +35,7 @@ events = Table(
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("deleted_at", String(32), nullable=True),
+    Column("attachments", Text, nullable=False, default="[]"),
 )
 
 EDITABLE = ("date", "title", "notes", "contact_phone")
@@ -50,6 +53,7 @@ def _wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data = {c: row[c] for c in ("id", "station", "district", "date", "title", "notes",
                                "contact_phone", "created_by", "created_at", "updated_at")}
     data["field_hlc"] = wire_field_hlc(row["field_meta"])
+    data["attachments"] = attachments.wire(row["attachments"])
     return data
 
 
@@ -89,8 +93,10 @@ async def create_event(tx: Tx, ctx: MutationContext, args: EventCreateArgs) -> N
             "updated_at": ctx.now,
             "field_meta": encode_meta(meta),
             "deleted_at": None,
+            "attachments": attachments.encode(args.attachments),
         },
     )
+    attachments.stage_refs(tx, "event", args.id, args.attachments)
 
 
 async def _live_event(tx: Tx, ctx: MutationContext, event_id: str) -> dict[str, Any]:
@@ -105,6 +111,13 @@ async def _live_event(tx: Tx, ctx: MutationContext, event_id: str) -> dict[str, 
 
 async def update_event(tx: Tx, ctx: MutationContext, args: EventUpdateArgs) -> None:
     event = await _live_event(tx, ctx, args.id)
+    if args.attachments:
+        files = attachments.added(event["attachments"], args.attachments)
+        tx.update("event", args.id, {"attachments": attachments.encode(files), "updated_at": ctx.now})
+        attachments.stage_refs(tx, "event", args.id, files)
+        if not attachments.sets_any(args.fields):
+            return
+        event = await _live_event(tx, ctx, args.id)
     edits = edited_fields(args.fields)
     outcome = merge_edit(
         tx, ctx, record_type="event", record_id=args.id, current=event, edits=edits,
@@ -127,12 +140,20 @@ async def delete_event(tx: Tx, ctx: MutationContext, args: EventDeleteArgs) -> N
     if event["deleted_at"]:
         return  # deleting twice changes nothing
     tx.update("event", args.id, {"deleted_at": ctx.now, "updated_at": ctx.now})
+    attachments.drop_refs(tx, "event", args.id)  # its files age out (attachment_retention_days)
+
+
+async def may_attach(tx: Tx, ctx: MutationContext, event: dict[str, Any],
+                     after: list[AttachmentRef]) -> None:
+    """Whoever may edit the event (its station's staff) adds or removes its photos."""
+    await _writable_station(tx, ctx, event["station"])
 
 
 def install(registry: Registry) -> None:
     registry.add_record_type(
         RecordType("event", events, "id", _scope, _wire, _redact, redacts_for=_needs_redaction, shape=EventRecord)
     )
+    attachments.allow(registry, "event", may_attach)
     by_id = (("event", "id"),)
     registry.mutation(
         "event.create", 1, EventCreateArgs, preload=(("event", "id"), ("station", "station"))

@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.attachments import AttachmentRef
 from schemas.donations import (
     DisbursementDecideArgs,
     DisbursementPayArgs,
@@ -59,6 +60,7 @@ from schemas.events import (
     FundBalanceChanged,
 )
 from server import audit
+from server.domain import attachments
 from server.domain.access import live_station
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
@@ -148,6 +150,7 @@ disbursements = Table(
     Column("reference", String(100), nullable=True),
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
+    Column("attachments", Text, nullable=False, default="[]"),
 )
 
 Index("ix_ledger_entries_fund_account", ledger_entries.c.fund_id, ledger_entries.c.account)
@@ -240,7 +243,9 @@ def _disbursement_scope(row: Mapping[str, Any]) -> Scope:
 
 
 def _disbursement_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in disbursements.c.keys()}
+    data = {c: row[c] for c in disbursements.c.keys()}
+    data["attachments"] = attachments.wire(row["attachments"])
+    return data
 
 
 # ----------------------------------------------------------------------------- rules
@@ -514,8 +519,9 @@ async def request_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementR
         "payee_public": args.payee_public and args.payee_kind == "organisation",
         "status": "requested", "requested_by": ctx.user_id, "requested_at": ctx.now,
         "decided_by": None, "decided_at": None, "decision_note": "", "paid_by": None,
-        "paid_at": None, "reference": None,
+        "paid_at": None, "reference": None, "attachments": attachments.encode(args.attachments),
     }, fund))
+    attachments.stage_refs(tx, "disbursement", args.id, args.attachments)
     await tx.emit(ctx, DisbursementAwaitingApproval(
         disbursement_id=args.id, fund_id=args.fund_id, fund_name=fund["name"],
         station=fund["station"], district=fund["district"], amount_fen=args.amount_fen,
@@ -563,6 +569,42 @@ async def decide_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementDe
     ))
 
 
+async def _check_invoice(tx: Tx, disbursement: dict[str, Any]) -> None:
+    """Above ``disbursement_invoice_line_fen`` a payment needs its invoice or receipt
+    (an ``invoice`` attachment) on the server: referred to is not enough, the file must
+    have fully arrived (the payer can open it)."""
+    amount = int(disbursement["amount_fen"])
+    line = attachments.rules_of(tx.registry).disbursement_invoice_line_fen
+    if amount <= line:
+        return
+    invoices = [r.sha256 for r in attachments.decode(disbursement["attachments"])
+                if r.kind == "invoice"]
+    if await attachments.arrived(tx, invoices):
+        return
+    waiting = "(发票照片尚未上传完成)" if invoices else ""
+    raise Rejected("invoice_required",
+                   f"拨付 {_fen(amount)} 元超过 {_fen(line)} 元,须先附发票或收据照片{waiting}",
+                   f"a disbursement of {_fen(amount)} yuan, above {_fen(line)} yuan, needs its "
+                   "invoice or receipt photo first"
+                   + (" (the photo has not finished uploading)" if invoices else ""),
+                   field="attachments")
+
+
+async def may_attach(tx: Tx, ctx: MutationContext, disbursement: dict[str, Any],
+                     after: list[AttachmentRef]) -> None:
+    """The fund's station staff or the federation add files; once paid, none is removed
+    (the invoice is the payment's evidence)."""
+    fund = await live_fund(tx, disbursement["fund_id"])
+    if not works_for_fund(ctx.grant, fund):
+        raise forbidden("只有基金所在站点的工作人员或慈善会可以附加文件",
+                        "only the fund's station staff or the federation attach files here")
+    if disbursement["status"] == "paid":
+        kept = {r.sha256 for r in after}
+        if any(r.sha256 not in kept for r in attachments.decode(disbursement["attachments"])):
+            raise Rejected("already_paid", "已付款的拨付不能删除附件",
+                           "a paid disbursement's files cannot be removed", field="sha256")
+
+
 async def pay_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementPayArgs) -> None:
     disbursement, fund = await _disbursement(tx, args.id)
     if not holds_fund(ctx.grant, fund):
@@ -575,6 +617,7 @@ async def pay_disbursement(tx: Tx, ctx: MutationContext, args: DisbursementPayAr
                        "this request is not approved; it cannot be paid", field="id")
     project_id = disbursement["project_id"]
     amount = int(disbursement["amount_fen"])
+    await _check_invoice(tx, disbursement)
     await _check_affordable(tx, fund, project_id, amount, excluding=args.id)
     rows = await tx.query(
         select(func.sum(ledger_entries.c.amount_fen)).where(
@@ -669,6 +712,7 @@ def install(registry: Registry) -> None:
     registry.add_record_type(RecordType(
         "disbursement", disbursements, "id", _disbursement_scope, _disbursement_wire,
         tombstone=None, shape=DisbursementRecord))
+    attachments.allow(registry, "disbursement", may_attach)
     registry.mutation("fund.create", 1, FundCreateArgs, preload=(("fund", "id"),))(create_fund)
     registry.mutation("fund.seed", 1, FundSeedArgs, preload=(("fund", "fund_id"),))(seed_fund)
     registry.mutation("project.create", 1, ProjectCreateArgs,

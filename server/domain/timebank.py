@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text
 
+from schemas.attachments import AttachmentRef
 from schemas.timebank import (
     CatalogueAddArgs,
     CatalogueRestockArgs,
@@ -36,6 +37,7 @@ from schemas.timebank import (
     TimebankRateRecord,
     TransferArgs,
 )
+from server.domain import attachments
 from server.domain.access import live_station, require_rank, station_for
 from sync.builtin import resolve_issues
 from sync.errors import Rejected, already_exists, not_found
@@ -109,6 +111,7 @@ redemption_items = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
+    Column("attachments", Text, nullable=False, default="[]"),
 )
 
 redemptions = Table(
@@ -319,12 +322,22 @@ async def add_item(tx: Tx, ctx: MutationContext, args: CatalogueAddArgs) -> None
         "cost_cents": args.cost_cents, "stock": args.stock, "active": True,
         "created_by": ctx.user_id, "created_at": ctx.now, "updated_at": ctx.now,
         "field_meta": encode_meta({name: [ctx.hlc, ctx.user_id] for name in ITEM_EDITABLE}),
+        "attachments": attachments.encode(args.attachments),
     })
+    attachments.stage_refs(tx, "redemption_item", args.id, args.attachments)
 
 
 async def update_item(tx: Tx, ctx: MutationContext, args: CatalogueUpdateArgs) -> None:
     item = await _item(tx, args.id)
     require_rank(ctx, STAFF, item["station"], item["district"])
+    if args.attachments:
+        files = attachments.added(item["attachments"], args.attachments)
+        tx.update("redemption_item", args.id, {"attachments": attachments.encode(files),
+                                               "updated_at": ctx.now})
+        attachments.stage_refs(tx, "redemption_item", args.id, files)
+        if not attachments.sets_any(args.fields):
+            return
+        item = await _item(tx, args.id)
     edits = edited_fields(args.fields)
     outcome = merge_edit(
         tx, ctx, record_type="redemption_item", record_id=args.id, current=item, edits=edits,
@@ -557,7 +570,14 @@ def _entry_scope(row: Mapping[str, Any]) -> Scope:
     return _owned_scope(row, "owner")
 
 
+async def may_attach_item(tx: Tx, ctx: MutationContext, item: dict[str, Any],
+                          after: list[AttachmentRef]) -> None:
+    """Staff of the item's station add or remove its pictures (as they edit it)."""
+    require_rank(ctx, STAFF, item["station"], item["district"])
+
+
 def install(registry: Registry) -> None:
+    attachments.allow(registry, "redemption_item", may_attach_item)
     registry.add_record_type(RecordType(
         "timebank_account", timebank_accounts, "id", _account_scope,
         lambda row: _columns(row, ACCOUNT_FIELDS), tombstone=None, shape=TimebankAccountRecord))
@@ -569,7 +589,8 @@ def install(registry: Registry) -> None:
         lambda row: _columns(row, RATE_FIELDS), tombstone=None, shape=TimebankRateRecord))
     registry.add_record_type(RecordType(
         "redemption_item", redemption_items, "id", _station_scope,
-        lambda row: {**_columns(row, ITEM_FIELDS), "field_hlc": wire_field_hlc(row["field_meta"])},
+        lambda row: {**_columns(row, ITEM_FIELDS), "field_hlc": wire_field_hlc(row["field_meta"]),
+                     "attachments": attachments.wire(row["attachments"])},
         tombstone=None, shape=RedemptionItemRecord))
     registry.add_record_type(RecordType(
         "redemption", redemptions, "id", lambda row: _owned_scope(row, "volunteer_id"),
