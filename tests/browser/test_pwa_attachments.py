@@ -55,7 +55,7 @@ def test_goods_photo_recorded_offline_arrives_without_exif(phones: Any, server: 
     expect(page.get_by_test_id("photo-needed")).to_have_count(0)
     phone.shot("90-goods-photo-form")
     page.get_by_test_id("save-donation").click()
-    expect(page.get_by_test_id("donation-amount")).to_contain_text("¥4,800.00")
+    expect(page.get_by_test_id("donation-amount")).to_contain_text("¥2,400.00")
     shown = page.get_by_test_id("donation-photos").get_by_test_id("attachment")
     expect(shown).to_have_attribute("data-state", "waiting")
     expect(shown).to_contain_text("等待上传")
