@@ -130,6 +130,7 @@ def test_disbursement_paid_only_once_its_invoice_arrived(phones: Any, server: Se
     form.locator("input[name=payee]").fill("康复器材店")
     form.locator("input[name=purpose]").fill("两台轮椅")
     expect(page.get_by_test_id("invoice-needed")).to_contain_text("¥1,000.00")
+    page.get_by_test_id("invoice").scroll_into_view_if_needed()
     manager.shot("94-disbursement-invoice-form")
     page.get_by_test_id("submit-disbursement").click()
     expect(page.get_by_test_id("disbursement-form")).to_have_count(0)
@@ -145,6 +146,7 @@ def test_disbursement_paid_only_once_its_invoice_arrived(phones: Any, server: Se
     expect(item).to_have_attribute("data-status", "approved")
     expect(item.get_by_test_id("invoice-missing")).to_contain_text("须先上传发票")
     expect(item.get_by_test_id("open-pay")).to_be_disabled()
+    item.get_by_test_id("open-pay").scroll_into_view_if_needed()
     payer.shot("95-disbursement-pay-disabled")
 
     # The requester adds the invoice photo later (attachment.add); it uploads.
