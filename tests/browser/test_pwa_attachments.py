@@ -130,7 +130,7 @@ def test_disbursement_paid_only_once_its_invoice_arrived(phones: Any, server: Se
     form.locator("input[name=payee]").fill("康复器材店")
     form.locator("input[name=purpose]").fill("两台轮椅")
     expect(page.get_by_test_id("invoice-needed")).to_contain_text("¥1,000.00")
-    page.get_by_test_id("invoice").scroll_into_view_if_needed()
+    page.get_by_test_id("invoice").evaluate("e => e.scrollIntoView({block: 'center'})")
     manager.shot("94-disbursement-invoice-form")
     page.get_by_test_id("submit-disbursement").click()
     expect(page.get_by_test_id("disbursement-form")).to_have_count(0)
@@ -146,10 +146,12 @@ def test_disbursement_paid_only_once_its_invoice_arrived(phones: Any, server: Se
     expect(item).to_have_attribute("data-status", "approved")
     expect(item.get_by_test_id("invoice-missing")).to_contain_text("须先上传发票")
     expect(item.get_by_test_id("open-pay")).to_be_disabled()
-    item.get_by_test_id("open-pay").scroll_into_view_if_needed()
+    item.get_by_test_id("open-pay").evaluate("e => e.scrollIntoView({block: 'center'})")
     payer.shot("95-disbursement-pay-disabled")
 
-    # The requester adds the invoice photo later (attachment.add); it uploads.
+    # The requester adds the invoice photo later (attachment.add). Its upload cannot get
+    # through at first (the file routes fail) while the mutation does.
+    manager.context.route("**/api/v1/files**", lambda route: route.abort())
     invoice = camera_photo(tmp_path / "invoice.jpg", size=(1200, 1600), orientation=1)
     item_m = page.get_by_test_id("disbursement").filter(has_text="康复器材店")
     item_m.get_by_test_id("add-invoice").click()
@@ -157,9 +159,26 @@ def test_disbursement_paid_only_once_its_invoice_arrived(phones: Any, server: Se
     expect(item_m.get_by_test_id("attachment")).to_have_count(1)
     item_m.get_by_test_id("save-invoice").click()
     tile = item_m.get_by_test_id("disbursement-files").get_by_test_id("attachment")
-    expect(tile).to_have_attribute("data-state", "uploaded", timeout=20000)
+    expect(tile).to_have_attribute("data-state", "waiting")
     manager.wait_synced()
     server.wait_for(lambda: bool(server.records("disbursement")[stored["id"]]["attachments"]), "the invoice reference")
+
+    # The payer's phone has the reference but not the file: it says so, and pay stays off.
+    payer.page.reload()
+    item = payer.page.get_by_test_id("disbursement").filter(has_text="康复器材店")
+    remote = item.get_by_test_id("disbursement-files").get_by_test_id("attachment")
+    expect(remote).to_have_attribute("data-state", "pending")
+    expect(remote).to_contain_text("等待上传")
+    expect(item.get_by_test_id("invoice-missing")).to_contain_text("尚未上传到服务器")
+    expect(item.get_by_test_id("open-pay")).to_be_disabled()
+    remote.evaluate("e => e.scrollIntoView({block: 'center'})")
+    payer.shot("96-invoice-waiting-on-another-phone")
+
+    # The line comes back: the queue tries again and the photo arrives.
+    manager.context.unroute("**/api/v1/files**")
+    manager.offline(True)
+    manager.offline(False)
+    expect(tile).to_have_attribute("data-state", "uploaded", timeout=30000)
 
     # Now the payer can pay (after the next sync or a reload), and the server takes it.
     payer.page.reload()

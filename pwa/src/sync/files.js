@@ -259,6 +259,8 @@ export class FileQueue {
     addEventListener('online', () => { this.attempt = 0; this.kick(); });
     pruneFiles().catch(() => {});
     this.kick();
+    // a fallback, as the sync runner's: a stop for a lost token or another tab's queue
+    setInterval(() => { if (this.attempt === 0) this.kick(); }, 60000);
   }
 
   kick(delay = 0) {
