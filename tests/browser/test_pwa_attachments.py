@@ -189,3 +189,35 @@ def test_disbursement_paid_only_once_its_invoice_arrived(phones: Any, server: Se
     item.locator("input[name=reference]").fill("BANK-2026-PH2")
     item.get_by_test_id("pay-disbursement").click()
     server.wait_for(lambda: server.records("disbursement")[stored["id"]]["status"] == "paid", "the payment", page=payer.page)
+
+
+def test_event_photos_taken_with_the_event_and_added_later(phones: Any, server: Server, tmp_path: Path) -> None:
+    """An event made with a photo carries it; a photo added when editing goes through
+    attachment.add; both reach the server and show as uploaded."""
+    server.station("PH-003")
+    phone = enrol_phone(phones, server, "events", "staff-ev", "staff", station="PH-003")
+    page = phone.page
+    phone.go("/events/new")
+    page.locator("input[name=title]").fill("敬老院探访")
+    page.locator("input[name=date]").fill("2026-12-12")
+    page.get_by_test_id("event-photos-pick-camera").set_input_files(str(camera_photo(tmp_path / "a.jpg", size=(2000, 1500))))
+    expect(page.get_by_test_id("event-photos-pick").get_by_test_id("attachment")).to_have_count(1)
+    page.get_by_test_id("save-event").click()
+    expect(page.get_by_test_id("event-title")).to_have_text("敬老院探访")
+    shown = page.get_by_test_id("event-photos").get_by_test_id("attachment")
+    expect(shown).to_have_attribute("data-state", "uploaded", timeout=20000)
+    event_id = page.url.rsplit("/", 1)[-1]
+
+    page.get_by_test_id("edit-event").click()
+    page.get_by_test_id("event-photos-pick-pick").set_input_files(str(camera_photo(tmp_path / "b.jpg", size=(1500, 2000), orientation=1)))
+    expect(page.get_by_test_id("event-photos-pick").get_by_test_id("attachment")).to_have_count(2)
+    page.get_by_test_id("event-photos-pick").evaluate("e => e.scrollIntoView({block: 'center'})")
+    phone.shot("97-event-photos-edit")
+    page.get_by_test_id("save-event").click()
+    shown = page.get_by_test_id("event-photos").get_by_test_id("attachment")
+    expect(shown).to_have_count(2)
+    expect(shown.nth(1)).to_have_attribute("data-state", "uploaded", timeout=20000)
+    phone.wait_synced()
+    server.wait_for(lambda: len(server.records("event")[event_id].get("attachments", [])) == 2, "both photos on the event")
+    kinds = {a["kind"] for a in server.records("event")[event_id]["attachments"]}
+    assert kinds == {"photo"}
