@@ -190,6 +190,8 @@ class ProjectCreateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     fund_id: Uuid
     name: Title
     description: Notes = ""
+    attachments: Attachments = []
+    """Photos of the project (``public: true``: shown on its public page)."""
 
 
 class DisbursementRequestArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -338,6 +340,9 @@ class ProjectRecord(msgspec.Struct, frozen=True):
     name: str
     description: str
     created_at: str
+    attachments: list[AttachmentRef] = []
+    """Public records: every phone sees them; a file marked ``public`` is also shown to
+    anyone at ``/public/files/{sha256}``."""
 
 
 class LedgerEntryRecord(msgspec.Struct, frozen=True):

@@ -345,4 +345,10 @@ async def _prune_forever(state: AppState) -> None:
                 await state.db.refresh_statistics()
         except Exception:
             log.exception("pruning tombstones failed; will try again")
+        try:
+            gone = await files.sweep_files(state)
+            if gone:
+                log.info("attachment retention deleted %d unreferenced files", len(gone))
+        except Exception:
+            log.exception("the attachments' retention sweep failed; will try again")
         await asyncio.sleep(PRUNE_EVERY_SECONDS)

@@ -31,6 +31,9 @@ async def client_config_route(request: Request[Any, Any, Any]) -> dict[str, Any]
         "hours_max_session_hours": settings.hours_max_session_hours,
         "receipt_holder": {"zh": settings.receipt_holder_zh, "en": settings.receipt_holder_en},
         "clock_warn_minutes": settings.clock_warn_minutes,
+        "goods_photo_line_fen": settings.goods_photo_line_fen,
+        "disbursement_invoice_line_fen": settings.disbursement_invoice_line_fen,
+        "file_max_bytes": settings.attachment_max_bytes,
     }
 
 

@@ -13,6 +13,11 @@ hours, dates, stations, who on the staff recorded it. Every synced record that c
 written through the engine (``sync.write.run_unit``), so phones holding it receive the
 erased version on their next pull, exactly what a fresh pull would give.
 
+Attachments (photos of goods, invoices) stay with the gift: they are evidence of what
+was given, keyed by content hash with no name and no EXIF; a photo that shows a person is
+removed by staff with ``attachment.remove@1`` and its bytes go with the retention sweep
+(docs/security.md, "Erasure (PIPL)").
+
 The fund ledger stays verifiable: a ledger note is outside what the chain hashes (its
 salted digest is inside), so erasure blanks the note and marks its salt ``erased``, and
 the digest the hash covers is unchanged (``server/domain/funds.py``).

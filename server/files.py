@@ -13,13 +13,15 @@ see is ``404 not_found``, exactly like one that does not exist.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
 import re
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.response import Stream
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.attachments import UploadStart, UploadState
@@ -34,6 +36,7 @@ from server.domain.attachments import (
     file_uploads,
     files,
     may_see,
+    prune_files,
     public_ref,
 )
 from server.filestore import ALLOWED, CHUNK_SIZE, check_image, sha256_of, sniff
@@ -43,6 +46,7 @@ from sync.errors import ProtocolError
 from sync.scopes import Grant
 from sync.timeutil import iso, now_iso, utc_now
 
+log = logging.getLogger("server.attachments")
 SHA = re.compile(r"[0-9a-f]{64}")
 PRIVATE_CACHE = "private, max-age=31536000, immutable"
 """A file never changes under its hash; only the phone's own cache keeps it."""
@@ -116,11 +120,7 @@ async def start_upload(request: Request[Any, Any, Any]) -> Response[bytes]:
                           f"file too large: {_mb(body.size)}, at most {_mb(rules.max_bytes)}",
                           field="size")
         row = await _start(state, rules, device_of(grant), body)
-        received = 0
-        if row.state != COMPLETE:
-            async with state.db.read() as conn:
-                received = await state.files.received(conn, body.sha256)
-        return _json(_state(row, received))
+        return _json(_state(row, 0 if row.state == COMPLETE else state.files.held(row)))
 
 
 def _mb(size: int) -> str:
@@ -135,6 +135,13 @@ async def _start(state: AppState, rules: AttachmentRules, device: str, body: Upl
 
     async def work(conn: AsyncConnection) -> Any:
         row = await _file_row(conn, body.sha256)
+        if row is not None and row.state == COMPLETE and not state.files.present(body.sha256):
+            log.error("attachment %s is complete but its bytes are missing; taking it again",
+                      body.sha256)
+            await conn.execute(update(files).where(files.c.sha256 == body.sha256).values(
+                state=PARTIAL, received=0, completed_at=None, updated_at=now))
+            await conn.execute(delete(file_thumbs).where(file_thumbs.c.sha256 == body.sha256))
+            row = await _file_row(conn, body.sha256)
         if row is not None and row.state == COMPLETE:
             return row
         if row is not None and int(row.size) != body.size:
@@ -205,7 +212,7 @@ async def upload_chunk(request: Request[Any, Any, Any], sha256: str) -> Response
             row = await _file_row(conn, sha)
             mine = (await conn.execute(select(file_uploads.c.sha256).where(
                 file_uploads.c.sha256 == sha, file_uploads.c.device == device_of(grant)))).first()
-            held = 0 if row is None or row.state == COMPLETE else await state.files.received(conn, sha)
+        held = 0 if row is None or row.state == COMPLETE else state.files.held(row)
         if row is None or mine is None:
             raise _refuse(404, "not_found", "请先开始上传(POST /api/v1/files)",
                           "start the upload first (POST /api/v1/files)")
@@ -220,7 +227,8 @@ async def upload_chunk(request: Request[Any, Any, Any], sha256: str) -> Response
         received = await state.files.append(state.db, sha, offset, data)
         if received is None:
             async with state.db.read() as conn:
-                raise _mismatch(await state.files.received(conn, sha))
+                now_row = await _file_row(conn, sha)
+            raise _mismatch(state.files.held(now_row) if now_row is not None else 0)
         if received < int(row.size):
             return _json(_state(row, received))
         return _json(await _complete(state, row))
@@ -232,26 +240,35 @@ def _mismatch(held: int) -> ProtocolError:
                    received=held)
 
 
+def _examine(data: bytes, sha: str, size: int) -> tuple[bool, str | None, bytes | None]:
+    """In a thread (hashing and decoding hold no lock the loop needs): whether the bytes
+    are the file, their sniffed type (None: not allowed, or an image Pillow cannot read)
+    and an image's thumbnail."""
+    if len(data) != size or sha256_of(data) != sha:
+        return False, None, None
+    media_type = sniff(data[:16])
+    if media_type is None or not media_type.startswith("image/"):
+        return True, media_type, None
+    thumb = check_image(data)
+    return True, (media_type if thumb is not None else None), thumb
+
+
 async def _complete(state: AppState, row: Any) -> UploadState:
     """Check the whole file; keep it (thumbnail made) or discard it with the reason."""
     sha = row.sha256
     data = await state.files.assemble(state.db, sha)
-    if len(data) != int(row.size) or sha256_of(data) != sha:
+    matches, media_type, thumb = await asyncio.to_thread(_examine, data, sha, int(row.size))
+    if not matches:
         await state.files.discard(state.db, sha)
         raise _refuse(422, "file_hash_mismatch", "文件校验值不符,上传已作废,请重新上传",
                       "the file's SHA-256 does not match; the upload was discarded, send it again")
-    media_type = sniff(data[:16])
-    thumb: bytes | None = None
-    if media_type is not None and media_type.startswith("image/"):
-        thumb = await asyncio.to_thread(check_image, data)
-        if thumb is None:
-            media_type = None
     if media_type is None:
         await state.files.discard(state.db, sha)
         raise _refuse(415, "file_type_not_allowed",
                       "文件内容不是照片(JPEG、PNG、WebP)或 PDF,已拒收",
                       "the file's content is not a photo (JPEG, PNG, WebP) or a PDF; refused")
     now = now_iso()
+    await state.files.seal(sha)
 
     async def work(conn: AsyncConnection) -> Any:
         done = await conn.execute(
@@ -265,6 +282,7 @@ async def _complete(state: AppState, row: Any) -> UploadState:
         return await _file_row(conn, sha)
 
     final = await state.db.run_write(work)
+    await state.files.settle(sha)
     return _state(final, int(final.size))
 
 
@@ -321,7 +339,7 @@ async def download(request: Request[Any, Any, Any], sha256: str,
         row = await _file_row(conn, sha) if visible else None
     if not visible:
         raise _not_found()
-    if row is None or row.state != COMPLETE:
+    if row is None or row.state != COMPLETE or not state.files.present(sha):
         raise _refuse(404, "file_pending", "照片等待上传", "waiting for upload")
     return await _send(request, state, row, thumb, PRIVATE_CACHE)
 
@@ -340,11 +358,22 @@ async def public_download(request: Request[Any, Any, Any], sha256: str,
     async with state.db.read() as conn:
         shown = await public_ref(conn, sha)
         row = await _file_row(conn, sha) if shown else None
-    if row is None or row.state != COMPLETE:
+    if row is None or row.state != COMPLETE or not state.files.present(sha):
         raise _not_found()
     return await _send(request, state, row, thumb, PUBLIC_CACHE)
 
 
+async def sweep_files(state: AppState, *, now: dt.datetime | None = None) -> list[str]:
+    """The retention sweep of attachments (``prune_files``), then the deleted files' bytes
+    (the database store's went with their rows). Run hourly by the app's pruner."""
+    rules = state.registry.config(AttachmentRules)
+    gone = await prune_files(state.db, state.registry,
+                             dt.timedelta(days=rules.retention_days), now=now)
+    for sha in gone:
+        await state.files.remove(sha)
+    return gone
+
+
 ROUTES = [start_upload, upload_chunk, download, public_download]
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "sweep_files"]

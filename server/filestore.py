@@ -25,7 +25,7 @@ import io
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -63,6 +63,10 @@ def check_image(data: bytes) -> bytes | None:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
         with Image.open(io.BytesIO(data)) as opened:
+            # a JPEG is decoded straight at 1/2, 1/4 or 1/8 scale (DCT scaling): the whole
+            # file is still read and decoded, at a fraction of the work
+            opened.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
+            opened.load()
             image: Image.Image = ImageOps.exif_transpose(opened)
             image.thumbnail((THUMB_SIDE, THUMB_SIDE))
             if image.mode not in ("RGB", "L"):
@@ -78,8 +82,12 @@ def check_image(data: bytes) -> bytes | None:
 class FileStore(Protocol):
     kind: str
 
-    async def received(self, conn: AsyncConnection, sha256: str) -> int:
-        """Bytes held of a partial upload."""
+    def held(self, row: Any) -> int:
+        """Bytes held of a partial upload (``row``: its ``files`` row, as just read)."""
+
+    def present(self, sha256: str) -> bool:
+        """Whether a complete file's bytes are there (a data directory restored without
+        its ``files/`` folder: not; the upload is then taken again)."""
 
     async def append(self, db: Database, sha256: str, offset: int, data: bytes) -> int | None:
         """Write ``data`` at ``offset`` if that is what the store holds; the new length,
@@ -88,8 +96,15 @@ class FileStore(Protocol):
     async def assemble(self, db: Database, sha256: str) -> bytes:
         """Every byte of a partial upload (for the final checks)."""
 
+    async def seal(self, sha256: str) -> None:
+        """Before the transaction that marks the upload complete: make its bytes durable."""
+
     async def finish(self, conn: AsyncConnection, sha256: str) -> None:
-        """Make a checked upload the file (inside the transaction that marks it complete)."""
+        """Make a checked upload the file (inside the transaction that marks it complete:
+        quick, no waiting on the disk)."""
+
+    async def settle(self, sha256: str) -> None:
+        """After that transaction committed: make the file's name durable."""
 
     async def discard(self, db: Database, sha256: str) -> None:
         """Forget a partial upload that failed its checks."""
@@ -125,9 +140,9 @@ class DirectoryStore:
             found = self._locks[sha256] = asyncio.Lock()
         return found
 
-    async def received(self, conn: AsyncConnection, sha256: str) -> int:
+    def held(self, row: Any) -> int:
         try:
-            return self.part(sha256).stat().st_size
+            return self.part(row.sha256).stat().st_size
         except FileNotFoundError:
             return 0
 
@@ -143,12 +158,17 @@ class DirectoryStore:
     async def assemble(self, db: Database, sha256: str) -> bytes:
         return await asyncio.to_thread(self.part(sha256).read_bytes)
 
+    async def seal(self, sha256: str) -> None:
+        await asyncio.to_thread(_fsync_file, self.part(sha256))
+
     async def finish(self, conn: AsyncConnection, sha256: str) -> None:
+        # no await on the disk here: on SQLite this runs inside the single writer's round
         target = self.path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(_fsync_file, self.part(sha256))
         os.replace(self.part(sha256), target)  # atomic: a reader sees all of it or nothing
-        _fsync_dir(target.parent)
+
+    async def settle(self, sha256: str) -> None:
+        await asyncio.to_thread(_fsync_dir, self.path(sha256).parent)
 
     async def discard(self, db: Database, sha256: str) -> None:
         async with self.lock(sha256):
@@ -163,7 +183,7 @@ class DirectoryStore:
                     return
                 yield block
 
-    def exists(self, sha256: str) -> bool:
+    def present(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
     async def remove(self, sha256: str) -> None:
@@ -197,10 +217,11 @@ class DatabaseStore:
 
     kind = "database"
 
-    async def received(self, conn: AsyncConnection, sha256: str) -> int:
-        value = (await conn.execute(select(files.c.received).where(files.c.sha256 == sha256))
-                 ).scalar()
-        return int(value or 0)
+    def held(self, row: Any) -> int:
+        return int(row.received)
+
+    def present(self, sha256: str) -> bool:
+        return True
 
     async def append(self, db: Database, sha256: str, offset: int, data: bytes) -> int | None:
         async def work(conn: AsyncConnection) -> int | None:
@@ -222,8 +243,14 @@ class DatabaseStore:
                 file_chunks.c.sha256 == sha256).order_by(file_chunks.c.offset))
             return b"".join(bytes(r[0]) for r in rows)
 
+    async def seal(self, sha256: str) -> None:
+        return None  # the chunks committed with their transactions
+
     async def finish(self, conn: AsyncConnection, sha256: str) -> None:
         return None  # the chunks are the file
+
+    async def settle(self, sha256: str) -> None:
+        return None
 
     async def discard(self, db: Database, sha256: str) -> None:
         async def work(conn: AsyncConnection) -> None:

@@ -60,6 +60,7 @@ from schemas.attachments import (
 from server.settings import Settings
 from sync.db import Database
 from sync.errors import Rejected, not_found
+from sync.push import LockPlan, Peek, locks_first
 from sync.registry import Registry
 from sync.scopes import Grant, feed_filter
 from sync.tables import changes, metadata
@@ -175,6 +176,10 @@ class Attachables:
     """Record types that take attachments, and who may attach to each (``allow``)."""
 
     checks: dict[str, MayAttach] = field(default_factory=dict)
+    also_locks: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = field(
+        default_factory=dict)
+    """Per type, the other records its check reads (a disbursement's fund): locked first,
+    in the server's lock order, with the record itself (docs/architecture.md)."""
 
 
 def _attachables(registry: Registry) -> Attachables:
@@ -186,11 +191,16 @@ def _attachables(registry: Registry) -> Attachables:
         return found
 
 
-def allow(registry: Registry, record_type: str, may_attach: MayAttach) -> None:
+def allow(registry: Registry, record_type: str, may_attach: MayAttach, *,
+          also_locks: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None) -> None:
     """Let ``attachment.add``/``attachment.remove`` change the files of ``record_type``
     records for whoever ``may_attach`` lets through. The type's table needs an
-    ``attachments`` text column written with ``encode``/``stage_refs``."""
-    _attachables(registry).checks[record_type] = may_attach
+    ``attachments`` text column written with ``encode``/``stage_refs``. ``also_locks``:
+    the records (type, id) ``may_attach`` reads besides the record, from its row."""
+    found = _attachables(registry)
+    found.checks[record_type] = may_attach
+    if also_locks is not None:
+        found.also_locks[record_type] = also_locks
 
 
 # -- the attachments field -----------------------------------------------------------------
@@ -409,11 +419,38 @@ async def prune_files(db: Database, registry: Registry, retention: dt.timedelta,
     return [g[0] for g in gone]
 
 
+def _lock_plan(attachables: Attachables) -> LockPlan:
+    """The record named by ``record_type``/``record_id`` (and what its check reads),
+    locked by the batch preload in the server's order: the type is in the args, so it
+    cannot be a static ``preload`` field."""
+
+    async def plan(peek: Peek, grant: Grant,
+                   args: AttachmentAddArgs | AttachmentRemoveArgs) -> list[tuple[str, str]]:
+        if args.record_type not in attachables.checks:
+            return []  # refused by the mutator (not_attachable)
+        wanted = [(args.record_type, args.record_id)]
+        also = attachables.also_locks.get(args.record_type)
+        if also is not None:
+            row = await peek(args.record_type, args.record_id)
+            if row is not None:
+                wanted += also(row)
+        return wanted
+
+    return plan
+
+
 def install(registry: Registry, rules: AttachmentRules) -> None:
     registry.configure(rules)
-    _attachables(registry)
-    registry.mutation("attachment.add", 1, AttachmentAddArgs)(add_attachments)
-    registry.mutation("attachment.remove", 1, AttachmentRemoveArgs)(remove_attachment)
+    plan = locks_first(_lock_plan(_attachables(registry)))
+
+    async def add(tx: Tx, ctx: MutationContext, args: AttachmentAddArgs) -> None:
+        await add_attachments(tx, ctx, args)
+
+    async def remove(tx: Tx, ctx: MutationContext, args: AttachmentRemoveArgs) -> None:
+        await remove_attachment(tx, ctx, args)
+
+    registry.mutation("attachment.add", 1, AttachmentAddArgs)(plan(add))
+    registry.mutation("attachment.remove", 1, AttachmentRemoveArgs)(plan(remove))
 
 
 __all__ = [

@@ -98,6 +98,7 @@ projects = Table(
     Column("description", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
+    Column("attachments", Text, nullable=False, default="[]"),
 )
 
 ledger_entries = Table(
@@ -227,7 +228,9 @@ def _project_scope(row: Mapping[str, Any]) -> Scope:
 
 
 def _project_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row[c] for c in ("id", "fund_id", "name", "description", "created_at")}
+    data = {c: row[c] for c in ("id", "fund_id", "name", "description", "created_at")}
+    data["attachments"] = attachments.wire(row["attachments"])
+    return data
 
 
 def _entry_scope(row: Mapping[str, Any]) -> Scope:
@@ -470,7 +473,20 @@ async def create_project(tx: Tx, ctx: MutationContext, args: ProjectCreateArgs) 
     tx.insert("project", {
         "id": args.id, "fund_id": args.fund_id, "name": args.name,
         "description": args.description, "created_by": ctx.user_id, "created_at": ctx.now,
+        "attachments": attachments.encode(args.attachments),
     })
+    attachments.stage_refs(tx, "project", args.id, args.attachments)
+
+
+async def may_attach_project(tx: Tx, ctx: MutationContext, project: dict[str, Any],
+                             after: list[AttachmentRef]) -> None:
+    """Who creates a fund's projects (its station's managers, the federation) changes
+    their photos; ``public: true`` shows one on the fund's public page."""
+    fund = await live_fund(tx, project["fund_id"])
+    if not works_for_fund(ctx.grant, fund, rank=MANAGER):
+        raise forbidden("只有基金所在站点或慈善会的管理者可以更改项目照片",
+                        "only the fund's station managers or the federation change a "
+                        "project's photos")
 
 
 def _fen(amount: int) -> str:
@@ -712,7 +728,9 @@ def install(registry: Registry) -> None:
     registry.add_record_type(RecordType(
         "disbursement", disbursements, "id", _disbursement_scope, _disbursement_wire,
         tombstone=None, shape=DisbursementRecord))
-    attachments.allow(registry, "disbursement", may_attach)
+    by_fund = lambda row: [("fund", str(row["fund_id"]))]  # what the checks read
+    attachments.allow(registry, "disbursement", may_attach, also_locks=by_fund)
+    attachments.allow(registry, "project", may_attach_project, also_locks=by_fund)
     registry.mutation("fund.create", 1, FundCreateArgs, preload=(("fund", "id"),))(create_fund)
     registry.mutation("fund.seed", 1, FundSeedArgs, preload=(("fund", "fund_id"),))(seed_fund)
     registry.mutation("project.create", 1, ProjectCreateArgs,

@@ -1,6 +1,7 @@
 """Attachments (issue 14): files by SHA-256, who started their uploads, which records refer
 to them, their bytes when kept in the database, thumbnails; and an ``attachments`` field
-on the records that take files (goods gifts, disbursements, events, catalogue items).
+on the records that take files (goods gifts, disbursements, events, catalogue items,
+fund projects).
 
 Revision ID: 0016
 Revises: 0015
@@ -16,7 +17,7 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-RECORD_TABLES = ("donations", "disbursements", "events", "redemption_items")
+RECORD_TABLES = ("donations", "disbursements", "events", "redemption_items", "fund_projects")
 
 
 def upgrade() -> None:
