@@ -75,7 +75,7 @@ export const ADMIN_OVERLAY = {
   'project.create'(view, args, m) {
     put(view, 'project', args.id, {
       id: args.id, fund_id: args.fund_id, name: args.name, description: args.description ?? '',
-      created_at: m.created_at, pending: true,
+      created_at: m.created_at, attachments: args.attachments || [], pending: true,
     });
   },
   'catalogue.add'(view, args, m, me) {
