@@ -161,11 +161,20 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.command == "prune":
             from server.domain import build_registry
+            from server.domain.attachments import prune_files
+            from server.filestore import open_store
             from sync.retention import prune_tombstones
 
             days = args.days if args.days is not None else settings.retention_days
-            removed = await prune_tombstones(db, build_registry(), dt.timedelta(days=days))
+            registry = build_registry(settings)
+            removed = await prune_tombstones(db, registry, dt.timedelta(days=days))
             print(f"pruned {removed} tombstones older than {days} days")
+            keep = settings.attachment_retention_days
+            gone = await prune_files(db, registry, dt.timedelta(days=keep))
+            store = open_store(settings.attachment_storage, settings.data_dir, db.is_postgres)
+            for sha in gone:
+                await store.remove(sha)
+            print(f"deleted {len(gone)} attachments unreferenced for {keep:g} days")
             return 0
         if args.command == "hours":
             from server.domain import build_registry

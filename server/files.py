@@ -253,17 +253,31 @@ def _examine(data: bytes, sha: str, size: int) -> tuple[bool, str | None, bytes 
     return True, (media_type if thumb is not None else None), thumb
 
 
+async def _discard(state: AppState, sha: str) -> None:
+    """A finished upload failed its checks: its bytes and its rows go (it counts against no
+    device's unfinished uploads any more); a record's reference to it stays, pending."""
+    await state.files.discard(state.db, sha)
+
+    async def work(conn: AsyncConnection) -> None:
+        gone = await conn.execute(delete(files).where(files.c.sha256 == sha,
+                                                      files.c.state == PARTIAL))
+        if gone.rowcount:
+            await conn.execute(delete(file_uploads).where(file_uploads.c.sha256 == sha))
+
+    await state.db.run_write(work)
+
+
 async def _complete(state: AppState, row: Any) -> UploadState:
     """Check the whole file; keep it (thumbnail made) or discard it with the reason."""
     sha = row.sha256
     data = await state.files.assemble(state.db, sha)
     matches, media_type, thumb = await asyncio.to_thread(_examine, data, sha, int(row.size))
     if not matches:
-        await state.files.discard(state.db, sha)
+        await _discard(state, sha)
         raise _refuse(422, "file_hash_mismatch", "文件校验值不符,上传已作废,请重新上传",
                       "the file's SHA-256 does not match; the upload was discarded, send it again")
     if media_type is None:
-        await state.files.discard(state.db, sha)
+        await _discard(state, sha)
         raise _refuse(415, "file_type_not_allowed",
                       "文件内容不是照片(JPEG、PNG、WebP)或 PDF,已拒收",
                       "the file's content is not a photo (JPEG, PNG, WebP) or a PDF; refused")

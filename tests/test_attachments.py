@@ -122,8 +122,11 @@ async def test_a_lying_hash_is_refused_and_the_upload_discarded(api: Api) -> Non
     refused = await api.http.patch(f"/api/v1/files/{sha}", content=other,
                                    headers={**api.auth(token), "Upload-Offset": "0"})
     assert refused.status_code == 422 and refused.json()["code"] == "file_hash_mismatch"
+    # discarded: nothing of it is served, and the device's unfinished uploads went down
     assert (await api.http.get(f"/api/v1/files/{sha}", headers=api.auth(token))
-            ).json()["code"] == "file_pending"
+            ).status_code == 404
+    async with api.state.db.read() as conn:
+        assert (await conn.execute(select(func.count()).select_from(files))).scalar_one() == 0
 
 
 async def test_a_file_over_the_limits_is_refused_with_a_clear_reason(api: Api) -> None:
