@@ -221,3 +221,14 @@ def test_event_photos_taken_with_the_event_and_added_later(phones: Any, server: 
     server.wait_for(lambda: len(server.records("event")[event_id].get("attachments", [])) == 2, "both photos on the event")
     kinds = {a["kind"] for a in server.records("event")[event_id]["attachments"]}
     assert kinds == {"photo"}
+    # In English too: the states and the buttons' names.
+    page.locator("button.lang").click()
+    expect(shown.nth(0)).to_contain_text("Uploaded")
+    expect(shown.nth(0).get_by_role("button", name="Open file 1")).to_be_enabled()
+    page.get_by_test_id("edit-event").click()
+    picker = page.get_by_test_id("event-photos-pick")
+    expect(picker.get_by_text("Take photo")).to_be_visible()
+    expect(picker.get_by_role("button", name="Remove file 2")).to_be_visible()
+    picker.evaluate("e => e.scrollIntoView({block: 'center'})")
+    phone.shot("98-event-photos-en")
+    page.locator("button.lang").click()

@@ -14,9 +14,9 @@ export const PHOTO_QUALITY = 0.85;
 export const MAX_FILES = 6;
 
 addStrings({
-  'files.take_photo': ['拍照', 'Take a photo'],
-  'files.pick_photo': ['从相册选择', 'From the gallery'],
-  'files.pick_file': ['选择照片或 PDF', 'Pick a photo or PDF'],
+  'files.take_photo': ['拍照', 'Take photo'],
+  'files.pick_photo': ['从相册选择', 'Gallery'],
+  'files.pick_file': ['选择照片或 PDF', 'Photo or PDF'],
   'files.working': ['正在处理照片…', 'Preparing the photo…'],
   'files.draft': ['保存后上传', 'Uploads once saved'],
   'files.waiting': ['等待上传', 'Waiting for upload'],
