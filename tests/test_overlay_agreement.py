@@ -124,6 +124,11 @@ class Agreement:
         self.covered.add(name)
 
 
+def photo_ref(byte: str, kind: str) -> dict[str, Any]:
+    """An AttachmentRef to a file not uploaded yet (the reference is enough to apply)."""
+    return {"sha256": byte * 32, "media_type": "image/jpeg", "size": 1234, "kind": kind, "public": False}
+
+
 async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     admin = Phone(api, await api.token("admin", "admin"), {"user": "admin", "role": "admin"})
     config = (await api.http.get("/api/v1/client-config", headers=api.auth(admin.token))).json()
@@ -186,7 +191,8 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     await run.case(staff, "donation.record", {
         "id": goods, "station": station, "kind": "goods", "event_id": None, "direction": "undirected",
         "items": [{"name": "大米", "quantity": 2, "unit": "袋", "estimated_value_fen": 5000}],
-        "donor": {"anonymous": True, "wants_receipt": False}, "receipt": None}, [("donation", goods)])
+        "donor": {"anonymous": True, "wants_receipt": False}, "receipt": None,
+        "attachments": [photo_ref("a1", "photo")]}, [("donation", goods)])
     await run.case(staff, "receipt.reprint", {"number": number}, [("receipt", number)])
     small = new_id()
     await run.case(staff, "donation.correct", {"id": small, "donation_id": goods, "action": "correct",
@@ -211,6 +217,16 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
                    [("disbursement", paid)])
     await run.case(federation, "disbursement.decide", {"id": paid, "decision": "approve", "note": ""}, [("disbursement", paid)])
     await run.case(treasurer, "disbursement.pay", {"id": paid, "reference": "BANK-1"}, [("disbursement", paid)])
+    # its invoice, added after the request and taken off again (files referred to, not yet sent)
+    later = new_id()
+    await run.case(manager, "disbursement.request", {"id": later, "fund_id": fund, "project_id": project,
+                                                    "amount_fen": 5_000, "payee": "王五", "purpose": "物资",
+                                                    "attachments": [photo_ref("b1", "invoice")]},
+                   [("disbursement", later)])
+    await run.case(manager, "attachment.add", {"record_type": "disbursement", "record_id": later,
+                                               "attachments": [photo_ref("b2", "invoice")]}, [("disbursement", later)])
+    await run.case(manager, "attachment.remove", {"record_type": "disbursement", "record_id": later,
+                                                  "sha256": "b1" * 32}, [("disbursement", later)])
 
     # -- volunteers, hours, the Time Bank
     await run.case(volunteer, "volunteer.register", {"user_id": "ov-vol", "name": "王志愿", "stations": [station],

@@ -16,6 +16,12 @@ export const CONFIG_DEFAULTS = {
   receipt_holder: { zh: '市慈善总会', en: 'City Charity Federation' },
   /** The phone's clock this far (minutes) from the server's warns on the sync bar. */
   clock_warn_minutes: 5,
+  /** Goods valued above this need a photo of the goods (the server rejects them without). */
+  goods_photo_line_fen: 200000,
+  /** A disbursement above this is paid only once its invoice photo reached the server. */
+  disbursement_invoice_line_fen: 100000,
+  /** The largest file the server takes (a PDF; photos are made small on the phone). */
+  file_max_bytes: 10 * 1024 * 1024,
 };
 
 /** One setting from the cached copy in `meta` (the snapshot's meta), or its default. */

@@ -7,7 +7,7 @@ import { startAreas } from './areas/index.js';
 import { sendVersionEverywhere } from './sync/version.js';
 import { ContextCheck } from './screens/context_check.jsx';
 import { getLang, setLang } from './i18n.js';
-import { refresh, runner, subscribe } from './state.js';
+import { fileQueue, refresh, runner, subscribe } from './state.js';
 import { fetchConfig } from './config.js';
 import { watchSeries } from './areas/donations/series.js';
 import './styles.css';
@@ -20,7 +20,7 @@ root.textContent = ''; // the static "Loading" line
 render(<ContextCheck><App /></ContextCheck>, root); // plain http or WeChat: say what to do first
 watchSeries(); // claims this phone's receipt series once enrolled as staff (online)
 startAreas();
-refresh().then(() => runner.start());
+refresh().then(() => { runner.start(); fileQueue.start(); });
 // the server's settings for the forms (cached; refetched once per token and when back online)
 subscribe((snapshot) => { if (snapshot.meta.token) fetchConfig().then((changed) => changed && refresh()); });
 addEventListener('online', () => fetchConfig({ force: true }).then((changed) => changed && refresh()));

@@ -4,7 +4,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { enqueue } from './sync/engine.js';
 import { baseView, buildView, overlayView } from './sync/local.js';
 import { SyncRunner } from './sync/runner.js';
-import { allMeta, openStore } from './sync/store.js';
+import { allMeta, getMeta, openStore } from './sync/store.js';
+import { FileQueue, queueFiles } from './sync/files.js';
 import { ArgsInvalid, checkArgs } from './ui/forms.js';
 import { setApprovalThreshold } from './areas/donations/model.js';
 import { configValue } from './config.js';
@@ -39,6 +40,8 @@ export async function refresh() {
 }
 
 export const runner = new SyncRunner(() => refresh());
+/** Photos and PDFs go up beside the outbox (src/sync/files.js). */
+export const fileQueue = new FileQueue(() => getMeta('token'));
 
 addEventListener('online', () => refresh());
 addEventListener('offline', () => refresh());
@@ -61,6 +64,8 @@ const queuing = new Map(); // key -> the enqueue in flight in this tab
 export async function act(name, args, version = 1, { key } = {}) {
   const fields = await checkArgs(name, args, version);
   if (fields) throw new ArgsInvalid(name, fields);
+  // The files this mutation refers to leave their draft state and go up beside it.
+  if (args?.attachments?.length) { await queueFiles(args.attachments); fileQueue.kick(); }
   if (key && queuing.has(key)) return queuing.get(key);
   const pending = (async () => {
     if (key) {

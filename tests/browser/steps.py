@@ -248,3 +248,45 @@ def credit_hours(server: Server, activity: str, user: str, hours: int) -> None:
     response = server.http.post("/api/v1/sync/push", json=body, headers={
         "Authorization": f"Bearer {server.token('admin-2', 'admin')}"})
     assert response.json()["results"][0]["status"] == "applied", response.text
+
+
+# -- photos -------------------------------------------------------------------------------
+
+
+def camera_photo(path: Any, size: tuple[int, int] = (4000, 3000), orientation: int = 6) -> Any:
+    """A JPEG as a phone camera writes it: ``size`` as stored, sensor noise (so it does not
+    compress to nothing), a red block in the stored top-left corner, and EXIF with the maker,
+    an orientation (6: turn right to view) and a GPS position. Returns ``path``."""
+    from PIL import Image, ImageDraw
+
+    image = Image.effect_noise(size, 40).convert("RGB")
+    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 8, size[1] // 8), fill=(220, 20, 20))
+    exif = Image.Exif()
+    exif[0x010F] = "TestMaker"  # Make
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8825).update({1: "N", 2: (22.0, 32.0, 10.0), 3: "E", 4: (113.0, 19.0, 5.0)})
+    image.save(path, "JPEG", quality=90, exif=exif)
+    return path
+
+
+def upload_photo(server: Server, token: str, kind: str = "invoice") -> dict[str, Any]:
+    """A small JPEG uploaded with ``token`` through the file routes (one chunk), as a phone
+    sends an invoice photo; returns the AttachmentRef a record carries."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (240, 240, 230)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    auth = {"Authorization": f"Bearer {token}"}
+    started = server.http.post("/api/v1/files", json={"sha256": sha, "size": len(data), "media_type": "image/jpeg"},
+                               headers=auth)
+    assert started.status_code == 200, started.text
+    if not started.json()["complete"]:
+        sent = server.http.patch(f"/api/v1/files/{sha}", content=data,
+                                 headers={**auth, "Upload-Offset": "0", "Content-Type": "application/octet-stream"})
+        assert sent.status_code == 200 and sent.json()["complete"], sent.text
+    return {"sha256": sha, "media_type": "image/jpeg", "size": len(data), "kind": kind, "public": False}

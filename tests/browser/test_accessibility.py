@@ -29,7 +29,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import PHONE, Phone, Server
 from tests.browser.conftest import SHOTS as SHOT_DIR
-from tests.browser.steps import record_money, seed_volunteer, set_pin
+from tests.browser.steps import record_money, seed_volunteer, set_pin, upload_photo
 from tests.helpers import hlc, mutation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,7 +212,8 @@ def seed(server: Server) -> dict[str, str]:
     disbursement = str(uuid.uuid4())
     push_as(server, manager, "disbursement.request", {
         "id": disbursement, "fund_id": fund, "project_id": project, "amount_fen": 800_000,
-        "payee": "耆乐安居服务队", "purpose": "上门适老化改造"})
+        "payee": "耆乐安居服务队", "purpose": "上门适老化改造",
+        "attachments": [upload_photo(server, manager)]})  # above the invoice line: paid with its invoice
     push_as(server, district, "disbursement.decide", {"id": disbursement, "decision": "approve"})
     server.push("disbursement.pay", {"id": disbursement, "reference": "工行转账 0042"})
     # An edit of the event's date made from an older version than the stored one (as an

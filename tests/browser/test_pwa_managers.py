@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
-from tests.browser.steps import back_online, edit_event, enrol_phone
+from tests.browser.steps import back_online, edit_event, enrol_phone, upload_photo
 from tests.helpers import mutation
 
 SHOTS = Path("/work/wt/shots/h18-managers")
@@ -52,7 +52,8 @@ def test_disbursement_chain_reaches_the_inbox_and_leaves_a_history(phones: Any, 
     disbursement_id = str(uuid.uuid4())
     asked = push_as(server, requester, "disbursement.request", {
         "id": disbursement_id, "fund_id": fund_id, "project_id": project_id, "amount_fen": 800_000,
-        "payee": "耆乐安居服务队", "purpose": "上门适老化改造"})
+        "payee": "耆乐安居服务队", "purpose": "上门适老化改造",
+        "attachments": [upload_photo(server, requester)]})  # above the invoice line: with its invoice
     assert asked["status"] == "applied", asked
 
     # The approver's inbox says so, in words, with the figure and the fund.

@@ -7,6 +7,7 @@ import { openStore } from '../sync/store.js';
 import { refresh, runner } from '../state.js';
 import { clockOff, describeMutation, timeOf } from '../ui/format.js';
 import { configValue } from '../config.js';
+import { useFileStates } from '../ui/photos.jsx';
 
 /** "1 day", "3 小时": how far off a clock is, in its largest whole unit. */
 export function offBy(ms) {
@@ -29,6 +30,8 @@ export function SyncBar({ app }) {
     return () => clearInterval(timer);
   }, [retryAt]);
   const pending = app.outbox.length;
+  const files = useFileStates();
+  const filesWaiting = [...files.values()].filter((f) => f.state === 'queued').length;
   // A held submission leaves once a manager settled it (its sync_issue record, pulled by its
   // author, carries resolved_at): the banner does not keep saying "held for review".
   const settled = (o) => o.status === 'flagged' && o.issue_id && app.view.sync_issue?.get(o.issue_id)?.resolved_at;
@@ -52,6 +55,7 @@ export function SyncBar({ app }) {
         <span class={`dot ${online ? 'on' : 'off'}`} aria-hidden="true" />
         <span class="state" data-testid="sync-state">{line}</span>
         <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : t('sync.all_sent')}</span>
+        {filesWaiting > 0 && <span class="pending" data-testid="files-pending" data-count={filesWaiting}>{t('files.to_upload', { n: filesWaiting })}</span>}
         <span class="last" data-testid="sync-last">{last ? t('sync.last', { time: timeOf(last) }) : t('sync.never')}</span>
       </button>
       {skew !== 0 && (

@@ -7,21 +7,26 @@
 //   replica   server data, keyPath [type, id], index "type"
 //   outcomes  rejected / flagged answers kept for the user, keyPath key (the mutation's
 //             UUID, which survives renumbering), with a `dismissed` flag
+//   files     photos and PDFs waiting for or done with their upload, keyPath sha256
+//             (src/sync/files.js): {sha256, size, media_type, kind, blob, state, received, ...}
 import { openDB } from 'idb';
 
 export const DB_NAME = 'charity';
-const DB_VERSION = 1;
+const DB_VERSION = 2; // 2: the files store
 
 let opening = null;
 
 export function openStore() {
   if (!opening) {
     opening = openDB(DB_NAME, DB_VERSION, {
-      upgrade(db) {
-        db.createObjectStore('meta');
-        db.createObjectStore('outbox', { keyPath: 'id' });
-        db.createObjectStore('replica', { keyPath: ['type', 'id'] }).createIndex('type', 'type');
-        db.createObjectStore('outcomes', { keyPath: 'key' });
+      upgrade(db, oldVersion) {
+        if (oldVersion < 1) {
+          db.createObjectStore('meta');
+          db.createObjectStore('outbox', { keyPath: 'id' });
+          db.createObjectStore('replica', { keyPath: ['type', 'id'] }).createIndex('type', 'type');
+          db.createObjectStore('outcomes', { keyPath: 'key' });
+        }
+        if (oldVersion < 2) db.createObjectStore('files', { keyPath: 'sha256' });
       },
       blocking() {
         // A newer build wants to upgrade the schema: let it.
@@ -53,9 +58,9 @@ export async function allMeta() {
   return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
 }
 
-export const STORES = ['meta', 'outbox', 'replica', 'outcomes'];
+export const STORES = ['meta', 'outbox', 'replica', 'outcomes', 'files'];
 
-/** Forget everything this phone holds (replica, outbox, outcomes, token, PIN) in one
+/** Forget everything this phone holds (replica, outbox, outcomes, files, token, PIN) in one
  *  transaction: a lost phone's wipe and a sign-out. `notice` ({code, message}) stays, for
  *  the enrol screen to say why. The device id lives elsewhere (areas/account/device.js). */
 export async function forgetAll(notice = null) {

@@ -75,7 +75,7 @@ export const ADMIN_OVERLAY = {
   'project.create'(view, args, m) {
     put(view, 'project', args.id, {
       id: args.id, fund_id: args.fund_id, name: args.name, description: args.description ?? '',
-      created_at: m.created_at, pending: true,
+      created_at: m.created_at, attachments: args.attachments || [], pending: true,
     });
   },
   'catalogue.add'(view, args, m, me) {
@@ -84,7 +84,7 @@ export const ADMIN_OVERLAY = {
       id: args.id, station: args.station, district: station?.district ?? '', title: args.title,
       description: args.description ?? '', kind: args.kind, cost_cents: args.cost_cents,
       stock: args.stock ?? null, active: true, created_by: me?.user ?? '', created_at: m.created_at,
-      updated_at: m.created_at, field_hlc: {}, pending: true,
+      updated_at: m.created_at, field_hlc: {}, attachments: args.attachments || [], pending: true,
     });
   },
   'catalogue.update'(view, args, m) {

@@ -311,6 +311,7 @@ export const ADMIN_STRINGS = {
   // time bank
   'admin.catalogue': ['兑换目录({n})', 'Catalogue ({n})'],
   'admin.new_item': ['新增兑换项目', 'New catalogue item'],
+  'admin.item_picture': ['项目图片', 'Picture of the item'],
   'admin.item_title': ['名称', 'Title'],
   'admin.item_kind': ['类别', 'Kind'],
   'admin.kind.goods': ['物品(有库存)', 'Goods (in stock)'],

@@ -1,7 +1,10 @@
 // The Time Bank of a station: the catalogue with its stock (restock by a delta so two
 // phones add up; take an item off and back), new items (staff and up), and the credit
 // rates per service type (managers).
+import { useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
+import { configValue } from '../../config.js';
+import { AttachmentList, PhotoPicker } from '../../ui/photos.jsx';
 import { act } from '../../state.js';
 import { newId } from '../../sync/ids.js';
 import { baseFor } from '../../sync/local.js';
@@ -28,6 +31,7 @@ export function TimebankAdmin({ app }) {
   const items = station ? [...(view.redemption_item?.values() || [])].filter((i) => i.station === station.code)
     .sort((a, b) => (a.active === b.active ? (a.title < b.title ? -1 : 1) : a.active ? -1 : 1)) : [];
   const manager = station && rankAt(me, station.code, station.district) >= 2;
+  const [picture, setPicture] = useState([]); // the new item's picture
 
   async function addItem({ title, kind, cost, stock, description }) {
     const cleanTitle = required(title, t('admin.item_title'));
@@ -38,7 +42,8 @@ export function TimebankAdmin({ app }) {
       if (!/^\d{1,6}$/.test(String(stock || '').trim())) throw new Invalid(t('admin.bad_stock'));
       count = Number(stock);
     }
-    await act('catalogue.add', { id: newId(), station: station.code, title: cleanTitle, kind, cost_cents: cents, stock: count, description: description || '' });
+    await act('catalogue.add', { id: newId(), station: station.code, title: cleanTitle, kind, cost_cents: cents, stock: count, description: description || '', attachments: picture });
+    setPicture([]);
     return savedText(cleanTitle);
   }
   async function setRate({ service_type, rate }) {
@@ -55,7 +60,7 @@ export function TimebankAdmin({ app }) {
           <section>
             <h2>{t('admin.catalogue', { n: items.length })}</h2>
             {items.length === 0 && <p class="muted">{t('admin.none')}</p>}
-            <ul class="plain">{items.map((item) => <ItemRow key={item.id} item={item} />)}</ul>
+            <ul class="plain">{items.map((item) => <ItemRow key={item.id} item={item} app={app} />)}</ul>
             <SaveForm id="item-form" title={t('admin.new_item')} submit={t('admin.create')} onSave={addItem} folded>
               <label>{t('admin.item_title')}<input name="title" maxLength={200} /></label>
               <label>{t('admin.item_kind')}
@@ -67,6 +72,8 @@ export function TimebankAdmin({ app }) {
               </div>
               <p class="muted fine">{t('admin.item_stock_help')}</p>
               <label>{t('admin.description')}<input name="description" maxLength={500} /></label>
+              <PhotoPicker app={app} value={picture} onChange={setPicture} max={1} label={t('admin.item_picture')} testid="item-picture"
+                maxBytes={configValue(app.meta, 'file_max_bytes')} />
             </SaveForm>
           </section>
           <section>
@@ -99,7 +106,7 @@ export function TimebankAdmin({ app }) {
   );
 }
 
-function ItemRow({ item }) {
+function ItemRow({ item, app }) {
   const saving = useSaving();
   async function restock(e) {
     e.preventDefault();
@@ -123,6 +130,7 @@ function ItemRow({ item }) {
     <li class={`item catalogue${item.active ? '' : ' inactive'}`} data-testid="admin-item" data-title={item.title} data-stock={item.stock ?? ''}>
       <div class="grow">
         <strong>{item.title}</strong> <Pending record={item} />
+        <AttachmentList app={app} refs={item.attachments} testid="item-picture-shown" />
         <div class="muted fine">
           {t('bank.credits', { n: credits(item.cost_cents) })} · {item.stock === null ? t('admin.unlimited') : t('bank.stock', { n: item.stock })}
           {!item.active && ` · ${t('admin.inactive')}`}

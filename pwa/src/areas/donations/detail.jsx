@@ -8,6 +8,7 @@ import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formpart
 import { act } from '../../state.js';
 import { correctionsByDonation, currentOf, donorLabel, madeAt, parseYuan, yuan } from './model.js';
 import { timeOf } from '../../ui/format.js';
+import { AttachmentList } from '../../ui/photos.jsx';
 
 export function CorrectionLine({ c }) {
   return (
@@ -69,6 +70,7 @@ export function DonationDetail({ app, params }) {
         <dt>{t('don.recorded_by')}</dt><dd>{donation.recorded_by} · {timeOf(madeAt(donation))}</dd>
         {donation.note && <><dt>{t('event.notes')}</dt><dd class="notes">{donation.note}</dd></>}
       </dl>
+      <AttachmentList app={app} refs={donation.attachments} title={t('don.photos')} testid="donation-photos" />
       {corrections.length > 0 && (
         <>
           <h2>{t('don.history')}</h2>

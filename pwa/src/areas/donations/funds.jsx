@@ -9,6 +9,8 @@ import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formpart
 import { act } from '../../state.js';
 import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, worksForFund, yuan } from './model.js';
 import { CorrectionLine } from './detail.jsx';
+import { AttachmentList, PhotoPicker, arrived, useAttachments } from '../../ui/photos.jsx';
+import { configValue } from '../../config.js';
 
 const dateOf = (iso) => (iso ? iso.slice(0, 10) : '');
 
@@ -79,6 +81,7 @@ function Disbursements({ app, funds }) {
   const done = all.filter(finished).sort((a, b) => (endOf(a) < endOf(b) ? 1 : -1));
   const requestable = funds.filter((f) => worksForFund(me, f));
   const projectsOf = (fundId) => [...app.view.project.values()].filter((p) => p.fund_id === fundId);
+  const invoiceLine = configValue(app.meta, 'disbursement_invoice_line_fen');
 
   function request(e) {
     e.preventDefault();
@@ -87,7 +90,7 @@ function Disbursements({ app, funds }) {
       if (!form.fund || !form.project) return requesting.fail(t('don.need_fund'));
       if (amount === null) return requesting.showFields({ amount_fen: both('don.bad_amount') });
       if (!form.payee.trim()) return requesting.fail(t('form.required', { field: t('disb.payee') }));
-      await act('disbursement.request', { id: intent.id, fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim() }, 1, { key: intent.key });
+      await act('disbursement.request', { id: intent.id, fund_id: form.fund, project_id: form.project, amount_fen: amount, payee: form.payee.trim(), purpose: form.purpose.trim(), attachments: form.invoice || [] }, 1, { key: intent.key });
       await draft.done();
       setForm(null);
       return true;
@@ -107,34 +110,7 @@ function Disbursements({ app, funds }) {
     <section data-testid="disbursements">
       <h2>{t('funds.disbursements', { n: open.length })}</h2>
       <ul class="plain">
-        {open.map((d) => {
-          const fund = app.view.fund.get(d.fund_id);
-          const federation = fund && holdsFund(me, fund);
-          return (
-            <li key={d.id} class="fund" data-testid="disbursement" data-status={d.status}>
-              <div><strong>¥{yuan(d.amount_fen)}</strong> · {d.payee} · <span class="tag waiting">{t(`disb.status.${d.status}`)}</span>
-                {d.pending && <span class="tag pending">{t('events.pending')}</span>}</div>
-              <div class="muted">{fund?.name || ''} · {app.view.project.get(d.project_id)?.name || ''} · {d.requested_by}{d.decided_by ? ` → ${d.decided_by}` : ''}</div>
-              {d.purpose && <div>{d.purpose}</div>}
-              {federation && d.status === 'requested' && d.requested_by !== me.user && !d.pending && (
-                <div class="row">
-                  <button type="button" class="danger" onClick={() => act('disbursement.decide', { id: d.id, decision: 'reject', note: '' })}>{t('funds.refuse')}</button>
-                  <button type="button" class="primary" onClick={() => act('disbursement.decide', { id: d.id, decision: 'approve', note: '' })} data-testid="approve-disbursement">{t('funds.approve')}</button>
-                </div>
-              )}
-              {federation && d.status === 'approved' && ![d.requested_by, d.decided_by].includes(me.user) && !d.pending && (
-                paying?.id === d.id ? (
-                  <form onSubmit={pay} class="row">
-                    <input name="reference" placeholder={t('disb.reference')} aria-label={t('disb.reference')} value={paying.reference} onInput={(e) => setPaying({ ...paying, reference: e.currentTarget.value })} maxLength={100} />
-                    <SaveButton form={payment} class="primary" label={t('disb.pay')} testid="pay-disbursement" />
-                    <FieldError fields={payment.fields} path="reference" />
-                    <FormStatus form={payment} shown={['reference']} showSaved={false} />
-                  </form>
-                ) : <button type="button" class="block" onClick={() => setPaying({ id: d.id, reference: '' })}>{t('disb.pay')}…</button>
-              )}
-            </li>
-          );
-        })}
+        {open.map((d) => <DisbursementItem key={d.id} app={app} d={d} paying={paying} setPaying={setPaying} payment={payment} pay={pay} />)}
       </ul>
       {open.length === 0 && <p class="muted" data-testid="no-disbursements">{t('disb.none_open')}</p>}
       {done.length > 0 && (
@@ -152,7 +128,7 @@ function Disbursements({ app, funds }) {
           </ul>
         </details>
       )}
-      {requestable.length > 0 && !form && <button type="button" class="block" onClick={() => setForm({ fund: requestable[0].id, project: '', amount: '', payee: '', purpose: '' })} data-testid="new-disbursement">{t('disb.new')}</button>}
+      {requestable.length > 0 && !form && <button type="button" class="block" onClick={() => setForm({ fund: requestable[0].id, project: '', amount: '', payee: '', purpose: '', invoice: [] })} data-testid="new-disbursement">{t('disb.new')}</button>}
       {form && (
         <form onSubmit={request} class="correction-form" data-testid="disbursement-form">
           <DraftNote draft={draft} />
@@ -169,6 +145,10 @@ function Disbursements({ app, funds }) {
           <FieldError fields={requesting.fields} path="payee" />
           <label>{t('disb.purpose')}<input name="purpose" {...field('purpose')} /></label>
           <FieldError fields={requesting.fields} path="purpose" />
+          <PhotoPicker app={app} value={form.invoice || []} onChange={(invoice) => setForm({ ...form, invoice })} kind="invoice" pdf
+            label={t('disb.invoice')} testid="invoice" maxBytes={configValue(app.meta, 'file_max_bytes')}
+            hint={(parseYuan(form.amount) ?? 0) > invoiceLine && !(form.invoice || []).length
+              ? <p class="photo-needed" role="status" data-testid="invoice-needed">{t('disb.invoice_needed', { line: yuan(invoiceLine) })}</p> : null} />
           <FormStatus form={requesting} shown={['amount_fen', 'payee', 'purpose']} showSaved={false} />
           <div class="actions">
             <button type="button" onClick={() => { setForm(null); requesting.reset(); }}>{t('event.cancel')}</button>
@@ -179,5 +159,80 @@ function Disbursements({ app, funds }) {
       {!form && requesting.saved && <p class="ok" role="status" data-testid="form-saved">✓ {t('disb.saved')}</p>}
       {!paying && payment.saved && <p class="ok" role="status">✓ {t('disb.paid_saved')}</p>}
     </section>
+  );
+}
+
+/** One open disbursement: its invoice, approve / refuse, pay. Above the invoice line, pay
+ *  waits until an invoice photo has reached the server (the server refuses it otherwise);
+ *  the requester or the federation can add the invoice later (attachment.add). */
+function DisbursementItem({ app, d, paying, setPaying, payment, pay }) {
+  const me = app.meta.me;
+  const fund = app.view.fund.get(d.fund_id);
+  const federation = fund && holdsFund(me, fund);
+  const refs = d.attachments || [];
+  const items = useAttachments(app, refs);
+  const line = configValue(app.meta, 'disbursement_invoice_line_fen');
+  const needsInvoice = d.amount_fen > line;
+  const invoiceHere = arrived(items, 'invoice');
+  const invoiceRefs = refs.filter((r) => r.kind === 'invoice');
+  const [adding, setAdding] = useState(null); // the invoice files being added
+  const adder = useSubmit();
+  const mayAdd = d.requested_by === me?.user || federation;
+  const mayPay = federation && d.status === 'approved' && ![d.requested_by, d.decided_by].includes(me.user) && !d.pending;
+  function addInvoice(e) {
+    e.preventDefault();
+    return adder.run(async (intent) => {
+      if (!adding?.length) return adder.fail(t('disb.invoice'));
+      await act('attachment.add', { record_type: 'disbursement', record_id: d.id, attachments: adding }, 1, { key: intent.key });
+      setAdding(null);
+      return true;
+    });
+  }
+  return (
+    <li class="fund" data-testid="disbursement" data-status={d.status} data-id={d.id}>
+      <div><strong>¥{yuan(d.amount_fen)}</strong> · {d.payee} · <span class="tag waiting">{t(`disb.status.${d.status}`)}</span>
+        {d.pending && <span class="tag pending">{t('events.pending')}</span>}</div>
+      <div class="muted">{fund?.name || ''} · {app.view.project.get(d.project_id)?.name || ''} · {d.requested_by}{d.decided_by ? ` → ${d.decided_by}` : ''}</div>
+      {d.purpose && <div>{d.purpose}</div>}
+      <AttachmentList app={app} refs={refs} items={items} testid="disbursement-files" />
+      {federation && d.status === 'requested' && d.requested_by !== me.user && !d.pending && (
+        <div class="row">
+          <button type="button" class="danger" onClick={() => act('disbursement.decide', { id: d.id, decision: 'reject', note: '' })}>{t('funds.refuse')}</button>
+          <button type="button" class="primary" onClick={() => act('disbursement.decide', { id: d.id, decision: 'approve', note: '' })} data-testid="approve-disbursement">{t('funds.approve')}</button>
+        </div>
+      )}
+      {needsInvoice && !invoiceHere && (
+        <p class="photo-needed" role="status" data-testid="invoice-missing">
+          {invoiceRefs.length ? t('disb.invoice_waiting') : t('disb.invoice_needed', { line: yuan(line) })}
+        </p>
+      )}
+      {mayAdd && !invoiceRefs.length && !adding && (
+        <button type="button" class="block" onClick={() => setAdding([])} data-testid="add-invoice">{t('disb.add_invoice')}</button>
+      )}
+      {adding && (
+        <form onSubmit={addInvoice} data-testid="add-invoice-form">
+          <PhotoPicker app={app} value={adding} onChange={setAdding} kind="invoice" pdf label={t('disb.invoice')} testid="invoice-later"
+            maxBytes={configValue(app.meta, 'file_max_bytes')} />
+          <FormStatus form={adder} showSaved={false} />
+          <div class="actions">
+            <button type="button" onClick={() => { setAdding(null); adder.reset(); }}>{t('event.cancel')}</button>
+            <SaveButton form={adder} class="primary" label={t('disb.add_invoice')} testid="save-invoice" />
+          </div>
+        </form>
+      )}
+      {mayPay && (
+        paying?.id === d.id ? (
+          <form onSubmit={pay} class="row">
+            <input name="reference" placeholder={t('disb.reference')} aria-label={t('disb.reference')} value={paying.reference} onInput={(e) => setPaying({ ...paying, reference: e.currentTarget.value })} maxLength={100} />
+            <SaveButton form={payment} class="primary" label={t('disb.pay')} testid="pay-disbursement" />
+            <FieldError fields={payment.fields} path="reference" />
+            <FormStatus form={payment} shown={['reference']} showSaved={false} />
+          </form>
+        ) : <button type="button" class="block" disabled={needsInvoice && !invoiceHere} aria-describedby={needsInvoice && !invoiceHere ? `why-${d.id}` : undefined}
+          onClick={() => setPaying({ id: d.id, reference: '' })} data-testid="open-pay">{t('disb.pay')}…</button>
+      )}
+      {mayPay && needsInvoice && !invoiceHere && <span id={`why-${d.id}`} class="visually-hidden">{t('disb.invoice_needed', { line: yuan(line) })}</span>}
+      {!adding && adder.saved && <p class="ok" role="status">✓ {t('disb.invoice_added')}</p>}
+    </li>
   );
 }

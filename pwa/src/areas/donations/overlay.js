@@ -42,7 +42,7 @@ export const DONATION_OVERLAY = {
       direction, fund_id: fundId, project_id: args.project_id ?? null,
       station: args.station, district: station?.district ?? '', event_id: args.event_id ?? null,
       recorded_by: me?.user ?? '', client_id: '', device_time: m.created_at, recorded_at: m.created_at,
-      receipt_number: args.receipt?.number ?? null, note: args.note ?? '', pending: true,
+      receipt_number: args.receipt?.number ?? null, note: args.note ?? '', attachments: args.attachments || [], pending: true,
     });
     if (args.receipt) {
       view.receipt.set(args.receipt.number, {
@@ -87,7 +87,7 @@ export const DONATION_OVERLAY = {
       purpose: args.purpose ?? '', category: args.category ?? 'project', payee_kind: args.payee_kind ?? 'person',
       payee_public: args.payee_public ?? false, status: 'requested', requested_by: me?.user ?? '', requested_at: m.created_at,
       decided_by: null, decided_at: null, decision_note: '', paid_by: null, paid_at: null, reference: null,
-      station: fund?.station ?? null, district: fund?.district ?? null, pending: true,
+      station: fund?.station ?? null, district: fund?.district ?? null, attachments: args.attachments || [], pending: true,
     });
   },
   'disbursement.decide'(view, args, m, me) {
@@ -100,6 +100,21 @@ export const DONATION_OVERLAY = {
   },
   'receipt.withdraw'(view, args) {
     setReceipt(view, args.number, { status: 'withdrawn' });
+  },
+  // Files added to or removed from any record (the invoice of a disbursement before payment,
+  // a photo of an event): generic over the record type, kept here with the first user.
+  'attachment.add'(view, args) {
+    const records = view[args.record_type];
+    const record = records?.get(args.record_id);
+    if (!record) return;
+    const have = record.attachments || [];
+    const added = (args.attachments || []).filter((a) => !have.some((h) => h.sha256 === a.sha256));
+    records.set(args.record_id, { ...record, attachments: [...have, ...added], pending: true });
+  },
+  'attachment.remove'(view, args) {
+    const records = view[args.record_type];
+    const record = records?.get(args.record_id);
+    if (record) records.set(args.record_id, { ...record, attachments: (record.attachments || []).filter((a) => a.sha256 !== args.sha256), pending: true });
   },
 };
 

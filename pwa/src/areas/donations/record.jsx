@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { both, t } from '../../i18n.js';
 import { checkArgs, useDraft, useSubmit } from '../../ui/forms.js';
 import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
+import { PhotoPicker } from '../../ui/photos.jsx';
 import { configValue } from '../../config.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
@@ -37,7 +38,7 @@ export function largeLine(app, station) {
 const emptyItem = () => ({ name: '', quantity: '1', unit: '件', value: '' });
 const blankForm = () => ({
   amount: '', method: 'wechat_pay', items: [emptyItem()], donorKind: 'anonymous', name: '', organisation: '',
-  phone: '', wantsReceipt: true, consent: false, direction: 'undirected', target: '', note: '',
+  phone: '', wantsReceipt: true, consent: false, direction: 'undirected', target: '', note: '', photos: [],
 });
 
 export function DonationForm({ app, params, query }) {
@@ -56,6 +57,7 @@ export function DonationForm({ app, params, query }) {
   const setItem = (i, patch) => set({ items: f.items.map((item, j) => (j === i ? { ...item, ...patch } : item)) });
   const wantsReceipt = f.wantsReceipt && !!series;
   const line = largeLine(app, pick.station);
+  const photoLine = configValue(app.meta, 'goods_photo_line_fen');
 
   /** The args of this form, or a message; the amount as typed (a number the schema judges). */
   function argsOf(intent) {
@@ -73,6 +75,10 @@ export function DonationForm({ app, params, query }) {
         items.push({ name: item.name.trim(), quantity, unit: item.unit.trim(), estimated_value_fen: value });
       }
       args.items = items;
+      const photos = f.photos || [];
+      // the server refuses goods valued above the line without a photo of them: say so here
+      if (!photos.length && items.reduce((sum, item) => sum + item.estimated_value_fen, 0) > photoLine) return { error: t('don.photo_needed', { line: yuan(photoLine) }) };
+      args.attachments = photos;
     }
     const anonymous = f.donorKind === 'anonymous';
     const name = f.donorKind === 'person' ? f.name.trim() : '';
@@ -153,6 +159,12 @@ export function DonationForm({ app, params, query }) {
             <FieldError fields={form.fields} path="items" />
             <button type="button" class="small" onClick={() => set({ items: [...f.items, emptyItem()] })} data-testid="add-item">{t('don.add_item')}</button>
           </fieldset>
+        )}
+        {kind === 'goods' && (
+          <PhotoPicker app={app} value={f.photos || []} onChange={(photos) => set({ photos })} kind="photo" label={t('don.goods_photos')}
+            testid="goods-photos" maxBytes={configValue(app.meta, 'file_max_bytes')}
+            hint={goodsTotal > photoLine && !(f.photos || []).length
+              ? <p class="photo-needed" role="status" data-testid="photo-needed">{t('don.photo_needed', { line: yuan(photoLine) })}</p> : null} />
         )}
         <div class="field-label">{t('don.donor')}</div>
         <Segmented name="donor" value={f.donorKind} onChange={(donorKind) => set({ donorKind })}

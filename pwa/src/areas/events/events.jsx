@@ -2,9 +2,12 @@
 // An edit sends only the fields that changed, with the field_hlc this phone showed for
 // each as `base`, so the server can tell a sequential edit from a concurrent one.
 import { useState } from 'preact/hooks';
+import { AttachmentList, PhotoPicker } from '../../ui/photos.jsx';
+import { configValue } from '../../config.js';
 import { t } from '../../i18n.js';
 import { go } from '../../router.js';
 import { atLeast } from '../../roles.js';
+import { newId } from '../../sync/ids.js';
 import { baseFor } from '../../sync/local.js';
 import { act } from '../../state.js';
 import { useSubmit } from '../../ui/forms.js';
@@ -90,6 +93,7 @@ export function EventDetail({ app, params }) {
         <dt>{t('event.notes')}</dt><dd class="notes" data-testid="event-notes">{event.notes || '—'}</dd>
         <dt>{t('event.created_by')}</dt><dd>{event.created_by}</dd>
       </dl>
+      <AttachmentList app={app} refs={event.attachments} title={t('event.photos')} testid="event-photos" />
       {conflicts.length > 0 && atLeast(me, 'manager') && <a class="button warn block" href="#/review">{t('event.open_conflicts', { n: conflicts.length })}</a>}
       <div class="actions">
         {atLeast(me, 'staff') && <a class="button primary" href={`#/events/${id}/edit`} data-testid="edit-event">{t('event.edit')}</a>}
@@ -110,6 +114,7 @@ export function EventForm({ app, params }) {
     title: existing?.title || '',
     notes: existing?.notes || '',
     contact_phone: existing?.contact_phone || '',
+    photos: existing?.attachments || [],
   }));
   const submitting = useSubmit();
   if (id && !existing) return <main class="screen"><p>{t('event.missing')}</p><a class="button" href="#/events">{t('event.back')}</a></main>;
@@ -125,13 +130,19 @@ export function EventForm({ app, params }) {
       if (phone && !PHONE.test(phone)) return submitting.fail(t('form.bad_phone'));
       const values = { date: form.date, title, notes: form.notes, contact_phone: phone || null };
       if (!existing) {
-        await act('event.create', { id: intent.id, station: form.station, ...values }, 1, { key: intent.key });
+        await act('event.create', { id: intent.id, station: form.station, ...values, attachments: form.photos }, 1, { key: intent.key });
         go(`/events/${intent.id}`, { replace: true });
         return true;
       }
       const fields = Object.fromEntries(Object.entries(values).filter(([k, v]) => (existing[k] ?? null) !== v && !(k === 'contact_phone' && existing[k] == null && v == null)));
-      if (!Object.keys(fields).length) return submitting.fail(t('event.no_changes'));
-      await act('event.update', { id, fields, base: baseFor(existing, fields) }, 1, { key: intent.key });
+      // photos of an existing event are added and removed on their own (attachment.add/remove)
+      const had = existing.attachments || [];
+      const added = form.photos.filter((p) => !had.some((h) => h.sha256 === p.sha256));
+      const removed = had.filter((h) => !form.photos.some((p) => p.sha256 === h.sha256));
+      if (!Object.keys(fields).length && !added.length && !removed.length) return submitting.fail(t('event.no_changes'));
+      if (Object.keys(fields).length) await act('event.update', { id, fields, base: baseFor(existing, fields) }, 1, { key: intent.key });
+      if (added.length) await act('attachment.add', { record_type: 'event', record_id: id, attachments: added }, 1, { key: (intent.extra.addKey ||= newId()) });
+      for (const gone of removed) await act('attachment.remove', { record_type: 'event', record_id: id, sha256: gone.sha256 }, 1, { key: (intent.extra[`rm:${gone.sha256}`] ||= newId()) });
       go(`/events/${id}`, { replace: true });
       return true;
     });
@@ -158,6 +169,8 @@ export function EventForm({ app, params }) {
         {err('contact_phone')}
         <label>{t('event.notes')}<textarea name="notes" rows="4" value={form.notes} onInput={set('notes')} /></label>
         {err('notes')}
+        <PhotoPicker app={app} value={form.photos} onChange={(photos) => { setForm({ ...form, photos }); submitting.clear(); }}
+          label={t('event.photos')} testid="event-photos-pick" maxBytes={configValue(app.meta, 'file_max_bytes')} />
         <FormStatus form={submitting} shown={['title', 'date', 'contact_phone', 'notes', 'fields']} />
         <SaveButton form={submitting} label={t('event.save')} testid="save-event" />
         {!app.online && <p class="muted">{t('event.saved_offline')}</p>}

@@ -19,6 +19,7 @@ export const EVENTS_STRINGS = {
   'stations.count': ['全部站点({n})', 'All stations ({n})'],
   'event.date': ['日期', 'Date'],
   'event.title': ['名称', 'Title'],
+  'event.photos': ['活动照片', 'Photos of the event'],
   'event.contact_phone': ['联系电话', 'Contact phone'],
   'event.station': ['站点', 'Station'],
   'event.created_by': ['创建人', 'Created by'],

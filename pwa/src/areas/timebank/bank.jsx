@@ -10,6 +10,7 @@ import { act } from '../../state.js';
 import { accountIdOf } from './overlay.js';
 import { credits } from './common.js';
 import { timeOf } from '../../ui/format.js';
+import { AttachmentList } from '../../ui/photos.jsx';
 
 export function TimeBank({ app }) {
   const me = app.meta.me || {};
@@ -58,6 +59,7 @@ export function TimeBank({ app }) {
               <strong>{item.title}</strong>
               <div class="muted fine">{t('bank.credits', { n: credits(item.cost_cents) })}{item.stock !== null && ` · ${t('bank.stock', { n: item.stock })}`}</div>
               {item.description && <div class="muted fine">{item.description}</div>}
+              <AttachmentList app={app} refs={item.attachments} testid="catalogue-picture" />
             </div>
             <button type="button" class={balance >= item.cost_cents ? 'primary' : ''} data-testid="redeem" onClick={() => redeem(item)}
               title={balance < item.cost_cents ? t('bank.not_enough') : ''}>{t('bank.redeem')}</button>
