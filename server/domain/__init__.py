@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from server import notify
-from server.domain import campaigns, donations, events, funds, goods, people, stations, timebank, volunteers
+from server.domain import (
+    campaigns,
+    donations,
+    events,
+    funds,
+    goods,
+    people,
+    stations,
+    timebank,
+    volunteers,
+)
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
