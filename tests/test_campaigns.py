@@ -22,7 +22,7 @@ from server.domain.donations import donations, receipts
 from server.domain.funds import ledger_entries, verify_fund
 from tests.conftest import Api
 from tests.devices import Device
-from tests.donation_setup import DISTRICT, OTHER_STATION, STATION, World, build_world, money, phone
+from tests.donation_setup import DISTRICT, OTHER_STATION, World, build_world, money, phone
 from tests.helpers import campaign_args, new_id, stamp
 
 pytestmark = pytest.mark.anyio
