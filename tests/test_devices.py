@@ -20,8 +20,7 @@ from sync.tables import device_tokens
 from sync.timeutil import iso, utc_now
 from tests.conftest import Api
 from tests.devices import Device, pull_page
-from tests.donation_setup import claim_series, code, money
-from tests.donation_setup import campaign_at
+from tests.donation_setup import campaign_at, claim_series, code, money
 from tests.helpers import mutation, new_id, station_args
 from tests.serverproc import ServerProcess
 

@@ -20,7 +20,14 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, SHOTS, Phone, Server
-from tests.browser.steps import decode_qr, enrol_phone, open_campaign, open_section, pick_station, save
+from tests.browser.steps import (
+    decode_qr,
+    enrol_phone,
+    open_campaign,
+    open_section,
+    pick_station,
+    save,
+)
 from tests.donation_setup import money
 
 OFFICE = {"width": 1280, "height": 800}
