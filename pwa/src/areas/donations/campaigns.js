@@ -4,7 +4,15 @@
 
 /** Today as the server counts campaign days: the calendar day in Asia/Shanghai. */
 export function shanghaiDay(date = new Date()) {
-  return new Date(date.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  const ms = Number.isFinite(date?.getTime?.()) ? date.getTime() : Date.now();
+  return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+/** When the phone recorded a mutation: its HLC's wall clock (the server counts a gift's
+ *  day from it too), or now when there is none. */
+export function hlcDate(hlc) {
+  const ms = Number(String(hlc || '').split(':')[0]);
+  return new Date(Number.isFinite(ms) && ms > 0 ? ms : Date.now());
 }
 
 export function collectsAt(campaign, station) {
