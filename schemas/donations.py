@@ -115,6 +115,9 @@ class DonationRecordArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     note: Notes = ""
     attachments: Attachments = []
     """Photos of the goods (a goods gift valued above ``goods_photo_line_fen`` needs one)."""
+    campaign: Uuid | None = None
+    """The fundraising campaign the gift is collected under; null: the event's, else the one
+    campaign open at the station for the gift's fund (docs/campaigns.md)."""
 
 
 class ReceiptAttachOfficialArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -283,6 +286,8 @@ class DonationRecord(msgspec.Struct, frozen=True):
     receipt_number: str | None
     note: str
     attachments: list[AttachmentRef] = []
+    campaign: str | None = None
+    """The fundraising campaign it was collected under (null only before migration 0017)."""
 
 
 class ReceiptRecord(msgspec.Struct, frozen=True):

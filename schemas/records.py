@@ -39,6 +39,8 @@ class EventRecord(msgspec.Struct, frozen=True):
     updated_at: str
     field_hlc: dict[str, str]
     attachments: list[AttachmentRef] = []
+    campaign: str | None = None
+    """The event's default fundraising campaign (docs/campaigns.md)."""
 
 
 class ConflictRecord(msgspec.Struct, frozen=True):

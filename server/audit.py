@@ -113,6 +113,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "online.reconcile_book": ("对账:补记网络捐赠", "reconciliation: booked an order"),
     "online.reconcile_explain": ("对账:说明未匹配订单", "reconciliation: explained an order"),
     "online.nickname_erase": ("删除网络捐赠人昵称", "erased an online donor's nickname"),
+    "campaign.create": ("登记募捐活动", "set up a fundraising campaign"),
+    "campaign.update": ("修改募捐活动", "edited a fundraising campaign"),
+    "matching_rule.create": ("设立配捐规则", "set up a matching rule"),
+    "matching_rule.update": ("修改配捐规则", "edited a matching rule"),
 }
 """Every action code the log may hold, with its label (Chinese, English). ``record`` and
 ``stage`` refuse a code not listed here, so a misspelt one fails its tests."""

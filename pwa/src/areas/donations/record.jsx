@@ -12,6 +12,8 @@ import { act } from '../../state.js';
 import { parseYuan, yuan } from './model.js';
 import { currentSeries, nextReceipt } from './series.js';
 import { useSelection } from './home.jsx';
+import { openCampaigns, raisesFor } from './campaigns.js';
+import { defaultFund } from './overlay.js';
 
 const CHIPS = [1000, 5000, 10000, 20000, 50000];
 const METHODS = ['wechat_pay', 'alipay', 'cash', 'bank_transfer', 'other'];
@@ -38,7 +40,7 @@ export function largeLine(app, station) {
 const emptyItem = () => ({ name: '', quantity: '1', unit: '件', value: '' });
 const blankForm = () => ({
   amount: '', method: 'wechat_pay', items: [emptyItem()], donorKind: 'anonymous', name: '', organisation: '',
-  phone: '', wantsReceipt: true, consent: false, direction: 'undirected', target: '', note: '', photos: [],
+  phone: '', wantsReceipt: true, consent: false, direction: 'undirected', target: '', note: '', photos: [], campaign: '',
 });
 
 export function DonationForm({ app, params, query }) {
@@ -58,6 +60,19 @@ export function DonationForm({ app, params, query }) {
   const wantsReceipt = f.wantsReceipt && !!series;
   const line = largeLine(app, pick.station);
   const photoLine = configValue(app.meta, 'goods_photo_line_fen');
+  // the public fundraising plan the gift is collected under: the event's, else the one open here
+  const station = app.view.station.get(pick.station);
+  const event = eventId ? app.view.event.get(eventId) : null;
+  // only those raising for the gift's fund (an undirected gift: the fund that takes it)
+  const giftFund = f.direction === 'fund' ? f.target || null
+    : f.direction === 'project' ? app.view.project.get(f.target)?.fund_id ?? null
+      : defaultFund(app.view, station);
+  const openHere = openCampaigns(app.view, station);
+  const campaigns = openHere.filter((c) => raisesFor(c, giftFund, f.direction === 'project' ? f.target || null : null));
+  const campaignId = (f.campaign && campaigns.some((c) => c.id === f.campaign) && f.campaign)
+    || (event?.campaign && campaigns.some((c) => c.id === event.campaign) ? event.campaign : '')
+    || (campaigns.length === 1 ? campaigns[0].id : '');
+  const campaign = campaignId ? app.view.campaign.get(campaignId) : null;
 
   /** The args of this form, or a message; the amount as typed (a number the schema judges). */
   function argsOf(intent) {
@@ -95,6 +110,8 @@ export function DonationForm({ app, params, query }) {
       if (!f.target) return { error: t('don.need_fund') };
       args[f.direction === 'fund' ? 'fund_id' : 'project_id'] = f.target;
     }
+    if (!campaignId) return { error: t(campaigns.length ? 'don.choose_campaign' : openHere.length ? 'don.campaign_not_for_fund' : 'don.no_campaign') };
+    args.campaign = campaignId;
     args.receipt = null;
     return { args };
   }
@@ -196,6 +213,18 @@ export function DonationForm({ app, params, query }) {
           <label>{t('don.note')}<input name="note" value={f.note} onInput={input('note')} /></label>
           <FieldError fields={form.fields} path="note" />
         </details>
+        {campaigns.length > 1 ? (
+          <label>{t('don.campaign')}
+            <select name="campaign" value={campaignId} onChange={input('campaign')} data-testid="campaign-select">
+              {!campaignId && <option value="">{t('don.choose_campaign')}</option>}
+              {campaigns.map((c) => <option key={c.id} value={c.id}>{c.name} · {c.organisation}</option>)}
+            </select>
+          </label>
+        ) : campaign ? (
+          <p class="muted campaign-line" data-testid="campaign-line">{t('don.campaign')}: {campaign.name} · {campaign.organisation}</p>
+        ) : (
+          <p class="notice" data-testid="no-campaign">{t(openHere.length ? 'don.campaign_not_for_fund' : 'don.no_campaign')}</p>
+        )}
         <FormStatus form={form} shown={['amount_fen', 'items', 'donor.name', 'donor.organisation', 'donor.phone', 'note']} />
         {!app.online && <p class="muted">{t('don.offline_saved')}</p>}
         <div class="sticky-save">
