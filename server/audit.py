@@ -106,6 +106,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "correction.approve": ("批准捐赠更正", "approved a donation correction"),
     "correction.reject": ("驳回捐赠更正", "rejected a donation correction"),
     "person.erase": ("删除个人资料", "erased a person's personal data"),
+    "disclosure.publish": ("公开信息披露报告", "published a disclosure report"),
 }
 """Every action code the log may hold, with its label (Chinese, English). ``record`` and
 ``stage`` refuse a code not listed here, so a misspelt one fails its tests."""

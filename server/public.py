@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import reports
+from server.domain import disclosure
 from server.domain.funds import verify_fund
 from server.openapi import answer, errors
 from server.state import AppState, state_of
@@ -169,8 +171,12 @@ async def _disclosure(request: Request[Any, Any, Any], fund_id: str, page: int
         raise ProtocolError(400, "invalid_args", "页码须为正整数", "page must be 1 or more",
                             field="page")
     async with _reading(request) as conn:
-        return await reports.fund_disclosure(conn, fund_id, page,
-                                             cache=state_of(request).disclosures)
+        found = await reports.fund_disclosure(conn, fund_id, page,
+                                              cache=state_of(request).disclosures)
+        if found is not None:  # not cached: publishing a report moves no chain head
+            found["disclosures"] = await disclosure.public_calendar(
+                conn, "fund", fund_id, dt.datetime.now(dt.UTC))
+        return found
 
 
 @get("/api/v1/public/funds/{fund_id:str}", tags=["public"],

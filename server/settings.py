@@ -113,6 +113,11 @@ class Settings:
     """A station phone holding unsynced work and unheard of for this long alerts its managers."""
     notify_keep_days: int = 14
     """Processed outbox rows and finished deliveries are deleted after this many days."""
+    # -- disclosure calendar (docs/disclosure.md) --
+    disclosure_remind_days: int = 14
+    """The responsible managers are reminded this many days before a disclosure is due."""
+    disclosure_sweep_minutes: float = 60.0
+    """How often the server looks for disclosures to remind of."""
     # -- accounts (docs/accounts.md) --
     device_idle_days: float = 60.0
     """A device token unused this long answers ``401 device_expired`` (the phone keeps its

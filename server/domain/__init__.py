@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from server import notify
-from server.domain import donations, events, funds, goods, people, stations, timebank, volunteers
+from server.domain import (
+    disclosure,
+    donations,
+    events,
+    funds,
+    goods,
+    people,
+    stations,
+    timebank,
+    volunteers,
+)
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
@@ -24,6 +34,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     volunteers.install(registry, volunteers.HoursRules.from_settings(settings))
     timebank.install(registry)
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
+    disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
     return registry
 
 
