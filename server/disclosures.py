@@ -9,7 +9,6 @@ at that moment, so it needs the server anyway, and the manager looks at the prev
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import io
 from typing import Any
 
@@ -28,10 +27,6 @@ from sync.scopes import MANAGER, Grant
 NO_REPORT = ("找不到该公开报告", "no such disclosure report")
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 async def _manager(request: Request[Any, Any, Any]) -> Grant:
     grant = await resolve_grant(state_of(request).db, request.headers.get("authorization"))
     if grant.rank < MANAGER:
@@ -45,7 +40,7 @@ async def _manager(request: Request[Any, Any, Any]) -> Grant:
      responses={**answer("each period with its due date and status"), **errors(401, 403)})
 async def calendar_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     grant = await _manager(request)
-    now = _now()
+    now = disclosure.now()
     async with _reading(request) as conn:
         lines = await disclosure.calendar(conn, disclosure.today_in_shanghai(now), grant=grant)
     views = [line.view() for line in lines]
@@ -66,7 +61,7 @@ async def preview_route(request: Request[Any, Any, Any], kind: str, subject_id: 
                         ) -> Response[bytes]:
     grant = await _manager(request)
     async with _reading(request) as conn:
-        return _json(await disclosure.preview(conn, grant, kind, subject_id, seq, _now()))
+        return _json(await disclosure.preview(conn, grant, kind, subject_id, seq, disclosure.now()))
 
 
 @post("/api/v1/disclosure/{kind:str}/{subject_id:str}/{seq:int}/publish", security=TOKEN,
@@ -78,7 +73,7 @@ async def publish_route(request: Request[Any, Any, Any], kind: str, subject_id: 
                         ) -> Response[bytes]:
     grant = await _manager(request)
     state = state_of(request)
-    found = await disclosure.publish(state.db, grant, kind, subject_id, seq, _now())
+    found = await disclosure.publish(state.db, grant, kind, subject_id, seq, disclosure.now())
     return Response(msgspec.json.encode(found), status_code=201, media_type="application/json",
                     headers={"Cache-Control": "no-store"})
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -175,7 +174,7 @@ async def _disclosure(request: Request[Any, Any, Any], fund_id: str, page: int
                                               cache=state_of(request).disclosures)
         if found is not None:  # not cached: publishing a report moves no chain head
             found["disclosures"] = await disclosure.public_calendar(
-                conn, "fund", fund_id, dt.datetime.now(dt.UTC))
+                conn, "fund", fund_id, disclosure.now())
         return found
 
 

@@ -188,6 +188,11 @@ def schedule(subject: Subject, through: dt.date) -> list[Period]:
     return found
 
 
+def now() -> dt.datetime:
+    """The calendar's clock (routes and public pages read it here; tests move it)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def today_in_shanghai(now: dt.datetime) -> dt.date:
     return now.astimezone(SHANGHAI).date()
 
@@ -690,6 +695,7 @@ __all__ = [
     "find_period",
     "install",
     "ledger_period",
+    "now",
     "period_figures",
     "preview",
     "public_calendar",
