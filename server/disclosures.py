@@ -56,7 +56,7 @@ async def calendar_route(request: Request[Any, Any, Any]) -> Response[bytes]:
 @get("/api/v1/disclosure/{kind:str}/{subject_id:str}/{seq:int}/preview", security=TOKEN,
      tags=["disclosure"], summary="The figures publishing this period would freeze (preview)",
      responses={**answer("the period's line and figures (none while it runs)"),
-                **errors(401, 403, 404)})
+                **errors(400, 401, 403, 404)})
 async def preview_route(request: Request[Any, Any, Any], kind: str, subject_id: str, seq: int
                         ) -> Response[bytes]:
     grant = await _manager(request)
@@ -68,7 +68,7 @@ async def preview_route(request: Request[Any, Any, Any], kind: str, subject_id: 
       status_code=201, tags=["disclosure"],
       summary="Publish the period's disclosure: freeze its figures and chain heads (once)",
       responses={**answer("the published report", status=201),
-                 **errors(401, 403, 404, 409)})
+                 **errors(400, 401, 403, 404, 409)})
 async def publish_route(request: Request[Any, Any, Any], kind: str, subject_id: str, seq: int
                         ) -> Response[bytes]:
     grant = await _manager(request)

@@ -298,7 +298,7 @@ async def test_a_reminder_is_sent_before_the_due_date_once_and_settled_by_publis
     assert await inbox(api, world.staff.token) == []
     assert note["title"]["zh"] == "信息公开将到期:天河社区慈善基金"
     assert "2026-04-30" in note["body"]["zh"] and "2026-04-30" in note["body"]["en"]
-    assert note["url"] == f"/#/disclosure/fund/{world.fund_id}/1"
+    assert note["url"] == f"/#/admin/disclosure/fund/{world.fund_id}/1"
     assert note["resolved_at"] is None
 
     clock.set("2026-04-29 11:00")

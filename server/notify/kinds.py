@@ -227,7 +227,7 @@ def _disclosure_due(data: Mapping[str, Any]) -> Content:
             f"「{name}」第 {seq} 期{kind_zh}公开({span})须在 {due} 前发布",
             f"{name}: {kind_en} disclosure no. {seq} ({span}) is due by {due}",
         ),
-        url=f"/#/disclosure/{data.get('subject_kind')}/{data.get('subject_id')}/{seq}",
+        url=f"/#/admin/disclosure/{data.get('subject_kind')}/{data.get('subject_id')}/{seq}",
         target={"screen": "disclosure", "subject_kind": data.get("subject_kind"),
                 "subject_id": data.get("subject_id"), "seq": seq},
         collapse=f"disclosure:{ident}",

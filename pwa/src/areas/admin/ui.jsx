@@ -12,6 +12,7 @@ export const SECTIONS = [
   { key: 'funds', minRole: 'manager' },
   { key: 'timebank', minRole: 'staff' },
   { key: 'exports', minRole: 'manager' },
+  { key: 'disclosure', minRole: 'manager' },
   { key: 'devices', minRole: 'manager' },
   { key: 'audit', minRole: 'district_manager' },
 
