@@ -240,7 +240,7 @@ def render_report(found: dict[str, Any], base_url: str) -> bytes:
         para("账本链头 Ledger chain heads", "h"),
     ]
     for head in found["heads"]:
-        story += [para(f"基金 fund {head['fund_id']} · #{head['seq']}"),
+        story += [para(f"基金 fund {head.get('fund_name') or ''} ({head['fund_id']}) · #{head['seq']}"),
                   para(str(head["hash"]), "mono")]
     story += [
         Spacer(1, 3 * mm),

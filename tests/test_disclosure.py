@@ -181,7 +181,8 @@ async def test_a_published_period_is_frozen_with_the_chain_head_at_its_last_entr
         head_now = (await conn.execute(select(func.max(ledger_entries.c.seq)).where(
             ledger_entries.c.fund_id == world.fund_id))).scalar()
         assert (await verify_fund(conn, world.fund_id)).ok  # type: ignore[union-attr]
-    assert report["heads"] == [{"fund_id": world.fund_id, "seq": last.seq, "hash": last.hash}]
+    assert report["heads"] == [{"fund_id": world.fund_id, "fund_name": "天河社区慈善基金",
+                                "seq": last.seq, "hash": last.hash}]
     assert last.seq < head_now  # the April gift is after the head
 
     # later gifts (and a later payment) change nothing in the published report

@@ -278,6 +278,7 @@ async def ledger_period(conn: AsyncConnection, fund_id: str, period: Period) -> 
                ledger_entries.c.project_id, ledger_entries.c.created_at, ledger_entries.c.hash)
         .where(ledger_entries.c.fund_id == fund_id, ledger_entries.c.created_at < high)
         .order_by(ledger_entries.c.seq))).mappings().all()
+    fund_name = (await conn.execute(select(funds.c.name).where(funds.c.id == fund_id))).scalar()
     head_seq, head_hash = 0, "0" * 64
     opening_seq = 0
     for row in rows:
@@ -348,7 +349,7 @@ async def ledger_period(conn: AsyncConnection, fund_id: str, period: Period) -> 
             for p in sorted(purposes.values(), key=lambda p: p["category"])],
         "goods_count": goods_count, "goods_value_fen": goods_value,
         "matched_fen": matched,
-        "head": {"fund_id": fund_id, "seq": head_seq, "hash": head_hash},
+        "head": {"fund_id": fund_id, "fund_name": fund_name, "seq": head_seq, "hash": head_hash},
     }
 
 

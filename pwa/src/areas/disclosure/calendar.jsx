@@ -51,13 +51,11 @@ export function CalendarScreen({ app }) {
 
 function Rows({ rows, total }) {
   return (
-    <table class="figures">
-      <tbody>
-        {rows.length === 0 && <tr><td class="muted">{t('disclosure.nothing')}</td><td /></tr>}
-        {rows.map(([name, amount], i) => <tr key={i}><td>{name}</td><td class="n">¥{yuan(amount)}</td></tr>)}
-        {total !== undefined && rows.length > 1 && <tr class="total"><td>{t('disclosure.total')}</td><td class="n">¥{yuan(total)}</td></tr>}
-      </tbody>
-    </table>
+    <ul class="sums plain">
+      {rows.length === 0 && <li class="muted">{t('disclosure.nothing')}</li>}
+      {rows.map(([name, amount], i) => <li key={i}><span>{name}</span><span class="n">¥{yuan(amount)}</span></li>)}
+      {total !== undefined && rows.length > 1 && <li class="total"><span>{t('disclosure.total')}</span><span class="n">¥{yuan(total)}</span></li>}
+    </ul>
   );
 }
 
@@ -65,15 +63,13 @@ function Figures({ f }) {
   return (
     <>
       <h2>{t('disclosure.balance')}</h2>
-      <table class="figures" data-testid="disclosure-balance">
-        <tbody>
-          <tr><td>{t('disclosure.opening')}</td><td class="n">¥{yuan(f.opening_fen)}</td></tr>
-          <tr><td>{t('disclosure.income')}</td><td class="n">¥{yuan(f.income_fen)}</td></tr>
-          <tr><td>{t('disclosure.corrections')}</td><td class="n">¥{yuan(f.corrections_fen)}</td></tr>
-          <tr><td>{t('disclosure.spending')}</td><td class="n">¥{yuan(-f.spending_fen)}</td></tr>
-          <tr class="total"><td>{t('disclosure.closing')}</td><td class="n" data-testid="disclosure-closing">¥{yuan(f.closing_fen)}</td></tr>
-        </tbody>
-      </table>
+      <ul class="sums plain" data-testid="disclosure-balance">
+        <li><span>{t('disclosure.opening')}</span><span class="n">¥{yuan(f.opening_fen)}</span></li>
+        <li><span>{t('disclosure.income')}</span><span class="n">¥{yuan(f.income_fen)}</span></li>
+        <li><span>{t('disclosure.corrections')}</span><span class="n">¥{yuan(f.corrections_fen)}</span></li>
+        <li><span>{t('disclosure.spending')}</span><span class="n">¥{yuan(-f.spending_fen)}</span></li>
+        <li class="total"><span>{t('disclosure.closing')}</span><span class="n" data-testid="disclosure-closing">¥{yuan(f.closing_fen)}</span></li>
+      </ul>
       <h2>{t('disclosure.by_channel')}</h2>
       <Rows rows={f.income_by_channel.map((c) => [`${label(c.label)} (${c.count})`, c.amount_fen])} total={f.income_fen} />
       <h2>{t('disclosure.by_destination')}</h2>
@@ -82,7 +78,7 @@ function Figures({ f }) {
       <Rows rows={f.spending_by_category.map((p) => [`${label(p.label)} (${p.count})`, p.amount_fen])} total={f.spending_fen} />
       <Rows rows={[[t('disclosure.goods', { n: f.goods_count }), f.goods_value_fen], [t('disclosure.matched'), f.matched_fen || 0]]} />
       {(f.heads || [f.head]).map((h) => (
-        <p key={h.fund_id} class="muted">{t('disclosure.head', h)}<br /><span class="hash">{h.hash}</span></p>
+        <p key={h.fund_id} class="muted">{t('disclosure.head', h)}{h.seq === 0 ? ` · ${t('disclosure.empty_ledger')}` : ''}<br /><span class="hash">{h.hash}</span></p>
       ))}
     </>
   );

@@ -37,6 +37,7 @@ export const DISCLOSURE_STRINGS = {
   'disclosure.head': ['账本链头 #{seq}', 'Ledger chain head #{seq}'],
   'disclosure.nothing': ['无', 'None'],
   'disclosure.total': ['合计', 'Total'],
+  'disclosure.empty_ledger': ['本期结束前账本尚无记录', 'no ledger entry before the period ended'],
   'disclosure.will_be_late': ['已过应公开日期,发布后将标为“迟报”。', 'The due date has passed: the report will be marked late.'],
   'disclosure.publish': ['公开本期报告', 'Publish this period\'s report'],
   'disclosure.confirm': ['确认公开?公开后不能修改或撤回。', 'Publish now? A published report cannot be changed or withdrawn.'],
