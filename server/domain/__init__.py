@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from server import notify
 from server.domain import (
+    campaigns,
     disclosure,
     donations,
     events,
@@ -29,6 +30,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     people.install(registry)
     events.install(registry)
     funds.install(registry)
+    campaigns.install(registry)
     goods.install(registry)
     donations.install(registry, donations.DonationRules.from_settings(settings))
     volunteers.install(registry, volunteers.HoursRules.from_settings(settings))

@@ -3,7 +3,7 @@
 reminders sent (one per period).
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0017 (0015 on this branch before the campaigns were merged in; the lead re-chains)
 Create Date: 2026-11-28
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
