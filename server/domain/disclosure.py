@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import audit
+from server.domain.campaigns import campaigns, runs_campaigns
 from server.domain.donations import donations
 from server.domain.funds import funds, ledger_entries, projects, works_for_fund
 from server.domain.stations import stations
@@ -159,7 +160,9 @@ reports stay three months apart, and the books of the period can be closed."""
 
 def schedule(subject: Subject, through: dt.date) -> list[Period]:
     """The subject's periods. A fund's run from the quarter of its creation to the quarter
-    holding ``through`` (the last one still running); a campaign's are all known at once."""
+    holding ``through`` (the last one still running); a campaign's interim periods likewise
+    (those begun by ``through``), and its final report always. A period's number never
+    changes: the final one of a campaign is numbered after all its interim periods."""
     if subject.end is None:
         found = []
         start = subject.start
@@ -174,7 +177,7 @@ def schedule(subject: Subject, through: dt.date) -> list[Period]:
     found = []
     if subject.end >= add_months(subject.start, LONG_MONTHS):
         seq = 1
-        while True:
+        while add_months(subject.start, INTERIM_MONTHS * (seq - 1)) <= through:
             next_start = add_months(subject.start, INTERIM_MONTHS * seq)
             end = next_start - dt.timedelta(days=1)
             if end >= subject.end:
@@ -183,7 +186,7 @@ def schedule(subject: Subject, through: dt.date) -> list[Period]:
             found.append(Period(seq, "interim", begin, end,
                                 add_months(end, INTERIM_GRACE_MONTHS)))
             seq += 1
-    found.append(Period(len(found) + 1, "final", subject.start, subject.end,
+    found.append(Period(_interims(subject) + 1, "final", subject.start, subject.end,
                         add_months(subject.end, FINAL_MONTHS)))
     return found
 
@@ -191,6 +194,17 @@ def schedule(subject: Subject, through: dt.date) -> list[Period]:
 def now() -> dt.datetime:
     """The calendar's clock (routes and public pages read it here; tests move it)."""
     return dt.datetime.now(dt.UTC)
+
+
+def _interims(subject: Subject) -> int:
+    """How many interim periods a campaign has in all."""
+    assert subject.end is not None
+    if subject.end < add_months(subject.start, LONG_MONTHS):
+        return 0
+    count = 0
+    while add_months(subject.start, INTERIM_MONTHS * (count + 1)) - dt.timedelta(days=1) < subject.end:
+        count += 1
+    return count
 
 
 def today_in_shanghai(now: dt.datetime) -> dt.date:
@@ -273,22 +287,47 @@ async def ledger_period(conn: AsyncConnection, fund_id: str, period: Period) -> 
     money and never enter the ledger)."""
     low, high = bounds(period)
     rows = (await conn.execute(
-        select(ledger_entries.c.seq, ledger_entries.c.movement_id, ledger_entries.c.account,
-               ledger_entries.c.amount_fen, ledger_entries.c.kind, ledger_entries.c.category,
-               ledger_entries.c.project_id, ledger_entries.c.created_at, ledger_entries.c.hash)
+        select(*LEDGER_COLUMNS)
         .where(ledger_entries.c.fund_id == fund_id, ledger_entries.c.created_at < high)
         .order_by(ledger_entries.c.seq))).mappings().all()
-    fund_name = (await conn.execute(select(funds.c.name).where(funds.c.id == fund_id))).scalar()
-    head_seq, head_hash = 0, "0" * 64
-    opening_seq = 0
-    for row in rows:
-        head_seq, head_hash = int(row["seq"]), str(row["hash"])
-        if row["created_at"] < low:
-            opening_seq = head_seq
+    head = await _head(conn, fund_id, high)
+    opening_seq = max((int(r["seq"]) for r in rows if r["created_at"] < low), default=0)
+    goods = await _goods(conn, donations.c.fund_id == fund_id, low, high)
+    figures = await _aggregate(conn, rows, lambda r: int(r["seq"]) <= opening_seq, goods)
+    return {"fund_id": fund_id, **figures, "head": head}
+
+
+LEDGER_COLUMNS = (
+    ledger_entries.c.fund_id, ledger_entries.c.seq, ledger_entries.c.movement_id,
+    ledger_entries.c.account, ledger_entries.c.amount_fen, ledger_entries.c.kind,
+    ledger_entries.c.category, ledger_entries.c.project_id, ledger_entries.c.created_at,
+)
+
+
+async def _head(conn: AsyncConnection, fund_id: str, high: str) -> dict[str, Any]:
+    """The fund's chain head at the period's end: its last entry booked before ``high``
+    (the genesis, seq 0, when there is none)."""
+    name = (await conn.execute(select(funds.c.name).where(funds.c.id == fund_id))).scalar()
+    last = (await conn.execute(
+        select(ledger_entries.c.seq, ledger_entries.c.hash)
+        .where(ledger_entries.c.fund_id == fund_id, ledger_entries.c.created_at < high)
+        .order_by(ledger_entries.c.seq.desc()).limit(1))).first()
+    return {"fund_id": fund_id, "fund_name": name, "seq": int(last.seq) if last else 0,
+            "hash": str(last.hash) if last else "0" * 64}
+
+
+async def _aggregate(conn: AsyncConnection, rows: Sequence[RowMapping],
+                     before: Callable[[RowMapping], bool], goods: list[tuple[int, bool]]
+                     ) -> dict[str, Any]:
+    """Sums of ledger rows (both sides of each movement): what ``before`` says preceded
+    the period makes the opening balance; the rest is the period's, by channel (the
+    counter account's prefix), destination (general money or a project) and purpose."""
     counters = {r["movement_id"]: str(r["account"]) for r in rows
                 if not str(r["account"]).startswith("fund:")}
+    project_ids = sorted({str(r["project_id"]) for r in rows if r["project_id"]})
     names = {str(r.id): str(r.name) for r in await conn.execute(
-        select(projects.c.id, projects.c.name).where(projects.c.fund_id == fund_id))}
+        select(projects.c.id, projects.c.name).where(projects.c.id.in_(project_ids)))
+             } if project_ids else {}
     opening = income = corrections = spending = 0
     corrections_count = gifts = 0
     channels: dict[str, dict[str, Any]] = {}
@@ -298,7 +337,7 @@ async def ledger_period(conn: AsyncConnection, fund_id: str, period: Period) -> 
         if not str(row["account"]).startswith("fund:"):
             continue
         amount = int(row["amount_fen"])
-        if int(row["seq"]) <= opening_seq:
+        if before(row):
             opening += amount
             continue
         kind = str(row["kind"])
@@ -310,33 +349,29 @@ async def ledger_period(conn: AsyncConnection, fund_id: str, period: Period) -> 
                 "amount_fen": 0, "movements": set()})
             slot["amount_fen"] -= amount
             slot["movements"].add(str(row["movement_id"]).rsplit(":", 1)[0])
-        elif kind in CORRECTION_KINDS:
+            continue
+        if kind in CORRECTION_KINDS:
             corrections += amount
             corrections_count += 1
-        else:
-            income += amount
+            continue
+        income += amount
+        channel = _channel(counters.get(row["movement_id"]), kind)
+        slot = channels.setdefault(channel, {
+            "channel": channel, "label": CHANNELS.get(channel, (channel, channel)),
+            "amount_fen": 0, "count": 0})
+        slot["amount_fen"] += amount
+        if amount > 0:
             gifts += 1
-            channel = _channel(counters.get(row["movement_id"]), kind)
-            slot = channels.setdefault(channel, {
-                "channel": channel, "label": CHANNELS.get(channel, (channel, channel)),
-                "amount_fen": 0, "count": 0})
-            slot["amount_fen"] += amount
             slot["count"] += 1
-            project = row["project_id"] if str(row["account"]) != "fund:general" else None
-            key = str(project or "")
-            target = destinations.setdefault(key, {
-                "project_id": project,
-                "label": (names.get(key, key), names.get(key, key)) if project else
-                ("非定向(基金通用)", "undirected (general)"), "amount_fen": 0})
-            target["amount_fen"] += amount
-    goods_count = goods_value = 0
-    for amount, voided in await _goods(conn, fund_id, low, high):
-        if not voided:
-            goods_count += 1
-            goods_value += amount
-    matched = sum(c["amount_fen"] for name, c in channels.items() if name in MATCHED_CHANNELS)
+        project = row["project_id"] if str(row["account"]) != "fund:general" else None
+        key = str(project or "")
+        target = destinations.setdefault(key, {
+            "project_id": project,
+            "label": (names.get(key, key), names.get(key, key)) if project else
+            ("非定向(基金通用)", "undirected (general)"), "amount_fen": 0})
+        target["amount_fen"] += amount
+    kept = [amount for amount, voided in goods if not voided]
     return {
-        "fund_id": fund_id,
         "opening_fen": opening, "income_fen": income, "corrections_fen": corrections,
         "corrections_count": corrections_count, "spending_fen": spending,
         "closing_fen": opening + income + corrections - spending,
@@ -347,20 +382,20 @@ async def ledger_period(conn: AsyncConnection, fund_id: str, period: Period) -> 
         "spending_by_category": [
             {**{k: v for k, v in p.items() if k != "movements"}, "count": len(p["movements"])}
             for p in sorted(purposes.values(), key=lambda p: p["category"])],
-        "goods_count": goods_count, "goods_value_fen": goods_value,
-        "matched_fen": matched,
-        "head": {"fund_id": fund_id, "fund_name": fund_name, "seq": head_seq, "hash": head_hash},
+        "goods_count": len(kept), "goods_value_fen": sum(kept),
+        "matched_fen": sum(c["amount_fen"] for name, c in channels.items()
+                           if name in MATCHED_CHANNELS),
     }
 
 
-async def _goods(conn: AsyncConnection, fund_id: str, low: str, high: str
+async def _goods(conn: AsyncConnection, where: Any, low: str, high: str
                  ) -> list[tuple[int, bool]]:
-    """(valuation, voided) of each goods gift to the fund recorded in [low, high)."""
+    """(valuation, voided) of each goods gift matching ``where`` recorded in [low, high)."""
     from server.reports import correction_state  # read side; imported late (no cycle)
 
     rows = (await conn.execute(
         select(donations.c.id, donations.c.amount_fen).where(
-            donations.c.fund_id == fund_id, donations.c.kind == "goods",
+            where, donations.c.kind == "goods",
             donations.c.recorded_at >= low, donations.c.recorded_at < high))).all()
     state = await correction_state(conn, [str(r.id) for r in rows])
     return [(int(r.amount_fen) + state.get(str(r.id), (0, False))[0],
@@ -371,8 +406,45 @@ async def _fund_figures(conn: AsyncConnection, subject: Subject, period: Period)
     return await ledger_period(conn, subject.id, period)
 
 
+async def _load_campaigns(conn: AsyncConnection, subject_id: str | None) -> list[Subject]:
+    query = select(campaigns.c.id, campaigns.c.name, campaigns.c.district, campaigns.c.starts_on,
+                   campaigns.c.ends_on, campaigns.c.fund_ids).order_by(campaigns.c.starts_on,
+                                                                       campaigns.c.id)
+    if subject_id is not None:
+        query = query.where(campaigns.c.id == subject_id)
+    return [Subject("campaign", str(r.id), str(r.name), None, r.district,
+                    dt.date.fromisoformat(r.starts_on), dt.date.fromisoformat(r.ends_on),
+                    tuple(json.loads(r.fund_ids)))
+            for r in await conn.execute(query)]
+
+
+def _campaign_manager(grant: Grant, subject: Subject) -> bool:
+    """Who runs the campaign: its district's federation managers (the city's: admins)."""
+    return runs_campaigns(grant, subject.district)
+
+
+async def _campaign_figures(conn: AsyncConnection, subject: Subject, period: Period
+                            ) -> dict[str, Any]:
+    """What the campaign raised: the ledger entries of its gifts (their corrections and
+    the sponsors' matches carry the gift's id) in whatever fund they were booked, and its
+    goods; the chain head of each fund it raises for. Spending is not a campaign's: each
+    fund's own reports show what was paid out of the money."""
+    low, high = bounds(period)
+    gift_ids = select(donations.c.id).where(donations.c.campaign == subject.id)
+    rows = (await conn.execute(
+        select(*LEDGER_COLUMNS)
+        .where(ledger_entries.c.donation_id.in_(gift_ids), ledger_entries.c.created_at < high)
+        .order_by(ledger_entries.c.fund_id, ledger_entries.c.seq))).mappings().all()
+    start = low if period.kind == "interim" else "0"  # the final report: the whole campaign
+    goods = await _goods(conn, donations.c.campaign == subject.id, start, high)
+    figures = await _aggregate(conn, rows, lambda r: r["created_at"] < start, goods)
+    fund_ids = sorted(set(subject.fund_ids) | {str(r["fund_id"]) for r in rows})
+    return {**figures, "heads": [await _head(conn, fund_id, high) for fund_id in fund_ids]}
+
+
 SOURCES: dict[str, SubjectSource] = {
     "fund": SubjectSource(_load_funds, _fund_manager, _fund_figures),
+    "campaign": SubjectSource(_load_campaigns, _campaign_manager, _campaign_figures),
 }
 
 
