@@ -25,7 +25,7 @@ from sync.timeutil import iso
 from tests.conftest import Api
 from tests.devices import Device
 from tests.donation_setup import DISTRICT, STATION, World, build_world, money
-from tests.helpers import new_id
+from tests.helpers import campaign_args, new_id
 
 pytestmark = pytest.mark.anyio
 D = dt.date
@@ -364,3 +364,105 @@ def test_periods_have_inclusive_ends() -> None:
     period = Period(1, "quarter", D(2026, 1, 1), D(2026, 3, 31), D(2026, 4, 30))
     assert disclosure.bounds(period) == ("2025-12-31T16:00:00.000Z", "2026-03-31T16:00:00.000Z")
     assert STATION == "TH-001"
+
+
+# ----------------------------------------------------------------------------- campaigns
+
+
+def hlc_at(moment: dt.datetime) -> str:
+    """A phone's clock stamp at ``moment`` (a gift's day is its phone's day)."""
+    return f"{int(moment.timestamp() * 1000):016d}:0000:test"
+
+
+async def test_a_nine_month_campaign_is_on_the_calendar_and_its_interim_report_freezes_matches(
+    api: Api, clock: Clock, request: pytest.FixtureRequest,
+) -> None:
+    # Known bug of the merged campaigns branch (not of the calendar): a gift_match id is
+    # "<donation id>:<rule id>", 73 characters, longer than changes.record_id VARCHAR(64),
+    # so on PostgreSQL a matched gift's push fails. Remove once h16-campaigns fixes it.
+    request.applymarker(pytest.mark.xfail(
+        api.state.db.is_postgres, strict=False,
+        reason="h16-campaigns: gift_match id longer than changes.record_id on PostgreSQL"))
+    world = await build_world(api)
+    campaign, rule = new_id(), new_id()
+    await applied(world.district, "campaign.create", campaign_args(
+        campaign, [world.fund_id], starts_on="2026-01-15", ends_on="2026-10-14"))
+    await applied(world.district, "matching_rule.create", {
+        "id": rule, "sponsor": "天河爱心企业", "ratio_percent": 100, "cap_per_gift_fen": 5_000,
+        "cap_total_fen": 1_000_000, "starts_on": "2026-01-15", "ends_on": "2026-10-14",
+        "campaign_ids": [campaign]})
+
+    async def give(when: str, amount_fen: int) -> None:
+        clock.set(when)
+        args = {**money(new_id(), amount_fen, fund_id=world.fund_id), "campaign": campaign}
+        result = await world.staff.send("donation.record", args, stamp=hlc_at(clock.moment))
+        assert result["status"] == "applied", result
+
+    await give("2026-02-01 10:00", 20_000)   # matched 5,000 (the cap per gift)
+    await give("2026-04-14 20:00", 3_000)    # matched 3,000; the period's last day
+    await give("2026-04-16 09:00", 10_000)   # the second period
+
+    clock.set("2026-04-20 10:00")
+    calendar = (await api.http.get("/api/v1/disclosure/calendar",
+                                   headers=api.auth(world.district.token))).json()
+    mine = [(line["seq"], line["period_kind"], line["start"], line["end"], line["due"],
+             line["status"]) for line in calendar["lines"] if line["subject_id"] == campaign]
+    assert sorted(mine) == [
+        (1, "interim", "2026-01-15", "2026-04-14", "2026-05-14", "due"),
+        (2, "interim", "2026-04-15", "2026-07-14", "2026-08-14", "running"),
+        (3, "final", "2026-01-15", "2026-10-14", "2027-01-14", "running"),
+    ]
+    refused = await api.http.post(f"/api/v1/disclosure/campaign/{campaign}/1/publish",
+                                  headers=api.auth(world.manager.token))
+    assert refused.status_code == 403  # a station manager does not run the district's plan
+    answer = await api.http.post(f"/api/v1/disclosure/campaign/{campaign}/1/publish",
+                                 headers=api.auth(world.district.token))
+    assert answer.status_code == 201, answer.text
+    figures = answer.json()["figures"]
+    assert figures["subject"]["kind"] == "campaign" and figures["opening_fen"] == 0
+    assert {c["channel"]: c["amount_fen"] for c in figures["income_by_channel"]} == {
+        "station": 23_000, "sponsor": 8_000}
+    assert figures["matched_fen"] == 8_000 and figures["income_fen"] == 31_000
+    assert figures["spending_fen"] == 0
+    async with api.state.db.read() as conn:
+        last = (await conn.execute(
+            select(ledger_entries.c.seq, ledger_entries.c.hash)
+            .where(ledger_entries.c.fund_id == world.fund_id,
+                   ledger_entries.c.created_at < "2026-04-14T16:00:00.000Z")
+            .order_by(ledger_entries.c.seq.desc()).limit(1))).one()
+    assert answer.json()["heads"] == [{"fund_id": world.fund_id,
+                                       "fund_name": "天河社区慈善基金",
+                                       "seq": last.seq, "hash": last.hash}]
+    page = (await api.http.get(f"/public/disclosures/campaign/{campaign}/1")).text
+    assert "阶段公开" in page and "配捐" in page
+
+
+async def test_a_campaign_report_counts_only_its_period_and_its_own_gifts(
+    api: Api, clock: Clock,
+) -> None:
+    """The same without a sponsor (so it runs on PostgreSQL too while matches cannot):
+    gifts under the fund's other campaign and gifts after the period stay out."""
+    world = await build_world(api)
+    campaign = new_id()
+    await applied(world.district, "campaign.create", campaign_args(
+        campaign, [world.fund_id], starts_on="2026-01-15", ends_on="2026-10-14"))
+    for when, amount, which in (("2026-02-01 10:00", 20_000, campaign),
+                                ("2026-03-01 10:00", 7_000, world.campaign_id),
+                                ("2026-04-14 20:00", 3_000, campaign),
+                                ("2026-04-16 09:00", 10_000, campaign)):
+        clock.set(when)
+        args = {**money(new_id(), amount, fund_id=world.fund_id), "campaign": which}
+        result = await world.staff.send("donation.record", args, stamp=hlc_at(clock.moment))
+        assert result["status"] == "applied", result
+    clock.set("2026-04-20 10:00")
+    early = await api.http.post(f"/api/v1/disclosure/campaign/{campaign}/2/publish",
+                                headers=api.auth(world.district.token))
+    assert early.status_code == 409 and early.json()["code"] == "period_open"
+    answer = await api.http.post(f"/api/v1/disclosure/campaign/{campaign}/1/publish",
+                                 headers=api.auth(world.district.token))
+    assert answer.status_code == 201, answer.text
+    figures = answer.json()["figures"]
+    assert figures["income_fen"] == 23_000 and figures["gifts_count"] == 2
+    assert figures["matched_fen"] == 0 and figures["closing_fen"] == 23_000
+    (head,) = answer.json()["heads"]
+    assert head["fund_id"] == world.fund_id and head["seq"] == 6  # three gifts, two entries each
