@@ -13,7 +13,7 @@ export const AUDIT_ACTIONS = [
   'enrol.*', 'enrol.code_issue', 'enrol.code_use', 'enrol.signup_rotate', 'admin.first_setup',
   'membership.*', 'membership.add', 'membership.end',
   'disbursement.*', 'disbursement.approve', 'disbursement.reject', 'disbursement.pay',
-  'correction.*', 'correction.approve', 'correction.reject', 'person.erase',
+  'correction.*', 'correction.approve', 'correction.reject', 'person.erase', 'disclosure.publish',
 ];
 
 export function auditQuery(filters, before) {
