@@ -53,6 +53,13 @@ def test_a_manager_sees_what_is_overdue_previews_and_publishes(server: Server, p
     expect(page.get_by_test_id("disclosure-publish-status")).to_contain_text("已公开")
     phone.shot("pwa-disclosure-published")
 
+    # the console on an office screen: the menu beside the calendar
+    page.set_viewport_size({"width": 1280, "height": 800})
+    phone.go("/admin/disclosure")
+    expect(page.get_by_test_id("disclosure-line").last).to_have_attribute("data-status", "published_late")
+    phone.shot("pwa-disclosure-calendar-office")
+    page.set_viewport_size({"width": 360, "height": 740})
+
     public = server.http.get(f"/public/disclosures/fund/{fund}/1").text
     assert "迟报" in public and "大川社区基金" in public
     fund_page = server.http.get(f"/public/funds/{fund}").text
