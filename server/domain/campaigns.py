@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -105,7 +106,7 @@ same transaction as each match (the row lock on it is what keeps the cap)."""
 gift_matches = Table(
     "gift_matches",
     metadata,
-    Column("id", String(80), primary_key=True),
+    Column("id", String(36), primary_key=True),
     Column("rule_id", String(36), nullable=False, index=True),
     Column("donation_id", String(36), nullable=False, index=True),
     Column("campaign_id", String(36), nullable=False, index=True),
@@ -123,8 +124,12 @@ gift_matches = Table(
 ``sponsor:<rule id>``); its reversal ``<correction id>:m<n>``."""
 
 
+MATCH_NAMESPACE = uuid.UUID("5b0d7c1e-8f3a-4b52-9d6e-2a1c0f4e7b93")
+
+
 def match_id(donation_id: str, rule_id: str) -> str:
-    return f"{donation_id}:{rule_id}"
+    """A gift's match by a rule: one per pair, named from the pair (a UUID 5)."""
+    return str(uuid.uuid5(MATCH_NAMESPACE, f"{donation_id}:{rule_id}"))
 
 
 # ----------------------------------------------------------------------------- records
@@ -179,7 +184,7 @@ def gift_day(hlc: str) -> str:
 
 
 def server_day(now_iso: str) -> str:
-    return dt.datetime.fromisoformat(now_iso.replace("Z", "+00:00")).astimezone(SHANGHAI).date().isoformat()
+    return dt.datetime.fromisoformat(now_iso).astimezone(SHANGHAI).date().isoformat()
 
 
 def is_open(campaign: Mapping[str, Any], day: str) -> bool:
@@ -238,8 +243,14 @@ async def campaign_for_gift(
     today = server_day(ctx.now)
     chosen = requested or (event.get("campaign") if event is not None else None)
     if chosen is None:
-        candidates = [c for c in await _open_at(tx, station, day)
-                      if raises_for(c, fund_id, project_id)]
+        open_here = await _open_at(tx, station, day)
+        candidates = [c for c in open_here if raises_for(c, fund_id, project_id)]
+        if open_here and not candidates:
+            raise Rejected(
+                "campaign_not_for_fund",
+                f"站点 {station['code']} 进行中的募捐活动都不为该基金或项目募集,不能接受此笔定向捐赠",
+                f"no campaign open at station {station['code']} raises for this fund or "
+                "project: this directed gift cannot be taken", field="campaign")
         if not candidates:
             raise Rejected(
                 "no_open_campaign",
@@ -514,14 +525,14 @@ async def campaign_totals(conn: AsyncConnection, campaign: Mapping[str, Any] | R
     count = (await conn.execute(
         select(func.count()).select_from(donations).where(
             donations.c.campaign == campaign["id"], donations.c.kind == "money"))).scalar()
-    sponsors = [
+    sponsors: list[dict[str, Any]] = [
         {"sponsor": str(r.sponsor), "amount_fen": int(r.total or 0)}
         for r in await conn.execute(
             select(gift_matches.c.sponsor, func.sum(gift_matches.c.amount_fen).label("total"))
             .where(gift_matches.c.campaign_id == campaign["id"])
             .group_by(gift_matches.c.sponsor).order_by(gift_matches.c.sponsor))
     ]
-    matched = sum(s["amount_fen"] for s in sponsors)
+    matched = sum(int(s["amount_fen"]) for s in sponsors)
     return {"gifts_fen": int(gifts or 0), "gifts": int(count or 0), "matched_fen": matched,
             "sponsors": sponsors, "raised_fen": int(gifts or 0) + matched,
             "target_fen": campaign["target_fen"]}

@@ -69,7 +69,7 @@ def upgrade() -> None:
     op.create_index("ix_matching_rules_district", "matching_rules", ["district"])
     op.create_table(
         "gift_matches",
-        sa.Column("id", sa.String(80), primary_key=True),
+        sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("rule_id", sa.String(36), nullable=False),
         sa.Column("donation_id", sa.String(36), nullable=False),
         sa.Column("campaign_id", sa.String(36), nullable=False),

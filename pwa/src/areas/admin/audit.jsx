@@ -14,6 +14,8 @@ export const AUDIT_ACTIONS = [
   'membership.*', 'membership.add', 'membership.end',
   'disbursement.*', 'disbursement.approve', 'disbursement.reject', 'disbursement.pay',
   'correction.*', 'correction.approve', 'correction.reject', 'person.erase', 'disclosure.publish',
+  'campaign.*', 'campaign.create', 'campaign.update',
+  'matching_rule.*', 'matching_rule.create', 'matching_rule.update',
 ];
 
 export function auditQuery(filters, before) {
