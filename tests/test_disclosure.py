@@ -375,14 +375,8 @@ def hlc_at(moment: dt.datetime) -> str:
 
 
 async def test_a_nine_month_campaign_is_on_the_calendar_and_its_interim_report_freezes_matches(
-    api: Api, clock: Clock, request: pytest.FixtureRequest,
+    api: Api, clock: Clock,
 ) -> None:
-    # Known bug of the merged campaigns branch (not of the calendar): a gift_match id is
-    # "<donation id>:<rule id>", 73 characters, longer than changes.record_id VARCHAR(64),
-    # so on PostgreSQL a matched gift's push fails. Remove once h16-campaigns fixes it.
-    request.applymarker(pytest.mark.xfail(
-        api.state.db.is_postgres, strict=False,
-        reason="h16-campaigns: gift_match id longer than changes.record_id on PostgreSQL"))
     world = await build_world(api)
     campaign, rule = new_id(), new_id()
     await applied(world.district, "campaign.create", campaign_args(
@@ -440,8 +434,7 @@ async def test_a_nine_month_campaign_is_on_the_calendar_and_its_interim_report_f
 async def test_a_campaign_report_counts_only_its_period_and_its_own_gifts(
     api: Api, clock: Clock,
 ) -> None:
-    """The same without a sponsor (so it runs on PostgreSQL too while matches cannot):
-    gifts under the fund's other campaign and gifts after the period stay out."""
+    """Gifts under the fund's other campaign and gifts after the period stay out."""
     world = await build_world(api)
     campaign = new_id()
     await applied(world.district, "campaign.create", campaign_args(
