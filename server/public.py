@@ -242,14 +242,24 @@ NO_CAMPAIGN = ("找不到该募捐活动", "no such campaign")
      responses={**answer("organisation, qualification, filing number, purpose, period, "
                          "totals against target"), **errors(400, 404)})
 async def campaign_json(request: Request[Any, Any, Any], campaign_id: str) -> Response[bytes]:
-    return _json_or_missing(await _load(request, reports.campaign_page, campaign_id), NO_CAMPAIGN)
+    return _json_or_missing(await _campaign(request, campaign_id), NO_CAMPAIGN)
+
+
+async def _campaign(request: Request[Any, Any, Any], campaign_id: str) -> dict[str, Any] | None:
+    """The campaign's page with its disclosure calendar (published, late, overdue)."""
+    async with _reading(request) as conn:
+        found: dict[str, Any] | None = await reports.campaign_page(conn, campaign_id)
+        if found is not None:
+            found["disclosures"] = await disclosure.public_calendar(
+                conn, "campaign", campaign_id, disclosure.now())
+        return found
 
 
 @get("/public/campaigns/{campaign_id:str}", tags=["public pages"],
      summary="A fundraising campaign's on-site disclosure (page)",
      responses=answer("not found page", media_type="text/html", status=404))
 async def campaign_html(request: Request[Any, Any, Any], campaign_id: str) -> Response[str]:
-    page = await _load(request, reports.campaign_page, campaign_id)
+    page = await _campaign(request, campaign_id)
     base = state_of(request).settings.base_url
     return _page_or_missing(page, NO_CAMPAIGN, "campaign.html", c=page,
                             page_url=f"{base}/public/campaigns/{campaign_id}")

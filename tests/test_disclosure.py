@@ -429,6 +429,11 @@ async def test_a_nine_month_campaign_is_on_the_calendar_and_its_interim_report_f
                                        "seq": last.seq, "hash": last.hash}]
     page = (await api.http.get(f"/public/disclosures/campaign/{campaign}/1")).text
     assert "阶段公开" in page and "配捐" in page
+    clock.set("2026-08-20 10:00")  # the second interim report was due on 14 August
+    listed = (await api.http.get(f"/api/v1/public/campaigns/{campaign}")).json()["disclosures"]
+    assert [(d["seq"], d["status"]) for d in listed] == [(2, "overdue"), (1, "published")]
+    campaign_page = (await api.http.get(f"/public/campaigns/{campaign}")).text
+    assert "逾期未公开" in campaign_page and f"/public/disclosures/campaign/{campaign}/1" in campaign_page
 
 
 async def test_a_campaign_report_counts_only_its_period_and_its_own_gifts(
