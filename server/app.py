@@ -23,11 +23,23 @@ from litestar.static_files import create_static_files_router
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
-from server import accounts, audit, client_config, enrol, erasure, exports, files, online, public
+from server import (
+    accounts,
+    audit,
+    client_config,
+    disclosures,
+    enrol,
+    erasure,
+    exports,
+    files,
+    online,
+    public,
+)
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
 from server.auth import configure as configure_auth
 from server.certificates import CERTIFICATE_ROUTES
+from server.disclosure_sweep import remind_forever
 from server.domain import build_registry
 from server.filestore import open_store
 from server.headers import secure
@@ -103,6 +115,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             await listener.start()
         pruner = asyncio.create_task(_prune_forever(own), name="prune-tombstones")
         sweeper = asyncio.create_task(sweep_hours_forever(own), name="sweep-open-hour-logs")
+        reminder = asyncio.create_task(remind_forever(own), name="remind-disclosures")
         notifier = await start_notifier(own)
         # what start-up built lives as long as the process: out of the collector's sight,
         # a full collection no longer walks it (tens of ms, felt by every request in flight)
@@ -112,7 +125,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         try:
             yield
         finally:
-            for task in (pruner, sweeper):
+            for task in (pruner, sweeper, reminder):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -123,8 +136,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
-        *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES, *files.ROUTES,
-        *online.ROUTES,
+        *CERTIFICATE_ROUTES, *disclosures.ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
+        *files.ROUTES, *online.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

@@ -117,6 +117,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "campaign.update": ("修改募捐活动", "edited a fundraising campaign"),
     "matching_rule.create": ("设立配捐规则", "set up a matching rule"),
     "matching_rule.update": ("修改配捐规则", "edited a matching rule"),
+    "disclosure.publish": ("公开信息披露报告", "published a disclosure report"),
 }
 """Every action code the log may hold, with its label (Chinese, English). ``record`` and
 ``stage`` refuse a code not listed here, so a misspelt one fails its tests."""

@@ -19,7 +19,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import reports
-from server.domain import online
+from server.domain import disclosure, online
 from server.domain.funds import verify_fund
 from server.openapi import answer, errors
 from server.posters import render_poster
@@ -175,9 +175,11 @@ async def _disclosure(request: Request[Any, Any, Any], fund_id: str, page: int
                                               cache=state_of(request).disclosures)
         if found is None:
             return None
-        # the fund's and its projects' pages on the fundraising platform: outside the
-        # cache (kept by chain head), since a link changes no ledger entry
-        return {**found, "platform": await online.public_links(conn, fund_id)}
+        # not cached: publishing a report moves no chain head, and the fund's and its
+        # projects' pages on the fundraising platform change no ledger entry
+        found = {**found, "platform": await online.public_links(conn, fund_id)}
+        found["disclosures"] = await disclosure.public_calendar(conn, "fund", fund_id, disclosure.now())
+        return found
 
 
 @get("/api/v1/public/funds/{fund_id:str}", tags=["public"],
@@ -243,14 +245,24 @@ NO_CAMPAIGN = ("找不到该募捐活动", "no such campaign")
      responses={**answer("organisation, qualification, filing number, purpose, period, "
                          "totals against target"), **errors(400, 404)})
 async def campaign_json(request: Request[Any, Any, Any], campaign_id: str) -> Response[bytes]:
-    return _json_or_missing(await _load(request, reports.campaign_page, campaign_id), NO_CAMPAIGN)
+    return _json_or_missing(await _campaign(request, campaign_id), NO_CAMPAIGN)
+
+
+async def _campaign(request: Request[Any, Any, Any], campaign_id: str) -> dict[str, Any] | None:
+    """The campaign's page with its disclosure calendar (published, late, overdue)."""
+    async with _reading(request) as conn:
+        found: dict[str, Any] | None = await reports.campaign_page(conn, campaign_id)
+        if found is not None:
+            found["disclosures"] = await disclosure.public_calendar(
+                conn, "campaign", campaign_id, disclosure.now())
+        return found
 
 
 @get("/public/campaigns/{campaign_id:str}", tags=["public pages"],
      summary="A fundraising campaign's on-site disclosure (page)",
      responses=answer("not found page", media_type="text/html", status=404))
 async def campaign_html(request: Request[Any, Any, Any], campaign_id: str) -> Response[str]:
-    page = await _load(request, reports.campaign_page, campaign_id)
+    page = await _campaign(request, campaign_id)
     base = state_of(request).settings.base_url
     return _page_or_missing(page, NO_CAMPAIGN, "campaign.html", c=page,
                             page_url=f"{base}/public/campaigns/{campaign_id}")

@@ -132,6 +132,11 @@ class Settings:
     disbursement_invoice_line_fen: int = 100_000
     """A disbursement above this (fen) is paid only once its invoice or receipt photo has
     fully arrived."""
+    # -- disclosure calendar (docs/disclosure.md) --
+    disclosure_remind_days: int = 14
+    """The responsible managers are reminded this many days before a disclosure is due."""
+    disclosure_sweep_minutes: float = 60.0
+    """How often the server looks for disclosures to remind of."""
     # -- accounts (docs/accounts.md) --
     device_idle_days: float = 60.0
     """A device token unused this long answers ``401 device_expired`` (the phone keeps its

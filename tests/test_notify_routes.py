@@ -20,6 +20,7 @@ SAMPLE = {
     "user_id": "li", "mutation": "event.update", "correction_id": "7d2e0000-0000-4000-8000-000000000004",
     "requested_by": "zhang", "fund_id": "fund-th-1", "fund_name": "助学基金", "available_fen": 100,
     "low_water_fen": 100000, "pending": 3, "client_id": "7d2e0000-0000-4000-8000-000000000005",
+    "subject_kind": "fund", "subject_id": "fund-th-1", "seq": 2, "period_kind": "quarter",
 }
 
 

@@ -6,6 +6,7 @@ from server import notify
 from server.domain import (
     attachments,
     campaigns,
+    disclosure,
     donations,
     events,
     funds,
@@ -37,6 +38,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     volunteers.install(registry, volunteers.HoursRules.from_settings(settings))
     timebank.install(registry)
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
+    disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
     return registry
 
 

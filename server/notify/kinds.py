@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from server.notify.words import code_words, mutation_words
+from server.notify.words import code_words, mutation_words, period_words
 
 Text = tuple[str, str]
 """(zh, en)"""
@@ -211,6 +211,30 @@ def _phone_stale(data: Mapping[str, Any]) -> Content:
     )
 
 
+def _disclosure_due(data: Mapping[str, Any]) -> Content:
+    name = str(data.get("subject_name") or data.get("subject_id") or "?")[:60]
+    kind_zh, kind_en = period_words(data.get("period_kind"))
+    seq, due = data.get("seq"), data.get("due")
+    span = f"{data.get('start')}–{data.get('end')}"
+    ident = str(data.get("report_id"))
+    if data.get("overdue"):
+        title = (f"信息公开已逾期:{name}", f"Disclosure overdue: {name}")
+    else:
+        title = (f"信息公开将到期:{name}", f"Disclosure due soon: {name}")
+    return Content(
+        title=title,
+        body=(
+            f"「{name}」第 {seq} 期{kind_zh}公开({span})须在 {due} 前发布",
+            f"{name}: {kind_en} disclosure no. {seq} ({span}) is due by {due}",
+        ),
+        url=f"/#/admin/disclosure/{data.get('subject_kind')}/{data.get('subject_id')}/{seq}",
+        target={"screen": "disclosure", "subject_kind": data.get("subject_kind"),
+                "subject_id": data.get("subject_id"), "seq": seq},
+        collapse=f"disclosure:{ident}",
+        subject=f"disclosure:{ident}",
+    )
+
+
 RESOLVE = "resolve"
 """An outbox row that is not a notification: the things named in its ``subjects`` were
 settled (records.py ``enqueue_resolve``). It is processed in outbox order, so after the
@@ -229,5 +253,7 @@ KINDS: dict[str, Kind] = {
         # Only the federation (district managers) approves and pays (server/domain/funds.py).
         Kind("disbursement.waiting_approval", 24 * 3600, "high", False, True, _disbursement_approval),
         Kind("disbursement.waiting_payment", 24 * 3600, "high", False, True, _disbursement_payment),
+        # The fund's (or campaign's) station managers and its district's (docs/disclosure.md).
+        Kind("disclosure.due", 3 * 24 * 3600, "normal", True, True, _disclosure_due),
     )
 }

@@ -80,6 +80,18 @@ CODES: dict[str, Text] = {
     "fund_overdrawn": ("更正后基金余额为负", "the fund went below zero after a correction"),
 }
 
+PERIOD_KINDS: dict[str, Text] = {
+    "quarter": ("季度", "quarterly"),
+    "interim": ("阶段", "interim"),
+    "final": ("结项", "final"),
+}
+"""A disclosure period's kind (server/domain/disclosure.py), in the reminder's words."""
+
+
+def period_words(kind: object) -> Text:
+    text = str(kind or "?")
+    return PERIOD_KINDS.get(text, (text, text))
+
 
 def mutation_words(name: object) -> Text:
     text = str(name or "?")

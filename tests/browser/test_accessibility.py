@@ -75,6 +75,8 @@ SCREENS: list[tuple[str, str]] = [
     ("/admin/funds", "manager"),
     ("/admin/campaigns", "admin"),  # district managers and up
     ("/admin/exports", "manager"),
+    ("/admin/disclosure", "manager"),
+    ("/admin/disclosure/fund/{fund}/1", "manager"),
     ("/admin/devices", "manager"),
     ("/admin/audit", "admin"),
     ("/admin/online", "admin"),  # district managers and up: the admin stands for them
@@ -169,7 +171,7 @@ def test_every_route_of_the_router_is_checked() -> None:
                 for m in re.finditer(r"pattern:\s*/(\^.*?\$)/", text)]
     assert len(patterns) > 20, patterns
     paths = [path.format(event="e1", donation="d1", receipt="r1", correction="c1",
-                         conflict="k1", person="p1") for path, _ in SCREENS] + OPEN_SCREENS
+                         conflict="k1", person="p1", fund="f1") for path, _ in SCREENS] + OPEN_SCREENS
     unchecked = [p for p in patterns if not any(re.fullmatch(p, path) for path in paths)]
     assert not unchecked, f"routes with no screen in SCREENS: {unchecked}"
 

@@ -12,10 +12,11 @@ import { TIMEBANK_AREA } from './timebank/index.js';
 import { REVIEW_AREA } from './review/index.js';
 import { NOTIFY_AREA } from './notify/index.js';
 import { ADMIN_AREA } from './admin/index.js';
+import { DISCLOSURE_AREA } from './disclosure/index.js';
 import { ACCOUNT_AREA } from './account/index.js';
 
 /** In the order of the bottom tabs (the account area has none). */
-export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA, ADMIN_AREA, ACCOUNT_AREA];
+export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA, ADMIN_AREA, DISCLOSURE_AREA, ACCOUNT_AREA];
 
 for (const area of AREAS) {
   addStrings(area.strings || {});

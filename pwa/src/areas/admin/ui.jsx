@@ -13,6 +13,7 @@ export const SECTIONS = [
   { key: 'campaigns', minRole: 'district_manager' },
   { key: 'timebank', minRole: 'staff' },
   { key: 'exports', minRole: 'manager' },
+  { key: 'disclosure', minRole: 'manager' },
   { key: 'devices', minRole: 'manager' },
   { key: 'audit', minRole: 'district_manager' },
 
