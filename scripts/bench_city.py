@@ -197,7 +197,6 @@ class World:
 
 async def build_world(session: Any, url: str, tmp: Path, server: WorkerServer, volunteers: int = 0) -> World:
     admin = Phone(token(url, tmp, "bench-admin", "admin"))
-    staff_token = token(url, tmp, "bench-staff", "staff", STATION)
     fund_id, event_id, activity_id = uuid7(), uuid7(), uuid7()
     status, body, why = await post(session, admin, admin.body([
         ("station.create", {"code": STATION, "name": "天河社工站", "district": DISTRICT}),
@@ -207,6 +206,7 @@ async def build_world(session: Any, url: str, tmp: Path, server: WorkerServer, v
     ]))
     assert status == 200, why
     applied(body)
+    staff_token = token(url, tmp, "bench-staff", "staff", STATION)
     world = World(url, tmp, server, admin, staff_token, fund_id, event_id, activity_id)
     if volunteers:
         staff = Phone(staff_token)
@@ -260,9 +260,9 @@ async def _series(session: Any, phone: Phone) -> str:
             {"protocol": 1, "client_id": phone.client_id, "cursor": cursor, "limit": 5000}), "/api/v1/sync/pull")
         assert status == 200 and page is not None, why
         for change in page["changes"]:
-            if change.get("type") == "receipt_series" and change.get("record") and \
-                    change["record"].get("client_id") == phone.client_id:
-                found.append(change["record"]["code"])
+            if change.get("type") == "receipt_series" and change.get("data") and \
+                    change["data"].get("client_id") == phone.client_id:
+                found.append(change["data"]["code"])
         cursor = page["cursor"]
         if not page["more"]:
             return max(found)

@@ -357,6 +357,7 @@ class Tx:
             for _type, _id, left, _entered in exits:
                 tags |= left.poke_tags()
         await insert_tuples(self.conn, changes, FEED_COLUMNS, feed_rows)
+        self.db.note_growth(len(feed_rows))
         for scope in scopes:
             tags |= scope.poke_tags()
         self._touched = {}
