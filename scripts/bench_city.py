@@ -38,17 +38,14 @@ import argparse
 import asyncio
 import os
 import random
-import re
 import shutil
-import sqlite3
-import statistics
 import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import msgspec
 
@@ -57,9 +54,11 @@ for path in (ROOT, ROOT / "scripts"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from bench_sync import Server, _cli, _fresh_postgres, _percentile  # noqa: E402
+from bench_raw import counts as _counts
+from bench_raw import raw_limit
+from bench_sync import Server, _cli, _fresh_postgres, _percentile
 
-from sync.ids import uuid7  # noqa: E402
+from sync.ids import uuid7
 
 STATION, DISTRICT = "TH-001", "天河区"
 _encoder = msgspec.json.Encoder()
@@ -70,12 +69,10 @@ TARGETS = {"sqlite": 15_000, "postgres": 8_000}
 RAW_TABLES = ("donations", "receipts", "ledger_entries", "changes", "mutations", "hour_logs")
 """Tables a gift (or an hour log) writes rows to; their growth per gift is the 'about eight
 rows' of the issue, measured, not assumed."""
-UNIQUE_COLUMNS = {
-    "donations": ("id",), "receipts": ("number",), "ledger_entries": ("id", "seq"),
-    "changes": ("record_id",), "mutations": ("client_id", "key"), "hour_logs": ("id",),
-}
-"""Columns given fresh values when rows are re-inserted for the raw limit (keys, unique
-indexes); ``changes.seq`` is left to the database, as the server does."""
+
+
+async def counts(url: str) -> dict[str, int]:
+    return await _counts(url, RAW_TABLES)
 
 
 # -- server with workers ------------------------------------------------------------------
@@ -133,7 +130,7 @@ class MemoryWatch:
             self.peak = max(self.peak, self.server.rss_bytes())
             await asyncio.sleep(0.2)
 
-    async def __aenter__(self) -> MemoryWatch:
+    async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._run())  # type: ignore[assignment]
         return self
 
@@ -268,154 +265,6 @@ async def _series(session: Any, phone: Phone) -> str:
             return max(found)
 
 
-# -- counts, raw limit --------------------------------------------------------------------
-
-
-async def counts(url: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(url.split("sqlite:///", 1)[1])
-        try:
-            for t in RAW_TABLES:
-                out[t] = conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-        finally:
-            conn.close()
-        return out
-    import asyncpg
-
-    pg = await asyncpg.connect(url)
-    try:
-        for t in RAW_TABLES:
-            out[t] = await pg.fetchval(f'SELECT count(*) FROM "{t}"')
-    finally:
-        await pg.close()
-    return out
-
-
-async def raw_limit(url: str, per_unit: dict[str, float], units: int, batch_units: int, conns: int
-                    ) -> tuple[float, float]:
-    """(units/s, rows/s) of re-inserting ``per_unit`` rows per unit (a gift) from each
-    table into same-shaped tables with the same indexes, ``batch_units`` units per
-    transaction, one ``executemany`` per table, one fund row update per transaction."""
-    tables = {t: n for t, n in per_unit.items() if n > 0}
-    if url.startswith("sqlite"):
-        return await asyncio.to_thread(_raw_sqlite, url.split("sqlite:///", 1)[1], tables, units, batch_units)
-    return await _raw_postgres(url, tables, units, batch_units, conns)
-
-
-def _fresh_rows(table: str, columns: list[str], sample: list[tuple[Any, ...]], count: int, run: str,
-                start: int) -> list[tuple[Any, ...]]:
-    unique = {columns.index(c) for c in UNIQUE_COLUMNS.get(table, ()) if c in columns}
-    rows = []
-    for n in range(count):
-        row = list(sample[n % len(sample)])
-        for i in unique:
-            row[i] = start + n + 10_000_000 if isinstance(row[i], int) else f"{run}{start + n:x}"
-        rows.append(tuple(row))
-    return rows
-
-
-def _plan(per_unit: dict[str, float], batch_units: int) -> dict[str, int]:
-    return {t: max(1, round(n * batch_units)) for t, n in per_unit.items()}
-
-
-def _raw_sqlite(path: str, tables: dict[str, float], units: int, batch_units: int) -> tuple[float, float]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    try:
-        plan = _plan(tables, batch_units)
-        prepared: dict[str, tuple[str, list[str], list[tuple[Any, ...]]]] = {}
-        for t in tables:
-            for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-                                       "ORDER BY type DESC", (t,)).fetchall():
-                sql = re.sub(rf'(?i)(CREATE TABLE\s+)"?{t}"?', rf'\1"raw_{t}"', sql)
-                sql = re.sub(rf'(?i)(INDEX\s+)"?(\w+)"?(\s+ON\s+)"?{t}"?', rf'\1"raw_\2"\3"raw_{t}"', sql)
-                conn.execute(sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
-                             .replace("INDEX", "INDEX IF NOT EXISTS", 1) if "INDEX" in sql else
-                             sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
-            cur = conn.execute(f'SELECT * FROM "{t}" LIMIT 2000')
-            columns = [d[0] for d in cur.description]
-            sample = cur.fetchall()
-            if t == "changes":
-                keep = [i for i, c in enumerate(columns) if c != "seq"]
-                columns = [columns[i] for i in keep]
-                sample = [tuple(r[i] for i in keep) for r in sample]
-            names = ", ".join(f'"{c}"' for c in columns)
-            marks = ", ".join("?" for _ in columns)
-            prepared[t] = (f'INSERT INTO "raw_{t}" ({names}) VALUES ({marks})', columns, sample)
-        conn.execute('CREATE TABLE IF NOT EXISTS raw_head (id INTEGER PRIMARY KEY, seq INTEGER, hash TEXT)')
-        conn.execute("INSERT OR REPLACE INTO raw_head VALUES (1, 0, '')")
-        batches = max(1, units // batch_units)
-        work = []
-        for b in range(batches):
-            work.append({t: _fresh_rows(t, cols, sample, plan[t], "r", b * plan[t])
-                         for t, (_sql, cols, sample) in prepared.items()})
-        rows = 0
-        began = time.perf_counter()
-        for b, batch in enumerate(work):
-            conn.execute("BEGIN IMMEDIATE")
-            for t, data in batch.items():
-                conn.executemany(prepared[t][0], data)
-                rows += len(data)
-            conn.execute("UPDATE raw_head SET seq = ?, hash = ? WHERE id = 1", (b, "x" * 64))
-            conn.execute("COMMIT")
-        secs = time.perf_counter() - began
-        for t in tables:
-            conn.execute(f'DROP TABLE "raw_{t}"')
-        return batches * batch_units / secs, rows / secs
-    finally:
-        conn.close()
-
-
-async def _raw_postgres(url: str, tables: dict[str, float], units: int, batch_units: int, conns: int
-                        ) -> tuple[float, float]:
-    import asyncpg
-
-    plan = _plan(tables, batch_units)
-    setup = await asyncpg.connect(url)
-    prepared: dict[str, tuple[str, list[str], list[tuple[Any, ...]]]] = {}
-    try:
-        await setup.execute("CREATE TABLE IF NOT EXISTS raw_head (id int PRIMARY KEY, seq int, hash text)")
-        await setup.execute("INSERT INTO raw_head VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING")
-        for t in tables:
-            await setup.execute(f'DROP TABLE IF EXISTS "raw_{t}"')
-            await setup.execute(f'CREATE TABLE "raw_{t}" (LIKE "{t}" INCLUDING ALL)')
-            records = await setup.fetch(f'SELECT * FROM "{t}" LIMIT 2000')
-            columns = [c for c in records[0].keys() if not (t == "changes" and c == "seq")]
-            sample = [tuple(r[c] for c in columns) for r in records]
-            names = ", ".join(f'"{c}"' for c in columns)
-            marks = ", ".join(f"${i + 1}" for i in range(len(columns)))
-            prepared[t] = (f'INSERT INTO "raw_{t}" ({names}) VALUES ({marks})', columns, sample)
-    finally:
-        await setup.close()
-    batches = max(1, units // batch_units)
-    work = [{t: _fresh_rows(t, cols, sample, plan[t], f"r{b}-", 0) for t, (_s, cols, sample) in prepared.items()}
-            for b in range(batches)]
-    pool = [await asyncpg.connect(url) for _ in range(conns)]
-    rows = 0
-
-    async def writer(conn: Any, mine: list[dict[str, list[tuple[Any, ...]]]]) -> None:
-        nonlocal rows
-        for batch in mine:
-            async with conn.transaction():
-                for t, data in batch.items():
-                    await conn.executemany(prepared[t][0], data)
-                    rows += len(data)
-                await conn.execute("UPDATE raw_head SET seq = seq + 1, hash = $1 WHERE id = 1", "x" * 64)
-
-    try:
-        began = time.perf_counter()
-        await asyncio.gather(*(writer(c, work[i::conns]) for i, c in enumerate(pool)))
-        secs = time.perf_counter() - began
-        for t in tables:
-            await pool[0].execute(f'DROP TABLE "raw_{t}"')
-    finally:
-        for c in pool:
-            await c.close()
-    return batches * batch_units / secs, rows / secs
-
-
 async def verify(url: str, fund_id: str) -> tuple[bool, int, list[str]]:
     from server.domain.funds import verify_fund
     from sync.db import Database
@@ -484,7 +333,7 @@ async def bench_donations(backend: str, args: argparse.Namespace) -> dict[str, A
             # warm-up (statements, caches), then the bodies of the run, built before the clock
             warm = [phones[0].body([gift(world, f"{series[0]}-{n:05d}", rng) for n in range(1, 51)])]
             for body in warm:
-                status, result, why = await post(session, phones[0], body)
+                status, _result, why = await post(session, phones[0], body)
                 assert status == 200, why
             plans: list[list[bytes]] = []
             for i, phone in enumerate(phones):
