@@ -496,6 +496,12 @@ async def _measure(server: Server, token: str, args: argparse.Namespace, result:
                      **cpu.figures()}
         print(f"[{result.backend}] pull right after the growth: {n} changes in {pages} pages, {secs:.2f}s "
               f"= {n / secs:,.0f} changes/s {cpu.text()}", flush=True)
+        if result.backend == "postgres":
+            with _Cpu(server) as cpu:
+                n2, pages2, secs2 = await pull_snapshot(http, token, args.pull_limit)
+            f["pull_again"] = {"changes": n2, "seconds": secs2, "changes_per_s": n2 / secs2}
+            print(f"[{result.backend}] pull again (no ANALYZE in between): {n2} changes, {secs2:.2f}s "
+                  f"= {n2 / secs2:,.0f} changes/s", flush=True)
         raw_n, raw_rate = await raw_read(server.url, args.pull_limit)
         f["raw_pull"] = {"rows": raw_n, "rows_per_s": raw_rate}
         f["pull_ratio"] = (n / secs) / raw_rate

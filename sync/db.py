@@ -156,8 +156,16 @@ class Database:
                 try:
                     stale = (await conn.execute(text(STALE_TABLES_SQL), {
                         "fraction": STALE_FRACTION, "floor": STALE_FLOOR_ROWS})).scalars().all()
+                    if "changes" in stale:
+                        # the feed outgrew what the planner believes: the whole database,
+                        # as the pull's plan also weighs the small tables it joins
+                        # (grants, clients) whose own counts barely moved
+                        await conn.exec_driver_sql("ANALYZE")
+                        stale = ["changes", "*"]
+                    else:
+                        for name in stale:
+                            await conn.exec_driver_sql(f'ANALYZE "{name}"')
                     for name in stale:
-                        await conn.exec_driver_sql(f'ANALYZE "{name}"')
                         ANALYZED[str(name)] += 1
                         done.append(str(name))
                 finally:
