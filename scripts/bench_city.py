@@ -165,11 +165,23 @@ class Phone:
 
 async def post(session: Any, phone: Phone, body: bytes, path: str = "/api/v1/sync/push"
                ) -> tuple[int, dict[str, Any] | None, str | None]:
+    import aiohttp
+
     headers = {"Authorization": f"Bearer {phone.token}", "Content-Type": "application/json"}
-    async with session.post(path, data=body, headers=headers) as resp:
-        raw = await resp.read()
-        parsed = _decoder.decode(raw) if resp.status == 200 else None
-        return resp.status, parsed, resp.headers.get("Retry-After") or (raw[:300].decode(errors="replace") if resp.status != 200 else None)
+    for attempt in range(3):
+        try:
+            async with session.post(path, data=body, headers=headers) as resp:
+                raw = await resp.read()
+                parsed = _decoder.decode(raw) if resp.status == 200 else None
+                why = resp.headers.get("Retry-After") or (
+                    raw[:300].decode(errors="replace") if resp.status != 200 else None)
+                return resp.status, parsed, why
+        except aiohttp.ServerDisconnectedError:
+            # a kept-alive connection the server closed while idle: the same body again
+            # (a push is idempotent); a disconnect under load is the caller's to count
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def applied(body: dict[str, Any] | None) -> None:

@@ -498,7 +498,7 @@ async def _measure(server: Server, token: str, args: argparse.Namespace, result:
               f"= {n / secs:,.0f} changes/s {cpu.text()}", flush=True)
         if result.backend == "postgres":
             with _Cpu(server) as cpu:
-                n2, pages2, secs2 = await pull_snapshot(http, token, args.pull_limit)
+                n2, _pages, secs2 = await pull_snapshot(http, token, args.pull_limit)
             f["pull_again"] = {"changes": n2, "seconds": secs2, "changes_per_s": n2 / secs2}
             print(f"[{result.backend}] pull again (no ANALYZE in between): {n2} changes, {secs2:.2f}s "
                   f"= {n2 / secs2:,.0f} changes/s", flush=True)
