@@ -156,7 +156,7 @@ class Server:
         with open(self.log_path, "wb") as log:  # the child keeps its own descriptor
             return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    async def start(self, timeout: float = 60.0) -> None:
+    async def start(self, timeout: float = 180.0) -> None:
         self.proc = self._spawn()
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.base, timeout=2.0) as http:
