@@ -148,7 +148,7 @@ async def _raw_postgres(url: str, tables: dict[str, float], units: int, batch_un
     finally:
         await setup.close()
     batches = max(1, units // batch_units)
-    work = [{t: _fresh_rows(t, cols, sample, plan[t], f"r{b}-", 0) for t, (_s, cols, sample) in prepared.items()}
+    work = [{t: _fresh_rows(t, cols, sample, plan[t], f"r{b}-", b * plan[t]) for t, (_s, cols, sample) in prepared.items()}
             for b in range(batches)]
     pool = [await asyncpg.connect(_pg(url)) for _ in range(conns)]
     rows = 0
