@@ -95,10 +95,8 @@ class WorkerServer(Server):
         with open(self.log_path, "wb") as log:
             return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the server and its worker processes (Linux /proc)."""
-        if self.proc is None:
-            return 0
+    def _pids(self) -> set[int]:
+        assert self.proc is not None
         pids = {self.proc.pid}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -108,6 +106,26 @@ class WorkerServer(Server):
                     continue
                 if ppid == self.proc.pid:
                     pids.add(int(entry.name))
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server and its worker processes so far."""
+        if self.proc is None:
+            return 0.0
+        total = 0.0
+        for pid in self._pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and its worker processes (Linux /proc)."""
+        if self.proc is None:
+            return 0
+        pids = self._pids()
         total = 0
         for pid in pids:
             try:
@@ -372,19 +390,21 @@ async def bench_donations(backend: str, args: argparse.Namespace) -> dict[str, A
         total = args.phones * args.per_phone
         after = await counts(url)
         per_gift = {t: (after[t] - before[t]) / total for t in RAW_TABLES}
-        ok, entries, problems = await verify(url, world.fund_id)
-        raw_units, raw_rows = await raw_limit(url, per_gift, min(total, args.raw_gifts), args.batch,
-                                              server.workers)
         rate = total / secs
         rows = sum(per_gift.values())
         print(f"[{backend}] donation.record over HTTP: {total} gifts from {args.phones} phones "
               f"(batches of {args.batch}) in {secs:.2f}s = {rate:,.0f} gifts/s "
               f"[server cpu {cpu:.1f}s]", flush=True)
         print(f"[{backend}]   rows per gift: {rows:.2f} ("
-              + ", ".join(f"{t} {n:.2f}" for t, n in per_gift.items() if n) + ") + 1 fund update per batch")
+              + ", ".join(f"{t} {n:.2f}" for t, n in per_gift.items() if n) + ") + 1 fund update per batch",
+              flush=True)
+        ok, entries, problems = await verify(url, world.fund_id)
+        print(f"[{backend}]   fund chain: {entries} entries, verified {'ok' if ok else 'FAILED'} {problems}",
+              flush=True)
+        raw_units, raw_rows = await raw_limit(url, per_gift, min(total, args.raw_gifts), args.batch,
+                                              server.workers)
         print(f"[{backend}]   raw storage limit, same rows, same batches, {server.workers} connection(s): "
               f"{raw_units:,.0f} gifts/s ({raw_rows:,.0f} rows/s); ratio {rate / raw_units:.2f}", flush=True)
-        print(f"[{backend}]   fund chain: {entries} entries, verified {'ok' if ok else 'FAILED'} {problems}")
         assert ok and entries == 2 * (total + 50)
         return {"gifts_per_s": rate, "raw_gifts_per_s": raw_units, "ratio": rate / raw_units,
                 "rows_per_gift": rows, "workers": server.workers, "target": TARGETS[backend]}
