@@ -167,7 +167,9 @@ class Server:
                     if (await http.get("/healthz")).status_code == 200:
                         return
                 await asyncio.sleep(0.1)
-        raise RuntimeError(f"server not healthy after {timeout}s: {self._tail()}")
+        tail = self._tail()
+        self.stop()  # never leave a server (and its workers) behind
+        raise RuntimeError(f"server not healthy after {timeout}s: {tail}")
 
     def _tail(self) -> str:
         with contextlib.suppress(OSError):

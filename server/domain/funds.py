@@ -374,15 +374,18 @@ late movements of the batch so far).
         await announce_balance(tx, ctx, fund)
         return fund
     fund = await live_fund(tx, fund_id)
-    _append(tx, fund, _entries(ctx, fund_id, movement), movement.amount_fen)
-    view = {**fund, "balance_fen": int(fund["balance_fen"]) + _pending(tx, fund_id)}
+    waiting = [delta for fid, _e, delta in tx.late_items(_append_late) if fid == fund_id]
+    if waiting:
+        # gifts of this batch wait for the end on this fund: join them there, so the chain
+        # keeps the order the mutations ran (a gift, then its correction); the lock is
+        # held from now on, so the balance below (committed + the batch's) is exact
+        tx.late(_append_late, (fund_id, _entries(ctx, fund_id, movement), movement.amount_fen))
+        view = {**fund, "balance_fen": int(fund["balance_fen"]) + sum(waiting) + movement.amount_fen}
+    else:
+        _append(tx, fund, _entries(ctx, fund_id, movement), movement.amount_fen)
+        view = fund
     await announce_balance(tx, ctx, view)
     return view
-
-
-def _pending(tx: Tx, fund_id: str) -> int:
-    """The movements this batch's kept mutations left to the end on ``fund_id``."""
-    return sum(delta for fid, _e, delta in tx.late_items(_append_late) if fid == fund_id)
 
 
 async def _append_late(tx: Tx, items: list[tuple[str, list[dict[str, Any]], int]]) -> None:
