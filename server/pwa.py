@@ -3,7 +3,13 @@
 The app is a single page with hash routes; any other path that is not a file and not
 under ``/api`` gets ``index.html`` (SPA fallback), so a deep link still opens the app.
 The service worker is served from the root so its scope is ``/``, never cached by the
-HTTP cache (a new build must reach phones), while hashed assets are cached for a year.
+HTTP cache (a new build must reach phones), while hashed assets are cached for a year
+(``immutable``: a new build gives them new names).
+
+Compression happens once, at build (``pwa/scripts/compress.mjs`` writes ``.br`` and
+``.gz`` siblings); a request gets the sibling its ``Accept-Encoding`` allows (brotli
+first, then gzip, then the file itself) with ``Content-Encoding`` and, for every file
+that has siblings, ``Vary: Accept-Encoding`` so a shared cache keeps the variants apart.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
@@ -39,9 +45,48 @@ NO_CACHE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def _file(path: Path, cache: str, extra: dict[str, str] | None = None) -> File:
+# the encodings precompressed at build, in the order of preference, with their suffix
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+
+
+def accepted_encodings(header: str | None) -> set[str]:
+    """The content codings an ``Accept-Encoding`` header allows (RFC 9110 12.5.3): a
+    coding listed with ``q=0`` is refused, ``*`` stands for any coding not listed."""
+    listed: dict[str, float] = {}
+    for part in (header or "").split(","):
+        name, _, params = part.strip().partition(";")
+        name = name.strip().lower()
+        if not name:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        listed[name] = q
+    star = listed.get("*", 0.0)
+    return {coding for coding, _ in ENCODINGS if listed.get(coding, star) > 0}
+
+
+def _file(path: Path, cache: str, extra: dict[str, str] | None = None,
+          accept_encoding: str | None = None) -> File:
     media_type = MEDIA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-    return File(path, media_type=media_type, headers={"Cache-Control": cache, **(extra or {})},
+    headers = {"Cache-Control": cache, **(extra or {})}
+    body = path
+    variants = [(coding, path.with_name(path.name + suffix)) for coding, suffix in ENCODINGS]
+    variants = [(coding, sibling) for coding, sibling in variants if sibling.is_file()]
+    if variants:
+        headers["Vary"] = "Accept-Encoding"
+        allowed = accepted_encodings(accept_encoding)
+        for coding, sibling in variants:
+            if coding in allowed:
+                headers["Content-Encoding"] = coding
+                body = sibling
+                break
+    return File(body, filename=path.name, media_type=media_type, headers=headers,
                 content_disposition_type="inline")
 
 
@@ -52,7 +97,7 @@ def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
         log.warning("phone app not built: %s/index.html missing; run ./scripts/setup.sh", root)
 
     @get(["/", "/{path:path}"], name="pwa", include_in_schema=False)
-    async def serve_app(path: str = "/") -> Response[Any]:
+    async def serve_app(request: Request[Any, Any, Any], path: str = "/") -> Response[Any]:
         relative = path.lstrip("/")
         if relative == "api" or relative.startswith("api/"):
             raise NotFoundException()
@@ -63,15 +108,16 @@ def pwa_routes(dist: Path = PWA_DIST) -> list[Any]:
         target = _inside(root, relative) if relative else index
         if target is None:
             raise NotFoundException()
+        accept = request.headers.get("accept-encoding")
         if target.is_file():
             if target.name == "sw.js":
-                return _file(target, NO_CACHE, {"Service-Worker-Allowed": "/"})
+                return _file(target, NO_CACHE, {"Service-Worker-Allowed": "/"}, accept)
             if relative.startswith("assets/"):
-                return _file(target, IMMUTABLE)
-            return _file(target, NO_CACHE)
+                return _file(target, IMMUTABLE, accept_encoding=accept)
+            return _file(target, NO_CACHE, accept_encoding=accept)
         if "." in relative.rsplit("/", 1)[-1]:
             raise NotFoundException()  # a missing file, not a page of the app
-        return _file(index, NO_CACHE)
+        return _file(index, NO_CACHE, accept_encoding=accept)
 
     return [serve_app]
 

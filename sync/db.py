@@ -82,11 +82,16 @@ class Database:
             kwargs.update(connect_args={"timeout": 30})
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._writer: SqliteWriter | None = None
+        self._grown = 0
+        self._analyzing: asyncio.Task[list[str]] | None = None
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine.sync_engine)
             self._writer = SqliteWriter(self.url.replace("sqlite+aiosqlite://", "sqlite://", 1))
 
     async def dispose(self) -> None:
+        if self._analyzing is not None:
+            with contextlib.suppress(Exception):
+                await self._analyzing
         if self._writer is not None:
             await asyncio.to_thread(self._writer.close)
         await self.engine.dispose()
@@ -126,6 +131,53 @@ class Database:
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
 
+    def note_growth(self, rows: int) -> None:
+        """``rows`` change-feed rows were just written. PostgreSQL: every
+        ``GROWTH_CHECK_ROWS`` of them (per process) look, in the background, for tables
+        grown well past what the planner's statistics say and ``ANALYZE`` them, so the
+        feed's plan is right straight after bulk growth (a charity day, a first import)
+        instead of after autovacuum's next round; ``ANALYZED`` counts them."""
+        if not self.is_postgres:
+            return
+        self._grown += rows
+        if self._grown < GROWTH_CHECK_ROWS or self._analyzing is not None:
+            return
+        self._grown = 0
+        self._analyzing = asyncio.get_running_loop().create_task(self._analyze_if_stale())
+
+    async def _analyze_if_stale(self) -> list[str]:
+        done: list[str] = []
+        try:
+            async with self.engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                # one process at a time (the others' check finds the statistics fresh)
+                if not (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ANALYZE_LOCK})).scalar():
+                    return done
+                try:
+                    stale = (await conn.execute(text(STALE_TABLES_SQL), {
+                        "fraction": STALE_FRACTION, "floor": STALE_FLOOR_ROWS})).scalars().all()
+                    if "changes" in stale:
+                        # the feed outgrew what the planner believes: the whole database,
+                        # as the pull's plan also weighs the small tables it joins
+                        # (grants, clients) whose own counts barely moved
+                        await conn.exec_driver_sql("ANALYZE")
+                        stale = ["changes", "*"]
+                    else:
+                        for name in stale:
+                            await conn.exec_driver_sql(f'ANALYZE "{name}"')
+                    for name in stale:
+                        ANALYZED[str(name)] += 1
+                        done.append(str(name))
+                finally:
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ANALYZE_LOCK})
+            if done:
+                log.info("planner statistics refreshed after growth: %s", ", ".join(done))
+        except Exception:  # never a request's failure; autovacuum still gets there later
+            log.warning("refreshing planner statistics after growth failed", exc_info=True)
+        finally:
+            self._analyzing = None
+        return done
+
     async def refresh_statistics(self) -> None:
         """Planner statistics: without them SQLite may scan the change feed by type
         and PostgreSQL plans for empty tables. Run on start and after a prune."""
@@ -164,6 +216,31 @@ class Database:
         ).scalar_one()
         return int(value) + 1
 
+
+GROWTH_CHECK_ROWS = 2_000
+"""Change rows a process writes between two looks for stale planner statistics."""
+STALE_FRACTION = 0.1
+STALE_FLOOR_ROWS = 1_000
+"""A table is analysed when rows changed since its last ANALYZE exceed this floor plus
+this fraction of the rows it had before them (autovacuum's own rule, with a tenth of
+its floor, checked as the rows arrive rather than once a minute)."""
+ANALYZE_LOCK = 0x63_68_61_72_69_74_79  # "charity": the advisory lock of the refresh
+ANALYZED: collections.Counter[str] = collections.Counter()
+"""Tables analysed after growth by this process (``Database.note_growth``)."""
+STALE_TABLES_SQL = """
+SELECT 'changes' WHERE (
+  SELECT coalesce(max(seq) - min(seq) + 1, 0) FROM changes
+) > :floor + (1 + :fraction) * greatest((
+  SELECT reltuples FROM pg_class WHERE oid = to_regclass('changes')), 0)
+UNION
+SELECT relname FROM pg_stat_user_tables
+ WHERE schemaname = current_schema() AND relname <> 'changes'
+   AND n_mod_since_analyze > :floor + :fraction * greatest(n_live_tup - n_mod_since_analyze, 0)
+"""
+"""The change feed is judged by what the planner believes (``pg_class.reltuples``, -1
+before any ANALYZE) against its span of ``seq`` (two index probes), so the look sees
+growth at once; other tables by the statistics collector's counts of changed rows,
+which reach it within seconds."""
 
 PG_HORIZON_SQL = """
 WITH snap AS (SELECT pg_current_snapshot() AS s)

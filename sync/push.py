@@ -286,6 +286,8 @@ async def _apply_batch(
     await insert_tuples(conn, mutations, OUTCOME_COLUMNS, outcome_rows)
     new_last = fresh[-1].id
     await _touch_client(conn, request, now, new_last)
+    # last: rows many batches share (a fund's chain head) are locked from here to commit
+    tags |= await tx.finish()
     if pokes is not None:
         await pokes.stage(conn, tags)
     return PushOutcome(PushResponse(last_mutation_id=new_last, results=results), tags)

@@ -11,7 +11,7 @@ touched record: this is what makes a 1,000-mutation push cheap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -101,6 +101,9 @@ class Tx:
         self.memo: dict[str, Any] = {}
         """What a domain module worked out once for the whole batch (keyed by a name of its
         own); it lives and dies with this unit of work."""
+        self._peeked: dict[RecordKey, dict[str, Any] | None] = {}
+        self._late: list[tuple[LateHook, Any]] = []
+        self._frame_late: list[tuple[LateHook, Any]] = []
 
     # -- reads -------------------------------------------------------------------------
 
@@ -149,6 +152,19 @@ class Tx:
         rtype = self.registry.record_types[type_name]
         rows = await self._fetch(rtype.table, rtype.key, list(dict.fromkeys(record_ids)), lock=None)
         return {str(row[rtype.key]): row for row in rows}
+
+    async def read_unlocked(self, type_name: str, record_id: str) -> dict[str, Any] | None:
+        """The record without taking a lock: this batch's own view when it has read or
+        written it, else the row as committed, read once per batch and not locked. For a
+        row many writers share that a mutator only checks (a fund a gift goes to) and
+        whose writes it leaves to a ``late`` hook, which locks it for the shortest time."""
+        rkey = (type_name, record_id)
+        if rkey in self._frame or rkey in self._staged or rkey in self._stored:
+            return await self.get(type_name, record_id)
+        if rkey not in self._peeked:
+            self._peeked[rkey] = (await self.peek(type_name, [record_id])).get(record_id)
+        row = self._peeked[rkey]
+        return dict(row) if row is not None else None
 
     async def _fetch(
         self, table: Table, key: str, ids: list[str], *, lock: Lock | None = "update"
@@ -221,20 +237,36 @@ class Tx:
         it otherwise, like ``insert`` and ``update``."""
         self._frame_statements.append(statement)
 
+    def late(self, hook: LateHook, item: Any) -> None:
+        """Hand ``item`` to ``hook``, which runs once at the very end of the unit of work
+        (``finish``: after every other write of the batch, just before the commit) with
+        the items of every kept mutation, in order. Like ``insert``, the item goes with
+        the current frame: a rejected mutation hands nothing over. For a write to a row
+        many writers share (a fund's chain head and balance): the hook locks it then, so
+        the lock is held for the last statements and the commit only, not the batch."""
+        self._frame_late.append((hook, item))
+
+    def late_items(self, hook: LateHook) -> list[Any]:
+        """What ``hook`` will get at the end so far (the current frame's items included)."""
+        return [item for h, item in (*self._late, *self._frame_late) if h is hook]
+
     # -- frames (driven by the engine) -------------------------------------------------
 
     def keep_frame(self) -> None:
         self._staged.update(self._frame)
         self._touched.update(self._frame_touched)
         self._statements.extend(self._frame_statements)
+        self._late.extend(self._frame_late)
         self._frame = {}
         self._frame_touched = {}
         self._frame_statements = []
+        self._frame_late = []
 
     def drop_frame(self) -> None:
         self._frame = {}
         self._frame_touched = {}
         self._frame_statements = []
+        self._frame_late = []
 
     # -- flushing ----------------------------------------------------------------------
 
@@ -325,10 +357,28 @@ class Tx:
             for _type, _id, left, _entered in exits:
                 tags |= left.poke_tags()
         await insert_tuples(self.conn, changes, FEED_COLUMNS, feed_rows)
+        self.db.note_growth(len(feed_rows))
         for scope in scopes:
             tags |= scope.poke_tags()
         self._touched = {}
         self._before = {}
+        return tags
+
+    async def finish(self) -> set[str]:
+        """Run the ``late`` hooks (each once, with its items in order; what they stage is
+        kept) and write what they staged. The engine calls it after ``flush`` and every
+        other write of the batch, as the last thing before the commit. Returns the poke
+        tags of what the hooks touched."""
+        tags: set[str] = set()
+        while self._late:
+            late, self._late = self._late, []
+            grouped: dict[LateHook, list[Any]] = {}
+            for hook, item in late:
+                grouped.setdefault(hook, []).append(item)
+            for hook, items in grouped.items():
+                await hook(self, items)
+                self.keep_frame()
+            tags |= await self.flush()
         return tags
 
     async def _exit_rows(self, exits: list[tuple[str, str, Scope, Scope]]) -> list[tuple[Any, ...]]:
@@ -375,6 +425,8 @@ if tuple(Scope().as_row()) != FEED_COLUMNS[3:8]:  # pragma: no cover - a guard f
     raise RuntimeError("Scope.as_row no longer matches FEED_COLUMNS")
 
 _wire_encoder = msgspec.json.Encoder()
+LateHook = Callable[["Tx", list[Any]], Awaitable[None]]
+"""A ``Tx.late`` hook: the unit of work and the items the kept mutations handed it."""
 Lock = Literal["update", "share"]
 _BY_KEYS: dict[tuple[str, str, Lock | None], HotSql] = {}
 

@@ -32,6 +32,7 @@ async def run_unit(
         tx = Tx(conn, db, registry, await db.next_txid(conn))
         result = await fn(tx)
         tags = await tx.flush()
+        tags |= await tx.finish()
         await pokes.stage(conn, tags)
         return result, tags
 

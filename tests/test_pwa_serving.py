@@ -98,3 +98,83 @@ def test_the_built_app_has_a_favicon_ico() -> None:
     count = int.from_bytes(icon.content[4:6], "little")
     sizes = {icon.content[6 + 16 * i] for i in range(count)}
     assert {16, 32} <= sizes
+
+
+def _precompressed(tmp_path: Path) -> Path:
+    import gzip
+
+    dist = _dist(tmp_path)
+    for name in ("assets/index-abc123.js", "index.html", "sw.js"):
+        body = (dist / name).read_bytes()
+        (dist / f"{name}.gz").write_bytes(gzip.compress(body))
+        (dist / f"{name}.br").write_bytes(b"BR:" + body)  # the server never decodes it
+    return dist
+
+
+def test_precompressed_variants_by_accept_encoding(tmp_path: Path) -> None:
+    import gzip
+
+    with _client(_precompressed(tmp_path)) as client:
+        # httpx decodes gzip and br itself; read the raw bytes to see what was sent
+        with client.stream("GET", "/assets/index-abc123.js",
+                           headers={"Accept-Encoding": "gzip, deflate, br"}) as brotli:
+            assert brotli.headers["content-encoding"] == "br"
+            assert brotli.headers["vary"] == "Accept-Encoding"
+            assert brotli.headers["content-type"].startswith("text/javascript")
+            assert brotli.headers["cache-control"] == "public, max-age=31536000, immutable"
+            assert b"".join(brotli.iter_raw()) == b"BR:console.log(1)"
+        with client.stream("GET", "/assets/index-abc123.js",
+                           headers={"Accept-Encoding": "gzip;q=1.0, br;q=0"}) as gz:
+            assert gz.headers["content-encoding"] == "gzip"
+            assert gzip.decompress(b"".join(gz.iter_raw())) == b"console.log(1)"
+        with client.stream("GET", "/assets/index-abc123.js",
+                           headers={"Accept-Encoding": "identity"}) as plain:
+            assert "content-encoding" not in plain.headers
+            assert plain.headers["vary"] == "Accept-Encoding"  # a cache must not reuse it
+            assert b"".join(plain.iter_raw()) == b"console.log(1)"
+        # the app shell and the service worker: compressed too, never immutable
+        for path in ("/", "/events/5f0c8a2e", "/sw.js"):
+            with client.stream("GET", path, headers={"Accept-Encoding": "br"}) as shell:
+                assert shell.headers["content-encoding"] == "br"
+                assert shell.headers["cache-control"] == "no-cache"
+                assert "immutable" not in shell.headers["cache-control"]
+        # a file without siblings (an image) is sent as it is, with no Vary
+        icon = client.get("/icons/icon-192.png", headers={"Accept-Encoding": "br, gzip"})
+        assert "content-encoding" not in icon.headers and "vary" not in icon.headers
+
+
+def test_accept_encoding_parsing() -> None:
+    from server.pwa import accepted_encodings
+
+    assert accepted_encodings("gzip, deflate, br, zstd") == {"br", "gzip"}
+    assert accepted_encodings("br;q=0, gzip;q=0.5") == {"gzip"}
+    assert accepted_encodings("*") == {"br", "gzip"}
+    assert accepted_encodings("*;q=0, gzip") == {"gzip"}
+    assert accepted_encodings("BR ; Q=0.1") == {"br"}
+    assert accepted_encodings("gzip;q=nonsense") == set()
+    assert accepted_encodings(None) == set() and accepted_encodings("") == set()
+
+
+def test_the_built_app_is_precompressed_within_budget() -> None:
+    """The build writes .br and .gz next to every first-load file, and what index.html
+    pulls in stays under the 150 KB gzipped budget (pwa/scripts/size.mjs fails the build
+    too; this catches a dist built without the compress step)."""
+    import re
+
+    from server.pwa import PWA_DIST
+
+    if not (PWA_DIST / "index.html").is_file():
+        pytest.fail("pwa/dist is missing: run ./scripts/setup.sh")
+    html = (PWA_DIST / "index.html").read_text(encoding="utf-8")
+    first_load = set(re.findall(r'(?:src|href)="/?(assets/[^"]+\.(?:js|css))"', html))
+    assert first_load
+    for name in [*first_load, "index.html", "sw.js"]:
+        assert (PWA_DIST / f"{name}.br").is_file() and (PWA_DIST / f"{name}.gz").is_file(), name
+    js_gz = sum((PWA_DIST / f"{n}.gz").stat().st_size for n in first_load if n.endswith(".js"))
+    assert js_gz < 150 * 1024
+    with _client(PWA_DIST) as client:
+        js = min(n for n in first_load if n.endswith(".js"))
+        with client.stream("GET", f"/{js}", headers={"Accept-Encoding": "br, gzip"}) as sent:
+            assert sent.headers["content-encoding"] == "br"
+            raw = b"".join(sent.iter_raw())
+        assert len(raw) == (PWA_DIST / f"{js}.br").stat().st_size

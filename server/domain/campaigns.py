@@ -327,7 +327,8 @@ async def match_gift(tx: Tx, ctx: MutationContext, *, donation: Mapping[str, Any
         })
         await funds_module.post(tx, ctx, fund_id, funds_module.Movement(
             f"{donation['id']}:m{n}", account, f"sponsor:{rule_id}", amount, "match",
-            refs={"donation_id": donation["id"], "project_id": donation.get("project_id")}))
+            refs={"donation_id": donation["id"], "project_id": donation.get("project_id")}),
+            late=True)  # a match only adds to the fund: booked at the batch's end, like its gift
         total += amount
     return total
 

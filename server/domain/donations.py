@@ -282,7 +282,9 @@ async def _resolve_fund(tx: Tx, args: DonationRecordArgs, station: Mapping[str, 
         if args.project_id is None:
             raise Rejected("invalid_args", "定向项目捐赠须指明项目", "a project gift needs project_id",
                            field="project_id")
-        project = await funds_module.project_of(tx, args.project_id)
+        project = await tx.read_unlocked("project", args.project_id)  # (a gift locks no project)
+        if project is None:
+            raise not_found("项目", "project", args.project_id, field="project_id")
         return project["fund_id"], funds_module.project_account(args.project_id)
     if args.direction == "fund":
         if args.fund_id is None:
@@ -374,7 +376,8 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         _check_goods_photo(tx, amount, args.attachments)
     event = None
     if args.event_id is not None:
-        event = await tx.get("event", args.event_id)
+        # unlocked, like the fund: the gifts of a charity day all name one event
+        event = await tx.read_unlocked("event", args.event_id)
         if event is None or event["deleted_at"] or event["station"] != args.station:
             raise not_found("本站点的活动", "event at this station", args.event_id, field="event_id")
     if donor.wants_receipt and args.receipt is None:
@@ -382,7 +385,11 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
                        "the donor wants a receipt but none was issued", field="receipt")
     fund_id, account = await _resolve_fund(tx, args, station)
     if fund_id is not None:
-        fund = await funds_module.live_fund(tx, fund_id)
+        # not locked: the gift's ledger movement is appended at the end of the batch
+        # (funds.post late=True), so the phones giving to one fund do not queue on it
+        fund = await tx.read_unlocked("fund", fund_id)
+        if fund is None:
+            raise not_found("基金", "fund", fund_id, field="fund_id")
         if fund["district"] is not None and fund["district"] != station["district"]:
             raise Rejected("invalid_args", "该基金属于其他区", "that fund belongs to another district",
                            field="fund_id")
@@ -418,7 +425,7 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
     elif fund_id is not None and account is not None:
         await funds_module.post(tx, ctx, fund_id, funds_module.Movement(
             args.id, account, f"station:{args.station}", amount, "donation",
-            refs={"donation_id": args.id, "project_id": args.project_id}))
+            refs={"donation_id": args.id, "project_id": args.project_id}), late=True)
         await campaigns_module.match_gift(tx, ctx, donation=row, campaign=campaign,
                                           fund_id=fund_id, account=account)
     else:
@@ -706,9 +713,9 @@ def install(registry: Registry, rules: DonationRules = DonationRules()) -> None:
     registry.mutation("receipt_series.claim", 1, ReceiptSeriesClaimArgs,
                       preload=(("station", "station"),))(claim_series)
     registry.mutation("donation.record", 1, DonationRecordArgs, preload=(
-        ("donation", "id"), ("station", "station"), ("event", "event_id"), ("campaign", "campaign"),
-        ("fund", "fund_id"), ("project", "project_id"), ("receipt", "receipt.number"),
-    ))(record_donation)
+        ("donation", "id"), ("station", "station"), ("campaign", "campaign"),
+        ("receipt", "receipt.number"),
+    ))(record_donation)  # not the event, fund, project: read unlocked (funds.post late=True)
     registry.mutation("donation.correct", 1, CorrectionRequestArgs,
                       preload=(("donation", "donation_id"),))(request_correction)
     registry.mutation("donation.allocate", 1, DonationAllocateArgs, preload=(

@@ -182,10 +182,18 @@ def note_digest(salt: str, note: str) -> str:
 
 
 def seal_note(entry: dict[str, Any], note: str) -> dict[str, Any]:
-    """Set ``note``, a fresh salt and its digest on ``entry`` (before it is hashed)."""
+    """Set ``note``, a fresh salt and its digest on ``entry`` (before it is hashed). An
+    empty note (every gift's two entries) has nothing to hide: the empty salt and the
+    fixed digest ``EMPTY_NOTE_DIGEST``, which verification checks like any other."""
+    if note == "":
+        entry.update(note="", note_salt="", note_digest=EMPTY_NOTE_DIGEST)
+        return entry
     salt = secrets.token_hex(16)
     entry.update(note=note, note_salt=salt, note_digest=note_digest(salt, note))
     return entry
+
+
+EMPTY_NOTE_DIGEST = note_digest("", "")
 
 
 def entry_hash(entry: Mapping[str, Any] | RowMapping, prev_hash: str) -> str:
@@ -307,57 +315,112 @@ class Movement:
     """Public: a correction's reason category, a disbursement's purpose category."""
 
 
-async def post(tx: Tx, ctx: MutationContext, fund_id: str, movement: Movement) -> dict[str, Any]:
+def _entries(ctx: MutationContext, fund_id: str, movement: Movement) -> list[dict[str, Any]]:
+    """The movement's two entries, sealed notes, not yet numbered nor linked."""
+    entries = []
+    for side, account, amount in (
+        ("f", movement.fund_account, movement.amount_fen),
+        ("c", movement.counter_account, -movement.amount_fen),
+    ):
+        entry: dict[str, Any] = {
+            "id": f"{movement.movement_id}:{side}",
+            "movement_id": movement.movement_id,
+            "fund_id": fund_id,
+            "seq": 0,
+            "account": account,
+            "amount_fen": amount,
+            "kind": movement.kind,
+            "donation_id": movement.refs.get("donation_id"),
+            "correction_id": movement.refs.get("correction_id"),
+            "disbursement_id": movement.refs.get("disbursement_id"),
+            "project_id": movement.refs.get("project_id"),
+            "category": movement.category,
+            "created_by": ctx.user_id,
+            "created_at": ctx.now,
+        }
+        entries.append(seal_note(entry, movement.note))
+    return entries
+
+
+def _append(tx: Tx, fund: dict[str, Any], entries: list[dict[str, Any]], delta: int) -> None:
+    """Number and link ``entries`` after the fund's head (``fund`` is the locked row as
+    this batch sees it), stage them and the fund's new head and balance."""
+    seq = int(fund["head_seq"])
+    head = str(fund["head_hash"])
+    for entry in entries:
+        seq += 1
+        entry["seq"] = seq
+        entry["prev_hash"] = head
+        entry["hash"] = head = entry_hash(entry, head)
+        tx.insert("ledger_entry", _scoped(entry, fund))
+    values = {"head_seq": seq, "head_hash": head, "balance_fen": int(fund["balance_fen"]) + delta}
+    tx.update("fund", str(fund["id"]), values)
+    fund.update(values)
+
+
+async def post(tx: Tx, ctx: MutationContext, fund_id: str, movement: Movement,
+               *, late: bool = False) -> dict[str, Any]:
     """Append the movement's two entries to the fund's chain and update the cached
-    balance and head. Returns the fund row as updated."""
+    balance and head. Returns the fund row as this batch leaves it (its balance with the
+late movements of the batch so far).
+
+    ``late``: for a movement that only adds to the fund (a gift) and needs no exact
+    balance. Nothing is locked now: the entries are numbered, linked and written at the
+    end of the batch (``_append_late``, a ``Tx.late`` hook), which locks the fund row
+    once for all the batch's movements on it, after every other write; the returned
+    row's balance is the committed one read unlocked plus this movement. Every
+    other movement (corrections, disbursements, seed money) locks the fund first, as
+    its decision depends on the exact balance."""
+    if late:
+        fund = await tx.read_unlocked("fund", fund_id)
+        if fund is None:
+            raise not_found("基金", "fund", fund_id, field="fund_id")
+        tx.late(_append_late, (fund_id, _entries(ctx, fund_id, movement), movement.amount_fen))
+        # what the event tells (a low-water alert): the balance as committed and this gift,
+        # a lower bound of what it will be (late movements only add)
+        fund["balance_fen"] = int(fund["balance_fen"]) + movement.amount_fen
+        await announce_balance(tx, ctx, fund)
+        return fund
     return await post_many(tx, ctx, fund_id, [movement])
 
 
 async def post_many(tx: Tx, ctx: MutationContext, fund_id: str,
                     movements: list[Movement]) -> dict[str, Any]:
-    """``post`` for many movements on one fund at once (an online statement's gifts): the
-    entries chain one after another, the fund row is updated once and its balance is
-    announced once (one ``FundBalanceChanged``, not one per gift)."""
+    """``post`` (not late) for many movements on one fund at once (an online statement's
+    gifts): the fund is locked once, the entries chain one after another, the fund row is
+    updated once and its balance announced once (one ``FundBalanceChanged``, not one per
+    gift)."""
     fund = await live_fund(tx, fund_id)
-    seq = int(fund["head_seq"])
-    head = str(fund["head_hash"])
-    total = 0
-    for movement in movements:
-        total += movement.amount_fen
-        for side, account, amount in (
-            ("f", movement.fund_account, movement.amount_fen),
-            ("c", movement.counter_account, -movement.amount_fen),
-        ):
-            seq += 1
-            entry: dict[str, Any] = {
-                "id": f"{movement.movement_id}:{side}",
-                "movement_id": movement.movement_id,
-                "fund_id": fund_id,
-                "seq": seq,
-                "account": account,
-                "amount_fen": amount,
-                "kind": movement.kind,
-                "donation_id": movement.refs.get("donation_id"),
-                "correction_id": movement.refs.get("correction_id"),
-                "disbursement_id": movement.refs.get("disbursement_id"),
-                "project_id": movement.refs.get("project_id"),
-                "category": movement.category,
-                "created_by": ctx.user_id,
-                "created_at": ctx.now,
-            }
-            seal_note(entry, movement.note)
-            entry["prev_hash"] = head
-            entry["hash"] = head = entry_hash(entry, head)
-            tx.insert("ledger_entry", _scoped(entry, fund))
-    values = {
-        "head_seq": seq,
-        "head_hash": head,
-        "balance_fen": int(fund["balance_fen"]) + total,
-    }
-    tx.update("fund", fund_id, values)
-    fund.update(values)
-    await announce_balance(tx, ctx, fund)
-    return fund
+    entries = [entry for movement in movements for entry in _entries(ctx, fund_id, movement)]
+    total = sum(movement.amount_fen for movement in movements)
+    waiting = [delta for fid, _e, delta in tx.late_items(_append_late) if fid == fund_id]
+    if waiting:
+        # gifts of this batch wait for the end on this fund: join them there, so the chain
+        # keeps the order the mutations ran (a gift, then its correction); the lock is
+        # held from now on, so the balance below (committed + the batch's) is exact
+        tx.late(_append_late, (fund_id, entries, total))
+        view = {**fund, "balance_fen": int(fund["balance_fen"]) + sum(waiting) + total}
+    else:
+        _append(tx, fund, entries, total)
+        view = fund
+    await announce_balance(tx, ctx, view)
+    return view
+
+
+async def _append_late(tx: Tx, items: list[tuple[str, list[dict[str, Any]], int]]) -> None:
+    """End of the batch: lock each fund with late movements (in id order, the server's
+    lock order within a type) and append them in the order the mutations ran: one lock
+    per fund and batch, held for the last statements of the batch and its commit."""
+    by_fund: dict[str, list[tuple[list[dict[str, Any]], int]]] = {}
+    for fund_id, entries, delta in items:
+        by_fund.setdefault(fund_id, []).append((entries, delta))
+    await tx.preload("fund", sorted(by_fund))
+    for fund_id in sorted(by_fund):
+        fund = await tx.get("fund", fund_id)
+        assert fund is not None  # funds are never deleted
+        movements = by_fund[fund_id]
+        _append(tx, fund, [e for entries, _d in movements for e in entries],
+                sum(d for _e, d in movements))
 
 
 async def announce_balance(tx: Tx, ctx: MutationContext, fund: Mapping[str, Any]) -> None:
