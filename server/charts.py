@@ -1,0 +1,99 @@
+"""Charts as server-made SVG: horizontal bars for categories, columns for months.
+
+Plain SVG with presentation attributes (no script, no ``style``: the app's strict CSP
+allows it inline), a ``viewBox`` so it scales from a 360 px phone to an office screen,
+``role="img"`` with a title; every text escaped. The numbers beside the bars are the
+figure's own (the app also lists them in a table with a button each to open the rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+WIDTH = 640
+INK, MUTED, BAR, NEGATIVE, GRID = "#1a1a1a", "#555555", "#2f6f4f", "#b3261e", "#d0d0d0"
+FONT = "system-ui, -apple-system, 'PingFang SC', 'Noto Sans CJK SC', sans-serif"
+
+
+def amount(value: int, unit: str) -> str:
+    """A figure's value in words a person reads: yuan, hours, credits, a count."""
+    if unit == "fen":
+        sign = "-" if value < 0 else ""
+        return f"{sign}¥{abs(value) // 100:,}.{abs(value) % 100:02d}"
+    if unit == "minutes":
+        return f"{value / 60:,.1f} h"
+    if unit == "cents":
+        return f"{value / 100:,.2f}"
+    return f"{value:,}"
+
+
+def _svg(height: int, title: str, body: list[str]) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+            f'width="100%" role="img" aria-label="{escape(title)}" font-family="{escape(FONT)}">'
+            f"<title>{escape(title)}</title>{''.join(body)}</svg>")
+
+
+def _empty(title: str) -> str:
+    return _svg(48, title, [(f'<text x="8" y="30" font-size="18" fill="{MUTED}">'
+                            "暂无数据 · no data</text>")])
+
+
+def bar_chart(items: Sequence[tuple[str, int]], *, title: str, unit: str, limit: int = 12) -> str:
+    """One horizontal bar per item (the largest ``limit``), its label above it and its value
+    at its end: long Chinese labels keep the width for the bar on a phone."""
+    if not items:
+        return _empty(title)
+    shown = list(items[:limit])
+    top = max(abs(v) for _, v in shown) or 1
+    row, bar_h, value_w = 52, 20, 150
+    body: list[str] = []
+    for index, (label, value) in enumerate(shown):
+        y = index * row
+        length = max(2.0, (WIDTH - value_w - 8) * abs(value) / top)
+        colour = NEGATIVE if value < 0 else BAR
+        body.append(f'<text x="4" y="{y + 18}" font-size="18" fill="{INK}">{escape(label)}</text>')
+        body.append(f'<rect x="4" y="{y + 26}" width="{length:.1f}" height="{bar_h}" rx="3" '
+                    f'fill="{colour}"/>')
+        body.append(f'<text x="{length + 12:.1f}" y="{y + 43}" font-size="18" '
+                    f'fill="{INK}">{escape(amount(value, unit))}</text>')
+    if len(items) > limit:
+        y = len(shown) * row
+        body.append(f'<text x="4" y="{y + 20}" font-size="16" fill="{MUTED}">'
+                    f"另有 {len(items) - limit} 项见下表 · {len(items) - limit} more below</text>")
+        return _svg(y + 32, title, body)
+    return _svg(len(shown) * row + 4, title, body)
+
+
+def column_chart(items: Sequence[tuple[str, int]], *, title: str, unit: str) -> str:
+    """One column per month, labelled with the month's number beneath and the largest
+    value on a grid line; negative months (more corrected than given) drawn red."""
+    if not items:
+        return _empty(title)
+    height, base, left = 300, 250, 8
+    top = max(max(abs(v) for _, v in items), 1)
+    slot = (WIDTH - left * 2) / len(items)
+    bar_w = max(4.0, min(40.0, slot * 0.6))
+    body = [f'<line x1="{left}" y1="{base}" x2="{WIDTH - left}" y2="{base}" stroke="{GRID}"/>',
+            (f'<line x1="{left}" y1="30" x2="{WIDTH - left}" y2="30" stroke="{GRID}" '
+            'stroke-dasharray="4 4"/>'),
+            (f'<text x="{left}" y="22" font-size="16" fill="{MUTED}">'
+            f"{escape(amount(top, unit))}</text>")]
+    for index, (label, value) in enumerate(items):
+        h = max(1.0, (base - 30) * abs(value) / top)
+        x = left + slot * index + (slot - bar_w) / 2
+        colour = NEGATIVE if value < 0 else BAR
+        body.append(f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                    f'fill="{colour}"><title>{escape(label)}: '
+                    f"{escape(amount(value, unit))}</title></rect>")
+        short = label[5:] if len(label) == 7 and label[4] == "-" else label  # 2026-03 -> 03
+        if len(items) <= 12 or index % max(1, len(items) // 12) == 0:
+            body.append(f'<text x="{x + bar_w / 2:.1f}" y="{base + 22}" font-size="16" '
+                        f'text-anchor="middle" fill="{INK}">{escape(short)}</text>')
+    first, last = items[0][0], items[-1][0]
+    body.append(f'<text x="{left}" y="{height - 8}" font-size="15" fill="{MUTED}">'
+                f"{escape(first)} … {escape(last)}</text>")
+    return _svg(height, title, body)
+
+
+__all__ = ["amount", "bar_chart", "column_chart"]
