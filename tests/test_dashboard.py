@@ -1,0 +1,284 @@
+"""The dashboard (server/dashboard.py): every figure is the sum of the ledger rows its
+drill-down opens, for random gifts, corrections, voids, payments, hours, reversals,
+redemptions and goods; the figures follow a model of what was done; filters by place and
+period; who may see which place; no personal data in any answer. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from server.dashboard import ALL, FIGURES, PAGE_SIZE
+from tests.conftest import Api
+from tests.dashboard_setup import (
+    DONOR,
+    OTHER_DISTRICT,
+    SECRET_NOTE,
+    VOLUNTEER_NAME,
+    VOLUNTEER_PHONE,
+    Place,
+    correct,
+    give,
+    goods,
+    hand_out,
+    new_place,
+    redeem,
+    reverse,
+    serve,
+    spend,
+    volunteer_phone,
+)
+from tests.devices import Device
+from tests.timebank_setup import balance
+
+pytestmark = pytest.mark.anyio
+
+PRIVATE = (DONOR["name"], DONOR["phone"], VOLUNTEER_NAME, VOLUNTEER_PHONE, SECRET_NOTE, "王大妈")
+
+
+def _period() -> dict[str, str]:
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    return {"from": (today - dt.timedelta(days=30)).isoformat(), "to": today.isoformat()}
+
+
+async def _get(api: Api, device: Device, path: str, params: dict[str, Any]) -> Any:
+    response = await api.http.get(path, params=params, headers=api.auth(device.token))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def board(api: Api, device: Device, **params: Any) -> dict[str, Any]:
+    return dict(await _get(api, device, "/api/v1/dashboard", params))
+
+
+async def opened(api: Api, device: Device, figure: str, key: str, **params: Any
+                 ) -> tuple[int, list[dict[str, Any]], list[str]]:
+    """Every page of a drill-down: (the value it reports, all rows, the raw answers)."""
+    rows: list[dict[str, Any]] = []
+    raw: list[str] = []
+    page, value = 1, None
+    while True:
+        body = await _get(api, device, "/api/v1/dashboard/rows",
+                          {**params, "figure": figure, "key": key, "page": page})
+        raw.append(json.dumps(body, ensure_ascii=False))
+        assert len(body["rows"]) <= PAGE_SIZE
+        value = body["value"] if value is None else value
+        assert body["value"] == value  # the sum over all pages, on every page
+        rows += body["rows"]
+        if page >= body["pages"]:
+            break
+        page += 1
+    assert len(rows) == body["count"]
+    return int(value), rows, raw
+
+
+async def every_figure_opens_its_rows(api: Api, device: Device, **params: Any) -> dict[str, Any]:
+    """For each figure, its total and each of its groups equal the sum of the rows their
+    drill-down opens; the groups' rows together are the total's rows, each once. Returns
+    the dashboard; fails if any answer carries personal data."""
+    body = await board(api, device, **params)
+    texts = [json.dumps(body, ensure_ascii=False)]
+    for figure in FIGURES:
+        data = body["figures"][figure.name]
+        value, rows, raw = await opened(api, device, figure.name, ALL, **params)
+        texts += raw
+        assert value == data["total"] == sum(r["value"] for r in rows), figure.name
+        assert len(rows) == data["rows"]
+        seen: list[str] = []
+        for group in data["groups"]:
+            value, rows, raw = await opened(api, device, figure.name, group["key"], **params)
+            texts += raw
+            assert value == group["value"] == sum(r["value"] for r in rows), (figure.name, group)
+            assert rows, (figure.name, group)
+            seen += [r["id"] for r in rows]
+        assert len(seen) == len(set(seen)) == data["rows"], figure.name
+        assert sum(g["value"] for g in data["groups"]) == data["total"]
+    for text in texts:
+        for private in PRIVATE:
+            assert private not in text, (private, text[:300])
+    return body
+
+
+def _groups(body: dict[str, Any], figure: str) -> dict[str, int]:
+    return {g["key"]: g["value"] for g in body["figures"][figure]["groups"]}
+
+
+amounts = st.integers(min_value=1, max_value=40_000)  # under the correction approval threshold
+operations = st.lists(st.one_of(
+    st.tuples(st.just("gift"), amounts,
+              st.sampled_from(["cash", "wechat_pay", "alipay", "bank_transfer"]), st.booleans()),
+    st.tuples(st.just("correct"), st.integers(0, 20), amounts),
+    st.tuples(st.just("void"), st.integers(0, 20)),
+    st.tuples(st.just("spend"), amounts),
+    st.tuples(st.just("hours"), st.integers(15, 240), st.sampled_from(["elder_care",
+                                                                        "event_support"])),
+    st.tuples(st.just("reverse"), st.integers(0, 20)),
+    st.tuples(st.just("redeem"),),
+    st.tuples(st.just("goods"), st.integers(1, 20)),
+    st.tuples(st.just("hand_out"), st.integers(1, 20)),
+), min_size=1, max_size=14)
+
+
+async def _apply(place: Place, volunteer: Device, ops: list[tuple[Any, ...]]) -> dict[str, int]:
+    """Run the operations; returns what the books should show (the model)."""
+    model = {"spent": 0, "goods_in": 0, "goods_out": 0}
+    for op in ops:
+        kind = op[0]
+        if kind == "gift":
+            await give(place, op[1], method=op[2], directed=op[3])
+        elif kind in ("correct", "void") and place.gifts:
+            gift = place.gifts[op[1] % len(place.gifts)]
+            if not gift["void"]:
+                await correct(place, gift, op[2] if kind == "correct" else None)
+        elif kind == "spend":
+            if await spend(place, op[1]):
+                model["spent"] += op[1]
+        elif kind == "hours":
+            await serve(place, op[1], op[2])
+        elif kind == "reverse" and place.logs:
+            log = place.logs[op[1] % len(place.logs)]
+            if not log["reversed"]:
+                await reverse(place, log)
+        elif kind == "redeem":
+            await redeem(place, volunteer)
+        elif kind == "goods":
+            await goods(place, op[1])
+            model["goods_in"] += op[1]
+        elif kind == "hand_out" and await hand_out(place, op[1]):
+            model["goods_out"] += op[1]
+    return model
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=operations)
+async def test_every_figure_is_the_sum_of_the_rows_it_opens(api: Api, ops: list[tuple[Any, ...]]
+                                                            ) -> None:
+    place = await new_place(api)
+    volunteer = await volunteer_phone(place)
+    model = await _apply(place, volunteer, ops)
+    period = _period()
+    body = await every_figure_opens_its_rows(api, place.manager, station=place.code, **period)
+    # ... and the figures are what was done (the rows are the right rows, not just summed)
+    figures = body["figures"]
+    given_fen = sum(g["amount"] for g in place.gifts)
+    assert figures["money_by_channel"]["total"] == given_fen
+    assert figures["money_by_month"]["total"] == given_fen
+    by_method: dict[str, int] = {}
+    for gift in place.gifts:
+        by_method[f"station:{gift['method']}"] = by_method.get(f"station:{gift['method']}", 0) \
+            + gift["amount"]
+    assert _groups(body, "money_by_channel") == {k: v for k, v in by_method.items()
+                                                  if v or k in _groups(body, "money_by_channel")}
+    assert _groups(body, "fund_balances") == ({place.fund_id: given_fen - model["spent"]}
+                                              if place.gifts else {})
+    served: dict[str, int] = {}
+    for log in place.logs:
+        if not log["reversed"]:
+            served[log["type"]] = served.get(log["type"], 0) + log["minutes"]
+    assert _groups(body, "hours_by_type") == served
+    assert figures["active_volunteers"]["total"] == (1 if served else 0)
+    credits = _groups(body, "credits")
+    assert credits.get("earned", 0) - credits.get("redeemed", 0) == await balance(
+        api, place.volunteer_id)
+    assert figures["goods_received"]["total"] == model["goods_in"]
+    assert figures["goods_handed_out"]["total"] == model["goods_out"]
+    # the wider views add up too (they hold the other examples' stations as well)
+    await every_figure_opens_its_rows(api, place.federation, district=place.district, **period)
+    await every_figure_opens_its_rows(api, place.admin, **period)
+
+
+async def test_filters_by_place_and_period(api: Api) -> None:
+    here = await new_place(api)
+    there = await new_place(api, OTHER_DISTRICT)
+    await give(here, 1_000)
+    await give(there, 20_000, method="wechat_pay")
+    await serve(here, 60, days_ago=3)
+    await serve(there, 90)
+    period = _period()
+    station = await every_figure_opens_its_rows(api, here.manager, station=here.code, **period)
+    assert station["view"]["level"] == "station"
+    assert station["figures"]["money_by_month"]["total"] == 1_000
+    assert _groups(station, "hours_by_type") == {"elder_care": 60}
+    district = await board(api, there.federation, **period)  # their own district by default
+    assert district["view"] == {"level": "district", "district": OTHER_DISTRICT,
+                                "station": None, **period}
+    assert district["figures"]["money_by_channel"]["groups"] == [
+        {"key": "station:wechat_pay", "zh": "站点·微信支付", "en": "station · WeChat Pay",
+         "value": 20_000}]
+    city = await board(api, here.admin, **period)
+    assert city["view"]["level"] == "city"
+    assert city["figures"]["money_by_month"]["total"] == 21_000
+    assert _groups(city, "hours_by_type") == {"elder_care": 150}
+    assert city["figures"]["active_volunteers"]["total"] == 2
+    # the period: gifts today, hours three days ago
+    today = period["to"]
+    since_today = await board(api, here.admin, **{"from": today, "to": today})
+    assert since_today["figures"]["money_by_month"]["total"] == 21_000
+    assert _groups(since_today, "hours_by_type").get("elder_care", 0) <= 90  # not 3 days ago
+    before = (dt.date.fromisoformat(today) - dt.timedelta(days=2)).isoformat()
+    earlier = await board(api, here.admin, **{"from": period["from"], "to": before})
+    assert earlier["figures"]["money_by_month"]["total"] == 0
+    assert _groups(earlier, "hours_by_type") == {"elder_care": 60}
+    # the fund balance at the end of an earlier period does not hold later gifts
+    assert _groups(earlier, "fund_balances") == {}
+    assert _groups(city, "fund_balances") == {here.fund_id: 1_000, there.fund_id: 20_000}
+
+
+async def test_who_may_see_which_place(api: Api) -> None:
+    here = await new_place(api)
+    there = await new_place(api, OTHER_DISTRICT)
+    await give(there, 5_000)
+
+    async def status(device: Device, **params: Any) -> int:
+        response = await api.http.get("/api/v1/dashboard", params=params,
+                                      headers=api.auth(device.token))
+        return response.status_code
+
+    async def rows_status(device: Device, **params: Any) -> int:
+        response = await api.http.get("/api/v1/dashboard/rows",
+                                      params={"figure": "money_by_month", "key": "*", **params},
+                                      headers=api.auth(device.token))
+        return response.status_code
+
+    # a station manager: their station, not another district's nor their own district's whole
+    assert await status(here.manager) == 200
+    assert (await board(api, here.manager))["view"]["station"] == here.code
+    assert await status(here.manager, station=there.code) == 403
+    assert await status(here.manager, district=OTHER_DISTRICT) == 403
+    assert await status(here.manager, district=here.district) == 403
+    assert await rows_status(here.manager, station=there.code) == 403
+    assert await rows_status(here.manager, district=OTHER_DISTRICT) == 403
+    # staff and volunteers do not open the dashboard
+    assert await status(here.staff) == 403
+    assert await status(await volunteer_phone(here)) == 403
+    # a district manager: their district and its stations, not another district's
+    assert await status(here.federation, station=here.code) == 200
+    assert await status(here.federation, district=OTHER_DISTRICT) == 403
+    assert await status(here.federation, station=there.code) == 403
+    # the city
+    assert await status(here.admin, station=there.code) == 200
+    # the filters offered are the places one may choose
+    places = (await board(api, here.manager))["places"]
+    assert places == {"city": False, "districts": [],
+                      "stations": [{"code": here.code, "name": places["stations"][0]["name"],
+                                    "district": here.district}]}
+    # bad input: a clear 4xx naming the field
+    for params, field in (({"from": "2026-13-01"}, "from"), ({"station": "NOPE"}, "station"),
+                          ({"from": "2026-05-02", "to": "2026-05-01"}, "to")):
+        response = await api.http.get("/api/v1/dashboard", params=params,
+                                      headers=api.auth(here.admin.token))
+        assert 400 <= response.status_code < 500 and response.json()["field"] == field, params
+    response = await api.http.get("/api/v1/dashboard/rows", params={"figure": "nope"},
+                                  headers=api.auth(here.admin.token))
+    assert response.status_code == 404
+    response = await api.http.get("/api/v1/dashboard/rows",
+                                  params={"figure": "money_by_month", "page": "x"},
+                                  headers=api.auth(here.admin.token))
+    assert response.status_code == 400
+    assert (await api.http.get("/api/v1/dashboard")).status_code == 401
