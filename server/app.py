@@ -23,7 +23,17 @@ from litestar.static_files import create_static_files_router
 from litestar.types import Message as AsgiMessage
 from litestar.types import Scope, Send
 
-from server import accounts, audit, client_config, dashboard, enrol, erasure, exports, public
+from server import (
+    accounts,
+    audit,
+    client_config,
+    dashboard,
+    enrol,
+    erasure,
+    exports,
+    public,
+    year_summary,
+)
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
 from server.auth import configure as configure_auth
@@ -122,6 +132,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
         *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES, *dashboard.ROUTES,
+        *year_summary.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from html import escape
 
 WIDTH = 640
-INK, MUTED, BAR, NEGATIVE, GRID = "#1a1a1a", "#555555", "#2f6f4f", "#b3261e", "#d0d0d0"
+INK, MUTED, BAR, NEGATIVE, GRID = "#1f2933", "#616e7c", "#c0392b", "#616e7c", "#d0d0d0"
+"""The app's ink, muted text and theme red (var(--theme)); a negative value (a month with
+more corrected away than given) in grey."""
 FONT = "system-ui, -apple-system, 'PingFang SC', 'Noto Sans CJK SC', sans-serif"
 
 

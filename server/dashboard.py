@@ -489,7 +489,8 @@ async def drill_down(conn: AsyncConnection, view: View, name: str, key: str, pag
     fund_names = await _fund_names(conn)
     zh, en = ("合计", "total") if key == ALL else key_label(figure, key, fund_names)
     return {
-        "figure": name, "key": key, "zh": zh, "en": en, "unit": figure.unit,
+        "figure": name, "title": {"zh": figure.title[0], "en": figure.title[1]}, "key": key,
+        "zh": zh, "en": en, "unit": figure.unit,
         "value": sum(figure.value(r) for r in rows), "count": len(rows),
         "page": page, "pages": pages, "page_size": PAGE_SIZE, "columns": list(figure.columns),
         "rows": [{c: r[c] for c in figure.columns} | {"value": figure.value(r)} for r in shown],

@@ -55,13 +55,14 @@ async def ok(device: Device, name: str, args: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-async def new_place(api: Api, district: str = DISTRICT, code: str | None = None) -> Place:
+async def new_place(api: Api, district: str = DISTRICT, code: str | None = None,
+                    name: str | None = None) -> Place:
     """A fresh station (its own code) in ``district`` with a fund and a project, staff and a
     manager, a registered volunteer, activities of two service types and a catalogue item."""
     number = next(_numbers)
     code = code or f"DB-{number:03d}"
     admin = Device(api, await api.token("admin", "admin"))
-    await ok(admin, "station.create", station_args(code, district, f"测试站{number}"))
+    await ok(admin, "station.create", station_args(code, district, name or f"测试站{number}"))
     federation = Device(api, await api.token(f"dm-{district}", "district_manager", district=district))
     staff = Device(api, await api.token(f"staff-{code}", "staff", station=code))
     manager = Device(api, await api.token(f"mgr-{code}", "manager", station=code))

@@ -6,6 +6,7 @@ period; who may see which place; no personal data in any answer. SQLite and Post
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server import charts
 from server.dashboard import ALL, FIGURES, PAGE_SIZE
 from tests.conftest import Api
 from tests.dashboard_setup import (
@@ -282,3 +284,77 @@ async def test_who_may_see_which_place(api: Api) -> None:
                                   headers=api.auth(here.admin.token))
     assert response.status_code == 400
     assert (await api.http.get("/api/v1/dashboard")).status_code == 401
+
+
+# -- the year's summary ------------------------------------------------------------------
+
+
+async def _summary(api: Api, device: Device, fmt: str, **params: Any) -> bytes:
+    response = await api.http.get(f"/api/v1/dashboard/summary.{fmt}", params=params,
+                                  headers=api.auth(device.token))
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    return response.content
+
+
+async def test_year_summary_pdf_and_workbook(api: Api) -> None:
+    here = await new_place(api)
+    there = await new_place(api, OTHER_DISTRICT)
+    await give(here, 123_456, method="wechat_pay")
+    await give(there, 20_000)
+    await serve(here, 90, "event_support")
+    await goods(here, 7)
+    formula = await new_place(api, name="=HYPERLINK(1)")  # a name a spreadsheet would run
+    await give(formula, 100)
+    year = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year
+    if dt.date.fromisoformat(at_day := _period()["to"]).year != year:  # pragma: no cover
+        pytest.skip(f"{at_day} is in another year")
+    city = await board(api, here.admin, **{"from": f"{year}-01-01", "to": f"{year}-12-31"})
+
+    from pypdf import PdfReader
+    text = "\n".join(page.extract_text() for page in PdfReader(
+        io.BytesIO(await _summary(api, here.admin, "pdf", year=year))).pages)
+    flat = text.replace(" ", "").replace("\n", "")
+    assert f"{year}年度总结·全市" in flat
+    assert charts.amount(city["figures"]["money_by_month"]["total"], "fen").replace(" ", "") in flat
+    for words in ("按区", "bydistrict", "按站点", "bystation", "站点·微信支付", "活动保障", "大米", "¥1,234.56", "尚未纳入", "notyetcounted"):
+        assert words in flat, words
+    for private in PRIVATE:
+        assert private.replace(" ", "") not in flat
+
+    from openpyxl import load_workbook
+    book = load_workbook(io.BytesIO(await _summary(api, here.federation, "xlsx", year=year)))
+    assert book.sheetnames[:3] == ["概况 overview", "按月 by month", "按站点 by station"]
+    assert "按区 by district" not in book.sheetnames  # a district's summary: by station
+    overview = {row[0]: row[1] for row in book["概况 overview"].iter_rows(min_row=6,
+                                                                       values_only=True)}
+    district = await board(api, here.federation, **{"from": f"{year}-01-01",
+                                                    "to": f"{year}-12-31"})
+    assert overview["善款收入 money received"] == district["figures"]["money_by_month"]["total"] / 100
+    assert overview["服务时长 hours served"] == 1.5
+    assert overview["收到物资 goods received"] == district["figures"]["goods_received"]["total"]
+    stations = {row[1]: row for row in book["按站点 by station"].iter_rows(min_row=6,
+                                                                        values_only=True)}
+    assert stations[here.code][3] == 1234.56 and stations[here.code][4] == 1.5
+    assert there.code not in stations  # another district's station
+    # text cells are neutralised: the station code is shown, never run as a formula
+    city_book = load_workbook(io.BytesIO(await _summary(api, here.admin, "xlsx", year=year)))
+    names = [row[0] for row in city_book["按站点 by station"].iter_rows(min_row=6,
+                                                                      values_only=True)]
+    assert "'=HYPERLINK(1)" in names and "=HYPERLINK(1)" not in names
+    for sheet in city_book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            for value in row:
+                assert not any(p in str(value) for p in PRIVATE)
+    # a station manager: their station's summary only, and the act is audited
+    assert (await api.http.get("/api/v1/dashboard/summary.pdf", params={"district": OTHER_DISTRICT},
+                               headers=api.auth(here.manager.token))).status_code == 403
+    assert (await api.http.get("/api/v1/dashboard/summary.pdf", params={"year": "20x6"},
+                               headers=api.auth(here.manager.token))).status_code == 400
+    station_pdf = await _summary(api, here.manager, "pdf", year=year)
+    station_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(station_pdf)).pages)
+    assert "¥1,234.56" in station_text and "¥200.00" not in station_text
+    response = await api.http.get("/api/v1/audit", params={"action": "export.year_summary"},
+                                  headers=api.auth(here.admin.token))
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 4

@@ -8,7 +8,7 @@ import { download, getJson } from './api.js';
 import { Console, Status, useSaving } from './ui.jsx';
 
 export const AUDIT_ACTIONS = [
-  'export.*', 'export.donations', 'export.fund_statement', 'export.audit',
+  'export.*', 'export.donations', 'export.fund_statement', 'export.year_summary', 'export.audit',
   'device.*', 'device.revoke_lost', 'device.revoke', 'device.sign_out_request', 'device.sign_out',
   'enrol.*', 'enrol.code_issue', 'enrol.code_use', 'enrol.signup_rotate', 'admin.first_setup',
   'membership.*', 'membership.add', 'membership.end',
