@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH = 640
+WIDTH = 360
+"""The viewBox's width: about a phone's, so the text's size in the SVG is about its size on
+the screen (a 640-wide box drew 18-unit labels at 9 px on a 360 px phone)."""
 INK, MUTED, BAR, NEGATIVE, GRID = "#1f2933", "#616e7c", "#c0392b", "#616e7c", "#d0d0d0"
 """The app's ink, muted text and theme red (var(--theme)); a negative value (a month with
 more corrected away than given) in grey."""
@@ -37,7 +39,7 @@ def _svg(height: int, title: str, body: list[str]) -> str:
 
 
 def _empty(title: str) -> str:
-    return _svg(48, title, [(f'<text x="8" y="30" font-size="18" fill="{MUTED}">'
+    return _svg(32, title, [(f'<text x="2" y="20" font-size="14" fill="{MUTED}">'
                             "暂无数据 · no data</text>")])
 
 
@@ -48,23 +50,23 @@ def bar_chart(items: Sequence[tuple[str, int]], *, title: str, unit: str, limit:
         return _empty(title)
     shown = list(items[:limit])
     top = max(abs(v) for _, v in shown) or 1
-    row, bar_h, value_w = 52, 20, 150
+    row, bar_h, value_w = 42, 14, 104
     body: list[str] = []
     for index, (label, value) in enumerate(shown):
         y = index * row
         length = max(2.0, (WIDTH - value_w - 8) * abs(value) / top)
         colour = NEGATIVE if value < 0 else BAR
-        body.append(f'<text x="4" y="{y + 18}" font-size="18" fill="{INK}">{escape(label)}</text>')
-        body.append(f'<rect x="4" y="{y + 26}" width="{length:.1f}" height="{bar_h}" rx="3" '
+        body.append(f'<text x="2" y="{y + 15}" font-size="14" fill="{INK}">{escape(label)}</text>')
+        body.append(f'<rect x="2" y="{y + 21}" width="{length:.1f}" height="{bar_h}" rx="2" '
                     f'fill="{colour}"/>')
-        body.append(f'<text x="{length + 12:.1f}" y="{y + 43}" font-size="18" '
+        body.append(f'<text x="{length + 8:.1f}" y="{y + 33}" font-size="13" '
                     f'fill="{INK}">{escape(amount(value, unit))}</text>')
     if len(items) > limit:
         y = len(shown) * row
-        body.append(f'<text x="4" y="{y + 20}" font-size="16" fill="{MUTED}">'
+        body.append(f'<text x="2" y="{y + 16}" font-size="13" fill="{MUTED}">'
                     f"另有 {len(items) - limit} 项见下表 · {len(items) - limit} more below</text>")
-        return _svg(y + 32, title, body)
-    return _svg(len(shown) * row + 4, title, body)
+        return _svg(y + 24, title, body)
+    return _svg(len(shown) * row + 2, title, body)
 
 
 def column_chart(items: Sequence[tuple[str, int]], *, title: str, unit: str) -> str:
@@ -72,17 +74,17 @@ def column_chart(items: Sequence[tuple[str, int]], *, title: str, unit: str) -> 
     value on a grid line; negative months (more corrected than given) drawn red."""
     if not items:
         return _empty(title)
-    height, base, left = 300, 250, 8
+    height, base, left = 196, 160, 4
     top = max(max(abs(v) for _, v in items), 1)
     slot = (WIDTH - left * 2) / len(items)
-    bar_w = max(4.0, min(40.0, slot * 0.6))
+    bar_w = max(3.0, min(28.0, slot * 0.6))
     body = [f'<line x1="{left}" y1="{base}" x2="{WIDTH - left}" y2="{base}" stroke="{GRID}"/>',
-            (f'<line x1="{left}" y1="30" x2="{WIDTH - left}" y2="30" stroke="{GRID}" '
+            (f'<line x1="{left}" y1="24" x2="{WIDTH - left}" y2="24" stroke="{GRID}" '
             'stroke-dasharray="4 4"/>'),
-            (f'<text x="{left}" y="22" font-size="16" fill="{MUTED}">'
+            (f'<text x="{left}" y="17" font-size="13" fill="{MUTED}">'
             f"{escape(amount(top, unit))}</text>")]
     for index, (label, value) in enumerate(items):
-        h = max(1.0, (base - 30) * abs(value) / top)
+        h = max(1.0, (base - 24) * abs(value) / top)
         x = left + slot * index + (slot - bar_w) / 2
         colour = NEGATIVE if value < 0 else BAR
         body.append(f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
@@ -90,11 +92,12 @@ def column_chart(items: Sequence[tuple[str, int]], *, title: str, unit: str) -> 
                     f"{escape(amount(value, unit))}</title></rect>")
         short = label[5:] if len(label) == 7 and label[4] == "-" else label  # 2026-03 -> 03
         if len(items) <= 12 or index % max(1, len(items) // 12) == 0:
-            body.append(f'<text x="{x + bar_w / 2:.1f}" y="{base + 22}" font-size="16" '
+            body.append(f'<text x="{x + bar_w / 2:.1f}" y="{base + 16}" font-size="12" '
                         f'text-anchor="middle" fill="{INK}">{escape(short)}</text>')
     first, last = items[0][0], items[-1][0]
-    body.append(f'<text x="{left}" y="{height - 8}" font-size="15" fill="{MUTED}">'
-                f"{escape(first)} … {escape(last)}</text>")
+    span = first if first == last else f"{first} … {last}"
+    body.append(f'<text x="{left}" y="{height - 4}" font-size="13" fill="{MUTED}">'
+                f"{escape(span)}</text>")
     return _svg(height, title, body)
 
 

@@ -249,15 +249,22 @@ function cell(column, value) {
   return String(value ?? '');
 }
 
+const VALUE_COLUMNS = ['amount_fen', 'minutes', 'credits_cents', 'quantity'];
+
 export function RowsScreen({ app, query }) {
   const filters = filtersOf(query);
-  const figure = query.get('figure') || '';
+  const figure = query.get('figure') || 'money_by_month'; // the rows of all money by default
   const key = query.get('key') || '*';
   const page = Number(query.get('page') || '1');
   const { loading, body, error } = useFetched(`/api/v1/dashboard/rows?${apiQuery(filters, { figure, key, page })}`);
   const back = `#/dashboard?${hashQuery(filters)}`;
   const goPage = (n) => `#/dashboard/rows?${hashQuery(filters, { figure, key, page: n })}`;
-  const columns = body ? [...body.columns.filter((c) => c !== 'value'), 'value'] : [];
+  // The column each row adds to the figure as it is (an amount, the minutes): shown bold, and
+  // no separate "counts" column; otherwise (goods handed out: a stock movement of -5 counts
+  // 5) that column is added.
+  const same = body && body.rows.length
+    ? VALUE_COLUMNS.find((c) => body.columns.includes(c) && body.rows.every((r) => r[c] === r.value)) : null;
+  const columns = body ? [...body.columns, ...(same ? [] : ['value'])] : [];
   return (
     <main class="screen dash dash-rows" data-testid="dashboard-rows">
       <a class="back" href={back}>‹ {t('dash.back')}</a>
@@ -280,7 +287,7 @@ export function RowsScreen({ app, query }) {
                 {body.rows.map((row) => (
                   <tr key={row.id}>
                     {columns.map((c) => (
-                      <td key={c} data-label={t(`dash.col.${c}`)} class={c === 'value' ? 'amount' : c === 'id' ? 'mono' : ''}>
+                      <td key={c} data-label={t(`dash.col.${c}`)} class={c === 'value' || c === same ? 'amount' : c === 'id' ? 'mono' : ''}>
                         {c === 'value' ? amount(row.value, body.unit) : cell(c, row[c])}
                       </td>
                     ))}
