@@ -112,6 +112,9 @@ class DonationRecordArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     receipt: ReceiptIssue | None = None
     """Null when the donor waived the receipt."""
     note: Notes = ""
+    campaign: Uuid | None = None
+    """The fundraising campaign the gift is collected under; null: the event's, else the one
+    campaign open at the station for the gift's fund (docs/campaigns.md)."""
 
 
 class ReceiptAttachOfficialArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -274,6 +277,8 @@ class DonationRecord(msgspec.Struct, frozen=True):
     recorded_at: str
     receipt_number: str | None
     note: str
+    campaign: str | None = None
+    """The fundraising campaign it was collected under (null only before migration 0017)."""
 
 
 class ReceiptRecord(msgspec.Struct, frozen=True):

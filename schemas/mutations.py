@@ -58,6 +58,8 @@ class EventCreateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: Title
     notes: Notes = ""
     contact_phone: Phone | None = None
+    campaign: Uuid | None = None
+    """The fundraising campaign gifts at the event belong to by default."""
 
 
 class EventFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -65,6 +67,7 @@ class EventFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: Title | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET
     contact_phone: Phone | None | UnsetType = UNSET
+    campaign: Uuid | None | UnsetType = UNSET
 
 
 class EventUpdateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -107,6 +107,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "correction.approve": ("批准捐赠更正", "approved a donation correction"),
     "correction.reject": ("驳回捐赠更正", "rejected a donation correction"),
     "person.erase": ("删除个人资料", "erased a person's personal data"),
+    "campaign.create": ("登记募捐活动", "set up a fundraising campaign"),
+    "campaign.update": ("修改募捐活动", "edited a fundraising campaign"),
+    "matching_rule.create": ("设立配捐规则", "set up a matching rule"),
+    "matching_rule.update": ("修改配捐规则", "edited a matching rule"),
 }
 """Every action code the log may hold, with its label (Chinese, English). ``record`` and
 ``stage`` refuse a code not listed here, so a misspelt one fails its tests."""

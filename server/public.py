@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server import reports
 from server.domain.funds import verify_fund
 from server.openapi import answer, errors
+from server.posters import render_poster
 from server.state import AppState, state_of
 from sync.errors import ProtocolError
 
@@ -226,7 +227,47 @@ async def receipt_page(request: Request[Any, Any, Any], number: str, code: str =
                  holder={"zh": settings.receipt_holder_zh, "en": settings.receipt_holder_en})
 
 
+# ----------------------------------------------------------------------------- campaigns
+
+NO_CAMPAIGN = ("找不到该募捐活动", "no such campaign")
+
+
+@get("/api/v1/public/campaigns/{campaign_id:str}", tags=["public"],
+     summary="A fundraising campaign's on-site disclosure (JSON)",
+     responses={**answer("organisation, qualification, filing number, purpose, period, "
+                         "totals against target"), **errors(400, 404)})
+async def campaign_json(request: Request[Any, Any, Any], campaign_id: str) -> Response[bytes]:
+    return _json_or_missing(await _load(request, reports.campaign_page, campaign_id), NO_CAMPAIGN)
+
+
+@get("/public/campaigns/{campaign_id:str}", tags=["public pages"],
+     summary="A fundraising campaign's on-site disclosure (page)",
+     responses=answer("not found page", media_type="text/html", status=404))
+async def campaign_html(request: Request[Any, Any, Any], campaign_id: str) -> Response[str]:
+    page = await _load(request, reports.campaign_page, campaign_id)
+    base = state_of(request).settings.base_url
+    return _page_or_missing(page, NO_CAMPAIGN, "campaign.html", c=page,
+                            page_url=f"{base}/public/campaigns/{campaign_id}")
+
+
+@get("/public/campaigns/{campaign_id:str}/poster.pdf", tags=["public pages"],
+     summary="A fundraising campaign's poster with its QR code (PDF)",
+     responses={**answer("the A4 poster", media_type="application/pdf"), **errors(400, 404)})
+async def campaign_poster(request: Request[Any, Any, Any], campaign_id: str) -> Response[bytes]:
+    page = await _load(request, reports.campaign_page, campaign_id)
+    if page is None:
+        raise _missing(NO_CAMPAIGN)
+    base = state_of(request).settings.base_url
+    pdf = await asyncio.to_thread(render_poster, page, f"{base}/public/campaigns/{campaign_id}",
+                                  f"{base}/public/funds")
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": 'inline; filename="campaign-poster.pdf"',
+        "Cache-Control": "no-store",
+    })
+
+
 ROUTES = [
     event_totals_json, event_page, event_totals_stream, funds_json, funds_page, fund_json,
-    fund_page, fund_verify, receipt_json, receipt_page,
+    fund_page, fund_verify, receipt_json, receipt_page, campaign_json, campaign_html,
+    campaign_poster,
 ]

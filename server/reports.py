@@ -19,6 +19,13 @@ from typing import Any
 from sqlalchemy import RowMapping, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.domain.campaigns import (
+    CHINA_CHARITY_PLATFORM,
+    campaign_totals,
+    campaigns,
+    gift_matches,
+    matching_rules,
+)
 from server.domain.donations import corrections, donations, public_donor, receipts
 from server.domain.events import events
 from server.domain.funds import GENERAL, disbursements, funds, ledger_entries, projects, verify_fund
@@ -118,7 +125,18 @@ async def check_receipt(conn: AsyncConnection, number: str, code: str) -> dict[s
             select(funds.c.name).where(funds.c.id == donation["fund_id"]))).scalar()
     station_name = (await conn.execute(
         select(stations.c.name).where(stations.c.code == donation["station"]))).scalar()
+    campaign = None
+    if donation["campaign"]:
+        campaign = (await conn.execute(
+            select(campaigns).where(campaigns.c.id == donation["campaign"]))).mappings().first()
     return {
+        # the organisation whose public fundraising plan the gift was collected under: it
+        # holds the money and issues the official donation receipt
+        "campaign": None if campaign is None else {
+            "id": campaign["id"], "name": campaign["name"],
+            "organisation": campaign["organisation"],
+            "organisation_code": campaign["organisation_code"],
+            "filing_number": campaign["filing_number"]},
         "number": number, "status": receipt["status"], "official_number": receipt["official_number"],
         "replaced_by": receipt["replaced_by"], "replaces": receipt["replaces"],
         "issued_at": public_day(receipt["issued_at"]), "station": donation["station"],
@@ -237,6 +255,7 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
         .order_by(ledger_entries.c.seq))).mappings().all()
     donor_rows = await _by_ids(conn, donations, [e["donation_id"] for e in entries
                                                  if e["donation_id"]])
+    sponsors = await _sponsors(conn, [e["donation_id"] for e in entries if e["kind"] == "match"])
     approvals = await _by_ids(conn, corrections, [e["correction_id"] for e in entries
                                                   if e["correction_id"]])
     paid_rows = await _by_ids(conn, disbursements, [e["disbursement_id"] for e in entries
@@ -283,6 +302,11 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": public_donor(donation), "station": donation["station"],
                           "project": slot["name"] if project else None})
+        elif entry["kind"] == "match" and donation is not None:
+            gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
+                          "donor": matched_by(sponsors.get(entry["donation_id"], [])),
+                          "station": donation["station"],
+                          "project": slot["name"] if project else None})
         elif entry["kind"] in ("void", "correction"):
             correction = approvals.get(entry["correction_id"])
             category = entry["category"] or "other"
@@ -305,6 +329,77 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
         "by_project": sorted(by_project.values(), key=lambda p: (p["project_id"] is not None,
                                                                  p["name"])),
         "gifts": gifts, "corrections": fixes, "disbursements": list(payments.values()),
+    }
+
+
+def matched_by(sponsors: Sequence[str]) -> str:
+    """How public pages name a matching gift: from its sponsor (a sponsor's matching pledge
+    is public; the gift it matched keeps its own donor's consent)."""
+    names = "、".join(sponsors) or "配捐方"
+    return f"配捐 · {names} / matched by {names}"
+
+
+async def _sponsors(conn: AsyncConnection, donation_ids: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for chunk in range(0, len(donation_ids), 500):
+        for row in await conn.execute(
+                select(gift_matches.c.donation_id, gift_matches.c.sponsor)
+                .where(gift_matches.c.donation_id.in_(donation_ids[chunk:chunk + 500]))
+                .order_by(gift_matches.c.rule_id)):
+            found[str(row.donation_id)].append(str(row.sponsor))
+    return found
+
+
+async def campaign_page(conn: AsyncConnection, campaign_id: str, today: str | None = None
+                        ) -> dict[str, Any] | None:
+    """What the law asks to be shown where a campaign collects (Charity Law art. 23-25 and
+    the Ministry's public fundraising rules): the organisation and its qualification, the
+    filing number, purpose, period, how to check, and what it raised against its target
+    (gifts and sponsors' matches, from the ledger)."""
+    campaign = (await conn.execute(
+        select(campaigns).where(campaigns.c.id == campaign_id))).mappings().first()
+    if campaign is None:
+        return None
+    fund_ids = json.loads(campaign["fund_ids"])
+    fund_names = [str(r.name) for r in await conn.execute(
+        select(funds.c.name).where(funds.c.id.in_(fund_ids)).order_by(funds.c.name))]
+    project_ids = json.loads(campaign["project_ids"])
+    project_names = [str(r.name) for r in await conn.execute(
+        select(projects.c.name).where(projects.c.id.in_(project_ids)).order_by(projects.c.name))]
+    codes = json.loads(campaign["stations"])
+    station_query = select(stations.c.code, stations.c.name).where(stations.c.deleted_at.is_(None))
+    if codes:
+        station_query = station_query.where(stations.c.code.in_(codes))
+    elif campaign["district"] is not None:
+        station_query = station_query.where(stations.c.district == campaign["district"])
+    station_list = [{"code": str(r.code), "name": str(r.name)}
+                    for r in await conn.execute(station_query.order_by(stations.c.code))]
+    rules = [
+        {"sponsor": str(r.sponsor), "ratio_percent": int(r.ratio_percent),
+         "cap_per_gift_fen": int(r.cap_per_gift_fen), "cap_total_fen": int(r.cap_total_fen),
+         "matched_fen": int(r.matched_fen), "starts_on": str(r.starts_on),
+         "ends_on": str(r.ends_on)}
+        for r in await conn.execute(select(matching_rules).order_by(matching_rules.c.starts_on,
+                                                                    matching_rules.c.id))
+        if campaign_id in json.loads(r.campaign_ids)]
+    totals = await campaign_totals(conn, campaign)
+    target = campaign["target_fen"]
+    day = today or dt.datetime.now(SHANGHAI).date().isoformat()
+    status = ("upcoming" if day < campaign["starts_on"] else
+              "closed" if day > campaign["ends_on"] else "open")
+    return {
+        "id": campaign["id"], "name": campaign["name"], "organisation": campaign["organisation"],
+        "organisation_code": campaign["organisation_code"],
+        "qualification": campaign["qualification"],
+        "certificate_number": campaign["certificate_number"],
+        "filing_number": campaign["filing_number"], "purpose": campaign["purpose"],
+        "starts_on": campaign["starts_on"], "ends_on": campaign["ends_on"], "status": status,
+        "district": campaign["district"], "funds": fund_names, "projects": project_names,
+        "fund_ids": fund_ids, "stations": station_list,
+        "platform_url": campaign["platform_url"] or CHINA_CHARITY_PLATFORM,
+        "check_platform": CHINA_CHARITY_PLATFORM, "matching": rules,
+        "progress_percent": (min(100, totals["raised_fen"] * 100 // int(target)) if target else None),
+        **totals,
     }
 
 
@@ -375,7 +470,7 @@ COLUMN_TITLES: dict[str, tuple[str, str]] = {
 LABELS: dict[str, dict[str, str]] = {
     "kind": {"money": "善款 / money", "goods": "物资 / goods", "donation": "捐赠 / donation",
              "seed": "种子资金 / seed", "correction": "更正 / correction", "void": "作废 / void",
-             "disbursement": "拨付 / disbursement"},
+             "disbursement": "拨付 / disbursement", "match": "配捐 / matched gift"},
     "status": {"recorded": "已登记 / recorded", "corrected": "已更正 / corrected",
                "voided": "已作废 / voided"},
     "method": {"cash": "现金 / cash", "bank_transfer": "银行转账 / bank transfer",

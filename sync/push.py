@@ -62,7 +62,7 @@ INTERNAL_ERROR = Message(
 )
 
 LOCK_RANK: tuple[str, ...] = (
-    "station", "event", "service_activity", "timebank_rate", "redemption_item",
+    "station", "event", "campaign", "service_activity", "timebank_rate", "redemption_item",
     "fund", "project", "receipt_series",
     "volunteer", "volunteer_card", "hour_log", "redemption",
     "donation", "receipt", "donation_correction", "disbursement", "goods_stock",

@@ -29,7 +29,7 @@ from sync.timeutil import iso, utc_now
 
 RecordKey = tuple[str, str]
 
-SHARE_LOCKED: frozenset[str] = frozenset({"station"})
+SHARE_LOCKED: frozenset[str] = frozenset({"station", "campaign"})
 """Record types whose rows a batch locks ``FOR SHARE`` on PostgreSQL, not ``FOR UPDATE``:
 rows nearly every mutation reads only to check them (the station exists, is live, lies in
 the grant's district), so checkers must not queue behind each other or, taking the row

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.conftest import Api
 from tests.devices import Device
-from tests.helpers import event_args, new_id, station_args
+from tests.helpers import campaign_args, event_args, new_id, station_args
 
 STATION = "TH-001"
 OTHER_STATION = "YX-001"
@@ -67,6 +67,8 @@ class World:
     fund_id: str
     project_id: str
     other_project_id: str
+    campaign_id: str
+    """An open campaign of the district raising for ``fund_id`` (gifts need one)."""
 
 
 async def claim_series(device: Device, station: str = STATION) -> str:
@@ -93,6 +95,7 @@ async def build_world(api: Api, *, seed_fen: int = 0) -> World:
         result = await admin.send("station.create", station_args(code_, district_))
         assert result["status"] == "applied", result
     event_id, fund_id, project_id, other_project_id = new_id(), new_id(), new_id(), new_id()
+    campaign_id = new_id()
     steps = [
         (staff, "event.create", event_args(event_id, STATION)),
         (district, "fund.create", {"id": fund_id, "name": "天河社区慈善基金", "district": DISTRICT,
@@ -100,6 +103,7 @@ async def build_world(api: Api, *, seed_fen: int = 0) -> World:
         (manager, "project.create", {"id": project_id, "fund_id": fund_id, "name": "耆乐安居"}),
         (manager, "project.create", {"id": other_project_id, "fund_id": fund_id, "name": "助残"}),
     ]
+    steps.append((district, "campaign.create", campaign_args(campaign_id, [fund_id])))
     if seed_fen:
         steps.append((district, "fund.seed", {"id": new_id(), "fund_id": fund_id,
                                               "amount_fen": seed_fen, "note": "种子资金"}))
@@ -107,4 +111,4 @@ async def build_world(api: Api, *, seed_fen: int = 0) -> World:
         result = await device.send(name, args)
         assert result["status"] == "applied", (name, result)
     return World(api, admin, district, staff, manager, event_id, fund_id, project_id,
-                 other_project_id)
+                 other_project_id, campaign_id)

@@ -49,6 +49,20 @@ def event_args(event_id: str, station: str = "TH-001", **fields: Any) -> dict[st
     return {"id": event_id, "station": station, "date": "2026-09-05", "title": "中华慈善日义卖", **fields}
 
 
+def campaign_args(campaign_id: str, fund_ids: list[str], *, district: str | None = "天河区",
+                  starts_on: str = "2020-01-01", ends_on: str = "2099-12-31",
+                  **fields: Any) -> dict[str, Any]:
+    """A public fundraising plan of a qualified organisation, open by default for years:
+    gifts from the public are collected only under one (docs/campaigns.md)."""
+    return {
+        "id": campaign_id, "name": "社区慈善基金募捐", "organisation": "广州市天河区慈善会",
+        "organisation_code": "53440106MJK582938A", "qualification": "公开募捐资格",
+        "certificate_number": "穗民公募字〔2024〕012号", "filing_number": "53440106MJK582938A25001",
+        "purpose": "为社区困难群众和社区服务项目募集资金", "starts_on": starts_on,
+        "ends_on": ends_on, "district": district, "fund_ids": fund_ids, **fields,
+    }
+
+
 def stamp(ms: int, node: str, counter: int = 0) -> str:
     """An HLC stamp at a chosen time and node (``hlc`` stamps now)."""
     return f"{ms:016d}:{counter:04d}:{node}"

@@ -291,6 +291,9 @@ async def test_undirected_gifts_go_to_the_station_fund_then_the_federation(api: 
     created = await world.district.send("fund.create", {"id": general, "name": "天河区慈善会通用基金",
                                                         "district": DISTRICT})
     assert created["status"] == "applied"
+    widened = await world.district.send("campaign.update", {
+        "id": world.campaign_id, "fields": {"fund_ids": [world.fund_id, general]}})
+    assert widened["status"] == "applied", widened
     later = new_id()
     batch = await other.push(other.m("donation.record", money(later, 300, station="TH-002")),
                              other.m("donation.record", money(new_id(), 400)))

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from server import notify
-from server.domain import donations, events, funds, goods, people, stations, timebank, volunteers
+from server.domain import (
+    campaigns,
+    donations,
+    events,
+    funds,
+    goods,
+    people,
+    stations,
+    timebank,
+    volunteers,
+)
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
@@ -19,6 +29,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     people.install(registry)
     events.install(registry)
     funds.install(registry)
+    campaigns.install(registry)
     goods.install(registry)
     donations.install(registry, donations.DonationRules.from_settings(settings))
     volunteers.install(registry, volunteers.HoursRules.from_settings(settings))

@@ -38,6 +38,7 @@ from schemas.donations import (
 )
 from schemas.events import CorrectionAwaitingApproval, CorrectionDecided, DonationRecorded
 from server import audit
+from server.domain import campaigns as campaigns_module
 from server.domain import funds as funds_module
 from server.domain.access import has_rank, station_for
 from server.domain.goods import move_goods
@@ -98,6 +99,7 @@ donations = Table(
     Column("station", String(32), nullable=False, index=True),
     Column("district", String(100), nullable=False),
     Column("event_id", String(36), nullable=True, index=True),
+    Column("campaign", String(36), nullable=True, index=True),
     Column("recorded_by", String(64), nullable=False),
     Column("client_id", String(36), nullable=False),
     Column("device_time", String(32), nullable=False),
@@ -345,6 +347,7 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         amount = sum(item.estimated_value_fen for item in args.items)
         if amount > MAX_GOODS_TOTAL_FEN:
             raise goods_total_too_large(amount, "items")
+    event = None
     if args.event_id is not None:
         event = await tx.get("event", args.event_id)
         if event is None or event["deleted_at"] or event["station"] != args.station:
@@ -358,6 +361,9 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         if fund["district"] is not None and fund["district"] != station["district"]:
             raise Rejected("invalid_args", "该基金属于其他区", "that fund belongs to another district",
                            field="fund_id")
+    campaign = await campaigns_module.campaign_for_gift(
+        tx, ctx, station=station, requested=args.campaign, event=event, fund_id=fund_id,
+        project_id=args.project_id)
     row = {
         "id": args.id, "kind": args.kind, "amount_fen": amount, "method": args.method,
         "items": json.dumps([msgspec.structs.asdict(i) for i in args.items], ensure_ascii=False),
@@ -369,7 +375,7 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         "public_name_consent": donor.public_name_consent and not donor.anonymous,
         "direction": args.direction, "fund_id": fund_id, "project_id": args.project_id,
         "station": args.station, "district": station["district"], "event_id": args.event_id,
-        "recorded_by": ctx.user_id, "client_id": ctx.client_id,
+        "campaign": campaign["id"], "recorded_by": ctx.user_id, "client_id": ctx.client_id,
         "device_time": _device_time(ctx.hlc), "recorded_at": ctx.now,
         "receipt_number": args.receipt.number if args.receipt else None, "note": args.note,
     }
@@ -386,6 +392,8 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         await funds_module.post(tx, ctx, fund_id, funds_module.Movement(
             args.id, account, f"station:{args.station}", amount, "donation",
             refs={"donation_id": args.id, "project_id": args.project_id}))
+        await campaigns_module.match_gift(tx, ctx, donation=row, campaign=campaign,
+                                          fund_id=fund_id, account=account)
     else:
         ctx.flag("donation_unallocated", "该站点尚无社区基金,此笔非定向捐赠已记录,待管理者分配",
                  "no fund takes undirected gifts at this station yet; the gift is recorded and "
@@ -435,6 +443,12 @@ async def _apply_correction(tx: Tx, ctx: MutationContext, correction: Mapping[st
             correction["reason"],
             {"donation_id": donation["id"], "correction_id": correction["id"],
              "project_id": donation["project_id"]}, correction.get("category") or "other"))
+        if donation["kind"] == "money":
+            await campaigns_module.reverse_match(
+                tx, ctx, donation=donation, correction_id=correction["id"],
+                new_amount_fen=0 if correction["action"] == "void"
+                else int(correction["new_amount_fen"]))
+            fund = await funds_module.live_fund(tx, fund_id)
         if int(fund["balance_fen"]) < 0:
             ctx.flag("fund_overdrawn", "更正后基金余额为负,请核查",
                      "after this correction the fund's balance is negative; please check")
@@ -566,6 +580,14 @@ async def allocate_donation(tx: Tx, ctx: MutationContext, args: DonationAllocate
     if await _booking(tx, donation) is not None:
         raise Rejected("already_allocated", "该捐赠已入基金账", "this gift is already booked",
                        field="donation_id")
+    if donation["campaign"]:
+        campaign = await tx.get("campaign", donation["campaign"])
+        if campaign is not None and not campaigns_module.raises_for(
+                campaign, args.fund_id, args.project_id):
+            raise Rejected("campaign_not_for_fund",
+                           f"该捐赠所属的募捐活动“{campaign['name']}”不为该基金或项目募集",
+                           f"the gift's campaign “{campaign['name']}” does not raise for this "
+                           "fund or project", field="fund_id")
     account = funds_module.GENERAL
     if args.project_id is not None:
         project = await funds_module.project_of(tx, args.project_id)
@@ -656,8 +678,8 @@ def install(registry: Registry, rules: DonationRules = DonationRules()) -> None:
     registry.mutation("receipt_series.claim", 1, ReceiptSeriesClaimArgs,
                       preload=(("station", "station"),))(claim_series)
     registry.mutation("donation.record", 1, DonationRecordArgs, preload=(
-        ("donation", "id"), ("station", "station"), ("event", "event_id"), ("fund", "fund_id"),
-        ("project", "project_id"), ("receipt", "receipt.number"),
+        ("donation", "id"), ("station", "station"), ("event", "event_id"), ("campaign", "campaign"),
+        ("fund", "fund_id"), ("project", "project_id"), ("receipt", "receipt.number"),
     ))(record_donation)
     registry.mutation("donation.correct", 1, CorrectionRequestArgs,
                       preload=(("donation", "donation_id"),))(request_correction)

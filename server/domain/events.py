@@ -11,6 +11,7 @@ from sqlalchemy import Column, String, Table, Text
 from schemas.mutations import EventCreateArgs, EventDeleteArgs, EventUpdateArgs
 from schemas.records import EventRecord
 from server.domain.access import require_rank, station_for
+from server.domain.campaigns import collects_at
 from sync.errors import Rejected, not_found
 from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
 from sync.registry import RecordType, Registry
@@ -33,10 +34,11 @@ events = Table(
     Column("updated_at", String(32), nullable=False),
     Column("field_meta", Text, nullable=False),
     Column("deleted_at", String(32), nullable=True),
+    Column("campaign", String(36), nullable=True),
 )
 
-EDITABLE = ("date", "title", "notes", "contact_phone")
-MATTERS = frozenset({"date", "contact_phone", "title", "notes"})
+EDITABLE = ("date", "title", "notes", "contact_phone", "campaign")
+MATTERS = frozenset({"date", "contact_phone", "title", "notes", "campaign"})
 """Fields whose losing value is kept for review: the date and phone matter, and free text
 (title, notes) typed on one phone must not vanish under another's."""
 """When and who: a silently lost edit of these would mislead people, so it is kept for review."""
@@ -49,6 +51,7 @@ def _scope(row: Mapping[str, Any]) -> Scope:
 def _wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data = {c: row[c] for c in ("id", "station", "district", "date", "title", "notes",
                                "contact_phone", "created_by", "created_at", "updated_at")}
+    data["campaign"] = row.get("campaign")
     data["field_hlc"] = wire_field_hlc(row["field_meta"])
     return data
 
@@ -69,10 +72,24 @@ async def _writable_station(tx: Tx, ctx: MutationContext, code: str) -> dict[str
         f"不能为站点 {code} 记录活动", f"cannot record events for station {code}"))
 
 
+async def _check_campaign(tx: Tx, campaign_id: str | None, station: dict[str, Any]) -> None:
+    """An event's default campaign collects at its station (its period is checked per gift)."""
+    if campaign_id is None:
+        return
+    campaign = await tx.get("campaign", campaign_id)
+    if campaign is None:
+        raise not_found("募捐活动", "campaign", campaign_id, field="campaign")
+    if not collects_at(campaign, station):
+        raise Rejected("campaign_not_here", f"募捐活动“{campaign['name']}”不在本站点募集",
+                       f"campaign “{campaign['name']}” does not collect at this station",
+                       field="campaign")
+
+
 async def create_event(tx: Tx, ctx: MutationContext, args: EventCreateArgs) -> None:
     station = await _writable_station(tx, ctx, args.station)
     if await tx.get("event", args.id) is not None:
         raise Rejected("already_exists", "活动编号已存在", f"event id already exists: {args.id}", field="id")
+    await _check_campaign(tx, args.campaign, station)
     meta = {name: [ctx.hlc, ctx.user_id] for name in EDITABLE}
     tx.insert(
         "event",
@@ -89,6 +106,7 @@ async def create_event(tx: Tx, ctx: MutationContext, args: EventCreateArgs) -> N
             "updated_at": ctx.now,
             "field_meta": encode_meta(meta),
             "deleted_at": None,
+            "campaign": args.campaign,
         },
     )
 
@@ -106,6 +124,10 @@ async def _live_event(tx: Tx, ctx: MutationContext, event_id: str) -> dict[str, 
 async def update_event(tx: Tx, ctx: MutationContext, args: EventUpdateArgs) -> None:
     event = await _live_event(tx, ctx, args.id)
     edits = edited_fields(args.fields)
+    if edits.get("campaign") is not None:
+        station = await tx.get("station", event["station"])
+        assert station is not None
+        await _check_campaign(tx, edits["campaign"], station)
     outcome = merge_edit(
         tx, ctx, record_type="event", record_id=args.id, current=event, edits=edits,
         base=args.base, matters=MATTERS, station=event["station"], district=event["district"],

@@ -4,6 +4,7 @@ import { PlacesScreen } from './places.jsx';
 import { PeopleScreen } from './people.jsx';
 import { PersonScreen } from './person.jsx';
 import { FundsAdmin } from './funds.jsx';
+import { CampaignsAdmin } from './campaigns.jsx';
 import { TimebankAdmin } from './timebank.jsx';
 import { ExportsScreen } from './exports.jsx';
 import { DevicesScreen } from './devices.jsx';
@@ -27,6 +28,7 @@ export const ADMIN_AREA = {
     { pattern: /^\/admin\/people$/, screen: PeopleScreen, tab: 'admin', minRole: 'staff' },
     { pattern: /^\/admin\/people\/([^/]+)$/, screen: PersonScreen, tab: 'admin', minRole: 'staff' },
     { pattern: /^\/admin\/funds$/, screen: FundsAdmin, tab: 'admin', minRole: 'manager' },
+    { pattern: /^\/admin\/campaigns$/, screen: CampaignsAdmin, tab: 'admin', minRole: 'district_manager' },
     { pattern: /^\/admin\/timebank$/, screen: TimebankAdmin, tab: 'admin', minRole: 'staff' },
     { pattern: /^\/admin\/exports$/, screen: ExportsScreen, tab: 'admin', minRole: 'manager' },
     { pattern: /^\/admin\/devices$/, screen: DevicesScreen, tab: 'admin', minRole: 'manager' },

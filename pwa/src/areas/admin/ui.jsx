@@ -10,6 +10,7 @@ export const SECTIONS = [
   { key: 'places', minRole: 'manager' },
   { key: 'people', minRole: 'staff' },
   { key: 'funds', minRole: 'manager' },
+  { key: 'campaigns', minRole: 'district_manager' },
   { key: 'timebank', minRole: 'staff' },
   { key: 'exports', minRole: 'manager' },
   { key: 'devices', minRole: 'manager' },

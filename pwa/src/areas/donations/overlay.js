@@ -2,6 +2,7 @@
 // the server will write, shown at once and after a reload while the mutation waits in the
 // outbox, marked `pending`. The server's answer replaces them once pulled.
 import { approvalThresholdFen, currentOf } from './model.js';
+import { defaultCampaign, shanghaiDay } from './campaigns.js';
 
 function correctionsOf(view, donationId) {
   return [...view.donation_correction.values()].filter((c) => c.donation_id === donationId);
@@ -43,6 +44,8 @@ export const DONATION_OVERLAY = {
       station: args.station, district: station?.district ?? '', event_id: args.event_id ?? null,
       recorded_by: me?.user ?? '', client_id: '', device_time: m.created_at, recorded_at: m.created_at,
       receipt_number: args.receipt?.number ?? null, note: args.note ?? '', pending: true,
+      campaign: args.campaign ?? defaultCampaign(view, station, args.event_id ? view.event.get(args.event_id) : null,
+        fundId, args.project_id ?? null, shanghaiDay(new Date(m.created_at))),
     });
     if (args.receipt) {
       view.receipt.set(args.receipt.number, {
@@ -104,4 +107,4 @@ export const DONATION_OVERLAY = {
 };
 
 /** Record types of this area (pulled by staff and managers of the station). */
-export const DONATION_TYPES = ['receipt_series', 'donation', 'receipt', 'donation_correction', 'fund', 'project', 'disbursement'];
+export const DONATION_TYPES = ['receipt_series', 'donation', 'receipt', 'donation_correction', 'fund', 'project', 'disbursement', 'campaign', 'matching_rule', 'gift_match'];

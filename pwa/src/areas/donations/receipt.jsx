@@ -12,14 +12,14 @@ export function receiptUrl(receipt) {
   return `${location.origin}/public/receipts/${encodeURIComponent(receipt.number)}?code=${receipt.code}`;
 }
 
-function QrCode({ text }) {
+export function QrCode({ text, testid = 'receipt-qr' }) {
   const [svg, setSvg] = useState('');
   useEffect(() => {
     let live = true;
     import('uqr').then(({ renderSVG }) => live && setSvg(renderSVG(text, { border: 1 })));
     return () => { live = false; };
   }, [text]);
-  return <div class="qr receipt-qr" data-testid="receipt-qr" dangerouslySetInnerHTML={{ __html: svg }} />;
+  return <div class="qr receipt-qr" data-testid={testid} dangerouslySetInnerHTML={{ __html: svg }} />;
 }
 
 export function ReceiptScreen({ app, params, query }) {
@@ -38,7 +38,9 @@ export function ReceiptScreen({ app, params, query }) {
   }
   const fresh = query.get('new') === '1';
   // 募用分离: the station collects, the federation holds (a server setting, client-config)
-  const holder = pick(configValue(app.meta, 'receipt_holder'));
+  // the organisation whose fundraising plan the gift was collected under holds the money
+  const campaign = donation?.campaign ? app.view.campaign?.get(donation.campaign) : null;
+  const holder = campaign ? campaign.organisation : pick(configValue(app.meta, 'receipt_holder'));
   return (
     <main class="screen receipt-screen">
       <a class="back" href="#/donations">‹ {t('don.back')}</a>
@@ -61,6 +63,7 @@ export function ReceiptScreen({ app, params, query }) {
           <dt>{t('don.station')}</dt><dd>{station?.name || receipt.station}{event ? ` · ${event.title}` : ''}</dd>
           <dt>{t('don.time')}</dt><dd data-testid="receipt-time">{dateTimeOf(donation ? madeAt(donation) : receipt.issued_at)}</dd>
           <dt>{t('rcpt.holder')}</dt><dd data-testid="receipt-holder">{holder}</dd>
+          {campaign && <><dt>{t('rcpt.campaign')}</dt><dd data-testid="receipt-campaign">{campaign.name} · {t('rcpt.filing')} <span class="mono">{campaign.filing_number}</span></dd></>}
           {receipt.official_number && <><dt>{t('rcpt.official')}</dt><dd class="mono">{receipt.official_number}</dd></>}
         </dl>
         <p class="muted small-note official-note" data-testid="receipt-official-note">{t('rcpt.official_note', { holder })}</p>

@@ -11,6 +11,7 @@ import { act } from '../../state.js';
 import { parseYuan, yuan } from './model.js';
 import { currentSeries, nextReceipt } from './series.js';
 import { useSelection } from './home.jsx';
+import { openCampaigns } from './campaigns.js';
 
 const CHIPS = [1000, 5000, 10000, 20000, 50000];
 const METHODS = ['wechat_pay', 'alipay', 'cash', 'bank_transfer', 'other'];
@@ -37,7 +38,7 @@ export function largeLine(app, station) {
 const emptyItem = () => ({ name: '', quantity: '1', unit: '件', value: '' });
 const blankForm = () => ({
   amount: '', method: 'wechat_pay', items: [emptyItem()], donorKind: 'anonymous', name: '', organisation: '',
-  phone: '', wantsReceipt: true, consent: false, direction: 'undirected', target: '', note: '',
+  phone: '', wantsReceipt: true, consent: false, direction: 'undirected', target: '', note: '', campaign: '',
 });
 
 export function DonationForm({ app, params, query }) {
@@ -56,6 +57,14 @@ export function DonationForm({ app, params, query }) {
   const setItem = (i, patch) => set({ items: f.items.map((item, j) => (j === i ? { ...item, ...patch } : item)) });
   const wantsReceipt = f.wantsReceipt && !!series;
   const line = largeLine(app, pick.station);
+  // the public fundraising plan the gift is collected under: the event's, else the one open here
+  const station = app.view.station.get(pick.station);
+  const event = eventId ? app.view.event.get(eventId) : null;
+  const campaigns = openCampaigns(app.view, station);
+  const campaignId = (f.campaign && campaigns.some((c) => c.id === f.campaign) && f.campaign)
+    || (event?.campaign && campaigns.some((c) => c.id === event.campaign) ? event.campaign : '')
+    || (campaigns.length === 1 ? campaigns[0].id : '');
+  const campaign = campaignId ? app.view.campaign.get(campaignId) : null;
 
   /** The args of this form, or a message; the amount as typed (a number the schema judges). */
   function argsOf(intent) {
@@ -89,6 +98,8 @@ export function DonationForm({ app, params, query }) {
       if (!f.target) return { error: t('don.need_fund') };
       args[f.direction === 'fund' ? 'fund_id' : 'project_id'] = f.target;
     }
+    if (!campaignId) return { error: t(campaigns.length ? 'don.choose_campaign' : 'don.no_campaign') };
+    args.campaign = campaignId;
     args.receipt = null;
     return { args };
   }
@@ -184,6 +195,18 @@ export function DonationForm({ app, params, query }) {
           <label>{t('don.note')}<input name="note" value={f.note} onInput={input('note')} /></label>
           <FieldError fields={form.fields} path="note" />
         </details>
+        {campaigns.length > 1 ? (
+          <label>{t('don.campaign')}
+            <select name="campaign" value={campaignId} onChange={input('campaign')} data-testid="campaign-select">
+              {!campaignId && <option value="">{t('don.choose_campaign')}</option>}
+              {campaigns.map((c) => <option key={c.id} value={c.id}>{c.name} · {c.organisation}</option>)}
+            </select>
+          </label>
+        ) : campaign ? (
+          <p class="muted campaign-line" data-testid="campaign-line">{t('don.campaign')}: {campaign.name} · {campaign.organisation}</p>
+        ) : (
+          <p class="notice" data-testid="no-campaign">{t('don.no_campaign')}</p>
+        )}
         <FormStatus form={form} shown={['amount_fen', 'items', 'donor.name', 'donor.organisation', 'donor.phone', 'note']} />
         {!app.online && <p class="muted">{t('don.offline_saved')}</p>}
         <div class="sticky-save">

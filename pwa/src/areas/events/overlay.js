@@ -11,7 +11,8 @@ export const EVENTS_OVERLAY = {
     view.event.set(args.id, {
       id: args.id, station: args.station, district: station?.district ?? '', ...fields,
       created_by: me?.user ?? '', created_at: m.created_at, updated_at: m.created_at,
-      field_hlc: Object.fromEntries(Object.keys(fields).map((f) => [f, m.hlc])), pending: true,
+      field_hlc: Object.fromEntries(Object.keys({ ...fields, campaign: null }).map((f) => [f, m.hlc])), pending: true,
+      campaign: args.campaign ?? null,
     });
   },
   'event.update'(view, args, m) {
