@@ -31,6 +31,7 @@ from server import (
     enrol,
     erasure,
     exports,
+    online,
     public,
     year_summary,
 )
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
         *CERTIFICATE_ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES, *dashboard.ROUTES,
-        *year_summary.ROUTES,
+        *online.ROUTES, *year_summary.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

@@ -111,6 +111,13 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "campaign.update": ("修改募捐活动", "edited a fundraising campaign"),
     "matching_rule.create": ("设立配捐规则", "set up a matching rule"),
     "matching_rule.update": ("修改配捐规则", "edited a matching rule"),
+    "online.platform_save": ("设置募捐平台", "set up a fundraising platform"),
+    "online.link_set": ("设置平台项目链接", "set a fund's or project's platform page"),
+    "online.statement_import": ("导入网络捐赠对账单", "imported an online donation statement"),
+    "online.statement_book": ("网络捐赠入账", "booked online gifts from a statement"),
+    "online.reconcile_book": ("对账:补记网络捐赠", "reconciliation: booked an order"),
+    "online.reconcile_explain": ("对账:说明未匹配订单", "reconciliation: explained an order"),
+    "online.nickname_erase": ("删除网络捐赠人昵称", "erased an online donor's nickname"),
 }
 """Every action code the log may hold, with its label (Chinese, English). ``record`` and
 ``stage`` refuse a code not listed here, so a misspelt one fails its tests."""

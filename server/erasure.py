@@ -20,6 +20,7 @@ the digest the hash covers is unchanged (``server/domain/funds.py``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server import audit
 from server.api import APP_VERSION, decode_body
 from server.auth import resolve_grant
+from server.domain import online
 from server.domain.donations import A_DONOR, corrections, donations, public_donor, receipts
 from server.domain.funds import ERASED, ledger_entries
 from server.domain.goods import goods_movements
@@ -60,13 +62,16 @@ REASONS = {
 
 
 class ErasureRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    subject: Literal["donor", "person"]
+    subject: Literal["donor", "person", "online_donor"]
     reason: ReasonCategory
     donation_ids: list[str] = []
     """``donor``: the gifts of this donor, as the search grouped them (the admin confirms
     the list)."""
     user_id: str | None = None
     """``person``: the volunteer or staff member (their account, profile, hour logs)."""
+    nickname: str | None = None
+    """``online_donor``: the nickname a platform's statements gave (online gifts and the
+    statements' lines keep it; ``server/domain/online.py``)."""
 
 
 def _forbidden() -> ProtocolError:
@@ -128,6 +133,7 @@ async def search(conn: AsyncConnection, q: str) -> dict[str, Any]:
                        memberships.c.ended_at.is_(None))):
             roles.setdefault(user_id, []).append(f"{role}@{station}" if station else role)
     return {
+        "online_donors": await online.nickname_search(conn, q),
         "donors": list(groups.values()),
         "people": [{"subject": "person", "user_id": p["id"],
                     "name": profiles[p["id"]].name if p["id"] in profiles else p["name"],
@@ -289,6 +295,11 @@ async def erase(state: Any, grant: Grant, body: ErasureRequest) -> dict[str, Any
             raise ProtocolError(400, "invalid_args", f"请指明该捐赠人的捐赠(1 至 {MAX_DONATIONS} 笔)",
                                 f"name the donor's gifts (1 to {MAX_DONATIONS})",
                                 field="donation_ids")
+    elif body.subject == "online_donor":
+        if not body.nickname:
+            raise ProtocolError(400, "invalid_args", "请指明昵称", "name the nickname",
+                                field="nickname")
+        return await _erase_online(state, grant, body)
     elif not body.user_id:
         raise ProtocolError(400, "invalid_args", "请指明人员", "name the person", field="user_id")
 
@@ -309,6 +320,26 @@ async def erase(state: Any, grant: Grant, body: ErasureRequest) -> dict[str, Any
 
     changed = await system_write(state.db, state.registry, state.pokes, grant, "person.erase", work)
     state.disclosures.entries.clear()  # this process at once; others by the epoch
+    return {"subject": body.subject, "reason": body.reason, "reason_label": REASONS[body.reason],
+            "changed": changed}
+
+
+async def _erase_online(state: Any, grant: Grant, body: ErasureRequest) -> dict[str, Any]:
+    """An online donor's nickname, blanked on their gifts and the statements' lines (not a
+    synced record: one write transaction, audited with counts, never the nickname)."""
+    nickname = body.nickname or ""
+
+    async def work(conn: AsyncConnection) -> dict[str, int]:
+        changed = await online.erase_nickname(conn, nickname)
+        if not any(changed.values()):
+            raise ProtocolError(404, "not_found", "找不到该昵称", "no such nickname",
+                                field="nickname")
+        await audit.record(conn, grant, "online.nickname_erase", "online_donor",
+                           hashlib.sha256(nickname.encode()).hexdigest()[:16],
+                           detail={"reason": body.reason, "changed": changed})
+        return changed
+
+    changed = await state.db.run_write(work)
     return {"subject": body.subject, "reason": body.reason, "reason_label": REASONS[body.reason],
             "changed": changed}
 

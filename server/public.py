@@ -19,6 +19,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import reports
+from server.domain import online
 from server.domain.funds import verify_fund
 from server.openapi import answer, errors
 from server.posters import render_poster
@@ -170,8 +171,13 @@ async def _disclosure(request: Request[Any, Any, Any], fund_id: str, page: int
         raise ProtocolError(400, "invalid_args", "页码须为正整数", "page must be 1 or more",
                             field="page")
     async with _reading(request) as conn:
-        return await reports.fund_disclosure(conn, fund_id, page,
-                                             cache=state_of(request).disclosures)
+        found = await reports.fund_disclosure(conn, fund_id, page,
+                                              cache=state_of(request).disclosures)
+        if found is None:
+            return None
+        # the fund's and its projects' pages on the fundraising platform: outside the
+        # cache (kept by chain head), since a link changes no ledger entry
+        return {**found, "platform": await online.public_links(conn, fund_id)}
 
 
 @get("/api/v1/public/funds/{fund_id:str}", tags=["public"],

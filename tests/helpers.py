@@ -84,3 +84,44 @@ async def move_event(tx: Tx, ctx: MutationContext, args: MoveArgs) -> None:
         station = await tx.get("station", code)
         assert station is not None
         tx.update("event", args.id, {"station": code, "district": station["district"], "updated_at": ctx.now})
+
+
+# -- online gifts (server/domain/online.py) ------------------------------------------------
+
+STATEMENT_HEADER = ("订单号", "支付时间", "金额", "捐赠人", "项目名称", "渠道")
+"""A statement's columns as the default mapping names them."""
+
+
+def statement_csv(rows: list[tuple[str, ...]], *, header: tuple[str, ...] = STATEMENT_HEADER,
+                  encoding: str = "utf-8", bom: bool = False) -> bytes:
+    """A platform statement as CSV bytes (with a footer total line, as platforms write)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    writer.writerow(["合计", "", "", "", "", ""])
+    data = out.getvalue().encode(encoding)
+    return b"\xef\xbb\xbf" + data if bom else data
+
+
+async def online_platform(db: Any, platform_id: str = "gylm",
+                          host: str = "gylm.example.cn") -> None:
+    """The platform with the default mapping, set up by a system admin (once)."""
+    from sqlalchemy import select
+
+    from server.domain import online
+    from sync.scopes import Grant
+    from sync.timeutil import now_iso
+
+    async def work(conn: Any) -> None:
+        found = (await conn.execute(select(online.gift_platforms.c.id).where(
+            online.gift_platforms.c.id == platform_id))).first()
+        if found is None:
+            await online.save_platform(conn, Grant("t", "setup-admin", "admin", None, None),
+                                       platform_id, "广益联募", host, online.DEFAULT_MAPPING,
+                                       online.DEFAULT_TIME_FORMAT, now_iso())
+
+    await db.run_write(work)

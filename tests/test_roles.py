@@ -27,7 +27,7 @@ from sync.tables import device_tokens
 from sync.timeutil import utc_now
 from tests.conftest import Api
 from tests.devices import fresh_snapshot
-from tests.helpers import event_args, mutation, new_id, station_args
+from tests.helpers import event_args, mutation, new_id, online_platform, statement_csv, station_args
 
 pytestmark = pytest.mark.anyio
 
@@ -106,6 +106,10 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("http: enrolment code for a volunteer of own station",       N,     Y,     Y,       Y,            Y),
     ("http: list the devices of own station",                     N,     N,     Y,       Y,            Y),
     ("http: revoke a volunteer's phone at own station",           N,     N,     Y,       Y,            Y),
+    ("http: set up a fundraising platform (online gifts)",        N,     N,     N,       N,            Y),
+    ("http: set own district fund's page on the platform",        N,     N,     N,       Y,            Y),
+    ("http: import an online-gift statement (preview)",           N,     N,     N,       Y,            Y),
+    ("http: reconcile online gifts against the ledger",           N,     N,     N,       Y,            Y),
 ]
 
 REFUSED_AS: dict[str, str] = {
@@ -310,7 +314,7 @@ def _allowed(label: str, result: dict[str, Any]) -> bool:
     return False
 
 
-async def _http_actions(api: Api, token: str) -> dict[str, bool]:
+async def _http_actions(api: Api, token: str, ids: dict[str, str]) -> dict[str, bool]:
     """The console's routes: allowed is a 2xx, refused a 403 ``forbidden``."""
     _, volunteer_phone = await issue_token(api.state.db, user="vol-a", role="volunteer",
                                            station=OWN, district=None)
@@ -320,6 +324,7 @@ async def _http_actions(api: Api, token: str) -> dict[str, bool]:
             device_tokens.c.user_id == "vol-a", device_tokens.c.revoked_at.is_(None))
             .order_by(device_tokens.c.created_at.desc()))).scalars().first()
     headers = api.auth(token)
+    await online_platform(api.state.db, "gylm")
     answers = {
         "http: enrolment code for a volunteer of own station": await api.http.post(
             "/api/v1/enrol/codes", json={"user_id": "vol-a"}, headers=headers),
@@ -327,6 +332,22 @@ async def _http_actions(api: Api, token: str) -> dict[str, bool]:
             "/api/v1/devices", params={"station": OWN}, headers=headers),
         "http: revoke a volunteer's phone at own station": await api.http.post(
             f"/api/v1/devices/{phone_id}/revoke", json={"mode": "sign_out"}, headers=headers),
+        "http: set up a fundraising platform (online gifts)": await api.http.post(
+            "/api/v1/admin/online/platforms", json={"id": "other-platform", "name": "另一平台"},
+            headers=headers),
+        "http: set own district fund's page on the platform": await api.http.post(
+            "/api/v1/admin/online/links", json={
+                "target_kind": "fund", "target_id": ids["fund"], "platform": "gylm",
+                "url": "https://www.gylm.example.cn/p/1", "label": "天河一站社区基金"},
+            headers=headers),
+        "http: import an online-gift statement (preview)": await api.http.post(
+            "/api/v1/admin/online/statements", params={"platform": "gylm", "filename": "a.csv"},
+            content=statement_csv([("M-1", "2026-11-20 10:00:00", "10.00", "甲", "天河一站社区基金",
+                                    "微信")]), headers=headers),
+        "http: reconcile online gifts against the ledger": await api.http.get(
+            "/api/v1/admin/online/reconcile",
+            params={"platform": "gylm", "start": "2026-11-01", "end": "2026-11-30"},
+            headers=headers),
     }
     observed = {}
     for label, response in answers.items():
@@ -477,7 +498,7 @@ async def test_role_matrix(api: Api, role: str) -> None:
     token = await _token_for(api, role)
 
     observed = _pulled(await fresh_snapshot(api, token), ids, user)
-    observed.update(await _http_actions(api, token))
+    observed.update(await _http_actions(api, token, ids))
     device = _Device(api, token)
     actions = _actions(ids)
     results = await device.push(*[(name, args, None) for _, name, args in actions])

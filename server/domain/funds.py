@@ -302,38 +302,49 @@ class Movement:
 async def post(tx: Tx, ctx: MutationContext, fund_id: str, movement: Movement) -> dict[str, Any]:
     """Append the movement's two entries to the fund's chain and update the cached
     balance and head. Returns the fund row as updated."""
+    return await post_many(tx, ctx, fund_id, [movement])
+
+
+async def post_many(tx: Tx, ctx: MutationContext, fund_id: str,
+                    movements: list[Movement]) -> dict[str, Any]:
+    """``post`` for many movements on one fund at once (an online statement's gifts): the
+    entries chain one after another, the fund row is updated once and its balance is
+    announced once (one ``FundBalanceChanged``, not one per gift)."""
     fund = await live_fund(tx, fund_id)
     seq = int(fund["head_seq"])
     head = str(fund["head_hash"])
-    for side, account, amount in (
-        ("f", movement.fund_account, movement.amount_fen),
-        ("c", movement.counter_account, -movement.amount_fen),
-    ):
-        seq += 1
-        entry: dict[str, Any] = {
-            "id": f"{movement.movement_id}:{side}",
-            "movement_id": movement.movement_id,
-            "fund_id": fund_id,
-            "seq": seq,
-            "account": account,
-            "amount_fen": amount,
-            "kind": movement.kind,
-            "donation_id": movement.refs.get("donation_id"),
-            "correction_id": movement.refs.get("correction_id"),
-            "disbursement_id": movement.refs.get("disbursement_id"),
-            "project_id": movement.refs.get("project_id"),
-            "category": movement.category,
-            "created_by": ctx.user_id,
-            "created_at": ctx.now,
-        }
-        seal_note(entry, movement.note)
-        entry["prev_hash"] = head
-        entry["hash"] = head = entry_hash(entry, head)
-        tx.insert("ledger_entry", _scoped(entry, fund))
+    total = 0
+    for movement in movements:
+        total += movement.amount_fen
+        for side, account, amount in (
+            ("f", movement.fund_account, movement.amount_fen),
+            ("c", movement.counter_account, -movement.amount_fen),
+        ):
+            seq += 1
+            entry: dict[str, Any] = {
+                "id": f"{movement.movement_id}:{side}",
+                "movement_id": movement.movement_id,
+                "fund_id": fund_id,
+                "seq": seq,
+                "account": account,
+                "amount_fen": amount,
+                "kind": movement.kind,
+                "donation_id": movement.refs.get("donation_id"),
+                "correction_id": movement.refs.get("correction_id"),
+                "disbursement_id": movement.refs.get("disbursement_id"),
+                "project_id": movement.refs.get("project_id"),
+                "category": movement.category,
+                "created_by": ctx.user_id,
+                "created_at": ctx.now,
+            }
+            seal_note(entry, movement.note)
+            entry["prev_hash"] = head
+            entry["hash"] = head = entry_hash(entry, head)
+            tx.insert("ledger_entry", _scoped(entry, fund))
     values = {
         "head_seq": seq,
         "head_hash": head,
-        "balance_fen": int(fund["balance_fen"]) + movement.amount_fen,
+        "balance_fen": int(fund["balance_fen"]) + total,
     }
     tx.update("fund", fund_id, values)
     fund.update(values)
@@ -698,6 +709,7 @@ __all__ = [
     "live_fund",
     "note_digest",
     "post",
+    "post_many",
     "project_account",
     "project_of",
     "projects",

@@ -76,6 +76,7 @@ SCREENS: list[tuple[str, str]] = [
     ("/admin/exports", "manager"),
     ("/admin/devices", "manager"),
     ("/admin/audit", "admin"),
+    ("/admin/online", "admin"),  # district managers and up: the admin stands for them
     ("/admin/erasure", "admin"),  # district managers and up: the admin stands for them
     ("/dashboard", "manager"),
     ("/dashboard/rows", "manager"),

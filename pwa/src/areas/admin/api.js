@@ -51,3 +51,22 @@ export async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
   return blob;
 }
+
+/** Send a file as the request body (a platform statement); the answer as JSON. */
+export async function postFile(path, file) {
+  if (!navigator.onLine) throw new ApiError(0, 'offline', t('admin.needs_network'));
+  const token = await getMeta('token');
+  let response;
+  try {
+    response = await send(path, {
+      method: 'POST', cache: 'no-store',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, 'offline', t('admin.needs_network'));
+  }
+  const answer = await response.json().catch(() => null);
+  if (response.ok) return answer;
+  throw new ApiError(response.status, answer?.code || 'http', answer ? pick(answer.message) || answer.code : `HTTP ${response.status}`);
+}

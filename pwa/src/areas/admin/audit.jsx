@@ -14,6 +14,8 @@ export const AUDIT_ACTIONS = [
   'membership.*', 'membership.add', 'membership.end',
   'disbursement.*', 'disbursement.approve', 'disbursement.reject', 'disbursement.pay',
   'correction.*', 'correction.approve', 'correction.reject', 'person.erase',
+  'online.*', 'online.platform_save', 'online.link_set', 'online.statement_import', 'online.statement_book',
+  'online.reconcile_book', 'online.reconcile_explain', 'online.nickname_erase',
 ];
 
 export function auditQuery(filters, before) {

@@ -20,7 +20,7 @@ export function ErasureScreen({ app }) {
     searching.run(async () => {
       const answer = await getJson(`/api/v1/admin/erasure/search?q=${encodeURIComponent(q.trim())}`);
       setFound(answer);
-      return answer.donors.length + answer.people.length ? '' : t('erase.nothing_found');
+      return answer.donors.length + answer.people.length + (answer.online_donors || []).length ? '' : t('erase.nothing_found');
     });
   };
   const done = () => { setChosen(null); setFound(null); setQ(''); };
@@ -56,6 +56,18 @@ function Candidates({ found, onPick }) {
           </li>
         ))}
       </ul>
+      {(found.online_donors || []).length > 0 && <h2>{t('erase.online_donors')}</h2>}
+      <ul class="plain">
+        {(found.online_donors || []).map((d) => (
+          <li class="item" key={`o${d.name}`} data-testid="erase-candidate">
+            <div class="grow">
+              <strong>{d.name}</strong>
+              <div class="muted fine">{t('erase.online_orders', { n: d.orders, first: d.first, last: d.last })}</div>
+            </div>
+            <button type="button" class="small danger" onClick={() => onPick(d)}>{t('erase.choose')}</button>
+          </li>
+        ))}
+      </ul>
       {found.people.length > 0 && <h2>{t('erase.people')}</h2>}
       <ul class="plain">
         {found.people.map((p) => (
@@ -79,9 +91,11 @@ function Confirm({ subject, onCancel, onDone }) {
   const donor = subject.subject === 'donor';
   const who = subject.name || subject.organisation || subject.user_id;
   const erase = () => saving.run(async () => {
-    const body = donor
-      ? { subject: 'donor', reason, donation_ids: subject.donation_ids }
-      : { subject: 'person', reason, user_id: subject.user_id };
+    const body = subject.subject === 'online_donor'
+      ? { subject: 'online_donor', reason, nickname: subject.name }
+      : donor
+        ? { subject: 'donor', reason, donation_ids: subject.donation_ids }
+        : { subject: 'person', reason, user_id: subject.user_id };
     const answer = await postJson('/api/v1/admin/erasure', body);
     const n = Object.values(answer.changed).reduce((a, b) => a + b, 0);
     setTimeout(() => onDone(), 4000);
@@ -90,7 +104,7 @@ function Confirm({ subject, onCancel, onDone }) {
   return (
     <section class="erase-confirm" data-testid="erase-confirm">
       <h2>{t('erase.confirm_title', { who })}</h2>
-      <p>{t(donor ? 'erase.what_donor' : 'erase.what_person', { n: subject.donation_ids?.length || 0 })}</p>
+      <p>{subject.subject === 'online_donor' ? t('erase.what_online', { n: subject.orders }) : t(donor ? 'erase.what_donor' : 'erase.what_person', { n: subject.donation_ids?.length || 0 })}</p>
       <p class="muted fine">{t('erase.what_stays')}</p>
       <label>{t('erase.reason')}
         <select value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-testid="erase-reason">

@@ -10,6 +10,7 @@ import { ExportsScreen } from './exports.jsx';
 import { DevicesScreen } from './devices.jsx';
 import { AuditScreen } from './audit.jsx';
 
+import { OnlineScreen } from './online.jsx';
 import { ErasureScreen } from './erasure.jsx';
 import { ADMIN_OVERLAY, ADMIN_TYPES } from './overlay.js';
 import { ADMIN_DESCRIBERS, ADMIN_STRINGS } from './strings.js';
@@ -34,6 +35,7 @@ export const ADMIN_AREA = {
     { pattern: /^\/admin\/devices$/, screen: DevicesScreen, tab: 'admin', minRole: 'manager' },
     { pattern: /^\/admin\/audit$/, screen: AuditScreen, tab: 'admin', minRole: 'district_manager' },
 
+    { pattern: /^\/admin\/online$/, screen: OnlineScreen, tab: 'admin', minRole: 'district_manager' },
     { pattern: /^\/admin\/erasure$/, screen: ErasureScreen, tab: 'admin', minRole: 'admin' },
   ],
   nav: [{ tab: 'admin', href: '#/admin', label: 'nav.admin', icon: 'admin', minRole: 'staff' }],

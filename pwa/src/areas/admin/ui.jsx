@@ -16,6 +16,7 @@ export const SECTIONS = [
   { key: 'devices', minRole: 'manager' },
   { key: 'audit', minRole: 'district_manager' },
 
+  { key: 'online', minRole: 'district_manager' },
   { key: 'erasure', minRole: 'admin' },
 ];
 
