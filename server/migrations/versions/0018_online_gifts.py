@@ -4,7 +4,7 @@ their lines, booked online gifts (unique per platform and order number), and the
 explanations of unmatched orders (``server/domain/online.py``, docs/online-gifts.md).
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017 (0015 on its branch; chained after campaigns when merged into the dashboard)
 Create Date: 2026-11-28
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
