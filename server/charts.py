@@ -101,4 +101,30 @@ def column_chart(items: Sequence[tuple[str, int]], *, title: str, unit: str) -> 
     return _svg(height, title, body)
 
 
-__all__ = ["amount", "bar_chart", "column_chart"]
+def target_chart(items: Sequence[tuple[str, int, int | None]], *, title: str) -> str:
+    """Campaigns against target: per campaign its name, a grey bar for the target and a red
+    one for what was raised (beyond the target it runs to the end), and the words
+    "raised / target (percent)". A campaign without a target is drawn against the largest."""
+    if not items:
+        return _empty(title)
+    largest = max([abs(v) for _, v, _ in items] + [t or 0 for _, _, t in items]) or 1
+    row, bar_h, full = 58, 14, WIDTH - 4
+    body: list[str] = []
+    for index, (label, raised, target) in enumerate(items):
+        y = index * row
+        scale = target if target else largest
+        length = max(2.0, min(1.0, max(raised, 0) / scale) * full)
+        body.append(f'<text x="2" y="{y + 15}" font-size="14" fill="{INK}">{escape(label)}</text>')
+        body.append(f'<rect x="2" y="{y + 21}" width="{full}" height="{bar_h}" rx="2" '
+                    f'fill="{GRID}"/>')
+        body.append(f'<rect x="2" y="{y + 21}" width="{length:.1f}" height="{bar_h}" rx="2" '
+                    f'fill="{BAR}"/>')
+        words = (f"{amount(raised, 'fen')} / {amount(target, 'fen')}"
+                 f"（{raised * 100 // target}%）" if target
+                 else f"{amount(raised, 'fen')} · 无目标 no target")
+        body.append(f'<text x="2" y="{y + 51}" font-size="13" fill="{MUTED}">'
+                    f"{escape(words)}</text>")
+    return _svg(len(items) * row, title, body)
+
+
+__all__ = ["amount", "bar_chart", "column_chart", "target_chart"]

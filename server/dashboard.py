@@ -19,6 +19,7 @@ docs/dashboard.md lists every figure and the rows it sums.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server import charts, reports
 from server.auth import resolve_grant
 from server.certificates import SERVICE_TYPE_NAMES
+from server.domain.campaigns import campaigns
 from server.domain.donations import donations
 from server.domain.funds import funds, ledger_entries
 from server.domain.goods import goods_movements, goods_stock
@@ -158,16 +160,21 @@ def _month(stamp: str) -> str:
 
 
 CHANNEL_COLUMN = "channel"
-"""A ledger column naming a gift's channel, if the ledger has one (online imports). When
-present and not empty it wins; otherwise a station gift's channel is its payment method
-and any other movement's channel is its kind (``seed``, ``online``, ...)."""
+"""A ledger column naming a movement's channel, if the ledger ever has one. When present
+and not empty it wins; otherwise a station gift's channel is its payment method and any
+other movement's channel is its kind (``online``: the platform's gifts, booked by
+``server/domain/online.py``; ``match``: sponsors' matching gifts; ``seed``), so a new
+kind of income shows as its own channel without a change here."""
+
+STATION_KINDS = ("donation", "correction", "void")
+"""Ledger kinds of a gift taken at a station (and its corrections): channel by payment method."""
 
 
 def gift_channel(entry: Mapping[str, Any] | RowMapping, method: str | None, has_donation: bool) -> str:
     explicit = entry.get(CHANNEL_COLUMN)
     if explicit:
         return str(explicit)
-    if has_donation:
+    if has_donation and entry["kind"] in STATION_KINDS:
         return f"station:{method or 'other'}"
     return str(entry["kind"])
 
@@ -226,6 +233,47 @@ async def fund_rows(conn: AsyncConnection, view: View) -> list[Row]:
         "fund_id": r["fund_id"], "fund": r["name"], "station": r["station"],
         "district": r["district"], "amount_fen": int(r["amount_fen"]),
     } for r in rows]
+
+
+async def campaign_rows(conn: AsyncConnection, view: View) -> list[Row]:
+    """Campaigns against target: the fund side of every ledger movement of a gift that
+    belongs to a campaign (the gift, its corrections and voids, sponsors' matches and their
+    reversals), from the campaign's start to the end of the period, at the gift's station.
+    Only campaigns the place may see: the city's and its district's (a station's: those
+    its station collects under)."""
+    targets = await campaign_targets(conn, view)
+    rows = (await conn.execute(
+        select(ledger_entries.c.id, ledger_entries.c.kind, ledger_entries.c.amount_fen,
+               ledger_entries.c.created_at, donations.c.station, donations.c.district,
+               donations.c.campaign)
+        .select_from(ledger_entries.join(donations,
+                                         donations.c.id == ledger_entries.c.donation_id))
+        .where(ledger_entries.c.account.like("fund:%"), ledger_entries.c.kind != "disbursement",
+               donations.c.campaign.is_not(None), ledger_entries.c.created_at < view.high,
+               view.where(donations.c.station, donations.c.district))
+        .order_by(ledger_entries.c.created_at, ledger_entries.c.id))).mappings().all()
+    return [{
+        "id": r["id"], "day": _day(r["created_at"]), "kind": r["kind"],
+        "campaign": r["campaign"], "station": r["station"], "district": r["district"],
+        "amount_fen": int(r["amount_fen"]),
+    } for r in rows if r["campaign"] in targets]
+
+
+async def campaign_targets(conn: AsyncConnection, view: View) -> dict[str, dict[str, Any]]:
+    """The campaigns open at some time at the place: name, period and target (fen, or None)."""
+    table = campaigns
+    query = select(table.c.id, table.c.name, table.c.starts_on, table.c.ends_on,
+                   table.c.target_fen, table.c.district, table.c.stations)
+    if view.district is not None:
+        query = query.where((table.c.district == view.district) | table.c.district.is_(None))
+    found: dict[str, dict[str, Any]] = {}
+    for row in (await conn.execute(query.order_by(table.c.starts_on, table.c.id))).mappings():
+        stations_list = json.loads(row["stations"] or "[]")
+        if view.station is not None and stations_list and view.station not in stations_list:
+            continue
+        found[str(row["id"])] = {"name": row["name"], "starts_on": row["starts_on"],
+                                 "ends_on": row["ends_on"], "target_fen": row["target_fen"]}
+    return found
 
 
 GOODS_IN = ("received", "voided")
@@ -351,7 +399,7 @@ class Figure:
 
 SOURCES: dict[str, Callable[[AsyncConnection, View], Awaitable[list[Row]]]] = {
     "income": income_rows, "funds": fund_rows, "goods": goods_rows, "hours": hour_rows,
-    "volunteers": volunteer_rows, "credits": credit_rows,
+    "volunteers": volunteer_rows, "credits": credit_rows, "campaigns": campaign_rows,
 }
 
 FIGURES: tuple[Figure, ...] = (
@@ -381,12 +429,13 @@ FIGURES: tuple[Figure, ...] = (
     Figure("fund_balances", ("基金余额(期末)", "fund balances (end of period)"), "fen", "funds",
            lambda r: r["fund_id"], lambda r: r["amount_fen"],
            ("id", "seq", "day", "kind", "account", "fund", "amount_fen")),
+    Figure("campaigns", ("募捐活动:已筹与目标", "campaigns against target"), "fen", "campaigns",
+           lambda r: r["campaign"], lambda r: r["amount_fen"],
+           ("id", "day", "kind", "station", "amount_fen"), chart="target"),
 )
 BY_NAME = {f.name: f for f in FIGURES}
 
 PENDING: dict[str, tuple[str, str]] = {
-    "campaigns": ("募捐活动与目标:待募捐活动功能合入后显示",
-                  "campaigns against target: shown once fundraising campaigns land"),
     "programme": ("项目进展与评估:待项目管理功能上线后显示",
                   "projects' progress and evaluations: shown once the programme issue lands"),
 }
@@ -406,8 +455,12 @@ KIND_LABELS = {"hours_credit": ("服务入账", "hours credited"),
 FLOW_LABELS = {"earned": ("获得", "earned"), "redeemed": ("兑换", "redeemed")}
 
 
-def key_label(figure: Figure, key: str, fund_names: Mapping[str, str]) -> tuple[str, str]:
+def key_label(figure: Figure, key: str, fund_names: Mapping[str, str],
+              campaign_names: Mapping[str, str] | None = None) -> tuple[str, str]:
     """A group key in words (Chinese, English)."""
+    if figure.source == "campaigns":
+        name = (campaign_names or {}).get(key, key)
+        return name, name
     if figure.source == "funds":
         name = fund_names.get(key, key)
         return name, name
@@ -443,14 +496,21 @@ async def figures_of(conn: AsyncConnection, view: View) -> dict[str, Any]:
     """Every figure of the view: its total and its groups (key, words, value)."""
     sources = await load_sources(conn, view)
     fund_names = await _fund_names(conn)
+    targets = await campaign_targets(conn, view)
+    campaign_names = {k: str(v["name"]) for k, v in targets.items()}
     out: dict[str, Any] = {}
     for figure in FIGURES:
         rows = sources[figure.source]
         groups = figure.groups(rows)
         items = []
         for key in _order(figure, groups):
-            zh, en = key_label(figure, key, fund_names)
+            zh, en = key_label(figure, key, fund_names, campaign_names)
             items.append({"key": key, "zh": zh, "en": en, "value": groups[key]})
+        if figure.source == "campaigns":  # every campaign of the place, raised or not
+            items = [{"key": key, "zh": info["name"], "en": info["name"],
+                      "value": groups.get(key, 0), "target": info["target_fen"],
+                      "starts_on": info["starts_on"], "ends_on": info["ends_on"]}
+                     for key, info in targets.items()]
         out[figure.name] = {
             "title": {"zh": figure.title[0], "en": figure.title[1]}, "unit": figure.unit,
             "total": sum(figure.value(r) for r in figure.rows(rows)),
@@ -469,6 +529,9 @@ def _charts(figures: Mapping[str, Any]) -> dict[str, str]:
         title = f"{figure.title[0]} {figure.title[1]}"
         if figure.chart == "columns":
             made[figure.name] = charts.column_chart(items, title=title, unit=figure.unit)
+        elif figure.chart == "target":
+            made[figure.name] = charts.target_chart(
+                [(g["zh"], g["value"], g.get("target")) for g in data["groups"]], title=title)
         else:
             made[figure.name] = charts.bar_chart(items, title=title, unit=figure.unit)
     return made
@@ -483,11 +546,15 @@ async def drill_down(conn: AsyncConnection, view: View, name: str, key: str, pag
         raise ProtocolError(404, "not_found", f"没有数据项 {name}", f"no figure {name}",
                             field="figure")
     rows = figure.drill(await SOURCES[figure.source](conn, view), key)
+    campaign_names: dict[str, str] = {}
+    if figure.source == "campaigns":
+        campaign_names = {k: str(v["name"]) for k, v in (await campaign_targets(conn, view)).items()}
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     page = min(max(1, page), pages)
     shown = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     fund_names = await _fund_names(conn)
-    zh, en = ("合计", "total") if key == ALL else key_label(figure, key, fund_names)
+    zh, en = ("合计", "total") if key == ALL else key_label(figure, key, fund_names,
+                                                            campaign_names)
     return {
         "figure": name, "title": {"zh": figure.title[0], "en": figure.title[1]}, "key": key,
         "zh": zh, "en": en, "unit": figure.unit,

@@ -181,6 +181,19 @@ def place_cells(line: PlaceLine) -> list[str]:
 NOT_YET = [(zh, en) for zh, en in dashboard.PENDING.values()]
 
 
+def campaign_lines(summary: YearSummary) -> list[tuple[str, str, str, str, str]]:
+    """(name, period, raised, target, percent reached) of each campaign of the place: raised
+    from the ledger up to the year's end (``dashboard.campaign_rows``)."""
+    lines = []
+    for g in summary.figures["campaigns"]["groups"]:
+        target = g.get("target")
+        lines.append((str(g["zh"]), f"{g['starts_on']} – {g['ends_on']}",
+                      charts.amount(g["value"], "fen"),
+                      charts.amount(target, "fen") if target else "—",
+                      f"{g['value'] * 100 // target}%" if target else "—"))
+    return lines
+
+
 # ----------------------------------------------------------------------------- PDF
 
 
@@ -287,6 +300,12 @@ def render_pdf(summary: YearSummary) -> bytes:
                           [[f"{g['zh']}" + (f" {g['en']}" if g["en"] != g["zh"] else ""),
                             charts.amount(g["value"], unit_of[name])] for g in groups]
                           or [["暂无 none", "—"]], [width * 0.45, width * 0.25]))
+    story += heading("募捐活动:已筹与目标", "campaigns against target")
+    story.append(grid([("募捐活动", "campaign"), ("期间", "period"), ("已筹", "raised"),
+                       ("目标", "target"), ("完成", "reached")],
+                      [list(line) for line in campaign_lines(summary)] or [["暂无 none", "", "", "", ""]],
+                      [width * 0.34, width * 0.22, width * 0.15, width * 0.15, width * 0.1],
+                      numbers_from=2))
     story += heading("尚未纳入", "not yet counted")
     for zh, en in NOT_YET:
         story.append(para(f"{zh} · {en}", "note"))
@@ -368,6 +387,10 @@ def render_xlsx(summary: YearSummary) -> bytes:
         sheet("按站点 by station", [("站点", "station"), ("代码", "code"), ("区", "district"),
                                   *place_header],
               [[line.name, line.code, line.district, *numbers(line)] for line in summary.stations])
+    sheet("募捐活动 campaigns", [("募捐活动", "campaign"), ("开始", "starts"), ("结束", "ends"),
+                                 ("已筹(元)", "raised (yuan)"), ("目标(元)", "target (yuan)")],
+          [[str(g["zh"]), str(g["starts_on"]), str(g["ends_on"]), g["value"] / 100,
+            g["target"] / 100 if g.get("target") else "—"] for g in f["campaigns"]["groups"]])
     unit_of = {fig.name: fig.unit for fig in dashboard.FIGURES}
     divisor = {"fen": 100, "minutes": 60, "cents": 100}
     for name, zh, en in GROUP_TABLES:

@@ -15,13 +15,14 @@ from typing import Any
 from tests.conftest import Api
 from tests.devices import Device
 from tests.donation_setup import money
-from tests.helpers import new_id, station_args
+from tests.helpers import campaign_args, new_id, station_args
 
 DISTRICT = "天河区"
 OTHER_DISTRICT = "越秀区"
 DONOR = {"name": "张三丰", "phone": "13912345678", "wants_receipt": False}
 VOLUNTEER_NAME, VOLUNTEER_PHONE = "李小明", "13800000001"
 SECRET_NOTE = "秘密备注-请勿外传"
+TARGET_FEN = 500_000
 _numbers = itertools.count(1)
 
 
@@ -39,6 +40,7 @@ class Place:
     project_id: str
     activities: dict[str, str]
     item_id: str
+    campaign_id: str
     gifts: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -71,6 +73,10 @@ async def new_place(api: Api, district: str = DISTRICT, code: str | None = None,
                                          "district": district, "station": code,
                                          "purpose": "社区服务"})
     await ok(manager, "project.create", {"id": project_id, "fund_id": fund_id, "name": "长者助餐"})
+    campaign_id = new_id()  # gifts from the public are taken under an open campaign
+    await ok(federation, "campaign.create", campaign_args(
+        campaign_id, [fund_id], district=district, stations=[code], target_fen=TARGET_FEN,
+        name=f"{code} 慈善日募捐"))
     volunteer_id = f"vol-{code}"
     await ok(staff, "volunteer.register", {"user_id": volunteer_id, "name": VOLUNTEER_NAME,
                                            "phone": VOLUNTEER_PHONE, "stations": [code]})
@@ -84,7 +90,7 @@ async def new_place(api: Api, district: str = DISTRICT, code: str | None = None,
     await ok(staff, "catalogue.add", {"id": item_id, "station": code, "title": "理发服务",
                                       "kind": "service", "cost_cents": 50})
     return Place(api, code, district, admin, federation, staff, manager, volunteer_id, fund_id,
-                 project_id, activities, item_id)
+                 project_id, activities, item_id, campaign_id)
 
 
 async def give(place: Place, amount_fen: int, *, method: str = "cash", directed: bool = False
@@ -94,6 +100,7 @@ async def give(place: Place, amount_fen: int, *, method: str = "cash", directed:
                  fund_id=None if directed else place.fund_id,
                  project_id=place.project_id if directed else None)
     args["note"] = SECRET_NOTE
+    args["campaign"] = place.campaign_id
     await ok(place.staff, "donation.record", args)
     gift = {"id": gift_id, "amount": amount_fen, "void": False, "method": method}
     place.gifts.append(gift)
@@ -104,7 +111,8 @@ async def goods(place: Place, quantity: int) -> None:
     await ok(place.staff, "donation.record", {
         "id": new_id(), "station": place.code, "kind": "goods", "direction": "undirected",
         "items": [{"name": "大米", "unit": "袋", "quantity": quantity,
-                   "estimated_value_fen": 5000}], "donor": DONOR})
+                   "estimated_value_fen": 5000}], "donor": DONOR,
+        "campaign": place.campaign_id})
 
 
 async def hand_out(place: Place, quantity: int) -> bool:

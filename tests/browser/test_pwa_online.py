@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Phone, Server
 from tests.browser.steps import enrol_phone, open_section
-from tests.helpers import station_args, statement_csv
+from tests.helpers import statement_csv, station_args
 
 OFFICE = {"width": 1280, "height": 800}
 

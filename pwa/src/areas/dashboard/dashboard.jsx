@@ -148,7 +148,10 @@ function FigureCard({ name, figure, chart, filters }) {
             {figure.groups.map((g) => (
               <tr key={g.key}>
                 <th scope="row">{groupLabel(g)}</th>
-                <td class="amount">{amount(g.value, figure.unit)}</td>
+                <td class="amount">{amount(g.value, figure.unit)}
+                  {g.target != null && <span class="dash-target">{t('dash.of_target', { target: amount(g.target, 'fen'), percent: Math.floor((g.value * 100) / g.target) })}</span>}
+                  {g.target === null && <span class="dash-target">{t('dash.no_target')}</span>}
+                </td>
                 <td><a class="button small" href={rowsHref(g.key)} data-testid={`dash-open-${name}-${g.key}`}
                   aria-label={t('dash.open_rows_of', { name: `${title} · ${groupLabel(g)}` })}>{t('dash.open_rows')}</a></td>
               </tr>
