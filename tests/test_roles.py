@@ -27,7 +27,15 @@ from sync.tables import device_tokens
 from sync.timeutil import utc_now
 from tests.conftest import Api
 from tests.devices import fresh_snapshot
-from tests.helpers import event_args, mutation, new_id, online_platform, statement_csv, station_args
+from tests.helpers import (
+    campaign_args,
+    event_args,
+    mutation,
+    new_id,
+    online_platform,
+    statement_csv,
+    station_args,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -110,6 +118,9 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("http: set own district fund's page on the platform",        N,     N,     N,       Y,            Y),
     ("http: import an online-gift statement (preview)",           N,     N,     N,       Y,            Y),
     ("http: reconcile online gifts against the ledger",           N,     N,     N,       Y,            Y),
+    ("http: the dashboard of own station (and its rows)",         N,     N,     Y,       Y,            Y),
+    ("http: the dashboard of own district",                       N,     N,     N,       Y,            Y),
+    ("http: the dashboard of another district",                   N,     N,     N,       N,            Y),
 ]
 
 REFUSED_AS: dict[str, str] = {
@@ -233,6 +244,8 @@ async def _money_world(api: Api, admin: _Device, user: str, ids: dict[str, str])
         ("fund.seed", {"id": new_id(), "fund_id": ids["fund"], "amount_fen": 1_000_000,
                        "note": "种子资金"}),
         ("project.create", {"id": ids["project"], "fund_id": ids["fund"], "name": "耆乐安居"}),
+        # gifts from the public are taken under an open campaign (server/domain/campaigns.py)
+        ("campaign.create", campaign_args(new_id(), [ids["fund"]], district=TIANHE)),
     )
     await recorder.ok(
         ("receipt_series.claim", {"id": new_id(), "station": OWN}),
@@ -348,6 +361,13 @@ async def _http_actions(api: Api, token: str, ids: dict[str, str]) -> dict[str, 
             "/api/v1/admin/online/reconcile",
             params={"platform": "gylm", "start": "2026-11-01", "end": "2026-11-30"},
             headers=headers),
+        "http: the dashboard of own station (and its rows)": await api.http.get(
+            "/api/v1/dashboard/rows", params={"station": OWN, "figure": "money_by_month"},
+            headers=headers),
+        "http: the dashboard of own district": await api.http.get(
+            "/api/v1/dashboard", params={"district": TIANHE}, headers=headers),
+        "http: the dashboard of another district": await api.http.get(
+            "/api/v1/dashboard", params={"district": YUEXIU}, headers=headers),
     }
     observed = {}
     for label, response in answers.items():

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SHOTS, Phone, Server
 from tests.browser.steps import credit_hours, enrol_phone, seed_volunteer, wide_shot
-from tests.helpers import mutation
+from tests.helpers import campaign_args, mutation
 
 STATION, OTHER = "DA-001", "DA-002"
 DISTRICT = "天河区"
@@ -43,6 +43,10 @@ def seed(server: Server) -> None:
         server.push("fund.create", {"id": funds[code], "name": f"{code} 社区慈善基金",
                                     "district": DISTRICT, "station": code,
                                     "purpose": "社区帮扶"})
+    # gifts from the public are taken under an open campaign: one for both stations
+    server.push("campaign.create", campaign_args(
+        str(uuid.uuid4()), list(funds.values()), district=DISTRICT, stations=[STATION, OTHER],
+        name="中华慈善日联合募捐", target_fen=1_000_000))
     methods = ("cash", "wechat_pay", "alipay", "bank_transfer")
     voided = ""
     for number in range(60):
@@ -87,6 +91,9 @@ def test_the_dashboard_opens_every_figure_down_to_its_rows(phones: Any, server: 
     expect(page.get_by_test_id("dash-total-active_volunteers")).to_have_text("2 人")
     expect(page.get_by_test_id("dash-figure-goods_received")).to_contain_text("大米（袋）")
     expect(page.get_by_test_id("dash-pending")).to_contain_text("项目进展与评估")
+    campaign = page.get_by_test_id("dash-figure-campaigns")
+    expect(campaign).to_contain_text("中华慈善日联合募捐")
+    expect(campaign).to_contain_text("目标 ¥10,000.00(50%)")
     body = page.locator("main").inner_text()
     for private in ("赵六", "13700000000", "达志愿", "vol-da"):
         assert private not in body, private
