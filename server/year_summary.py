@@ -105,7 +105,7 @@ def _lines(rows: dict[str, list[dashboard.Row]], names: Mapping[str, tuple[str, 
 
 async def year_summary(conn: AsyncConnection, view: dashboard.View, year: int) -> YearSummary:
     rows = await dashboard.load_sources(conn, view)
-    figures = await dashboard.figures_of(conn, view)
+    figures = await dashboard.figures_of(conn, view, rows)
     station_names = {str(r.code): (str(r.name), str(r.district)) for r in await conn.execute(
         select(stations.c.code, stations.c.name, stations.c.district))}
     months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
