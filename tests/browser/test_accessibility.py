@@ -30,7 +30,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.browser.conftest import PHONE, Phone, Server
 from tests.browser.conftest import SHOTS as SHOT_DIR
 from tests.browser.steps import record_money, seed_volunteer, set_pin
-from tests.helpers import hlc, mutation
+from tests.helpers import campaign_args, hlc, mutation
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "pwa" / "node_modules" / "axe-core" / "axe.min.js"
@@ -78,6 +78,7 @@ SCREENS: list[tuple[str, str]] = [
     ("/admin/audit", "admin"),
     ("/admin/online", "admin"),  # district managers and up: the admin stands for them
     ("/admin/erasure", "admin"),  # district managers and up: the admin stands for them
+    ("/admin/campaigns", "admin"),  # district managers and up
     ("/dashboard", "manager"),
     ("/dashboard/rows", "manager"),
 ]
@@ -196,6 +197,8 @@ def seed(server: Server) -> dict[str, str]:
     server.push("fund.create", {"id": fund, "name": "安和社区基金", "district": "天河区",
                                 "station": STATION, "purpose": "社区帮扶与适老化改造"})
     server.push("project.create", {"id": project, "fund_id": fund, "name": "耆乐安居"})
+    # gifts from the public are taken under an open campaign (server/domain/campaigns.py)
+    server.push("campaign.create", campaign_args(str(uuid.uuid4()), [fund], stations=[STATION]))
     push_as(server, district, "fund.seed", {"id": str(uuid.uuid4()), "fund_id": fund,
                                             "amount_fen": 1_000_000, "note": "种子资金"})
     donor = {"name": "王五", "phone": "13800138000", "wants_receipt": False}

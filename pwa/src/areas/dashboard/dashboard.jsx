@@ -139,7 +139,7 @@ function FigureCard({ name, figure, chart, filters }) {
       <div class="dash-card-head">
         <h2 id={`dash-h-${name}`}>{title}</h2>
         <a class="dash-total" href={rowsHref('*')} data-testid={`dash-total-${name}`}
-          aria-label={t('dash.open_rows_of', { name: title })}>{amount(figure.total, figure.unit)}</a>
+          aria-label={`${amount(figure.total, figure.unit)}: ${t('dash.open_rows_of', { name: title })}`}>{amount(figure.total, figure.unit)}</a>
       </div>
       {chart && figure.groups.length > 0 && <div class="dash-chart" aria-hidden="true" dangerouslySetInnerHTML={{ __html: chart }} />}
       {figure.groups.length === 0 ? <p class="muted">{t('dash.none')}</p> : (
