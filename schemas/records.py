@@ -18,8 +18,6 @@ class StationRecord(msgspec.Struct, frozen=True):
     created_at: str
     updated_at: str
     field_hlc: dict[str, str]
-    campaign: str | None = None
-    """The event's default fundraising campaign (docs/campaigns.md)."""
     """Per editable field, the HLC of the edit that set it; phones send it back as ``base``."""
 
 
@@ -38,6 +36,8 @@ class EventRecord(msgspec.Struct, frozen=True):
     created_at: str
     updated_at: str
     field_hlc: dict[str, str]
+    campaign: str | None = None
+    """The event's default fundraising campaign (docs/campaigns.md)."""
 
 
 class ConflictRecord(msgspec.Struct, frozen=True):

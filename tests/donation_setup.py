@@ -112,3 +112,32 @@ async def build_world(api: Api, *, seed_fen: int = 0) -> World:
         assert result["status"] == "applied", (name, result)
     return World(api, admin, district, staff, manager, event_id, fund_id, project_id,
                  other_project_id, campaign_id)
+
+
+async def raise_also(world: World, fund_id: str, *, city: bool = False) -> None:
+    """Let gifts to another fund be collected: the world's campaign raises for it too (a
+    district fund), or a city campaign of the admin's does (a city fund: a district
+    campaign cannot raise for it)."""
+    if city:
+        result = await world.admin.send("campaign.create", campaign_args(
+            new_id(), [fund_id], district=None, name="市慈善会募捐"))
+    else:
+        campaign = (await world.district.pull(), world.district.of_type("campaign"))[1][world.campaign_id]
+        result = await world.district.send("campaign.update", {
+            "id": world.campaign_id, "fields": {"fund_ids": [*campaign["fund_ids"], fund_id]}})
+    assert result["status"] == "applied", result
+
+
+async def campaign_at(admin: Device, station: str, district: str, fund_id: str | None = None) -> str:
+    """An open campaign collecting at ``station`` only (with a community fund of its own
+    when none is given): tests that record gifts at a bare station need one."""
+    if fund_id is None:
+        fund_id = new_id()
+        made = await admin.send("fund.create", {"id": fund_id, "name": f"{station} 社区基金",
+                                                "district": district, "station": station})
+        assert made["status"] == "applied", made
+    campaign_id = new_id()
+    made = await admin.send("campaign.create", campaign_args(campaign_id, [fund_id], district=district,
+                                                             stations=[station]))
+    assert made["status"] == "applied", made
+    return campaign_id

@@ -47,7 +47,7 @@ from sync.db import Database
 from sync.tables import changes, mutations
 from tests import conftest
 from tests.donation_setup import code
-from tests.helpers import event_args, new_id, station_args
+from tests.helpers import campaign_args, event_args, new_id, station_args
 from tests.serverproc import ServerProcess, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
@@ -508,6 +508,8 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
             await _setup_send(clients["dm"], "fund.create", {
                 "id": scene.fund_id, "name": "天河社区慈善基金", "district": DISTRICT,
                 "station": STATION, "purpose": "社区服务"})
+            await _setup_send(clients["dm"], "campaign.create",
+                              campaign_args(new_id(), [scene.fund_id], district=DISTRICT))
             await _setup_send(clients["setup-mgr"], "project.create",
                               {"id": scene.project_id, "fund_id": scene.fund_id, "name": "耆乐安居"})
             await _setup_send(clients["setup-staff"], "event.create", event_args(scene.event_id, STATION))

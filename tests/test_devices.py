@@ -20,7 +20,7 @@ from sync.tables import device_tokens
 from sync.timeutil import iso, utc_now
 from tests.conftest import Api
 from tests.devices import Device, pull_page
-from tests.donation_setup import claim_series, code, money
+from tests.donation_setup import campaign_at, claim_series, code, money
 from tests.helpers import mutation, new_id, station_args
 from tests.serverproc import ServerProcess
 
@@ -153,7 +153,8 @@ async def test_a_phone_unused_for_the_idle_period_must_enrol_again(api: Api) -> 
 
 async def test_a_phone_enrolled_again_delivers_its_queued_donations_with_valid_receipts(
         api: Api) -> None:
-    _, manager = await _world(api)
+    admin, manager = await _world(api)
+    await campaign_at(admin, A, "天河区")
     device_id = new_id()
     made = await manager.send("person.create", {
         "id": "st", "name": "王芳", "membership": {"id": new_id(), "role": "staff", "station": A}})
@@ -180,9 +181,8 @@ async def test_a_phone_enrolled_again_delivers_its_queued_donations_with_valid_r
     assert enrolled.status_code == 200 and enrolled.json()["device_id"] == device_id
     phone.token = enrolled.json()["token"]
     body = await phone.push(*queued)  # the same client id, the same mutation ids
-    # recorded (held for a manager only because no fund takes undirected gifts here)
-    assert [(r["status"], r.get("code")) for r in body["results"]] == [
-        ("flagged", "donation_unallocated")] * 2, body
+    # recorded, into the station's fund (its campaign raises for it)
+    assert [(r["status"], r.get("code")) for r in body["results"]] == [("applied", None)] * 2, body
     for receipt in receipts:
         checked = await api.http.get(f"/api/v1/public/receipts/{receipt['number']}",
                                      params={"code": receipt["code"]})

@@ -17,7 +17,7 @@ from server.domain.funds import ledger_entries, verify_fund
 from tests.conftest import Api
 from tests.devices import Device
 from tests.donation_setup import DISTRICT, STATION, money
-from tests.helpers import new_id, station_args
+from tests.helpers import campaign_args, new_id, station_args
 
 pytestmark = pytest.mark.anyio
 
@@ -65,6 +65,9 @@ async def _run(api: Api, roles: Roles, ops: list[tuple[str, Any, int]]) -> None:
     created = await roles.federation.send("fund.create", {
         "id": fund_id, "name": "模型基金", "district": DISTRICT, "station": STATION})
     assert created["status"] == "applied", created
+    campaign = await roles.federation.send("campaign.create", campaign_args(
+        new_id(), [fund_id], district=DISTRICT, stations=[STATION]))
+    assert campaign["status"] == "applied", campaign
     for key, project_id in projects.items():
         await roles.federation.send("project.create", {"id": project_id, "fund_id": fund_id,
                                                        "name": f"项目{key}"})

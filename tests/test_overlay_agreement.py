@@ -20,7 +20,7 @@ import pytest
 
 from server.notify.outbox import expand_outbox
 from tests.conftest import Api
-from tests.helpers import hlc, mutation, new_id
+from tests.helpers import campaign_args, hlc, mutation, new_id
 from tests.serverproc import ROOT
 
 pytestmark = pytest.mark.anyio
@@ -172,6 +172,10 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     await admin.push("fund.create", {"id": fund, "name": "社区基金", "district": district, "station": station, "purpose": "帮扶"})
     await admin.push("project.create", {"id": project, "fund_id": fund, "name": "助老"})
     await admin.push("fund.seed", {"id": new_id(), "fund_id": fund, "amount_fen": 100_000})
+    # an open campaign raising for the fund: gifts take it without naming it (the overlay
+    # works the default out as the server does)
+    assert (await admin.push("campaign.create", campaign_args(new_id(), [fund], district=district,
+                                                              stations=[station])))["status"] == "applied"
     assert (await staff.push("receipt_series.claim", {"id": new_id(), "station": station}))["status"] == "applied"
     series = next(d["code"] for (t, _), d in (await api.snapshot(staff.token)).items()
                   if t == "receipt_series" and d.get("client_id") == staff.client_id)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.domain.people import memberships
 from tests.conftest import Api
 from tests.devices import Device, fresh_snapshot, pull_page
+from tests.donation_setup import campaign_at
 from tests.helpers import event_args, new_id, station_args
 
 pytestmark = pytest.mark.anyio
@@ -118,6 +119,7 @@ async def test_a_removed_staff_member_stops_pulling_and_writing_at_the_next_requ
     donation = new_id()
     gift = {"id": donation, "station": A, "kind": "money", "amount_fen": 5_000, "method": "cash",
             "direction": "undirected", "donor": {"name": "张三", "wants_receipt": False}}
+    await campaign_at(admin, A, TIANHE)
     assert (await admin.send("donation.record", gift))["status"] in ("applied", "flagged")
     await staff.pull()
     assert ("donation", donation) in staff.replica
@@ -149,6 +151,8 @@ async def test_staff_at_one_station_who_volunteers_at_another_sees_each_as_that_
     gifts = {s: new_id() for s in (A, B)}
     activities = {s: new_id() for s in (A, B)}
     events = {s: new_id() for s in (A, B)}
+    for station, district in ((A, TIANHE), (B, YUEXIU)):
+        await campaign_at(admin, station, district)
     for station in (A, B):
         assert (await admin.send("donation.record", {
             "id": gifts[station], "station": station, "kind": "money", "amount_fen": 1_000,
@@ -185,6 +189,7 @@ async def test_exports_and_funds_follow_every_membership_at_its_own_rank(api: Ap
         assert (await admin.send("fund.create", {
             "id": funds[station], "name": f"{station} 社区基金", "district": district,
             "station": station}))["status"] == "applied"
+        await campaign_at(admin, station, district, funds[station])
         assert (await admin.send("donation.record", {
             "id": gifts[station], "station": station, "kind": "money", "amount_fen": 2_000,
             "method": "cash", "direction": "undirected",

@@ -13,7 +13,7 @@ from server.domain.funds import ledger_entries
 from sync.tables import metadata
 from tests.conftest import Api
 from tests.devices import Device, fresh_snapshot
-from tests.donation_setup import DISTRICT, STATION, build_world, money, phone
+from tests.donation_setup import DISTRICT, STATION, build_world, money, phone, raise_also
 from tests.helpers import new_id
 
 pytestmark = pytest.mark.anyio
@@ -42,6 +42,7 @@ async def test_erasing_a_donor_leaves_no_trace_and_every_fund_still_verifies(api
     made = await world.district.send("fund.create", {
         "id": second_fund, "name": "天河区慈善总基金", "district": DISTRICT, "purpose": "全区"})
     assert made["status"] == "applied"
+    await raise_also(world, second_fund)
     p = await phone(world, "staff2")
     donor = {"name": NAME, "phone": PHONE, "wants_receipt": True, "public_name_consent": True}
     gift_a, gift_b, other = new_id(), new_id(), new_id()

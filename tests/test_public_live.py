@@ -14,7 +14,7 @@ import pytest
 
 from tests import conftest
 from tests.donation_setup import DISTRICT, STATION, money
-from tests.helpers import event_args, mutation, new_id, station_args
+from tests.helpers import campaign_args, event_args, mutation, new_id, station_args
 from tests.serverproc import ServerProcess, cli_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
@@ -50,10 +50,11 @@ async def test_event_page_stream_sends_totals_after_a_phone_syncs(server: Server
             mutation(1, "station.create", station_args(STATION, DISTRICT)),
             mutation(2, "event.create", event_args(event_id, STATION)),
             mutation(3, "fund.create", {"id": fund_id, "name": "基金", "district": DISTRICT}),
+            mutation(4, "campaign.create", campaign_args(new_id(), [fund_id], district=DISTRICT)),
         ]
         pushed = await http.post("/api/v1/sync/push", headers=headers, json={
             "protocol": 1, "client_id": client_id, "mutations": setup})
-        assert [r["status"] for r in pushed.json()["results"]] == ["applied"] * 3
+        assert [r["status"] for r in pushed.json()["results"]] == ["applied"] * 4
 
         received: list[dict] = []
         got_first = asyncio.Event()
@@ -74,7 +75,7 @@ async def test_event_page_stream_sends_totals_after_a_phone_syncs(server: Server
         try:
             await asyncio.wait_for(got_first.wait(), 10)
             assert received[0]["money_fen"] == 0
-            gift = mutation(4, "donation.record", money(new_id(), 6_600, fund_id=fund_id,
+            gift = mutation(5, "donation.record", money(new_id(), 6_600, fund_id=fund_id,
                                                         event_id=event_id))
             pushed = await http.post("/api/v1/sync/push", headers=headers, json={
                 "protocol": 1, "client_id": client_id, "mutations": [gift]})

@@ -29,7 +29,13 @@ async def _every_kind_of_record(api: Api) -> None:
     world = await build_world(api, seed_fen=100_000)  # stations, event, fund, projects, entries
     staff2 = await phone(world, "staff2")  # a receipt series
     gift = new_id()
+    today = dt.datetime.now(dt.UTC).date()
     steps: list[tuple[Device, str, dict[str, object]]] = [
+        (world.district, "matching_rule.create", {  # a gift_match with the gift below
+            "id": new_id(), "sponsor": "爱心企业", "ratio_percent": 100, "cap_per_gift_fen": 10_000,
+            "cap_total_fen": 100_000, "starts_on": (today - dt.timedelta(days=1)).isoformat(),
+            "ends_on": (today + dt.timedelta(days=1)).isoformat(),
+            "campaign_ids": [world.campaign_id]}),
         (staff2.device, "donation.record", money(gift, 600_000, fund_id=world.fund_id,
                                                  event_id=world.event_id,
                                                  receipt=staff2.next_receipt())),

@@ -76,6 +76,8 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: receipt.attach_official at own station",              N,     N,     Y,       Y,            Y),
     ("push: goods.hand_out at own station",                       N,     Y,     Y,       Y,            Y),
     ("push: fund.create for own district",                        N,     N,     N,       Y,            Y),
+    ("push: campaign.create for own district",                    N,     N,     N,       Y,            Y),
+    ("push: matching_rule.create for own district's campaign",    N,     N,     N,       Y,            Y),
     ("push: disbursement.request from own station's fund",        N,     Y,     Y,       Y,            Y),
     ("push: disbursement.decide of another's request",            N,     N,     N,       Y,            Y),
     ("push: disbursement.pay (neither requester nor approver)",   N,     N,     N,       Y,            Y),
@@ -229,7 +231,7 @@ async def _world(api: Api, user: str) -> dict[str, str]:
 
 
 async def _money_world(api: Api, admin: _Device, user: str, ids: dict[str, str]) -> None:
-    for name in ("fund", "project", "donation", "small", "mine", "goods", "near_gift",
+    for name in ("fund", "campaign", "project", "donation", "small", "mine", "goods", "near_gift",
                  "correction", "my_correction", "requested", "approved"):
         ids[name] = new_id()
     federation_a = await _device(api, "federation-a", "district_manager", district=TIANHE)
@@ -244,8 +246,7 @@ async def _money_world(api: Api, admin: _Device, user: str, ids: dict[str, str])
         ("fund.seed", {"id": new_id(), "fund_id": ids["fund"], "amount_fen": 1_000_000,
                        "note": "种子资金"}),
         ("project.create", {"id": ids["project"], "fund_id": ids["fund"], "name": "耆乐安居"}),
-        # gifts from the public are taken under an open campaign (server/domain/campaigns.py)
-        ("campaign.create", campaign_args(new_id(), [ids["fund"]], district=TIANHE)),
+        ("campaign.create", campaign_args(ids["campaign"], [ids["fund"]], district=TIANHE)),
     )
     await recorder.ok(
         ("receipt_series.claim", {"id": new_id(), "station": OWN}),
@@ -463,6 +464,12 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
         ("push: fund.create for own district", "fund.create",
          {"id": new_id(), "name": "天河区慈善基金", "district": TIANHE, "station": None,
           "purpose": "全区"}),
+        ("push: campaign.create for own district", "campaign.create",
+         campaign_args(new_id(), [ids["fund"]], district=TIANHE)),
+        ("push: matching_rule.create for own district's campaign", "matching_rule.create",
+         {"id": new_id(), "sponsor": "爱心企业", "ratio_percent": 100, "cap_per_gift_fen": 10_000,
+          "cap_total_fen": 100_000, "starts_on": "2026-09-05", "ends_on": "2026-09-05",
+          "campaign_ids": [ids["campaign"]]}),
         ("push: disbursement.request from own station's fund", "disbursement.request",
          {"id": new_id(), "fund_id": ids["fund"], "project_id": ids["project"], "amount_fen": 5_000,
           "payee": "某社区", "purpose": "活动物资"}),

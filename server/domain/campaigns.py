@@ -525,14 +525,14 @@ async def campaign_totals(conn: AsyncConnection, campaign: Mapping[str, Any] | R
     count = (await conn.execute(
         select(func.count()).select_from(donations).where(
             donations.c.campaign == campaign["id"], donations.c.kind == "money"))).scalar()
-    sponsors = [
+    sponsors: list[dict[str, Any]] = [
         {"sponsor": str(r.sponsor), "amount_fen": int(r.total or 0)}
         for r in await conn.execute(
             select(gift_matches.c.sponsor, func.sum(gift_matches.c.amount_fen).label("total"))
             .where(gift_matches.c.campaign_id == campaign["id"])
             .group_by(gift_matches.c.sponsor).order_by(gift_matches.c.sponsor))
     ]
-    matched = sum(s["amount_fen"] for s in sponsors)
+    matched = sum(int(s["amount_fen"]) for s in sponsors)
     return {"gifts_fen": int(gifts or 0), "gifts": int(count or 0), "matched_fen": matched,
             "sponsors": sponsors, "raised_fen": int(gifts or 0) + matched,
             "target_fen": campaign["target_fen"]}

@@ -21,7 +21,7 @@ from typing import Any
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import PHONE, Phone, Server
-from tests.helpers import mutation
+from tests.helpers import campaign_args, mutation
 
 # -- a phone's life --------------------------------------------------------------------------
 
@@ -97,7 +97,19 @@ def setup_station(server: Server, code: str) -> tuple[str, str]:
     fund_id = str(uuid.uuid4())
     server.push("fund.create", {"id": fund_id, "name": f"{code} 社区基金", "district": "天河区",
                                 "station": code, "purpose": "社区帮扶"})
+    open_campaign(server, code, [fund_id])
     return event_id, fund_id
+
+
+def open_campaign(server: Server, code: str, fund_ids: list[str], district: str = "天河区",
+                  **fields: Any) -> str:
+    """An open fundraising campaign collecting at station ``code`` only (gifts need one;
+    limited to the station so the shared server's other stations keep one campaign each)."""
+    campaign_id = str(uuid.uuid4())
+    result = server.push("campaign.create", campaign_args(campaign_id, fund_ids, district=district,
+                                                          stations=[code], **fields))
+    assert result["status"] == "applied", result
+    return campaign_id
 
 
 def wait_for_series(phone: Phone) -> str:

@@ -20,7 +20,14 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, SHOTS, Phone, Server
-from tests.browser.steps import decode_qr, enrol_phone, open_section, pick_station, save
+from tests.browser.steps import (
+    decode_qr,
+    enrol_phone,
+    open_campaign,
+    open_section,
+    pick_station,
+    save,
+)
 from tests.donation_setup import money
 
 OFFICE = {"width": 1280, "height": 800}
@@ -161,8 +168,12 @@ def test_admin_console_sets_up_a_station_and_its_people(phones: Any, server: Ser
     assert wiped.status_code == 403 and wiped.json()["code"] == "device_wiped", wiped.text
 
     # Exports: today's donations at the station, as CSV.
+    # gifts are collected under a campaign raising for the station's fund (made above)
+    fund = next(f["id"] for f in server.records("fund").values() if f["name"] == fund_name)
+    open_campaign(server, code, [fund], district=district)
     for fen in (5000, 12345):
-        server.push("donation.record", money(str(uuid.uuid4()), fen, station=code))
+        assert server.push("donation.record", money(str(uuid.uuid4()), fen, station=code))[
+            "status"] == "applied"
     open_section(admin, "exports")
     with page.expect_download() as info:
         page.get_by_test_id("export-donations-csv").click()

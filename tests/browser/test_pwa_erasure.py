@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Phone, Server
-from tests.browser.steps import enrol_phone, open_section
+from tests.browser.steps import enrol_phone, open_campaign, open_section
 from tests.donation_setup import money
 from tests.helpers import station_args
 
@@ -30,6 +30,10 @@ def test_an_admin_erases_a_donor_from_the_console(phones: Any, server: Server) -
     tag = uuid.uuid4().hex[:4].upper()
     code, phone_number, name = f"ER-{tag}", f"139{uuid.uuid4().int % 10**8:08d}", f"欧阳{tag}"
     assert server.push("station.create", station_args(code, "天河区"))["status"] == "applied"
+    fund = str(uuid.uuid4())
+    server.push("fund.create", {"id": fund, "name": f"{code} 社区基金", "district": "天河区",
+                                "station": code})
+    open_campaign(server, code, [fund])
     donor = {"name": name, "phone": phone_number, "wants_receipt": False}
     for fen in (5000, 700):
         result = server.push("donation.record", money(str(uuid.uuid4()), fen, station=code,

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
-from tests.browser.steps import back_online, edit_event, enrol_phone
+from tests.browser.steps import back_online, edit_event, enrol_phone, open_campaign
 from tests.helpers import mutation
 
 SHOTS = Path("/work/wt/shots/h18-managers")
@@ -42,6 +42,7 @@ def test_disbursement_chain_reaches_the_inbox_and_leaves_a_history(phones: Any, 
     server.push("fund.create", {"id": fund_id, "name": "石牌社区基金", "district": "天河区",
                                 "station": station, "purpose": "社区帮扶"})
     server.push("project.create", {"id": project_id, "fund_id": fund_id, "name": "耆乐安居"})
+    open_campaign(server, station, [fund_id])
     server.push("fund.seed", {"id": str(uuid.uuid4()), "fund_id": fund_id, "amount_fen": 2_000_000,
                               "note": "种子资金"})
     approver = enrol_phone(phones, server, "approver", "dm-li", "district_manager", district="天河区")

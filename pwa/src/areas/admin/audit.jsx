@@ -16,6 +16,8 @@ export const AUDIT_ACTIONS = [
   'correction.*', 'correction.approve', 'correction.reject', 'person.erase',
   'online.*', 'online.platform_save', 'online.link_set', 'online.statement_import', 'online.statement_book',
   'online.reconcile_book', 'online.reconcile_explain', 'online.nickname_erase',
+  'campaign.*', 'campaign.create', 'campaign.update',
+  'matching_rule.*', 'matching_rule.create', 'matching_rule.update',
 ];
 
 export function auditQuery(filters, before) {

@@ -192,6 +192,8 @@ export const ADMIN_STRINGS = {
   'audit.group.membership': ['角色', 'Roles'],
   'audit.group.disbursement': ['拨付', 'Disbursements'],
   'audit.group.correction': ['捐赠更正', 'Corrections'],
+  'audit.group.campaign': ['募捐活动', 'Campaigns'],
+  'audit.group.matching_rule': ['配捐规则', 'Matching rules'],
   'audit.action.export.donations': ['导出捐赠明细', 'Exported donations'],
   'audit.action.export.fund_statement': ['导出基金流水', 'Exported a fund statement'],
   'audit.action.export.year_summary': ['导出年度总结', 'Exported a year summary'],

@@ -11,7 +11,8 @@ import { act } from '../../state.js';
 import { parseYuan, yuan } from './model.js';
 import { currentSeries, nextReceipt } from './series.js';
 import { useSelection } from './home.jsx';
-import { openCampaigns } from './campaigns.js';
+import { openCampaigns, raisesFor } from './campaigns.js';
+import { defaultFund } from './overlay.js';
 
 const CHIPS = [1000, 5000, 10000, 20000, 50000];
 const METHODS = ['wechat_pay', 'alipay', 'cash', 'bank_transfer', 'other'];
@@ -60,7 +61,12 @@ export function DonationForm({ app, params, query }) {
   // the public fundraising plan the gift is collected under: the event's, else the one open here
   const station = app.view.station.get(pick.station);
   const event = eventId ? app.view.event.get(eventId) : null;
-  const campaigns = openCampaigns(app.view, station);
+  // only those raising for the gift's fund (an undirected gift: the fund that takes it)
+  const giftFund = f.direction === 'fund' ? f.target || null
+    : f.direction === 'project' ? app.view.project.get(f.target)?.fund_id ?? null
+      : defaultFund(app.view, station);
+  const openHere = openCampaigns(app.view, station);
+  const campaigns = openHere.filter((c) => raisesFor(c, giftFund, f.direction === 'project' ? f.target || null : null));
   const campaignId = (f.campaign && campaigns.some((c) => c.id === f.campaign) && f.campaign)
     || (event?.campaign && campaigns.some((c) => c.id === event.campaign) ? event.campaign : '')
     || (campaigns.length === 1 ? campaigns[0].id : '');
@@ -98,7 +104,7 @@ export function DonationForm({ app, params, query }) {
       if (!f.target) return { error: t('don.need_fund') };
       args[f.direction === 'fund' ? 'fund_id' : 'project_id'] = f.target;
     }
-    if (!campaignId) return { error: t(campaigns.length ? 'don.choose_campaign' : 'don.no_campaign') };
+    if (!campaignId) return { error: t(campaigns.length ? 'don.choose_campaign' : openHere.length ? 'don.campaign_not_for_fund' : 'don.no_campaign') };
     args.campaign = campaignId;
     args.receipt = null;
     return { args };
@@ -205,7 +211,7 @@ export function DonationForm({ app, params, query }) {
         ) : campaign ? (
           <p class="muted campaign-line" data-testid="campaign-line">{t('don.campaign')}: {campaign.name} · {campaign.organisation}</p>
         ) : (
-          <p class="notice" data-testid="no-campaign">{t('don.no_campaign')}</p>
+          <p class="notice" data-testid="no-campaign">{t(openHere.length ? 'don.campaign_not_for_fund' : 'don.no_campaign')}</p>
         )}
         <FormStatus form={form} shown={['amount_fen', 'items', 'donor.name', 'donor.organisation', 'donor.phone', 'note']} />
         {!app.online && <p class="muted">{t('don.offline_saved')}</p>}

@@ -68,6 +68,7 @@ export const DONATION_STRINGS = {
   'don.need_donor': ['请填写捐赠人姓名或单位,或选择匿名', "Enter the donor's name or organisation, or choose anonymous"],
   'don.need_fund': ['请选择基金或项目', 'Choose the fund or project'],
   'don.campaign': ['募捐活动', 'Campaign'],
+  'don.campaign_not_for_fund': ['本站点进行中的募捐活动都不为所选基金或项目募集,请改选基金或项目。', 'No campaign open here raises for the chosen fund or project: choose another.'],
   'don.choose_campaign': ['请选择本笔捐赠所属的募捐活动', 'Choose the campaign this gift belongs to'],
   'don.no_campaign': ['本站点今天没有进行中的公开募捐活动,不能接受公众捐赠;请管理者先登记慈善组织的募捐方案。', 'No public fundraising campaign is open at this station today: gifts from the public cannot be taken. Ask a manager to set up the organisation\'s plan.'],
   'don.no_series': ['本机还没有收据号段(需联网一次领取)。可以先不开收据,或联网后再记录。', 'This phone has no receipt series yet (claimed once online). Record without a receipt, or go online first.'],
