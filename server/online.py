@@ -140,18 +140,22 @@ async def statement_upload_route(request: Request[Any, Any, Any], platform: str 
     data = await request.body()
     if not data:
         raise ProtocolError(400, "invalid_file", "没有收到文件", "no file was sent")
+    statement_id = str(uuid7())
+    state = state_of(request)
     if len(data) > online.MAX_BYTES:
+        await audit.record_now(state.db, grant, "online.statement_import", "gift_statement",
+                               statement_id, detail={"platform": platform[:36], "status": "unreadable",
+                                                     "code": "file_too_large", "bytes": len(data)})
         raise ProtocolError(413, "file_too_large",
                             f"文件过大(上限 {online.MAX_BYTES // (1024 * 1024)} MB)",
                             f"the file is too large (at most {online.MAX_BYTES // (1024 * 1024)} MB)")
-    statement_id = str(uuid7())
-    state = state_of(request)
 
     async def work(conn: Any) -> dict[str, Any]:
-        return await online.import_statement(conn, grant, platform, filename, data,
+        return await online.import_statement(conn, grant, platform, filename, data, parsed,
                                              statement_id, now_iso())
 
     try:
+        parsed = await online.parse_for(state.db, platform, data)
         await state.db.run_write(work)
     except ProtocolError as refused:
         if refused.code not in ("forbidden", "not_found"):  # an unreadable file, audited too

@@ -122,6 +122,11 @@ def test_a_file_without_the_columns_or_too_long_is_refused_whole(monkeypatch: py
     with pytest.raises(online.ProtocolError) as big:
         online.parse_statement(statement_csv(ROWS), online.DEFAULT_MAPPING)
     assert big.value.status == 413
+    monkeypatch.setattr(online, "MAX_BYTES", 8 * 1024 * 1024)
+    monkeypatch.setattr(online, "MAX_UNPACKED", 4000)
+    with pytest.raises(online.ProtocolError) as bomb:
+        online.parse_statement(_xlsx([r for r in ROWS] * 20), online.DEFAULT_MAPPING)
+    assert bomb.value.status == 413 and "unpacks" in bomb.value.message.en
     with pytest.raises(online.ProtocolError) as garbage:
         online.parse_statement(b"PK\x03\x04not a zip", online.DEFAULT_MAPPING)
     assert garbage.value.status == 400
@@ -306,6 +311,13 @@ async def test_a_district_manager_books_only_the_funds_of_their_district(api: Ap
     assert preview["counts"]["elsewhere"] == 3 and not preview["bookable"]
     (step,) = await _book_all(api, other, preview["statement"]["id"])
     assert step["booked"] == 0
+    # the city's admin still books them from the same statement
+    admin = api.auth(world.admin.token)
+    again = (await api.http.get(f"{BASE}/statements/{preview['statement']['id']}",
+                                headers=admin)).json()
+    assert again["counts"]["new"] == 3 and again["bookable"]
+    (step,) = await _book_all(api, admin, preview["statement"]["id"])
+    assert step["booked"] == 3
     staff = api.auth(world.staff.token)
     refused = await api.http.post(f"{BASE}/statements", headers=staff, content=statement_csv(ROWS),
                                   params={"platform": "gylm"})
@@ -354,3 +366,61 @@ async def test_erasure_blanks_an_online_donors_nickname(api: Api) -> None:
         report = await verify_fund(conn, world.fund_id)
     assert left == 0 and "小明" not in logged
     assert report is not None and report.ok
+
+
+async def test_an_excel_statement_is_imported_with_exact_fen(api: Api) -> None:
+    world, headers = await _linked_world(api)
+    cells = [("GY-X-1", dt.datetime(2026, 11, 23, 9, 0), 12.3, "甲", PROJECT_LABEL, "微信"),
+             ("GY-X-2", "2026-11-23 10:00:00", "0.07", "乙", FUND_LABEL, "支付宝")]
+    preview = await _upload(api, headers, _xlsx(cells), "statement.xlsx")
+    assert preview["statement"]["file_kind"] == "xlsx"
+    assert [(r["order_no"], r["amount_fen"]) for r in preview["rows"]] == [("GY-X-1", 1230),
+                                                                          ("GY-X-2", 7)]
+    (step,) = await _book_all(api, headers, preview["statement"]["id"])
+    assert step["booked_fen"] == 1237
+    assert world.fund_id
+
+
+async def test_a_file_too_big_is_refused_and_audited(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, headers = await _linked_world(api)
+    monkeypatch.setattr(online, "MAX_BYTES", 200)
+    answer = await api.http.post(f"{BASE}/statements", headers=headers,
+                                 content=statement_csv(ROWS * 3), params={"platform": "gylm"})
+    assert answer.status_code == 413 and answer.json()["code"] == "file_too_large"
+    monkeypatch.setattr(online, "MAX_BYTES", 8 * 1024 * 1024)
+    monkeypatch.setattr(online, "MAX_LINES", 2)
+    answer = await api.http.post(f"{BASE}/statements", headers=headers,
+                                 content=statement_csv(ROWS), params={"platform": "gylm"})
+    assert answer.status_code == 413 and answer.json()["code"] == "too_many_lines"
+    async with api.state.db.read() as conn:
+        details = [r.detail for r in await conn.execute(select(audit_log.c.detail).where(
+            audit_log.c.action == "online.statement_import"))]
+        kept = (await conn.execute(select(func.count()).select_from(online.gift_statements))).scalar()
+    assert len(details) == 2 and all('"unreadable"' in d for d in details)
+    assert '"file_too_large"' in details[0] and '"too_many_lines"' in details[1]
+    assert kept == 0
+
+
+async def test_two_bookings_of_the_same_orders_at_once_book_each_order_once(api: Api) -> None:
+    import anyio
+
+    world, headers = await _linked_world(api)
+    first = await _upload(api, headers, statement_csv(ROWS), "a.csv")
+    second = await _upload(api, headers, statement_csv(ROWS, encoding="gb18030"), "b.csv")
+    admin = api.auth(world.admin.token)
+    answers: list[Any] = []
+
+    async def book(statement: str, who: dict[str, str]) -> None:
+        answers.append(await api.http.post(f"{BASE}/statements/{statement}/book", headers=who,
+                                           json={}))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(book, first["statement"]["id"], headers)
+        group.start_soon(book, second["statement"]["id"], admin)
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert sorted(a.json()["booked"] for a in answers) == [0, 3]
+    fund_side = [e for e in await _online_entries(api) if e["account"].startswith("fund:")]
+    assert sorted(e["amount_fen"] for e in fund_side) == [10, 1230, 10000]
+    async with api.state.db.read() as conn:
+        report = await verify_fund(conn, world.fund_id)
+    assert report is not None and report.ok and report.balance_fen == 11240

@@ -197,6 +197,8 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 
 MAX_BYTES = 8 * 1024 * 1024
 """A statement file larger than this is refused (413): about 80,000 lines of CSV."""
+MAX_UNPACKED = 200 * 1024 * 1024
+"""An Excel workbook's parts, unpacked, at most (a 50,000-line sheet is about 15 MB)."""
 MAX_LINES = 60_000
 """Lines one statement may hold (a month of a busy charity day is under 50,000)."""
 BOOK_CHUNK = 2_000
@@ -350,6 +352,15 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
     try:
+        # a small .xlsx may unpack to gigabytes: the sizes its directory declares are
+        # bounded first (zipfile never yields more than a member's declared size)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_UNPACKED:
+            raise _refuse(413, "file_too_large",
+                          f"Excel 文件解压后过大(上限 {MAX_UNPACKED // (1024 * 1024)} MB)",
+                          f"the Excel file unpacks too large (at most "
+                          f"{MAX_UNPACKED // (1024 * 1024)} MB)")
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise _refuse(400, "invalid_file", "无法读取该 Excel 文件(仅支持 .xlsx)",
@@ -649,7 +660,9 @@ async def preview(conn: AsyncConnection, grant: Grant, statement_id: str) -> dic
         "counts": counts, "amounts_fen": amounts,
         "totals": sorted(totals.values(), key=lambda s: (s["day"], s["project"])),
         "rows": shown, "rows_total": len(rows),
-        "bookable": statement["status"] in ("preview", "booking") and counts["new"] > 0,
+        # a district manager's booking leaves other districts' lines for the city: "booked"
+        # is this statement's state for whoever booked last, not a lock
+        "bookable": statement["status"] != "refused" and counts["new"] > 0,
     }
 
 
@@ -774,14 +787,25 @@ async def set_link(conn: AsyncConnection, grant: Grant, target_kind: str, target
             "platform_id": platform_id, "url": url.strip(), "label": label}
 
 
+async def parse_for(db: Any, platform_id: str, data: bytes) -> Parsed:
+    """Read the statement with its platform's mapping, outside any write transaction (a
+    50,000-line file takes seconds: SQLite's one writer is not held for it) and off the
+    event loop (other requests go on meanwhile)."""
+    import anyio
+
+    async with db.read() as conn:
+        platform = await platform_row(conn, platform_id)
+    return await anyio.to_thread.run_sync(
+        parse_statement, data, mapping_of(platform), platform["time_format"])
+
+
 async def import_statement(conn: AsyncConnection, grant: Grant, platform_id: str,
-                           filename: str, data: bytes, statement_id: str, now: str
-                           ) -> dict[str, Any]:
-    """Parse and keep a statement (nothing is booked): ``preview`` if every line is good,
+                           filename: str, data: bytes, parsed: Parsed, statement_id: str,
+                           now: str) -> dict[str, Any]:
+    """Keep a parsed statement (nothing is booked): ``preview`` if every line is good,
     ``refused`` (with its bad lines named) otherwise. Audited either way."""
     federation(grant)
-    platform = await platform_row(conn, platform_id)
-    parsed = parse_statement(data, mapping_of(platform), platform["time_format"])
+    await platform_row(conn, platform_id)
     targets = await links_of(conn, platform_id)
     status = "refused" if parsed.problem_count else "preview"
     total = sum(line.amount_fen for line in parsed.lines)
@@ -1177,6 +1201,7 @@ __all__ = [
     "nickname_search",
     "online_by_month",
     "online_gifts",
+    "parse_for",
     "parse_statement",
     "platform_links",
     "preview",
