@@ -152,7 +152,9 @@ async def spend(place: Place, amount_fen: int) -> bool:
 async def serve(place: Place, minutes: int, service_type: str = "elder_care",
                 days_ago: float = 1) -> dict[str, Any]:
     log_id = new_id()
-    start = len(place.logs) * 600  # sessions never overlap
+    # sessions never overlap and always lie in the past (a later one further back: a check-in
+    # in the future would fall after the period that ends today)
+    start = -(len(place.logs) + 1) * 300
     await ok(place.staff, "hours.manual", {
         "id": log_id, "activity_id": place.activities[service_type],
         "volunteer_id": place.volunteer_id, "check_in_at": at(days_ago, start),
