@@ -27,6 +27,7 @@ from server import (
     accounts,
     audit,
     client_config,
+    dashboard,
     disclosures,
     enrol,
     erasure,
@@ -34,6 +35,7 @@ from server import (
     files,
     online,
     public,
+    year_summary,
 )
 from server import request_id as rid
 from server.api import JSON, ROUTES, error_response, overloaded_response
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
         *CERTIFICATE_ROUTES, *disclosures.ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
-        *files.ROUTES, *online.ROUTES,
+        *files.ROUTES, *online.ROUTES, *dashboard.ROUTES, *year_summary.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

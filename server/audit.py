@@ -89,6 +89,7 @@ audit_log = Table(
 ACTIONS: dict[str, tuple[str, str]] = {
     "export.donations": ("导出捐赠明细", "exported donations"),
     "export.fund_statement": ("导出基金流水", "exported a fund statement"),
+    "export.year_summary": ("导出年度总结", "exported a year summary"),
     "export.audit": ("导出审计日志", "exported the audit log"),
     "device.revoke_lost": ("停用丢失的设备", "cut off a lost device"),
     "device.revoke": ("停用设备", "revoked a device"),

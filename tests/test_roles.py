@@ -120,6 +120,9 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("http: set own district fund's page on the platform",        N,     N,     N,       Y,            Y),
     ("http: import an online-gift statement (preview)",           N,     N,     N,       Y,            Y),
     ("http: reconcile online gifts against the ledger",           N,     N,     N,       Y,            Y),
+    ("http: the dashboard of own station (and its rows)",         N,     N,     Y,       Y,            Y),
+    ("http: the dashboard of own district",                       N,     N,     N,       Y,            Y),
+    ("http: the dashboard of another district",                   N,     N,     N,       N,            Y),
 ]
 
 REFUSED_AS: dict[str, str] = {
@@ -359,6 +362,13 @@ async def _http_actions(api: Api, token: str, ids: dict[str, str]) -> dict[str, 
             "/api/v1/admin/online/reconcile",
             params={"platform": "gylm", "start": "2026-11-01", "end": "2026-11-30"},
             headers=headers),
+        "http: the dashboard of own station (and its rows)": await api.http.get(
+            "/api/v1/dashboard/rows", params={"station": OWN, "figure": "money_by_month"},
+            headers=headers),
+        "http: the dashboard of own district": await api.http.get(
+            "/api/v1/dashboard", params={"district": TIANHE}, headers=headers),
+        "http: the dashboard of another district": await api.http.get(
+            "/api/v1/dashboard", params={"district": YUEXIU}, headers=headers),
     }
     observed = {}
     for label, response in answers.items():

@@ -81,6 +81,8 @@ SCREENS: list[tuple[str, str]] = [
     ("/admin/audit", "admin"),
     ("/admin/online", "admin"),  # district managers and up: the admin stands for them
     ("/admin/erasure", "admin"),  # district managers and up: the admin stands for them
+    ("/dashboard", "manager"),
+    ("/dashboard/rows", "manager"),
 ]
 SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("staff", "/donations"): "a11y-donations-staff",

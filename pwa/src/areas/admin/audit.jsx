@@ -8,12 +8,11 @@ import { download, getJson } from './api.js';
 import { Console, Status, useSaving } from './ui.jsx';
 
 export const AUDIT_ACTIONS = [
-  'export.*', 'export.donations', 'export.fund_statement', 'export.audit',
+  'export.*', 'export.donations', 'export.fund_statement', 'export.year_summary', 'export.audit',
   'device.*', 'device.revoke_lost', 'device.revoke', 'device.sign_out_request', 'device.sign_out',
   'enrol.*', 'enrol.code_issue', 'enrol.code_use', 'enrol.signup_rotate', 'admin.first_setup',
   'membership.*', 'membership.add', 'membership.end',
   'disbursement.*', 'disbursement.approve', 'disbursement.reject', 'disbursement.pay',
-  'correction.*', 'correction.approve', 'correction.reject', 'person.erase',
   'online.*', 'online.platform_save', 'online.link_set', 'online.statement_import', 'online.statement_book',
   'online.reconcile_book', 'online.reconcile_explain', 'online.nickname_erase',
   'correction.*', 'correction.approve', 'correction.reject', 'person.erase', 'disclosure.publish',

@@ -196,6 +196,7 @@ export const ADMIN_STRINGS = {
   'audit.group.matching_rule': ['配捐规则', 'Matching rules'],
   'audit.action.export.donations': ['导出捐赠明细', 'Exported donations'],
   'audit.action.export.fund_statement': ['导出基金流水', 'Exported a fund statement'],
+  'audit.action.export.year_summary': ['导出年度总结', 'Exported a year summary'],
   'audit.action.export.audit': ['导出审计日志', 'Exported the audit log'],
   'audit.action.device.revoke_lost': ['停用丢失的设备', 'Cut off a lost device'],
   'audit.action.device.revoke': ['停用设备', 'Revoked a device'],
