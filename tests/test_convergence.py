@@ -401,6 +401,7 @@ async def _run_program(
 _examples = itertools.count()
 
 
+@pytest.mark.slow  # 41 programs on each database: about a minute or more
 @settings(
     max_examples=40,
     deadline=None,
