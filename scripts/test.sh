@@ -15,6 +15,6 @@ echo "test: mypy (strict)" >&2
 .venv/bin/mypy                        # files and options: [tool.mypy] in pyproject.toml
 echo "test: pytest" >&2
 # In parallel: CHARITY_TEST_WORKERS processes (default 4: most of a test waits on the
-# database, a server process or the browser, so even 2 cores keep 4 busy). The browser
-# modules run in a few groups of their own (tests/conftest.py); `-n 0` runs in one process.
-exec .venv/bin/python -m pytest -n "${CHARITY_TEST_WORKERS:-4}" --dist loadgroup "$@"
+# database, a server process or the browser, so even 2 cores keep 4 busy); the longest tests
+# go first (tests/conftest.py). `-n 0` runs in one process.
+exec .venv/bin/python -m pytest -n "${CHARITY_TEST_WORKERS:-4}" --dist load "$@"

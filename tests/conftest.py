@@ -253,36 +253,19 @@ async def api(state: AppState) -> AsyncIterator[Api]:
 
 # -- parallel runs (pytest-xdist; ./scripts/test.sh passes -n) ---------------------------------
 
-BROWSER_GROUPS = 3
-"""The browser modules run in this many groups, each on one worker in a row: the package's
-Chromium and server start once per group, not each time a worker switches back to them."""
-
 FIRST = ("test_chaos.py", "test_convergence.py", "test_accessibility.py", "test_contention.py",
          "test_multiworker.py", "test_notify_server.py")
 """Modules of the longest tests, started first so no worker begins one at the end."""
 
 
-@pytest.hookimpl(wrapper=True)  # before xdist's own hook reads the groups off the markers
-def pytest_collection_modifyitems(config: pytest.Config,
-                                  items: list[pytest.Item]) -> Iterator[None]:
-    if getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
-        _for_workers(items)
-    yield
-
-
-def _for_workers(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With workers: the longest tests first, then the browser tests, then the rest. The
+    workers take tests in this order, so each runs its share of browser tests in a row and
+    starts the browser package's Chromium and server once, not again after every switch to
+    another package (their fixtures are package-scoped). One process keeps the order."""
+    if not (getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")):
+        return
     browser = Path(__file__).parent / "browser"
-    modules: dict[Path, list[pytest.Item]] = {}
-    for item in items:
-        if browser in item.path.parents:
-            modules.setdefault(item.path, []).append(item)
-    # longest-first onto the least loaded group, weighing a module by its tests
-    loads = [0] * BROWSER_GROUPS
-    for path, tests in sorted(modules.items(), key=lambda m: (-len(m[1]), str(m[0]))):
-        group = loads.index(min(loads))
-        loads[group] += len(tests) * (8 if path.name in FIRST else 1)
-        for item in tests:
-            item.add_marker(pytest.mark.xdist_group(f"browser-{group}"))
 
     def rank(item: pytest.Item) -> int:
         if item.path.name in FIRST or item.get_closest_marker("slow"):
