@@ -86,6 +86,25 @@ def drop_pg_database(name: str) -> None:
         asyncio.run(_drop_pg_database(name))
 
 
+@contextlib.contextmanager
+def one_cluster_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Held while a test runs a PostgreSQL server of several worker processes: in parallel
+    runs (pytest-xdist) such tests take turns across the workers, so their connection pools
+    together stay well under PostgreSQL's max_connections (100 by default). A file lock in
+    the run's shared temporary folder; in one process it never waits."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' folders (popen-gw0, ...) share this one
+    with open(root / "pg-cluster.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
