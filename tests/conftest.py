@@ -21,15 +21,22 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from server.app import create_app, open_state
 from server.auth import issue_token
 from server.settings import Settings
 from server.state import AppState
 from sync.tables import metadata
+
+# Hypothesis' 200 ms deadline per example is a timing check, not a guarantee: with the suite's
+# workers sharing two cores, an example of a few ms sometimes takes half a second.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 PG_ADMIN_URL = os.environ.get("CHARITY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHARITY_REQUIRE_POSTGRES") == "1"
@@ -45,10 +52,23 @@ def _pg_url(database: str) -> str:
     return f"{base}/{database}"
 
 
-async def _create_pg_database(name: str) -> None:
+async def _admin_connection() -> Any:
+    """A connection to the admin database. When every connection slot is taken (others'
+    tests or benchmarks on the same server) it tries again for a while: failing here fails
+    every PostgreSQL test of the session (the session's database is made here)."""
     import asyncpg
 
-    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql://", "postgres://", 1), timeout=5)
+    url = PG_ADMIN_URL.replace("postgresql://", "postgres://", 1)
+    for _ in range(60):
+        try:
+            return await asyncpg.connect(url, timeout=5)
+        except asyncpg.exceptions.TooManyConnectionsError:
+            await asyncio.sleep(1)
+    return await asyncpg.connect(url, timeout=5)
+
+
+async def _create_pg_database(name: str) -> None:
+    conn = await _admin_connection()
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -57,9 +77,7 @@ async def _create_pg_database(name: str) -> None:
 
 
 async def _drop_pg_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql://", "postgres://", 1), timeout=5)
+    conn = await _admin_connection()
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
