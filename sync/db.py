@@ -20,7 +20,6 @@ import random
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -507,7 +506,7 @@ class Checkpointer:
     def __init__(self, path: str) -> None:
         self._path = path
         self._wake = threading.Event()
-        self._stop = False
+        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.frames = 0
@@ -532,16 +531,18 @@ class Checkpointer:
             self.frames = int(frames)
 
     def _run(self) -> None:
-        while not self._stop:
+        while not self._stop.is_set():
             self._wake.wait()
             self._wake.clear()
-            if self._stop:
+            if self._stop.is_set():
                 break
             self._checkpoint("PASSIVE")
-            time.sleep(self.PAUSE)
+            # the pause between passes, cut short by close() (which no longer waits it out)
+            if self._stop.wait(self.PAUSE):
+                break
 
     def close(self) -> None:
-        self._stop = True
+        self._stop.set()
         self._wake.set()
         self._thread.join(timeout=30)
         self._checkpoint("TRUNCATE")

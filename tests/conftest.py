@@ -21,15 +21,22 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from server.app import create_app, open_state
 from server.auth import issue_token
 from server.settings import Settings
 from server.state import AppState
 from sync.tables import metadata
+
+# Hypothesis' 200 ms deadline per example is a timing check, not a guarantee: with the suite's
+# workers sharing two cores, an example of a few ms sometimes takes half a second.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 PG_ADMIN_URL = os.environ.get("CHARITY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHARITY_REQUIRE_POSTGRES") == "1"
@@ -45,10 +52,23 @@ def _pg_url(database: str) -> str:
     return f"{base}/{database}"
 
 
-async def _create_pg_database(name: str) -> None:
+async def _admin_connection() -> Any:
+    """A connection to the admin database. When every connection slot is taken (others'
+    tests or benchmarks on the same server) it tries again for a while: failing here fails
+    every PostgreSQL test of the session (the session's database is made here)."""
     import asyncpg
 
-    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql://", "postgres://", 1), timeout=5)
+    url = PG_ADMIN_URL.replace("postgresql://", "postgres://", 1)
+    for _ in range(60):
+        try:
+            return await asyncpg.connect(url, timeout=5)
+        except asyncpg.exceptions.TooManyConnectionsError:
+            await asyncio.sleep(1)
+    return await asyncpg.connect(url, timeout=5)
+
+
+async def _create_pg_database(name: str) -> None:
+    conn = await _admin_connection()
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -57,9 +77,7 @@ async def _create_pg_database(name: str) -> None:
 
 
 async def _drop_pg_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql://", "postgres://", 1), timeout=5)
+    conn = await _admin_connection()
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -86,6 +104,25 @@ def drop_pg_database(name: str) -> None:
         asyncio.run(_drop_pg_database(name))
 
 
+@contextlib.contextmanager
+def one_cluster_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Held while a test runs a PostgreSQL server of several worker processes: in parallel
+    runs (pytest-xdist) such tests take turns across the workers, so their connection pools
+    together stay well under PostgreSQL's max_connections (100 by default). A file lock in
+    the run's shared temporary folder; in one process it never waits."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' folders (popen-gw0, ...) share this one
+    with open(root / "pg-cluster.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
@@ -104,12 +141,40 @@ def pg_database_url() -> Iterator[str]:
     yield url
 
 
+def _written_tables_sql() -> str:
+    """One query naming the tables a test may have changed: those with a row, and those
+    whose own sequence has been drawn from (``last_value`` is NULL only after a restart),
+    e.g. rows inserted and deleted again."""
+    names = [t.name for t in metadata.sorted_tables]
+    rows = ", ".join(f"('{n}', EXISTS (SELECT 1 FROM \"{n}\"))" for n in names)
+    listed = ", ".join(f"'{n}'" for n in names)
+    return (
+        f"SELECT name FROM (VALUES {rows}) AS t(name, used) WHERE used "
+        "UNION SELECT owner.relname FROM pg_sequences AS ps "
+        "JOIN pg_class AS seq ON seq.relname = ps.sequencename AND seq.relkind = 'S' "
+        "JOIN pg_namespace AS ns ON ns.oid = seq.relnamespace AND ns.nspname = ps.schemaname "
+        "JOIN pg_depend AS dep ON dep.objid = seq.oid AND dep.classid = 'pg_class'::regclass "
+        "AND dep.refclassid = 'pg_class'::regclass "
+        "JOIN pg_class AS owner ON owner.oid = dep.refobjid "
+        f"WHERE ps.schemaname = current_schema() AND ps.last_value IS NOT NULL "
+        f"AND owner.relname IN ({listed})"
+    )
+
+
 async def _truncate_pg(state: AppState) -> None:
+    """Every table of ``metadata`` empty and its sequences restarted, then the three
+    ``sync_state`` counters at 0: the state a test starts from.
+
+    Only the tables that need it are truncated (see ``_written_tables_sql``; CASCADE takes
+    along empty tables whose foreign keys point at them): a TRUNCATE costs file operations
+    and a synced commit per table, and most tests touch a handful of the ~45 tables."""
     from sqlalchemy import text
 
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     async with state.db.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+        written = [row[0] for row in await conn.execute(text(_written_tables_sql()))]
+        if written:
+            names = ", ".join(f'"{name}"' for name in sorted(written))
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         await conn.execute(
             text(
                 "INSERT INTO sync_state (key, int_value) VALUES "
@@ -129,7 +194,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite database, made once per session. Migrating a new file costs about a
     second, and several hundred tests need one: each starts from a copy instead (the same
-    schema and start state, ``open_state`` still checks the migrations)."""
+    schema and start state)."""
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "charity.db"
 
@@ -152,7 +217,10 @@ async def state(database_url: str, tmp_path: Path,
                 if Path(f"{sqlite_template}{suffix}").exists():
                     shutil.copyfile(f"{sqlite_template}{suffix}", f"{target}{suffix}")
     settings = Settings(data_dir=tmp_path, database_url=database_url, serve_static=False)
-    opened = await open_state(settings)
+    # Both databases were migrated once per session (``sqlite_template``, by ``open_state``
+    # itself; ``pg_database_url``): checking the migrations and running ANALYZE again for
+    # every test cost 0.1-1 s each and found nothing new.
+    opened = await open_state(settings, run_migrations=False)
     if opened.db.is_postgres:
         await _truncate_pg(opened)
     yield opened
@@ -218,3 +286,27 @@ async def api(state: AppState) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield Api(state, http)
+
+
+# -- parallel runs (pytest-xdist; ./scripts/test.sh passes -n) ---------------------------------
+
+FIRST = ("test_chaos.py", "test_convergence.py", "test_accessibility.py", "test_contention.py",
+         "test_multiworker.py", "test_notify_server.py")
+"""Modules of the longest tests, started first so no worker begins one at the end."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With workers: the longest tests first, then the browser tests, then the rest. The
+    workers take tests in this order, so each runs its share of browser tests in a row and
+    starts the browser package's Chromium and server once, not again after every switch to
+    another package (their fixtures are package-scoped). One process keeps the order."""
+    if not (getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")):
+        return
+    browser = Path(__file__).parent / "browser"
+
+    def rank(item: pytest.Item) -> int:
+        if item.path.name in FIRST or item.get_closest_marker("slow"):
+            return 0
+        return 1 if browser in item.path.parents else 2
+
+    items.sort(key=rank)  # stable: each module keeps its order

@@ -249,7 +249,8 @@ class Site:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
+def site(request: pytest.FixtureRequest, tmp_path: Path,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """An empty, migrated database of this test's own."""
     kind = request.param
     data_dir = tmp_path / "server"
@@ -268,9 +269,13 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
         url = conftest._pg_url(name)
     done = run_cli(["migrate"], database_url=url, data_dir=data_dir)
     assert done.returncode == 0, done.stdout + done.stderr
+    turn = contextlib.ExitStack()
     try:
+        if kind == "postgres":  # four server workers: one such test at a time across a run
+            turn.enter_context(conftest.one_cluster_at_a_time(tmp_path_factory))
         yield Site(kind, url, data_dir)
     finally:
+        turn.close()
         if kind == "postgres":
             with contextlib.suppress(Exception):
                 asyncio.run(_drop_pg(name))

@@ -13,6 +13,7 @@ reruns the server logged (``sync.db``/``sync.push``: "rerun of a write transacti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import random
@@ -85,7 +86,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     name = f"charity_contention_{os.getpid()}"
     url = conftest.fresh_pg_database(name)
     server = ServerProcess(database_url=url, data_dir=tmp_path_factory.mktemp("contention"), workers=WORKERS)
+    turn = contextlib.ExitStack()
     try:
+        turn.enter_context(conftest.one_cluster_at_a_time(tmp_path_factory))
         server.start(timeout=45)
         specs = {"admin": ("root", "admin")}
         specs.update({f"mgr{i}": (f"mgr-{i}", "manager") for i in range(MANAGERS)})
@@ -94,6 +97,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield Cluster(server, name, url, tokens)
     finally:
         server.stop()
+        turn.close()
         conftest.drop_pg_database(name)
 
 

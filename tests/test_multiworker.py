@@ -7,6 +7,7 @@ database of this module's own; clients speak real HTTP to 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -58,7 +59,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     url = conftest.fresh_pg_database(name)
     data_dir = tmp_path_factory.mktemp("multiworker")
     server = ServerProcess(database_url=url, data_dir=data_dir, workers=WORKERS)
+    turn = contextlib.ExitStack()
     try:
+        turn.enter_context(conftest.one_cluster_at_a_time(tmp_path_factory))
         server.start(timeout=45)
         c = Cluster(server, url)
         # one token through the CLI (as an operator would), the rest directly
@@ -87,6 +90,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield c
     finally:
         server.stop()
+        turn.close()
         conftest.drop_pg_database(name)
 
 

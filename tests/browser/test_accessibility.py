@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -283,6 +284,7 @@ def fund_page_on_a_phone(page: Page, audit: Audit) -> None:
     expect(page.get_by_role("columnheader", name=re.compile("fund's share"))).to_have_count(1)
 
 
+@pytest.mark.slow  # every screen for four roles, then the public pages: about a minute
 def test_every_screen_and_public_page_has_no_serious_violations(browser: Any, server: Server) -> None:
     ids = seed(server)
     audit = Audit()
