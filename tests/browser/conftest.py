@@ -123,8 +123,8 @@ class Server:
             else:
                 time.sleep(0.1)
 
-    def station(self, code: str) -> None:
-        self.push("station.create", {"code": code, "name": f"{code} 社工站", "district": "天河区"})
+    def station(self, code: str, district: str = "天河区") -> None:
+        self.push("station.create", {"code": code, "name": f"{code} 社工站", "district": district})
 
     def event(self, station: str, title: str, date: str = "2026-12-05", **extra: Any) -> str:
         event_id = str(uuid.uuid4())

@@ -120,9 +120,10 @@ def wait_for_series(phone: Phone) -> str:
     return series.inner_text().split("收据号段 ")[1].strip()
 
 
-def seed_volunteer(server: Server, station: str, user: str, name: str) -> str:
+def seed_volunteer(server: Server, station: str, user: str, name: str,
+                   district: str = "天河区") -> str:
     """A station, a registered volunteer and today's service activity; returns its id."""
-    server.station(station)
+    server.station(station, district)
     server.push("volunteer.register", {"user_id": user, "name": name, "stations": [station]})
     activity = str(uuid.uuid4())
     server.push("activity.create", {"id": activity, "station": station, "title": "社区敬老探访",

@@ -270,6 +270,21 @@ def _story(server: FirstStart, new_phone: Any, tmp_path: Path) -> None:
     save(admin, "seed-form", {"amount": "1000", "note": "开办资金"}, {"fund_id": {"label": "助老基金"}})
     save(admin, "project-form", {"name": "长者饭堂"}, {"fund_id": {"label": "助老基金"}})
     expect(page.get_by_test_id("admin-fund").filter(has_text="助老基金")).to_contain_text("1,000.00")
+    # gifts from the public are taken only under a qualified organisation's filed plan
+    open_section(admin, "campaigns")
+    page.get_by_test_id("campaign-form-open").click()
+    box = page.get_by_test_id("campaign-form")
+    for name, value in {"name": "越秀区慈善日募捐", "organisation": "广州市越秀区慈善会",
+                        "organisation_code": "53440104MJK582938B",
+                        "certificate_number": "穗民公募字〔2024〕015号",
+                        "filing_number": "53440104MJK582938B26001",
+                        "purpose": "为社区长者募集资金", "starts_on": "2020-01-01",
+                        "ends_on": "2099-12-31", "target": "50000"}.items():
+        box.locator(f"[name='{name}']").fill(value)
+    box.locator("select[name=district]").select_option(district)
+    box.locator("input[name^='fund:']").first.check()
+    page.get_by_test_id("campaign-form-submit").click()
+    expect(page.get_by_test_id("campaign-form-status")).to_have_attribute("data-tone", "ok")
     open_section(admin, "timebank")
     pick_station(admin, code)
     save(admin, "item-form", {"title": "大米 5kg", "cost": "3", "stock": "5"}, {"kind": "goods"})

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SHOTS, Phone, Server
 
-STATION = "DC-001"
+STATION = "DQ-001"
 
 
 def backdate_fund(server: Server, fund_id: str, created_at: str) -> None:
