@@ -30,9 +30,11 @@ from tests.devices import fresh_snapshot
 from tests.helpers import (
     campaign_args,
     event_args,
+    file_ref,
     mutation,
     new_id,
     online_platform,
+    photo_bytes,
     statement_csv,
     station_args,
 )
@@ -56,6 +58,8 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: event.create at another station in the district",     N,     N,     N,       Y,            Y),
     ("push: event.create in another district",                    N,     N,     N,       N,            Y),
     ("push: event.delete at own station",                         N,     N,     Y,       Y,            Y),
+    ("push: attachment.add to an event of own station",           N,     Y,     Y,       Y,            Y),
+    ("push: attachment.add to an event of another district",      N,     N,     N,       N,            Y),
     ("push: station.create in own district",                      N,     N,     N,       Y,            Y),
     ("push: station.create in another district",                  N,     N,     N,       N,            Y),
     ("push: conflict.resolve at own station",                     N,     N,     Y,       Y,            Y),
@@ -442,6 +446,10 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
         ("push: event.create at another station in the district", "event.create", event_args(new_id(), NEAR)),
         ("push: event.create in another district", "event.create", event_args(new_id(), FAR)),
         ("push: event.delete at own station", "event.delete", {"id": ids["doomed"]}),
+        ("push: attachment.add to an event of own station", "attachment.add", {
+            "record_type": "event", "record_id": ids["own"], "attachments": [file_ref(photo_bytes(1))]}),
+        ("push: attachment.add to an event of another district", "attachment.add", {
+            "record_type": "event", "record_id": ids["far"], "attachments": [file_ref(photo_bytes(2))]}),
         ("push: station.create in own district", "station.create", station_args("TH-099", TIANHE, "新站")),
         ("push: station.create in another district", "station.create", station_args("YX-099", YUEXIU, "新站")),
         ("push: conflict.resolve at own station", "conflict.resolve",
