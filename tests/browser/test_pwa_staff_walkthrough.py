@@ -42,6 +42,16 @@ DRAFTS = """() => new Promise((done) => {
   };
 })"""
 
+DRAFT_HOLDS = """(text) => new Promise((done) => {
+  const open = indexedDB.open('charity');
+  open.onsuccess = () => {
+    const rows = open.result.transaction('meta').objectStore('meta').getAll();
+    rows.onsuccess = () => done(rows.result.some((r) => r && r.saved_at && JSON.stringify(r.value).includes(text)));
+  };
+})"""
+"""Whether a draft holds ``text``: each keystroke is its own put, so the first draft row can
+land before the last field typed does."""
+
 
 def test_receipt_has_date_holder_official_note_and_public_check_names_station(phones: Any, server: Server) -> None:
     code = f"RC-{uuid.uuid4().hex[:6].upper()}"
@@ -120,6 +130,7 @@ def test_draft_survives_a_reload_until_saved_or_discarded(phones: Any, server: S
         page.locator("input[name=donor-name]").fill("张三")
         page.locator("input[name=donor-phone]").fill("13800000000")
         eventually(page, DRAFTS, 1)
+        eventually(page, f"() => ({DRAFT_HOLDS})('13800000000')", True)
 
     half_typed("88.50")
     page.reload()
@@ -154,6 +165,7 @@ def test_draft_survives_a_reload_until_saved_or_discarded(phones: Any, server: S
     page.get_by_test_id("open-correction").click()
     page.locator("input[name=reason]").fill("捐赠人要求撤回,已退回现金")
     eventually(page, DRAFTS, 1)
+    eventually(page, f"() => ({DRAFT_HOLDS})('已退回现金')", True)
     page.reload()
     expect(page.get_by_test_id("correction-form").get_by_test_id("draft-restored")).to_be_visible()
     expect(page.locator("input[name=reason]")).to_have_value("捐赠人要求撤回,已退回现金")
