@@ -90,7 +90,8 @@ async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppS
         clock=HybridLogicalClock(node="server"),
         broker=PokeBroker(),
         gate=RequestGate(
-            settings.max_active_requests, settings.max_queued_requests, settings.retry_after_seconds
+            settings.max_active_requests, settings.max_queued_requests, settings.retry_after_seconds,
+            settings.max_queue_wait_seconds or None,
         ),
         push_limits=PushLimits(max_batch=settings.max_batch, min_protocol=settings.min_protocol),
         limiter=RateLimiter.from_settings(settings),

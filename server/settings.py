@@ -45,6 +45,9 @@ class Settings:
     max_queued_requests: int = 1024
     """Sync requests allowed to wait; beyond this the server answers 503 with Retry-After."""
     retry_after_seconds: int = 2
+    max_queue_wait_seconds: float = 10.0
+    """A sync request that waited this long for a slot is answered 503 with Retry-After (0: wait
+    as long as it takes)."""
     min_protocol: int = 1
     """Oldest protocol accepted for pull (and for an empty push): older clients get 426."""
     retention_days: int = 30
