@@ -19,7 +19,7 @@ import { BackTo, Missing, ProgressBar } from './parts.jsx';
 const SHOWN = 5;
 /** A day ("2026-11-28", taken offline) or a moment. */
 const whenOf = (s) => (s && s.length === 10 ? dateLabel(s) : timeOf(s));
-const SAVED = ['created', 'report', 'visit', 'indicator', 'tranche', 'evaluation'];
+const SAVED = ['created', 'report', 'visit', 'indicator', 'tranche', 'evaluation', 'grant'];
 
 export function ProjectDetail({ app, params, query }) {
   const [id] = params;
@@ -114,9 +114,18 @@ function Tranches({ app, p, fund, runs }) {
   const me = app.meta.me;
   const grant = grantOf(app.view, p.id);
   const tranches = tranchesOf(app.view, p.id);
-  if (!grant && !tranches.length) return null;
-  const paid = tranches.filter((tr) => trancheState(app.view, tr) === 'paid').reduce((s, tr) => s + tr.amount_fen, 0);
   const federation = holdsProjectFund(me, fund);
+  if (!grant && !tranches.length) {
+    if (!federation || p.status === 'closed') return null;
+    return (
+      <section data-testid="tranches">
+        <h2>{t('sp.grant')}</h2>
+        <p class="muted">{t('sp.no_grant')}</p>
+        <a class="button block" href={`#/projects/${p.id}/grant`} data-testid="go-grant">{t('sp.grant_sign')}</a>
+      </section>
+    );
+  }
+  const paid = tranches.filter((tr) => trancheState(app.view, tr) === 'paid').reduce((s, tr) => s + tr.amount_fen, 0);
   return (
     <section data-testid="tranches">
       <h2>{t('sp.grant')}</h2>

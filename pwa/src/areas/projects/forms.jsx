@@ -12,7 +12,9 @@ import { useDraft, useSubmit } from '../../ui/forms.js';
 import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { PhotoPicker } from '../../ui/photos.jsx';
 import { todayIso, yuan } from '../../ui/format.js';
-import { RATINGS, SCORE_KEYS, grantOf, indicatorRows, mayEvaluate, milestonesOf, parseNumber, quarterOf } from './model.js';
+import { RATINGS, SCORE_KEYS, grantOf, holdsProjectFund, indicatorRows, mayEvaluate, milestonesOf, parseNumber, quarterOf } from './model.js';
+import { parseYuan as parseYuanText } from '../donations/model.js';
+import { newId } from '../../sync/ids.js';
 import { BackTo, Missing } from './parts.jsx';
 
 function Segmented({ name, value, options, onChange, label }) {
@@ -326,6 +328,79 @@ export function EvaluateForm({ app, params }) {
         <p class="muted fine">{t('sp.spent_from_ledger')}</p>
         <FormStatus form={form} shown={['scores', 'conclusion', 'public_summary']} showSaved={false} />
         <div class="sticky-save"><SaveButton form={form} label={t('sp.save_evaluation')} testid="save-evaluation" /></div>
+      </form>
+    </Screen>
+  );
+}
+
+// ---- the grant agreement of a brand project ------------------------------------------------
+
+const blankTranche = () => ({ amount: '', milestone: '' });
+
+/** The fund's managers sign a brand project's grant (协议资助): its amount and tranches, each
+ *  tied to a milestone or not (an advance). A micro-venture's grant comes from its round. */
+export function GrantForm({ app, params }) {
+  const p = useProject(app, params);
+  const blank = { amount: '', signed: todayIso(), tranches: [blankTranche()] };
+  const [f, setF] = useState(blank);
+  const form = useSubmit();
+  const draft = useDraft(app.meta.me, `grant.create:${params[0]}`, f, setF, blank);
+  if (!p) return <Missing />;
+  const fund = app.view.fund.get(p.fund_id);
+  const milestones = milestonesOf(app.view, p.id);
+  const set = (patch) => { setF({ ...f, ...patch }); form.clear(); };
+  const setTranche = (i, patch) => set({ tranches: f.tranches.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
+  const amount = parseYuanText(f.amount);
+  const sum = f.tranches.reduce((s, x) => s + (parseYuanText(x.amount) || 0), 0);
+  if (grantOf(app.view, p.id)) return <Screen p={p} title={t('sp.grant_sign')} testid="grant-form"><p class="notice">{t('sp.grant_exists')}</p></Screen>;
+  if (!holdsProjectFund(app.meta.me, fund)) return <Screen p={p} title={t('sp.grant_sign')} testid="grant-form"><p class="notice">{t('sp.grant_who')}</p></Screen>;
+  function submit(e) {
+    e.preventDefault();
+    return form.run(async (intent) => {
+      if (amount === null) return form.showFields({ amount_fen: { zh: '请输入金额,例如 20000', en: 'Enter an amount, e.g. 20000' } });
+      const tranches = [];
+      for (const [i, x] of f.tranches.entries()) {
+        if (!x.amount.trim()) continue;
+        const fen = parseYuanText(x.amount);
+        if (fen === null) return form.showFields({ [`tranches.${i}`]: { zh: '请输入这一期的金额', en: "Enter this tranche's amount" } });
+        tranches.push({ id: intent.extra[`t${i}`] || (intent.extra[`t${i}`] = newId()), amount_fen: fen, milestone_id: x.milestone || null });
+      }
+      if (sum > amount) return form.showFields({ tranches: { zh: `分期总额 ¥${yuan(sum)} 超过资助金额 ¥${yuan(amount)}`, en: `The tranches (¥${yuan(sum)}) exceed the grant (¥${yuan(amount)})` } });
+      await act('grant.create', { id: intent.id, project_id: p.id, amount_fen: amount, signed_at: f.signed, tranches }, 1, { key: intent.key });
+      await draft.done();
+      back(p, 'grant');
+      return true;
+    });
+  }
+  return (
+    <Screen p={p} title={t('sp.grant_sign')} testid="grant-form">
+      <p class="muted">{t('sp.grant_hint', { fund: fund?.name || '' })}</p>
+      <form onSubmit={submit}>
+        <DraftNote draft={draft} />
+        <label>{t('sp.grant_total')}<input name="amount" inputMode="decimal" value={f.amount} onInput={(e) => set({ amount: e.currentTarget.value })} /></label>
+        <FieldError fields={form.fields} path="amount_fen" />
+        <label>{t('sp.signed_on')}<input name="signed" type="date" value={f.signed} onInput={(e) => set({ signed: e.currentTarget.value })} /></label>
+        <FieldError fields={form.fields} path="signed_at" />
+        <fieldset class="rows" data-testid="tranche-rows">
+          <legend>{t('sp.tranches')} · <span class={amount !== null && sum > amount ? 'bad' : ''} data-testid="tranche-sum">¥{yuan(sum)}{amount !== null ? ` / ¥${yuan(amount)}` : ''}</span></legend>
+          {f.tranches.map((x, i) => (
+            <div class="sub-row" key={i} data-testid="tranche-row">
+              <div class="row">
+                <label>{t('sp.tranche_n', { n: i + 1 })}<input name={`tr-amount-${i}`} inputMode="decimal" value={x.amount} onInput={(e) => setTranche(i, { amount: e.currentTarget.value })} /></label>
+                <label>{t('sp.milestone')}<select name={`tr-milestone-${i}`} value={x.milestone} onChange={(e) => setTranche(i, { milestone: e.currentTarget.value })}>
+                  <option value="">{t('sp.no_milestone')}</option>
+                  {milestones.map((m) => <option key={m.id} value={m.id}>{m.title}</option>)}
+                </select></label>
+              </div>
+              <FieldError fields={form.fields} path={`tranches.${i}`} />
+              {f.tranches.length > 1 && <button type="button" class="small" onClick={() => set({ tranches: f.tranches.filter((_, j) => j !== i) })}>{t('sp.remove_row')}</button>}
+            </div>
+          ))}
+          <FieldError fields={form.fields} path="tranches" />
+          <button type="button" class="block" data-testid="add-tranche" onClick={() => set({ tranches: [...f.tranches, blankTranche()] })}>{t('sp.add_tranche')}</button>
+        </fieldset>
+        <FormStatus form={form} shown={['amount_fen', 'signed_at', 'tranches']} showSaved={false} />
+        <div class="sticky-save"><SaveButton form={form} label={t('sp.save_grant')} testid="save-grant" /></div>
       </form>
     </Screen>
   );

@@ -22,6 +22,7 @@ export const PROJECTS_AREA = {
     { pattern: /^\/projects\/([^/]+)\/visit$/, screen: lazy('VisitForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/indicator$/, screen: lazy('IndicatorForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/tranche\/([^/]+)$/, screen: lazy('TrancheForm'), tab: 'donations', minRole: 'staff' },
+    { pattern: /^\/projects\/([^/]+)\/grant$/, screen: lazy('GrantForm'), tab: 'donations', minRole: 'manager' },
     { pattern: /^\/projects\/([^/]+)\/evaluate$/, screen: lazy('EvaluateForm'), tab: 'donations', minRole: 'manager' },
     // Also where a notification's url leads (a visit's follow-up due, a tranche waiting).
     { pattern: /^\/projects\/([^/]+)$/, screen: lazy('ProjectDetail'), tab: 'donations', minRole: 'staff' },

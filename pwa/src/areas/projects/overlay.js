@@ -76,6 +76,22 @@ export const PROJECTS_OVERLAY = {
       value: Number(args.value), by: me?.user ?? '', at: m.created_at, ...place(view.service_project.get(args.project_id)), pending: true,
     });
   },
+  // A brand project's grant (a micro-venture's is made from its round's result: the server
+  // makes the project too, which the phone cannot know before it answers).
+  'grant.create'(view, args, m, me) {
+    const project = view.service_project.get(args.project_id);
+    if (args.proposal_id || !project) return;
+    view.grant.set(args.id, {
+      id: args.id, project_id: args.project_id, fund_id: project.fund_id, ...place(project),
+      amount_fen: args.amount_fen, signed_at: args.signed_at, signed_by: me?.user ?? '', created_at: m.created_at, pending: true,
+    });
+    for (const plan of args.tranches || []) {
+      view.grant_tranche.set(plan.id, {
+        id: plan.id, grant_id: args.id, project_id: args.project_id, milestone_id: plan.milestone_id ?? null,
+        amount_fen: plan.amount_fen, status: 'planned', disbursement_id: null, ...place(project), updated_at: m.created_at, pending: true,
+      });
+    }
+  },
   'tranche.request'(view, args, m, me) {
     const tranche = view.grant_tranche.get(args.id);
     if (!tranche || !['planned', 'rejected'].includes(tranche.status)) return;
