@@ -84,6 +84,16 @@ SCREENS: list[tuple[str, str]] = [
     ("/admin/erasure", "admin"),  # district managers and up: the admin stands for them
     ("/dashboard", "manager"),
     ("/dashboard/rows", "manager"),
+    ("/projects", "staff"),
+    ("/projects/new", "staff"),
+    ("/projects/{service_project}", "staff"),
+    ("/projects/{service_project}/report", "staff"),
+    ("/projects/{service_project}/feedback", "staff"),
+    ("/projects/{service_project}/visit", "staff"),
+    ("/projects/{service_project}/indicator", "staff"),
+    ("/projects/{service_project}/tranche/{tranche}", "staff"),
+    ("/projects/{service_project}/grant", "manager"),
+    ("/projects/{service_project}/evaluate", "manager"),
 ]
 SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("staff", "/donations"): "a11y-donations-staff",
@@ -174,7 +184,8 @@ def test_every_route_of_the_router_is_checked() -> None:
                 for m in re.finditer(r"pattern:\s*/(\^.*?\$)/", text)]
     assert len(patterns) > 20, patterns
     paths = [path.format(event="e1", donation="d1", receipt="r1", correction="c1",
-                         conflict="k1", person="p1", fund="f1") for path, _ in SCREENS] + OPEN_SCREENS
+                         conflict="k1", person="p1", fund="f1",
+                         service_project="s1", tranche="t1") for path, _ in SCREENS] + OPEN_SCREENS
     unchecked = [p for p in patterns if not any(re.fullmatch(p, path) for path in paths)]
     assert not unchecked, f"routes with no screen in SCREENS: {unchecked}"
 
@@ -224,6 +235,26 @@ def seed(server: Server) -> dict[str, str]:
         "attachments": [upload_photo(server, manager)]})  # above the invoice line: paid with its invoice
     push_as(server, district, "disbursement.decide", {"id": disbursement, "decision": "approve"})
     server.push("disbursement.pay", {"id": disbursement, "reference": "工行转账 0042"})
+    # A brand service project with a milestone done, a grant with a planned tranche, a
+    # report, feedback and a visit (the project screens, pwa/src/areas/projects).
+    ids["service_project"], milestone = str(uuid.uuid4()), str(uuid.uuid4())
+    push_as(server, staff, "service_project.create", {
+        "id": ids["service_project"], "fund_id": fund, "station": STATION, "category": "elderly",
+        "name": "耆乐安居 · 无障碍", "summary": "为高龄老人入户评估居家安全。",
+        "indicators": [{"key": "i1", "name": "入户评估", "unit": "户", "target": 40}],
+        "milestones": [{"id": milestone, "title": "入户评估", "weight": 100}]})
+    ids["tranche"] = str(uuid.uuid4())
+    push_as(server, district, "grant.create", {
+        "id": str(uuid.uuid4()), "project_id": ids["service_project"], "amount_fen": 100_000,
+        "signed_at": "2026-11-01", "tranches": [{"id": ids["tranche"], "amount_fen": 100_000}]})
+    push_as(server, staff, "progress.report", {
+        "id": str(uuid.uuid4()), "project_id": ids["service_project"], "milestone_id": milestone,
+        "progress": 50, "text": "已评估 20 户"})
+    push_as(server, staff, "feedback.record", {
+        "id": str(uuid.uuid4()), "project_id": ids["service_project"], "score": 5, "comment": "很好"})
+    push_as(server, staff, "visit.record", {
+        "id": str(uuid.uuid4()), "project_id": ids["service_project"], "visited_on": "2026-11-20",
+        "rating": "good", "findings": "台账齐全", "follow_up": "补照片", "follow_up_due": "2026-12-05"})
     # An edit of the event's date made from an older version than the stored one (as an
     # offline phone's): the manager gets a conflict to review.
     push_as(server, staff, "event.update", {"id": ids["event"], "fields": {"date": "2026-12-06"}})
