@@ -386,7 +386,7 @@ export function GrantForm({ app, params }) {
           {f.tranches.map((x, i) => (
             <div class="sub-row" key={i} data-testid="tranche-row">
               <div class="row">
-                <label>{t('sp.tranche_n', { n: i + 1 })}<input name={`tr-amount-${i}`} inputMode="decimal" value={x.amount} onInput={(e) => setTranche(i, { amount: e.currentTarget.value })} /></label>
+                <label>{t('sp.tranche_yuan', { n: i + 1 })}<input name={`tr-amount-${i}`} inputMode="decimal" value={x.amount} onInput={(e) => setTranche(i, { amount: e.currentTarget.value })} /></label>
                 <label>{t('sp.milestone')}<select name={`tr-milestone-${i}`} value={x.milestone} onChange={(e) => setTranche(i, { milestone: e.currentTarget.value })}>
                   <option value="">{t('sp.no_milestone')}</option>
                   {milestones.map((m) => <option key={m.id} value={m.id}>{m.title}</option>)}
