@@ -119,6 +119,11 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "matching_rule.create": ("设立配捐规则", "set up a matching rule"),
     "matching_rule.update": ("修改配捐规则", "edited a matching rule"),
     "disclosure.publish": ("公开信息披露报告", "published a disclosure report"),
+    "grant.create": ("签订项目资助协议", "signed a project grant"),
+    "tranche.add": ("追加资助分期", "added a grant tranche"),
+    "evaluation.submit": ("提交项目评估", "submitted a project evaluation"),
+    "service_project.close": ("服务项目结项", "closed a service project"),
+    "export.evaluation": ("下载项目评估报告", "downloaded a project evaluation report"),
 }
 """Every action code the log may hold, with its label (Chinese, English). ``record`` and
 ``stage`` refuse a code not listed here, so a misspelt one fails its tests."""
