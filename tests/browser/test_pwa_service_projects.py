@@ -157,6 +157,11 @@ def test_brand_project_from_creation_to_evaluation(phones: Any, server: Server, 
     expect(page.get_by_test_id("tranche-amount")).to_have_text("¥12,000.00")
     page.locator("input[name=payee]").fill("荔湾安居服务社")
     page.locator("input[name=purpose]").fill("第二期:入户评估完成")
+    # above the invoice line: the invoice photo goes with the request (paid only once it arrived)
+    expect(page.get_by_test_id("tranche-invoice")).to_contain_text("须先上传发票")
+    invoice = camera_photo(tmp_path / "invoice.jpg", size=(1200, 1600), orientation=1)
+    page.get_by_test_id("tranche-invoice-pick").set_input_files(str(invoice))
+    expect(page.get_by_test_id("tranche-invoice").get_by_test_id("attachment")).to_have_count(1)
     staff.shot("sp-08-tranche-request")
     page.get_by_test_id("save-tranche").click()
     expect(page.get_by_test_id("form-saved")).to_contain_text("已提交拨付申请")
@@ -165,6 +170,10 @@ def test_brand_project_from_creation_to_evaluation(phones: Any, server: Server, 
     tranche = server.records("grant_tranche")[second["id"]]
     assert tranche["status"] == "requested" and tranche["disbursement_id"]
     disbursement_id = tranche["disbursement_id"]
+    assert server.records("disbursement")[disbursement_id]["amount_fen"] == 1_200_000
+    server.wait_for(lambda: server.http.get(
+        f"/api/v1/files/{server.records('disbursement')[disbursement_id]['attachments'][0]['sha256']}",
+        headers={"Authorization": f"Bearer {server.admin}"}).status_code == 200, "the invoice uploaded", page=page)
 
     # 5. Approved by one district manager and paid by another, on the existing funds screen.
     approver.page.reload()
