@@ -3,7 +3,7 @@
 // and "request" (the disbursement then waits on the funds screen for its approval and its
 // payment by two other people), progress reports with photos, beneficiaries' feedback,
 // supervision visits with their follow-up, and the evaluation with its PDF.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { pick, t } from '../../i18n.js';
 import { act } from '../../state.js';
 import { send } from '../../sync/transport.js';
@@ -25,10 +25,19 @@ export function ProjectDetail({ app, params, query }) {
   const [id] = params;
   const p = app.view.service_project.get(id);
   const me = app.meta.me;
+  // "已保存…" after a form, for a few seconds; the address loses ?saved= at once, so a reload
+  // or a language switch does not say it again.
+  const [saved, setSaved] = useState(() => (SAVED.includes(query?.get('saved')) ? query.get('saved') : null));
+  useEffect(() => {
+    if (!saved) return undefined;
+    history.replaceState(null, '', `#/projects/${encodeURIComponent(id)}`);
+    const timer = setTimeout(() => setSaved(null), 6000);
+    return () => clearTimeout(timer);
+  }, [saved]);
   if (!p) return <Missing />;
-  const saved = SAVED.includes(query?.get('saved')) ? query.get('saved') : null;
   const fund = app.view.fund.get(p.fund_id);
   const runs = runsProject(me, p, fund) && p.status !== 'closed';
+  const active = runs && p.status === 'active'; // closing: no more progress or tranche requests
   const milestones = milestonesOf(app.view, id);
   const station = p.station && app.view.station.get(p.station);
   return (
@@ -50,7 +59,7 @@ export function ProjectDetail({ app, params, query }) {
       </div>
       {runs && (
         <nav class="project-actions" aria-label={t('sp.actions')}>
-          <a class="button" href={`#/projects/${id}/report`} data-testid="go-report">{t('sp.report')}</a>
+          {active && <a class="button" href={`#/projects/${id}/report`} data-testid="go-report">{t('sp.report')}</a>}
           <a class="button" href={`#/projects/${id}/feedback`} data-testid="go-feedback">{t('sp.feedback')}</a>
           <a class="button" href={`#/projects/${id}/visit`} data-testid="go-visit">{t('sp.visit')}</a>
           <a class="button" href={`#/projects/${id}/indicator`} data-testid="go-indicator">{t('sp.indicator_record')}</a>
@@ -58,7 +67,7 @@ export function ProjectDetail({ app, params, query }) {
       )}
       <Milestones app={app} milestones={milestones} />
       <Indicators app={app} p={p} />
-      <Tranches app={app} p={p} fund={fund} runs={runs} />
+      <Tranches app={app} p={p} fund={fund} runs={active} />
       <Reports app={app} p={p} />
       <Feedback app={app} p={p} />
       <Visits app={app} p={p} runs={runs} />

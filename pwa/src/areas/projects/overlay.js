@@ -31,7 +31,7 @@ export const PROJECTS_OVERLAY = {
     if (view.project) {
       view.project.set(args.id, {
         id: args.id, fund_id: args.fund_id, name: args.name, description: args.summary ?? '',
-        created_by: me?.user ?? '', created_at: m.created_at, attachments: [], pending: true,
+        created_at: m.created_at, attachments: [], pending: true,
       });
     }
     (args.milestones || []).forEach((ms, position) => {

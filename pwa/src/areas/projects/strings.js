@@ -28,7 +28,7 @@ export const PROJECTS_STRINGS = {
   'sp.progress': ['进度', 'Progress'],
   'sp.actions': ['项目操作', 'Project actions'],
   'sp.report': ['报告进度', 'Report progress'],
-  'sp.feedback': ['受益人回访', 'Beneficiary feedback'],
+  'sp.feedback': ['受益人回访', 'Feedback'],
   'sp.visit': ['督查记录', 'Supervision visit'],
   'sp.indicator_record': ['录入指标', 'Record indicators'],
   'sp.milestones': ['里程碑({n})', 'Milestones ({n})'],
