@@ -64,7 +64,7 @@ def indicator_lines(indicators: list[dict[str, Any]], actuals: list[Mapping[str,
     for row in actuals:
         key = (str(row["indicator_key"]), str(row["period"]))
         if key not in latest or str(row["at"]) >= latest[key][0]:
-            latest[key] = (str(row["at"]), float(row["value"]))
+            latest[key] = (str(row["at"]), int(row["value_milli"]) / 1000)
     lines = []
     for indicator in indicators:
         periods = sorted((p, v) for (k, p), (_at, v) in latest.items() if k == indicator["key"])

@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    Float,
     Integer,
     String,
     Table,
@@ -215,7 +214,7 @@ indicator_actuals = Table(
     Column("project_id", String(36), nullable=False, index=True),
     Column("indicator_key", String(32), nullable=False),
     Column("period", String(10), nullable=False),
-    Column("value", Float, nullable=False),
+    Column("value_milli", BigInteger, nullable=False),
     Column("by", String(64), nullable=False),
     Column("at", String(32), nullable=False),
     Column("station", String(32), nullable=False),
@@ -268,6 +267,12 @@ def _columns(table: Table, skip: Iterable[str] = ()) -> Any:
 def _project_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data = _columns(service_projects)(row)
     data["indicators"] = json.loads(row["indicators"])
+    return data
+
+
+def _actual_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    data = _columns(indicator_actuals, skip=("value_milli",))(row)
+    data["value"] = int(row["value_milli"]) / 1000
     return data
 
 
@@ -812,7 +817,7 @@ async def record_indicator(tx: Tx, ctx: MutationContext, args: IndicatorRecordAr
         raise already_exists("指标实际值", "indicator actual", args.id)
     tx.insert("indicator_actual", {
         "id": args.id, "project_id": project["id"], "indicator_key": args.indicator_key,
-        "period": args.period, "value": float(args.value), "by": ctx.user_id, "at": ctx.now,
+        "period": args.period, "value_milli": round(args.value * 1000), "by": ctx.user_id, "at": ctx.now,
         "station": project["station"], "district": project["district"]})
 
 
@@ -956,7 +961,7 @@ def install(registry: Registry) -> None:
          ProjectFeedbackRecord),
         ("supervision_visit", supervision_visits, staff, _columns(supervision_visits),
          SupervisionVisitRecord),
-        ("indicator_actual", indicator_actuals, volunteer, _columns(indicator_actuals),
+        ("indicator_actual", indicator_actuals, volunteer, _actual_wire,
          IndicatorActualRecord),
         ("evaluation", evaluations, staff, _evaluation_wire, EvaluationRecord),
     ):
