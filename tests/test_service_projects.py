@@ -15,6 +15,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from server.demo import seed_demo
 from server.domain import service_projects as sp
 from server.domain.funds import disbursements
 from server.notify.tables import notify_outbox
@@ -336,6 +337,22 @@ async def test_a_micro_venture_grant_needs_the_rounds(api: Api) -> None:
         "id": new_id(), "project_id": new_id(), "proposal_id": new_id(), "amount_fen": 1_000,
         "signed_at": "2026-11-28"}, "not_available")
     assert await count(api, sp.project_grants) == 0
+
+
+async def test_the_demo_data_holds_the_pilot_once(api: Api) -> None:
+    state = api.state
+    first = await seed_demo(state.db, state.registry, state.pokes)
+    assert await seed_demo(state.db, state.registry, state.pokes) == first
+    assert await count(api, sp.service_projects) == 1
+    page = (await api.http.get(f"/api/v1/public/projects/{first}")).json()
+    assert (page["name"], page["category"], page["progress"]) == ("耆乐安居", "elderly", 18)
+    assert [m["weight"] for m in page["milestones"]] == [30, 50, 20]
+    # the first tranche waits for a second person's approval in the funds' own flow
+    async with state.db.read() as conn:
+        statuses = (await conn.execute(select(disbursements.c.status))).scalars().all()
+    assert statuses == ["requested"]
+    html = (await api.http.get(f"/public/projects/{first}")).text
+    assert "耆乐安居" in html and "不公开" not in html and "电池" not in html
 
 
 def test_weights_and_scores() -> None:
