@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Request, Response, get
@@ -56,7 +56,7 @@ RATINGS = {"good": ("良好", "good"), "needs_improvement": ("需改进", "needs
            "serious": ("问题严重", "serious")}
 
 
-def indicator_lines(indicators: list[dict[str, Any]], actuals: list[Mapping[str, Any]]
+def indicator_lines(indicators: list[dict[str, Any]], actuals: Sequence[Any]
                     ) -> list[dict[str, Any]]:
     """Each indicator with its actual to date: per period the latest value recorded, the
     periods summed (a period's value is what it achieved)."""

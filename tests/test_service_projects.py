@@ -203,7 +203,7 @@ async def test_a_tranche_is_paid_only_through_approve_and_pay_by_three_people(ap
 
 
 async def test_a_rejected_tranche_can_be_asked_for_again(api: Api) -> None:
-    world, pilot, payer = await pilot_world(api)
+    world, pilot, _payer = await pilot_world(api)
     t1 = new_id()
     await applied(world.district, "grant.create", grant_args(pilot, 50_000, [(t1, 50_000, None)]))
     d1, d2 = new_id(), new_id()
@@ -330,7 +330,7 @@ async def test_the_evaluation_reads_spending_from_the_ledger_and_makes_a_pdf(api
 async def test_a_micro_venture_grant_needs_the_rounds(api: Api) -> None:
     """Without the round's records installed (issue 15's rounds land separately) a grant
     from a proposal is refused with a reason, and nothing is written."""
-    world, pilot, _payer = await pilot_world(api)
+    world, _pilot, _payer = await pilot_world(api)
     if "proposal" in api.state.registry.record_types:
         pytest.skip("rounds are installed: tests/test_rounds.py covers the funded path")
     await refused(world.district, "grant.create", {

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -243,7 +243,7 @@ evaluations = Table(
 # ----------------------------------------------------------------------------- records
 
 
-def _station_scope(audience: int) -> Any:
+def _station_scope(audience: int) -> Callable[[Mapping[str, Any]], Scope]:
     def scope(row: Mapping[str, Any]) -> Scope:
         return Scope(station=row["station"], district=row["district"], audience=audience)
     return scope
@@ -253,7 +253,7 @@ def _public_scope(row: Mapping[str, Any]) -> Scope:
     return Scope(station=row["station"], district=row["district"], public=True)
 
 
-def _columns(table: Table, skip: Iterable[str] = ()) -> Any:
+def _columns(table: Table, skip: Iterable[str] = ()) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     names = [c for c in table.c.keys() if c not in set(skip)]
 
     def wire(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -967,7 +967,7 @@ def install(registry: Registry) -> None:
     ):
         registry.add_record_type(RecordType(name, table, "id", scope, wire, tombstone=None,
                                             shape=shape))
-    by_project = lambda row: [("service_project", str(row["project_id"]))]  # noqa: E731
+    by_project = lambda row: [("service_project", str(row["project_id"]))]
     attachments.allow(registry, "service_project", _may_attach)
     attachments.allow(registry, "progress_report", _may_attach, also_locks=by_project)
     attachments.allow(registry, "supervision_visit", _may_attach, also_locks=by_project)

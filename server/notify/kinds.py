@@ -246,8 +246,8 @@ def _visit_follow_up(data: Mapping[str, Any]) -> Content:
         title=title,
         body=(
             f"「{name}」督查发现的问题须在 {due} 前整改完成,完成后请在项目中标记",
-            f"{name}: the follow-up asked for at a supervision visit is due by {due}; "
-            "mark it done in the project",
+            (f"{name}: the follow-up asked for at a supervision visit is due by {due}; "
+            "mark it done in the project"),
         ),
         url=f"/#/projects/{data.get('project_id')}",
         target={"screen": "service_project", "project_id": data.get("project_id"),
