@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Request, Response, get
@@ -56,7 +56,7 @@ RATINGS = {"good": ("良好", "good"), "needs_improvement": ("需改进", "needs
            "serious": ("问题严重", "serious")}
 
 
-def indicator_lines(indicators: list[dict[str, Any]], actuals: list[Mapping[str, Any]]
+def indicator_lines(indicators: list[dict[str, Any]], actuals: Sequence[Any]
                     ) -> list[dict[str, Any]]:
     """Each indicator with its actual to date: per period the latest value recorded, the
     periods summed (a period's value is what it achieved)."""
@@ -64,7 +64,7 @@ def indicator_lines(indicators: list[dict[str, Any]], actuals: list[Mapping[str,
     for row in actuals:
         key = (str(row["indicator_key"]), str(row["period"]))
         if key not in latest or str(row["at"]) >= latest[key][0]:
-            latest[key] = (str(row["at"]), float(row["value"]))
+            latest[key] = (str(row["at"]), int(row["value_milli"]) / 1000)
     lines = []
     for indicator in indicators:
         periods = sorted((p, v) for (k, p), (_at, v) in latest.items() if k == indicator["key"])

@@ -15,6 +15,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from server.demo import seed_demo
 from server.domain import service_projects as sp
 from server.domain.funds import disbursements
 from server.notify.tables import notify_outbox
@@ -202,7 +203,7 @@ async def test_a_tranche_is_paid_only_through_approve_and_pay_by_three_people(ap
 
 
 async def test_a_rejected_tranche_can_be_asked_for_again(api: Api) -> None:
-    world, pilot, payer = await pilot_world(api)
+    world, pilot, _payer = await pilot_world(api)
     t1 = new_id()
     await applied(world.district, "grant.create", grant_args(pilot, 50_000, [(t1, 50_000, None)]))
     d1, d2 = new_id(), new_id()
@@ -329,13 +330,29 @@ async def test_the_evaluation_reads_spending_from_the_ledger_and_makes_a_pdf(api
 async def test_a_micro_venture_grant_needs_the_rounds(api: Api) -> None:
     """Without the round's records installed (issue 15's rounds land separately) a grant
     from a proposal is refused with a reason, and nothing is written."""
-    world, pilot, _payer = await pilot_world(api)
+    world, _pilot, _payer = await pilot_world(api)
     if "proposal" in api.state.registry.record_types:
         pytest.skip("rounds are installed: tests/test_rounds.py covers the funded path")
     await refused(world.district, "grant.create", {
         "id": new_id(), "project_id": new_id(), "proposal_id": new_id(), "amount_fen": 1_000,
         "signed_at": "2026-11-28"}, "not_available")
     assert await count(api, sp.project_grants) == 0
+
+
+async def test_the_demo_data_holds_the_pilot_once(api: Api) -> None:
+    state = api.state
+    first = await seed_demo(state.db, state.registry, state.pokes)
+    assert await seed_demo(state.db, state.registry, state.pokes) == first
+    assert await count(api, sp.service_projects) == 1
+    page = (await api.http.get(f"/api/v1/public/projects/{first}")).json()
+    assert (page["name"], page["category"], page["progress"]) == ("耆乐安居", "elderly", 18)
+    assert [m["weight"] for m in page["milestones"]] == [30, 50, 20]
+    # the first tranche waits for a second person's approval in the funds' own flow
+    async with state.db.read() as conn:
+        statuses = (await conn.execute(select(disbursements.c.status))).scalars().all()
+    assert statuses == ["requested"]
+    html = (await api.http.get(f"/public/projects/{first}")).text
+    assert "耆乐安居" in html and "不公开" not in html and "电池" not in html
 
 
 def test_weights_and_scores() -> None:

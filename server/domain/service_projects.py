@@ -19,13 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
-    Float,
     Integer,
     String,
     Table,
@@ -215,7 +214,7 @@ indicator_actuals = Table(
     Column("project_id", String(36), nullable=False, index=True),
     Column("indicator_key", String(32), nullable=False),
     Column("period", String(10), nullable=False),
-    Column("value", Float, nullable=False),
+    Column("value_milli", BigInteger, nullable=False),
     Column("by", String(64), nullable=False),
     Column("at", String(32), nullable=False),
     Column("station", String(32), nullable=False),
@@ -244,7 +243,7 @@ evaluations = Table(
 # ----------------------------------------------------------------------------- records
 
 
-def _station_scope(audience: int) -> Any:
+def _station_scope(audience: int) -> Callable[[Mapping[str, Any]], Scope]:
     def scope(row: Mapping[str, Any]) -> Scope:
         return Scope(station=row["station"], district=row["district"], audience=audience)
     return scope
@@ -254,7 +253,7 @@ def _public_scope(row: Mapping[str, Any]) -> Scope:
     return Scope(station=row["station"], district=row["district"], public=True)
 
 
-def _columns(table: Table, skip: Iterable[str] = ()) -> Any:
+def _columns(table: Table, skip: Iterable[str] = ()) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     names = [c for c in table.c.keys() if c not in set(skip)]
 
     def wire(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,6 +267,12 @@ def _columns(table: Table, skip: Iterable[str] = ()) -> Any:
 def _project_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data = _columns(service_projects)(row)
     data["indicators"] = json.loads(row["indicators"])
+    return data
+
+
+def _actual_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    data = _columns(indicator_actuals, skip=("value_milli",))(row)
+    data["value"] = int(row["value_milli"]) / 1000
     return data
 
 
@@ -812,7 +817,7 @@ async def record_indicator(tx: Tx, ctx: MutationContext, args: IndicatorRecordAr
         raise already_exists("指标实际值", "indicator actual", args.id)
     tx.insert("indicator_actual", {
         "id": args.id, "project_id": project["id"], "indicator_key": args.indicator_key,
-        "period": args.period, "value": float(args.value), "by": ctx.user_id, "at": ctx.now,
+        "period": args.period, "value_milli": round(args.value * 1000), "by": ctx.user_id, "at": ctx.now,
         "station": project["station"], "district": project["district"]})
 
 
@@ -956,13 +961,13 @@ def install(registry: Registry) -> None:
          ProjectFeedbackRecord),
         ("supervision_visit", supervision_visits, staff, _columns(supervision_visits),
          SupervisionVisitRecord),
-        ("indicator_actual", indicator_actuals, volunteer, _columns(indicator_actuals),
+        ("indicator_actual", indicator_actuals, volunteer, _actual_wire,
          IndicatorActualRecord),
         ("evaluation", evaluations, staff, _evaluation_wire, EvaluationRecord),
     ):
         registry.add_record_type(RecordType(name, table, "id", scope, wire, tombstone=None,
                                             shape=shape))
-    by_project = lambda row: [("service_project", str(row["project_id"]))]  # noqa: E731
+    by_project = lambda row: [("service_project", str(row["project_id"]))]
     attachments.allow(registry, "service_project", _may_attach)
     attachments.allow(registry, "progress_report", _may_attach, also_locks=by_project)
     attachments.allow(registry, "supervision_visit", _may_attach, also_locks=by_project)

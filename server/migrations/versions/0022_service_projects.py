@@ -142,7 +142,7 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(36), nullable=False),
         sa.Column("indicator_key", sa.String(32), nullable=False),
         sa.Column("period", sa.String(10), nullable=False),
-        sa.Column("value", sa.Float, nullable=False),
+        sa.Column("value_milli", sa.BigInteger, nullable=False),
         sa.Column("by", sa.String(64), nullable=False),
         sa.Column("at", sa.String(32), nullable=False),
         sa.Column("station", sa.String(32), nullable=False),
