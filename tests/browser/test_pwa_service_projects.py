@@ -180,6 +180,9 @@ def test_brand_project_from_creation_to_evaluation(phones: Any, server: Server, 
     approver.go("/funds")
     row = approver.page.get_by_test_id("disbursement").filter(has_text="荔湾安居服务社")
     expect(row).to_have_attribute("data-status", "requested")
+    expect(row).to_contain_text(NAME)
+    row.scroll_into_view_if_needed()
+    approver.shot("sp-08b-funds-approve")
     row.get_by_test_id("approve-disbursement").click()
     approver.wait_synced()
     server.wait_for(lambda: server.records("disbursement")[disbursement_id]["status"] == "approved",
@@ -199,6 +202,11 @@ def test_brand_project_from_creation_to_evaluation(phones: Any, server: Server, 
     expect(paid.get_by_test_id("tranche-status")).to_have_text("已付款")
     page.get_by_test_id("tranches").scroll_into_view_if_needed()
     staff.shot("sp-09-tranche-paid")
+    staff.go("/projects")
+    card = page.get_by_test_id("project-card").filter(has_text=NAME)
+    expect(card.get_by_test_id("project-progress")).to_have_attribute("data-value", "40")
+    staff.shot("sp-09b-list")
+    card.click()
 
     # 6. An indicator's actual for the quarter, against its target.
     page.get_by_test_id("go-indicator").click()
