@@ -177,6 +177,7 @@ export const PROJECTS_STRINGS = {
   'mutation.tranche.request': ['申请分期拨付', 'Request a tranche'],
   'mutation.evaluation.submit': ['提交项目评估', 'Project evaluation'],
   'mutation.grant.create': ['签订资助协议', 'Grant agreement'],
+  'mutation.tranche.add': ['追加分期', 'Add a tranche'],
 };
 
 /** "督查记录 「耆乐安居」" in the sync panel. */
@@ -190,4 +191,5 @@ function describeProject(args, view, label) {
 export const PROJECTS_DESCRIBERS = Object.fromEntries([
   'service_project.create', 'service_project.close', 'milestone.set', 'progress.report', 'feedback.record',
   'visit.record', 'visit.follow_up_done', 'indicator.record', 'tranche.request', 'evaluation.submit',
+  'grant.create', 'tranche.add',
 ].map((name) => [name, describeProject]));
