@@ -66,6 +66,7 @@ from schemas.service_projects import (
 from server import audit
 from server.domain import attachments, funds
 from server.domain.access import live_station
+from server.notify.records import enqueue_resolve
 from server.notify.tables import notify_outbox
 from sync.db import Database
 from sync.errors import Rejected, already_exists, forbidden, not_found
@@ -803,6 +804,7 @@ async def follow_up_done(tx: Tx, ctx: MutationContext, args: VisitFollowUpDoneAr
                        field="id")
     tx.update("supervision_visit", args.id, {"follow_up_done_at": ctx.now,
                                              "follow_up_note": args.note})
+    enqueue_resolve(tx, ctx, [f"visit:{args.id}"])  # its reminder, if sent, is settled
 
 
 @locks_first(_locks_for_project)
