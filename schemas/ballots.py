@@ -82,6 +82,9 @@ class RoundPublishResultsArgs(msgspec.Struct, frozen=True, forbid_unknown_fields
     """A fund manager closes the vote: the results are computed, frozen and published."""
 
     round_id: Uuid
+    early: bool = False
+    """Close the vote before its last day (the manager confirms it): without it, results
+    are published only after the voting dates have ended."""
 
 
 # ----------------------------------------------------------------------------- records

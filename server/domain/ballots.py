@@ -51,6 +51,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     insert,
     select,
@@ -67,6 +68,7 @@ from schemas.ballots import (
 )
 from schemas.events import BallotFlagged
 from server import audit
+from server.domain.rounds import proposals, runs_round, set_phase
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, VOLUNTEER, Scope
@@ -98,6 +100,7 @@ ballots = Table(
     Column("taken_by", String(64), nullable=True),
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
+    UniqueConstraint("round_id", "seq"),
 )
 """``seq``: the server's order of arrival within the round (1, 2, ...), the second key of
 the earliest-cast rule. ``owner``: the voter's user id (own phone), so they see it."""
@@ -228,28 +231,28 @@ def tally_problem(ballots_counted: int, votes: Mapping[str, int], prices: Mappin
     """Why a paper tally cannot be right, or None: a proposal with more votes than there
     were ballots, or more money approved than the ballots could approve within the budget
     each. (code, zh, en)."""
-    for proposal_id, count in votes.items():
+    for count in votes.values():
         if count > ballots_counted:
             return ("tally_impossible",
                     f"某提案的票数({count})多于纸质选票总数({ballots_counted})",
-                    f"a proposal got more votes ({count}) than there were paper ballots "
-                    f"({ballots_counted})")
+                    (f"a proposal got more votes ({count}) than there were paper ballots "
+                     f"({ballots_counted})"))
     approved = sum(count * prices[p] for p, count in votes.items())
     if approved > ballots_counted * budget_fen:
         return ("tally_over_budget",
                 "纸质票的选择总额超出了每张选票的预算上限,请核对计票",
-                "the paper ballots approve more money than their number allows within the "
-                "budget each; check the count")
+                ("the paper ballots approve more money than their number allows within the "
+                 "budget each; check the count"))
     return None
 
 
 def shanghai_day(stamp: str) -> dt.date:
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(SHANGHAI).date()
+    return dt.datetime.fromisoformat(stamp).astimezone(SHANGHAI).date()
 
 
 def utc_text(device_time: str) -> str:
     """A device time with its zone, as the server's UTC text (sortable)."""
-    return iso(dt.datetime.fromisoformat(device_time.replace("Z", "+00:00")))
+    return iso(dt.datetime.fromisoformat(device_time))
 
 
 def _fen(amount: int) -> str:
@@ -401,16 +404,12 @@ async def _next_seq(tx: Tx, round_id: str) -> int:
     return int(found or 0) + 1
 
 
-DUPLICATE = ("duplicate_ballot",
-             "该居民在本轮已投过票:本票已保存并标记为重复票,不计入结果,请管理者核查",
-             "this resident already voted in this round: the ballot is kept and marked as a "
-             "duplicate, not counted; the managers will check it")
-SWAPPED = ("duplicate_ballot",
-           "该居民在本轮已有一张较晚投出的选票:本票投出更早,改为计入本票,较晚的一张标记为重复票",
-           "this resident already has a ballot cast later in this round: this one was cast "
-           "earlier and counts instead; the later one is marked as a duplicate")
-CLOCK_AHEAD = ("clock_ahead", "投票点手机的时间比服务器快,选票已保存,请管理者核查",
-               "the booth phone's clock is ahead of the server's; the ballot is kept for review")
+DUPLICATE = ("该居民在本轮已投过票:本票已保存并标记为重复票,不计入结果,请管理者核查",
+             ("this resident already voted in this round: the ballot is kept and marked as a "
+              "duplicate, not counted; the managers will check it"))
+SWAPPED = ("该居民在本轮已有一张较晚投出的选票:本票投出更早,改为计入本票,较晚的一张标记为重复票",
+           ("this resident already has a ballot cast later in this round: this one was cast "
+            "earlier and counts instead; the later one is marked as a duplicate"))
 CLOCK_TOLERANCE = dt.timedelta(minutes=10)
 
 
@@ -438,8 +437,8 @@ async def _place(tx: Tx, ctx: MutationContext, round_row: Mapping[str, Any],
         for other in mine:
             tx.update("ballot", str(other["id"]), {"status": "duplicate",
                                                    "duplicate_of": ballot["id"]})
-    code, zh, en = SWAPPED if swapped else DUPLICATE
-    ctx.flag(code, zh, en, subject=f"ballot:{ballot['id']}")
+    zh, en = SWAPPED if swapped else DUPLICATE
+    ctx.flag("duplicate_ballot", zh, en, subject=f"ballot:{ballot['id']}")
     counted = ballot["id"] if first is ballot else str(first["id"])
     await tx.emit(ctx, BallotFlagged(
         ballot_id=ballot["id"], round_id=ballot["round_id"], counted_id=counted,
@@ -501,9 +500,11 @@ async def booth_ballot(tx: Tx, ctx: MutationContext, args: BallotBoothArgs) -> N
         raise Rejected("invalid_args", "请填写投票居民的姓名和电话",
                        "the resident's name and phone are needed", field="voter_phone")
     chosen, total = await _choices(tx, round_row, args.proposal_ids)
-    if dt.datetime.fromisoformat(cast_at.replace("Z", "+00:00")) > (
-            dt.datetime.fromisoformat(ctx.now.replace("Z", "+00:00")) + CLOCK_TOLERANCE):
-        ctx.flag(*CLOCK_AHEAD, subject=f"ballot:{args.id}")
+    if dt.datetime.fromisoformat(cast_at) > (
+            dt.datetime.fromisoformat(ctx.now) + CLOCK_TOLERANCE):
+        ctx.flag("ballot_clock_ahead", "投票点手机的时间比服务器快,选票已保存,请管理者核查",
+                 "the booth phone's clock is ahead of the server's; the ballot is kept for review",
+                 subject=f"ballot:{args.id}")
     seq = await _next_seq(tx, args.round_id)
     voter = voter_hash(await _key(tx), args.round_id, args.voter_name, args.voter_phone)
     await _place(tx, ctx, round_row, _ballot_row(
@@ -595,3 +596,132 @@ async def counts(tx_or_conn: Any, round_id: str) -> tuple[dict[str, dict[str, in
     participation["total"] = (participation["own_phone"] + participation["booth"]
                               + participation["paper"])
     return per, participation
+
+
+async def publish_results(tx: Tx, ctx: MutationContext, args: RoundPublishResultsArgs) -> None:
+    """A fund manager closes the vote: every feasible proposal's votes by channel, its
+    rank and whether it is funded (``compute_results``) are frozen in ``round_result``,
+    the proposals become ``funded`` or ``unfunded`` and the round moves to ``results``.
+    No more ballots or tallies are taken after this."""
+    # Lock order (docs/architecture.md): the round's proposals before the round itself.
+    proposal_ids = sorted(str(r[0]) for r in await tx.query(
+        select(proposals.c.id).where(proposals.c.round_id == args.round_id)))
+    await tx.preload("proposal", proposal_ids)
+    round_row = await _round(tx, args.round_id)
+    fund = await tx.read_unlocked("fund", str(round_row["fund_id"]))
+    if fund is None or not runs_round(ctx.grant, fund):
+        raise forbidden("只有该基金所属慈善会的管理者可以公布投票结果",
+                        "only the fund's federation managers publish a round's results")
+    if round_row["phase"] != "voting":
+        raise Rejected("not_voting", "本轮不在投票阶段,不能公布结果(结果只公布一次)",
+                       "the round is not voting: results are published once, at the end of "
+                       "its vote", field="round_id")
+    _starts, ends = _voting_days(round_row)
+    if ends is not None and shanghai_day(ctx.now) <= ends and not args.early:
+        raise Rejected("voting_running",
+                       f"投票到 {ends.isoformat()} 才截止;如需提前结束投票并公布结果,请确认提前结束",
+                       f"voting runs until {ends.isoformat()}; confirm closing it early to "
+                       "publish now", field="early")
+    per, participation = await counts(tx, args.round_id)
+    feasible = []
+    for proposal_id in proposal_ids:
+        proposal = await tx.get("proposal", proposal_id)
+        if proposal is None or proposal["status"] != "feasible":
+            continue
+        votes = per.get(proposal_id, {})
+        feasible.append((proposal, Candidate(
+            proposal_id, price_of(proposal), str(proposal["submitted_at"]),
+            votes.get("own_phone", 0), votes.get("booth", 0), votes.get("paper", 0))))
+    budget = int(round_row["budget_fen"])
+    outcomes = {o.candidate.proposal_id: o for o in compute_results(
+        [c for _p, c in feasible], budget)}
+    for proposal, candidate in feasible:
+        outcome = outcomes[candidate.proposal_id]
+        tx.insert("round_result", {
+            "id": f"{args.round_id}:{candidate.proposal_id}", "round_id": args.round_id,
+            "proposal_id": candidate.proposal_id, "votes_own_phone": candidate.votes_own_phone,
+            "votes_booth": candidate.votes_booth, "votes_paper": candidate.votes_paper,
+            "votes_total": candidate.votes_total, "rank": outcome.rank,
+            "funded": outcome.funded, "amount_fen": outcome.amount_fen,
+            "adjusted_price_fen": candidate.price_fen, "published_at": ctx.now})
+        tx.update("proposal", candidate.proposal_id, {
+            "status": "funded" if outcome.funded else "unfunded", "updated_at": ctx.now})
+    funded = sum(o.amount_fen for o in outcomes.values())
+    audit.stage(tx, ctx, "round.publish_results", "round", args.round_id,
+                station=round_row["station"], district=round_row["district"], detail={
+                    "budget_fen": budget, "funded_fen": funded, "early": args.early,
+                    "funded": sorted(p for p, o in outcomes.items() if o.funded),
+                    "participation": participation})
+    await set_phase(tx, ctx, round_row, "results")
+
+
+# ----------------------------------------------------------------------------- public
+
+
+async def public_results(conn: Any, round_id: str) -> dict[str, Any] | None:
+    """What the public reads of a round's vote once its results are published (None
+    before): each feasible proposal's line (rank, title, votes by channel, funded, amount)
+    and participation by channel. Titles are the groups' public proposal titles; no
+    ballot, voter or booth staff is ever in it."""
+    rows = (await conn.execute(
+        select(round_results, proposals.c.title)
+        .join(proposals, proposals.c.id == round_results.c.proposal_id)
+        .where(round_results.c.round_id == round_id)
+        .order_by(round_results.c.rank))).mappings().all()
+    if not rows:
+        return None
+    _per, participation = await counts(conn, round_id)
+    lines = [{
+        "proposal_id": r["proposal_id"], "title": r["title"], "rank": int(r["rank"]),
+        "votes_own_phone": int(r["votes_own_phone"]), "votes_booth": int(r["votes_booth"]),
+        "votes_paper": int(r["votes_paper"]), "votes_total": int(r["votes_total"]),
+        "funded": bool(r["funded"]), "amount_fen": int(r["amount_fen"]),
+        "adjusted_price_fen": int(r["adjusted_price_fen"]),
+    } for r in rows]
+    return {
+        "published_at": rows[0]["published_at"],
+        "funded_fen": sum(line["amount_fen"] for line in lines),
+        "lines": lines,
+        "participation": participation,
+    }
+
+
+# ----------------------------------------------------------------------------- install
+
+
+def install(registry: Registry) -> None:
+    registry.add_record_type(RecordType(
+        "ballot", ballots, "id", _ballot_scope, _ballot_wire, tombstone=None, shape=BallotRecord))
+    registry.add_record_type(RecordType(
+        "paper_tally", paper_tallies, "id", _tally_scope, _tally_wire, tombstone=None,
+        shape=PaperTallyRecord))
+    registry.add_record_type(RecordType(
+        "round_result", round_results, "id", _result_scope, _result_wire, tombstone=None,
+        shape=RoundResultRecord))
+    by_round = (("ballot", "id"), ("round", "round_id"))
+    registry.mutation("ballot.cast", 1, BallotCastArgs, preload=by_round)(cast_ballot)
+    registry.mutation("ballot.booth", 1, BallotBoothArgs, preload=by_round)(booth_ballot)
+    registry.mutation("ballot.tally", 1, BallotTallyArgs,
+                      preload=(("paper_tally", "id"), ("round", "round_id")))(tally_paper)
+    # no preload: the round's proposals are locked before the round (lock order)
+    registry.mutation("round.publish_results", 1, RoundPublishResultsArgs)(publish_results)
+
+
+__all__ = [
+    "Candidate",
+    "Outcome",
+    "ballots",
+    "compute_results",
+    "counts",
+    "install",
+    "normalise_name",
+    "normalise_phone",
+    "paper_tallies",
+    "price_of",
+    "public_results",
+    "result_order",
+    "round_results",
+    "tally_problem",
+    "voter_hash",
+    "within_budget",
+]
