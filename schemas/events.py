@@ -142,6 +142,29 @@ class IssuesResolved(DomainEvent, frozen=True, kw_only=True):
     district: str | None
 
 
+class RoundPhaseChanged(DomainEvent, frozen=True, kw_only=True):
+    """A micro-venture round moved to another phase (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "round.phase_changed"
+    round_id: str
+    fund_id: str
+    station: str
+    district: str
+    phase: str
+
+
+class ReviewAssigned(DomainEvent, frozen=True, kw_only=True):
+    """A fund manager asked a person to review a proposal (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "review.assigned"
+    review_id: str
+    proposal_id: str
+    reviewer: str
+    round_id: str
+    station: str
+    district: str
+
+
 class BallotFlagged(DomainEvent, frozen=True, kw_only=True):
     """A resident has more than one ballot in a round: the earliest cast counts, the
     others are kept as duplicates for the managers (docs/programme.md)."""
@@ -165,7 +188,8 @@ EVENTS: dict[str, type[DomainEvent]] = {
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
-        HoursSubmitted, HoursDecided, IssuesResolved, BallotFlagged,
+        HoursSubmitted, HoursDecided, IssuesResolved, RoundPhaseChanged, ReviewAssigned,
+        BallotFlagged,
     )
 }
 """Every domain event by its documented name."""

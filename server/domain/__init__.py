@@ -5,6 +5,7 @@ from __future__ import annotations
 from server import notify
 from server.domain import (
     attachments,
+    ballots,
     campaigns,
     disclosure,
     donations,
@@ -12,6 +13,7 @@ from server.domain import (
     funds,
     goods,
     people,
+    rounds,
     stations,
     timebank,
     volunteers,
@@ -39,6 +41,8 @@ def build_registry(settings: Settings | None = None) -> Registry:
     timebank.install(registry)
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
     disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
+    rounds.install(registry)
+    ballots.install(registry)
     return registry
 
 
