@@ -425,7 +425,10 @@ async def test_paper_tallies_count_and_the_results_stay_within_the_budget(api: A
     _ok(await vote.booth1.send("ballot.tally", {**tally, "votes": {a: 1, b: 2, c: 2}}))
     _ok(await vote.booth1.send("ballot.tally", tally))  # the same id: a correction
     _refused(await vote.booth2.send("ballot.tally", {**tally, "id": new_id()}), "tally_exists")
-    assert [r["votes"] for r in await _rows(api, paper_tallies)] == [json.dumps({a: 1, b: 3, c: 2})]
+    (stored,) = await _rows(api, paper_tallies)
+    assert json.loads(stored["votes"]) == {a: 1, b: 3, c: 2}
+    # the figures the correction replaced are kept with the tally
+    assert [p["votes"] for p in json.loads(stored["previous"])] == [{a: 1, b: 2, c: 2}]
     # only the fund's managers publish, not before the last day unless they close early
     _refused(await vote.world.manager.send("round.publish_results", {"round_id": vote.round_id}),
              "forbidden")
