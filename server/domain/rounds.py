@@ -232,7 +232,7 @@ def _round_scope(row: Mapping[str, Any]) -> Scope:
     return Scope(station=row["station"], district=row["district"], public=True)
 
 
-def _round_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+def round_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data = {c: row[c] for c in rounds.c.keys()}
     data["phases"] = json.loads(row["phases"])
     data["criteria"] = json.loads(row["criteria"])
@@ -461,7 +461,7 @@ async def update_round(tx: Tx, ctx: MutationContext, args: RoundUpdateArgs) -> N
         raise Rejected("rules_locked", "投票已开始,本轮规则已锁定,不能修改",
                        "voting has opened: the round's rules are locked", field="fields")
     edits = edited_fields(args.fields)
-    merged = {**_round_wire(round_row), **{k: msgspec.to_builtins(v) for k, v in edits.items()}}
+    merged = {**round_wire(round_row), **{k: msgspec.to_builtins(v) for k, v in edits.items()}}
     _check_rules(int(merged["budget_fen"]), int(merged["min_project_fen"]),
                  int(merged["max_project_fen"]), merged["phases"], merged["criteria"])
     values = {k: (_dump(v) if k in ("phases", "criteria") else v) for k, v in edits.items()}
@@ -973,7 +973,7 @@ async def conclude_proposal(tx: Tx, ctx: MutationContext, args: ProposalConclude
 
 def install(registry: Registry) -> None:
     registry.add_record_type(RecordType(
-        "round", rounds, "id", _round_scope, _round_wire, tombstone=None, shape=RoundRecord))
+        "round", rounds, "id", _round_scope, round_wire, tombstone=None, shape=RoundRecord))
     registry.add_record_type(RecordType(
         "need", needs, "id", _need_scope, _need_wire, tombstone=None, shape=NeedRecord))
     registry.add_record_type(RecordType(
@@ -1038,6 +1038,7 @@ __all__ = [
     "reviews",
     "round_of",
     "round_proposals",
+    "round_wire",
     "rounds",
     "runs_round",
     "set_phase",
