@@ -206,7 +206,7 @@ async def project_page(request: Request[Any, Any, Any], project_id: str) -> Resp
      tags=["service projects"], summary="A service project's evaluation report (PDF)",
      description="The project's station staff and up, and its district's managers.",
      responses={**answer("the report", media_type="application/pdf"),
-                **errors(401, 403, 404)})
+                **errors(400, 401, 403, 404)})
 async def evaluation_pdf(request: Request[Any, Any, Any], project_id: str) -> Response[bytes]:
     state = state_of(request)
     grant = await resolve_grant(state.db, request.headers.get("authorization"))

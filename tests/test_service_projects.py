@@ -327,15 +327,116 @@ async def test_the_evaluation_reads_spending_from_the_ledger_and_makes_a_pdf(api
         "id": new_id(), "project_id": pilot.id, "score": 3}, "project_closed")
 
 
-async def test_a_micro_venture_grant_needs_the_rounds(api: Api) -> None:
-    """Without the round's records installed (issue 15's rounds land separately) a grant
-    from a proposal is refused with a reason, and nothing is written."""
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def _day(offset: int) -> str:
+    return (dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=offset)).isoformat()
+
+
+async def funded_proposal(api: Api) -> tuple[World, str, str]:
+    """A round of the station's fund taken through proposals, review and voting to its
+    published results: one proposal (two timeline items) funded at 3,000 yuan. Returns
+    (world, round id, proposal id)."""
+    world = await build_world(api, seed_fen=1_000_000)
+    dm = world.district
+    member = Device(api, await api.token("li", "volunteer", station=STATION))
+    reviewer = Device(api, await api.token("zhao", "volunteer", station=STATION))
+    resident = Device(api, await api.token("chen", "volunteer", station=STATION))
+    round_id, group_id, need_id, proposal_id = new_id(), new_id(), new_id(), new_id()
+    await applied(dm, "round.create", {
+        "id": round_id, "fund_id": world.fund_id, "station": STATION, "title": "2026 年微创投",
+        "year": 2026, "budget_fen": 500_000, "min_project_fen": 10_000,
+        "max_project_fen": 400_000, "phases": {
+            "needs": {"starts": _day(-30), "ends": _day(-1)},
+            "proposals": {"starts": _day(0), "ends": _day(10)},
+            "review": {"starts": _day(11), "ends": _day(20)},
+            "voting": {"starts": _day(21), "ends": _day(30)}}})
+    await applied(world.staff, "need.submit", {
+        "id": need_id, "round_id": round_id, "category": "elderly", "community": "棠下社区",
+        "description": "独居老人浴室太滑"})
+    await applied(world.staff, "group.register", {
+        "id": group_id, "name": "棠下邻里互助会", "station": STATION, "members": ["li"]})
+    await applied(dm, "round.advance", {"id": round_id, "to": "proposals"})
+    await applied(member, "proposal.submit", {
+        "id": proposal_id, "round_id": round_id, "group_id": group_id, "title": "浴室防滑行动",
+        "need_ids": [need_id], "beneficiaries": "独居长者", "beneficiary_count": 20,
+        "activities": "上门铺设防滑垫", "budget_lines": [
+            {"item": "防滑垫", "quantity": 100, "unit_cost_fen": 3_000}],
+        "indicators": [{"key": "homes", "name": "户数", "unit": "户", "target": 20}],
+        "team": "志愿者", "timeline": [{"key": "buy", "title": "采购", "due": _day(40)},
+                                     {"key": "fit", "title": "上门铺设", "due": _day(60)}]})
+    await applied(dm, "round.advance", {"id": round_id, "to": "review"})
+    review = new_id()
+    await applied(dm, "review.assign", {"id": review, "proposal_id": proposal_id,
+                                        "reviewer": "zhao"})
+    await applied(reviewer, "review.submit", {
+        "id": review, "scores": {"need_fit": 8, "feasibility": 7, "budget": 6, "capacity": 9,
+                                 "sustainability": 5},
+        "feasible": True, "reason": "可行", "adjusted_price_fen": 300_000})
+    await applied(dm, "proposal.conclude", {"id": proposal_id, "feasible": True,
+                                            "reason": "可行", "adjusted_price_fen": 300_000})
+    phases = {"needs": {"starts": _day(-40), "ends": _day(-31)},
+              "proposals": {"starts": _day(-30), "ends": _day(-21)},
+              "review": {"starts": _day(-20), "ends": _day(-11)},
+              "voting": {"starts": _day(-1), "ends": _day(10)}}
+    await applied(dm, "round.update", {"id": round_id, "fields": {"phases": phases}})
+    await applied(dm, "round.advance", {"id": round_id, "to": "voting"})
+    await applied(resident, "ballot.cast", {"id": new_id(), "round_id": round_id,
+                                            "proposal_ids": [proposal_id]})
+    await applied(dm, "round.publish_results", {"round_id": round_id, "early": True})
+    return world, round_id, proposal_id
+
+
+async def test_a_funded_proposal_becomes_a_micro_venture_project(api: Api) -> None:
+    if "proposal" not in api.state.registry.record_types:
+        pytest.skip("the rounds are not installed")
+    world, round_id, proposal_id = await funded_proposal(api)
+    project_id, grant_id = new_id(), new_id()
+    base = {"id": grant_id, "project_id": project_id, "proposal_id": proposal_id,
+            "signed_at": "2026-11-28", "category": "elderly"}
+    # more than awarded; tranches above the grant; a staff member: refused, nothing written
+    await refused(world.district, "grant.create", {**base, "amount_fen": 300_001},
+                  "grant_above_award")
+    await refused(world.district, "grant.create", {**base, "amount_fen": 300_000, "tranches": [
+        {"id": new_id(), "amount_fen": 200_000},
+        {"id": new_id(), "amount_fen": 100_001, "milestone_key": "fit"}]}, "tranches_above_grant")
+    await refused(world.staff, "grant.create", {**base, "amount_fen": 300_000}, "forbidden")
+    assert await count(api, sp.service_projects) == 0
+    assert await count(api, sp.project_milestones) == 0
+    advance, final = new_id(), new_id()
+    await applied(world.district, "grant.create", {
+        **base, "amount_fen": 300_000, "summary": "为 20 户独居长者铺设浴室防滑垫",
+        "weights": [{"key": "buy", "weight": 30}, {"key": "fit", "weight": 70}],
+        "tranches": [{"id": advance, "amount_fen": 90_000},
+                     {"id": final, "amount_fen": 210_000, "milestone_key": "fit"}]})
+    await world.staff.pull()
+    project = world.staff.of_type("service_project")[project_id]
+    assert (project["kind"], project["round_id"], project["proposal_id"], project["name"]) == (
+        "micro_venture", round_id, proposal_id, "浴室防滑行动")
+    assert project["indicators"][0]["key"] == "homes"
+    assert world.staff.of_type("project")[project_id]["fund_id"] == world.fund_id
+    milestones = sorted(world.staff.of_type("milestone").values(), key=lambda m: m["position"])
+    assert [(m["title"], m["weight"]) for m in milestones] == [("采购", 30), ("上门铺设", 70)]
+    fit = sp.milestone_id(project_id, "fit")
+    assert world.staff.of_type("grant_tranche")[final]["milestone_id"] == fit
+    # one project per proposal
+    await refused(world.district, "grant.create", {**base, "id": new_id(),
+                                                   "project_id": new_id(), "amount_fen": 1_000},
+                  "already_exists")
+    # its tranche goes through the same disbursement flow
+    await applied(world.staff, "tranche.request", {"id": advance, "disbursement_id": new_id(),
+                                                   "payee": "棠下邻里互助会"})
+    await refused(world.staff, "tranche.request", {"id": final, "disbursement_id": new_id(),
+                                                   "payee": "棠下邻里互助会"}, "milestone_not_done")
+
+
+async def test_a_grant_from_a_proposal_that_is_not_funded_is_refused(api: Api) -> None:
     world, _pilot, _payer = await pilot_world(api)
-    if "proposal" in api.state.registry.record_types:
-        pytest.skip("rounds are installed: tests/test_rounds.py covers the funded path")
     await refused(world.district, "grant.create", {
         "id": new_id(), "project_id": new_id(), "proposal_id": new_id(), "amount_fen": 1_000,
-        "signed_at": "2026-11-28"}, "not_available")
+        "signed_at": "2026-11-28"},
+        "not_found" if "proposal" in api.state.registry.record_types else "not_available")
     assert await count(api, sp.project_grants) == 0
 
 

@@ -66,6 +66,7 @@ from schemas.service_projects import (
 from server import audit
 from server.domain import attachments, funds
 from server.domain.access import live_station
+from server.notify.records import enqueue_resolve
 from server.notify.tables import notify_outbox
 from sync.db import Database
 from sync.errors import Rejected, already_exists, forbidden, not_found
@@ -527,7 +528,12 @@ async def _micro_venture(tx: Tx, ctx: MutationContext, args: GrantCreateArgs
     if round_ is None:
         raise not_found("微创投", "round", str(proposal["round_id"]), field="proposal_id")
     fund = await _fund_manager(tx, ctx, str(round_["fund_id"]))
-    result = await tx.get("round_result", f"{round_['id']}:{args.proposal_id}")
+    # the contract names a result ``<round id>:<proposal id>``; the ballots module keys it
+    # by the proposal's id alone (one result per proposal): either is read
+    result = (await tx.get("round_result", f"{round_['id']}:{args.proposal_id}")
+              or await tx.get("round_result", args.proposal_id))
+    if result is not None and result["round_id"] != round_["id"]:
+        result = None
     if proposal["status"] != "funded" or result is None or not result["funded"]:
         raise Rejected("proposal_not_funded", "该提案未获资助,不能签订资助协议",
                        "the proposal was not funded; no grant can be signed", field="proposal_id")
@@ -803,6 +809,7 @@ async def follow_up_done(tx: Tx, ctx: MutationContext, args: VisitFollowUpDoneAr
                        field="id")
     tx.update("supervision_visit", args.id, {"follow_up_done_at": ctx.now,
                                              "follow_up_note": args.note})
+    enqueue_resolve(tx, ctx, [f"visit:{args.id}"])  # its reminder, if sent, is settled
 
 
 @locks_first(_locks_for_project)
