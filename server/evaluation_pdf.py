@@ -104,7 +104,8 @@ def render_evaluation(facts: dict[str, Any]) -> bytes:
     story += heading("一、需求评价:指标与目标", "1. Needs: indicators against targets")
     story.append(grid([("指标", "indicator"), ("目标", "target"), ("实际", "actual"),
                        ("达成", "attained")],
-                      [[f"{i['name']}({i['unit']})", str(i["target"]), str(i["actual"]),
+                      [[f"{i['name']}({i['unit']})", str(i["target"]),
+                        "—" if i["actual"] is None else str(i["actual"]),
                         f"{i['attained_percent']}%" if i["attained_percent"] is not None else "—"]
                        for i in facts["indicators"]] or [["暂无 none", "", "", ""]],
                       [0.46, 0.16, 0.16, 0.12]))

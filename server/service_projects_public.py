@@ -56,10 +56,15 @@ RATINGS = {"good": ("良好", "good"), "needs_improvement": ("需改进", "needs
            "serious": ("问题严重", "serious")}
 
 
+RATE_UNITS = frozenset({"%", "％", "分"})
+"""Units of a rate or a score: its latest period is the actual, not the sum of periods."""
+
+
 def indicator_lines(indicators: list[dict[str, Any]], actuals: Sequence[Any]
                     ) -> list[dict[str, Any]]:
     """Each indicator with its actual to date: per period the latest value recorded, the
-    periods summed (a period's value is what it achieved)."""
+    periods summed (a period's value is what it achieved), except a rate or a score (unit
+    ``%`` or ``分``), whose actual is its latest period's; None before any value."""
     latest: dict[tuple[str, str], tuple[str, float]] = {}
     for row in actuals:
         key = (str(row["indicator_key"]), str(row["period"]))
@@ -68,12 +73,16 @@ def indicator_lines(indicators: list[dict[str, Any]], actuals: Sequence[Any]
     lines = []
     for indicator in indicators:
         periods = sorted((p, v) for (k, p), (_at, v) in latest.items() if k == indicator["key"])
-        actual = sum(v for _p, v in periods)
+        actual: float | None = None
+        if periods:
+            rate = str(indicator["unit"]).strip() in RATE_UNITS
+            actual = periods[-1][1] if rate else sum(v for _p, v in periods)
         target = float(indicator["target"])
         lines.append({
             "key": indicator["key"], "name": indicator["name"], "unit": indicator["unit"],
-            "target": _number(target), "actual": _number(actual),
-            "attained_percent": round(actual * 100 / target) if target else None,
+            "target": _number(target), "actual": None if actual is None else _number(actual),
+            "attained_percent": (round(actual * 100 / target)
+                                 if target and actual is not None else None),
             "periods": [{"period": p, "value": _number(v)} for p, v in periods]})
     return lines
 

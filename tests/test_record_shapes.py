@@ -128,6 +128,14 @@ async def _every_kind_of_record(api: Api) -> None:
     assert (await expand_outbox(api.state, utc_now())).notifications >= 1
     await _a_round_that_voted(api, world.district, world.staff, world.fund_id)
 
+    # service projects: the demo's pilot (a project, its grant, tranches, milestones, a
+    # report, feedback, a visit, an indicator actual) and its evaluation
+    pilot = await seed_demo(api.state.db, api.state.registry, api.state.pokes)
+    evaluated = await world.district.send("evaluation.submit", {
+        "project_id": pilot, "conclusion": "按计划推进", "public_summary": "进展顺利",
+        "scores": {"needs": 80, "performance": 70, "feedback": 90, "supervision": 75}})
+    assert evaluated["status"] == "applied", evaluated
+
 
 def _day(offset: int) -> str:
     """A calendar day in Asia/Shanghai, where the rounds' dates are."""
@@ -188,14 +196,6 @@ async def _a_round_that_voted(api: Api, dm: Device, staff: Device, fund_id: str)
     for device, name, args in steps:
         result = await device.send(name, dict(args))
         assert result["status"] == "applied", (name, result)
-
-    # service projects: the demo's pilot (a project, its grant, tranches, milestones, a
-    # report, feedback, a visit, an indicator actual) and its evaluation
-    pilot = await seed_demo(api.state.db, api.state.registry, api.state.pokes)
-    evaluated = await world.district.send("evaluation.submit", {
-        "project_id": pilot, "conclusion": "按计划推进", "public_summary": "进展顺利",
-        "scores": {"needs": 80, "performance": 70, "feedback": 90, "supervision": 75}})
-    assert evaluated["status"] == "applied", evaluated
 
 
 async def test_every_record_type_decodes_with_its_struct(api: Api) -> None:

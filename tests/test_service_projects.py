@@ -242,6 +242,30 @@ async def test_feedback_comments_are_never_public(api: Api) -> None:
         "id": new_id(), "project_id": pilot.id, "score": 6}, "invalid_args")
 
 
+async def test_photos_public_only_when_marked_and_reports_take_photos(api: Api) -> None:
+    world, pilot, _payer = await pilot_world(api)
+    shown, kept, report_photo = photo_bytes(11), photo_bytes(12), photo_bytes(13)
+    for data in (shown, kept, report_photo):
+        await upload_file(api, world.staff.token, data)
+    await applied(world.staff, "attachment.add", {
+        "record_type": "service_project", "record_id": pilot.id,
+        "attachments": [file_ref(shown, public=True), file_ref(kept)]})
+    report = new_id()
+    await applied(world.staff, "progress.report", {
+        "id": report, "project_id": pilot.id, "milestone_id": pilot.m1, "progress": 20,
+        "attachments": [file_ref(report_photo)]})
+    await world.staff.pull()
+    assert len(world.staff.of_type("progress_report")[report]["attachments"]) == 1
+    page = (await api.http.get(f"/api/v1/public/projects/{pilot.id}")).json()
+    assert [p["sha256"] for p in page["photos"]] == [file_ref(shown)["sha256"]]
+    assert (await api.http.get(page["photos"][0]["url"])).status_code == 200
+    assert (await api.http.get(f"/public/files/{file_ref(kept)['sha256']}")).status_code == 404
+    other = Device(api, await api.token("staff-yx3", "staff", station="YX-001"))
+    await refused(other, "attachment.add", {
+        "record_type": "progress_report", "record_id": report,
+        "attachments": [file_ref(kept)]}, "forbidden")
+
+
 async def test_a_visit_follow_up_due_reminds_the_station_once(api: Api) -> None:
     world, pilot, _payer = await pilot_world(api)
     state = api.state

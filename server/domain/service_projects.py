@@ -425,10 +425,36 @@ async def spent_from_ledger(tx_or_conn: Any, project_id: str) -> int:
 
 
 async def _locks_for_project(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
-    project = await peek("service_project", args.project_id)
-    locks = [("service_project", str(args.project_id))]
-    if project is not None:
-        locks.append(("fund", str(project["fund_id"])))
+    """The project's record (its fund is only read, unlocked, for who may act)."""
+    return [("service_project", str(args.project_id))]
+
+
+async def _locks_for_grant(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    """The fund (locked by the manager's check, before the project's records in the lock
+    order), the fund's project and the service project."""
+    locks = [("grant", str(args.id)), ("project", str(args.project_id)),
+             ("service_project", str(args.project_id))]
+    fund_id = None
+    if getattr(args, "proposal_id", None) is None:
+        project = await peek("service_project", str(args.project_id))
+        fund_id = project["fund_id"] if project is not None else None
+    else:
+        try:
+            proposal = await peek("proposal", str(args.proposal_id))
+            round_ = await peek("round", str(proposal["round_id"])) if proposal else None
+        except KeyError:  # the rounds are not installed here
+            round_ = None
+        fund_id = round_["fund_id"] if round_ is not None else None
+    if fund_id is not None:
+        locks.append(("fund", str(fund_id)))
+    return locks
+
+
+async def _locks_for_tranche_add(peek: Peek, grant: Grant, args: Any) -> list[tuple[str, str]]:
+    found = await peek("grant", str(args.grant_id))
+    locks = [("grant", str(args.grant_id)), ("grant_tranche", str(args.id))]
+    if found is not None:
+        locks += [("fund", str(found["fund_id"])), ("service_project", str(found["project_id"]))]
     return locks
 
 
@@ -586,6 +612,7 @@ def milestone_id(project_id: str, key: str) -> str:
     return str(uuid.uuid5(MILESTONE_NAMESPACE, f"{project_id}:{key}"))
 
 
+@locks_first(_locks_for_grant)
 async def create_grant(tx: Tx, ctx: MutationContext, args: GrantCreateArgs) -> None:
     if await tx.get("grant", args.id) is not None:
         raise already_exists("资助协议", "grant", args.id)
@@ -646,6 +673,7 @@ def _tranche_row(ctx: MutationContext, plan: TranchePlan | TrancheAddArgs, grant
             "district": project["district"], "updated_at": ctx.now}
 
 
+@locks_first(_locks_for_tranche_add)
 async def add_tranche(tx: Tx, ctx: MutationContext, args: TrancheAddArgs) -> None:
     grant = await tx.get("grant", args.grant_id)
     if grant is None:
