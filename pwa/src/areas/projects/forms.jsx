@@ -200,7 +200,7 @@ export function IndicatorForm({ app, params }) {
       const value = parseNumber(f.value);
       if (!f.key) return form.fail(t('sp.need_indicator'));
       if (value === null) return form.showFields({ value: { zh: '请填写数值', en: 'Enter a number' } });
-      if (!/^\d{4}-(Q[1-4]|\d{2})$/.test(f.period.trim())) return form.showFields({ period: { zh: '期间写作 2026-Q3 或 2026-09', en: 'Write the period as 2026-Q3 or 2026-09' } });
+      if (!/^(19|2\d)\d{2}(-Q[1-4]|-(0[1-9]|1[0-2])|-H[12])?$/.test(f.period.trim())) return form.showFields({ period: { zh: '期间写作 2026-Q3、2026-09、2026-H2 或 2026', en: 'Write the period as 2026-Q3, 2026-09, 2026-H2 or 2026' } });
       await act('indicator.record', { id: intent.id, project_id: p.id, indicator_key: f.key, period: f.period.trim(), value }, 1, { key: intent.key });
       back(p, 'indicator');
       return true;
