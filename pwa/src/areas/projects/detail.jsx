@@ -19,7 +19,7 @@ import { BackTo, Missing, ProgressBar } from './parts.jsx';
 const SHOWN = 5;
 /** A day ("2026-11-28", taken offline) or a moment. */
 const whenOf = (s) => (s && s.length === 10 ? dateLabel(s) : timeOf(s));
-const SAVED = ['created', 'report', 'visit', 'indicator', 'tranche', 'evaluation', 'grant'];
+const SAVED = ['created', 'report', 'visit', 'indicator', 'tranche', 'evaluation', 'grant', 'milestones'];
 
 export function ProjectDetail({ app, params, query }) {
   const [id] = params;
@@ -65,7 +65,7 @@ export function ProjectDetail({ app, params, query }) {
           <a class="button" href={`#/projects/${id}/indicator`} data-testid="go-indicator">{t('sp.indicator_record')}</a>
         </nav>
       )}
-      <Milestones app={app} milestones={milestones} />
+      <Milestones app={app} milestones={milestones} edit={runs ? `#/projects/${id}/milestones` : null} />
       <Indicators app={app} p={p} />
       <Tranches app={app} p={p} fund={fund} runs={active} />
       <Reports app={app} p={p} />
@@ -77,7 +77,7 @@ export function ProjectDetail({ app, params, query }) {
   );
 }
 
-function Milestones({ milestones }) {
+function Milestones({ milestones, edit }) {
   const total = milestones.reduce((s, m) => s + (Number(m.weight) || 0), 0);
   return (
     <section data-testid="milestones">
@@ -93,6 +93,7 @@ function Milestones({ milestones }) {
         ))}
       </ul>
       {milestones.length > 0 && total !== 100 && <p class="notice">{t('sp.weights_off', { n: total })}</p>}
+      {edit && <a class="button block" href={edit} data-testid="go-milestones">{t('sp.milestones_edit')}</a>}
     </section>
   );
 }
