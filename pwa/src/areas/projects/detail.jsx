@@ -136,6 +136,9 @@ function Tranches({ app, p, fund, runs }) {
     );
   }
   const paid = tranches.filter((tr) => trancheState(app.view, tr) === 'paid').reduce((s, tr) => s + tr.amount_fen, 0);
+  // Who asks for a fund's money (funds.request_disbursement): its station's staff, or the
+  // federation; a district's or the city's fund has no station, so the federation asks.
+  const asks = federation || (!!fund?.station && fund.station === me?.station);
   return (
     <section data-testid="tranches">
       <h2>{t('sp.grant')}</h2>
@@ -145,7 +148,8 @@ function Tranches({ app, p, fund, runs }) {
           const state = trancheState(app.view, tr);
           const milestone = tr.milestone_id && app.view.milestone.get(tr.milestone_id);
           const ready = !milestone || (Number(milestone.progress) || 0) >= 100;
-          const requestable = runs && ['planned', 'rejected'].includes(state) && !tr.pending;
+          const open = runs && ['planned', 'rejected'].includes(state) && !tr.pending;
+          const requestable = open && asks;
           return (
             <li key={tr.id} class="item-card tranche" data-testid="tranche" data-id={tr.id} data-status={state}>
               <div class="row-between">
@@ -157,6 +161,7 @@ function Tranches({ app, p, fund, runs }) {
               {requestable && (ready
                 ? <a class="button block" href={`#/projects/${p.id}/tranche/${tr.id}`} data-testid="request-tranche">{t('sp.request_tranche')}</a>
                 : <p class="muted fine" data-testid="tranche-wait">{t('sp.tranche_wait', { title: milestone.title })}</p>)}
+              {open && !asks && <p class="muted fine" data-testid="tranche-by-federation">{t('sp.tranche_by_federation')}</p>}
               {federation && ['requested', 'approved'].includes(state) && (
                 <a class="button block" href="#/funds" data-testid="tranche-to-funds">{t(state === 'requested' ? 'sp.to_approve' : 'sp.to_pay')}</a>
               )}

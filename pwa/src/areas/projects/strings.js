@@ -51,6 +51,7 @@ export const PROJECTS_STRINGS = {
   'sp.tranche.rejected': ['未获批准', 'Refused'],
   'sp.tranche_after': ['对应里程碑:{title}', 'After milestone: {title}'],
   'sp.tranche_wait': ['「{title}」完成(100%)后才能申请这一期', 'This tranche can be requested once "{title}" is at 100%'],
+  'sp.tranche_by_federation': ['这个项目由区或市的基金资助,分期拨付由慈善会的管理者申请。', "A district's or the city's fund supports this project: the federation's managers request its tranches."],
   'sp.request_tranche': ['申请拨付本期', 'Request this tranche'],
   'sp.to_approve': ['去审批', 'Approve it'],
   'sp.to_pay': ['去付款', 'Pay it'],
