@@ -26,6 +26,7 @@ from litestar.types import Scope, Send
 from server import (
     accounts,
     audit,
+    ballots_public,
     client_config,
     dashboard,
     disclosures,
@@ -35,6 +36,8 @@ from server import (
     files,
     online,
     public,
+    rounds_public,
+    service_projects_public,
     year_summary,
 )
 from server import request_id as rid
@@ -50,6 +53,7 @@ from server.migrate import migrate
 from server.notify.api import ROUTES as PUSH_ROUTES
 from server.notify.worker import start_notifier
 from server.openapi import openapi_config
+from server.project_sweep import remind_follow_ups_forever
 from server.pwa import pwa_routes
 from server.ratelimit import (
     STATIC,
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         pruner = asyncio.create_task(_prune_forever(own), name="prune-tombstones")
         sweeper = asyncio.create_task(sweep_hours_forever(own), name="sweep-open-hour-logs")
         reminder = asyncio.create_task(remind_forever(own), name="remind-disclosures")
+        follow_ups = asyncio.create_task(remind_follow_ups_forever(own), name="remind-follow-ups")
         notifier = await start_notifier(own)
         # what start-up built lives as long as the process: out of the collector's sight,
         # a full collection no longer walks it (tens of ms, felt by every request in flight)
@@ -128,7 +133,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         try:
             yield
         finally:
-            for task in (pruner, sweeper, reminder):
+            for task in (pruner, sweeper, reminder, follow_ups):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -140,7 +145,9 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
         *CERTIFICATE_ROUTES, *disclosures.ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
-        *files.ROUTES, *online.ROUTES, *dashboard.ROUTES, *year_summary.ROUTES,
+        *files.ROUTES, *online.ROUTES, *dashboard.ROUTES, *year_summary.ROUTES, *rounds_public.ROUTES,
+        *ballots_public.ROUTES,
+        *service_projects_public.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

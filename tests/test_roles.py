@@ -85,6 +85,12 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: disbursement.request from own station's fund",        N,     Y,     Y,       Y,            Y),
     ("push: disbursement.decide of another's request",            N,     N,     N,       Y,            Y),
     ("push: disbursement.pay (neither requester nor approver)",   N,     N,     N,       Y,            Y),
+    # -- service projects (docs/projects.md)
+    ("pull: feedback and visits of own station's service projects", N,     Y,     Y,       Y,            Y),
+    ("push: service_project.create at own station",                N,     Y,     Y,       Y,            Y),
+    ("push: grant.create for own station's service project",       N,     N,     N,       Y,            Y),
+    ("push: feedback.record on own station's service project",     N,     Y,     Y,       Y,            Y),
+    ("push: evaluation.submit of own station's service project",   N,     N,     N,       Y,            Y),
     # -- volunteers, hours, Time Bank (docs/timebank.md); every role's user is also a volunteer
     ("pull: service activities and catalogue of own station",     Y,     Y,     Y,       Y,            Y),
     ("pull: own volunteer profile and Time Bank account",         Y,     Y,     Y,       Y,            Y),
@@ -110,6 +116,19 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: notification.mark_read of another's notification",    N,     N,     N,       N,            N),
     ("push: alert.set_donation_threshold at own station",         N,     N,     Y,       Y,            Y),
     ("push: alert.set_fund_low_water of own station's fund",      N,     N,     Y,       Y,            Y),
+    # -- the micro-venture round (docs/programme.md)
+    ("pull: micro-venture rounds (public)",                       Y,     Y,     Y,       Y,            Y),
+    ("pull: needs of own station's round (residents' words)",     N,     Y,     Y,       Y,            Y),
+    ("pull: proposals of own station's round",                    Y,     Y,     Y,       Y,            Y),
+    ("pull: members of own station's community groups",           N,     Y,     Y,       Y,            Y),
+    ("pull: another reviewer's review of own station's round",    N,     N,     N,       Y,            Y),
+    ("push: need.submit to own station's round (needs phase)",    Y,     Y,     Y,       Y,            Y),
+    ("push: need.publish at own station",                         N,     Y,     Y,       Y,            Y),
+    ("push: round.advance of own station's round",                N,     N,     N,       Y,            Y),
+    ("push: group.register at own station",                       N,     Y,     Y,       Y,            Y),
+    ("push: proposal.edit of a group one is not in",              N,     N,     N,       N,            N),
+    ("push: review.assign for own station's round",               N,     N,     N,       Y,            Y),
+    ("push: round.create for own station's fund",                 N,     N,     N,       Y,            Y),
     # -- people, devices, enrolment (docs/accounts.md)
     ("push: person.create with a volunteer membership at own station", N,  N,     Y,       Y,            Y),
     ("push: membership.add of staff at own station",              N,     N,     Y,       Y,            Y),
@@ -231,6 +250,7 @@ async def _world(api: Api, user: str) -> dict[str, str]:
     await _money_world(api, admin, user, ids)
     await _timebank_world(api, admin, user, ids)
     await _notification_world(api, ids)
+    await _round_world(api, ids)
     return ids
 
 
@@ -283,6 +303,12 @@ async def _money_world(api: Api, admin: _Device, user: str, ids: dict[str, str])
     )
     await federation_b.ok(("disbursement.decide", {"id": ids["approved"], "decision": "approve",
                                                    "note": ""}))
+    ids["service_project"] = new_id()
+    await federation_a.ok(("service_project.create", {
+        "id": ids["service_project"], "fund_id": ids["fund"], "station": OWN,
+        "category": "elderly", "name": "耆乐安居(试点)"}))
+    await recorder.ok(("feedback.record", {"id": new_id(), "project_id": ids["service_project"],
+                                           "score": 4, "comment": "满意"}))
 
 
 async def _timebank_world(api: Api, admin: _Device, user: str, ids: dict[str, str]) -> None:
@@ -322,6 +348,50 @@ async def _notification_world(api: Api, ids: dict[str, str]) -> None:
         ids["notification"] = (await conn.execute(
             select(notifications.c.id).where(notifications.c.user_id == OTHER_MANAGER).limit(1)
         )).scalar_one()
+
+
+def _round_phases() -> dict[str, dict[str, str]]:
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
+    return {"needs": {"starts": day(-9), "ends": day(-1)},
+            "proposals": {"starts": day(0), "ends": day(9)},
+            "review": {"starts": day(10), "ends": day(19)},
+            "voting": {"starts": day(20), "ends": day(29)}}
+
+
+def _round(round_id: str, fund_id: str) -> dict[str, Any]:
+    return {"id": round_id, "fund_id": fund_id, "station": OWN, "title": "天河一站微创投",
+            "year": 2026, "budget_fen": 100_000, "min_project_fen": 1_000,
+            "max_project_fen": 50_000, "phases": _round_phases()}
+
+
+async def _round_world(api: Api, ids: dict[str, str]) -> None:
+    """Two rounds of the own station's fund: one collecting needs (with a need), one taking
+    proposals, where vol-a's group has a proposal and reviewer-b was asked to review it."""
+    for name in ("round_needs", "round_open", "need", "group", "proposal", "review"):
+        ids[name] = new_id()
+    federation = await _device(api, "federation-a", "district_manager", district=TIANHE)
+    recorder = await _device(api, "recorder", "staff", station=OWN)
+    await federation.ok(("round.create", _round(ids["round_needs"], ids["fund"])),
+                        ("round.create", _round(ids["round_open"], ids["fund"])))
+    await recorder.ok(
+        ("need.submit", {"id": ids["need"], "round_id": ids["round_needs"], "category": "elderly",
+                         "community": "棠下社区", "description": "楼道没有扶手", "raised_via": "booth"}),
+        ("group.register", {"id": ids["group"], "name": "邻里互助会", "station": OWN,
+                            "members": ["vol-a"]}))
+    await federation.ok(("round.advance", {"id": ids["round_open"], "to": "proposals"}))
+    member = await _device(api, "vol-a", "volunteer", station=OWN)
+    await member.ok(("proposal.submit", {
+        "id": ids["proposal"], "round_id": ids["round_open"], "group_id": ids["group"],
+        "title": "楼道扶手", "need_ids": [], "beneficiaries": "长者", "beneficiary_count": 20,
+        "activities": "安装扶手", "budget_lines": [{"item": "扶手", "quantity": 10,
+                                                   "unit_cost_fen": 2_000}]}))
+    await api.token("reviewer-b", "volunteer", station=NEAR)  # a person with an account
+    await federation.ok(("review.assign", {"id": ids["review"], "proposal_id": ids["proposal"],
+                                           "reviewer": "reviewer-b"}))
 
 
 def _allowed(label: str, result: dict[str, Any]) -> bool:
@@ -434,8 +504,18 @@ def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], us
         "pull: staff roles at own station": any(
             t == "membership" and d["user_id"] == "recorder" and d["role"] == "staff"
             for (t, _), d in seen.items()),
+        "pull: feedback and visits of own station's service projects":
+            any_of("project_feedback"),
         "pull: another user's notifications and preferences":
             has("notification", ids["notification"]) or has("notification_prefs", OTHER_MANAGER),
+        "pull: micro-venture rounds (public)": has("round", ids["round_needs"]),
+        "pull: needs of own station's round (residents' words)":
+            seen.get(("need", ids["need"]), {}).get("description") == "楼道没有扶手",
+        "pull: proposals of own station's round": has("proposal", ids["proposal"])
+            and has("proposal_version", f"{ids['proposal']}:1"),
+        "pull: members of own station's community groups":
+            seen.get(("community_group", ids["group"]), {}).get("members") == ["vol-a"],
+        "pull: another reviewer's review of own station's round": has("review", ids["review"]),
     }
 
 
@@ -485,6 +565,17 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
          {"id": ids["requested"], "decision": "approve", "note": ""}),
         ("push: disbursement.pay (neither requester nor approver)", "disbursement.pay",
          {"id": ids["approved"], "reference": "转账 0001"}),
+        ("push: service_project.create at own station", "service_project.create",
+         {"id": new_id(), "fund_id": ids["fund"], "station": OWN, "category": "governance",
+          "name": "社区议事"}),
+        ("push: grant.create for own station's service project", "grant.create",
+         {"id": new_id(), "project_id": ids["service_project"], "amount_fen": 10_000,
+          "signed_at": "2026-11-28"}),
+        ("push: feedback.record on own station's service project", "feedback.record",
+         {"id": new_id(), "project_id": ids["service_project"], "score": 5}),
+        ("push: evaluation.submit of own station's service project", "evaluation.submit",
+         {"project_id": ids["service_project"], "conclusion": "良好", "public_summary": "良好",
+          "scores": {"needs": 80, "performance": 80, "feedback": 80, "supervision": 80}}),
         ("push: volunteer.update of another volunteer (home: own station)", "volunteer.update",
          {"user_id": "vol-a", "fields": {"skills": ["探访"]}}),
         ("push: activity.create at own station", "activity.create",
@@ -523,6 +614,21 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
         ("push: membership.end of a staff member at own station", "membership.end",
          {"id": ids["recorder_membership"]}),
         ("push: district.create", "district.create", {"name": "海珠区"}),
+        ("push: need.submit to own station's round (needs phase)", "need.submit",
+         {"id": new_id(), "round_id": ids["round_needs"], "category": "environment",
+          "community": "棠下社区", "description": "垃圾站太臭"}),
+        ("push: need.publish at own station", "need.publish",
+         {"id": ids["need"], "public_title": "楼道加装扶手"}),
+        ("push: round.advance of own station's round", "round.advance",
+         {"id": ids["round_needs"], "to": "proposals"}),
+        ("push: group.register at own station", "group.register",
+         {"id": new_id(), "name": "青年志愿队", "station": OWN}),
+        ("push: proposal.edit of a group one is not in", "proposal.edit",
+         {"id": ids["proposal"], "fields": {"title": "改名"}}),
+        ("push: review.assign for own station's round", "review.assign",
+         {"id": new_id(), "proposal_id": ids["proposal"], "reviewer": "recorder"}),
+        ("push: round.create for own station's fund", "round.create",
+         _round(new_id(), ids["fund"])),
     ]
 
 
