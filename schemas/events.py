@@ -142,12 +142,26 @@ class IssuesResolved(DomainEvent, frozen=True, kw_only=True):
     district: str | None
 
 
+class TrainingSeatGiven(DomainEvent, frozen=True, kw_only=True):
+    """Someone on a training's waiting list got a seat (a withdrawal, a larger capacity)."""
+
+    EVENT_NAME: ClassVar[str] = "training.seat_given"
+    training_id: str
+    signup_id: str
+    user: str
+    topic: str
+    starts_at: str
+    place: str
+    station: str
+    district: str
+
+
 EVENTS: dict[str, type[DomainEvent]] = {
     event.EVENT_NAME: event
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
-        HoursSubmitted, HoursDecided, IssuesResolved,
+        HoursSubmitted, HoursDecided, IssuesResolved, TrainingSeatGiven,
     )
 }
 """Every domain event by its documented name."""

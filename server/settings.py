@@ -137,6 +137,9 @@ class Settings:
     """The responsible managers are reminded this many days before a disclosure is due."""
     disclosure_sweep_minutes: float = 60.0
     """How often the server looks for disclosures to remind of."""
+    # -- training (docs/training.md) --
+    training_sweep_minutes: float = 30.0
+    """How often the server looks for trainings starting tomorrow to remind their people of."""
     # -- accounts (docs/accounts.md) --
     device_idle_days: float = 60.0
     """A device token unused this long answers ``401 device_expired`` (the phone keeps its

@@ -14,8 +14,10 @@ from server.domain import (
     people,
     stations,
     timebank,
+    training,
     volunteers,
 )
+from server.notify import training as notify_training
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
@@ -39,6 +41,8 @@ def build_registry(settings: Settings | None = None) -> Registry:
     timebank.install(registry)
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
     disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
+    training.install(registry)
+    notify_training.install(registry)
     return registry
 
 

@@ -44,6 +44,9 @@ class Kind:
     station_managers: bool
     district_managers: bool
     build: Callable[[Mapping[str, Any]], Content]
+    named_users: bool = False
+    """Its recipients are the people its data names (``users``), not the place's managers:
+    a person's own reminder."""
 
     def topic(self, collapse: str) -> str:
         """RFC 8030 Topic: at most 32 characters of the URL-safe base64 alphabet."""
@@ -235,6 +238,43 @@ def _disclosure_due(data: Mapping[str, Any]) -> Content:
     )
 
 
+def _when(value: Any) -> str:
+    """A training's start in Shanghai time, "11月29日 14:00" / "29 Nov 14:00" alike."""
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(str(value)).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    except ValueError:
+        return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _training_reminder(data: Mapping[str, Any]) -> Content:
+    topic = str(data.get("topic") or "?")[:60]
+    when, place = _when(data.get("starts_at")), str(data.get("place") or "")[:60]
+    return Content(
+        title=(f"明天培训:{topic}", f"Training tomorrow: {topic}"),
+        body=(f"{when} 在 {place},请带上手机,在门口出示培训页面的入场码",
+              f"{when} at {place}; show the entry code on the training's page at the door"),
+        url=f"/#/training/{data.get('training_id')}",
+        target={"screen": "training", "training_id": data.get("training_id")},
+        collapse=f"training:{data.get('training_id')}",
+    )
+
+
+def _training_seat(data: Mapping[str, Any]) -> Content:
+    topic = str(data.get("topic") or "?")[:60]
+    when, place = _when(data.get("starts_at")), str(data.get("place") or "")[:60]
+    return Content(
+        title=(f"候补转正:{topic}", f"You have a seat: {topic}"),
+        body=(f"有人取消报名,您已从候补名单获得名额:{when} 在 {place}",
+              f"someone withdrew and your place on the waiting list became a seat: {when} at {place}"),
+        url=f"/#/training/{data.get('training_id')}",
+        target={"screen": "training", "training_id": data.get("training_id")},
+        collapse=f"training-seat:{data.get('signup_id')}",
+    )
+
+
 RESOLVE = "resolve"
 """An outbox row that is not a notification: the things named in its ``subjects`` were
 settled (records.py ``enqueue_resolve``). It is processed in outbox order, so after the
@@ -255,5 +295,9 @@ KINDS: dict[str, Kind] = {
         Kind("disbursement.waiting_payment", 24 * 3600, "high", False, True, _disbursement_payment),
         # The fund's (or campaign's) station managers and its district's (docs/disclosure.md).
         Kind("disclosure.due", 3 * 24 * 3600, "normal", True, True, _disclosure_due),
+        # A person's own: everyone holding a seat; the one who got a seat (docs/training.md).
+        Kind("training.reminder", 24 * 3600, "normal", False, False, _training_reminder,
+             named_users=True),
+        Kind("training.seat", 24 * 3600, "normal", False, False, _training_seat, named_users=True),
     )
 }

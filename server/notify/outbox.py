@@ -202,7 +202,10 @@ async def _fan_out(
             select(notify_marks.c.key).where(notify_marks.c.key == f"resolved:{content.subject}"[:150])
     )).first() is not None):
         return 0, []  # settled before it could be announced: nobody needs to act
-    users = await _recipients(conn, kind, station, district, content.exclude_users)
+    if kind.named_users:
+        users = sorted({str(u) for u in data.get("users") or []} - set(content.exclude_users))
+    else:
+        users = await _recipients(conn, kind, station, district, content.exclude_users)
     if not users:
         return 0, []
     prefs = {
