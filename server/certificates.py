@@ -243,7 +243,7 @@ async def service_summary(
             continue
         summary.trainings.append(TrainingRecord(day, str(row["topic"]), str(row["speaker"]),
                                                 str(row["occasion"]), str(row["station"]),
-                                                float(row["hours"] or 0)))
+                                                int(row["minutes"] or 0) / 60))
     return summary
 
 

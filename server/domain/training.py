@@ -28,7 +28,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
-    Float,
     Index,
     Integer,
     String,
@@ -93,7 +92,7 @@ trainings = Table(
     Column("ends_at", String(40), nullable=False),
     Column("place", String(200), nullable=False),
     Column("capacity", Integer, nullable=False),
-    Column("hours", Float, nullable=False),
+    Column("minutes", Integer, nullable=False),
     Column("audience", String(16), nullable=False),
     Column("occasion", String(24), nullable=False),
     Column("description", Text, nullable=False),
@@ -127,7 +126,7 @@ training_signups = Table(
     Column("attended_at", String(40), nullable=True),
     Column("attended_by", String(64), nullable=True),
     Column("walk_in", Boolean, nullable=False, default=False),
-    Column("hours", Float, nullable=False, default=0.0),
+    Column("minutes", Integer, nullable=False, default=0),
     Column("updated_at", String(32), nullable=False),
     Index("ix_training_signups_training_user", "training_id", "user_id"),
     Index("ix_training_signups_user_status", "user_id", "status"),
@@ -195,17 +194,17 @@ def _check_times(starts_at: str, ends_at: str) -> None:
 
 
 def _training_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in trainings.c.keys() if c != "attachments"}
-    data["hours"] = float(row["hours"])
+    data = {c: row[c] for c in trainings.c.keys() if c not in ("attachments", "minutes")}
+    data["hours"] = int(row["minutes"]) / 60
     data["attachments"] = attachments.wire(row["attachments"])
     return data
 
 
 def _signup_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in training_signups.c.keys() if c != "user_id"}
+    data = {c: row[c] for c in training_signups.c.keys() if c not in ("user_id", "minutes")}
     data["user"] = row["user_id"]
     data["walk_in"] = bool(row["walk_in"])
-    data["hours"] = float(row["hours"] or 0)
+    data["hours"] = int(row["minutes"] or 0) / 60
     return data
 
 
@@ -352,7 +351,7 @@ async def create_training(tx: Tx, ctx: MutationContext, args: TrainingCreateArgs
         "id": args.id, "station": station["code"], "district": station["district"],
         "topic": args.topic, "speaker": args.speaker, "starts_at": normal_time(args.starts_at),
         "ends_at": normal_time(args.ends_at), "place": args.place, "capacity": args.capacity,
-        "hours": float(args.hours), "audience": args.audience, "occasion": args.occasion,
+        "minutes": _minutes(args.hours), "audience": args.audience, "occasion": args.occasion,
         "description": args.description, "status": "open", "cancel_reason": None,
         "confirmed": 0, "waitlisted": 0, "attended": 0,
         "attachments": attachments.encode(args.attachments),
@@ -393,21 +392,26 @@ async def update_training(tx: Tx, ctx: MutationContext, args: TrainingUpdateArgs
         raise Rejected("invalid_args", "没有要修改的内容", "nothing to change", field="fields")
     values.update(edits)
     if "hours" in edits:
-        values["hours"] = float(edits["hours"])
-        await _recredit(tx, ctx, training["id"], float(edits["hours"]))
+        values["minutes"] = _minutes(edits["hours"])
+        values.pop("hours", None)
+        await _recredit(tx, ctx, training["id"], values["minutes"])
     merged = {**training, **values}
     if "capacity" in edits:
         values.update(await _promote(tx, ctx, merged))
     tx.update("training", args.id, {**values, "updated_at": ctx.now})
 
 
-async def _recredit(tx: Tx, ctx: MutationContext, training_id: str, hours: float) -> None:
+def _minutes(hours: float) -> int:
+    return round(hours * 60)
+
+
+async def _recredit(tx: Tx, ctx: MutationContext, training_id: str, minutes: int) -> None:
     """The training's hours changed: the attendees' records follow."""
     rows = await tx.query(select(training_signups.c.id).where(
         training_signups.c.training_id == training_id, training_signups.c.status == "attended"))
     for (signup_id,) in rows:
         if await tx.get("training_signup", str(signup_id)) is not None:
-            tx.update("training_signup", str(signup_id), {"hours": hours, "updated_at": ctx.now})
+            tx.update("training_signup", str(signup_id), {"minutes": minutes, "updated_at": ctx.now})
 
 
 async def cancel_training(tx: Tx, ctx: MutationContext, args: TrainingCancelArgs) -> None:
@@ -451,7 +455,7 @@ async def signup(tx: Tx, ctx: MutationContext, args: TrainingSignupArgs) -> None
         "station": training["station"], "district": training["district"],
         "status": "confirmed" if seat else "waitlisted", "position": None if seat else waiting + 1,
         "signed_up_at": ctx.now, "signed_up_by": ctx.user_id, "attended_at": None,
-        "attended_by": None, "walk_in": False, "hours": 0.0, "updated_at": ctx.now,
+        "attended_by": None, "walk_in": False, "minutes": 0, "updated_at": ctx.now,
     })
     counts = {"confirmed": int(training["confirmed"]) + 1} if seat else {"waitlisted": waiting + 1}
     tx.update("training", training["id"], {**counts, "updated_at": ctx.now})
@@ -544,20 +548,20 @@ async def attend(tx: Tx, ctx: MutationContext, args: TrainingAttendArgs) -> None
         if await tx.get("training_signup", signup_id) is not None:  # withdrawn walk-in, back
             tx.update("training_signup", signup_id, {
                 "status": "attended", "position": None, "attended_at": stamp,
-                "attended_by": ctx.user_id, "hours": float(training["hours"]), "updated_at": ctx.now})
+                "attended_by": ctx.user_id, "minutes": int(training["minutes"]), "updated_at": ctx.now})
         else:
             tx.insert("training_signup", {
                 "id": signup_id, "training_id": training["id"], "user_id": user, "name": name,
                 "station": training["station"], "district": training["district"],
                 "status": "attended", "position": None, "signed_up_at": ctx.now,
                 "signed_up_by": ctx.user_id, "attended_at": stamp, "attended_by": ctx.user_id,
-                "walk_in": True, "hours": float(training["hours"]), "updated_at": ctx.now,
+                "walk_in": True, "minutes": int(training["minutes"]), "updated_at": ctx.now,
             })
         counts["confirmed"] = int(training["confirmed"]) + 1
     else:
         tx.update("training_signup", held["id"], {
             "status": "attended", "position": None, "attended_at": stamp,
-            "attended_by": ctx.user_id, "hours": float(training["hours"]), "updated_at": ctx.now})
+            "attended_by": ctx.user_id, "minutes": int(training["minutes"]), "updated_at": ctx.now})
         if held["status"] == "waitlisted":  # came anyway and was let in
             counts["confirmed"] = int(training["confirmed"]) + 1
             after = await _waiting(tx, training["id"])
@@ -600,11 +604,11 @@ async def may_attach(tx: Tx, ctx: MutationContext, training: dict[str, Any],
 
 async def attended(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
     """The trainings ``user`` attended, oldest first: topic, speaker, occasion, place,
-    station, starts_at, hours (the certificate's "培训" section, the person's record)."""
+    station, starts_at, minutes (the certificate's "培训" section, the person's record)."""
     rows = (await conn.execute(
         select(trainings.c.id, trainings.c.topic, trainings.c.speaker, trainings.c.occasion,
                trainings.c.place, trainings.c.station, trainings.c.starts_at,
-               training_signups.c.hours)
+               training_signups.c.minutes)
         .select_from(training_signups.join(trainings, trainings.c.id == training_signups.c.training_id))
         .where(training_signups.c.user_id == user, training_signups.c.status == "attended")
         .order_by(trainings.c.starts_at, trainings.c.id))).mappings().all()

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("ends_at", sa.String(40), nullable=False),
         sa.Column("place", sa.String(200), nullable=False),
         sa.Column("capacity", sa.Integer, nullable=False),
-        sa.Column("hours", sa.Float, nullable=False),
+        sa.Column("minutes", sa.Integer, nullable=False),
         sa.Column("audience", sa.String(16), nullable=False),
         sa.Column("occasion", sa.String(24), nullable=False),
         sa.Column("description", sa.Text, nullable=False),
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("attended_at", sa.String(40), nullable=True),
         sa.Column("attended_by", sa.String(64), nullable=True),
         sa.Column("walk_in", sa.Boolean, nullable=False),
-        sa.Column("hours", sa.Float, nullable=False),
+        sa.Column("minutes", sa.Integer, nullable=False),
         sa.Column("updated_at", sa.String(32), nullable=False),
     )
     op.create_index("ix_training_signups_station", "training_signups", ["station"])
