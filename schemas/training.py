@@ -108,6 +108,8 @@ class TrainingAttendArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """Staff at the door: the person's signed code as scanned (``code``), or the person
     picked from the sign-up list (``user``); ``at`` is the staff phone's clock."""
 
+    id: Uuid
+    """The sign-up's id if the person has none yet (a walk-in); unused otherwise."""
     training_id: Uuid
     at: IsoTime
     code: SignedCode | None = None

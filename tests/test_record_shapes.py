@@ -91,7 +91,7 @@ async def _every_kind_of_record(api: Api) -> None:
             "starts_at": _at(-0.5), "ends_at": _at(-2.5), "place": "站点二楼", "capacity": 30,
             "hours": 2, "occasion": "charity_day"}),
         (volunteer, "training.signup", {"id": new_id(), "training_id": training}),
-        (world.staff, "training.attend", {"training_id": training, "user": "vol-1", "at": _at(0)}),
+        (world.staff, "training.attend", {"id": new_id(), "training_id": training, "user": "vol-1", "at": _at(0)}),
         (volunteer, "training.feedback", {"training_id": training, "score": 5, "useful": 4}),
     ]:
         result = await device.send(name, dict(args))

@@ -529,7 +529,7 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
         ("push: training.signup of another person at own station", "training.signup",
          {"id": new_id(), "training_id": ids["training"], "user": OTHER_MANAGER}),
         ("push: training.attend at own station (door scan)", "training.attend",
-         {"training_id": ids["training"], "user": "vol-a", "at": _at(0)}),
+         {"id": new_id(), "training_id": ids["training"], "user": "vol-a", "at": _at(0)}),
         ("push: notification_prefs.set (own)", "notification_prefs.set",
          {"fields": {"quiet_start": "22:00", "quiet_end": "07:00"}}),
         ("push: notification.mark_read of another's notification", "notification.mark_read",

@@ -178,15 +178,15 @@ async def test_two_door_phones_offline_scanning_the_same_person_count_once(api: 
             "status"] == "applied"
     ann_code, eve_code = await _code(api, p["ann"]), await _code(api, p["eve"])
     # both door phones scanned ann while offline; the second phone's clock said earlier
-    first = await p["staff"].send("training.attend", {"training_id": training, "code": ann_code,
+    first = await p["staff"].send("training.attend", {"id": new_id(), "training_id": training, "code": ann_code,
                                                       "at": _in(0.1)})
-    second = await p["door2"].send("training.attend", {"training_id": training, "code": ann_code,
+    second = await p["door2"].send("training.attend", {"id": new_id(), "training_id": training, "code": ann_code,
                                                        "at": _in(0.05)})
     assert first["status"] == second["status"] == "applied", (first, second)
     # eve never signed up: her code records a walk-in; bo picked from the list
-    assert (await p["door2"].send("training.attend", {"training_id": training, "code": eve_code,
+    assert (await p["door2"].send("training.attend", {"id": new_id(), "training_id": training, "code": eve_code,
                                                       "at": _in(0.2)}))["status"] == "applied"
-    assert (await p["staff"].send("training.attend", {"training_id": training, "user": "bo",
+    assert (await p["staff"].send("training.attend", {"id": new_id(), "training_id": training, "user": "bo",
                                                       "at": _in(0.2)}))["status"] == "applied"
     async with api.state.db.read() as conn:
         rows = (await conn.execute(select(training_signups).where(
@@ -199,16 +199,16 @@ async def test_two_door_phones_offline_scanning_the_same_person_count_once(api: 
     assert (row["attended"], row["confirmed"]) == (3, 3)
     # refused: a code altered, a scan long after the end, someone not signed up picked by
     # id, a volunteer recording attendance, staff of another station
-    _refused(await p["staff"].send("training.attend", {"training_id": training,
+    _refused(await p["staff"].send("training.attend", {"id": new_id(), "training_id": training,
                                                        "code": ann_code[:-2] + "xx", "at": _in(0.1)}),
              "code_invalid")
-    _refused(await p["staff"].send("training.attend", {"training_id": training, "code": ann_code,
+    _refused(await p["staff"].send("training.attend", {"id": new_id(), "training_id": training, "code": ann_code,
                                                        "at": _in(12)}), "not_during_training")
-    _refused(await p["staff"].send("training.attend", {"training_id": training, "user": "cai",
+    _refused(await p["staff"].send("training.attend", {"id": new_id(), "training_id": training, "user": "cai",
                                                        "at": _in(0.1)}), "not_signed_up")
-    _refused(await p["bo"].send("training.attend", {"training_id": training, "code": eve_code,
+    _refused(await p["bo"].send("training.attend", {"id": new_id(), "training_id": training, "code": eve_code,
                                                     "at": _in(0.1)}), "forbidden")
-    _refused(await p["far"].send("training.attend", {"training_id": training, "code": ann_code,
+    _refused(await p["far"].send("training.attend", {"id": new_id(), "training_id": training, "code": ann_code,
                                                      "at": _in(0.1)}), "forbidden")
     # attended: no withdrawal, no cancelling the training
     _refused(await p["ann"].send("training.withdraw", {"training_id": training}), "already_attended")
@@ -227,7 +227,7 @@ async def test_training_hours_on_the_record_and_the_service_certificate(api: Api
         "status"] == "applied"
     code = await _code(api, p["ann"])
     for ident in (training, other):
-        assert (await p["staff"].send("training.attend", {"training_id": ident, "code": code,
+        assert (await p["staff"].send("training.attend", {"id": new_id(), "training_id": ident, "code": code,
                                                           "at": _in(0.1)}))["status"] == "applied"
     # the record: her own sign-ups carry the hours
     mine = [d for (t, _), d in (await fresh_snapshot(api, p["ann"].token)).items()
@@ -261,7 +261,7 @@ async def test_feedback_only_from_attendees_and_its_comment_for_staff(api: Api) 
             "status"] == "applied"
     _refused(await p["ann"].send("training.feedback", {"training_id": training, "score": 5,
                                                         "useful": 4}), "not_attended")
-    assert (await p["staff"].send("training.attend", {"training_id": training, "user": "ann",
+    assert (await p["staff"].send("training.attend", {"id": new_id(), "training_id": training, "user": "ann",
                                                       "at": _in(0.1)}))["status"] == "applied"
     form = {"training_id": training, "score": 4, "useful": 5, "comment": "案例很实用,希望多讲募捐备案"}
     assert (await p["ann"].send("training.feedback", form))["status"] == "applied"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -544,19 +543,15 @@ async def attend(tx: Tx, ctx: MutationContext, args: TrainingAttendArgs) -> None
         name = await _person_name(tx, user)
         if name is None:
             raise not_found("人员", "person", user, field="code")
-        signup_id = _walk_in_id(training["id"], user)
-        if await tx.get("training_signup", signup_id) is not None:  # withdrawn walk-in, back
-            tx.update("training_signup", signup_id, {
-                "status": "attended", "position": None, "attended_at": stamp,
-                "attended_by": ctx.user_id, "minutes": int(training["minutes"]), "updated_at": ctx.now})
-        else:
-            tx.insert("training_signup", {
-                "id": signup_id, "training_id": training["id"], "user_id": user, "name": name,
-                "station": training["station"], "district": training["district"],
-                "status": "attended", "position": None, "signed_up_at": ctx.now,
-                "signed_up_by": ctx.user_id, "attended_at": stamp, "attended_by": ctx.user_id,
-                "walk_in": True, "minutes": int(training["minutes"]), "updated_at": ctx.now,
-            })
+        if await tx.get("training_signup", args.id) is not None:
+            raise already_exists("报名", "sign-up", args.id)
+        tx.insert("training_signup", {
+            "id": args.id, "training_id": training["id"], "user_id": user, "name": name,
+            "station": training["station"], "district": training["district"],
+            "status": "attended", "position": None, "signed_up_at": ctx.now,
+            "signed_up_by": ctx.user_id, "attended_at": stamp, "attended_by": ctx.user_id,
+            "walk_in": True, "minutes": int(training["minutes"]), "updated_at": ctx.now,
+        })
         counts["confirmed"] = int(training["confirmed"]) + 1
     else:
         tx.update("training_signup", held["id"], {
@@ -571,10 +566,6 @@ async def attend(tx: Tx, ctx: MutationContext, args: TrainingAttendArgs) -> None
                                                                 "updated_at": ctx.now})
             counts["waitlisted"] = int(training["waitlisted"]) - 1
     tx.update("training", training["id"], {**counts, "updated_at": ctx.now})
-
-
-def _walk_in_id(training_id: str, user: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"training-walk-in:{training_id}:{user}"))
 
 
 async def feedback(tx: Tx, ctx: MutationContext, args: TrainingFeedbackArgs) -> None:
