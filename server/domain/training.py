@@ -439,11 +439,13 @@ async def signup(tx: Tx, ctx: MutationContext, args: TrainingSignupArgs) -> None
     await _check_audience(tx, ctx, training, user)
     held = await _active_signup(tx, training["id"], user)
     if held is not None:
-        state_zh = {"confirmed": "已报名", "waitlisted": f"在候补名单第 {held['position']} 位",
-                    "attended": "已签到"}[held["status"]]
-        raise Rejected("already_signed_up", f"已报名此培训({state_zh}),不能重复报名",
-                       f"already signed up for this training ({held['status']}); "
-                       "one sign-up per person", field="training_id")
+        state_zh = {"confirmed": "已报名此培训", "waitlisted": f"已在此培训的候补名单第 {held['position']} 位",
+                    "attended": "已签到参加此培训"}[held["status"]]
+        state_en = {"confirmed": "already signed up for this training",
+                    "waitlisted": f"already no. {held['position']} on this training's waiting list",
+                    "attended": "already attended this training"}[held["status"]]
+        raise Rejected("already_signed_up", f"{state_zh},不能重复报名",
+                       f"{state_en}; one sign-up per person", field="training_id")
     name = await _person_name(tx, user)
     if name is None:
         raise not_found("人员", "person", user, field="user")

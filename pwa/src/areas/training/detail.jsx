@@ -2,7 +2,7 @@
 // withdraw, my place on the waiting list, attended with my hours), my entry code for the
 // door (works offline: the last code fetched is kept), the materials, the feedback form
 // after attending. Staff: the door, edit, the sign-up list, feedback, cancel.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { act, refresh } from '../../state.js';
@@ -12,7 +12,6 @@ import { useSubmit } from '../../ui/forms.js';
 import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { AttachmentList } from '../../ui/photos.jsx';
 import { timeOf } from '../../ui/format.js';
-import { QrCode } from '../donations/receipt.jsx';
 import { entryUrl, hasEnded, hasStarted, hoursText, mySignup, seatsLeft, statusTag, whenText } from './model.js';
 
 export function TrainingDetail({ app, params }) {
@@ -109,13 +108,28 @@ function EntryCode({ app, training }) {
       <h2>{t('training.entry_code')}</h2>
       {held ? (
         <>
-          <QrCode text={entryUrl(location.origin, training.id, held.code)} testid="entry-qr" />
+          <EntryQr text={entryUrl(location.origin, training.id, held.code)} />
           <p class="muted fine">{t('training.entry_hint')}</p>
           <p class={expired ? 'bad' : 'muted fine'}>{expired ? t('training.code_expired') : t('me.volunteer_qr_until', { when: timeOf(held.expires_at) })}</p>
         </>
       ) : <p class="notice" data-testid="entry-code-missing">{t('training.code_missing')}</p>}
     </section>
   );
+}
+
+/** The QR code with a quiet zone of two modules (a camera needs it). */
+function EntryQr({ text }) {
+  const [svg, setSvg] = useState('');
+  const box = useRef(null);
+  useEffect(() => {
+    let live = true;
+    import('uqr').then(({ renderSVG }) => live && setSvg(renderSVG(text, { border: 2 })));
+    return () => { live = false; };
+  }, [text]);
+  useEffect(() => {  // shown to staff at the door: the whole code in view, clear of the tabs
+    if (svg) box.current?.scrollIntoView({ block: 'center' });
+  }, [svg]);
+  return <div ref={box} class="qr" role="img" aria-label={t('training.entry_code')} data-testid="entry-qr" dangerouslySetInnerHTML={{ __html: svg }} />;
 }
 
 function Feedback({ app, training }) {

@@ -35,8 +35,10 @@ export function TrainingList({ app }) {
       {atLeast(me, 'staff') && me.station && <a class="button primary block" href="#/training/new" data-testid="new-training">+ {t('training.new')}</a>}
       <section class="my-record" data-testid="my-training-record">
         <h2>{t('training.my_record')}</h2>
-        <p><strong class="big-number" data-testid="my-training-hours">{hoursText(record.total)}</strong> {t('training.hours_unit')}
-          <span class="muted"> · {t('training.attended_n', { n: record.rows.length })}</span></p>
+        {record.rows.length > 0 ? (
+          <p><strong class="big-number" data-testid="my-training-hours">{hoursText(record.total)}</strong> {t('training.hours_unit')}
+            <span class="muted"> · {t('training.attended_n', { n: record.rows.length })}</span></p>
+        ) : <p class="muted" data-testid="my-training-none">{t('training.record_none')}</p>}
         {record.rows.length > 0 && (
           <ul class="plain record">
             {record.rows.map(({ signup, training }) => (
