@@ -263,10 +263,16 @@ async def _waiting(tx: Tx, training_id: str) -> list[dict[str, Any]]:
 
 
 async def _person_name(tx: Tx, user: str) -> str | None:
+    """The name staff know the person by: the person's own (``users.name``, when it is more
+    than the id it defaults to), else their volunteer profile's, else the id. None: no
+    such person (or erased)."""
     row = (await tx.query(select(users.c.name, users.c.erased_at).where(users.c.id == user))).first()
     if row is None or row.erased_at:
         return None
-    return str(row.name or user)
+    if row.name and row.name != user:
+        return str(row.name)
+    profile = await tx.read_unlocked("volunteer", user)  # a read for a name: no lock, no order
+    return str(profile["name"]) if profile is not None else user
 
 
 async def _promote(tx: Tx, ctx: MutationContext, training: dict[str, Any]) -> dict[str, Any]:

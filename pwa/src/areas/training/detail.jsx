@@ -40,7 +40,8 @@ export function TrainingDetail({ app, params }) {
         <dt>{t('training.place')}</dt><dd>{training.place}</dd>
         <dt>{t('training.hours')}</dt><dd>{t('training.hours_n', { h: hoursText(training.hours) })}</dd>
         <dt>{t('training.seats')}</dt>
-        <dd data-testid="training-seats">{t('training.seats_line', { taken: training.confirmed, of: training.capacity, n: training.waitlisted })}</dd>
+        <dd data-testid="training-seats">{t(training.confirmed > training.capacity ? 'training.seats_over' : 'training.seats_line',
+          { taken: training.confirmed, of: training.capacity, n: training.waitlisted })}</dd>
       </dl>
       {training.description && <p class="notes">{training.description}</p>}
       <MyPart app={app} training={training} mine={mine} />

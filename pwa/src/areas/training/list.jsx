@@ -2,7 +2,7 @@
 // my training record (hours attended), past trainings; staff set up a new one.
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
-import { hoursText, myRecord, mySignup, seatsLeft, statusTag, trainingLists, whenText } from './model.js';
+import { dayText, hoursText, myRecord, mySignup, seatsLeft, statusTag, trainingLists, whenText } from './model.js';
 
 export function TrainingCard({ training, view, me }) {
   const tag = statusTag(mySignup(view, training, me));
@@ -10,12 +10,14 @@ export function TrainingCard({ training, view, me }) {
   return (
     <li>
       <a class={`card training-card ${training.status}`} href={`#/training/${training.id}`} data-testid="training-card" data-id={training.id}>
-        <span class="date">{whenText(training)}{training.occasion !== 'other' && <> · <strong>{t(`training.occasion.${training.occasion}`)}</strong></>}</span>
+        <span class="date">{whenText(training)}</span>
         <span class="title">{training.topic}</span>
+        {training.occasion !== 'other' && <span class="fine occasion-line">{t(`training.occasion.${training.occasion}`)}</span>}
         <span class="muted fine">{training.place} · {t('training.hours_n', { h: hoursText(training.hours) })}</span>
         <span class="muted fine">
           {training.status === 'cancelled' ? t('training.cancelled')
-            : full ? t('training.full_waiting', { n: training.waitlisted }) : t('training.seats_left', { n: seatsLeft(training), of: training.capacity })}
+            : full ? (training.waitlisted ? t('training.full_waiting', { n: training.waitlisted }) : t('training.full'))
+              : t('training.seats_left', { n: seatsLeft(training), of: training.capacity })}
         </span>
         {tag && <span class={`tag ${tag[1]}`}>{tag[0]}</span>}
       </a>
@@ -44,7 +46,7 @@ export function TrainingList({ app }) {
             {record.rows.map(({ signup, training }) => (
               <li key={signup.id} class="row-between" data-testid="record-line">
                 <a href={`#/training/${training.id}`}>{training.topic}</a>
-                <span class="muted nowrap">{training.starts_at.slice(0, 10)} · {t('training.hours_n', { h: hoursText(signup.hours) })}</span>
+                <span class="muted nowrap">{dayText(training.starts_at)} · {t('training.hours_n', { h: hoursText(signup.hours) })}</span>
               </li>
             ))}
           </ul>

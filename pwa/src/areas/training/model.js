@@ -22,6 +22,12 @@ export function whenText(training) {
   return `${day} ${hm(start)}–${sameDay ? '' : `${end.getMonth() + 1}/${end.getDate()} `}${hm(end)}`;
 }
 
+/** "11/29" on the phone's clock. */
+export function dayText(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}/${d.getMonth() + 1}/${d.getDate()}`;
+}
+
 export function hasStarted(training, now = Date.now()) {
   return Date.parse(training.starts_at) <= now;
 }

@@ -27,6 +27,13 @@ export function waitingList(view, trainingId) {
     .sort((a, b) => (a.position ?? 0) - (b.position ?? 0) || (a.signed_up_at < b.signed_up_at ? -1 : 1));
 }
 
+/** The name the server copies into a sign-up: the person's own (when more than the id),
+ *  else their volunteer profile's, else the id. */
+function nameOf(view, user, me) {
+  if (user === me?.user && me?.name && me.name !== me.user) return me.name;
+  return view.volunteer?.get(user)?.name || view.volunteer_card && [...view.volunteer_card.values()].find((c) => c.user_id === user)?.name || user;
+}
+
 function patch(map, id, values) {
   const row = map.get(id);
   if (row) map.set(id, { ...row, ...values, pending: true });
@@ -83,9 +90,8 @@ export const TRAINING_OVERLAY = {
     const user = args.user || me?.user || '';
     if (!training || training.status !== 'open' || activeSignup(view, training.id, user)) return;
     const seat = training.confirmed < training.capacity;
-    const own = user === me?.user;
     view.training_signup.set(args.id, {
-      id: args.id, training_id: training.id, user, name: (own && me?.name) || user,
+      id: args.id, training_id: training.id, user, name: nameOf(view, user, me),
       station: training.station, district: training.district, status: seat ? 'confirmed' : 'waitlisted',
       position: seat ? null : training.waitlisted + 1, signed_up_at: m.created_at, signed_up_by: me?.user ?? '',
       attended_at: null, attended_by: null, walk_in: false, hours: 0, updated_at: m.created_at, pending: true,
@@ -118,7 +124,7 @@ export const TRAINING_OVERLAY = {
     if (!held) {
       if (!args.code) return; // picked by name without a sign-up: refused
       view.training_signup.set(args.id, {
-        id: args.id, training_id: training.id, user, name: user, station: training.station, district: training.district,
+        id: args.id, training_id: training.id, user, name: nameOf(view, user, me), station: training.station, district: training.district,
         signed_up_at: m.created_at, signed_up_by: me?.user ?? '', walk_in: true, ...seen, pending: true,
       });
       counts.confirmed = training.confirmed + 1;

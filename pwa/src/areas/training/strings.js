@@ -18,6 +18,8 @@ export const TRAINING_STRINGS = {
   'training.hours_n': ['{h} 小时', '{h} h'],
   'training.seats_left': ['余 {n} 座 / 共 {of} 座', '{n} of {of} seats left'],
   'training.full_waiting': ['已满 · 候补 {n} 人', 'Full · {n} waiting'],
+  'training.full': ['已满', 'Full'],
+  'training.seats_over': ['到场 {taken} 人(名额 {of},含现场加入)· 候补 {n}', '{taken} in (of {of} seats, walk-ins included) · {n} waiting'],
   'training.cancelled': ['已取消', 'Cancelled'],
   'training.cancelled_because': ['此培训已取消:{reason}', 'This training was cancelled: {reason}'],
   'training.pending': ['待同步', 'not yet synced'],
