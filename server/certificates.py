@@ -446,6 +446,38 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
                        for month, m in sorted(summary.by_month.items())]
         story += [*two("按月统计", "Hours by month"), Spacer(1, 2 * mm),
                   grid(month_rows, [50 * mm, 30 * mm], repeat=1), Spacer(1, 6 * mm)]
+    # -- training (docs/training.md): apart from the service hours, never added to them ------
+    training_rows: list[list[Any]] = [[
+        head("序号", "No."), head("日期", "Date"), head("培训", "Training"),
+        head("主讲", "Speaker"), head("时数", "Hours", right=True)]]
+    for number, course in enumerate(summary.trainings, 1):
+        occasion_zh, occasion_en = OCCASION_NAMES.get(course.occasion, ("", ""))
+        topic = [para(course.topic, "cell")]
+        if occasion_zh:
+            topic.append(para(f"{occasion_zh} {occasion_en}", "cell"))
+        training_rows.append([str(number), course.day.isoformat(), topic,
+                              para(course.speaker, "cell"), _training_hours(course.hours)])
+    if summary.trainings:
+        training_rows.append([para("", "cell"), para("合计 Total", "cell"), "", "",
+                              para(_training_hours(summary.training_hours), "cell_right")])
+    else:
+        training_rows.append([para("该期间没有参加培训的记录。No training attended in this period.",
+                                   "cell"), "", "", "", ""])
+    fixed_t = [12 * mm, 23 * mm, 34 * mm, 16 * mm]  # no., date, speaker, hours
+    training_table = grid(training_rows, [*fixed_t[:2], width - sum(fixed_t), *fixed_t[2:]],
+                          repeat=1, total_row=bool(summary.trainings))
+    training_table.setStyle(TableStyle([
+        ("SPAN", (1, -1) if summary.trainings else (0, -1), (-2, -1)),
+        ("FONT", (0, 1), (-1, -1), LATIN_FONT, 9.5),
+        ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
+    ]))
+    story += [*two("培训", "Training"), Spacer(1, 2 * mm), training_table,
+              Spacer(1, 2 * mm),
+              para("培训时数为参加站点组织的讲座和课程并在现场签到的时数，单列，不计入志愿服务时数。", "note"),
+              para("Training hours are lectures and courses attended (signed in at the door); "
+                   "they are listed apart and not added to the service hours.", "note"),
+              Spacer(1, 6 * mm)]
+
     record_rows: list[list[Any]] = [[
         head("序号", "No."), head("日期", "Date"), head("服务站点", "Station"),
         head("活动", "Activity"), head("服务类型", "Service type"), head("时数", "Hours", right=True)]]
@@ -474,37 +506,6 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
     ]))
     story += [*two("服务记录", "Service records"), Spacer(1, 2 * mm), records_table]
-
-    # -- training (docs/training.md): apart from the service hours, never added to them ------
-    training_rows: list[list[Any]] = [[
-        head("序号", "No."), head("日期", "Date"), head("培训", "Training"),
-        head("主讲", "Speaker"), head("时数", "Hours", right=True)]]
-    for number, course in enumerate(summary.trainings, 1):
-        occasion_zh, occasion_en = OCCASION_NAMES.get(course.occasion, ("", ""))
-        topic = [para(course.topic, "cell")]
-        if occasion_zh:
-            topic.append(para(f"{occasion_zh} {occasion_en}", "cell"))
-        training_rows.append([str(number), course.day.isoformat(), topic,
-                              para(course.speaker, "cell"), _training_hours(course.hours)])
-    if summary.trainings:
-        training_rows.append([para("", "cell"), para("合计 Total", "cell"), "", "",
-                              para(_training_hours(summary.training_hours), "cell_right")])
-    else:
-        training_rows.append([para("该期间没有参加培训的记录。No training attended in this period.",
-                                   "cell"), "", "", "", ""])
-    fixed_t = [12 * mm, 23 * mm, 34 * mm, 16 * mm]  # no., date, speaker, hours
-    training_table = grid(training_rows, [*fixed_t[:2], width - sum(fixed_t), *fixed_t[2:]],
-                          repeat=1, total_row=bool(summary.trainings))
-    training_table.setStyle(TableStyle([
-        ("SPAN", (1, -1) if summary.trainings else (0, -1), (-2, -1)),
-        ("FONT", (0, 1), (-1, -1), LATIN_FONT, 9.5),
-        ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
-    ]))
-    story += [Spacer(1, 6 * mm), *two("培训", "Training"), Spacer(1, 2 * mm), training_table,
-              Spacer(1, 2 * mm),
-              para("培训时数为参加站点组织的讲座和课程并在现场签到的时数，单列，不计入志愿服务时数。", "note"),
-              para("Training hours are lectures and courses attended (signed in at the door); "
-                   "they are listed apart and not added to the service hours.", "note")]
 
     footer_text = f"志愿服务证明 Volunteer Service Certificate · {name} · {user_id}"
 
