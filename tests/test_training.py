@@ -275,6 +275,34 @@ async def test_feedback_only_from_attendees_and_its_comment_for_staff(api: Api) 
     assert not [k for k in await fresh_snapshot(api, p["bo"].token) if k[0] == "training_feedback"]
 
 
+async def test_erasing_a_person_blanks_their_name_and_comment_and_keeps_the_hours(api: Api) -> None:
+    p = await _people(api)
+    assert (await p["staff"].send("volunteer.register", {
+        "user_id": "ann", "name": "安娜", "stations": [TH1]}))["status"] == "applied"
+    training = new_id()
+    assert (await p["staff"].send("training.create", _training(training, starts_in=0.5)))[
+        "status"] == "applied"
+    assert (await p["ann"].send("training.signup", {"id": new_id(), "training_id": training}))[
+        "status"] == "applied"
+    assert (await p["staff"].send("training.attend", {"id": new_id(), "training_id": training,
+                                                      "user": "ann", "at": _in(0.1)}))["status"] == "applied"
+    assert (await p["ann"].send("training.feedback", {"training_id": training, "score": 4, "useful": 4,
+                                                       "comment": "我是安娜,电话 13800000000"}))["status"] == "applied"
+    seen = [d for (t, _), d in (await fresh_snapshot(api, p["staff"].token)).items() if t == "training_signup"]
+    assert [d["name"] for d in seen] == ["安娜"]
+    admin = await api.token("admin", "admin")
+    done = await api.http.post("/api/v1/admin/erasure", headers=api.auth(admin), json={
+        "subject": "person", "reason": "subject_request", "user_id": "ann"})
+    assert done.status_code == 200, done.text
+    changed = done.json()["changed"]
+    assert (changed["training_signups"], changed["training_feedback"]) == (1, 1)
+    after = await fresh_snapshot(api, p["staff"].token)
+    (signup,) = [d for (t, _), d in after.items() if t == "training_signup"]
+    (said,) = [d for (t, _), d in after.items() if t == "training_feedback"]
+    assert (signup["name"], signup["status"], signup["hours"]) == ("已删除 / erased", "attended", 2.5)
+    assert (said["comment"], said["score"]) == ("", 4)
+
+
 async def test_the_day_before_everyone_holding_a_seat_is_reminded_once(api: Api) -> None:
     p = await _people(api)
     tomorrow, later = new_id(), new_id()
