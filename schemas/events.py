@@ -156,12 +156,27 @@ class TrainingSeatGiven(DomainEvent, frozen=True, kw_only=True):
     district: str
 
 
+class TrainingCancelled(DomainEvent, frozen=True, kw_only=True):
+    """A training was cancelled; ``users``: everyone signed up or waiting."""
+
+    EVENT_NAME: ClassVar[str] = "training.cancelled"
+    training_id: str
+    topic: str
+    starts_at: str
+    place: str
+    reason: str
+    users: tuple[str, ...]
+    station: str
+    district: str
+
+
 EVENTS: dict[str, type[DomainEvent]] = {
     event.EVENT_NAME: event
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
         HoursSubmitted, HoursDecided, IssuesResolved, TrainingSeatGiven,
+        TrainingCancelled,
     )
 }
 """Every domain event by its documented name."""

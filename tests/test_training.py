@@ -155,9 +155,17 @@ async def test_one_sign_up_per_person_and_nothing_written_for_a_refusal(api: Api
              "signup_closed")
     cancelled = new_id()
     assert (await p["staff"].send("training.create", _training(cancelled)))["status"] == "applied"
+    assert (await p["bo"].send("training.signup", {"id": new_id(), "training_id": cancelled}))[
+        "status"] == "applied"
     assert (await p["staff"].send("training.cancel", {"id": cancelled, "reason": "讲师生病"}))[
         "status"] == "applied"
-    _refused(await p["bo"].send("training.signup", {"id": new_id(), "training_id": cancelled}),
+    await expand_outbox(api.state, utc_now())  # bo hears of it, with the reason
+    async with api.state.db.read() as conn:
+        told = (await conn.execute(select(notifications.c.user_id, notifications.c.kind,
+                                          notifications.c.body))).all()
+    assert [(str(u), str(k)) for u, k, _ in told] == [("bo", "training.cancelled")]
+    assert "讲师生病" in str(told[0][2])
+    _refused(await p["ann"].send("training.signup", {"id": new_id(), "training_id": cancelled}),
              "training_cancelled")
     # an audience of staff: a volunteer is refused
     for_staff = new_id()
@@ -165,7 +173,7 @@ async def test_one_sign_up_per_person_and_nothing_written_for_a_refusal(api: Api
         "status"] == "applied"
     _refused(await p["bo"].send("training.signup", {"id": new_id(), "training_id": for_staff}),
              "not_in_audience")
-    assert await _count(api, training_signups) == 1
+    assert await _count(api, training_signups) == 2  # ann's, and bo's for the cancelled one
 
 
 async def test_two_door_phones_offline_scanning_the_same_person_count_once(api: Api) -> None:

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.attachments import AttachmentRef
-from schemas.events import TrainingSeatGiven
+from schemas.events import TrainingCancelled, TrainingSeatGiven
 from schemas.training import (
     TrainingAttendArgs,
     TrainingCancelArgs,
@@ -428,6 +428,14 @@ async def cancel_training(tx: Tx, ctx: MutationContext, args: TrainingCancelArgs
                        "people already attended this training; it cannot be cancelled", field="id")
     tx.update("training", args.id, {"status": "cancelled", "cancel_reason": args.reason,
                                     "updated_at": ctx.now})
+    people = await tx.query(select(training_signups.c.user_id).where(
+        training_signups.c.training_id == args.id, training_signups.c.status.in_(ACTIVE)))
+    told = tuple(sorted({str(r[0]) for r in people}))
+    if told:
+        await tx.emit(ctx, TrainingCancelled(
+            training_id=training["id"], topic=training["topic"], starts_at=training["starts_at"],
+            place=training["place"], reason=args.reason, users=told, station=training["station"],
+            district=training["district"]))
 
 
 @locks_first(_locks_training)

@@ -275,6 +275,18 @@ def _training_seat(data: Mapping[str, Any]) -> Content:
     )
 
 
+def _training_cancelled(data: Mapping[str, Any]) -> Content:
+    topic = str(data.get("topic") or "?")[:60]
+    when, reason = _when(data.get("starts_at")), str(data.get("reason") or "")[:100]
+    return Content(
+        title=(f"培训取消:{topic}", f"Training cancelled: {topic}"),
+        body=(f"原定 {when} 的培训已取消:{reason}", f"the training of {when} was cancelled: {reason}"),
+        url=f"/#/training/{data.get('training_id')}",
+        target={"screen": "training", "training_id": data.get("training_id")},
+        collapse=f"training:{data.get('training_id')}",  # replaces an undelivered reminder
+    )
+
+
 RESOLVE = "resolve"
 """An outbox row that is not a notification: the things named in its ``subjects`` were
 settled (records.py ``enqueue_resolve``). It is processed in outbox order, so after the
@@ -299,5 +311,7 @@ KINDS: dict[str, Kind] = {
         Kind("training.reminder", 24 * 3600, "normal", False, False, _training_reminder,
              named_users=True),
         Kind("training.seat", 24 * 3600, "normal", False, False, _training_seat, named_users=True),
+        Kind("training.cancelled", 24 * 3600, "high", False, False, _training_cancelled,
+             named_users=True),
     )
 }

@@ -77,7 +77,7 @@ function MyPart({ app, training, mine }) {
         </button>
       )}
       {!mine && !open && training.status === 'open' && <p class="muted">{t('training.signup_closed')}</p>}
-      {mine && mine.status !== 'attended' && (mine.status !== 'confirmed' || !hasEnded(training)) && <EntryCode app={app} training={training} />}
+      {mine && training.status === 'open' && mine.status !== 'attended' && !hasEnded(training) && <EntryCode app={app} training={training} />}
       {mine && ['confirmed', 'waitlisted'].includes(mine.status) && !hasStarted(training) && (
         confirming ? (
           <div class="row">
