@@ -8,14 +8,24 @@ training. Screenshots at 360x740 (``pwa-training-*``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import uuid
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import Phone, Server
-from tests.browser.steps import back_online, camera_photo, decode_qr, seed_volunteer, sync_problem
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Phone, Server
+from tests.browser.steps import (
+    back_online,
+    camera_photo,
+    decode_qr,
+    qr_video,
+    seed_volunteer,
+    sync_problem,
+)
 
 STATION = "TRN-001"
 TOPIC = "《慈善法》与社区慈善"
@@ -188,3 +198,42 @@ def test_training_from_sign_up_to_the_door_and_the_certificate(server: Server, p
     text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(got.content)).pages)
     for shown in ("培训时数", TOPIC, "中华慈善日", "2.50"):
         assert shown in text, (shown, text)
+
+
+def test_the_door_phone_reads_an_entry_code_with_its_camera(browser: Any, server: Server, tmp_path: Path) -> None:
+    """The in-app scanner (Chromium's fake camera playing the QR code of a volunteer's entry
+    link), offline: the person is in at once, and on the server once back online."""
+    station = "TRN-002"
+    seed_volunteer(server, station, "tr-cam", "镜志愿")
+    training = str(uuid.uuid4())
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=30)
+    server.push("training.create", {
+        "id": training, "station": station, "topic": "广州市社会工作服务条例解读", "speaker": "李老师",
+        "starts_at": start.isoformat().replace("+00:00", "Z"),
+        "ends_at": (start + dt.timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+        "place": "越秀社工站", "capacity": 20, "hours": 2, "occasion": "social_work_week"})
+    token = server.token("tr-cam", "volunteer", station=station)  # the person's account
+    server.push("training.signup", {"id": str(uuid.uuid4()), "training_id": training, "user": "tr-cam"})
+    code = server.http.get("/api/v1/training/code", headers={"Authorization": f"Bearer {token}"}).json()["code"]
+    video = tmp_path / "entry.y4m"
+    qr_video(video, f"{server.base_url}/#/training/{training}/door?vc={code}")
+    launched = browser.browser_type.launch(executable_path=str(CHROMIUM), args=[
+        *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    try:
+        door = Phone(launched, server, "tr-camera-door")
+        door.context.grant_permissions(["camera"])
+        door.enrol(server.token("tr-cam-staff", "staff", station=station))
+        door.go(f"/training/{training}/door")
+        expect(door.page.get_by_test_id("door-line")).to_have_attribute("data-status", "confirmed")
+        door.offline(True)
+        door.page.get_by_test_id("door-scan").click()
+        expect(door.page.get_by_test_id("door-result")).to_contain_text("镜志愿 已签到")
+        expect(door.page.get_by_test_id("door-line")).to_have_attribute("data-status", "attended")
+        door.shot("pwa-training-door-camera")
+        back_online(door)
+        server.wait_for(lambda: _signups(server, training) == {"tr-cam": "attended"}, "attended by camera")
+        assert not any("pageerror" in m for m in door.messages), door.messages
+        door.close()
+    finally:
+        launched.close()
