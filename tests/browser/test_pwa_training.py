@@ -182,6 +182,8 @@ def test_training_from_sign_up_to_the_door_and_the_certificate(server: Server, p
     expect(bo.page.get_by_test_id("my-training-hours")).to_have_text("2.5")
     expect(bo.page.get_by_test_id("record-line")).to_contain_text(TOPIC)
     bo.shot("pwa-training-record")
+    bo.go("/me")  # the person's profile says it too
+    expect(bo.page.get_by_test_id("me-training-link")).to_contain_text("培训 2.5 小时 · 参加 1 次")
 
     # -- staff see who came and what they said
     staff.go(f"/training/{training}")

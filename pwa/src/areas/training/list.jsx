@@ -25,6 +25,19 @@ export function TrainingCard({ training, view, me }) {
   );
 }
 
+/** The Me screen's line: the person's training hours, opening their training record. */
+export function TrainingSummary({ app }) {
+  const record = myRecord(app.view, app.meta.me || {});
+  return (
+    <section data-testid="me-training">
+      <h2>{t('training.my_record')}</h2>
+      <a class="button block" href="#/training" data-testid="me-training-link">
+        {record.rows.length ? t('training.me_line', { h: hoursText(record.total), n: record.rows.length }) : t('training.me_none')} ›
+      </a>
+    </section>
+  );
+}
+
 export function TrainingList({ app }) {
   const me = app.meta.me || {};
   const view = app.view;

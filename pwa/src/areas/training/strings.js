@@ -9,6 +9,8 @@ export const TRAINING_STRINGS = {
   'training.not_found': ['找不到这个培训(可能尚未同步)', 'No such training here (perhaps not synced yet)'],
   'training.my_record': ['我的培训记录', 'My training record'],
   'training.record_none': ['还没有参加过培训;签到后,培训时数会记在这里。', 'No training attended yet; once you are signed in at the door, the hours show here.'],
+  'training.me_line': ['培训 {h} 小时 · 参加 {n} 次', '{h} training hours · {n} attended'],
+  'training.me_none': ['培训与讲座', 'Lectures and courses'],
   'training.hours_unit': ['小时培训', 'training hours'],
   'training.attended_n': ['参加 {n} 次', '{n} attended'],
   'training.record_certificate': ['培训时数也列在“时间银行”的志愿服务证明中(单列,不计入服务时数)。', 'Training hours are also on the service certificate under Time Bank (listed apart from service hours).'],
