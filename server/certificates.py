@@ -153,7 +153,7 @@ class ServiceRecord:
 
 
 @dataclass(frozen=True)
-class TrainingRecord:
+class TrainingLine:
     """One training attended, as the certificate's "培训" section lists it."""
 
     day: dt.date
@@ -189,7 +189,7 @@ class ServiceSummary:
     station (a district manager) depends on the station's own district."""
     station_names: dict[str, str] = field(default_factory=dict)
     records: list[ServiceRecord] = field(default_factory=list)
-    trainings: list[TrainingRecord] = field(default_factory=list)
+    trainings: list[TrainingLine] = field(default_factory=list)
     """Trainings attended in the period (docs/training.md): their hours are training,
     listed apart from service hours and not added to them."""
 
@@ -241,7 +241,7 @@ async def service_summary(
         day = parse_time(row["starts_at"]).astimezone(SHANGHAI).date()
         if (start and day < start) or (end and day > end):
             continue
-        summary.trainings.append(TrainingRecord(day, str(row["topic"]), str(row["speaker"]),
+        summary.trainings.append(TrainingLine(day, str(row["topic"]), str(row["speaker"]),
                                                 str(row["occasion"]), str(row["station"]),
                                                 int(row["minutes"] or 0) / 60))
     return summary
