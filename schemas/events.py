@@ -165,6 +165,20 @@ class ReviewAssigned(DomainEvent, frozen=True, kw_only=True):
     district: str
 
 
+class TrainingSeatGiven(DomainEvent, frozen=True, kw_only=True):
+    """Someone on a training's waiting list got a seat (a withdrawal, a larger capacity)."""
+
+    EVENT_NAME: ClassVar[str] = "training.seat_given"
+    training_id: str
+    signup_id: str
+    user: str
+    topic: str
+    starts_at: str
+    place: str
+    station: str
+    district: str
+
+
 class BallotFlagged(DomainEvent, frozen=True, kw_only=True):
     """A resident has more than one ballot in a round: the earliest cast counts, the
     others are kept as duplicates for the managers (docs/programme.md)."""
@@ -183,13 +197,27 @@ class BallotFlagged(DomainEvent, frozen=True, kw_only=True):
     district: str
 
 
+class TrainingCancelled(DomainEvent, frozen=True, kw_only=True):
+    """A training was cancelled; ``users``: everyone signed up or waiting."""
+
+    EVENT_NAME: ClassVar[str] = "training.cancelled"
+    training_id: str
+    topic: str
+    starts_at: str
+    place: str
+    reason: str
+    users: tuple[str, ...]
+    station: str
+    district: str
+
+
 EVENTS: dict[str, type[DomainEvent]] = {
     event.EVENT_NAME: event
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
         HoursSubmitted, HoursDecided, IssuesResolved, RoundPhaseChanged, ReviewAssigned,
-        BallotFlagged,
+        BallotFlagged, TrainingSeatGiven, TrainingCancelled,
     )
 }
 """Every domain event by its documented name."""

@@ -144,6 +144,25 @@ async def volunteer_code_route(request: Request[Any, Any, Any]) -> dict[str, Any
     return code
 
 
+@get("/api/v1/training/code", security=TOKEN, tags=["training"], summary="A fresh signed code for the caller's training entry QR code", responses=errors(401, 403))
+async def training_code_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The person's entry code for trainings (docs/training.md, "At the door"): the same
+    signed code as the Time Bank's volunteer code, issued to anyone with an account
+    (residents and staff sign up for trainings too). The phone keeps it for offline use;
+    the door phone's ``training.attend`` sends it and the server checks it."""
+    from server.state import state_of
+
+    state = state_of(request)
+    grant = await resolve_grant(state.db, request.headers.get("authorization"),
+                                app_version=request.headers.get(APP_VERSION))
+    days = state.settings.volunteer_code_days
+    await volunteer_codes.ensure_key(state.db, days)
+    async with state.db.read() as conn:
+        code = await volunteer_codes.issue(conn, grant.user_id, days)
+    assert code is not None  # ensure_key made one
+    return code
+
+
 @post("/api/v1/me/sign-out", status_code=200, security=TOKEN, tags=["devices"], summary="Sign this device out (after it delivered its queue)", responses=errors(401, 403))
 async def sign_out_route(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The phone signs itself out (after pushing what it held): its token is revoked."""
@@ -262,6 +281,7 @@ async def revoke_device_route(request: Request[Any, Any, Any], token_id: str) ->
             "sign_out_requested_at": after["sign_out_requested_at"]}
 
 
-ROUTES = [me_route, sign_out_route, devices_route, revoke_device_route, volunteer_code_route]
+ROUTES = [me_route, sign_out_route, devices_route, revoke_device_route, volunteer_code_route,
+          training_code_route]
 
 

@@ -66,6 +66,7 @@ from server.ratelimit import (
 from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
+from server.training_sweep import remind_forever as remind_trainings_forever
 from sync.db import Database
 from sync.errors import Overloaded, ProtocolError
 from sync.hlc import HybridLogicalClock
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         sweeper = asyncio.create_task(sweep_hours_forever(own), name="sweep-open-hour-logs")
         reminder = asyncio.create_task(remind_forever(own), name="remind-disclosures")
         follow_ups = asyncio.create_task(remind_follow_ups_forever(own), name="remind-follow-ups")
+        trainings = asyncio.create_task(remind_trainings_forever(own), name="remind-trainings")
         notifier = await start_notifier(own)
         # what start-up built lives as long as the process: out of the collector's sight,
         # a full collection no longer walks it (tens of ms, felt by every request in flight)
@@ -133,7 +135,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         try:
             yield
         finally:
-            for task in (pruner, sweeper, reminder, follow_ups):
+            for task in (pruner, sweeper, reminder, follow_ups, trainings):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -33,6 +33,7 @@ from litestar import Request, Response, get
 from sqlalchemy import select
 
 from server.auth import resolve_grant
+from server.domain import training as training_module
 from server.domain.stations import stations as station_rows
 from server.domain.volunteers import hour_logs, parse_time, service_activities, volunteers
 from server.openapi import TOKEN, answer, errors
@@ -151,6 +152,26 @@ class ServiceRecord:
     minutes: int
 
 
+@dataclass(frozen=True)
+class TrainingLine:
+    """One training attended, as the certificate's "培训" section lists it."""
+
+    day: dt.date
+    topic: str
+    speaker: str
+    occasion: str
+    station: str
+    hours: float
+
+
+OCCASION_NAMES = {
+    "charity_day": ("中华慈善日", "China Charity Day"),
+    "social_work_week": ("社会工作宣传周", "Social work week"),
+    "99_giving_day": ("99公益日", "99 Giving Day"),
+    "other": ("", ""),
+}
+
+
 @dataclass
 class ServiceSummary:
     """Approved service of one volunteer in a period (minutes)."""
@@ -168,6 +189,13 @@ class ServiceSummary:
     station (a district manager) depends on the station's own district."""
     station_names: dict[str, str] = field(default_factory=dict)
     records: list[ServiceRecord] = field(default_factory=list)
+    trainings: list[TrainingLine] = field(default_factory=list)
+    """Trainings attended in the period (docs/training.md): their hours are training,
+    listed apart from service hours and not added to them."""
+
+    @property
+    def training_hours(self) -> float:
+        return sum(t.hours for t in self.trainings)
 
     def station_name(self, code: str) -> str:
         return self.station_names.get(code) or code
@@ -189,6 +217,7 @@ async def service_summary(
             .where(hour_logs.c.volunteer_id == user_id, hour_logs.c.status == "approved")
             .order_by(hour_logs.c.check_in_at, hour_logs.c.id)
         )).all()
+        attended = await training_module.attended(conn, user_id)
         codes = {*json.loads(volunteer["stations"]), volunteer["station"], *(r.station for r in rows)}
         places = (await conn.execute(
             select(station_rows.c.code, station_rows.c.district, station_rows.c.name)
@@ -208,6 +237,13 @@ async def service_summary(
         summary.stations.add(station)
         summary.records.append(ServiceRecord(local.date(), station, title or "", service_type,
                                              int(minutes or 0)))
+    for row in attended:
+        day = parse_time(row["starts_at"]).astimezone(SHANGHAI).date()
+        if (start and day < start) or (end and day > end):
+            continue
+        summary.trainings.append(TrainingLine(day, str(row["topic"]), str(row["speaker"]),
+                                                str(row["occasion"]), str(row["station"]),
+                                                int(row["minutes"] or 0) / 60))
     return summary
 
 
@@ -223,6 +259,10 @@ def may_read(grant: Grant, summary: ServiceSummary) -> bool:
 
 def _hours(minutes: int) -> str:
     return f"{minutes / 60:.2f}"
+
+
+def _training_hours(hours: float) -> str:
+    return f"{hours:.2f}"
 
 
 def _type_names(service_type: str) -> tuple[str, str]:
@@ -346,6 +386,9 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         [two("统计期间", "Period"), [para(period_zh, "cell"), para(period_en, "cell")]],
         [two("服务次数", "Approved sessions"), para(str(summary.sessions), "cell")],
         [two("累计服务时数", "Total hours"), para(f"{total} 小时 hours", "cell")],
+        [two("培训时数", "Training hours"),
+         para(f"{_training_hours(summary.training_hours)} 小时 hours"
+              f"（{len(summary.trainings)} 次培训 trainings）", "cell")],
     ]
     details_table = grid(details, [45 * mm, width - 45 * mm], header=False)
     details_table.setStyle(TableStyle([("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f4f4f4"))]))
@@ -403,6 +446,38 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
                        for month, m in sorted(summary.by_month.items())]
         story += [*two("按月统计", "Hours by month"), Spacer(1, 2 * mm),
                   grid(month_rows, [50 * mm, 30 * mm], repeat=1), Spacer(1, 6 * mm)]
+    # -- training (docs/training.md): apart from the service hours, never added to them ------
+    training_rows: list[list[Any]] = [[
+        head("序号", "No."), head("日期", "Date"), head("培训", "Training"),
+        head("主讲", "Speaker"), head("时数", "Hours", right=True)]]
+    for number, course in enumerate(summary.trainings, 1):
+        occasion_zh, occasion_en = OCCASION_NAMES.get(course.occasion, ("", ""))
+        topic = [para(course.topic, "cell")]
+        if occasion_zh:
+            topic.append(para(f"{occasion_zh} {occasion_en}", "cell"))
+        training_rows.append([str(number), course.day.isoformat(), topic,
+                              para(course.speaker, "cell"), _training_hours(course.hours)])
+    if summary.trainings:
+        training_rows.append([para("", "cell"), para("合计 Total", "cell"), "", "",
+                              para(_training_hours(summary.training_hours), "cell_right")])
+    else:
+        training_rows.append([para("该期间没有参加培训的记录。No training attended in this period.",
+                                   "cell"), "", "", "", ""])
+    fixed_t = [12 * mm, 23 * mm, 34 * mm, 16 * mm]  # no., date, speaker, hours
+    training_table = grid(training_rows, [*fixed_t[:2], width - sum(fixed_t), *fixed_t[2:]],
+                          repeat=1, total_row=bool(summary.trainings))
+    training_table.setStyle(TableStyle([
+        ("SPAN", (1, -1) if summary.trainings else (0, -1), (-2, -1)),
+        ("FONT", (0, 1), (-1, -1), LATIN_FONT, 9.5),
+        ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
+    ]))
+    story += [*two("培训", "Training"), Spacer(1, 2 * mm), training_table,
+              Spacer(1, 2 * mm),
+              para("培训时数为参加站点组织的讲座和课程并在现场签到的时数，单列，不计入志愿服务时数。", "note"),
+              para("Training hours are lectures and courses attended (signed in at the door); "
+                   "they are listed apart and not added to the service hours.", "note"),
+              Spacer(1, 6 * mm)]
+
     record_rows: list[list[Any]] = [[
         head("序号", "No."), head("日期", "Date"), head("服务站点", "Station"),
         head("活动", "Activity"), head("服务类型", "Service type"), head("时数", "Hours", right=True)]]

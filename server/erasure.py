@@ -43,6 +43,7 @@ from server.domain.funds import ERASED, ledger_entries
 from server.domain.goods import goods_movements
 from server.domain.people import memberships, system_write
 from server.domain.timebank import redemptions
+from server.domain.training import training_feedback, training_signups
 from server.domain.volunteers import hour_logs, volunteer_cards, volunteers
 from server.notify.tables import notifications, notify_outbox
 from server.openapi import TOKEN, errors
@@ -234,8 +235,9 @@ async def _erase_from_notifications(tx: Tx, gifts: list[tuple[str, str]]) -> int
 
 async def _erase_person(tx: Tx, ctx: MutationContext, user_id: str) -> dict[str, int]:
     """The person's name and phone on their account, memberships (ended), volunteer
-    profile and cards; the notes on their hour logs and redemptions. Hours and credits
-    stay, under the same (opaque) user id."""
+    profile and cards; the notes on their hour logs and redemptions; the name on their
+    training sign-ups and their feedback's comment. Hours and credits stay, under the
+    same (opaque) user id."""
     person = (await tx.query(select(users).where(users.c.id == user_id))).mappings().first()
     if person is None or person["erased_at"]:
         raise ProtocolError(404, "not_found", f"找不到人员:{user_id}", f"no such person: {user_id}",
@@ -244,12 +246,17 @@ async def _erase_person(tx: Tx, ctx: MutationContext, user_id: str) -> dict[str,
     logs = await _ids(tx, hour_logs.c.id, hour_logs.c.volunteer_id == user_id)
     spent = await _ids(tx, redemptions.c.id, redemptions.c.volunteer_id == user_id)
     held = await _ids(tx, memberships.c.id, memberships.c.user_id == user_id)
-    # lock order: volunteer, volunteer_card, hour_log, redemption, then membership
+    courses = await _ids(tx, training_signups.c.id, training_signups.c.user_id == user_id)
+    said = await _ids(tx, training_feedback.c.id, training_feedback.c.user_id == user_id)
+    # lock order: volunteer, volunteer_card, hour_log, redemption, then membership, then the
+    # unranked types by name (training_feedback, training_signup)
     await tx.preload("volunteer", [user_id])
     await tx.preload("volunteer_card", cards)
     await tx.preload("hour_log", logs)
     await tx.preload("redemption", spent)
     await tx.preload("membership", held)
+    await tx.preload("training_feedback", said)
+    await tx.preload("training_signup", courses)
     profile = await tx.get("volunteer", user_id)
     if profile is not None:
         tx.update("volunteer", user_id, {"name": ERASED_NAME, "phone": None,
@@ -274,10 +281,17 @@ async def _erase_person(tx: Tx, ctx: MutationContext, user_id: str) -> dict[str,
         tx.update("membership", membership_id, {
             "name": ERASED_NAME, "phone": None, "updated_at": ctx.now,
             "ended_at": membership["ended_at"] or ctx.now})
+    # training (docs/training.md): the name copied into each sign-up, the feedback's comment;
+    # the attendance and its hours stay
+    for signup_id in courses:
+        tx.update("training_signup", signup_id, {"name": ERASED_NAME, "updated_at": ctx.now})
+    for feedback_id in said:
+        tx.update("training_feedback", feedback_id, {"comment": ""})
     tx.defer(update(users).where(users.c.id == user_id).values(
         name=ERASED_NAME, phone=None, erased_at=ctx.now))
     return {"volunteers": 1 if profile is not None else 0, "volunteer_cards": len(cards),
-            "hour_logs": len(logs), "redemptions": len(spent), "memberships": len(held)}
+            "hour_logs": len(logs), "redemptions": len(spent), "memberships": len(held),
+            "training_signups": len(courses), "training_feedback": len(said)}
 
 
 async def _bump_epoch(tx: Tx) -> None:

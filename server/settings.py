@@ -143,6 +143,9 @@ class Settings:
     # -- service projects (docs/projects.md) --
     project_sweep_minutes: float = 60.0
     """How often the server looks for supervision follow-ups that came due."""
+    # -- training (docs/training.md) --
+    training_sweep_minutes: float = 30.0
+    """How often the server looks for trainings starting tomorrow to remind their people of."""
     # -- accounts (docs/accounts.md) --
     device_idle_days: float = 60.0
     """A device token unused this long answers ``401 device_expired`` (the phone keeps its

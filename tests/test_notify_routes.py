@@ -21,6 +21,9 @@ SAMPLE = {
     "requested_by": "zhang", "fund_id": "fund-th-1", "fund_name": "助学基金", "available_fen": 100,
     "low_water_fen": 100000, "pending": 3, "client_id": "7d2e0000-0000-4000-8000-000000000005",
     "subject_kind": "fund", "subject_id": "fund-th-1", "seq": 2, "period_kind": "quarter",
+    "training_id": "7d2e0000-0000-4000-8000-000000000006", "signup_id": "7d2e0000-0000-4000-8000-000000000007",
+    "review_id": "7d2e0000-0000-4000-8000-000000000008", "round_id": "7d2e0000-0000-4000-8000-000000000009",
+    "project_id": "7d2e0000-0000-4000-8000-00000000000a", "visit_id": "7d2e0000-0000-4000-8000-00000000000b",
 }
 
 

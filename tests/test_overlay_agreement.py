@@ -356,6 +356,35 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     asked = new_id()
     await run.case(staff, "tranche.request", {"id": tranche, "disbursement_id": asked, "payee": "安居服务社",
                                              "purpose": ""}, [("grant_tranche", tranche), ("disbursement", asked)])
+    # -- training (docs/training.md): a seat, the waiting list, a withdrawal, the door
+    soon = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    course, lecture = new_id(), new_id()
+    await run.case(staff, "training.create", {
+        "id": course, "station": station, "topic": "《慈善法》讲座", "speaker": "陈律师",
+        "starts_at": iso(soon + dt.timedelta(hours=1)), "ends_at": iso(soon + dt.timedelta(hours=3)),
+        "place": "站点二楼", "capacity": 1, "hours": 2, "occasion": "charity_day"}, [("training", course)])
+    seat, waiting = new_id(), new_id()
+    await run.case(volunteer, "training.signup", {"id": seat, "training_id": course},
+                   [("training_signup", seat), ("training", course)])
+    await run.case(manager2, "training.signup", {"id": waiting, "training_id": course},
+                   [("training_signup", waiting), ("training", course)])
+    await run.case(volunteer, "training.withdraw", {"training_id": course},
+                   [("training_signup", seat), ("training", course)])
+    await run.case(staff, "training.update", {"id": course, "fields": {"capacity": 2, "place": "站点三楼"}},
+                   [("training", course)])
+    await run.case(staff, "training.attend", {"id": new_id(), "training_id": course, "user": "ov-mgr2",
+                                              "at": iso(soon)}, [("training_signup", waiting), ("training", course)])
+    code = (await api.http.get("/api/v1/training/code", headers=api.auth(volunteer.token))).json()["code"]
+    walk_in = new_id()
+    await run.case(staff, "training.attend", {"id": walk_in, "training_id": course, "code": code, "at": iso(soon)},
+                   [("training_signup", walk_in), ("training", course)])
+    await run.case(manager2, "training.feedback", {"training_id": course, "score": 4, "useful": 5, "comment": "实用"},
+                   [("training_feedback", f"{course}:ov-mgr2")])
+    await staff.push("training.create", {
+        "id": lecture, "station": station, "topic": "社工条例解读", "speaker": "李老师",
+        "starts_at": iso(soon + dt.timedelta(days=2)), "ends_at": iso(soon + dt.timedelta(days=2, hours=2)),
+        "place": "站点二楼", "capacity": 20, "hours": 1.5})
+    await run.case(staff, "training.cancel", {"id": lecture, "reason": "讲师生病"}, [("training", lecture)])
 
     missing = sorted(set(run.names) - run.covered)
     assert not missing, f"overlays without an agreement case here: {missing}"

@@ -84,6 +84,19 @@ async def _every_kind_of_record(api: Api) -> None:
     volunteer = Device(api, await api.token("vol-1", "volunteer", station=STATION))
     assert (await volunteer.send("redemption.request", {"id": new_id(), "item_id": item}))[
         "status"] == "applied"
+    # a training with a sign-up, attendance and feedback (docs/training.md)
+    training = new_id()
+    for device, name, args in [
+        (world.staff, "training.create", {
+            "id": training, "station": STATION, "topic": "《慈善法》讲座", "speaker": "陈律师",
+            "starts_at": _at(-0.5), "ends_at": _at(-2.5), "place": "站点二楼", "capacity": 30,
+            "hours": 2, "occasion": "charity_day"}),
+        (volunteer, "training.signup", {"id": new_id(), "training_id": training}),
+        (world.staff, "training.attend", {"id": new_id(), "training_id": training, "user": "vol-1", "at": _at(0)}),
+        (volunteer, "training.feedback", {"training_id": training, "score": 5, "useful": 4}),
+    ]:
+        result = await device.send(name, dict(args))
+        assert result["status"] == "applied", (name, result)
 
     # a micro-venture round: a need, a group, a proposal (and its version), a review
     round_id, need, group, proposal = new_id(), new_id(), new_id(), new_id()

@@ -110,6 +110,13 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: timebank.transfer of own credits",                    Y,     Y,     Y,       Y,            Y),
     ("push: redemption.request for oneself",                      Y,     Y,     Y,       Y,            Y),
     ("push: redemption.approve at own station",                   N,     Y,     Y,       Y,            Y),
+    # -- training (docs/training.md)
+    ("pull: trainings (public)",                                  Y,     Y,     Y,       Y,            Y),
+    ("pull: another person's training sign-up at own station",    N,     Y,     Y,       Y,            Y),
+    ("push: training.create at own station",                      N,     Y,     Y,       Y,            Y),
+    ("push: training.signup for oneself",                         Y,     Y,     Y,       Y,            Y),
+    ("push: training.signup of another person at own station",    N,     Y,     Y,       Y,            Y),
+    ("push: training.attend at own station (door scan)",          N,     Y,     Y,       Y,            Y),
     # -- notifications (docs/notifications.md)
     ("pull: another user's notifications and preferences",        N,     N,     N,       N,            N),
     ("push: notification_prefs.set (own)",                        Y,     Y,     Y,       Y,            Y),
@@ -336,6 +343,13 @@ async def _timebank_world(api: Api, admin: _Device, user: str, ids: dict[str, st
     )
     volunteer = await _device(api, "vol-a", "volunteer", station=OWN)
     await volunteer.ok(("redemption.request", {"id": ids["redemption"], "item_id": ids["item"]}))
+    # a training at the own station starting in an hour, vol-a signed up (docs/training.md)
+    ids["training"], ids["training_signup"] = new_id(), new_id()
+    await admin.ok(("training.create", {
+        "id": ids["training"], "station": OWN, "topic": "《慈善法》讲座", "speaker": "陈律师",
+        "starts_at": _at(-1), "ends_at": _at(-3), "place": "站点二楼", "capacity": 50, "hours": 2}))
+    await volunteer.ok(("training.signup", {"id": ids["training_signup"],
+                                            "training_id": ids["training"]}))
 
 
 async def _notification_world(api: Api, ids: dict[str, str]) -> None:
@@ -506,6 +520,9 @@ def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], us
             for (t, _), d in seen.items()),
         "pull: feedback and visits of own station's service projects":
             any_of("project_feedback"),
+        "pull: trainings (public)": has("training", ids["training"]),
+        "pull: another person's training sign-up at own station":
+            has("training_signup", ids["training_signup"]),
         "pull: another user's notifications and preferences":
             has("notification", ids["notification"]) or has("notification_prefs", OTHER_MANAGER),
         "pull: micro-venture rounds (public)": has("round", ids["round_needs"]),
@@ -594,6 +611,16 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
         ("push: redemption.request for oneself", "redemption.request",
          {"id": new_id(), "item_id": ids["item"]}),
         ("push: redemption.approve at own station", "redemption.approve", {"id": ids["redemption"]}),
+        ("push: training.create at own station", "training.create", {
+            "id": new_id(), "station": OWN, "topic": "社工条例解读", "speaker": "李老师",
+            "starts_at": _at(-24), "ends_at": _at(-26), "place": "站点二楼", "capacity": 20,
+            "hours": 2}),
+        ("push: training.signup for oneself", "training.signup",
+         {"id": new_id(), "training_id": ids["training"]}),
+        ("push: training.signup of another person at own station", "training.signup",
+         {"id": new_id(), "training_id": ids["training"], "user": OTHER_MANAGER}),
+        ("push: training.attend at own station (door scan)", "training.attend",
+         {"id": new_id(), "training_id": ids["training"], "user": "vol-a", "at": _at(0)}),
         ("push: notification_prefs.set (own)", "notification_prefs.set",
          {"fields": {"quiet_start": "22:00", "quiet_end": "07:00"}}),
         ("push: notification.mark_read of another's notification", "notification.mark_read",

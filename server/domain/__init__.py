@@ -2,24 +2,6 @@
 
 from __future__ import annotations
 
-from server import notify
-from server.domain import (
-    attachments,
-    ballots,
-    campaigns,
-    disclosure,
-    donations,
-    events,
-    funds,
-    goods,
-    people,
-    rounds,
-    service_projects,
-    stations,
-    timebank,
-    volunteers,
-)
-from server.notify import programme as programme_notify
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
@@ -28,6 +10,30 @@ from sync.registry import Registry
 def build_registry(settings: Settings | None = None) -> Registry:
     """Every area installed, each configured from ``settings`` (the environment's when
     none is given): the app and the command line build the same registry."""
+    # Imported here, not at the top: ``server.notify.records`` imports ``server.domain.access``,
+    # and a package that imported every area (and their notification modules, which import
+    # ``server.notify.records``) at its top would make that a cycle.
+    from server import notify
+    from server.domain import (
+        attachments,
+        ballots,
+        campaigns,
+        disclosure,
+        donations,
+        events,
+        funds,
+        goods,
+        people,
+        rounds,
+        service_projects,
+        stations,
+        timebank,
+        training,
+        volunteers,
+    )
+    from server.notify import programme as programme_notify
+    from server.notify import training as notify_training
+    from server.notify import voting as voting_notify
     settings = settings or Settings.from_env()
     registry = Registry()
     builtin.install(registry)
@@ -47,6 +53,9 @@ def build_registry(settings: Settings | None = None) -> Registry:
     rounds.install(registry)
     programme_notify.install(registry)
     ballots.install(registry)
+    voting_notify.install(registry)  # a domain module never imports server.notify (cycle)
+    training.install(registry)
+    notify_training.install(registry)
     return registry
 
 

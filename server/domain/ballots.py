@@ -69,7 +69,6 @@ from schemas.ballots import (
 from schemas.events import BallotFlagged
 from server import audit
 from server.domain.rounds import proposals, runs_round, set_phase
-from server.notify import voting
 from sync.errors import Rejected, forbidden, not_found
 from sync.registry import RecordType, Registry
 from sync.scopes import MANAGER, STAFF, VOLUNTEER, Scope
@@ -713,7 +712,6 @@ def install(registry: Registry) -> None:
                       preload=(("paper_tally", "id"), ("round", "round_id")))(tally_paper)
     # no preload: the round's proposals are locked before the round (lock order)
     registry.mutation("round.publish_results", 1, RoundPublishResultsArgs)(publish_results)
-    voting.install(registry)
 
 
 __all__ = [

@@ -50,6 +50,9 @@ class Kind:
     person_key: str | None = None
     """The outbox data's key naming the one person it is for (a reviewer): that person
     alone gets it, whatever their role (``station_managers``/``district_managers`` unused)."""
+    named_users: bool = False
+    """Its recipients are the people its data names (``users``), not the place's managers:
+    a person's own reminder."""
 
     def topic(self, collapse: str) -> str:
         """RFC 8030 Topic: at most 32 characters of the URL-safe base64 alphabet."""
@@ -298,6 +301,55 @@ def _review_assigned(data: Mapping[str, Any]) -> Content:
     )
 
 
+def _when(value: Any) -> str:
+    """A training's start in Shanghai time, "11月29日 14:00" / "29 Nov 14:00" alike."""
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(str(value)).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    except ValueError:
+        return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _training_reminder(data: Mapping[str, Any]) -> Content:
+    topic = str(data.get("topic") or "?")[:60]
+    when, place = _when(data.get("starts_at")), str(data.get("place") or "")[:60]
+    return Content(
+        title=(f"明天培训:{topic}", f"Training tomorrow: {topic}"),
+        body=(f"{when} 在 {place},请带上手机,在门口出示培训页面的入场码",
+              f"{when} at {place}; show the entry code on the training's page at the door"),
+        url=f"/#/training/{data.get('training_id')}",
+        target={"screen": "training", "training_id": data.get("training_id")},
+        collapse=f"training:{data.get('training_id')}",
+    )
+
+
+def _training_seat(data: Mapping[str, Any]) -> Content:
+    topic = str(data.get("topic") or "?")[:60]
+    when, place = _when(data.get("starts_at")), str(data.get("place") or "")[:60]
+    return Content(
+        title=(f"候补转正:{topic}", f"You have a seat: {topic}"),
+        body=(f"有人取消报名,您已从候补名单获得名额:{when} 在 {place}",
+              f"someone withdrew and your place on the waiting list became a seat: {when} at {place}"),
+        url=f"/#/training/{data.get('training_id')}",
+        target={"screen": "training", "training_id": data.get("training_id")},
+        collapse=f"training-seat:{data.get('signup_id')}",
+    )
+
+
+def _training_cancelled(data: Mapping[str, Any]) -> Content:
+    topic = str(data.get("topic") or "?")[:60]
+    when, reason = _when(data.get("starts_at")), str(data.get("reason") or "")[:100]
+    return Content(
+        title=(f"培训取消:{topic}", f"Training cancelled: {topic}"),
+        body=(f"原定 {when} 的培训已取消:{reason}", f"the training of {when} was cancelled: {reason}"),
+        url=f"/#/training/{data.get('training_id')}",
+        target={"screen": "training", "training_id": data.get("training_id")},
+        collapse=f"training:{data.get('training_id')}",  # replaces an undelivered reminder
+    )
+
+
 RESOLVE = "resolve"
 """An outbox row that is not a notification: the things named in its ``subjects`` were
 settled (records.py ``enqueue_resolve``). It is processed in outbox order, so after the
@@ -326,5 +378,11 @@ KINDS: dict[str, Kind] = {
         # The reviewer alone (docs/programme.md, "Review").
         Kind("review.assigned", 3 * 24 * 3600, "normal", False, False, _review_assigned,
              person_key="reviewer"),
+        # A person's own: everyone holding a seat; the one who got a seat (docs/training.md).
+        Kind("training.reminder", 24 * 3600, "normal", False, False, _training_reminder,
+             named_users=True),
+        Kind("training.seat", 24 * 3600, "normal", False, False, _training_seat, named_users=True),
+        Kind("training.cancelled", 24 * 3600, "high", False, False, _training_cancelled,
+             named_users=True),
     )
 }

@@ -207,6 +207,8 @@ async def _fan_out(
     if kind.person_key is not None:
         person = data.get(kind.person_key)
         users = [str(person)] if person and str(person) not in content.exclude_users else []
+    elif kind.named_users:
+        users = sorted({str(u) for u in data.get("users") or []} - set(content.exclude_users))
     else:
         users = await _recipients(conn, kind, station, district, content.exclude_users)
     if not users:

@@ -16,6 +16,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
@@ -217,6 +218,31 @@ def decode_qr(png: bytes) -> str:
             if text:
                 return str(text)
     return ""
+
+
+def qr_video(path: Path, text: str) -> None:
+    """A still video (I420, 640×480, a few frames) of the QR code of ``text``: Chromium's
+    fake camera plays it as if the phone were pointed at an admin's screen."""
+    import segno
+
+    qr = segno.make(text, error="m")
+    matrix = [list(row) for row in qr.matrix_iter(scale=1, border=4)]
+    size = len(matrix)
+    scale = 440 // size
+    width, height = 640, 480
+    left, top = (width - size * scale) // 2, (height - size * scale) // 2
+    luma = bytearray([235]) * (width * height)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                for dy in range(scale):
+                    start = (top + y * scale + dy) * width + left + x * scale
+                    luma[start:start + scale] = bytes([16]) * scale
+    chroma = bytes([128]) * (width * height // 4)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(10):
+            out.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
 
 
 def pick_station(phone: Phone, code: str) -> None:

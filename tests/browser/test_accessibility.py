@@ -95,6 +95,11 @@ SCREENS: list[tuple[str, str]] = [
     ("/projects/{service_project}/tranche/{tranche}", "staff"),
     ("/projects/{service_project}/grant", "manager"),
     ("/projects/{service_project}/evaluate", "manager"),
+    ("/training", "volunteer"),
+    ("/training/{training}", "volunteer"),
+    ("/training/new", "staff"),
+    ("/training/{training}/edit", "staff"),
+    ("/training/{training}/door", "staff"),
 ]
 SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("staff", "/donations"): "a11y-donations-staff",
@@ -186,7 +191,8 @@ def test_every_route_of_the_router_is_checked() -> None:
     assert len(patterns) > 20, patterns
     paths = [path.format(event="e1", donation="d1", receipt="r1", correction="c1",
                          conflict="k1", person="p1", fund="f1",
-                         service_project="s1", tranche="t1") for path, _ in SCREENS] + OPEN_SCREENS
+                         service_project="s1", tranche="t1",
+                         training="00000000-0000-4000-8000-000000000000") for path, _ in SCREENS] + OPEN_SCREENS
     unchecked = [p for p in patterns if not any(re.fullmatch(p, path) for path in paths)]
     assert not unchecked, f"routes with no screen in SCREENS: {unchecked}"
 
@@ -275,6 +281,13 @@ def seed(server: Server) -> dict[str, str]:
     push_as(server, manager, "event.update", {
         "id": ids["event"], "fields": {"date": "2026-12-07"},
         "base": {"date": "0000000000001:0000:offline"}}, stamp=hlc(offset_ms=1000))
+    ids["training"] = str(uuid.uuid4())  # a lecture tomorrow (docs/training.md)
+    tomorrow = now + dt.timedelta(days=1)
+    server.push("training.create", {
+        "id": ids["training"], "station": STATION, "topic": "《慈善法》与社区慈善", "speaker": "陈律师",
+        "starts_at": tomorrow.isoformat().replace("+00:00", "Z"),
+        "ends_at": (tomorrow + dt.timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+        "place": "社工站二楼", "capacity": 30, "hours": 2, "occasion": "charity_day"})
     conflicts = server.records("conflict")
     assert conflicts, "the two edits made no conflict"
     ids["conflict"] = next(iter(conflicts))

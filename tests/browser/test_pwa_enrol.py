@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import segno
 from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS, TIMEOUT_MS, Phone, Server
-from tests.browser.steps import make_code, person, set_pin, wide_shot
+from tests.browser.steps import make_code, person, qr_video, set_pin, wide_shot
 
 
 def expire(server: Server, code_id: str) -> None:
@@ -129,35 +128,12 @@ def test_short_code_and_refused_codes(phones: Any, server: Server) -> None:
     expect(page.get_by_test_id("me-user")).to_have_text("short-staff")
 
 
-def _y4m(path: Path, text: str) -> None:
-    """A still video (I420, 640×480, a few frames) of the QR code of ``text``: Chromium's
-    fake camera plays it as if the phone were pointed at an admin's screen."""
-    qr = segno.make(text, error="m")
-    matrix = [list(row) for row in qr.matrix_iter(scale=1, border=4)]
-    size = len(matrix)
-    scale = 440 // size
-    width, height = 640, 480
-    left, top = (width - size * scale) // 2, (height - size * scale) // 2
-    luma = bytearray([235]) * (width * height)
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            if dark:
-                for dy in range(scale):
-                    start = (top + y * scale + dy) * width + left + x * scale
-                    luma[start:start + scale] = bytes([16]) * scale
-    chroma = bytes([128]) * (width * height // 4)
-    with path.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(10):
-            out.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
-
-
 def test_enrol_by_camera_scan(browser: Any, phones: Any, server: Server, tmp_path: Path) -> None:
     server.station("EN-003")
     person(server, "scan-vol", "volunteer", "EN-003")
     code = make_code(server, "scan-vol")
     video = tmp_path / "qr.y4m"
-    _y4m(video, f"{server.base_url}/#/enrol?code={code['secret']}")
+    qr_video(video, f"{server.base_url}/#/enrol?code={code['secret']}")
 
     # Without a camera the screen says what to do instead.
     plain: Phone = phones("no-camera")

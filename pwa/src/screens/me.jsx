@@ -5,6 +5,7 @@ import { getLang, setLang, t } from '../i18n.js';
 import { AppLockSection, SignOutSection } from '../areas/account/index.js';
 import { PushSettings } from '../areas/notify/push_settings.jsx';
 import { VolunteerQr } from '../areas/timebank/qr.jsx';
+import { TrainingSummary } from '../areas/training/list.jsx';
 
 export function Me({ app }) {
   const me = app.meta.me || {};
@@ -50,6 +51,7 @@ export function Me({ app }) {
       </div>
       <PushSettings app={app} />
       <VolunteerQr app={app} />
+      <TrainingSummary app={app} />
       <h2>{t('me.share')}</h2>
       {qr ? <div class="qr" dangerouslySetInnerHTML={{ __html: qr }} /> : <button type="button" onClick={showQr}>{t('me.show_qr')}</button>}
       <AppLockSection app={app} />

@@ -21,6 +21,7 @@ export function HoursScreen({ app }) {
     <main class="screen hours">
       <h1>{t('hours.title')}</h1>
       {staff && <StaffTools app={app} />}
+      <a class="button block" href="#/training" data-testid="to-training">{t('hours.to_training')} ›</a>
       {!profile && !staff && <Register app={app} />}
       {profile && <CheckInOut app={app} logs={logs} />}
       {profile && <a class="button block" href="#/timebank" data-testid="to-timebank">{t('hours.to_timebank')} ›</a>}

@@ -9,6 +9,7 @@ export const TIMEBANK_STRINGS = {
   'hours.need_name': ['请填写姓名', 'Enter your name'],
   'hours.manual_saved': ['已补录,等待审核', 'Hours entered; waiting for review'],
   'nav.hours': ['服务', 'Service'],
+  'hours.to_training': ['培训与讲座', 'Lectures and courses'],
   'mutation.volunteer.register': ['登记志愿者', 'Register as volunteer'],
   'mutation.activity.create': ['新建服务活动', 'New service activity'],
   'mutation.hours.check_in': ['签到', 'Check in'],
