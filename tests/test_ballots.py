@@ -126,9 +126,16 @@ def _day(offset: int = 0) -> str:
 
 
 def _at(days: int, hour: int = 10) -> str:
-    """A booth phone's clock reading: ``hour`` o'clock (Asia/Shanghai) ``days`` from today."""
-    day = dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=days)
-    return dt.datetime.combine(day, dt.time(hour), SHANGHAI).isoformat()
+    """A booth phone's clock reading: ``hour`` o'clock (Asia/Shanghai) ``days`` from today.
+    Today's hours are squeezed into the part of today already past (``hour``/24 of it), so a
+    reading is never ahead of the server's clock, whatever the hour the test runs at, and
+    later hours still read later."""
+    now = dt.datetime.now(SHANGHAI)
+    day = now.date() + dt.timedelta(days=days)
+    if days != 0:
+        return dt.datetime.combine(day, dt.time(hour), SHANGHAI).isoformat()
+    midnight = dt.datetime.combine(day, dt.time(0), SHANGHAI)
+    return (midnight + (now - midnight) * (hour / 24)).isoformat()
 
 
 def _phases(voting: tuple[int, int]) -> dict[str, dict[str, str]]:
