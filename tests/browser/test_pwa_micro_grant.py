@@ -126,6 +126,7 @@ def signs(phone: Phone, server: Server, round_id: str, proposal_id: str) -> None
     page.get_by_test_id("save-grant").click()
     expect(page.get_by_test_id("field-error-amount_fen")).to_contain_text("不能超过评选结果")
     assert phone.pending() == 0
+    page.get_by_test_id("proposal-head").scroll_into_view_if_needed()
     phone.shot("mg-02-above-award")
 
     # 3. The awarded amount, an advance and a tranche after the fitting.
@@ -137,7 +138,7 @@ def signs(phone: Phone, server: Server, round_id: str, proposal_id: str) -> None
     form.locator("input[name=tr-amount-1]").fill("2100")
     form.locator("select[name=tr-key-1]").select_option("fit")
     expect(page.get_by_test_id("tranche-sum")).to_have_text("¥3,000.00 / ¥3,000.00")
-    page.get_by_test_id("tranche-rows").scroll_into_view_if_needed()
+    page.get_by_test_id("tranche-sum").evaluate("e => e.scrollIntoView({block: 'center'})")
     phone.shot("mg-03-form")
     violations = axe_violations(page)
     assert not violations, readable("grant from a proposal", violations)

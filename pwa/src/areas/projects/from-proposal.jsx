@@ -8,8 +8,8 @@ import { t } from '../../i18n.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
 import { newId } from '../../sync/ids.js';
-import { useDraft, useSubmit } from '../../ui/forms.js';
 import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
+import { errorAt, useDraft, useSubmit } from '../../ui/forms.js';
 import { todayIso, yuan } from '../../ui/format.js';
 import { parseYuan } from '../donations/model.js';
 import { BRAND_CATEGORIES, holdsProjectFund, projectOfProposal, resultOf } from './model.js';
@@ -107,7 +107,7 @@ export function ProposalGrantForm({ app, params }) {
         <DraftNote draft={draft} />
         <label>{t('sp.grant_total')}<input name="amount" inputMode="decimal" value={amountText} aria-invalid={over}
           onInput={(e) => set({ amount: e.currentTarget.value })} /></label>
-        {over && <p class="bad fine" data-testid="amount-over">{t('sp.above_award', { amount: yuan(awarded) })}</p>}
+        {over && !errorAt(form.fields, 'amount_fen') && <p class="bad fine" data-testid="amount-over">{t('sp.above_award', { amount: yuan(awarded) })}</p>}
         <FieldError fields={form.fields} path="amount_fen" />
         <label>{t('sp.signed_on')}<input name="signed" type="date" value={f.signed} onInput={(e) => set({ signed: e.currentTarget.value })} /></label>
         <FieldError fields={form.fields} path="signed_at" />
@@ -117,6 +117,7 @@ export function ProposalGrantForm({ app, params }) {
         <label>{t('sp.summary')}<textarea name="summary" value={f.summary} onInput={(e) => set({ summary: e.currentTarget.value })} /></label>
         <p class="muted fine">{t('sp.summary_hint')}</p>
         <FieldError fields={form.fields} path="summary" />
+        <p class="muted fine">{t('sp.from_proposal_milestones', { n: timeline.length })}</p>
         <fieldset class="rows" data-testid="tranche-rows">
           <legend>{t('sp.tranches')} · <span class={amount !== null && sum > amount ? 'bad' : ''} data-testid="tranche-sum">¥{yuan(sum)}{amount !== null ? ` / ¥${yuan(amount)}` : ''}</span></legend>
           {f.tranches.map((x, i) => (
@@ -133,7 +134,6 @@ export function ProposalGrantForm({ app, params }) {
           <FieldError fields={form.fields} path="tranches" />
           <button type="button" class="block" data-testid="add-tranche" onClick={() => set({ tranches: [...f.tranches, blankTranche()] })}>{t('sp.add_tranche')}</button>
         </fieldset>
-        <p class="muted fine">{t('sp.from_proposal_milestones', { n: timeline.length })}</p>
         <FormStatus form={form} shown={['amount_fen', 'signed_at', 'tranches', 'summary', 'category']} showSaved={false} />
         <div class="sticky-save"><SaveButton form={form} label={t('sp.save_grant')} testid="save-grant" /></div>
       </form>
