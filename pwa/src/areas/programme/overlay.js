@@ -1,0 +1,35 @@
+// Local versions of the round's mutations that a phone makes offline and must show at once:
+// a need recorded at an event, a resident's own ballot. Record shapes follow the server's
+// (schemas/rounds.py, schemas/ballots.py); tests/test_overlay_agreement.py compares them.
+// A booth ballot has none: the server keeps only a keyed hash of the resident's name and
+// phone, which the phone cannot make; the booth screen reads its queued ballots from the
+// outbox instead (src/areas/programme/voting.jsx).
+import { priceOf } from './model.js';
+
+export const PROGRAMME_TYPES = ['round', 'need', 'community_group', 'proposal', 'proposal_version', 'review', 'ballot', 'paper_tally', 'round_result'];
+
+function put(view, type, id, record) {
+  if (!view[type]) view[type] = new Map();
+  view[type].set(id, record);
+}
+
+export const PROGRAMME_OVERLAY = {
+  'need.submit'(view, args, m, me) {
+    const round = view.round?.get(args.round_id);
+    put(view, 'need', args.id, {
+      id: args.id, round_id: args.round_id, station: round?.station ?? '', category: args.category,
+      community: args.community, description: args.description, public_title: '', status: 'open', merged_into: null,
+      raised_count: 1, raised_via: args.raised_via ?? 'staff', attachments: args.attachments || [],
+      contact_name: args.contact_name ?? null, contact_phone: args.contact_phone ?? null,
+      created_by: me?.user ?? '', created_at: m.created_at, pending: true,
+    });
+  },
+  'ballot.cast'(view, args, m, me) {
+    const total = (args.proposal_ids || []).reduce((sum, id) => sum + priceOf(view.proposal?.get(id)), 0);
+    put(view, 'ballot', args.id, {
+      id: args.id, round_id: args.round_id, channel: 'own_phone', voter_key: `user:${me?.user ?? ''}`, booth: null,
+      ballot_book_no: null, proposal_ids: args.proposal_ids, total_fen: total, cast_at: m.created_at,
+      received_at: m.created_at, status: 'counted', duplicate_of: null, taken_by: null, pending: true,
+    });
+  },
+};
