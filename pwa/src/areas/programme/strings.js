@@ -10,6 +10,7 @@ export const PROGRAMME_STRINGS = {
   'programme.missing.proposal': ['找不到这份提案', 'Proposal not found'],
   'programme.missing.group': ['找不到这个社区组织', 'Group not found'],
   'programme.missing.review': ['找不到这项评审', 'Review not found'],
+  'programme.load_failed': ['无法载入本页,请联网后重试。', 'This screen could not load; try again online.'],
   'programme.missing_hint': ['可能尚未同步到本机,或您无权查看。', 'It may not have synced to this phone yet, or you may not see it.'],
   'phase.needs': ['需求征集', 'Needs'],
   'phase.proposals': ['提案', 'Proposals'],
