@@ -36,7 +36,7 @@ export function GroupList({ app }) {
       <a class="back" href="#/rounds">‹ {t('rounds.title')}</a>
       <h1>{t('groups.title')}</h1>
       <p class="muted">{t('groups.intro')}</p>
-      <a class="button primary block" href="#/groups/new" data-testid="new-group">+ {t('groups.register')}</a>
+      {atLeast(me, 'staff') && <a class="button primary block" href="#/groups/new" data-testid="new-group">+ {t('groups.register')}</a>}
       {!groups.length && <p class="muted">{t('groups.none')}</p>}
       <ul class="cards">
         {groups.map((g) => (
@@ -90,10 +90,11 @@ export function GroupForm({ app, params }) {
   const [form, setForm] = useState(() => ({
     name: existing?.name || '', registration_no: existing?.registration_no || '',
     station: existing?.station || me?.station || stations[0]?.code || '',
-    members: existing?.members || (me?.user && !atLeast(me, 'staff') ? [me.user] : []),
+    members: existing?.members || [],
   }));
   const submitting = useSubmit();
   if (id && !existing) return <Missing what="group" back="#/groups" />;
+  const staff = atLeast(me, 'staff');
   const set = (name) => (e) => { setForm({ ...form, [name]: e.currentTarget.value }); submitting.clear(); };
   function save(e) {
     e.preventDefault();
@@ -132,10 +133,20 @@ export function GroupForm({ app, params }) {
             )}
           </>
         )}
-        <MemberPicker app={app} value={form.members} onChange={(members) => { setForm({ ...form, members }); submitting.clear(); }} />
-        <FieldError fields={submitting.fields} path="members" />
-        <FormStatus form={submitting} shown={['name', 'members']} />
-        <SaveButton form={submitting} label={existing ? t('groups.save_members') : t('groups.register')} testid="save-group" />
+        {staff ? (
+          <>
+            <MemberPicker app={app} value={form.members} onChange={(members) => { setForm({ ...form, members }); submitting.clear(); }} />
+            <FieldError fields={submitting.fields} path="members" />
+            <FormStatus form={submitting} shown={['name', 'members']} />
+            <SaveButton form={submitting} label={existing ? t('groups.save_members') : t('groups.register')} testid="save-group" />
+          </>
+        ) : (
+          <>
+            <h2>{t('groups.members')}</h2>
+            <ul class="plain">{(existing?.members || []).map((u) => <li key={u} data-testid="group-member">{personName(app, u)}</li>)}</ul>
+            <p class="muted small-note">{t('groups.staff_register')}</p>
+          </>
+        )}
       </form>
     </main>
   );

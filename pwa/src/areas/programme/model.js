@@ -84,12 +84,18 @@ export function voterKeyLocal(name, phone) {
 export const PHONE_RE = /^\+?[0-9 -]{5,20}$/;
 
 /** Who may steer a round (advance it, assign reviewers, conclude, publish): the round's
- *  fund managers; the phone shows the buttons to managers and up of its station or district
- *  (the server decides, funds.holds_fund). */
+ *  fund managers, those who approve its fund's disbursements: the district's managers and
+ *  the city's (the server decides, funds.holds_fund). */
 export function managesRound(me, round) {
   if (!me || !round) return false;
   if (me.role === 'admin') return true;
-  if (me.role === 'district_manager') return !me.district || me.district === round.district;
+  return me.role === 'district_manager' && (!me.district || me.district === round.district);
+}
+
+/** Who sees the ballots (and the flagged second ones): managers of the round's station and up. */
+export function seesBallots(me, round) {
+  if (!me || !round) return false;
+  if (managesRound(me, round)) return true;
   return me.role === 'manager' && (!me.station || me.station === round.station);
 }
 

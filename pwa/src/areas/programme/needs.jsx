@@ -45,8 +45,8 @@ function NeedCard({ app, need, staff, round, others }) {
       </div>
       {need.public_title && <p class="title" data-testid="need-public-title">{need.public_title}</p>}
       {staff && need.description && <p class="desc" data-testid="need-description">{need.description}</p>}
-      {staff && (need.contact_name || need.contact_phone) && (
-        <p class="muted small-note">{t('needs.contact')}: {[need.contact_name, need.contact_phone].filter(Boolean).join(' · ')}</p>
+      {staff && (need.contact?.name || need.contact?.phone) && (
+        <p class="muted small-note" data-testid="need-contact">{t('needs.contact')}: {[need.contact.name, need.contact.phone].filter(Boolean).join(' · ')}</p>
       )}
       <p class="muted small-note">
         {t(`needs.via.${need.raised_via || 'staff'}`)} · {t(`needs.status.${need.status}`)}
@@ -139,7 +139,8 @@ export function NeedForm({ app, params }) {
       await act('need.submit', {
         id: intent.id, round_id: roundId, category: form.category, community: form.community.trim(),
         description: form.description.trim(), raised_via: staff ? 'booth' : 'staff',
-        contact_name: form.contact_name.trim() || null, contact_phone: phone || null, attachments: form.photos,
+        contact: form.contact_name.trim() || phone ? { name: form.contact_name.trim() || null, phone: phone || null } : null,
+        attachments: form.photos,
       }, 1, { key: intent.key });
       // the next resident at the booth: the community stays, the rest empties
       setForm({ ...BLANK, community: form.community });

@@ -150,7 +150,7 @@ export function ProposalDetail({ app, params }) {
   const editable = member && round?.phase === 'proposals' && proposal.status === 'submitted';
   const doWithdraw = () => withdraw.run(async (intent) => {
     if (!confirm(t('proposal.withdraw_confirm'))) return false;
-    await act('proposal.withdraw', { id }, 1, { key: intent.key });
+    await act('proposal.withdraw', { id, reason: '' }, 1, { key: intent.key });
     return true;
   });
   return (
@@ -212,7 +212,7 @@ export function ProposalDetail({ app, params }) {
   );
 }
 
-const key = () => Math.random().toString(36).slice(2, 8);
+const key = () => `k${Math.random().toString(36).slice(2, 8)}`;
 const blankLine = () => ({ item: '', quantity: '1', unit: '' });
 
 function fromProposal(p) {
@@ -263,7 +263,7 @@ export function ProposalForm({ app, params, editId = null }) {
       const values = {
         title: form.title.trim(), need_ids: form.need_ids, beneficiaries: form.beneficiaries.trim(),
         beneficiary_count: Number(form.beneficiary_count) || 0, activities: form.activities.trim(), team: form.team.trim(), budget_lines,
-        indicators: form.indicators.filter((i) => i.name.trim()).map((i) => ({ key: i.key, name: i.name.trim(), unit: i.unit.trim(), target: Number(i.target) || 0 })),
+        indicators: form.indicators.filter((i) => i.name.trim()).map((i) => ({ key: i.key, name: i.name.trim(), unit: i.unit.trim() || t('proposal.unit_default'), target: Number(i.target) || 0 })),
         timeline: form.timeline.filter((s) => s.title.trim() && s.due).map((s) => ({ key: s.key, title: s.title.trim(), due: s.due })),
       };
       if (existing) {

@@ -9,7 +9,7 @@ import { act } from '../../state.js';
 import { useSubmit } from '../../ui/forms.js';
 import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { todayIso, yuan } from '../../ui/format.js';
-import { DATED_PHASES, PHASES, fenOf, managesRound, nextPhase, phaseReached, staffOfRound } from './model.js';
+import { DATED_PHASES, PHASES, fenOf, managesRound, nextPhase, phaseReached, seesBallots, staffOfRound } from './model.js';
 
 export function roundsOf(app) {
   return [...(app.view.round?.values() || [])].sort((a, b) => (b.year - a.year) || String(b.created_at).localeCompare(String(a.created_at)));
@@ -36,7 +36,7 @@ export function RoundList({ app }) {
     <main class="screen programme">
       <h1>{t('rounds.title')}</h1>
       <p class="muted">{t('rounds.intro')}</p>
-      {atLeast(me, 'manager') && <a class="button primary block" href="#/rounds/new" data-testid="new-round">+ {t('rounds.new')}</a>}
+      {atLeast(me, 'district_manager') && <a class="button primary block" href="#/rounds/new" data-testid="new-round">+ {t('rounds.new')}</a>}
       {!rounds.length && <p class="muted" data-testid="rounds-none">{app.meta.last_sync_at ? t('rounds.none') : t('events.loading')}</p>}
       <ul class="cards">
         {rounds.map((r) => (
@@ -149,7 +149,7 @@ export function RoundDetail({ app, params }) {
         {voting && staff && <a class="button primary block" href={`#/rounds/${id}/booth`} data-testid="open-booth">{t('booth.title')}</a>}
         {voting && <a class={`button block ${staff ? '' : 'primary'}`} href={`#/rounds/${id}/vote`} data-testid="open-vote">{t('vote.title')}</a>}
         {(voting || phaseReached(round, 'results')) && staff && <a class="button block" href={`#/rounds/${id}/tally`} data-testid="open-tally">{t('tally.title')}</a>}
-        {manager && phaseReached(round, 'voting') && (
+        {seesBallots(me, round) && phaseReached(round, 'voting') && (
           <a class={`button block ${flagged.length ? 'warn' : ''}`} href={`#/rounds/${id}/ballots`} data-testid="open-ballots">
             {t('ballots.title')}{flagged.length > 0 && <span class="tag waiting">{t('ballots.flagged_n', { n: flagged.length })}</span>}
           </a>
@@ -232,7 +232,7 @@ export function RoundForm({ app, params }) {
         if (!d?.starts || !d?.ends || d.starts > d.ends) return submitting.fail(t('round.bad_dates', { phase: t(`phase.${p}`) }));
       }
       const values = {
-        title: form.title.trim(), year: Number(form.year), budget_fen: budget, min_project_fen: min, max_project_fen: max,
+        title: form.title.trim(), budget_fen: budget, min_project_fen: min, max_project_fen: max,
         phases: form.phases, criteria: form.criteria.map((c) => ({ key: c.key, name: c.name.trim(), weight: Number(c.weight) })),
       };
       if (existing) {
@@ -242,7 +242,9 @@ export function RoundForm({ app, params }) {
         go(`/rounds/${id}`, { replace: true });
         return true;
       }
-      await act('round.create', { id: intent.id, fund_id: form.fund_id, voters: 'residents', method: 'knapsack', ...values }, 1, { key: intent.key });
+      const station = app.view.fund?.get(form.fund_id)?.station || me?.station;
+      if (!station) return submitting.fail(t('round.no_station'));
+      await act('round.create', { id: intent.id, fund_id: form.fund_id, station, year: Number(form.year), voters: 'residents', method: 'knapsack', ...values }, 1, { key: intent.key });
       go(`/rounds/${intent.id}`, { replace: true });
       return true;
     });
@@ -263,7 +265,7 @@ export function RoundForm({ app, params }) {
         {!existing && !funds.length && <p class="notice">{t('round.no_fund')}</p>}
         <label>{t('round.title')}<input name="title" value={form.title} onInput={set('title')} maxLength={200} required placeholder={t('round.title_hint')} /></label>
         {err('title')}
-        <label>{t('round.year')}<input name="year" type="number" inputMode="numeric" value={form.year} onInput={set('year')} min="2020" max="2100" /></label>
+        {!existing && <label>{t('round.year')}<input name="year" type="number" inputMode="numeric" value={form.year} onInput={set('year')} min="2020" max="2100" /></label>}
         <label>{t('round.budget_yuan')}<input name="budget" inputMode="decimal" value={form.budget} onInput={set('budget')} required /></label>
         {err('budget_fen')}
         <div class="row">

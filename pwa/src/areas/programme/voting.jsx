@@ -9,7 +9,7 @@ import { act } from '../../state.js';
 import { getMeta, setMeta } from '../../sync/store.js';
 import { useSubmit } from '../../ui/forms.js';
 import { FormStatus, SaveButton } from '../../ui/formparts.jsx';
-import { dateTimeOf, yuan } from '../../ui/format.js';
+import { dateTimeOf, todayIso, yuan } from '../../ui/format.js';
 import { personName } from './groups.jsx';
 import { PHONE_RE, ballotChoices, ballotSum, managesRound, phaseReached, priceOf, voterKeyLocal } from './model.js';
 import { Missing, PhaseTag } from './rounds.jsx';
@@ -289,11 +289,13 @@ export function Results({ app, params }) {
   if (!round) return <Missing />;
   const results = [...(app.view.round_result?.values() || [])].filter((r) => r.round_id === roundId).sort((a, b) => a.rank - b.rank);
   const published = phaseReached(round, 'results') && results.length > 0;
+  // before the last voting day has passed, publishing closes the vote early (the manager confirms it)
+  const early = todayIso() <= (round.phases?.voting?.ends || '');
   const funded = results.filter((r) => r.funded);
   const spent = funded.reduce((s, r) => s + (r.amount_fen || 0), 0);
   const sum = (k) => results.reduce((s, r) => s + (r[k] || 0), 0);
   const publish = () => form.run(async (intent) => {
-    await act('round.publish_results', { id: roundId }, 1, { key: intent.key });
+    await act('round.publish_results', { round_id: roundId, early }, 1, { key: intent.key });
     setConfirming(false);
     return true;
   });
@@ -308,7 +310,7 @@ export function Results({ app, params }) {
           {!confirming && <button type="button" class="primary block" onClick={() => setConfirming(true)} data-testid="publish-results">{t('results.publish')}</button>}
           {confirming && (
             <div class="notice" role="alertdialog" aria-label={t('results.publish')}>
-              <p>{t('results.confirm')}</p>
+              <p>{t(early ? 'results.confirm_early' : 'results.confirm', { ends: round.phases?.voting?.ends })}</p>
               <div class="row">
                 <button type="button" onClick={() => setConfirming(false)}>{t('programme.cancel')}</button>
                 <button type="button" class="primary" onClick={publish} data-testid="publish-confirm">{t('results.publish_yes')}</button>
