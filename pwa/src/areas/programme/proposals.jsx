@@ -303,7 +303,7 @@ export function ProposalForm({ app, params, editId = null }) {
             ))}
           </fieldset>
         )}
-        <label>{t('proposal.beneficiaries')}<input value={form.beneficiaries} onInput={set('beneficiaries')} maxLength={500} placeholder={t('proposal.beneficiaries_hint')} /></label>
+        <label>{t('proposal.beneficiaries')}<input value={form.beneficiaries} onInput={set('beneficiaries')} maxLength={500} placeholder={t('proposal.beneficiaries_hint')} data-testid="proposal-beneficiaries" /></label>
         <label>{t('proposal.beneficiary_count')}<input type="number" inputMode="numeric" min="0" value={form.beneficiary_count} onInput={set('beneficiary_count')} /></label>
         <label>{t('proposal.activities')}<textarea rows="3" value={form.activities} onInput={set('activities')} maxLength={4000} data-testid="proposal-activities" /></label>
         <fieldset class="items budget-lines" data-testid="budget-lines">
