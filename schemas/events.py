@@ -142,12 +142,35 @@ class IssuesResolved(DomainEvent, frozen=True, kw_only=True):
     district: str | None
 
 
+class RoundPhaseChanged(DomainEvent, frozen=True, kw_only=True):
+    """A micro-venture round moved to another phase (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "round.phase_changed"
+    round_id: str
+    fund_id: str
+    station: str
+    district: str
+    phase: str
+
+
+class ReviewAssigned(DomainEvent, frozen=True, kw_only=True):
+    """A fund manager asked a person to review a proposal (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "review.assigned"
+    review_id: str
+    proposal_id: str
+    reviewer: str
+    round_id: str
+    station: str
+    district: str
+
+
 EVENTS: dict[str, type[DomainEvent]] = {
     event.EVENT_NAME: event
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
-        HoursSubmitted, HoursDecided, IssuesResolved,
+        HoursSubmitted, HoursDecided, IssuesResolved, RoundPhaseChanged, ReviewAssigned,
     )
 }
 """Every domain event by its documented name."""

@@ -12,6 +12,7 @@ from server.domain import (
     funds,
     goods,
     people,
+    rounds,
     stations,
     timebank,
     volunteers,
@@ -39,6 +40,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     timebank.install(registry)
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
     disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
+    rounds.install(registry)
     return registry
 
 
