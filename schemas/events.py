@@ -165,12 +165,31 @@ class ReviewAssigned(DomainEvent, frozen=True, kw_only=True):
     district: str
 
 
+class BallotFlagged(DomainEvent, frozen=True, kw_only=True):
+    """A resident has more than one ballot in a round: the earliest cast counts, the
+    others are kept as duplicates for the managers (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "ballot.flagged"
+    ballot_id: str
+    """The ballot that just arrived."""
+    round_id: str
+    counted_id: str
+    duplicate_ids: tuple[str, ...]
+    swapped: bool
+    """The arriving ballot was cast earlier than the one counted so far: it counts now."""
+    channel: str
+    booth: str | None
+    station: str
+    district: str
+
+
 EVENTS: dict[str, type[DomainEvent]] = {
     event.EVENT_NAME: event
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
         HoursSubmitted, HoursDecided, IssuesResolved, RoundPhaseChanged, ReviewAssigned,
+        BallotFlagged,
     )
 }
 """Every domain event by its documented name."""

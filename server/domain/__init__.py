@@ -5,6 +5,7 @@ from __future__ import annotations
 from server import notify
 from server.domain import (
     attachments,
+    ballots,
     campaigns,
     disclosure,
     donations,
@@ -41,6 +42,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
     disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
     rounds.install(registry)
+    ballots.install(registry)
     return registry
 
 

@@ -100,10 +100,12 @@ class Expanded:
 async def _recipients(conn: Any, kind: Kind, station: str | None, district: str | None,
                       exclude: tuple[str, ...]) -> list[str]:
     """Active managers of the station and district managers of the district (from their
-    memberships, docs/accounts.md)."""
+    memberships, docs/accounts.md); everyone at the station for a kind that says so."""
     m = memberships.c
     wanted = []
-    if station and kind.station_managers:
+    if station and kind.station_people:
+        wanted.append(m.station == station)
+    elif station and kind.station_managers:
         wanted.append(and_(m.role == "manager", m.station == station))
     if district and (kind.district_managers or not station):
         wanted.append(and_(m.role == "district_manager", m.district == district))

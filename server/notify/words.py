@@ -17,6 +17,9 @@ MUTATIONS: dict[str, Text] = {
     "alert.set_fund_low_water": ("设定基金余额提醒线", "set fund low-water mark"),
     "attachment.add": ("添加照片或文件", "photos or files added"),
     "attachment.remove": ("移除照片或文件", "photo or file removed"),
+    "ballot.booth": ("投票点选票", "booth ballot"),
+    "ballot.cast": ("手机投票", "ballot on own phone"),
+    "ballot.tally": ("录入纸质票", "paper ballot tally"),
     "campaign.create": ("登记募捐活动", "new fundraising campaign"),
     "campaign.update": ("修改募捐活动", "fundraising campaign edit"),
     "catalogue.add": ("新增兑换项目", "new catalogue item"),
@@ -77,6 +80,7 @@ MUTATIONS: dict[str, Text] = {
     "review.submit": ("提交评审", "review submission"),
     "round.advance": ("推进微创投阶段", "round phase change"),
     "round.create": ("设立社区公益微创投", "new micro-venture round"),
+    "round.publish_results": ("公布投票结果", "results published"),
     "round.update": ("修改微创投规则", "round rules edit"),
     "station.create": ("新建站点", "new station"),
     "station.update": ("修改站点", "station edit"),
@@ -99,6 +103,9 @@ CODES: dict[str, Text] = {
     "out_of_stock": ("无库存,兑换待审核", "out of stock; redemption held"),
     "donation_unallocated": ("站点尚无基金,捐赠待分配", "no fund at the station yet; gift to allocate"),
     "fund_overdrawn": ("更正后基金余额为负", "the fund went below zero after a correction"),
+    "duplicate_ballot": ("同一居民的第二张选票(较早投出的计入)",
+                         "a second ballot of one resident (the earlier cast counts)"),
+    "ballot_clock_ahead": ("投票点手机时间比服务器快", "the booth phone's clock is ahead"),
 }
 
 PERIOD_KINDS: dict[str, Text] = {
