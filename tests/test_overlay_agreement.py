@@ -337,9 +337,13 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
                                           "attachments": [photo_ref("c1", "photo")]}, [("need", need)])
     await run.case(volunteer, "need.submit", {"id": own_need, "round_id": round_id, "category": "culture",
                                               "community": "石牌东", "description": "图书角"}, [("need", own_need)])
+    await run.case(staff, "group.register", {"id": group, "name": "邻里队", "station": station,
+                                             "registration_no": "OV-1", "members": ["ov-vol", "ov-vol"]},
+                   [("community_group", group)])
+    await run.case(manager, "group.set_members", {"id": group, "members": ["ov-vol", "ov-mgr"]},
+                   [("community_group", group)])
     for step in (
         (federation, "round.advance", {"id": round_id, "to": "proposals"}),
-        (staff, "group.register", {"id": group, "name": "邻里队", "station": station, "members": ["ov-vol"]}),
         (volunteer, "proposal.submit", {"id": proposal, "round_id": round_id, "group_id": group, "title": "扶手",
                                         "need_ids": [need], "beneficiaries": "长者", "beneficiary_count": 5,
                                         "activities": "安装", "budget_lines": [{"item": "扶手", "quantity": 2,

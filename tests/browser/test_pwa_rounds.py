@@ -139,6 +139,7 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     expect(page.get_by_test_id("group-member")).to_contain_text("mv-res")
     booth1.shot("mv-05-group")
     page.get_by_test_id("save-group").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("金洲邻里互助队")
     booth1.wait_synced()
     groups = [g for g in server.records("community_group").values() if g["name"] == "金洲邻里互助队"]
     assert len(groups) == 1 and groups[0]["members"] == ["mv-res"], groups

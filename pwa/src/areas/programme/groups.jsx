@@ -67,7 +67,7 @@ function MemberPicker({ app, value, onChange }) {
       <ul class="plain members">
         {value.map((user) => (
           <li key={user} class="row member">
-            <span data-testid="group-member">{personName(app, user)} <span class="muted mono">{user}</span></span>
+            <span data-testid="group-member">{personName(app, user)}{personName(app, user) !== user && <span class="muted mono"> {user}</span>}</span>
             <button type="button" class="small" onClick={() => onChange(value.filter((u) => u !== user))} aria-label={t('groups.remove_member', { name: personName(app, user) })}>{t('groups.remove')}</button>
           </li>
         ))}
@@ -77,7 +77,7 @@ function MemberPicker({ app, value, onChange }) {
           onKeyDown={(e) => { if (e.key === 'Enter') { e.preventDefault(); add(); } }} placeholder={t('groups.member_hint')} />
       </label>
       <datalist id="programme-people">{people.map(([id, name]) => <option key={id} value={id}>{name}</option>)}</datalist>
-      <button type="button" class="small" onClick={add} data-testid="group-member-add">+ {t('groups.add')}</button>
+      <button type="button" class="small add-member" onClick={add} data-testid="group-member-add">+ {t('groups.add')}</button>
     </fieldset>
   );
 }

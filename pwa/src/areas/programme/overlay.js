@@ -1,5 +1,5 @@
 // Local versions of the round's mutations that a phone makes offline and must show at once:
-// a need recorded at an event, a resident's own ballot. Record shapes follow the server's
+// a need recorded at an event, a community group and its members, a resident's own ballot. Record shapes follow the server's
 // (schemas/rounds.py, schemas/ballots.py); tests/test_overlay_agreement.py compares them.
 // A booth ballot has none: the server keeps only a keyed hash of the resident's name and
 // phone, which the phone cannot make; the booth screen reads its queued ballots from the
@@ -25,6 +25,19 @@ export const PROGRAMME_OVERLAY = {
       district: round?.district ?? '', contact: args.contact ?? null,
       created_by: me?.user ?? '', created_at: m.created_at, updated_at: m.created_at, pending: true,
     });
+  },
+  'group.register'(view, args, m, me) {
+    const station = view.station?.get(args.station);
+    put(view, 'community_group', args.id, {
+      id: args.id, name: args.name, station: args.station, district: station?.district ?? '',
+      registration_no: args.registration_no ?? '', members: [...new Set(args.members || [])],
+      created_by: me?.user ?? '', created_at: m.created_at, updated_at: m.created_at, pending: true,
+    });
+  },
+  'group.set_members'(view, args, m) {
+    const group = view.community_group?.get(args.id);
+    if (!group) return;
+    put(view, 'community_group', args.id, { ...group, members: [...new Set(args.members)], updated_at: m.created_at, pending: true });
   },
   'ballot.cast'(view, args, m, me) {
     const round = view.round?.get(args.round_id);
