@@ -361,6 +361,8 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     page.get_by_test_id("publish-confirm").click()
     fed.wait_synced()
     refreshed(fed, f"/rounds/{round_id}/results")
+    print("DEBUG", server.records("round")[round_id]["phase"], len(server.records("round_result")), page.inner_text("main"), fed.messages[-10:])
+    print("DEBUG2", page.evaluate("async () => { const r = indexedDB.open('charity'); return await new Promise(ok => { r.onsuccess = () => { const tx = r.result.transaction('outcomes'); const q = tx.objectStore('outcomes').getAll(); q.onsuccess = () => ok(JSON.stringify(q.result).slice(0, 3000)); }; }); }"))
     lines_shown = page.get_by_test_id("result-line")
     expect(lines_shown).to_have_count(3)
     results = [r for r in server.records("round_result").values() if r["round_id"] == round_id]
