@@ -8,7 +8,7 @@ turns them into a keyed hash (``voter_key``) and stores neither. Money is intege
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -126,11 +126,14 @@ class PaperTallyRecord(msgspec.Struct, frozen=True):
     entered_at: str
     station: str | None
     district: str | None
+    previous: list[dict[str, Any]] = []
+    """The figures each correction replaced (``ballots``, ``votes``, ``entered_by``,
+    ``entered_at``), oldest first."""
 
 
 class RoundResultRecord(msgspec.Struct, frozen=True):
-    """One proposal's line in a round's published results (``id`` is
-    ``<round_id>:<proposal_id>``). Public."""
+    """One proposal's line in a round's published results (``id`` is the proposal's id:
+    a proposal belongs to one round). Public."""
 
     id: str
     round_id: str

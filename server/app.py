@@ -26,6 +26,7 @@ from litestar.types import Scope, Send
 from server import (
     accounts,
     audit,
+    ballots_public,
     client_config,
     dashboard,
     disclosures,
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
         *CERTIFICATE_ROUTES, *disclosures.ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
         *files.ROUTES, *online.ROUTES, *dashboard.ROUTES, *year_summary.ROUTES,
+        *ballots_public.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

@@ -129,6 +129,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "review.assign": ("指派提案评审", "assigned a proposal's reviewer"),
     "review.declare_conflict": ("评审人声明利益冲突", "a reviewer declared a conflict of interest"),
     "proposal.conclude": ("作出提案评审结论", "concluded a proposal's review"),
+    "ballot.tally": ("录入纸质票计票", "entered a booth's paper ballot count"),
+    "round.publish_results": ("公布微创投投票结果", "published a micro-venture round's results"),
 }
 """Every action code the log may hold, with its label (Chinese, English). ``record`` and
 ``stage`` refuse a code not listed here, so a misspelt one fails its tests."""

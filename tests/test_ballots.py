@@ -425,7 +425,10 @@ async def test_paper_tallies_count_and_the_results_stay_within_the_budget(api: A
     _ok(await vote.booth1.send("ballot.tally", {**tally, "votes": {a: 1, b: 2, c: 2}}))
     _ok(await vote.booth1.send("ballot.tally", tally))  # the same id: a correction
     _refused(await vote.booth2.send("ballot.tally", {**tally, "id": new_id()}), "tally_exists")
-    assert [r["votes"] for r in await _rows(api, paper_tallies)] == [json.dumps({a: 1, b: 3, c: 2})]
+    (stored,) = await _rows(api, paper_tallies)
+    assert json.loads(stored["votes"]) == {a: 1, b: 3, c: 2}
+    # the figures the correction replaced are kept with the tally
+    assert [p["votes"] for p in json.loads(stored["previous"])] == [{a: 1, b: 2, c: 2}]
     # only the fund's managers publish, not before the last day unless they close early
     _refused(await vote.world.manager.send("round.publish_results", {"round_id": vote.round_id}),
              "forbidden")
@@ -447,9 +450,21 @@ async def test_paper_tallies_count_and_the_results_stay_within_the_budget(api: A
         "unfunded", "funded", "funded", "infeasible")
     (round_row,) = await _rows(api, rounds, rounds.c.id == vote.round_id)
     assert round_row["phase"] == "results"
-    # everyone sees the results (public records)
+    # everyone sees the results (public records), and the public pages show them with
+    # participation by channel (1 own phone, 2 booth, 4 paper), never a voter
     await vote.resident.pull()
     assert len(vote.resident.of_type("round_result")) == 3
+    public = (await api.http.get(f"/api/v1/public/rounds/{vote.round_id}/results")).json()
+    assert public["results"]["participation"] == {
+        "own_phone": 1, "booth": 2, "paper": 4, "duplicates": 0, "total": 7}
+    assert [(line["title"], line["funded"]) for line in public["results"]["lines"]] == [
+        ("提案 C", True), ("提案 B", True), ("提案 A", False)]
+    assert public["results"]["funded_fen"] == 65_000_00
+    page = await api.http.get(f"/public/rounds/{vote.round_id}/results")
+    assert page.status_code == 200 and "提案 C" in page.text and "纸质选票" in page.text
+    for private in ("甲", "乙", "hash:", "user:chen", "booth-a", "棠下社区居委会"):
+        assert private not in page.text and private not in json.dumps(public, ensure_ascii=False)
+    assert (await api.http.get(f"/public/rounds/{new_id()}/results")).status_code == 404
 
 
 async def test_voting_opens_is_told_to_everyone_at_the_station(api: Api) -> None:

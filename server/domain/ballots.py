@@ -120,12 +120,15 @@ paper_tallies = Table(
     Column("entered_at", String(32), nullable=False),
     Column("station", String(32), nullable=True),
     Column("district", String(100), nullable=True),
+    Column("previous", Text, nullable=False, default="[]", server_default="[]"),
 )
+"""``votes``: JSON ``{proposal id: votes}``. ``previous``: JSON list of the figures each
+correction replaced (``ballots``, ``votes``, ``entered_by``, ``entered_at``), oldest first."""
 
 round_results = Table(
     "round_results",
     metadata,
-    Column("id", String(80), primary_key=True),
+    Column("id", String(36), primary_key=True),
     Column("round_id", String(36), nullable=False, index=True),
     Column("proposal_id", String(36), nullable=False),
     Column("votes_own_phone", Integer, nullable=False),
@@ -138,6 +141,9 @@ round_results = Table(
     Column("adjusted_price_fen", BigInteger, nullable=False),
     Column("published_at", String(32), nullable=False),
 )
+"""One line per feasible proposal, written once by ``round.publish_results``. ``id`` is
+the proposal's id (a proposal belongs to one round; ``<round>:<proposal>`` would not fit a
+change row's 64-character record id)."""
 
 
 # ----------------------------------------------------------------------------- pure rules
@@ -285,6 +291,7 @@ def _tally_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data = {c: row[c] for c in ("id", "round_id", "booth", "ballots", "entered_by",
                                 "entered_at", "station", "district")}
     data["votes"] = json.loads(row["votes"])
+    data["previous"] = json.loads(row["previous"] or "[]")
     return data
 
 
@@ -553,21 +560,21 @@ async def tally_paper(tx: Tx, ctx: MutationContext, args: BallotTallyArgs) -> No
     problem = tally_problem(args.ballots, args.votes, prices, int(round_row["budget_fen"]))
     if problem is not None:
         raise Rejected(*problem, field="votes")
+    previous = [] if existing is None else [*_json(existing["previous"] or "[]"), {
+        "ballots": existing["ballots"], "votes": _json(existing["votes"]),
+        "entered_by": existing["entered_by"], "entered_at": existing["entered_at"]}]
     row = {"id": args.id, "round_id": args.round_id, "booth": args.booth,
            "ballots": args.ballots, "votes": json.dumps(dict(sorted(args.votes.items()))),
            "entered_by": ctx.user_id, "entered_at": ctx.now, "station": round_row["station"],
-           "district": round_row["district"]}
+           "district": round_row["district"], "previous": json.dumps(previous)}
     if existing is None:
         tx.insert("paper_tally", row)
     else:
         tx.update("paper_tally", args.id, row)
     audit.stage(tx, ctx, "ballot.tally", "paper_tally", args.id, station=round_row["station"],
                 district=round_row["district"], detail={
-                    "round": args.round_id, "booth": args.booth, "ballots": args.ballots,
-                    "votes": dict(args.votes),
-                    "replaces": None if existing is None else {
-                        "ballots": existing["ballots"], "votes": _json(existing["votes"]),
-                        "entered_by": existing["entered_by"]}})
+                    "round": args.round_id, "ballots": args.ballots,
+                    "votes": sum(args.votes.values()), "correction": len(previous)})
 
 
 async def counts(tx_or_conn: Any, round_id: str) -> tuple[dict[str, dict[str, int]],
@@ -639,7 +646,7 @@ async def publish_results(tx: Tx, ctx: MutationContext, args: RoundPublishResult
     for proposal, candidate in feasible:
         outcome = outcomes[candidate.proposal_id]
         tx.insert("round_result", {
-            "id": f"{args.round_id}:{candidate.proposal_id}", "round_id": args.round_id,
+            "id": candidate.proposal_id, "round_id": args.round_id,
             "proposal_id": candidate.proposal_id, "votes_own_phone": candidate.votes_own_phone,
             "votes_booth": candidate.votes_booth, "votes_paper": candidate.votes_paper,
             "votes_total": candidate.votes_total, "rank": outcome.rank,
@@ -651,8 +658,8 @@ async def publish_results(tx: Tx, ctx: MutationContext, args: RoundPublishResult
     audit.stage(tx, ctx, "round.publish_results", "round", args.round_id,
                 station=round_row["station"], district=round_row["district"], detail={
                     "budget_fen": budget, "funded_fen": funded, "early": args.early,
-                    "funded": sorted(p for p, o in outcomes.items() if o.funded),
-                    "participation": participation})
+                    "funded": sum(1 for o in outcomes.values() if o.funded),
+                    "proposals": len(outcomes), "participation": participation})
     await set_phase(tx, ctx, round_row, "results")
 
 

@@ -52,12 +52,13 @@ def upgrade() -> None:
         sa.Column("entered_at", sa.String(length=32), nullable=False),
         sa.Column("station", sa.String(length=32), nullable=True),
         sa.Column("district", sa.String(length=100), nullable=True),
+        sa.Column("previous", sa.Text(), nullable=False, server_default="[]"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_paper_tallies_round_id", "paper_tallies", ["round_id"])
     op.create_table(
         "round_results",
-        sa.Column("id", sa.String(length=80), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("round_id", sa.String(length=36), nullable=False),
         sa.Column("proposal_id", sa.String(length=36), nullable=False),
         sa.Column("votes_own_phone", sa.Integer(), nullable=False),
