@@ -341,7 +341,10 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     booth1.shot("mv-13-tally")
     page.get_by_test_id("tally-save").click()
     expect(page.get_by_test_id("form-saved")).to_be_visible()
-    booth1.wait_synced()
+    server.wait_for(lambda: any(x["round_id"] == round_id for x in server.records("paper_tally").values()),
+                    "the paper tally", page=page)
+    tallies = [x for x in server.records("paper_tally").values() if x["round_id"] == round_id]
+    assert len(tallies) == 1 and tallies[0]["ballots"] == 4 and sum(tallies[0]["votes"].values()) == 6, tallies
     refreshed(resident, f"/rounds/{round_id}/vote")
     page = resident.page
     page.locator(f"[data-testid=ballot-choice][data-id='{first['id']}']").check()
@@ -359,10 +362,9 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     page.get_by_test_id("publish-results").click()
     expect(page.get_by_role("alertdialog")).to_contain_text("提前")
     page.get_by_test_id("publish-confirm").click()
-    fed.wait_synced()
+    server.wait_for(lambda: server.records("round")[round_id]["phase"] == "results", "the results published",
+                    page=page)
     refreshed(fed, f"/rounds/{round_id}/results")
-    print("DEBUG", server.records("round")[round_id]["phase"], len(server.records("round_result")), page.inner_text("main"), fed.messages[-10:])
-    print("DEBUG2", page.evaluate("async () => { const r = indexedDB.open('charity'); return await new Promise(ok => { r.onsuccess = () => { const tx = r.result.transaction('outcomes'); const q = tx.objectStore('outcomes').getAll(); q.onsuccess = () => ok(JSON.stringify(q.result).slice(0, 3000)); }; }); }"))
     lines_shown = page.get_by_test_id("result-line")
     expect(lines_shown).to_have_count(3)
     results = [r for r in server.records("round_result").values() if r["round_id"] == round_id]
