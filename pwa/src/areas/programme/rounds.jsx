@@ -132,17 +132,8 @@ export function RoundDetail({ app, params }) {
         <dt>{t('round.budget')}</dt><dd data-testid="round-budget">¥{yuan(round.budget_fen)}</dd>
         <dt>{t('round.per_project')}</dt><dd>¥{yuan(round.min_project_fen)} – ¥{yuan(round.max_project_fen)}</dd>
         <dt>{t('round.fund')}</dt><dd>{fund?.name || round.fund_id}</dd>
-        <dt>{t('round.voters')}</dt><dd>{t(`voters.${round.voters || 'residents'}`)}</dd>
-        <dt>{t('round.method')}</dt><dd>{t('method.knapsack')}</dd>
-        <dt>{t('round.rules')}</dt><dd data-testid="round-rules">{round.rules_locked ? t('round.rules_locked') : t('round.rules_open')}</dd>
+        {round.phases?.[round.phase] && <><dt>{t('round.this_phase')}</dt><dd>{round.phases[round.phase].starts} – {round.phases[round.phase].ends}</dd></>}
       </dl>
-      <Dates round={round} />
-      {round.criteria?.length > 0 && (
-        <details>
-          <summary>{t('round.criteria')}</summary>
-          <ul class="plain criteria">{round.criteria.map((c) => <li key={c.key}>{c.name} <span class="muted">{c.weight}%</span></li>)}</ul>
-        </details>
-      )}
       <nav class="round-links" aria-label={t('round.sections')}>
         <a class="button block" href={`#/rounds/${id}/needs`} data-testid="open-needs">{t('needs.title')} <span class="count">{needs.length}</span></a>
         <a class="button block" href={`#/rounds/${id}/proposals`} data-testid="open-proposals">{t('proposals.title')} <span class="count">{proposals.length}</span></a>
@@ -158,6 +149,20 @@ export function RoundDetail({ app, params }) {
       </nav>
       {manager && <Advance app={app} round={round} />}
       {manager && !round.rules_locked && <a class="button block" href={`#/rounds/${id}/edit`} data-testid="edit-round">{t('round.edit')}</a>}
+      <h2>{t('round.dates')}</h2>
+      <Dates round={round} />
+      <h2>{t('round.rules')}</h2>
+      <dl>
+        <dt>{t('round.voters')}</dt><dd>{t(`voters.${round.voters || 'residents'}`)}</dd>
+        <dt>{t('round.method')}</dt><dd>{t('method.knapsack')}</dd>
+        <dt>{t('round.locked')}</dt><dd data-testid="round-rules">{round.rules_locked ? t('round.rules_locked') : t('round.rules_open')}</dd>
+      </dl>
+      {round.criteria?.length > 0 && (
+        <details>
+          <summary>{t('round.criteria')}</summary>
+          <ul class="plain criteria">{round.criteria.map((c) => <li key={c.key}>{c.name} <span class="muted">{c.weight}%</span></li>)}</ul>
+        </details>
+      )}
       <p><a href={`/public/rounds/${id}`} target="_blank" rel="noopener" data-testid="round-public">{t('round.public_page')}</a></p>
     </main>
   );

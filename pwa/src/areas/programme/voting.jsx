@@ -9,10 +9,18 @@ import { act } from '../../state.js';
 import { getMeta, setMeta } from '../../sync/store.js';
 import { useSubmit } from '../../ui/forms.js';
 import { FormStatus, SaveButton } from '../../ui/formparts.jsx';
-import { dateTimeOf, todayIso, yuan } from '../../ui/format.js';
+import { todayIso, yuan } from '../../ui/format.js';
 import { personName } from './groups.jsx';
 import { PHONE_RE, ballotChoices, ballotSum, managesRound, phaseReached, priceOf, voterKeyLocal } from './model.js';
 import { Missing, PhaseTag } from './rounds.jsx';
+
+/** "11-28 15:22:07" on the phone's clock: which of two ballots came first is often seconds. */
+function exactTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const p = (n) => String(n).padStart(2, '0');
+  return `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
 
 /** The ticks of a ballot, with the running total and what is left of the budget. */
 function Choices({ app, round, ticked, onChange, testid = 'ballot-choices' }) {
@@ -181,8 +189,8 @@ function BallotSide({ app, ballot, label, tone }) {
     <div class={`side ${tone}`}>
       <div class="label">{label}</div>
       <div class="value">{ballot.channel === 'booth' ? t('ballots.booth', { booth: ballot.booth || '—', book: ballot.ballot_book_no || '—' }) : t('ballots.own_phone')}</div>
-      <div>{t('ballots.cast_at', { at: dateTimeOf(ballot.cast_at) })}</div>
-      <div class="muted">{t('ballots.received_at', { at: dateTimeOf(ballot.received_at) })}</div>
+      <div>{t('ballots.cast_at', { at: exactTime(ballot.cast_at) })}</div>
+      <div class="muted">{t('ballots.received_at', { at: exactTime(ballot.received_at) })}</div>
       {ballot.taken_by && <div class="muted">{t('ballots.taken_by', { who: personName(app, ballot.taken_by) })}</div>}
       <div class="muted">{(ballot.proposal_ids || []).map((id) => app.view.proposal?.get(id)?.title || id).join('、')} · ¥{yuan(ballot.total_fen)}</div>
     </div>
@@ -294,6 +302,11 @@ export function Results({ app, params }) {
   const funded = results.filter((r) => r.funded);
   const spent = funded.reduce((s, r) => s + (r.amount_fen || 0), 0);
   const sum = (k) => results.reduce((s, r) => s + (r[k] || 0), 0);
+  // who took part, where the phone can count it (staff see tallies, managers the ballots)
+  const ballots = [...(app.view.ballot?.values() || [])].filter((b) => b.round_id === roundId);
+  const tallies = [...(app.view.paper_tally?.values() || [])].filter((x) => x.round_id === roundId);
+  const counted = (ch) => ballots.filter((b) => b.channel === ch && b.status === 'counted').length;
+  const flagged = ballots.filter((b) => b.status === 'duplicate').length;
   const publish = () => form.run(async (intent) => {
     await act('round.publish_results', { round_id: roundId, early }, 1, { key: intent.key });
     setConfirming(false);
@@ -324,7 +337,9 @@ export function Results({ app, params }) {
         <>
           <div class="totals" data-testid="results-budget">
             <div>{t('results.spent', { spent: yuan(spent), budget: yuan(round.budget_fen) })}</div>
-            <div class="muted">{t('results.participation', { own: sum('votes_own_phone'), booth: sum('votes_booth'), paper: sum('votes_paper') })}</div>
+            <div class="muted">{t('results.votes_by_channel', { own: sum('votes_own_phone'), booth: sum('votes_booth'), paper: sum('votes_paper') })}</div>
+            {ballots.length > 0 && <div class="muted" data-testid="results-participation">{t('results.participation', { own: counted('own_phone'), booth: counted('booth'), paper: tallies.reduce((s, x) => s + (x.ballots || 0), 0) })}</div>}
+            {flagged > 0 && <div class="muted">{t('results.flagged', { n: flagged })}</div>}
           </div>
           <ol class="plain results">
             {results.map((r) => {
