@@ -262,7 +262,10 @@ def seed_round(server: Server, fund: str, federation: str, staff: str) -> dict[s
     """A micro-venture round of the fund in review: a group with the volunteer in it, her
     proposal with budget lines, a review assigned to the station's staff member."""
     today = dt.date.today()
-    day = lambda n: (today + dt.timedelta(days=n)).isoformat()  # noqa: E731
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
     ids = {"round": str(uuid.uuid4()), "group": str(uuid.uuid4()), "proposal": str(uuid.uuid4()),
            "review": str(uuid.uuid4())}
     push_as(server, federation, "round.create", {
