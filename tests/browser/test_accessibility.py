@@ -274,9 +274,10 @@ def seed_round(server: Server, fund: str, federation: str, staff: str) -> dict[s
             "needs": {"starts": day(-3), "ends": day(-1)}, "proposals": {"starts": day(0), "ends": day(7)},
             "review": {"starts": day(8), "ends": day(14)}, "voting": {"starts": day(15), "ends": day(21)}}})
     push_as(server, federation, "round.advance", {"id": ids["round"], "to": "proposals"})
+    volunteer = server.token("vol-ax", "volunteer", station=STATION)  # a person with a membership
     push_as(server, staff, "group.register", {"id": ids["group"], "name": "安和邻里互助队", "station": STATION,
                                               "members": ["vol-ax"]})
-    push_as(server, server.token("vol-ax", "volunteer", station=STATION), "proposal.submit", {
+    push_as(server, volunteer, "proposal.submit", {
         "id": ids["proposal"], "round_id": ids["round"], "group_id": ids["group"], "title": "长者居家安全改造",
         "need_ids": [], "beneficiaries": "独居长者", "beneficiary_count": 20, "activities": "入户评估与安装扶手",
         "budget_lines": [{"item": "扶手", "quantity": 20, "unit_cost_fen": 15_000},
