@@ -481,6 +481,12 @@ async def test_paper_tallies_count_and_the_results_stay_within_the_budget(api: A
     for private in ("甲", "乙", "hash:", "user:chen", "booth-a", "棠下社区居委会"):
         assert private not in page.text and private not in json.dumps(public, ensure_ascii=False)
     assert (await api.http.get(f"/public/rounds/{new_id()}/results")).status_code == 404
+    # the round's own page carries the same section
+    whole = await api.http.get(f"/public/rounds/{vote.round_id}")
+    assert whole.status_code == 200 and 'data-testid="round-results"' in whole.text
+    assert "纸质选票" in whole.text and "user:chen" not in whole.text
+    assert (await api.http.get(f"/api/v1/public/rounds/{vote.round_id}")).json()[
+        "results"]["participation"]["total"] == 7
 
 
 async def test_voting_opens_is_told_to_everyone_at_the_station(api: Api) -> None:
