@@ -404,6 +404,15 @@ async def test_a_ballot_cast_earlier_but_arriving_later_counts_instead(api: Api)
     assert rows[tie1["id"]]["status"] == "counted" and rows[tie2["id"]]["duplicate_of"] == tie1["id"]
 
 
+async def test_a_booth_clock_ahead_of_the_server_is_kept_for_review(api: Api) -> None:
+    vote = await voting_round(api)
+    ahead = booth(vote, "a", at=(dt.datetime.now(SHANGHAI) + dt.timedelta(hours=1)).isoformat())
+    result = await vote.booth1.send("ballot.booth", ahead)
+    assert result["status"] == "flagged" and result["code"] == "ballot_clock_ahead", result
+    (row,) = await _rows(api, ballots)
+    assert row["status"] == "counted" and row["cast_at"].endswith("Z")
+
+
 async def test_one_ballot_per_resident_on_their_own_phone_too(api: Api) -> None:
     vote = await voting_round(api)
     first = own(vote, "a")
