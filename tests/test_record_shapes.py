@@ -86,7 +86,7 @@ async def _every_kind_of_record(api: Api) -> None:
 
     # a micro-venture round: a need, a group, a proposal (and its version), a review
     round_id, need, group, proposal = new_id(), new_id(), new_id(), new_id()
-    day = lambda n: (today + dt.timedelta(days=n)).isoformat()  # noqa: E731
+    day = lambda n: (today + dt.timedelta(days=n)).isoformat()
     member = Device(api, await api.token("person-1", "volunteer", station=STATION))
     for device, name, args in [
         (world.district, "round.create", {
