@@ -178,6 +178,16 @@ class NeedPublishArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     public_title: Title
 
 
+class NeedEraseContactArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Erase what identifies the resident on a need (PIPL): their contact and their words
+    (replaced by ``ERASED_TEXT``); the category, community, count and public title stay."""
+
+    id: Uuid
+
+
+ERASED_TEXT = "已删除 / erased"
+
+
 class GroupRegisterArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A community social organisation (社区社会组织) at a station, with its members."""
 

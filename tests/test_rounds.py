@@ -428,3 +428,15 @@ async def test_the_round_poster_carries_its_page_and_dates(api: Api) -> None:
         assert shown in text, (shown, text)
     assert (await api.http.get(f"/public/rounds/{new_id()}/poster.pdf")).status_code == 404
     assert (await api.http.get(f"/public/rounds/{new_id()}")).status_code == 404
+
+
+async def test_a_needs_contact_and_words_are_erasable(api: Api) -> None:
+    rw = await round_world(api, advance=False)
+    _refused(await rw.staff.send("need.erase_contact", {"id": rw.need_id}), "forbidden")
+    _ok(await rw.world.manager.send("need.erase_contact", {"id": rw.need_id}))
+    row = await _row(api, needs, rw.need_id)
+    assert (row["contact_name"], row["contact_phone"], row["description"], row["public_title"],
+            row["raised_count"]) == (None, None, "已删除 / erased", "独居长者居家防跌倒", 1)
+    await rw.staff.pull()
+    seen = rw.staff.of_type("need")[rw.need_id]
+    assert (seen["contact"], seen["description"]) == (None, "已删除 / erased")
