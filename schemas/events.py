@@ -165,12 +165,24 @@ class ReviewAssigned(DomainEvent, frozen=True, kw_only=True):
     district: str
 
 
+class ReviewDone(DomainEvent, frozen=True, kw_only=True):
+    """A reviewer submitted their scorecard or declared a conflict (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "review.done"
+    review_id: str
+    proposal_id: str
+    reviewer: str
+    status: str
+    """``submitted`` or ``declined_conflict``."""
+
+
 EVENTS: dict[str, type[DomainEvent]] = {
     event.EVENT_NAME: event
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
         HoursSubmitted, HoursDecided, IssuesResolved, RoundPhaseChanged, ReviewAssigned,
+        ReviewDone,
     )
 }
 """Every domain event by its documented name."""

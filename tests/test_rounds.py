@@ -269,6 +269,11 @@ async def test_nobody_reviews_a_proposal_of_their_own_group(api: Api) -> None:
     # they declare it; another reviewer is assigned and scores it
     _ok(await rw.outsider.send("review.declare_conflict", {"id": review, "reason": "已加入该组织"}))
     assert (await _row(api, reviews, review))["status"] == "declined_conflict"
+    await expand_outbox(api.state, utc_now())
+    async with api.state.db.engine.connect() as conn:
+        settled = (await conn.execute(select(notifications.c.resolved_at).where(
+            notifications.c.kind == "review.assigned"))).scalar()
+    assert settled is not None  # the reviewer's notification moved to "done"
     _refused(await rw.outsider.send("review.submit", {
         "id": review, "scores": SCORES, "feasible": True, "reason": "好"}), "review_closed")
     second = new_id()

@@ -29,7 +29,7 @@ import msgspec
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text, select
 
 from schemas.attachments import AttachmentRef
-from schemas.events import ReviewAssigned, RoundPhaseChanged
+from schemas.events import ReviewAssigned, ReviewDone, RoundPhaseChanged
 from schemas.rounds import (
     DATED_PHASES,
     DEFAULT_CRITERIA,
@@ -899,6 +899,8 @@ async def declare_conflict(tx: Tx, ctx: MutationContext, args: ReviewDeclareConf
                                   "submitted_at": ctx.now, "updated_at": ctx.now})
     audit.stage(tx, ctx, "review.declare_conflict", "review", args.id, station=review["station"],
                 district=review["district"], detail={"proposal_id": review["proposal_id"]})
+    await tx.emit(ctx, ReviewDone(review_id=args.id, proposal_id=review["proposal_id"],
+                                  reviewer=review["reviewer"], status="declined_conflict"))
 
 
 def weighted(criteria: Sequence[Mapping[str, Any]], scores: Mapping[str, int]) -> int:
@@ -931,6 +933,8 @@ async def submit_review(tx: Tx, ctx: MutationContext, args: ReviewSubmitArgs) ->
         "reason": args.reason, "adjusted_price_fen": args.adjusted_price_fen,
         "submitted_at": ctx.now, "updated_at": ctx.now,
     })
+    await tx.emit(ctx, ReviewDone(review_id=args.id, proposal_id=review["proposal_id"],
+                                  reviewer=review["reviewer"], status="submitted"))
 
 
 async def proposal_reviews(tx: Tx, proposal_id: str) -> list[dict[str, Any]]:
