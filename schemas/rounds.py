@@ -16,7 +16,7 @@ from schemas.attachments import AttachmentRef, Attachments
 from schemas.donations import AmountFen
 from schemas.mutations import IsoDate, Name, Notes, Phone, StationCode, Title
 from schemas.people import PersonId
-from schemas.text import exact, single_line
+from schemas.text import exact, multi_line, single_line
 from schemas.wire import Uuid
 
 PHASES: tuple[str, ...] = (
@@ -55,7 +55,7 @@ Key = Annotated[str, msgspec.Meta(pattern=exact(r"[a-z][a-z0-9_]{0,31}"),
                                   description="a short key: lower-case letters, digits, _")]
 Community = Annotated[str, single_line(min_length=1, max_length=100)]
 """The neighbourhood (社区) a need comes from."""
-Description = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+Description = Annotated[str, multi_line(min_length=1, max_length=2000)]
 Year = Annotated[int, msgspec.Meta(ge=2000, le=2999)]
 Weight = Annotated[int, msgspec.Meta(ge=1, le=100)]
 Score = Annotated[int, msgspec.Meta(ge=0, le=10)]
@@ -63,7 +63,8 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 LineQuantity = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 UnitCostFen = Annotated[int, msgspec.Meta(ge=0, le=100_000_000_00)]
 RegistrationNo = Annotated[str, single_line(max_length=64)]
-Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+Reason = Annotated[str, multi_line(max_length=2000)]
+RequiredReason = Annotated[str, multi_line(min_length=1, max_length=2000)]
 Members = Annotated[list[PersonId], msgspec.Meta(max_length=200)]
 NeedIds = Annotated[list[Uuid], msgspec.Meta(max_length=50)]
 
@@ -177,6 +178,16 @@ class NeedPublishArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     public_title: Title
 
 
+class NeedEraseContactArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Erase what identifies the resident on a need (PIPL): their contact and their words
+    (replaced by ``ERASED_TEXT``); the category, community, count and public title stay."""
+
+    id: Uuid
+
+
+ERASED_TEXT = "已删除 / erased"
+
+
 class GroupRegisterArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A community social organisation (社区社会组织) at a station, with its members."""
 
@@ -269,7 +280,7 @@ class ReviewDeclareConflictArgs(msgspec.Struct, frozen=True, forbid_unknown_fiel
     """The reviewer declines: a conflict of interest (a tie to the group, ...)."""
 
     id: Uuid
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    reason: RequiredReason
 
 
 class ReviewSubmitArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -279,7 +290,7 @@ class ReviewSubmitArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: Uuid
     scores: dict[Key, Score]
     feasible: bool
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    reason: RequiredReason
     adjusted_price_fen: AmountFen | None = None
 
 
@@ -290,7 +301,7 @@ class ProposalConcludeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
 
     id: Uuid
     feasible: bool
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    reason: RequiredReason
     adjusted_price_fen: AmountFen | None = None
 
 

@@ -1,4 +1,4 @@
-"""A round's published vote, public (docs/programme-voting.md, "Results"): each proposal's
+"""A round's published vote, public (docs/programme.md, "Voting and results"): each proposal's
 rank, votes by channel (own phone, booth, paper), whether it is funded and the amount, and
 participation by channel. Nothing about a ballot, a voter or the booth staff.
 

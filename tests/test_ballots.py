@@ -5,6 +5,7 @@ the budget (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from server.domain.ballots import (
 from server.domain.rounds import proposals, rounds
 from server.notify.outbox import expand_outbox
 from server.notify.tables import notifications, notify_outbox
-from sync.tables import changes, sync_issues, sync_state
+from sync.tables import metadata, sync_issues, sync_state
 from sync.timeutil import utc_now
 from tests.conftest import Api
 from tests.devices import Device
@@ -327,16 +328,16 @@ async def test_a_second_ballot_from_one_resident_is_kept_flagged_and_not_counted
     assert rows[second["id"]]["duplicate_of"] == first["id"]
     assert rows[first["id"]]["voter_key"] == rows[second["id"]]["voter_key"]
     assert rows[first["id"]]["voter_key"].startswith("hash:")
-    # the raw name and phone are nowhere: not in the ballots, not in what phones pull
+    # the raw name and phone are nowhere: not in any table (ballots, what phones pull,
+    # the review list, the audit log, ...)
     async with api.state.db.engine.connect() as conn:
-        stored = json.dumps([dict(r) for r in (await conn.execute(select(ballots))).mappings()],
-                            ensure_ascii=False)
-        feed = json.dumps([str(w) for (w,) in await conn.execute(select(changes.c.wire))],
-                          ensure_ascii=False)
+        stored = json.dumps([[dict(r) for r in (await conn.execute(select(table))).mappings()]
+                             for table in metadata.sorted_tables], ensure_ascii=False, default=str)
         issue = (await conn.execute(select(sync_issues).where(
             sync_issues.c.code == "duplicate_ballot"))).mappings().one()
+    assert rows[first["id"]]["voter_key"] in stored  # (the dump holds the ballots)
     for private in ("陈美玲", "美玲", "13912345678", "1234-5678"):
-        assert private not in stored and private not in feed
+        assert private not in stored
     assert issue["status"] == "flagged" and issue["subject"] == f"ballot:{second['id']}"
     # the managers see both, the duplicate pointing at the counted one; a notification waits
     await vote.dm.pull()
@@ -353,6 +354,21 @@ async def test_a_second_ballot_from_one_resident_is_kept_flagged_and_not_counted
     _ok(await vote.dm.send("round.publish_results", {"round_id": vote.round_id, "early": True}))
     results = {r["proposal_id"]: r for r in await _rows(api, round_results)}
     assert results[vote.ids["a"]]["votes_booth"] == 1 and results[vote.ids["c"]]["votes_booth"] == 0
+
+
+async def test_two_booth_phones_syncing_at_once_count_one_ballot(api: Api) -> None:
+    """The one-ballot rule holds when the two pushes race (the round's row serialises
+    them on PostgreSQL): one ballot counted, the other a duplicate of it."""
+    vote = await voting_round(api)
+    one = booth(vote, "a", at=_at(0, 9))
+    two = booth(vote, "b", at=_at(0, 10), where="棠下花园门口", book="B-0001")
+    results = await asyncio.gather(vote.booth1.send("ballot.booth", one),
+                                   vote.booth2.send("ballot.booth", two))
+    assert sorted(r["status"] for r in results) == ["applied", "flagged"]
+    rows = {r["id"]: r for r in await _rows(api, ballots)}
+    assert rows[one["id"]]["status"] == "counted"
+    assert rows[two["id"]]["duplicate_of"] == one["id"]
+    assert sorted(r["seq"] for r in rows.values()) == [1, 2]
 
 
 async def _rows_of(api: Api, query: Any) -> list[tuple[Any, ...]]:
@@ -386,6 +402,15 @@ async def test_a_ballot_cast_earlier_but_arriving_later_counts_instead(api: Api)
     assert (await vote.booth2.send("ballot.booth", tie2))["status"] == "flagged"
     rows = {r["id"]: r for r in await _rows(api, ballots)}
     assert rows[tie1["id"]]["status"] == "counted" and rows[tie2["id"]]["duplicate_of"] == tie1["id"]
+
+
+async def test_a_booth_clock_ahead_of_the_server_is_kept_for_review(api: Api) -> None:
+    vote = await voting_round(api)
+    ahead = booth(vote, "a", at=(dt.datetime.now(SHANGHAI) + dt.timedelta(hours=1)).isoformat())
+    result = await vote.booth1.send("ballot.booth", ahead)
+    assert result["status"] == "flagged" and result["code"] == "ballot_clock_ahead", result
+    (row,) = await _rows(api, ballots)
+    assert row["status"] == "counted" and row["cast_at"].endswith("Z")
 
 
 async def test_one_ballot_per_resident_on_their_own_phone_too(api: Api) -> None:
@@ -465,6 +490,12 @@ async def test_paper_tallies_count_and_the_results_stay_within_the_budget(api: A
     for private in ("甲", "乙", "hash:", "user:chen", "booth-a", "棠下社区居委会"):
         assert private not in page.text and private not in json.dumps(public, ensure_ascii=False)
     assert (await api.http.get(f"/public/rounds/{new_id()}/results")).status_code == 404
+    # the round's own page carries the same section
+    whole = await api.http.get(f"/public/rounds/{vote.round_id}")
+    assert whole.status_code == 200 and 'data-testid="round-results"' in whole.text
+    assert "纸质选票" in whole.text and "user:chen" not in whole.text
+    assert (await api.http.get(f"/api/v1/public/rounds/{vote.round_id}")).json()[
+        "results"]["participation"]["total"] == 7
 
 
 async def test_voting_opens_is_told_to_everyone_at_the_station(api: Api) -> None:

@@ -84,6 +84,38 @@ async def _every_kind_of_record(api: Api) -> None:
     assert (await volunteer.send("redemption.request", {"id": new_id(), "item_id": item}))[
         "status"] == "applied"
 
+    # a micro-venture round: a need, a group, a proposal (and its version), a review
+    round_id, need, group, proposal = new_id(), new_id(), new_id(), new_id()
+    day = lambda n: (today + dt.timedelta(days=n)).isoformat()
+    member = Device(api, await api.token("person-1", "volunteer", station=STATION))
+    for device, name, args in [
+        (world.district, "round.create", {
+            "id": round_id, "fund_id": world.fund_id, "station": STATION, "title": "社区微创投",
+            "year": today.year, "budget_fen": 100_000, "min_project_fen": 1_000,
+            "max_project_fen": 50_000, "phases": {
+                "needs": {"starts": day(-9), "ends": day(-1)},
+                "proposals": {"starts": day(0), "ends": day(9)},
+                "review": {"starts": day(10), "ends": day(19)},
+                "voting": {"starts": day(20), "ends": day(29)}}}),
+        (world.staff, "need.submit", {"id": need, "round_id": round_id, "category": "elderly",
+                                      "community": "棠下社区", "description": "浴室防滑",
+                                      "contact": {"name": "张阿婆"}}),
+        (world.staff, "group.register", {"id": group, "name": "邻里互助会", "station": STATION,
+                                         "members": ["person-1"]}),
+        (world.district, "round.advance", {"id": round_id, "to": "proposals"}),
+        (member, "proposal.submit", {
+            "id": proposal, "round_id": round_id, "group_id": group, "title": "防滑改造",
+            "need_ids": [need], "beneficiaries": "独居长者", "beneficiary_count": 10,
+            "activities": "加装扶手", "budget_lines": [{"item": "扶手", "quantity": 10,
+                                                       "unit_cost_fen": 3_000}],
+            "indicators": [{"key": "homes", "name": "户数", "unit": "户", "target": 10}],
+            "timeline": [{"key": "done", "title": "完工", "due": day(60)}]}),
+        (world.district, "review.assign", {"id": new_id(), "proposal_id": proposal,
+                                           "reviewer": "vol-1"}),
+    ]:
+        result = await device.send(name, dict(args))
+        assert result["status"] == "applied", (name, result)
+
     # an edit that lost a field that matters: a conflict record and a sync issue
     old = "0000000000000001:0000:old-phone"
     await world.staff.send("event.update", {"id": world.event_id, "fields": {"date": "2026-09-06"}})
@@ -104,7 +136,7 @@ def _day(offset: int) -> str:
 
 async def _a_round_that_voted(api: Api, dm: Device, staff: Device, fund_id: str) -> None:
     """A micro-venture round through review into a vote: a ballot on a phone, one at a
-    booth, a paper tally and the published results (docs/programme-voting.md)."""
+    booth, a paper tally and the published results (docs/programme.md, "Voting and results")."""
     member = Device(api, await api.token("li-r", "volunteer", station=STATION))
     reviewer = Device(api, await api.token("zhao-r", "volunteer", station=STATION))
     round_id, group_id, need_id, proposal_id, review_id = (new_id() for _ in range(5))

@@ -18,6 +18,7 @@ from server.domain import (
     timebank,
     volunteers,
 )
+from server.notify import programme as programme_notify
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
@@ -42,6 +43,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
     disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
     rounds.install(registry)
+    programme_notify.install(registry)
     ballots.install(registry)
     return registry
 

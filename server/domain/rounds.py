@@ -29,15 +29,17 @@ import msgspec
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text, select
 
 from schemas.attachments import AttachmentRef
-from schemas.events import ReviewAssigned, RoundPhaseChanged
+from schemas.events import ReviewAssigned, ReviewDone, RoundPhaseChanged
 from schemas.rounds import (
     DATED_PHASES,
     DEFAULT_CRITERIA,
+    ERASED_TEXT,
     PHASE_NAMES,
     PHASES,
     CommunityGroupRecord,
     GroupRegisterArgs,
     GroupSetMembersArgs,
+    NeedEraseContactArgs,
     NeedMergeArgs,
     NeedPublishArgs,
     NeedRecord,
@@ -65,7 +67,7 @@ from server.domain.people import person_of
 from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.merge import edited_fields
 from sync.registry import RecordType, Registry
-from sync.scopes import DISTRICT_MANAGER, STAFF, VOLUNTEER, Grant, Scope
+from sync.scopes import DISTRICT_MANAGER, MANAGER, STAFF, VOLUNTEER, Grant, Scope
 from sync.tables import metadata
 from sync.unit import MutationContext, Tx
 
@@ -232,7 +234,7 @@ def _round_scope(row: Mapping[str, Any]) -> Scope:
     return Scope(station=row["station"], district=row["district"], public=True)
 
 
-def _round_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+def round_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data = {c: row[c] for c in rounds.c.keys()}
     data["phases"] = json.loads(row["phases"])
     data["criteria"] = json.loads(row["criteria"])
@@ -461,7 +463,7 @@ async def update_round(tx: Tx, ctx: MutationContext, args: RoundUpdateArgs) -> N
         raise Rejected("rules_locked", "投票已开始,本轮规则已锁定,不能修改",
                        "voting has opened: the round's rules are locked", field="fields")
     edits = edited_fields(args.fields)
-    merged = {**_round_wire(round_row), **{k: msgspec.to_builtins(v) for k, v in edits.items()}}
+    merged = {**round_wire(round_row), **{k: msgspec.to_builtins(v) for k, v in edits.items()}}
     _check_rules(int(merged["budget_fen"]), int(merged["min_project_fen"]),
                  int(merged["max_project_fen"]), merged["phases"], merged["criteria"])
     values = {k: (_dump(v) if k in ("phases", "criteria") else v) for k, v in edits.items()}
@@ -607,6 +609,20 @@ async def publish_need(tx: Tx, ctx: MutationContext, args: NeedPublishArgs) -> N
         "updated_at": ctx.now})
     audit.stage(tx, ctx, "need.publish", "need", args.id, station=need["station"],
                 district=need["district"], detail={"public_title": args.public_title})
+
+
+async def erase_need_contact(tx: Tx, ctx: MutationContext, args: NeedEraseContactArgs) -> None:
+    need = await tx.get("need", args.id)
+    if need is None:
+        raise not_found("需求", "need", args.id, field="id")
+    if not has_rank(ctx, MANAGER, need["station"], need["district"]):
+        raise forbidden(f"只有站点 {need['station']} 的管理者可以删除需求中的个人信息",
+                        f"only the managers of station {need['station']} erase a need's "
+                        "personal data")
+    tx.update("need", args.id, {"contact_name": None, "contact_phone": None,
+                                "description": ERASED_TEXT, "owner": None, "updated_at": ctx.now})
+    audit.stage(tx, ctx, "need.contact_erase", "need", args.id, station=need["station"],
+                district=need["district"])
 
 
 async def may_attach_need(tx: Tx, ctx: MutationContext, need: dict[str, Any],
@@ -883,6 +899,8 @@ async def declare_conflict(tx: Tx, ctx: MutationContext, args: ReviewDeclareConf
                                   "submitted_at": ctx.now, "updated_at": ctx.now})
     audit.stage(tx, ctx, "review.declare_conflict", "review", args.id, station=review["station"],
                 district=review["district"], detail={"proposal_id": review["proposal_id"]})
+    await tx.emit(ctx, ReviewDone(review_id=args.id, proposal_id=review["proposal_id"],
+                                  reviewer=review["reviewer"], status="declined_conflict"))
 
 
 def weighted(criteria: Sequence[Mapping[str, Any]], scores: Mapping[str, int]) -> int:
@@ -915,6 +933,8 @@ async def submit_review(tx: Tx, ctx: MutationContext, args: ReviewSubmitArgs) ->
         "reason": args.reason, "adjusted_price_fen": args.adjusted_price_fen,
         "submitted_at": ctx.now, "updated_at": ctx.now,
     })
+    await tx.emit(ctx, ReviewDone(review_id=args.id, proposal_id=review["proposal_id"],
+                                  reviewer=review["reviewer"], status="submitted"))
 
 
 async def proposal_reviews(tx: Tx, proposal_id: str) -> list[dict[str, Any]]:
@@ -973,7 +993,7 @@ async def conclude_proposal(tx: Tx, ctx: MutationContext, args: ProposalConclude
 
 def install(registry: Registry) -> None:
     registry.add_record_type(RecordType(
-        "round", rounds, "id", _round_scope, _round_wire, tombstone=None, shape=RoundRecord))
+        "round", rounds, "id", _round_scope, round_wire, tombstone=None, shape=RoundRecord))
     registry.add_record_type(RecordType(
         "need", needs, "id", _need_scope, _need_wire, tombstone=None, shape=NeedRecord))
     registry.add_record_type(RecordType(
@@ -1000,6 +1020,8 @@ def install(registry: Registry) -> None:
                       preload=(("need", "id"), ("round", "round_id")))(submit_need)
     registry.mutation("need.merge", 1, NeedMergeArgs,
                       preload=(("need", "id"), ("need", "into")))(merge_need)
+    registry.mutation("need.erase_contact", 1, NeedEraseContactArgs,
+                      preload=(("need", "id"),))(erase_need_contact)
     registry.mutation("need.publish", 1, NeedPublishArgs,
                       preload=(("need", "id"),))(publish_need)
     registry.mutation("group.register", 1, GroupRegisterArgs,
@@ -1038,6 +1060,7 @@ __all__ = [
     "reviews",
     "round_of",
     "round_proposals",
+    "round_wire",
     "rounds",
     "runs_round",
     "set_phase",

@@ -204,7 +204,11 @@ async def _fan_out(
             select(notify_marks.c.key).where(notify_marks.c.key == f"resolved:{content.subject}"[:150])
     )).first() is not None):
         return 0, []  # settled before it could be announced: nobody needs to act
-    users = await _recipients(conn, kind, station, district, content.exclude_users)
+    if kind.person_key is not None:
+        person = data.get(kind.person_key)
+        users = [str(person)] if person and str(person) not in content.exclude_users else []
+    else:
+        users = await _recipients(conn, kind, station, district, content.exclude_users)
     if not users:
         return 0, []
     prefs = {

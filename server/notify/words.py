@@ -53,6 +53,7 @@ MUTATIONS: dict[str, Text] = {
     "matching_rule.update": ("修改配捐规则", "matching rule edit"),
     "membership.add": ("添加角色", "role added"),
     "membership.end": ("结束角色", "role ended"),
+    "need.erase_contact": ("删除需求中的个人信息", "need personal data erased"),
     "need.merge": ("合并重复需求", "needs merged"),
     "need.publish": ("发布需求标题", "need title published"),
     "need.submit": ("提交社区需求", "community need raised"),
