@@ -125,11 +125,13 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     needs = [n for n in server.records("need").values() if n["round_id"] == round_id]
     assert len(needs) == 1 and needs[0]["raised_via"] == "booth", needs
     assert needs[0]["contact"] == {"name": "陈伯", "phone": "13900002222"}
+    need_id = needs[0]["id"]
     # staff give it a public title (the description never goes public)
     page.get_by_test_id("need-publish-open").click()
     page.get_by_test_id("need-title-input").fill("老旧楼栋卫生间加装扶手")
     page.get_by_test_id("need-publish").click()
     expect(page.get_by_test_id("need-public-title")).to_have_text("老旧楼栋卫生间加装扶手")
+    server.wait_for(lambda: server.records("need")[need_id]["public_title"] != "", "the need's title", page=page)
 
     # -- staff register the residents' group; the manager moves the round on to proposals
     booth1.go("/groups")
@@ -154,6 +156,8 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     page = resident.page
     page.get_by_test_id("new-proposal").click()
     page.get_by_test_id("proposal-title-input").fill("耆乐安居:卫生间扶手")
+    # the published need (the resident's phone holds none of the staff's needs: the public page's)
+    page.get_by_test_id("proposal-need").check()
     page.get_by_test_id("proposal-beneficiaries").fill("金洲社区独居老人")
     page.get_by_test_id("proposal-activities").fill("入户评估,安装扶手和防滑垫,回访。")
     lines = page.get_by_test_id("budget-line")
@@ -176,7 +180,7 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     resident.wait_synced()
     proposals = {p["title"]: p for p in server.records("proposal").values() if p["round_id"] == round_id}
     first = proposals["耆乐安居:卫生间扶手"]
-    assert first["budget_total_fen"] == 380_500
+    assert first["budget_total_fen"] == 380_500 and first["need_ids"] == [need_id]
     assert [line["unit_cost_fen"] for line in first["budget_lines"]] == [15_000, 8_050]
     page.get_by_test_id("edit-proposal").click()
     page.get_by_test_id("proposal-title-input").fill("耆乐安居:卫生间扶手与防滑")

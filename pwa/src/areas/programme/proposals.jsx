@@ -2,7 +2,8 @@
 // kept, the review's outcome and reason; for fund managers the reviewers and the
 // conclusion) and the form a group member fills (budget lines whose total the phone shows
 // as it is typed; the server computes the same).
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { getJson } from '../admin/api.js';
 import { t } from '../../i18n.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
@@ -236,7 +237,15 @@ export function ProposalForm({ app, params, editId = null }) {
   const round = app.view.round?.get(roundId);
   const me = app.meta.me;
   const mine = groupsOf(app).filter((g) => g.members?.includes(me?.user));
-  const needs = [...(app.view.need?.values() || [])].filter((n) => n.round_id === roundId && n.status !== 'merged');
+  const held = [...(app.view.need?.values() || [])].filter((n) => n.round_id === roundId && n.status !== 'merged');
+  // A resident's phone holds only their own needs: online, the round's published ones come
+  // from its public page (title, category, community; nothing a resident typed).
+  const [published, setPublished] = useState([]);
+  useEffect(() => {
+    if (!app.online || !roundId) return;
+    getJson(`/api/v1/public/rounds/${encodeURIComponent(roundId)}`).then((page) => setPublished(page?.needs || []), () => {});
+  }, [roundId, app.online]);
+  const needs = [...held, ...published.filter((p) => !held.some((n) => n.id === p.id))];
   const [form, setForm] = useState(() => (existing ? fromProposal(existing) : {
     group_id: mine[0]?.id || '', title: '', need_ids: [], beneficiaries: '', beneficiary_count: '', activities: '', team: '',
     budget_lines: [blankLine()], indicators: [{ key: key(), name: '', unit: '', target: '' }], timeline: [{ key: key(), title: '', due: '' }],
