@@ -35,7 +35,13 @@ function NeedCard({ app, need, staff, round, others }) {
     setMode(null);
     return true;
   });
+  const erase = () => form.run(async (intent) => {
+    if (!confirm(t('needs.erase_confirm'))) return false;
+    await act('need.erase_contact', { id: need.id }, 1, { key: intent.key });
+    return true;
+  });
   const mergedInto = need.merged_into && app.view.need?.get(need.merged_into);
+  const erasable = atLeast(app.meta.me, 'manager') && (need.contact || (need.description && need.description !== ERASED));
   return (
     <li class={`need ${need.status}`} data-testid="need-card" data-id={need.id} data-status={need.status}>
       <div class="need-head">
@@ -60,6 +66,7 @@ function NeedCard({ app, need, staff, round, others }) {
           {others.length > 0 && <button type="button" class="small" onClick={() => setMode(mode === 'merge' ? null : 'merge')} data-testid="need-merge-open">{t('needs.merge')}</button>}
         </div>
       )}
+      {staff && erasable && <button type="button" class="small danger" onClick={erase} disabled={form.saving} data-testid="need-erase">{t('needs.erase')}</button>}
       {mode === 'publish' && (
         <div class="inline-form">
           <label>{t('needs.public_title')}<input value={title} onInput={(e) => { setTitle(e.currentTarget.value); form.clear(); }} maxLength={120} data-testid="need-title-input" /></label>
@@ -114,6 +121,9 @@ export function NeedList({ app, params }) {
     </main>
   );
 }
+
+/** What the server leaves of an erased need's words (schemas/rounds.py ERASED_TEXT). */
+const ERASED = '已删除 / erased';
 
 const BLANK = { category: '', community: '', description: '', contact_name: '', contact_phone: '', photos: [] };
 
