@@ -9,7 +9,8 @@ Two staff phones take ballots offline at two booths and the same resident votes 
 the phone refuses a ballot over the budget before queueing it; after both sync the one
 cast first counts and the other is kept, flagged and shown to the manager beside it. A
 paper tally and a ballot from the resident's own phone; the manager publishes the results,
-which never spend more than the budget. Screenshots of each screen at 360×740 (``mv-*``).
+which never spend more than the budget. SQLite and PostgreSQL. Screenshots of each screen
+at 360×740 (``mv-*``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def refreshed(phone: Phone, path: str) -> None:
     phone.wait_synced()
 
 
+@pytest.mark.parametrize(
+    "server", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) -> None:
     server.station(STATION, district=DISTRICT)
     fund = str(uuid.uuid4())
