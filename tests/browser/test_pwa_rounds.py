@@ -387,6 +387,15 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     fed.go("/rounds")
     expect(page.get_by_test_id("round-card")).to_contain_text("结果")
     fed.shot("mv-16-rounds")
+    # the same in English
+    page.locator("button.lang").click()
+    fed.go(f"/rounds/{round_id}/results")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Results")
+    fed.shot("mv-17-results-en")
+    fed.go(f"/rounds/{round_id}/ballots")
+    expect(page.get_by_test_id("flagged-ballot")).to_contain_text("Not counted")
+    fed.shot("mv-18-flagged-en")
+    page.locator("button.lang").click()
 
 
 def advance(phone: Phone, round_id: str, to: str) -> None:
