@@ -348,6 +348,7 @@ async def test_needs_are_never_public_as_free_text(api: Api) -> None:
     bad = await api.http.post(f"/public/rounds/{rw.round_id}/needs", data={
         "category": "nonsense", "community": "棠下社区", "description": "x"})
     assert bad.status_code == 400 and 'data-testid="need-error"' in bad.text
+    assert 'value="棠下社区"' in bad.text  # what they typed is given back to correct
     async with api.state.db.engine.connect() as conn:
         public = (await conn.execute(select(needs).where(needs.c.raised_via == "public",
                                                          needs.c.id != own))).mappings().one()
