@@ -446,3 +446,12 @@ async def test_a_needs_contact_and_words_are_erasable(api: Api) -> None:
     await rw.staff.pull()
     seen = rw.staff.of_type("need")[rw.need_id]
     assert (seen["contact"], seen["description"]) == (None, "已删除 / erased")
+
+
+def test_the_need_form_is_limited_like_a_sign_up() -> None:
+    """An anonymous write: the stricter limit of sign-ups, not the public pages' one."""
+    from server.ratelimit import group_of
+
+    assert group_of("/public/rounds/abc/needs") == "enrol"
+    assert group_of("/public/rounds/abc") == "public"
+    assert group_of("/public/rounds/abc/poster.pdf") == "public"
