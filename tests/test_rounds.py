@@ -348,6 +348,7 @@ async def test_needs_are_never_public_as_free_text(api: Api) -> None:
     bad = await api.http.post(f"/public/rounds/{rw.round_id}/needs", data={
         "category": "nonsense", "community": "棠下社区", "description": "x"})
     assert bad.status_code == 400 and 'data-testid="need-error"' in bad.text
+    assert 'value="棠下社区"' in bad.text  # what they typed is given back to correct
     async with api.state.db.engine.connect() as conn:
         public = (await conn.execute(select(needs).where(needs.c.raised_via == "public",
                                                          needs.c.id != own))).mappings().one()
@@ -445,3 +446,12 @@ async def test_a_needs_contact_and_words_are_erasable(api: Api) -> None:
     await rw.staff.pull()
     seen = rw.staff.of_type("need")[rw.need_id]
     assert (seen["contact"], seen["description"]) == (None, "已删除 / erased")
+
+
+def test_the_need_form_is_limited_like_a_sign_up() -> None:
+    """An anonymous write: the stricter limit of sign-ups, not the public pages' one."""
+    from server.ratelimit import group_of
+
+    assert group_of("/public/rounds/abc/needs") == "enrol"
+    assert group_of("/public/rounds/abc") == "public"
+    assert group_of("/public/rounds/abc/poster.pdf") == "public"

@@ -62,7 +62,7 @@ from schemas.rounds import (
 from server import audit
 from server.domain import attachments
 from server.domain.access import has_rank, live_station
-from server.domain.funds import holds_fund, live_fund
+from server.domain.funds import holds_fund
 from server.domain.people import person_of
 from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.merge import edited_fields
@@ -345,6 +345,16 @@ def _phase_zh(phase: str) -> str:
     return PHASE_NAMES.get(phase, (phase, phase))[0]
 
 
+async def fund_of(tx: Tx, fund_id: str, field: str = "fund_id") -> dict[str, Any]:
+    """The round's fund, read without a lock: a round only checks who holds it (its
+    district and station never change), and a fund row is what every gift's batch locks
+    to append to its ledger; a round must not queue behind them."""
+    fund = await tx.read_unlocked("fund", fund_id)
+    if fund is None:
+        raise not_found("基金", "fund", fund_id, field=field)
+    return fund
+
+
 async def round_of(tx: Tx, round_id: str, field: str = "round_id") -> dict[str, Any]:
     found = await tx.get("round", round_id)
     if found is None:
@@ -355,7 +365,7 @@ async def round_of(tx: Tx, round_id: str, field: str = "round_id") -> dict[str, 
 async def _managed_round(tx: Tx, ctx: MutationContext, round_id: str, what: tuple[str, str],
                          field: str = "id") -> tuple[dict[str, Any], dict[str, Any]]:
     round_row = await round_of(tx, round_id, field)
-    fund = await live_fund(tx, round_row["fund_id"])
+    fund = await fund_of(tx, round_row["fund_id"])
     if not runs_round(ctx.grant, fund):
         raise forbidden(f"只有该基金所属慈善会的管理者可以{what[0]}",
                         f"only the fund's federation managers may {what[1]}")
@@ -428,7 +438,7 @@ async def round_proposals(tx: Tx, round_id: str) -> list[dict[str, Any]]:
 
 
 async def create_round(tx: Tx, ctx: MutationContext, args: RoundCreateArgs) -> None:
-    fund = await live_fund(tx, args.fund_id)
+    fund = await fund_of(tx, args.fund_id)
     if not runs_round(ctx.grant, fund):
         raise forbidden("只有该基金所属慈善会的管理者可以设立微创投",
                         "only the fund's federation managers set up a micro-venture round")
@@ -706,7 +716,7 @@ def _check_deadline(round_row: Mapping[str, Any], ctx: MutationContext, *, editi
 
 async def _check_proposal_body(tx: Tx, round_row: Mapping[str, Any], body: Mapping[str, Any]) -> None:
     for need_id in body["need_ids"]:
-        need = await tx.get("need", need_id)
+        need = await tx.read_unlocked("need", need_id)  # only checked; staff sort needs meanwhile
         if need is None or need["round_id"] != round_row["id"]:
             raise not_found("本轮的需求", "need of this round", need_id, field="need_ids")
         if need["status"] == "merged":
