@@ -455,3 +455,19 @@ def test_the_need_form_is_limited_like_a_sign_up() -> None:
     assert group_of("/public/rounds/abc/needs") == "enrol"
     assert group_of("/public/rounds/abc") == "public"
     assert group_of("/public/rounds/abc/poster.pdf") == "public"
+
+
+async def test_erasing_a_resident_erases_the_needs_they_raised(api: Api) -> None:
+    rw = await round_world(api, advance=False)
+    own = new_id()
+    _ok(await rw.outsider.send("need.submit", {
+        "id": own, "round_id": rw.round_id, "category": "culture", "community": "棠下社区",
+        "description": "赵先生想办书法班", "contact": {"name": "赵先生", "phone": "13900004444"}}))
+    done = await api.http.post("/api/v1/admin/erasure", headers=api.auth(rw.world.admin.token),
+                               json={"subject": "person", "reason": "subject_request",
+                                     "user_id": "zhao"})
+    assert done.status_code == 200, done.text
+    row = await _row(api, needs, own)
+    assert (row["contact_name"], row["contact_phone"], row["description"], row["owner"]) == (
+        None, None, "已删除 / erased", None)
+    assert (await _row(api, needs, rw.need_id))["contact_phone"] == "13800138000"  # not theirs

@@ -635,6 +635,19 @@ async def erase_need_contact(tx: Tx, ctx: MutationContext, args: NeedEraseContac
                 district=need["district"])
 
 
+async def erase_person_needs(tx: Tx, ctx: MutationContext, user_id: str) -> int:
+    """A person's erasure (server/erasure.py) also erases the needs they raised from their
+    own phone: contact and words, as ``need.erase_contact@1`` does. Returns how many."""
+    rows = await tx.query(select(needs.c.id).where(needs.c.owner == user_id).order_by(needs.c.id))
+    found = [str(need_id) for (need_id,) in rows]
+    await tx.preload("need", found)
+    for need_id in found:
+        tx.update("need", need_id, {"contact_name": None, "contact_phone": None,
+                                    "description": ERASED_TEXT, "owner": None,
+                                    "updated_at": ctx.now})
+    return len(found)
+
+
 async def may_attach_need(tx: Tx, ctx: MutationContext, need: dict[str, Any],
                           after: list[AttachmentRef]) -> None:
     """The station's staff change a need's photos (never public: the public page shows
@@ -1060,6 +1073,7 @@ __all__ = [
     "OFFLINE_GRACE_DAYS",
     "budget_total",
     "community_groups",
+    "erase_person_needs",
     "install",
     "members_of",
     "needs",
