@@ -287,6 +287,13 @@ async def test_nobody_reviews_a_proposal_of_their_own_group(api: Api) -> None:
     assert rw.member.of_type("review") == {}
     await rw.outsider.pull()
     assert set(rw.outsider.of_type("review")) == {review}
+    # what they review travels with the review (a reviewer of another station sees no
+    # proposal record): the proposal as it stood, and its needs as the public sees them
+    copy = rw.outsider.of_type("review")[review]["proposal"]
+    assert (copy["title"], copy["version"], copy["group"], copy["budget_total_fen"]) == (
+        "长者居家安全改造", 1, "棠下邻里互助会", 14_000_00)
+    assert copy["needs"] == [{"id": rw.need_id, "category": "elderly", "community": "棠下社区",
+                              "public_title": "独居长者居家防跌倒", "raised_count": 1}]
 
 
 async def test_voting_opens_only_when_every_proposal_is_concluded_and_then_rules_lock(api: Api) -> None:

@@ -209,7 +209,13 @@ reviews = Table(
     Column("assigned_at", String(32), nullable=False),
     Column("submitted_at", String(32), nullable=True),
     Column("updated_at", String(32), nullable=False),
+    Column("proposal", Text, nullable=False, default="{}", server_default="{}"),
 )
+"""``weighted_score``: hundredths of a point, like a proposal's ``review_score``.
+``proposal``: JSON, what the reviewer reviews (``review_copy``), copied when they are
+assigned (in the review phase, when proposals no longer change): a reviewer from another
+station does not otherwise see the proposal."""
+
 
 def _points(hundredths: Any) -> float | None:
     """A score kept in hundredths, as phones see it (7250 -> 72.5)."""
@@ -310,6 +316,7 @@ def _review_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data["scores"] = json.loads(row["scores"])
     data["feasible"] = None if row["feasible"] is None else bool(row["feasible"])
     data["weighted_score"] = _points(row["weighted_score"])
+    data["proposal"] = json.loads(row["proposal"] or "{}")
     return data
 
 
@@ -850,7 +857,7 @@ async def withdraw_proposal(tx: Tx, ctx: MutationContext, args: ProposalWithdraw
 
 
 def _in_review(round_row: Mapping[str, Any], field: str) -> None:
-    if round_row["phase"] not in ("proposals", "review"):
+    if round_row["phase"] != "review":
         raise Rejected("wrong_phase",
                        f"本轮现处于“{_phase_zh(round_row['phase'])}”阶段,不在评审期",
                        f"the round is in its {round_row['phase']} phase, not in review",
@@ -863,6 +870,23 @@ def _conflict(group: Mapping[str, Any], reviewer: str) -> Rejected:
         f"利益冲突:{reviewer} 是“{group['name']}”的成员,不能评审该组织的提案",
         f"conflict of interest: {reviewer} is a member of “{group['name']}” and cannot review "
         "its proposal", field="reviewer")
+
+
+async def review_copy(tx: Tx, proposal: Mapping[str, Any],
+                      group: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The proposal as its reviewer gets it: its fields, its group's name, and the needs it
+    answers as the public sees them (category, community, public title, count: never a
+    resident's words)."""
+    answered = []
+    for need_id in json.loads(proposal["need_ids"]):
+        need = await tx.read_unlocked("need", need_id)
+        if need is not None:
+            answered.append({"id": need_id, "category": need["category"],
+                             "community": need["community"],
+                             "public_title": need["public_title"],
+                             "raised_count": int(need["raised_count"])})
+    return {**_snapshot(proposal), "id": proposal["id"], "version": int(proposal["version"]),
+            "group": group["name"] if group is not None else "", "needs": answered}
 
 
 async def assign_review(tx: Tx, ctx: MutationContext, args: ReviewAssignArgs) -> None:
@@ -893,7 +917,7 @@ async def assign_review(tx: Tx, ctx: MutationContext, args: ReviewAssignArgs) ->
         "reviewer": args.reviewer, "status": "assigned", "scores": "{}",
         "weighted_score": None, "feasible": None, "reason": "", "adjusted_price_fen": None,
         "assigned_by": ctx.user_id, "assigned_at": ctx.now, "submitted_at": None,
-        "updated_at": ctx.now,
+        "updated_at": ctx.now, "proposal": _dump(await review_copy(tx, proposal, group)),
     })
     audit.stage(tx, ctx, "review.assign", "review", args.id, station=proposal["station"],
                 district=proposal["district"],
