@@ -209,7 +209,13 @@ reviews = Table(
     Column("assigned_at", String(32), nullable=False),
     Column("submitted_at", String(32), nullable=True),
     Column("updated_at", String(32), nullable=False),
+    Column("proposal", Text, nullable=False, default="{}", server_default="{}"),
 )
+"""``weighted_score``: hundredths of a point, like a proposal's ``review_score``.
+``proposal``: JSON, what the reviewer reviews (``review_copy``), copied when they are
+assigned (in the review phase, when proposals no longer change): a reviewer from another
+station does not otherwise see the proposal."""
+
 
 def _points(hundredths: Any) -> float | None:
     """A score kept in hundredths, as phones see it (7250 -> 72.5)."""
@@ -310,6 +316,7 @@ def _review_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data["scores"] = json.loads(row["scores"])
     data["feasible"] = None if row["feasible"] is None else bool(row["feasible"])
     data["weighted_score"] = _points(row["weighted_score"])
+    data["proposal"] = json.loads(row["proposal"] or "{}")
     return data
 
 
@@ -635,6 +642,19 @@ async def erase_need_contact(tx: Tx, ctx: MutationContext, args: NeedEraseContac
                 district=need["district"])
 
 
+async def erase_person_needs(tx: Tx, ctx: MutationContext, user_id: str) -> int:
+    """A person's erasure (server/erasure.py) also erases the needs they raised from their
+    own phone: contact and words, as ``need.erase_contact@1`` does. Returns how many."""
+    rows = await tx.query(select(needs.c.id).where(needs.c.owner == user_id).order_by(needs.c.id))
+    found = [str(need_id) for (need_id,) in rows]
+    await tx.preload("need", found)
+    for need_id in found:
+        tx.update("need", need_id, {"contact_name": None, "contact_phone": None,
+                                    "description": ERASED_TEXT, "owner": None,
+                                    "updated_at": ctx.now})
+    return len(found)
+
+
 async def may_attach_need(tx: Tx, ctx: MutationContext, need: dict[str, Any],
                           after: list[AttachmentRef]) -> None:
     """The station's staff change a need's photos (never public: the public page shows
@@ -837,7 +857,7 @@ async def withdraw_proposal(tx: Tx, ctx: MutationContext, args: ProposalWithdraw
 
 
 def _in_review(round_row: Mapping[str, Any], field: str) -> None:
-    if round_row["phase"] not in ("proposals", "review"):
+    if round_row["phase"] != "review":
         raise Rejected("wrong_phase",
                        f"本轮现处于“{_phase_zh(round_row['phase'])}”阶段,不在评审期",
                        f"the round is in its {round_row['phase']} phase, not in review",
@@ -850,6 +870,23 @@ def _conflict(group: Mapping[str, Any], reviewer: str) -> Rejected:
         f"利益冲突:{reviewer} 是“{group['name']}”的成员,不能评审该组织的提案",
         f"conflict of interest: {reviewer} is a member of “{group['name']}” and cannot review "
         "its proposal", field="reviewer")
+
+
+async def review_copy(tx: Tx, proposal: Mapping[str, Any],
+                      group: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The proposal as its reviewer gets it: its fields, its group's name, and the needs it
+    answers as the public sees them (category, community, public title, count: never a
+    resident's words)."""
+    answered = []
+    for need_id in json.loads(proposal["need_ids"]):
+        need = await tx.read_unlocked("need", need_id)
+        if need is not None:
+            answered.append({"id": need_id, "category": need["category"],
+                             "community": need["community"],
+                             "public_title": need["public_title"],
+                             "raised_count": int(need["raised_count"])})
+    return {**_snapshot(proposal), "id": proposal["id"], "version": int(proposal["version"]),
+            "group": group["name"] if group is not None else "", "needs": answered}
 
 
 async def assign_review(tx: Tx, ctx: MutationContext, args: ReviewAssignArgs) -> None:
@@ -880,7 +917,7 @@ async def assign_review(tx: Tx, ctx: MutationContext, args: ReviewAssignArgs) ->
         "reviewer": args.reviewer, "status": "assigned", "scores": "{}",
         "weighted_score": None, "feasible": None, "reason": "", "adjusted_price_fen": None,
         "assigned_by": ctx.user_id, "assigned_at": ctx.now, "submitted_at": None,
-        "updated_at": ctx.now,
+        "updated_at": ctx.now, "proposal": _dump(await review_copy(tx, proposal, group)),
     })
     audit.stage(tx, ctx, "review.assign", "review", args.id, station=proposal["station"],
                 district=proposal["district"],
@@ -1060,6 +1097,7 @@ __all__ = [
     "OFFLINE_GRACE_DAYS",
     "budget_total",
     "community_groups",
+    "erase_person_needs",
     "install",
     "members_of",
     "needs",
