@@ -229,6 +229,7 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     refreshed(booth2, "/reviews")
     page = booth2.page
     page.get_by_test_id("review-card").click()
+    expect(page.get_by_test_id("reviewed-proposal")).to_contain_text("不锈钢扶手")  # what is reviewed
     for criterion in rounds[0]["criteria"]:
         page.get_by_test_id(f"score-{criterion['key']}").fill("8")
     expect(page.get_by_test_id("weighted-score")).to_contain_text("80")
