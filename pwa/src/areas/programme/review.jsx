@@ -1,7 +1,7 @@
 // A reviewer's work: the proposals assigned to them, and the scorecard (each weighted
 // criterion 0–10, the weighted score as it is typed, feasible or not with a reason, the
 // adjusted price). A reviewer who belongs to the group declares the conflict instead.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
@@ -44,7 +44,7 @@ function Reviewed({ app, proposal }) {
   const needs = proposal.needs || (proposal.need_ids || []).map((id) => app.view.need?.get(id)).filter(Boolean);
   return (
     <details class="reviewed" open data-testid="reviewed-proposal">
-      <summary><strong>{proposal.title}</strong> · ¥{yuan(proposal.budget_total_fen ?? budgetTotal(proposal.budget_lines))}</summary>
+      <summary><span><strong>{proposal.title}</strong> · ¥{yuan(proposal.budget_total_fen ?? budgetTotal(proposal.budget_lines))}</span></summary>
       <dl>
         {proposal.group && <><dt>{t('proposal.group')}</dt><dd>{proposal.group}</dd></>}
         <dt>{t('proposal.needs')}</dt><dd>{needs.length ? needs.map((n) => n.public_title || t(`need.cat.${n.category}`)).join('、') : '—'}</dd>
@@ -66,10 +66,14 @@ export function Scorecard({ app, params }) {
   // proposal record), or the proposal itself on a phone that holds it
   const proposal = review && (review.proposal || app.view.proposal?.get(review.proposal_id));
   const round = review && app.view.round?.get(review.round_id);
-  const [form, setForm] = useState(() => ({
+  const start = () => ({
     scores: { ...(review?.scores || {}) }, feasible: review?.feasible == null ? '' : review.feasible ? 'yes' : 'no',
     reason: review?.reason || '', price: yuanText(review?.adjusted_price_fen ?? proposal?.budget_total_fen ?? null),
-  }));
+  });
+  const [form, setForm] = useState(start);
+  // the review may reach the phone after the screen opened (a sync): start from it then
+  const seeded = useRef(!!review);
+  useEffect(() => { if (review && !seeded.current) { seeded.current = true; setForm(start()); } }, [review?.id]);
   const [declaring, setDeclaring] = useState(false);
   const [conflictWhy, setConflictWhy] = useState('');
   const submitting = useSubmit();
@@ -107,6 +111,16 @@ export function Scorecard({ app, params }) {
       {proposal && <Reviewed app={app} proposal={proposal} />}
       {done && <p class="notice" data-testid="review-done">{t(`review.status.${review.status}`)}{review.weighted_score != null && ` · ${t('review.score', { n: review.weighted_score })}`}</p>}
       {!done && (
+        <section class="conflict-box">
+          {!declaring && <button type="button" class="small warn" onClick={() => setDeclaring(true)} data-testid="declare-conflict-open">{t('review.declare_conflict')}</button>}
+          {declaring && (
+            <>
+              <label>{t('review.conflict_reason')}<input value={conflictWhy} onInput={(e) => { setConflictWhy(e.currentTarget.value); declining.clear(); }} maxLength={500} data-testid="conflict-reason" /></label>
+              <button type="button" class="block warn" onClick={decline} disabled={declining.saving} data-testid="declare-conflict">{t('review.declare_conflict')}</button>
+              <FormStatus form={declining} />
+            </>
+          )}
+      {!done && (
         <form onSubmit={save} data-testid="scorecard-form">
           {criteria.map((c) => (
             <label key={c.key} class="criterion">
@@ -128,16 +142,6 @@ export function Scorecard({ app, params }) {
           <SaveButton form={submitting} label={t('review.submit')} testid="save-review" />
         </form>
       )}
-      {!done && (
-        <section class="conflict-box">
-          {!declaring && <button type="button" class="block warn" onClick={() => setDeclaring(true)} data-testid="declare-conflict-open">{t('review.declare_conflict')}</button>}
-          {declaring && (
-            <>
-              <label>{t('review.conflict_reason')}<input value={conflictWhy} onInput={(e) => { setConflictWhy(e.currentTarget.value); declining.clear(); }} maxLength={500} data-testid="conflict-reason" /></label>
-              <button type="button" class="block warn" onClick={decline} disabled={declining.saving} data-testid="declare-conflict">{t('review.declare_conflict')}</button>
-              <FormStatus form={declining} />
-            </>
-          )}
           <p class="muted small-note">{t('review.conflict_hint')}</p>
         </section>
       )}
