@@ -120,6 +120,9 @@ export function Scorecard({ app, params }) {
               <FormStatus form={declining} />
             </>
           )}
+          <p class="muted small-note">{t('review.conflict_hint')}</p>
+        </section>
+      )}
       {!done && (
         <form onSubmit={save} data-testid="scorecard-form">
           {criteria.map((c) => (
@@ -141,9 +144,6 @@ export function Scorecard({ app, params }) {
           <FormStatus form={submitting} />
           <SaveButton form={submitting} label={t('review.submit')} testid="save-review" />
         </form>
-      )}
-          <p class="muted small-note">{t('review.conflict_hint')}</p>
-        </section>
       )}
     </main>
   );
