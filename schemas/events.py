@@ -179,6 +179,17 @@ class TrainingSeatGiven(DomainEvent, frozen=True, kw_only=True):
     district: str
 
 
+class ReviewDone(DomainEvent, frozen=True, kw_only=True):
+    """A reviewer submitted their scorecard or declared a conflict (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "review.done"
+    review_id: str
+    proposal_id: str
+    reviewer: str
+    status: str
+    """``submitted`` or ``declined_conflict``."""
+
+
 class BallotFlagged(DomainEvent, frozen=True, kw_only=True):
     """A resident has more than one ballot in a round: the earliest cast counts, the
     others are kept as duplicates for the managers (docs/programme.md)."""
@@ -217,7 +228,7 @@ EVENTS: dict[str, type[DomainEvent]] = {
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
         HoursSubmitted, HoursDecided, IssuesResolved, RoundPhaseChanged, ReviewAssigned,
-        BallotFlagged, TrainingSeatGiven, TrainingCancelled,
+        ReviewDone, BallotFlagged, TrainingSeatGiven, TrainingCancelled,
     )
 }
 """Every domain event by its documented name."""

@@ -64,6 +64,7 @@ LineQuantity = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 UnitCostFen = Annotated[int, msgspec.Meta(ge=0, le=100_000_000_00)]
 RegistrationNo = Annotated[str, single_line(max_length=64)]
 Reason = Annotated[str, multi_line(max_length=2000)]
+RequiredReason = Annotated[str, multi_line(min_length=1, max_length=2000)]
 Members = Annotated[list[PersonId], msgspec.Meta(max_length=200)]
 NeedIds = Annotated[list[Uuid], msgspec.Meta(max_length=50)]
 
@@ -177,6 +178,16 @@ class NeedPublishArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     public_title: Title
 
 
+class NeedEraseContactArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Erase what identifies the resident on a need (PIPL): their contact and their words
+    (replaced by ``ERASED_TEXT``); the category, community, count and public title stay."""
+
+    id: Uuid
+
+
+ERASED_TEXT = "已删除 / erased"
+
+
 class GroupRegisterArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A community social organisation (社区社会组织) at a station, with its members."""
 
@@ -269,7 +280,7 @@ class ReviewDeclareConflictArgs(msgspec.Struct, frozen=True, forbid_unknown_fiel
     """The reviewer declines: a conflict of interest (a tie to the group, ...)."""
 
     id: Uuid
-    reason: Annotated[str, multi_line(min_length=1, max_length=2000)]
+    reason: RequiredReason
 
 
 class ReviewSubmitArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -279,7 +290,7 @@ class ReviewSubmitArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: Uuid
     scores: dict[Key, Score]
     feasible: bool
-    reason: Annotated[str, multi_line(min_length=1, max_length=2000)]
+    reason: RequiredReason
     adjusted_price_fen: AmountFen | None = None
 
 
@@ -290,7 +301,7 @@ class ProposalConcludeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
 
     id: Uuid
     feasible: bool
-    reason: Annotated[str, multi_line(min_length=1, max_length=2000)]
+    reason: RequiredReason
     adjusted_price_fen: AmountFen | None = None
 
 
@@ -414,6 +425,25 @@ class ProposalVersionRecord(msgspec.Struct, frozen=True):
     edited_at: str
 
 
+class ReviewedNeed(msgspec.Struct, frozen=True):
+    """A need a proposal answers, as the public sees it."""
+
+    id: str
+    category: str
+    community: str
+    public_title: str
+    raised_count: int
+
+
+class ReviewedProposal(ProposalSnapshot, frozen=True):
+    """The proposal as its reviewer gets it (copied when assigned, in the review phase)."""
+
+    id: str
+    version: int
+    group: str
+    needs: list[ReviewedNeed]
+
+
 class ReviewRecord(msgspec.Struct, frozen=True):
     """One reviewer's review of one proposal: the reviewer and the federation see it."""
 
@@ -433,3 +463,5 @@ class ReviewRecord(msgspec.Struct, frozen=True):
     assigned_at: str
     submitted_at: str | None
     updated_at: str
+    proposal: ReviewedProposal
+    """What is reviewed: a reviewer from another station sees no proposal record."""

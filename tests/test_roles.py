@@ -136,6 +136,11 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: proposal.edit of a group one is not in",              N,     N,     N,       N,            N),
     ("push: review.assign for own station's round",               N,     N,     N,       Y,            Y),
     ("push: round.create for own station's fund",                 N,     N,     N,       Y,            Y),
+    ("pull: ballots of own station's round",                      N,     N,     Y,       Y,            Y),
+    ("push: ballot.cast in own station's round (voting)",         Y,     Y,     Y,       Y,            Y),
+    ("push: ballot.booth in own station's round",                 N,     Y,     Y,       Y,            Y),
+    ("push: ballot.tally in own station's round",                 N,     Y,     Y,       Y,            Y),
+    ("push: round.publish_results of own station's round",        N,     N,     N,       Y,            Y),
     # -- people, devices, enrolment (docs/accounts.md)
     ("push: person.create with a volunteer membership at own station", N,  N,     Y,       Y,            Y),
     ("push: membership.add of staff at own station",              N,     N,     Y,       Y,            Y),
@@ -404,8 +409,53 @@ async def _round_world(api: Api, ids: dict[str, str]) -> None:
         "activities": "安装扶手", "budget_lines": [{"item": "扶手", "quantity": 10,
                                                    "unit_cost_fen": 2_000}]}))
     await api.token("reviewer-b", "volunteer", station=NEAR)  # a person with an account
+    await federation.ok(("round.advance", {"id": ids["round_open"], "to": "review"}))
     await federation.ok(("review.assign", {"id": ids["review"], "proposal_id": ids["proposal"],
                                            "reviewer": "reviewer-b"}))
+    await _voting_round(api, ids, federation, recorder, member)
+
+
+async def _voting_round(api: Api, ids: dict[str, str], federation: _Device, recorder: _Device,
+                        member: _Device) -> None:
+    """A third round of the own station's fund, voting (docs/programme.md, "Voting and
+    results"), with a feasible proposal and a ballot the recorder took at a booth."""
+    for name in ("round_vote", "vote_proposal", "vote_review"):
+        ids[name] = new_id()
+    await federation.ok(("round.create", _round(ids["round_vote"], ids["fund"])),
+                        ("round.advance", {"id": ids["round_vote"], "to": "proposals"}))
+    await member.ok(("proposal.submit", {
+        "id": ids["vote_proposal"], "round_id": ids["round_vote"], "group_id": ids["group"],
+        "title": "长者饭堂", "need_ids": [], "beneficiaries": "长者", "beneficiary_count": 20,
+        "activities": "送餐", "budget_lines": [{"item": "餐费", "quantity": 10,
+                                               "unit_cost_fen": 2_000}]}))
+    await federation.ok(("round.advance", {"id": ids["round_vote"], "to": "review"}),
+                        ("review.assign", {"id": ids["vote_review"],
+                                           "proposal_id": ids["vote_proposal"],
+                                           "reviewer": "reviewer-b"}))
+    reviewer = await _device(api, "reviewer-b", "volunteer", station=NEAR)
+    await reviewer.ok(("review.submit", {
+        "id": ids["vote_review"], "scores": {"need_fit": 8, "feasibility": 7, "budget": 6,
+                                             "capacity": 9, "sustainability": 5},
+        "feasible": True, "reason": "可行", "adjusted_price_fen": 20_000}))
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
+    voting = {"needs": {"starts": day(-40), "ends": day(-31)},
+              "proposals": {"starts": day(-30), "ends": day(-21)},
+              "review": {"starts": day(-20), "ends": day(-11)},
+              "voting": {"starts": day(-1), "ends": day(10)}}
+    await federation.ok(
+        ("proposal.conclude", {"id": ids["vote_proposal"], "feasible": True, "reason": "可行",
+                               "adjusted_price_fen": 20_000}),
+        ("round.update", {"id": ids["round_vote"], "fields": {"phases": voting}}),
+        ("round.advance", {"id": ids["round_vote"], "to": "voting"}))
+    ids["ballot"] = new_id()
+    await recorder.ok(("ballot.booth", {
+        "id": ids["ballot"], "round_id": ids["round_vote"], "proposal_ids": [ids["vote_proposal"]],
+        "voter_name": "陈美玲", "voter_phone": "13912345678", "booth": "居委会",
+        "ballot_book_no": "A-1", "cast_at": dt.datetime.now(dt.UTC).isoformat()}))
 
 
 def _allowed(label: str, result: dict[str, Any]) -> bool:
@@ -533,6 +583,7 @@ def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], us
         "pull: members of own station's community groups":
             seen.get(("community_group", ids["group"]), {}).get("members") == ["vol-a"],
         "pull: another reviewer's review of own station's round": has("review", ids["review"]),
+        "pull: ballots of own station's round": has("ballot", ids["ballot"]),
     }
 
 
@@ -656,6 +707,17 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
          {"id": new_id(), "proposal_id": ids["proposal"], "reviewer": "recorder"}),
         ("push: round.create for own station's fund", "round.create",
          _round(new_id(), ids["fund"])),
+        ("push: ballot.cast in own station's round (voting)", "ballot.cast",
+         {"id": new_id(), "round_id": ids["round_vote"], "proposal_ids": [ids["vote_proposal"]]}),
+        ("push: ballot.booth in own station's round", "ballot.booth",
+         {"id": new_id(), "round_id": ids["round_vote"], "proposal_ids": [ids["vote_proposal"]],
+          "voter_name": "王五", "voter_phone": "13700000000", "booth": "花园门口",
+          "ballot_book_no": "B-1", "cast_at": dt.datetime.now(dt.UTC).isoformat()}),
+        ("push: ballot.tally in own station's round", "ballot.tally",
+         {"id": new_id(), "round_id": ids["round_vote"], "booth": "纸质票箱", "ballots": 3,
+          "votes": {ids["vote_proposal"]: 2}}),
+        ("push: round.publish_results of own station's round", "round.publish_results",
+         {"round_id": ids["round_vote"], "early": True}),
     ]
 
 

@@ -277,7 +277,7 @@ def _voting_open(data: Mapping[str, Any]) -> Content:
             f"{_station(data)}「{title}」开始投票{until_zh}。可以在手机上投票,也可以到投票点投票",
             f"{title} at {_station(data)} is voting{until_en}: vote on your phone or at a booth",
         ),
-        url=f"/#/programme/rounds/{data.get('round_id')}",
+        url=f"/#/rounds/{data.get('round_id')}",
         target={"screen": "round", "round_id": data.get("round_id")},
         collapse=f"round:{data.get('round_id')}:voting",
     )

@@ -1,12 +1,12 @@
 """Notifications of the programme's own work (issue 15, docs/programme.md): a review
-assigned (to the reviewer alone). Like server/notify/records.py, a handler only defers an
+assigned (to the reviewer alone), settled when they score it or decline. Like server/notify/records.py, a handler only defers an
 outbox row inside the mutation that emitted the event; the background task builds the
 words (server/notify/kinds.py) and sends it."""
 
 from __future__ import annotations
 
-from schemas.events import ReviewAssigned
-from server.notify.records import enqueue
+from schemas.events import ReviewAssigned, ReviewDone
+from server.notify.records import enqueue, enqueue_resolve
 from sync.registry import Registry
 from sync.unit import MutationContext, Tx
 
@@ -21,8 +21,14 @@ async def on_review_assigned(tx: Tx, ctx: MutationContext, event: ReviewAssigned
             round_title=round_row["title"] if round_row else "")
 
 
+async def on_review_done(tx: Tx, ctx: MutationContext, event: ReviewDone) -> None:
+    """Scored or declined: the reviewer's notification moves to the inbox's done part."""
+    enqueue_resolve(tx, ctx, [f"review:{event.review_id}"])
+
+
 def install(registry: Registry) -> None:
     registry.on(ReviewAssigned, on_review_assigned)
+    registry.on(ReviewDone, on_review_done)
 
 
-__all__ = ["install", "on_review_assigned"]
+__all__ = ["install", "on_review_assigned", "on_review_done"]

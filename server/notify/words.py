@@ -58,6 +58,7 @@ MUTATIONS: dict[str, Text] = {
     "membership.add": ("添加角色", "role added"),
     "membership.end": ("结束角色", "role ended"),
     "milestone.set": ("修改项目里程碑", "milestone plan"),
+    "need.erase_contact": ("删除需求中的个人信息", "need personal data erased"),
     "need.merge": ("合并重复需求", "needs merged"),
     "need.publish": ("发布需求标题", "need title published"),
     "need.submit": ("提交社区需求", "community need raised"),
