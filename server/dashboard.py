@@ -421,21 +421,21 @@ async def project_rows(conn: AsyncConnection, view: View) -> list[Row]:
 
 
 async def grant_rows(conn: AsyncConnection, view: View) -> list[Row]:
-    """Grant agreements signed in the period at the place: the amount agreed."""
+    """Grant agreements signed in the period at the place: the amount agreed (the signing
+    day is a date as the agreement says it, not a stamp)."""
     rows = (await conn.execute(
         select(project_grants.c.id, project_grants.c.amount_fen, project_grants.c.signed_at,
                project_grants.c.station, project_grants.c.district, service_projects.c.name,
                service_projects.c.kind, service_projects.c.progress)
         .select_from(project_grants.join(
             service_projects, service_projects.c.id == project_grants.c.project_id))
-        .where(project_grants.c.signed_at >= view.low, project_grants.c.signed_at < view.high,
-               view.where(project_grants.c.station, project_grants.c.district))
+        .where(view.where(project_grants.c.station, project_grants.c.district))
         .order_by(project_grants.c.signed_at, project_grants.c.id))).mappings().all()
     return [{
-        "id": r["id"], "day": _day(r["signed_at"]), "name": r["name"], "kind": r["kind"],
+        "id": r["id"], "day": r["signed_at"][:10], "name": r["name"], "kind": r["kind"],
         "station": r["station"], "district": r["district"], "progress": int(r["progress"]),
         "amount_fen": int(r["amount_fen"]),
-    } for r in rows]
+    } for r in rows if _in_period(view, r["signed_at"][:10])]
 
 
 async def tranche_rows(conn: AsyncConnection, view: View) -> list[Row]:
@@ -591,8 +591,8 @@ SOURCES: dict[str, Callable[[AsyncConnection, View], Awaitable[list[Row]]]] = {
     "attendances": attendance_rows,
 }
 
-PROJECT_COLUMNS = ("name", "station", "kind", "category", "status", "progress", "overall")
-EVALUATION_COLUMNS = ("day", "name", "station", "progress", "overall")
+PROJECT_COLUMNS = ("id", "name", "station", "kind", "category", "status", "progress", "overall")
+EVALUATION_COLUMNS = ("id", "day", "name", "station", "progress", "overall")
 
 FIGURES: tuple[Figure, ...] = (
     Figure("money_by_month", ("每月善款", "money by month"), "fen", "income",
@@ -638,7 +638,7 @@ FIGURES: tuple[Figure, ...] = (
            section="projects", mean=True, chart="none"),
     Figure("grants_signed", ("已签资助协议", "grants signed"), "fen", "grants",
            lambda r: r["kind"], lambda r: r["amount_fen"],
-           ("day", "name", "station", "progress", "amount_fen"), section="projects"),
+           ("id", "day", "name", "station", "progress", "amount_fen"), section="projects"),
     Figure("tranches_paid", ("已拨付资助款", "grant tranches paid"), "fen", "tranches",
            lambda r: r["kind"], lambda r: r["amount_fen"],
            ("id", "day", "name", "station", "progress", "amount_fen"), section="projects"),
@@ -649,11 +649,11 @@ FIGURES: tuple[Figure, ...] = (
            section="projects", mean=True, chart="none"),
     Figure("evaluation_methods", ("四项评估方法(平均分)", "the four methods (mean score)"),
            "score", "scores", lambda r: r["method"], lambda r: r["score"],
-           ("day", "name", "station", "progress", "overall", "score"), section="projects",
+           ("id", "day", "name", "station", "progress", "overall", "score"), section="projects",
            mean=True, chart="none"),
     Figure("trainings_held", ("已举办培训", "trainings held"), "count", "trainings",
            lambda r: r["audience"], lambda r: r["count"],
-           ("day", "topic", "station", "attended", "minutes"), section="training"),
+           ("id", "day", "topic", "station", "attended", "minutes"), section="training"),
     Figure("training_attendances", ("培训出席人次", "training attendances"), "count",
            "attendances", lambda r: r["audience"], lambda r: r["count"],
            ("id", "day", "topic", "station", "minutes"), section="training"),
