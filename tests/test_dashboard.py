@@ -336,7 +336,7 @@ async def test_year_summary_pdf_and_workbook(api: Api) -> None:
     flat = text.replace(" ", "").replace("\n", "")
     assert f"{year}年度总结·全市" in flat
     assert charts.amount(city["figures"]["money_by_month"]["total"], "fen").replace(" ", "") in flat
-    for words in ("按区", "bydistrict", "按站点", "bystation", "站点·微信支付", "活动保障", "大米", "¥1,234.56", "尚未纳入", "notyetcounted"):
+    for words in ("按区", "bydistrict", "按站点", "bystation", "站点·微信支付", "活动保障", "大米", "¥1,234.56", "服务项目与培训", "serviceprojectsandtraining"):
         assert words in flat, words
     for private in PRIVATE:
         assert private.replace(" ", "") not in flat
@@ -524,3 +524,25 @@ async def test_projects_and_training_figures_are_what_the_records_say(api: Api) 
     for text in [json.dumps(city, ensure_ascii=False), *raw]:
         for private in ("王大妈", "陈律师", "dm-pay", "db-learner"):
             assert private not in text
+    # the year's summary: the same numbers, in the PDF and the workbook
+    if (today + dt.timedelta(days=1)).year != today.year:  # pragma: no cover
+        return
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+    book = load_workbook(io.BytesIO(await _summary(api, world.district, "xlsx", year=today.year)))
+    lines = {row[0]: row[1] for row in book["项目与培训 projects"].iter_rows(
+        min_row=6, values_only=True)}
+    assert lines["服务项目 service projects"] == 1
+    assert lines["平均加权进度 mean weighted progress"] == 40
+    assert lines["已签资助协议 grants signed"] == 2_000
+    assert lines["已拨付资助款 grant tranches paid"] == 800
+    assert lines["评估总分(平均) mean overall score"] == 88
+    assert lines["跟踪反馈(平均分) feedback (mean score)"] == 95
+    assert lines["培训出席人次 training attendances"] == 1
+    assert lines["培训时长 training hours"] == 2.5
+    pdf = await _summary(api, world.admin, "pdf", year=today.year)
+    flat = "".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    for words in ("服务项目与培训", "已拨付资助款", "¥800.00", "监督检查(平均分)", "2.5h"):
+        assert words in flat, words
+    for private in ("王大妈", "陈律师", "dm-pay"):
+        assert private not in flat
