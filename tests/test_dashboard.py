@@ -40,8 +40,8 @@ from tests.dashboard_setup import (
     volunteer_phone,
 )
 from tests.devices import Device
+from tests.donation_setup import DISTRICT, STATION, build_world
 from tests.helpers import new_id, online_platform, statement_csv, station_args
-from tests.test_service_projects import Pilot, applied, grant_args, pilot_world
 from tests.timebank_setup import balance
 
 pytestmark = pytest.mark.anyio
@@ -421,25 +421,45 @@ async def test_online_and_matching_gifts_show_as_their_own_channels(api: Api) ->
 # -- service projects and training -------------------------------------------------------
 
 
+async def applied(device: Device, name: str, args: dict[str, Any]) -> None:
+    result = await device.send(name, args)
+    assert result["status"] == "applied", (name, result)
+
+
+def project_args(project_id: str, fund_id: str, station: str, category: str, name: str,
+                 milestones: list[tuple[str, int]]) -> dict[str, Any]:
+    return {"id": project_id, "fund_id": fund_id, "station": station, "category": category,
+            "name": name, "summary": "为独居和高龄老人家中加装扶手",
+            "indicators": [{"key": "homes", "name": "改造家庭", "unit": "户", "target": 30}],
+            "milestones": [{"id": m, "title": f"第 {i} 步", "weight": w}
+                           for i, (m, w) in enumerate(milestones, start=1)]}
+
+
 async def test_projects_and_training_figures_are_what_the_records_say(api: Api) -> None:
     """A brand project at TH-001 (天河区): milestone 1 of 2 done (progress 40), a grant of
     ¥2,000 with a tranche of ¥800 paid through the fund's disbursement, its evaluation
     (90/80/95/85: overall 88); a second project in 越秀区 at 0%; a training at TR-DB1 with
     one attendance of 2.5 hours. Every figure equals what the records say, opens its rows,
     and the 天河区 manager sees only their district."""
-    world, pilot, payer = await pilot_world(api)
+    world = await build_world(api, seed_fen=1_000_000)
+    payer = Device(api, await api.token("dm-pay", "district_manager", district=DISTRICT))
+    pilot, m1, m2 = new_id(), new_id(), new_id()
+    await applied(world.staff, "service_project.create", project_args(
+        pilot, world.fund_id, STATION, "elderly", "耆乐安居", [(m1, 40), (m2, 60)]))
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     t1, d1 = new_id(), new_id()
     await applied(world.district, "grant.create", {
-        **grant_args(pilot, 200_000, [(t1, 80_000, None)]), "signed_at": today.isoformat()})
+        "id": new_id(), "project_id": pilot, "amount_fen": 200_000,
+        "signed_at": today.isoformat(),
+        "tranches": [{"id": t1, "amount_fen": 80_000, "milestone_id": None}]})
     await applied(world.staff, "progress.report", {
-        "id": new_id(), "project_id": pilot.id, "milestone_id": pilot.m1, "progress": 100})
+        "id": new_id(), "project_id": pilot, "milestone_id": m1, "progress": 100})
     await applied(world.staff, "tranche.request", {"id": t1, "disbursement_id": d1,
                                                    "payee": "安居服务社"})
     await applied(world.district, "disbursement.decide", {"id": d1, "decision": "approve"})
     await applied(payer, "disbursement.pay", {"id": d1, "reference": "B-1"})
     await applied(world.district, "evaluation.submit", {
-        "project_id": pilot.id, "evaluators": ["dm-pay"], "conclusion": "按计划完成",
+        "project_id": pilot, "evaluators": ["dm-pay"], "conclusion": "按计划完成",
         "public_summary": "30 户老人家中完成适老化改造。",
         "scores": {"needs": 90, "performance": 80, "feedback": 95, "supervision": 85}})
     # another district's project, at 0%
@@ -447,10 +467,8 @@ async def test_projects_and_training_figures_are_what_the_records_say(api: Api) 
     await applied(world.admin, "fund.create", {"id": far_fund, "name": "越秀社区慈善基金",
                                                "district": "越秀区", "station": "YX-001",
                                                "purpose": "社区服务"})
-    await applied(world.admin, "service_project.create", {
-        **Pilot(world).args(), "id": far_project, "fund_id": far_fund, "station": "YX-001",
-        "category": "disability", "name": "助残到家",
-        "milestones": [{"id": new_id(), "title": "开展", "weight": 100}]})
+    await applied(world.admin, "service_project.create", project_args(
+        far_project, far_fund, "YX-001", "disability", "助残到家", [(new_id(), 100)]))
     # a training held at a station of 天河区, one attendance
     await applied(world.admin, "station.create", station_args("TR-DB1", "天河区"))
     trainer = Device(api, await api.token("db-trainer", "staff", station="TR-DB1"))
@@ -471,7 +489,7 @@ async def test_projects_and_training_figures_are_what_the_records_say(api: Api) 
     period = {"from": (today - dt.timedelta(days=30)).isoformat(),
               "to": (today + dt.timedelta(days=1)).isoformat()}
     async with api.state.db.read() as conn:
-        spent = await sp.spent_from_ledger(conn, pilot.id)
+        spent = await sp.spent_from_ledger(conn, pilot)
     assert spent == 80_000
     city = await every_figure_opens_its_rows(api, world.admin, **period)
     assert _groups(city, "projects_by_kind") == {"brand": 2}
