@@ -29,6 +29,8 @@ def amount(value: int, unit: str) -> str:
         return f"{value / 60:,.1f} h"
     if unit == "cents":
         return f"{value / 100:,.2f}"
+    if unit == "percent":
+        return f"{value}%"
     return f"{value:,}"
 
 

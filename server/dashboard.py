@@ -30,6 +30,7 @@ from litestar import Request, Response, get
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.service_projects import BRAND_CATEGORIES
 from server import charts, reports
 from server.auth import resolve_grant
 from server.certificates import SERVICE_TYPE_NAMES
@@ -38,8 +39,16 @@ from server.domain.donations import donations
 from server.domain.funds import funds, ledger_entries
 from server.domain.goods import goods_movements, goods_stock
 from server.domain.people import districts
+from server.domain.service_projects import (
+    SCORE_KEYS,
+    evaluations,
+    grant_tranches,
+    project_grants,
+    service_projects,
+)
 from server.domain.stations import stations
 from server.domain.timebank import timebank_entries
+from server.domain.training import training_signups, trainings
 from server.domain.volunteers import hour_logs
 from server.openapi import TOKEN, answer, errors
 from server.state import query_day, state_of
@@ -382,6 +391,157 @@ async def credit_rows(conn: AsyncConnection, view: View) -> list[Row]:
     } for r in rows]
 
 
+# ----------------------------------------------------------------------------- projects
+
+
+def _in_period(view: View, day: str) -> bool:
+    return view.start.isoformat() <= day <= view.end.isoformat()
+
+
+async def project_rows(conn: AsyncConnection, view: View) -> list[Row]:
+    """The service projects at the place made before the period's end, as they stand
+    (status, weighted progress kept on the record by its milestones), with their
+    evaluation's overall score when there is one (``None`` otherwise)."""
+    rows = (await conn.execute(
+        select(service_projects.c.id, service_projects.c.name, service_projects.c.station,
+               service_projects.c.district, service_projects.c.kind,
+               service_projects.c.category, service_projects.c.status,
+               service_projects.c.progress, evaluations.c.overall)
+        .select_from(service_projects.outerjoin(
+            evaluations, evaluations.c.project_id == service_projects.c.id))
+        .where(service_projects.c.created_at < view.high,
+               view.where(service_projects.c.station, service_projects.c.district))
+        .order_by(service_projects.c.created_at, service_projects.c.id))).mappings().all()
+    return [{
+        "id": r["id"], "name": r["name"], "station": r["station"], "district": r["district"],
+        "kind": r["kind"], "category": r["category"], "status": r["status"],
+        "progress": int(r["progress"]),
+        "overall": None if r["overall"] is None else int(r["overall"]), "count": 1,
+    } for r in rows]
+
+
+async def grant_rows(conn: AsyncConnection, view: View) -> list[Row]:
+    """Grant agreements signed in the period at the place: the amount agreed (the signing
+    day is a date as the agreement says it, not a stamp)."""
+    rows = (await conn.execute(
+        select(project_grants.c.id, project_grants.c.amount_fen, project_grants.c.signed_at,
+               project_grants.c.station, project_grants.c.district, service_projects.c.name,
+               service_projects.c.kind, service_projects.c.progress)
+        .select_from(project_grants.join(
+            service_projects, service_projects.c.id == project_grants.c.project_id))
+        .where(view.where(project_grants.c.station, project_grants.c.district))
+        .order_by(project_grants.c.signed_at, project_grants.c.id))).mappings().all()
+    return [{
+        "id": r["id"], "day": r["signed_at"][:10], "name": r["name"], "kind": r["kind"],
+        "station": r["station"], "district": r["district"], "progress": int(r["progress"]),
+        "amount_fen": int(r["amount_fen"]),
+    } for r in rows if _in_period(view, r["signed_at"][:10])]
+
+
+async def tranche_rows(conn: AsyncConnection, view: View) -> list[Row]:
+    """Grant tranches paid in the period: the fund side of the ledger's disbursement
+    entries whose disbursement is a grant's tranche (what left the fund, shown positive),
+    at the project's place."""
+    rows = (await conn.execute(
+        select(ledger_entries.c.id, ledger_entries.c.amount_fen, ledger_entries.c.created_at,
+               grant_tranches.c.station, grant_tranches.c.district, service_projects.c.name,
+               service_projects.c.kind, service_projects.c.progress)
+        .select_from(ledger_entries
+                     .join(grant_tranches,
+                           grant_tranches.c.disbursement_id == ledger_entries.c.disbursement_id)
+                     .join(service_projects,
+                           service_projects.c.id == grant_tranches.c.project_id))
+        .where(ledger_entries.c.kind == "disbursement", ledger_entries.c.account.like("fund:%"),
+               ledger_entries.c.created_at >= view.low, ledger_entries.c.created_at < view.high,
+               view.where(grant_tranches.c.station, grant_tranches.c.district))
+        .order_by(ledger_entries.c.created_at, ledger_entries.c.id))).mappings().all()
+    return [{
+        "id": r["id"], "day": _day(r["created_at"]), "name": r["name"], "kind": r["kind"],
+        "station": r["station"], "district": r["district"], "progress": int(r["progress"]),
+        "amount_fen": -int(r["amount_fen"]),
+    } for r in rows]
+
+
+async def evaluation_rows(conn: AsyncConnection, view: View) -> list[Row]:
+    """Closing evaluations made in the period at the place: one row per evaluation with
+    its overall score and the four methods' scores."""
+    rows = (await conn.execute(
+        select(evaluations.c.id, evaluations.c.scores, evaluations.c.overall,
+               evaluations.c.evaluated_at, evaluations.c.station, evaluations.c.district,
+               service_projects.c.name, service_projects.c.kind, service_projects.c.progress)
+        .select_from(evaluations.join(
+            service_projects, service_projects.c.id == evaluations.c.project_id))
+        .where(evaluations.c.evaluated_at >= view.low, evaluations.c.evaluated_at < view.high,
+               view.where(evaluations.c.station, evaluations.c.district))
+        .order_by(evaluations.c.evaluated_at, evaluations.c.id))).mappings().all()
+    out = []
+    for r in rows:
+        scores = json.loads(r["scores"])
+        out.append({
+            "id": r["id"], "day": _day(r["evaluated_at"]), "name": r["name"], "kind": r["kind"],
+            "station": r["station"], "district": r["district"], "progress": int(r["progress"]),
+            "overall": int(r["overall"]), "count": 1,
+            **{k: int(scores[k]) for k in SCORE_KEYS},
+        })
+    return out
+
+
+async def score_rows(conn: AsyncConnection, view: View) -> list[Row]:
+    """The four methods' scores of the period's evaluations, one row per evaluation and
+    method (the mean per method is the figure)."""
+    return [{
+        "id": f"{r['id']}:{method}", "day": r["day"], "name": r["name"], "method": method,
+        "station": r["station"], "district": r["district"], "progress": r["progress"],
+        "overall": r["overall"], "score": r[method],
+    } for r in await evaluation_rows(conn, view) for method in SCORE_KEYS]
+
+
+# ----------------------------------------------------------------------------- training
+
+
+async def training_rows(conn: AsyncConnection, view: View) -> list[Row]:
+    """Trainings held in the period at the place: not cancelled, starting on a day of the
+    period (Shanghai), with the attendance their record counts."""
+    rows = (await conn.execute(
+        select(trainings.c.id, trainings.c.topic, trainings.c.starts_at, trainings.c.station,
+               trainings.c.district, trainings.c.audience, trainings.c.minutes,
+               trainings.c.attended)
+        .where(trainings.c.status != "cancelled",
+               view.where(trainings.c.station, trainings.c.district))
+        .order_by(trainings.c.starts_at, trainings.c.id))).mappings().all()
+    out = []
+    for r in rows:
+        day = _day(r["starts_at"])
+        if _in_period(view, day):
+            out.append({"id": r["id"], "day": day, "topic": r["topic"], "station": r["station"],
+                        "district": r["district"], "audience": r["audience"],
+                        "minutes": int(r["minutes"]), "attended": int(r["attended"]),
+                        "count": 1})
+    return out
+
+
+async def attendance_rows(conn: AsyncConnection, view: View) -> list[Row]:
+    """Attendances of the period's trainings: the sign-ups marked attended (the person is
+    not named: the row is the sign-up's id), with the training hours each was credited."""
+    held = {r["id"]: r for r in await training_rows(conn, view)}
+    if not held:
+        return []
+    rows = (await conn.execute(
+        select(training_signups.c.id, training_signups.c.training_id,
+               training_signups.c.minutes)
+        .where(training_signups.c.status == "attended",
+               training_signups.c.training_id.in_(list(held)))
+        .order_by(training_signups.c.training_id, training_signups.c.id))).mappings().all()
+    out = []
+    for r in rows:
+        training = held[r["training_id"]]
+        out.append({"id": r["id"], "day": training["day"], "topic": training["topic"],
+                    "station": training["station"], "district": training["district"],
+                    "audience": training["audience"], "minutes": int(r["minutes"] or 0),
+                    "count": 1})
+    return out
+
+
 # ----------------------------------------------------------------------------- figures
 
 
@@ -399,15 +559,24 @@ class Figure:
     columns: tuple[str, ...]
     keep: Callable[[Row], bool] = lambda row: True
     chart: str = "bars"  # bars (categories, horizontal) | columns (months) | none
+    section: str = "money"  # money | projects | training: where the app shows it
+    mean: bool = False  # the figure is its rows' mean (rounded) instead of their sum
 
     def rows(self, source_rows: Sequence[Row]) -> list[Row]:
         return [r for r in source_rows if self.keep(r)]
 
+    def total(self, rows: Sequence[Row]) -> int:
+        """What ``rows`` make of the figure: their sum, or their rounded mean (0 when none)."""
+        added = sum(self.value(r) for r in rows)
+        if not self.mean:
+            return added
+        return (2 * added + len(rows)) // (2 * len(rows)) if rows else 0
+
     def groups(self, source_rows: Sequence[Row]) -> dict[str, int]:
-        totals: dict[str, int] = defaultdict(int)
+        grouped: dict[str, list[Row]] = defaultdict(list)
         for row in self.rows(source_rows):
-            totals[self.key(row)] += self.value(row)
-        return dict(totals)
+            grouped[self.key(row)].append(row)
+        return {key: self.total(rows) for key, rows in grouped.items()}
 
     def drill(self, source_rows: Sequence[Row], key: str) -> list[Row]:
         """Exactly the rows the figure ``key`` sums (``*``: all of the figure's rows)."""
@@ -417,7 +586,13 @@ class Figure:
 SOURCES: dict[str, Callable[[AsyncConnection, View], Awaitable[list[Row]]]] = {
     "income": income_rows, "funds": fund_rows, "goods": goods_rows, "hours": hour_rows,
     "volunteers": volunteer_rows, "credits": credit_rows, "campaigns": campaign_rows,
+    "projects": project_rows, "grants": grant_rows, "tranches": tranche_rows,
+    "evaluations": evaluation_rows, "scores": score_rows, "trainings": training_rows,
+    "attendances": attendance_rows,
 }
+
+PROJECT_COLUMNS = ("id", "name", "station", "kind", "category", "status", "progress", "overall")
+EVALUATION_COLUMNS = ("id", "day", "name", "station", "progress", "overall")
 
 FIGURES: tuple[Figure, ...] = (
     Figure("money_by_month", ("每月善款", "money by month"), "fen", "income",
@@ -449,13 +624,50 @@ FIGURES: tuple[Figure, ...] = (
     Figure("campaigns", ("募捐活动:已筹与目标", "campaigns against target"), "fen", "campaigns",
            lambda r: r["campaign"], lambda r: r["amount_fen"],
            ("id", "day", "kind", "station", "amount_fen"), chart="target"),
+    Figure("projects_by_kind", ("服务项目(按类型)", "service projects by kind"), "count",
+           "projects", lambda r: r["kind"], lambda r: r["count"], PROJECT_COLUMNS,
+           section="projects", chart="none"),
+    Figure("projects_by_category", ("服务项目(按领域)", "service projects by category"),
+           "count", "projects", lambda r: r["category"], lambda r: r["count"], PROJECT_COLUMNS,
+           section="projects"),
+    Figure("projects_by_status", ("服务项目(按状态)", "service projects by status"), "count",
+           "projects", lambda r: r["status"], lambda r: r["count"], PROJECT_COLUMNS,
+           section="projects", chart="none"),
+    Figure("project_progress", ("平均加权进度", "mean weighted progress"), "percent",
+           "projects", lambda r: r["kind"], lambda r: r["progress"], PROJECT_COLUMNS,
+           section="projects", mean=True, chart="none"),
+    Figure("grants_signed", ("已签资助协议", "grants signed"), "fen", "grants",
+           lambda r: r["kind"], lambda r: r["amount_fen"],
+           ("id", "day", "name", "station", "progress", "amount_fen"), section="projects"),
+    Figure("tranches_paid", ("已拨付资助款", "grant tranches paid"), "fen", "tranches",
+           lambda r: r["kind"], lambda r: r["amount_fen"],
+           ("id", "day", "name", "station", "progress", "amount_fen"), section="projects"),
+    Figure("evaluations_done", ("完成评估", "evaluations done"), "count", "evaluations",
+           lambda r: r["kind"], lambda r: r["count"], EVALUATION_COLUMNS, section="projects",
+           chart="none"),
+    Figure("evaluation_overall", ("评估总分(平均)", "mean overall score"), "score",
+           "evaluations", lambda r: r["kind"], lambda r: r["overall"], EVALUATION_COLUMNS,
+           section="projects", mean=True, chart="none"),
+    Figure("evaluation_methods", ("四项评估方法(平均分)", "the four methods (mean score)"),
+           "score", "scores", lambda r: r["method"], lambda r: r["score"],
+           ("id", "day", "name", "station", "progress", "overall", "score"), section="projects",
+           mean=True, chart="none"),
+    Figure("trainings_held", ("已举办培训", "trainings held"), "count", "trainings",
+           lambda r: r["audience"], lambda r: r["count"],
+           ("id", "day", "topic", "station", "attended", "minutes"), section="training",
+           chart="none"),
+    Figure("training_attendances", ("培训出席人次", "training attendances"), "count",
+           "attendances", lambda r: r["audience"], lambda r: r["count"],
+           ("id", "day", "topic", "station", "minutes"), section="training",
+           chart="none"),
+    Figure("training_hours", ("培训时长", "training hours"), "minutes", "attendances",
+           lambda r: r["audience"], lambda r: r["minutes"],
+           ("id", "day", "topic", "station", "minutes"), section="training",
+           chart="none"),
 )
 BY_NAME = {f.name: f for f in FIGURES}
 
-PENDING: dict[str, tuple[str, str]] = {
-    "programme": ("项目进展与评估:待项目管理功能上线后显示",
-                  "projects' progress and evaluations: shown once the programme issue lands"),
-}
+PENDING: dict[str, tuple[str, str]] = {}
 """Figures the issue asks for whose ledgers do not exist yet: the answer names them so the
 app shows an honest "not yet" instead of a made-up zero (docs/dashboard.md)."""
 
@@ -470,6 +682,15 @@ KIND_LABELS = {"hours_credit": ("服务入账", "hours credited"),
                "received": ("收到", "received"), "voided": ("作废", "voided"),
                "handed_out": ("发放", "handed out"), "disbursement": ("拨付", "disbursement")}
 FLOW_LABELS = {"earned": ("获得", "earned"), "redeemed": ("兑换", "redeemed")}
+PROJECT_LABELS: dict[str, tuple[str, str]] = {
+    "brand": ("品牌项目", "brand project"), "micro_venture": ("微创投", "micro-venture"),
+    "active": ("进行中", "active"), "closing": ("结项中", "closing"), "closed": ("已结项", "closed"),
+    **BRAND_CATEGORIES,
+}
+METHOD_LABELS = {"needs": ("需求评价", "needs"), "performance": ("绩效管理", "performance"),
+                 "feedback": ("跟踪反馈", "feedback"), "supervision": ("监督检查", "supervision")}
+AUDIENCE_LABELS = {"volunteers": ("志愿者", "volunteers"), "staff": ("工作人员", "staff"),
+                   "residents": ("居民", "residents"), "all": ("所有人", "everyone")}
 
 
 def key_label(figure: Figure, key: str, fund_names: Mapping[str, str],
@@ -492,6 +713,12 @@ def key_label(figure: Figure, key: str, fund_names: Mapping[str, str],
         return FLOW_LABELS.get(key, (key, key))
     if figure.source == "volunteers":
         return "活跃志愿者", "active volunteers"
+    if figure.source == "scores":
+        return METHOD_LABELS.get(key, (key, key))
+    if figure.source in ("trainings", "attendances"):
+        return AUDIENCE_LABELS.get(key, (key, key))
+    if figure.source in ("projects", "grants", "tranches", "evaluations"):
+        return PROJECT_LABELS.get(key, (key, key))
     return key, key
 
 
@@ -500,6 +727,10 @@ def _order(figure: Figure, groups: dict[str, int]) -> list[str]:
         return sorted(groups)
     if figure.source == "credits":
         return [k for k in ("earned", "redeemed") if k in groups]
+    if figure.source == "scores":
+        return [k for k in SCORE_KEYS if k in groups]
+    if figure.mean:
+        return sorted(groups)
     return sorted(groups, key=lambda k: (-abs(groups[k]), k))
 
 
@@ -533,7 +764,7 @@ async def figures_of(conn: AsyncConnection, view: View,
                      for key, info in targets.items()]
         out[figure.name] = {
             "title": {"zh": figure.title[0], "en": figure.title[1]}, "unit": figure.unit,
-            "total": sum(figure.value(r) for r in kept),
+            "total": figure.total(kept), "section": figure.section, "mean": figure.mean,
             "rows": len(kept), "groups": items,
         }
     return out
@@ -578,7 +809,7 @@ async def drill_down(conn: AsyncConnection, view: View, name: str, key: str, pag
     return {
         "figure": name, "title": {"zh": figure.title[0], "en": figure.title[1]}, "key": key,
         "zh": zh, "en": en, "unit": figure.unit,
-        "value": sum(figure.value(r) for r in rows), "count": len(rows),
+        "value": figure.total(rows), "mean": figure.mean, "count": len(rows),
         "page": page, "pages": pages, "page_size": PAGE_SIZE, "columns": list(figure.columns),
         "rows": [{c: r[c] for c in figure.columns} | {"value": figure.value(r)} for r in shown],
     }

@@ -165,6 +165,7 @@ GROUP_TABLES = (
     ("fund_balances", "基金余额(年末)", "fund balances (year end)"),
     ("goods_received", "收到物资", "goods received"),
     ("goods_handed_out", "发放物资", "goods handed out"),
+    ("projects_by_category", "服务项目领域", "service projects by category"),
 )
 
 PLACE_COLUMNS = (("善款", "money"), ("服务时长", "hours"), ("活跃志愿者", "volunteers"),
@@ -179,6 +180,47 @@ def place_cells(line: PlaceLine) -> list[str]:
 
 
 NOT_YET = [(zh, en) for zh, en in dashboard.PENDING.values()]
+
+PROGRAMME_LINES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("服务项目", "service projects", "projects_by_kind", None),
+    ("其中品牌项目", "of which brand projects", "projects_by_kind", "brand"),
+    ("其中微创投项目", "of which micro-ventures", "projects_by_kind", "micro_venture"),
+    ("进行中", "active", "projects_by_status", "active"),
+    ("结项中", "closing", "projects_by_status", "closing"),
+    ("已结项", "closed", "projects_by_status", "closed"),
+    ("平均加权进度", "mean weighted progress", "project_progress", None),
+    ("已签资助协议", "grants signed", "grants_signed", None),
+    ("已拨付资助款", "grant tranches paid", "tranches_paid", None),
+    ("完成评估", "evaluations done", "evaluations_done", None),
+    ("评估总分(平均)", "mean overall score", "evaluation_overall", None),
+    ("需求评价(平均分)", "needs (mean score)", "evaluation_methods", "needs"),
+    ("绩效管理(平均分)", "performance (mean score)", "evaluation_methods", "performance"),
+    ("跟踪反馈(平均分)", "feedback (mean score)", "evaluation_methods", "feedback"),
+    ("监督检查(平均分)", "supervision (mean score)", "evaluation_methods", "supervision"),
+    ("已举办培训", "trainings held", "trainings_held", None),
+    ("培训出席人次", "training attendances", "training_attendances", None),
+    ("培训时长", "training hours", "training_hours", None),
+)
+"""The year's service projects and training, each line a dashboard figure's total or one
+of its groups (the same numbers the dashboard opens the rows of)."""
+
+
+def programme_lines(summary: YearSummary) -> list[tuple[str, str, int, str]]:
+    """(Chinese, English, value, unit) of each line of ``PROGRAMME_LINES``; a mean with no
+    rows behind it (no evaluation this year) is left out rather than shown as 0."""
+    units = {f.name: f.unit for f in dashboard.FIGURES}
+    lines = []
+    for zh, en, name, key in PROGRAMME_LINES:
+        figure = summary.figures[name]
+        if key is None:
+            value, rows = int(figure["total"]), int(figure["rows"])
+        else:
+            found = [g for g in figure["groups"] if g["key"] == key]
+            value, rows = (int(found[0]["value"]), 1) if found else (0, 0)
+        if figure["mean"] and not rows:
+            continue
+        lines.append((zh, en, value, units[name]))
+    return lines
 
 
 def campaign_lines(summary: YearSummary) -> list[tuple[str, str, str, str, str]]:
@@ -306,9 +348,19 @@ def render_pdf(summary: YearSummary) -> bytes:
                       [list(line) for line in campaign_lines(summary)] or [["暂无 none", "", "", "", ""]],
                       [width * 0.34, width * 0.22, width * 0.15, width * 0.15, width * 0.1],
                       numbers_from=2))
-    story += heading("尚未纳入", "not yet counted")
-    for zh, en in NOT_YET:
-        story.append(para(f"{zh} · {en}", "note"))
+    story += heading("服务项目与培训", "service projects and training")
+    story.append(grid([("项目", "item"), ("数值", "value")],
+                      [[f"{zh} {en}", charts.amount(value, unit)]
+                       for zh, en, value, unit in programme_lines(summary)],
+                      [width * 0.45, width * 0.25]))
+    story.append(para("项目数与状态、进度为年末所见;资助协议按签署日、拨付按账本的拨付分录、"
+                      "评估按评估日、培训按开课日计入本年。 Projects, their status and progress "
+                      "as they stand; grants by the day signed, tranches by the ledger's "
+                      "payments, evaluations by their day, trainings by the day held.", "note"))
+    if NOT_YET:
+        story += heading("尚未纳入", "not yet counted")
+        for zh, en in NOT_YET:
+            story.append(para(f"{zh} · {en}", "note"))
 
     def footer(canvas: Canvas, doc: Any) -> None:
         canvas.saveState()
@@ -331,8 +383,8 @@ def render_pdf(summary: YearSummary) -> bytes:
 
 
 def render_xlsx(summary: YearSummary) -> bytes:
-    """Sheets: 概况 overview, 按月 by month, 按区 by district, 按站点 by station, then one per
-    grouped figure. Amounts are numbers (yuan, hours, credits), text cells neutralised."""
+    """Sheets: 概况 overview, 按月 by month, 按区 by district, 按站点 by station, campaigns,
+    项目与培训 projects and training, then one per grouped figure. Amounts are numbers (yuan, hours, credits), text cells neutralised."""
     book = Workbook()
     title_zh, title_en = title_of(summary)
 
@@ -391,8 +443,13 @@ def render_xlsx(summary: YearSummary) -> bytes:
                                  ("已筹(元)", "raised (yuan)"), ("目标(元)", "target (yuan)")],
           [[str(g["zh"]), str(g["starts_on"]), str(g["ends_on"]), g["value"] / 100,
             g["target"] / 100 if g.get("target") else "—"] for g in f["campaigns"]["groups"]])
-    unit_of = {fig.name: fig.unit for fig in dashboard.FIGURES}
     divisor = {"fen": 100, "minutes": 60, "cents": 100}
+    unit_words = {"fen": "元 yuan", "minutes": "小时 hours", "count": "个 count",
+                  "percent": "% percent", "score": "分 points"}
+    sheet("项目与培训 projects", [("项目", "item"), ("数值", "value"), ("单位", "unit")],
+          [[f"{zh} {en}", value / divisor[unit] if unit in divisor else value,
+            unit_words.get(unit, unit)] for zh, en, value, unit in programme_lines(summary)])
+    unit_of = {fig.name: fig.unit for fig in dashboard.FIGURES}
     for name, zh, en in GROUP_TABLES:
         unit = unit_of[name]
         sheet(f"{zh}"[:20], [("类别", "group"), ("数值", "value")],

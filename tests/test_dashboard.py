@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from hypothesis import strategies as st
 
 from server import charts
 from server.dashboard import ALL, FIGURES, PAGE_SIZE
+from server.domain import service_projects as sp
+from sync.timeutil import iso, utc_now
 from tests.conftest import Api
 from tests.dashboard_setup import (
     DONOR,
@@ -37,7 +40,8 @@ from tests.dashboard_setup import (
     volunteer_phone,
 )
 from tests.devices import Device
-from tests.helpers import new_id, online_platform, statement_csv
+from tests.donation_setup import DISTRICT, STATION, build_world
+from tests.helpers import new_id, online_platform, statement_csv, station_args
 from tests.timebank_setup import balance
 
 pytestmark = pytest.mark.anyio
@@ -81,6 +85,14 @@ async def opened(api: Api, device: Device, figure: str, key: str, **params: Any
     return int(value), rows, raw
 
 
+def made_of(mean: bool, rows: list[dict[str, Any]]) -> int:
+    """What a figure's rows make: their sum, or their mean rounded half up (0 for none)."""
+    added = sum(r["value"] for r in rows)
+    if not mean:
+        return added
+    return int(Fraction(added, len(rows)) + Fraction(1, 2)) if rows else 0
+
+
 async def every_figure_opens_its_rows(api: Api, device: Device, **params: Any) -> dict[str, Any]:
     """For each figure, its total and each of its groups equal the sum of the rows their
     drill-down opens; the groups' rows together are the total's rows, each once. Returns
@@ -91,17 +103,18 @@ async def every_figure_opens_its_rows(api: Api, device: Device, **params: Any) -
         data = body["figures"][figure.name]
         value, rows, raw = await opened(api, device, figure.name, ALL, **params)
         texts += raw
-        assert value == data["total"] == sum(r["value"] for r in rows), figure.name
+        assert value == data["total"] == made_of(figure.mean, rows), figure.name
         assert len(rows) == data["rows"]
         seen: list[str] = []
         for group in data["groups"]:
             value, rows, raw = await opened(api, device, figure.name, group["key"], **params)
             texts += raw
-            assert value == group["value"] == sum(r["value"] for r in rows), (figure.name, group)
+            assert value == group["value"] == made_of(figure.mean, rows), (figure.name, group)
             assert rows or (figure.name == "campaigns" and not group["value"]), (figure.name, group)
             seen += [r["id"] for r in rows]
         assert len(seen) == len(set(seen)) == data["rows"], figure.name
-        assert sum(g["value"] for g in data["groups"]) == data["total"]
+        if not figure.mean:
+            assert sum(g["value"] for g in data["groups"]) == data["total"]
     for text in texts:
         for private in PRIVATE:
             assert private not in text, (private, text[:300])
@@ -323,7 +336,7 @@ async def test_year_summary_pdf_and_workbook(api: Api) -> None:
     flat = text.replace(" ", "").replace("\n", "")
     assert f"{year}年度总结·全市" in flat
     assert charts.amount(city["figures"]["money_by_month"]["total"], "fen").replace(" ", "") in flat
-    for words in ("按区", "bydistrict", "按站点", "bystation", "站点·微信支付", "活动保障", "大米", "¥1,234.56", "尚未纳入", "notyetcounted"):
+    for words in ("按区", "bydistrict", "按站点", "bystation", "站点·微信支付", "活动保障", "大米", "¥1,234.56", "服务项目与培训", "serviceprojectsandtraining"):
         assert words in flat, words
     for private in PRIVATE:
         assert private.replace(" ", "") not in flat
@@ -403,3 +416,151 @@ async def test_online_and_matching_gifts_show_as_their_own_channels(api: Api) ->
     assert _groups(body, "campaigns") == {place.campaign_id: 12_000}
     text = json.dumps(body, ensure_ascii=False)
     assert "小明" not in text and "爱心人士" not in text
+
+
+# -- service projects and training -------------------------------------------------------
+
+
+async def applied(device: Device, name: str, args: dict[str, Any]) -> None:
+    result = await device.send(name, args)
+    assert result["status"] == "applied", (name, result)
+
+
+def project_args(project_id: str, fund_id: str, station: str, category: str, name: str,
+                 milestones: list[tuple[str, int]]) -> dict[str, Any]:
+    return {"id": project_id, "fund_id": fund_id, "station": station, "category": category,
+            "name": name, "summary": "为独居和高龄老人家中加装扶手",
+            "indicators": [{"key": "homes", "name": "改造家庭", "unit": "户", "target": 30}],
+            "milestones": [{"id": m, "title": f"第 {i} 步", "weight": w}
+                           for i, (m, w) in enumerate(milestones, start=1)]}
+
+
+async def test_projects_and_training_figures_are_what_the_records_say(api: Api) -> None:
+    """A brand project at TH-001 (天河区): milestone 1 of 2 done (progress 40), a grant of
+    ¥2,000 with a tranche of ¥800 paid through the fund's disbursement, its evaluation
+    (90/80/95/85: overall 88); a second project in 越秀区 at 0%; a training at TR-DB1 with
+    one attendance of 2.5 hours. Every figure equals what the records say, opens its rows,
+    and the 天河区 manager sees only their district."""
+    world = await build_world(api, seed_fen=1_000_000)
+    payer = Device(api, await api.token("dm-pay", "district_manager", district=DISTRICT))
+    pilot, m1, m2 = new_id(), new_id(), new_id()
+    await applied(world.staff, "service_project.create", project_args(
+        pilot, world.fund_id, STATION, "elderly", "耆乐安居", [(m1, 40), (m2, 60)]))
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    t1, d1 = new_id(), new_id()
+    await applied(world.district, "grant.create", {
+        "id": new_id(), "project_id": pilot, "amount_fen": 200_000,
+        "signed_at": today.isoformat(),
+        "tranches": [{"id": t1, "amount_fen": 80_000, "milestone_id": None}]})
+    await applied(world.staff, "progress.report", {
+        "id": new_id(), "project_id": pilot, "milestone_id": m1, "progress": 100})
+    await applied(world.staff, "tranche.request", {"id": t1, "disbursement_id": d1,
+                                                   "payee": "安居服务社"})
+    await applied(world.district, "disbursement.decide", {"id": d1, "decision": "approve"})
+    await applied(payer, "disbursement.pay", {"id": d1, "reference": "B-1"})
+    await applied(world.district, "evaluation.submit", {
+        "project_id": pilot, "evaluators": ["dm-pay"], "conclusion": "按计划完成",
+        "public_summary": "30 户老人家中完成适老化改造。",
+        "scores": {"needs": 90, "performance": 80, "feedback": 95, "supervision": 85}})
+    # another district's project, at 0%
+    far_fund, far_project = new_id(), new_id()
+    await applied(world.admin, "fund.create", {"id": far_fund, "name": "越秀社区慈善基金",
+                                               "district": "越秀区", "station": "YX-001",
+                                               "purpose": "社区服务"})
+    await applied(world.admin, "service_project.create", project_args(
+        far_project, far_fund, "YX-001", "disability", "助残到家", [(new_id(), 100)]))
+    # a training held at a station of 天河区, one attendance
+    await applied(world.admin, "station.create", station_args("TR-DB1", "天河区"))
+    trainer = Device(api, await api.token("db-trainer", "staff", station="TR-DB1"))
+    learner = Device(api, await api.token("db-learner", "volunteer", station="TR-DB1"))
+    await applied(trainer, "volunteer.register", {"user_id": "db-learner", "name": "王大妈",
+                                                  "stations": ["TR-DB1"]})
+    training = new_id()
+    soon = utc_now().replace(microsecond=0) + dt.timedelta(minutes=20)
+    await applied(trainer, "training.create", {
+        "id": training, "station": "TR-DB1", "topic": "《慈善法》与社区慈善", "speaker": "陈律师",
+        "starts_at": iso(soon), "ends_at": iso(soon + dt.timedelta(hours=2)),
+        "place": "二楼", "capacity": 10, "hours": 2.5, "audience": "volunteers"})
+    got = await api.http.get("/api/v1/training/code", headers=api.auth(learner.token))
+    assert got.status_code == 200, got.text
+    await applied(trainer, "training.attend", {"id": new_id(), "training_id": training,
+                                               "code": got.json()["code"], "at": iso(utc_now())})
+
+    period = {"from": (today - dt.timedelta(days=30)).isoformat(),
+              "to": (today + dt.timedelta(days=1)).isoformat()}
+    async with api.state.db.read() as conn:
+        spent = await sp.spent_from_ledger(conn, pilot)
+    assert spent == 80_000
+    city = await every_figure_opens_its_rows(api, world.admin, **period)
+    assert _groups(city, "projects_by_kind") == {"brand": 2}
+    assert _groups(city, "projects_by_category") == {"elderly": 1, "disability": 1}
+    assert _groups(city, "projects_by_status") == {"closing": 1, "active": 1}
+    assert city["figures"]["project_progress"]["total"] == 20  # (40 + 0) / 2
+    assert city["figures"]["grants_signed"]["total"] == 200_000
+    assert city["figures"]["tranches_paid"]["total"] == spent
+    assert city["figures"]["evaluations_done"]["total"] == 1
+    assert city["figures"]["evaluation_overall"]["total"] == 88
+    assert _groups(city, "evaluation_methods") == {"needs": 90, "performance": 80,
+                                                   "feedback": 95, "supervision": 85}
+    assert [g["key"] for g in city["figures"]["evaluation_methods"]["groups"]] == [
+        "needs", "performance", "feedback", "supervision"]
+    assert city["figures"]["evaluation_methods"]["total"] == 88  # 350 / 4 = 87.5, half up
+    assert city["figures"]["trainings_held"]["total"] == 1
+    assert city["figures"]["training_attendances"]["total"] == 1
+    assert city["figures"]["training_hours"]["total"] == 150
+    assert city["pending"] == {}
+    # the rows behind the evaluations: the project, its station, progress and score
+    _value, rows, _raw = await opened(api, world.admin, "evaluations_done", ALL, **period)
+    assert [(r["name"], r["station"], r["progress"], r["overall"]) for r in rows] == [
+        ("耆乐安居", "TH-001", 40, 88)]
+    _value, rows, _raw = await opened(api, world.admin, "projects_by_kind", "brand", **period)
+    assert sorted((r["name"], r["progress"], r["overall"]) for r in rows) == [
+        ("助残到家", 0, None), ("耆乐安居", 40, 88)]
+    # the district manager of 天河区: their district only, by default and when asked
+    district = await every_figure_opens_its_rows(api, world.district, **period)
+    assert district["view"]["district"] == "天河区"
+    assert _groups(district, "projects_by_kind") == {"brand": 1}
+    assert district["figures"]["project_progress"]["total"] == 40
+    assert district["figures"]["training_hours"]["total"] == 150
+    _value, rows, raw = await opened(api, world.district, "projects_by_kind", ALL, **period)
+    assert [r["name"] for r in rows] == ["耆乐安居"]
+    assert all("助残到家" not in text for text in raw)
+    response = await api.http.get("/api/v1/dashboard/rows", params={
+        "figure": "projects_by_kind", "key": ALL, "district": "越秀区", **period},
+        headers=api.auth(world.district.token))
+    assert response.status_code == 403
+    # the station elsewhere in the city sees its own project alone; an earlier period: none
+    far = await board(api, world.admin, station="YX-001", **period)
+    assert _groups(far, "projects_by_category") == {"disability": 1}
+    assert far["figures"]["training_attendances"]["total"] == 0
+    before = (today - dt.timedelta(days=40)).isoformat()
+    earlier = await board(api, world.admin, **{"from": before, "to": before})
+    for name in ("projects_by_kind", "grants_signed", "tranches_paid", "evaluations_done",
+                 "trainings_held", "training_hours"):
+        assert earlier["figures"][name]["total"] == 0, name
+    # no personal data: the volunteer's name, the speaker and the evaluators stay out
+    for text in [json.dumps(city, ensure_ascii=False), *raw]:
+        for private in ("王大妈", "陈律师", "dm-pay", "db-learner"):
+            assert private not in text
+    # the year's summary: the same numbers, in the PDF and the workbook
+    if (today + dt.timedelta(days=1)).year != today.year:  # pragma: no cover
+        return
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+    book = load_workbook(io.BytesIO(await _summary(api, world.district, "xlsx", year=today.year)))
+    lines = {row[0]: row[1] for row in book["项目与培训 projects"].iter_rows(
+        min_row=6, values_only=True)}
+    assert lines["服务项目 service projects"] == 1
+    assert lines["平均加权进度 mean weighted progress"] == 40
+    assert lines["已签资助协议 grants signed"] == 2_000
+    assert lines["已拨付资助款 grant tranches paid"] == 800
+    assert lines["评估总分(平均) mean overall score"] == 88
+    assert lines["跟踪反馈(平均分) feedback (mean score)"] == 95
+    assert lines["培训出席人次 training attendances"] == 1
+    assert lines["培训时长 training hours"] == 2.5
+    pdf = await _summary(api, world.admin, "pdf", year=today.year)
+    flat = "".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    for words in ("服务项目与培训", "已拨付资助款", "¥800.00", "监督检查(平均分)", "2.5h"):
+        assert words in flat, words
+    for private in ("王大妈", "陈律师", "dm-pay"):
+        assert private not in flat

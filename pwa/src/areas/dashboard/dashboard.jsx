@@ -55,6 +55,8 @@ export function amount(value, unit) {
   if (unit === 'minutes') return t('dash.unit.hours', { n: (value / 60).toLocaleString('en-US', { maximumFractionDigits: 1 }) });
   if (unit === 'cents') return t('dash.unit.credits', { n: (value / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) });
   if (unit === 'people') return t('dash.unit.people', { n: value });
+  if (unit === 'percent') return `${value}%`;
+  if (unit === 'score') return t('dash.unit.score', { n: value });
   return value.toLocaleString('en-US');
 }
 
@@ -205,6 +207,8 @@ function YearSummary({ filters, view, places }) {
   );
 }
 
+const SECTIONS = ['money', 'projects', 'training'];
+
 function filtersOf(query) {
   return { place: query.get('place') || '', from: query.get('from') || '', to: query.get('to') || '' };
 }
@@ -227,14 +231,27 @@ export function DashboardScreen({ app, query }) {
         <>
           <p class="dash-showing" data-testid="dash-showing">{t('dash.showing', { place: placeName(view, body.places), from: view.from, to: view.to })}</p>
           <p class="muted fine">{t('dash.from_ledgers')}</p>
+          {SECTIONS.map((section) => {
+            const shown = Object.entries(body.figures).filter(([, figure]) => (figure.section || 'money') === section);
+            if (!shown.length) return null;
+            return (
+              <div key={section} class="dash-section" data-testid={`dash-section-${section}`}>
+                {section !== 'money' && <h2 class="dash-section-title">{t(`dash.section.${section}`)}</h2>}
+                <div class="dash-grid">
+                  {shown.map(([name, figure]) => (
+                    <FigureCard key={name} name={name} figure={figure} chart={body.charts[name]} filters={{ ...filters, from: view.from, to: view.to }} />
+                  ))}
+                </div>
+              </div>
+            );
+          })}
           <div class="dash-grid">
-            {Object.entries(body.figures).map(([name, figure]) => (
-              <FigureCard key={name} name={name} figure={figure} chart={body.charts[name]} filters={{ ...filters, from: view.from, to: view.to }} />
-            ))}
-            <section class="dash-card dash-pending" data-testid="dash-pending">
-              <h2>{t('dash.pending')}</h2>
-              <ul>{Object.entries(body.pending).map(([key, words]) => <li key={key}>{pick(words)}</li>)}</ul>
-            </section>
+            {Object.keys(body.pending).length > 0 && (
+              <section class="dash-card dash-pending" data-testid="dash-pending">
+                <h2>{t('dash.pending')}</h2>
+                <ul>{Object.entries(body.pending).map(([key, words]) => <li key={key}>{pick(words)}</li>)}</ul>
+              </section>
+            )}
             <YearSummary filters={filters} view={view} places={body.places} />
           </div>
         </>
@@ -247,12 +264,14 @@ function cell(column, value) {
   if (column === 'amount_fen') return amount(value, 'fen');
   if (column === 'minutes') return amount(value, 'minutes');
   if (column === 'credits_cents') return amount(value, 'cents');
-  if (['kind', 'channel', 'account', 'service_type'].includes(column)) return code(value);
+  if (['kind', 'channel', 'account', 'service_type', 'category', 'status'].includes(column)) return code(value);
+  if (column === 'progress') return `${value}%`;
+  if (column === 'overall' || column === 'score') return value == null ? '—' : t('dash.unit.score', { n: value });
   if (column === 'id') return String(value).slice(0, 13);
   return String(value ?? '');
 }
 
-const VALUE_COLUMNS = ['amount_fen', 'minutes', 'credits_cents', 'quantity'];
+const VALUE_COLUMNS = ['amount_fen', 'minutes', 'credits_cents', 'quantity', 'score', 'progress', 'overall'];
 
 export function RowsScreen({ app, query }) {
   const filters = filtersOf(query);
@@ -280,7 +299,7 @@ export function RowsScreen({ app, query }) {
         <>
           <p class="dash-showing">{t('dash.showing', { place: placeName(body.view, null), from: body.view.from, to: body.view.to })}</p>
           <p class="dash-sum" data-testid="dash-rows-sum">
-            <strong>{t('dash.sum_of_rows', { value: amount(body.value, body.unit) })}</strong>
+            <strong>{t(body.mean ? 'dash.mean_of_rows' : 'dash.sum_of_rows', { value: amount(body.value, body.unit) })}</strong>
             {' · '}{t('dash.rows_count', { n: body.count })}
           </p>
           {body.rows.length === 0 ? <p class="muted">{t('dash.none')}</p> : (
