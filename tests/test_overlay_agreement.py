@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from server.domain import service_projects as sp_module
 from server.notify.outbox import expand_outbox
 from tests.conftest import Api
 from tests.helpers import campaign_args, hlc, mutation, new_id
@@ -356,6 +357,57 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     asked = new_id()
     await run.case(staff, "tranche.request", {"id": tranche, "disbursement_id": asked, "payee": "安居服务社",
                                              "purpose": ""}, [("grant_tranche", tranche), ("disbursement", asked)])
+    # -- a micro-venture's grant (pwa/src/areas/projects/from-proposal.jsx): a round of the
+    # station's fund taken to a funded proposal, then the grant makes its project, the fund's
+    # project and the milestones (ids named from the project and the timeline's keys)
+    mv_round, mv_group, mv_need, mv_proposal, mv_review = new_id(), new_id(), new_id(), new_id(), new_id()
+    shanghai = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+
+    def day(offset: int) -> str:
+        return (shanghai + dt.timedelta(days=offset)).isoformat()
+
+    async def ok(phone: Phone, name: str, args: dict[str, Any]) -> None:
+        assert (await phone.push(name, args))["status"] == "applied", (name, args)
+
+    await ok(federation, "round.create", {
+        "id": mv_round, "fund_id": fund2, "station": station, "title": "重叠微创投", "year": 2026,
+        "budget_fen": 40_000, "min_project_fen": 1_000, "max_project_fen": 40_000, "phases": {
+            "needs": {"starts": day(-30), "ends": day(-1)}, "proposals": {"starts": day(0), "ends": day(10)},
+            "review": {"starts": day(11), "ends": day(20)}, "voting": {"starts": day(21), "ends": day(30)}}})
+    await ok(staff, "need.submit", {"id": mv_need, "round_id": mv_round, "category": "elderly",
+                                    "community": "重叠社区", "description": "楼道无扶手"})
+    await ok(staff, "group.register", {"id": mv_group, "name": "重叠互助会", "station": station,
+                                       "members": ["ov-vol"]})
+    await ok(federation, "round.advance", {"id": mv_round, "to": "proposals"})
+    await ok(volunteer, "proposal.submit", {
+        "id": mv_proposal, "round_id": mv_round, "group_id": mv_group, "title": "楼道扶手",
+        "need_ids": [mv_need], "beneficiaries": "长者", "beneficiary_count": 10, "activities": "安装扶手",
+        "budget_lines": [{"item": "扶手", "quantity": 10, "unit_cost_fen": 2_000}],
+        "indicators": [{"key": "floors", "name": "楼层", "unit": "层", "target": 6}], "team": "志愿者",
+        "timeline": [{"key": "buy", "title": "采购", "due": day(40)}, {"key": "fit", "title": "安装", "due": day(60)},
+                     {"key": "visit", "title": "回访", "due": day(70)}]})
+    await ok(federation, "round.advance", {"id": mv_round, "to": "review"})
+    await ok(federation, "review.assign", {"id": mv_review, "proposal_id": mv_proposal, "reviewer": "ov-mgr2"})
+    await ok(manager2, "review.submit", {
+        "id": mv_review, "scores": {"need_fit": 8, "feasibility": 7, "budget": 6, "capacity": 9, "sustainability": 5},
+        "feasible": True, "reason": "可行", "adjusted_price_fen": 18_000})
+    await ok(federation, "proposal.conclude", {"id": mv_proposal, "feasible": True, "reason": "可行",
+                                               "adjusted_price_fen": 18_000})
+    await ok(federation, "round.update", {"id": mv_round, "fields": {"phases": {
+        "needs": {"starts": day(-40), "ends": day(-31)}, "proposals": {"starts": day(-30), "ends": day(-21)},
+        "review": {"starts": day(-20), "ends": day(-11)}, "voting": {"starts": day(-1), "ends": day(10)}}}})
+    await ok(federation, "round.advance", {"id": mv_round, "to": "voting"})
+    await ok(staff, "ballot.cast", {"id": new_id(), "round_id": mv_round, "proposal_ids": [mv_proposal]})
+    await ok(federation, "round.publish_results", {"round_id": mv_round, "early": True})
+    mv_project, mv_grant, mv_advance, mv_final = new_id(), new_id(), new_id(), new_id()
+    await run.case(federation, "grant.create", {
+        "id": mv_grant, "project_id": mv_project, "proposal_id": mv_proposal, "amount_fen": 18_000,
+        "signed_at": "2026-11-28", "category": "elderly", "summary": "为长者安装楼道扶手",
+        "tranches": [{"id": mv_advance, "amount_fen": 6_000},
+                     {"id": mv_final, "amount_fen": 12_000, "milestone_key": "fit"}]},
+        [("service_project", mv_project), ("project", mv_project), ("grant", mv_grant),
+         ("grant_tranche", mv_advance), ("grant_tranche", mv_final),
+         *[("milestone", sp_module.milestone_id(mv_project, key)) for key in ("buy", "fit", "visit")]])
     # -- training (docs/training.md): a seat, the waiting list, a withdrawal, the door
     soon = dt.datetime.now(dt.UTC).replace(microsecond=0)
     course, lecture = new_id(), new_id()

@@ -94,6 +94,7 @@ SCREENS: list[tuple[str, str]] = [
     ("/projects/{service_project}/milestones", "staff"),
     ("/projects/{service_project}/tranche/{tranche}", "staff"),
     ("/projects/{service_project}/grant", "manager"),
+    ("/projects/from-proposal/{proposal}", "manager"),
     ("/projects/{service_project}/evaluate", "manager"),
     ("/training", "volunteer"),
     ("/training/{training}", "volunteer"),

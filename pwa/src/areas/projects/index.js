@@ -16,6 +16,7 @@ export const PROJECTS_AREA = {
   icons: {},
   routes: [
     { pattern: /^\/projects$/, screen: lazy('ProjectList'), tab: 'donations', minRole: 'staff' },
+    { pattern: /^\/projects\/from-proposal\/([^/]+)$/, screen: lazy('ProposalGrantForm'), tab: 'donations', minRole: 'manager' },
     { pattern: /^\/projects\/new$/, screen: lazy('ProjectCreate'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/report$/, screen: lazy('ReportForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/feedback$/, screen: lazy('FeedbackForm'), tab: 'donations', minRole: 'staff' },

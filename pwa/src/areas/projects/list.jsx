@@ -2,7 +2,8 @@
 // each with its weighted progress; the station's own first. Staff start a brand project.
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
-import { stationsForBrand } from './model.js';
+import { grantsToSign, stationsForBrand } from './model.js';
+import { yuan } from '../../ui/format.js';
 import { ProgressBar } from './parts.jsx';
 
 const ORDER = { active: 0, closing: 1, closed: 2 };
@@ -15,10 +16,26 @@ export function ProjectList({ app }) {
   const mayCreate = atLeast(me, 'staff') && stationsForBrand(me, [...app.view.station.values()]).length > 0;
   const open = projects.filter((p) => p.status !== 'closed');
   const closed = projects.filter((p) => p.status === 'closed');
+  const toSign = grantsToSign(app.view, me);
   return (
     <main class="screen projects">
       <h1>{t('sp.title')}</h1>
       {mayCreate && <a class="button primary block" href="#/projects/new" data-testid="new-project">+ {t('sp.new')}</a>}
+      {toSign.length > 0 && (
+        <section data-testid="grants-to-sign">
+          <h2>{t('sp.to_sign')}</h2>
+          <p class="muted fine">{t('sp.to_sign_hint')}</p>
+          <ul class="cards">{toSign.map(({ proposal, result, round, group }) => (
+            <li key={proposal.id}>
+              <a class="card project-card" href={`#/projects/from-proposal/${proposal.id}`} data-testid="grant-to-sign" data-id={proposal.id}>
+                <span class="title">{proposal.title}</span>
+                <span class="muted project-where">{[group?.name, round.title].filter(Boolean).join(' · ')}</span>
+                <span>{t('sp.awarded', { amount: yuan(result.amount_fen) })}</span>
+              </a>
+            </li>
+          ))}</ul>
+        </section>
+      )}
       {projects.length === 0 && <p class="muted" data-testid="no-projects">{t(app.meta.last_sync_at ? 'sp.none' : 'events.loading')}</p>}
       <ul class="cards">{open.map((p) => <ProjectCard key={p.id} app={app} p={p} />)}</ul>
       {closed.length > 0 && (

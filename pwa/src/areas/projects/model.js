@@ -128,3 +128,94 @@ export function parseNumber(text) {
   if (!/^-?\d+(\.\d+)?$/.test(s)) return null;
   return Number(s);
 }
+
+// ---- a micro-venture's grant from a funded proposal of a round -------------------------------
+
+/** The round's result of a proposal (the ballots module keys it by the proposal's id; the
+ *  contract's `<round id>:<proposal id>` is read too, as the server does). */
+export function resultOf(view, proposal) {
+  if (!proposal) return null;
+  const results = view.round_result;
+  const found = results?.get(`${proposal.round_id}:${proposal.id}`) || results?.get(proposal.id) || null;
+  return found && found.round_id === proposal.round_id ? found : null;
+}
+
+/** The micro-venture project made from a proposal, if any (on this phone). */
+export function projectOfProposal(view, proposalId) {
+  return [...(view.service_project?.values() || [])].find((p) => p.proposal_id === proposalId) || null;
+}
+
+/** Funded proposals (records `proposal` with a `round_result` funded) of rounds whose fund
+ *  `me` manages (server _fund_manager: holds_fund) and with no project yet: the grants to sign. */
+export function grantsToSign(view, me) {
+  const rows = [];
+  for (const proposal of view.proposal?.values() || []) {
+    const result = resultOf(view, proposal);
+    if (!result?.funded || proposal.status !== 'funded') continue;
+    const round = view.round?.get(proposal.round_id);
+    const fund = round && view.fund?.get(round.fund_id);
+    if (!holdsProjectFund(me, fund) || projectOfProposal(view, proposal.id)) continue;
+    rows.push({ proposal, result, round, fund, group: view.community_group?.get(proposal.group_id) || null });
+  }
+  return rows.sort((a, b) => (a.round.title || '').localeCompare(b.round.title || '') || a.proposal.title.localeCompare(b.proposal.title));
+}
+
+/** Server service_projects.equal_weights: `count` whole weights summing to 100, the first
+ *  ones taking the remainder. */
+export function equalWeights(count) {
+  if (count <= 0) return [];
+  const base = Math.floor(100 / count);
+  const extra = 100 - base * count;
+  return Array.from({ length: count }, (_, i) => base + (i < extra ? 1 : 0));
+}
+
+/** SHA-1 of bytes (for uuid5 below: the overlay runs synchronously, WebCrypto does not). */
+export function sha1(bytes) {
+  const blocks = ((bytes.length + 8) >> 6) + 1;
+  const m = new Uint32Array(blocks * 16);
+  for (let i = 0; i < bytes.length; i++) m[i >> 2] |= bytes[i] << (24 - (i % 4) * 8);
+  m[bytes.length >> 2] |= 0x80 << (24 - (bytes.length % 4) * 8);
+  m[blocks * 16 - 1] = bytes.length * 8;
+  const h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
+  const w = new Uint32Array(80);
+  for (let blk = 0; blk < blocks; blk++) {
+    for (let i = 0; i < 16; i++) w[i] = m[blk * 16 + i];
+    for (let i = 16; i < 80; i++) {
+      const x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
+      w[i] = (x << 1) | (x >>> 31);
+    }
+    let [a, b, c, d, e] = h;
+    for (let i = 0; i < 80; i++) {
+      let f; let k;
+      if (i < 20) { f = (b & c) | (~b & d); k = 0x5a827999; }
+      else if (i < 40) { f = b ^ c ^ d; k = 0x6ed9eba1; }
+      else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8f1bbcdc; }
+      else { f = b ^ c ^ d; k = 0xca62c1d6; }
+      const temp = (((a << 5) | (a >>> 27)) + f + e + k + w[i]) >>> 0;
+      e = d; d = c; c = ((b << 30) | (b >>> 2)) >>> 0; b = a; a = temp;
+    }
+    h[0] = (h[0] + a) >>> 0; h[1] = (h[1] + b) >>> 0; h[2] = (h[2] + c) >>> 0; h[3] = (h[3] + d) >>> 0; h[4] = (h[4] + e) >>> 0;
+  }
+  const out = new Uint8Array(20);
+  h.forEach((v, i) => { out[4 * i] = v >>> 24; out[4 * i + 1] = (v >>> 16) & 255; out[4 * i + 2] = (v >>> 8) & 255; out[4 * i + 3] = v & 255; });
+  return out;
+}
+
+/** RFC 4122 name-based (SHA-1) UUID, as Python's uuid.uuid5. */
+export function uuid5(namespace, name) {
+  const ns = namespace.replace(/-/g, '').match(/../g).map((x) => parseInt(x, 16));
+  const hash = sha1(new Uint8Array([...ns, ...new TextEncoder().encode(name)]));
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const hex = [...hash.slice(0, 16)].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Server service_projects.MILESTONE_NAMESPACE. */
+const MILESTONE_NAMESPACE = '0b7f3c52-52c1-4d0e-9a57-8e2f4a1d6c30';
+
+/** A micro-venture milestone's id, from its project and the proposal timeline's key (server
+ *  service_projects.milestone_id). */
+export function milestoneIdOf(projectId, key) {
+  return uuid5(MILESTONE_NAMESPACE, `${projectId}:${key}`);
+}

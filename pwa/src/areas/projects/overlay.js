@@ -4,7 +4,7 @@
 // visit taken where there is no signal), marked `pending`. The server's answer replaces them
 // once pulled. No screens here: Node loads this file (scripts/area-records.mjs,
 // tests/test_overlay_agreement.py checks each against the server).
-import { weightedProgress } from './model.js';
+import { equalWeights, milestoneIdOf, weightedProgress } from './model.js';
 
 function setProgress(view, projectId) {
   const project = view.service_project.get(projectId);
@@ -89,18 +89,20 @@ export const PROJECTS_OVERLAY = {
       value: Number(args.value), by: me?.user ?? '', at: m.created_at, ...place(view.service_project.get(args.project_id)), pending: true,
     });
   },
-  // A brand project's grant (a micro-venture's is made from its round's result: the server
-  // makes the project too, which the phone cannot know before it answers).
+  // A brand project's grant; or a micro-venture's, from a funded proposal of a round: then the
+  // project, the fund's project and the milestones (the proposal's timeline, ids named from
+  // the project and each item's key) too, as the server makes them.
   'grant.create'(view, args, m, me) {
-    const project = view.service_project.get(args.project_id);
-    if (args.proposal_id || !project) return;
+    const project = args.proposal_id ? microVenture(view, args, m, me) : view.service_project.get(args.project_id);
+    if (!project) return;
     view.grant.set(args.id, {
       id: args.id, project_id: args.project_id, fund_id: project.fund_id, ...place(project),
       amount_fen: args.amount_fen, signed_at: args.signed_at, signed_by: me?.user ?? '', created_at: m.created_at, pending: true,
     });
     for (const plan of args.tranches || []) {
       view.grant_tranche.set(plan.id, {
-        id: plan.id, grant_id: args.id, project_id: args.project_id, milestone_id: plan.milestone_id ?? null,
+        id: plan.id, grant_id: args.id, project_id: args.project_id,
+        milestone_id: plan.milestone_key ? milestoneIdOf(args.project_id, plan.milestone_key) : plan.milestone_id ?? null,
         amount_fen: plan.amount_fen, status: 'planned', disbursement_id: null, ...place(project), updated_at: m.created_at, pending: true,
       });
     }
@@ -123,6 +125,46 @@ export const PROJECTS_OVERLAY = {
     }
   },
 };
+
+/** The micro-venture project of a funded proposal (server service_projects._micro_venture),
+ *  staged in the view with its fund's project and milestones; null when the phone lacks the
+ *  proposal, its round or its result, or the project exists (the server then refuses). */
+function microVenture(view, args, m, me) {
+  const proposal = view.proposal?.get(args.proposal_id);
+  const round = proposal && view.round?.get(proposal.round_id);
+  const result = proposal && (view.round_result?.get(`${proposal.round_id}:${proposal.id}`) || view.round_result?.get(proposal.id));
+  if (!round || !result?.funded || result.round_id !== round.id || proposal.status !== 'funded') return null;
+  if (args.amount_fen > result.amount_fen || view.service_project.has(args.project_id)) return null;
+  if ([...view.service_project.values()].some((p) => p.proposal_id === proposal.id)) return null;
+  const station = round.station || view.community_group?.get(proposal.group_id)?.station;
+  if (!station) return null;
+  const district = round.district || view.station?.get(station)?.district || '';
+  const project = {
+    id: args.project_id, fund_id: round.fund_id, station, district, kind: 'micro_venture',
+    category: args.category || 'governance', name: proposal.title, summary: args.summary ?? '',
+    round_id: round.id, proposal_id: proposal.id,
+    indicators: (proposal.indicators || []).map((i) => ({ key: i.key, name: i.name, unit: i.unit || '', target: Number(i.target) })),
+    status: 'active', progress: 0, created_by: me?.user ?? '', created_at: m.created_at, attachments: [], pending: true,
+  };
+  view.service_project.set(project.id, project);
+  if (view.project) {
+    view.project.set(project.id, {
+      id: project.id, fund_id: round.fund_id, name: proposal.title, description: args.summary ?? '',
+      created_at: m.created_at, attachments: [], pending: true,
+    });
+  }
+  const timeline = proposal.timeline || [];
+  const given = Object.fromEntries((args.weights || []).map((w) => [w.key, w.weight]));
+  const weights = args.weights?.length ? timeline.map((item) => given[item.key] || 0) : equalWeights(timeline.length);
+  timeline.forEach((item, position) => {
+    const id = milestoneIdOf(project.id, item.key);
+    view.milestone.set(id, {
+      id, project_id: project.id, title: String(item.title).slice(0, 200), weight: Math.max(1, weights[position]),
+      due: item.due || null, progress: 0, position, ...place(project), updated_at: m.created_at, pending: true,
+    });
+  });
+  return project;
+}
 
 /** Record types of this area (service_project is public; the rest go to the project's
  *  station and the fund's managers). */

@@ -3,4 +3,5 @@ export { ProjectList } from './list.jsx';
 export { ProjectDetail } from './detail.jsx';
 export { ProjectCreate } from './create.jsx';
 export { EvaluateForm, FeedbackForm, GrantForm, IndicatorForm, MilestonesForm, ReportForm, TrancheForm, VisitForm } from './forms.jsx';
+export { ProposalGrantForm } from './from-proposal.jsx';
 import './projects.css';
