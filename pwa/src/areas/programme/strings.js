@@ -285,6 +285,8 @@ export const PROGRAMME_STRINGS = {
   'results.flagged': ['另有 {n} 张重复票未计入', '{n} second {n|ballot|ballots} not counted'],
   'results.votes': ['{n} 票(手机 {own} · 投票点 {booth} · 纸质 {paper})', '{n} votes (phone {own} · booth {booth} · paper {paper})'],
   'results.unfunded': ['未获资助', 'Not funded'],
+  'results.sign_grant': ['签订资助协议', 'Sign the grant'],
+  'results.project': ['查看项目', 'Open the project'],
   'results.tie_rule': ['按得票从高到低资助,预算不足时跳过放不下的项目,继续看下一项。票数相同时,核定金额低者优先,再按提交时间先后。', 'Funded by votes, highest first, while the budget lasts; one that no longer fits is skipped and the next is tried. Ties: the lower adjusted price first, then the earlier submission.'],
   'advice.not_on_ballot': ['所选提案未通过评审或已不在选票上;同步后重新选择。', 'A ticked proposal is not on the ballot; sync and tick again.'],
   'advice.not_voting': ['本期已不在投票阶段,结果只公布一次。', 'The round is no longer voting; results are published once.'],

@@ -344,6 +344,8 @@ export function Results({ app, params }) {
           <ol class="plain results">
             {results.map((r) => {
               const p = app.view.proposal?.get(r.proposal_id);
+              // a funded proposal becomes a project once its grant is signed (the projects area)
+              const project = r.funded && [...(app.view.service_project?.values() || [])].find((sp) => sp.proposal_id === r.proposal_id);
               return (
                 <li key={r.id} class={`result ${r.funded ? 'funded' : ''}`} data-testid="result-line" data-funded={r.funded ? '1' : '0'}>
                   <span class="rank">{r.rank}</span>
@@ -352,6 +354,10 @@ export function Results({ app, params }) {
                     <span class="muted">{t('results.votes', { n: r.votes_total, own: r.votes_own_phone, booth: r.votes_booth, paper: r.votes_paper })}{p?.review_score != null && ` · ${t('review.score', { n: p.review_score })}`}</span>
                   </span>
                   <span class={`tag ${r.funded ? 'ok' : 'void'}`}>{r.funded ? `¥${yuan(r.amount_fen)}` : t('results.unfunded')}</span>
+                  {project && <a class="result-next" href={`#/projects/${project.id}`} data-testid="result-project">{t('results.project')}</a>}
+                  {r.funded && !project && managesRound(me, round) && (
+                    <a class="result-next" href={`#/projects/from-proposal/${r.proposal_id}`} data-testid="result-sign-grant">{t('results.sign_grant')}</a>
+                  )}
                 </li>
               );
             })}
