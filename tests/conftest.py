@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -32,6 +33,12 @@ from server.auth import issue_token
 from server.settings import Settings
 from server.state import AppState
 from sync.tables import metadata
+
+# The tests run in the programme's time zone, as its phones and servers do in Guangzhou: the
+# server counts days in Asia/Shanghai, and a phone's "today" (the browser's, inheriting TZ) must
+# be the same day, also between 16:00 and 24:00 UTC when the dates differ.
+os.environ["TZ"] = "Asia/Shanghai"
+time.tzset()
 
 # Hypothesis' 200 ms deadline per example is a timing check, not a guarantee: with the suite's
 # workers sharing two cores, an example of a few ms sometimes takes half a second.

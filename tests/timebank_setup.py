@@ -21,10 +21,14 @@ TH1, TH2 = "TH-001", "TH-002"
 TIANHE = "天河区"
 
 
+_ORIGIN = utc_now().replace(second=0, microsecond=0) - dt.timedelta(hours=6)
+"""Six hours before the test process started, fixed: a base read afresh at each call moved
+by a minute when a test's calls straddled a minute's end."""
+
+
 def at(minutes: float, base: dt.datetime | None = None) -> str:
-    """A device time ``minutes`` after a base six hours ago (UTC, ``Z``)."""
-    origin = base or utc_now().replace(second=0, microsecond=0) - dt.timedelta(hours=6)
-    return iso(origin + dt.timedelta(minutes=minutes))
+    """A device time ``minutes`` after a base about six hours ago (UTC, ``Z``)."""
+    return iso((base or _ORIGIN) + dt.timedelta(minutes=minutes))
 
 
 @dataclass
