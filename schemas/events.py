@@ -142,12 +142,65 @@ class IssuesResolved(DomainEvent, frozen=True, kw_only=True):
     district: str | None
 
 
+class RoundPhaseChanged(DomainEvent, frozen=True, kw_only=True):
+    """A micro-venture round moved to another phase (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "round.phase_changed"
+    round_id: str
+    fund_id: str
+    station: str
+    district: str
+    phase: str
+
+
+class ReviewAssigned(DomainEvent, frozen=True, kw_only=True):
+    """A fund manager asked a person to review a proposal (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "review.assigned"
+    review_id: str
+    proposal_id: str
+    reviewer: str
+    round_id: str
+    station: str
+    district: str
+
+
+class ReviewDone(DomainEvent, frozen=True, kw_only=True):
+    """A reviewer submitted their scorecard or declared a conflict (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "review.done"
+    review_id: str
+    proposal_id: str
+    reviewer: str
+    status: str
+    """``submitted`` or ``declined_conflict``."""
+
+
+class BallotFlagged(DomainEvent, frozen=True, kw_only=True):
+    """A resident has more than one ballot in a round: the earliest cast counts, the
+    others are kept as duplicates for the managers (docs/programme.md)."""
+
+    EVENT_NAME: ClassVar[str] = "ballot.flagged"
+    ballot_id: str
+    """The ballot that just arrived."""
+    round_id: str
+    counted_id: str
+    duplicate_ids: tuple[str, ...]
+    swapped: bool
+    """The arriving ballot was cast earlier than the one counted so far: it counts now."""
+    channel: str
+    booth: str | None
+    station: str
+    district: str
+
+
 EVENTS: dict[str, type[DomainEvent]] = {
     event.EVENT_NAME: event
     for event in (
         MutationFlagged, DonationRecorded, CorrectionAwaitingApproval, CorrectionDecided,
         FundBalanceChanged, DisbursementAwaitingApproval, DisbursementDecided, DisbursementPaid,
-        HoursSubmitted, HoursDecided, IssuesResolved,
+        HoursSubmitted, HoursDecided, IssuesResolved, RoundPhaseChanged, ReviewAssigned,
+        ReviewDone, BallotFlagged,
     )
 }
 """Every domain event by its documented name."""

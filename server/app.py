@@ -26,6 +26,7 @@ from litestar.types import Scope, Send
 from server import (
     accounts,
     audit,
+    ballots_public,
     client_config,
     dashboard,
     disclosures,
@@ -35,6 +36,7 @@ from server import (
     files,
     online,
     public,
+    rounds_public,
     year_summary,
 )
 from server import request_id as rid
@@ -140,7 +142,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     route_handlers: list[Any] = [
         *ROUTES, *accounts.ROUTES, *erasure.ROUTES, *enrol.ROUTES, *public.ROUTES, *exports.ROUTES,
         *CERTIFICATE_ROUTES, *disclosures.ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
-        *files.ROUTES, *online.ROUTES, *dashboard.ROUTES, *year_summary.ROUTES,
+        *files.ROUTES, *online.ROUTES, *dashboard.ROUTES, *year_summary.ROUTES, *rounds_public.ROUTES,
+        *ballots_public.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

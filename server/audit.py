@@ -119,6 +119,18 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "matching_rule.create": ("设立配捐规则", "set up a matching rule"),
     "matching_rule.update": ("修改配捐规则", "edited a matching rule"),
     "disclosure.publish": ("公开信息披露报告", "published a disclosure report"),
+    "round.create": ("设立社区公益微创投", "set up a micro-venture round"),
+    "round.update": ("修改微创投规则", "changed a micro-venture round's rules"),
+    "round.phase": ("推进微创投阶段", "moved a micro-venture round to its next phase"),
+    "need.publish": ("发布需求的公开标题", "published a need's public title"),
+    "need.contact_erase": ("删除需求的联系人资料", "erased a need's contact details"),
+    "group.register": ("登记社区社会组织", "registered a community group"),
+    "group.set_members": ("修改社区社会组织成员", "changed a community group's members"),
+    "review.assign": ("指派提案评审", "assigned a proposal's reviewer"),
+    "review.declare_conflict": ("评审人声明利益冲突", "a reviewer declared a conflict of interest"),
+    "proposal.conclude": ("作出提案评审结论", "concluded a proposal's review"),
+    "ballot.tally": ("录入纸质票计票", "entered a booth's paper ballot count"),
+    "round.publish_results": ("公布微创投投票结果", "published a micro-venture round's results"),
 }
 """Every action code the log may hold, with its label (Chinese, English). ``record`` and
 ``stage`` refuse a code not listed here, so a misspelt one fails its tests."""

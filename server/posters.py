@@ -148,4 +148,7 @@ def render_poster(page: dict[str, Any], url: str, receipt_url: str) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["render_poster"]
+qr_drawing = _qr_drawing
+"""A QR code as vector squares (the round's poster uses it too: server/rounds_public.py)."""
+
+__all__ = ["qr_drawing", "render_poster"]

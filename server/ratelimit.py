@@ -36,6 +36,8 @@ when many addresses pass by."""
 STATIC = "/public/static/"
 """The public pages' own script files: as cheap as the app's, not limited."""
 _STREAM = re.compile(r"^/api/v1/public/events/[^/]+/stream/?$")
+_NEED_FORM = re.compile(r"^/public/rounds/[^/]+/needs/?$")
+"""A resident's need from a round's public page (server/rounds_public.py)."""
 
 
 def group_of(path: str) -> str | None:
@@ -49,6 +51,8 @@ def group_of(path: str) -> str | None:
     if path.rstrip("/") in ("/api/v1/enrol", "/api/v1/signup") or path.startswith(
             "/api/v1/public/signup/"):
         return "enrol"
+    if _NEED_FORM.match(path):
+        return "enrol"  # an anonymous write, like a sign-up: the stricter limit
     if path.startswith(STATIC):
         return None
     if path.startswith(("/public/", "/api/v1/public/")) or path in ("/public", "/api/v1/public"):

@@ -316,6 +316,55 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     await run.case(manager, "timebank.set_rate", {"station": station, "service_type": "elder_care", "rate_cents": 150},
                    [("timebank_rate", f"{station}:elder_care")])
 
+    # -- the micro-venture round: needs taken offline (by staff, by a resident), a resident's
+    # own ballot (the booth's ballots have no overlay: the server keeps only a keyed hash)
+    shanghai = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+
+    def day(n: int) -> str:
+        return (shanghai + dt.timedelta(days=n)).isoformat()
+
+    round_id, group, proposal, review = new_id(), new_id(), new_id(), new_id()
+    assert (await federation.push("round.create", {
+        "id": round_id, "fund_id": fund, "station": station, "title": "重叠微创投", "year": shanghai.year,
+        "budget_fen": 1_000_000, "min_project_fen": 100_000, "max_project_fen": 500_000, "phases": {
+            "needs": {"starts": day(-3), "ends": day(-1)}, "proposals": {"starts": day(0), "ends": day(5)},
+            "review": {"starts": day(6), "ends": day(9)}, "voting": {"starts": day(10), "ends": day(12)}}}
+    ))["status"] == "applied"
+    need, own_need = new_id(), new_id()
+    await run.case(staff, "need.submit", {"id": need, "round_id": round_id, "category": "elderly", "community": "石牌东",
+                                          "description": "扶手", "raised_via": "booth",
+                                          "contact": {"name": "陈伯", "phone": "13900002222"},
+                                          "attachments": [photo_ref("c1", "photo")]}, [("need", need)])
+    await run.case(volunteer, "need.submit", {"id": own_need, "round_id": round_id, "category": "culture",
+                                              "community": "石牌东", "description": "图书角"}, [("need", own_need)])
+    await run.case(staff, "group.register", {"id": group, "name": "邻里队", "station": station,
+                                             "registration_no": "OV-1", "members": ["ov-vol", "ov-vol"]},
+                   [("community_group", group)])
+    await run.case(manager, "group.set_members", {"id": group, "members": ["ov-vol", "ov-mgr"]},
+                   [("community_group", group)])
+    for step in (
+        (federation, "round.advance", {"id": round_id, "to": "proposals"}),
+        (volunteer, "proposal.submit", {"id": proposal, "round_id": round_id, "group_id": group, "title": "扶手",
+                                        "need_ids": [need], "beneficiaries": "长者", "beneficiary_count": 5,
+                                        "activities": "安装", "budget_lines": [{"item": "扶手", "quantity": 2,
+                                                                                "unit_cost_fen": 100_000}]}),
+        (federation, "round.advance", {"id": round_id, "to": "review"}),
+        (federation, "review.assign", {"id": review, "proposal_id": proposal, "reviewer": "ov-staff"}),
+        (staff, "review.submit", {"id": review, "scores": {"need_fit": 8, "feasibility": 8, "budget": 8,
+                                                            "capacity": 8, "sustainability": 8},
+                                  "feasible": True, "reason": "可行"}),
+        (federation, "proposal.conclude", {"id": proposal, "feasible": True, "adjusted_price_fen": 180_000,
+                                           "reason": "核减"}),
+        (federation, "round.update", {"id": round_id, "fields": {"phases": {
+            "needs": {"starts": day(-9), "ends": day(-7)}, "proposals": {"starts": day(-6), "ends": day(-4)},
+            "review": {"starts": day(-3), "ends": day(-1)}, "voting": {"starts": day(0), "ends": day(3)}}}}),
+        (federation, "round.advance", {"id": round_id, "to": "voting"}),
+    ):
+        assert (await step[0].push(step[1], step[2]))["status"] == "applied", step[1]
+    ballot = new_id()
+    await run.case(volunteer, "ballot.cast", {"id": ballot, "round_id": round_id, "proposal_ids": [proposal]},
+                   [("ballot", ballot)])
+
     missing = sorted(set(run.names) - run.covered)
     assert not missing, f"overlays without an agreement case here: {missing}"
     assert not run.problems, "the phone's overlays disagree with the server:\n" + "\n".join(run.problems)

@@ -84,6 +84,38 @@ async def _every_kind_of_record(api: Api) -> None:
     assert (await volunteer.send("redemption.request", {"id": new_id(), "item_id": item}))[
         "status"] == "applied"
 
+    # a micro-venture round: a need, a group, a proposal (and its version), a review
+    round_id, need, group, proposal = new_id(), new_id(), new_id(), new_id()
+    day = lambda n: (today + dt.timedelta(days=n)).isoformat()
+    member = Device(api, await api.token("person-1", "volunteer", station=STATION))
+    for device, name, args in [
+        (world.district, "round.create", {
+            "id": round_id, "fund_id": world.fund_id, "station": STATION, "title": "社区微创投",
+            "year": today.year, "budget_fen": 100_000, "min_project_fen": 1_000,
+            "max_project_fen": 50_000, "phases": {
+                "needs": {"starts": day(-9), "ends": day(-1)},
+                "proposals": {"starts": day(0), "ends": day(9)},
+                "review": {"starts": day(10), "ends": day(19)},
+                "voting": {"starts": day(20), "ends": day(29)}}}),
+        (world.staff, "need.submit", {"id": need, "round_id": round_id, "category": "elderly",
+                                      "community": "棠下社区", "description": "浴室防滑",
+                                      "contact": {"name": "张阿婆"}}),
+        (world.staff, "group.register", {"id": group, "name": "邻里互助会", "station": STATION,
+                                         "members": ["person-1"]}),
+        (world.district, "round.advance", {"id": round_id, "to": "proposals"}),
+        (member, "proposal.submit", {
+            "id": proposal, "round_id": round_id, "group_id": group, "title": "防滑改造",
+            "need_ids": [need], "beneficiaries": "独居长者", "beneficiary_count": 10,
+            "activities": "加装扶手", "budget_lines": [{"item": "扶手", "quantity": 10,
+                                                       "unit_cost_fen": 3_000}],
+            "indicators": [{"key": "homes", "name": "户数", "unit": "户", "target": 10}],
+            "timeline": [{"key": "done", "title": "完工", "due": day(60)}]}),
+        (world.district, "review.assign", {"id": new_id(), "proposal_id": proposal,
+                                           "reviewer": "vol-1"}),
+    ]:
+        result = await device.send(name, dict(args))
+        assert result["status"] == "applied", (name, result)
+
     # an edit that lost a field that matters: a conflict record and a sync issue
     old = "0000000000000001:0000:old-phone"
     await world.staff.send("event.update", {"id": world.event_id, "fields": {"date": "2026-09-06"}})
@@ -93,6 +125,68 @@ async def _every_kind_of_record(api: Api) -> None:
     assert flagged["status"] == "flagged", flagged
     # the large gift reaches the manager's inbox
     assert (await expand_outbox(api.state, utc_now())).notifications >= 1
+    await _a_round_that_voted(api, world.district, world.staff, world.fund_id)
+
+
+def _day(offset: int) -> str:
+    """A calendar day in Asia/Shanghai, where the rounds' dates are."""
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    return (dt.datetime.now(shanghai).date() + dt.timedelta(days=offset)).isoformat()
+
+
+async def _a_round_that_voted(api: Api, dm: Device, staff: Device, fund_id: str) -> None:
+    """A micro-venture round through review into a vote: a ballot on a phone, one at a
+    booth, a paper tally and the published results (docs/programme.md, "Voting and results")."""
+    member = Device(api, await api.token("li-r", "volunteer", station=STATION))
+    reviewer = Device(api, await api.token("zhao-r", "volunteer", station=STATION))
+    round_id, group_id, need_id, proposal_id, review_id = (new_id() for _ in range(5))
+    dated = {"needs": {"starts": _day(-30), "ends": _day(-1)},
+             "proposals": {"starts": _day(0), "ends": _day(10)},
+             "review": {"starts": _day(11), "ends": _day(20)},
+             "voting": {"starts": _day(21), "ends": _day(30)}}
+    voting = {"needs": {"starts": _day(-60), "ends": _day(-51)},
+              "proposals": {"starts": _day(-50), "ends": _day(-41)},
+              "review": {"starts": _day(-40), "ends": _day(-31)},
+              "voting": {"starts": _day(-1), "ends": _day(5)}}
+    steps: list[tuple[Device, str, dict[str, object]]] = [
+        (dm, "round.create", {"id": round_id, "fund_id": fund_id, "station": STATION,
+                              "title": "微创投", "year": 2026, "budget_fen": 100_000_00,
+                              "min_project_fen": 1_000_00, "max_project_fen": 50_000_00,
+                              "phases": dated}),
+        (staff, "need.submit", {"id": need_id, "round_id": round_id, "category": "elderly",
+                                "community": "棠下社区", "description": "浴室太滑"}),
+        (staff, "group.register", {"id": group_id, "name": "互助会", "station": STATION,
+                                   "members": ["li-r"]}),
+        (dm, "round.advance", {"id": round_id, "to": "proposals"}),
+        (member, "proposal.submit", {
+            "id": proposal_id, "round_id": round_id, "group_id": group_id, "title": "防跌倒",
+            "need_ids": [need_id], "beneficiaries": "长者", "beneficiary_count": 5,
+            "activities": "加装扶手", "budget_lines": [{"item": "扶手", "quantity": 10,
+                                                    "unit_cost_fen": 300_00}],
+            "indicators": [], "team": "志愿者", "timeline": []}),
+        (dm, "round.advance", {"id": round_id, "to": "review"}),
+        (dm, "review.assign", {"id": review_id, "proposal_id": proposal_id,
+                               "reviewer": "zhao-r"}),
+        (reviewer, "review.submit", {"id": review_id, "scores": {
+            "need_fit": 8, "feasibility": 7, "budget": 6, "capacity": 9, "sustainability": 5},
+            "feasible": True, "reason": "可行", "adjusted_price_fen": 3_000_00}),
+        (dm, "proposal.conclude", {"id": proposal_id, "feasible": True, "reason": "可行",
+                                   "adjusted_price_fen": 3_000_00}),
+        (dm, "round.update", {"id": round_id, "fields": {"phases": voting}}),
+        (dm, "round.advance", {"id": round_id, "to": "voting"}),
+        (member, "ballot.cast", {"id": new_id(), "round_id": round_id,
+                                 "proposal_ids": [proposal_id]}),
+        (staff, "ballot.booth", {"id": new_id(), "round_id": round_id,
+                                 "proposal_ids": [proposal_id], "voter_name": "陈美玲",
+                                 "voter_phone": "13912345678", "booth": "居委会",
+                                 "ballot_book_no": "A-1", "cast_at": iso(utc_now())}),
+        (staff, "ballot.tally", {"id": new_id(), "round_id": round_id, "booth": "居委会",
+                                 "ballots": 2, "votes": {proposal_id: 2}}),
+        (dm, "round.publish_results", {"round_id": round_id, "early": True}),
+    ]
+    for device, name, args in steps:
+        result = await device.send(name, dict(args))
+        assert result["status"] == "applied", (name, result)
 
 
 async def test_every_record_type_decodes_with_its_struct(api: Api) -> None:

@@ -110,6 +110,24 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: notification.mark_read of another's notification",    N,     N,     N,       N,            N),
     ("push: alert.set_donation_threshold at own station",         N,     N,     Y,       Y,            Y),
     ("push: alert.set_fund_low_water of own station's fund",      N,     N,     Y,       Y,            Y),
+    # -- the micro-venture round (docs/programme.md)
+    ("pull: micro-venture rounds (public)",                       Y,     Y,     Y,       Y,            Y),
+    ("pull: needs of own station's round (residents' words)",     N,     Y,     Y,       Y,            Y),
+    ("pull: proposals of own station's round",                    Y,     Y,     Y,       Y,            Y),
+    ("pull: members of own station's community groups",           N,     Y,     Y,       Y,            Y),
+    ("pull: another reviewer's review of own station's round",    N,     N,     N,       Y,            Y),
+    ("push: need.submit to own station's round (needs phase)",    Y,     Y,     Y,       Y,            Y),
+    ("push: need.publish at own station",                         N,     Y,     Y,       Y,            Y),
+    ("push: round.advance of own station's round",                N,     N,     N,       Y,            Y),
+    ("push: group.register at own station",                       N,     Y,     Y,       Y,            Y),
+    ("push: proposal.edit of a group one is not in",              N,     N,     N,       N,            N),
+    ("push: review.assign for own station's round",               N,     N,     N,       Y,            Y),
+    ("push: round.create for own station's fund",                 N,     N,     N,       Y,            Y),
+    ("pull: ballots of own station's round",                      N,     N,     Y,       Y,            Y),
+    ("push: ballot.cast in own station's round (voting)",         Y,     Y,     Y,       Y,            Y),
+    ("push: ballot.booth in own station's round",                 N,     Y,     Y,       Y,            Y),
+    ("push: ballot.tally in own station's round",                 N,     Y,     Y,       Y,            Y),
+    ("push: round.publish_results of own station's round",        N,     N,     N,       Y,            Y),
     # -- people, devices, enrolment (docs/accounts.md)
     ("push: person.create with a volunteer membership at own station", N,  N,     Y,       Y,            Y),
     ("push: membership.add of staff at own station",              N,     N,     Y,       Y,            Y),
@@ -231,6 +249,7 @@ async def _world(api: Api, user: str) -> dict[str, str]:
     await _money_world(api, admin, user, ids)
     await _timebank_world(api, admin, user, ids)
     await _notification_world(api, ids)
+    await _round_world(api, ids)
     return ids
 
 
@@ -322,6 +341,94 @@ async def _notification_world(api: Api, ids: dict[str, str]) -> None:
         ids["notification"] = (await conn.execute(
             select(notifications.c.id).where(notifications.c.user_id == OTHER_MANAGER).limit(1)
         )).scalar_one()
+
+
+def _round_phases() -> dict[str, dict[str, str]]:
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
+    return {"needs": {"starts": day(-9), "ends": day(-1)},
+            "proposals": {"starts": day(0), "ends": day(9)},
+            "review": {"starts": day(10), "ends": day(19)},
+            "voting": {"starts": day(20), "ends": day(29)}}
+
+
+def _round(round_id: str, fund_id: str) -> dict[str, Any]:
+    return {"id": round_id, "fund_id": fund_id, "station": OWN, "title": "天河一站微创投",
+            "year": 2026, "budget_fen": 100_000, "min_project_fen": 1_000,
+            "max_project_fen": 50_000, "phases": _round_phases()}
+
+
+async def _round_world(api: Api, ids: dict[str, str]) -> None:
+    """Two rounds of the own station's fund: one collecting needs (with a need), one taking
+    proposals, where vol-a's group has a proposal and reviewer-b was asked to review it."""
+    for name in ("round_needs", "round_open", "need", "group", "proposal", "review"):
+        ids[name] = new_id()
+    federation = await _device(api, "federation-a", "district_manager", district=TIANHE)
+    recorder = await _device(api, "recorder", "staff", station=OWN)
+    await federation.ok(("round.create", _round(ids["round_needs"], ids["fund"])),
+                        ("round.create", _round(ids["round_open"], ids["fund"])))
+    await recorder.ok(
+        ("need.submit", {"id": ids["need"], "round_id": ids["round_needs"], "category": "elderly",
+                         "community": "棠下社区", "description": "楼道没有扶手", "raised_via": "booth"}),
+        ("group.register", {"id": ids["group"], "name": "邻里互助会", "station": OWN,
+                            "members": ["vol-a"]}))
+    await federation.ok(("round.advance", {"id": ids["round_open"], "to": "proposals"}))
+    member = await _device(api, "vol-a", "volunteer", station=OWN)
+    await member.ok(("proposal.submit", {
+        "id": ids["proposal"], "round_id": ids["round_open"], "group_id": ids["group"],
+        "title": "楼道扶手", "need_ids": [], "beneficiaries": "长者", "beneficiary_count": 20,
+        "activities": "安装扶手", "budget_lines": [{"item": "扶手", "quantity": 10,
+                                                   "unit_cost_fen": 2_000}]}))
+    await api.token("reviewer-b", "volunteer", station=NEAR)  # a person with an account
+    await federation.ok(("review.assign", {"id": ids["review"], "proposal_id": ids["proposal"],
+                                           "reviewer": "reviewer-b"}))
+    await _voting_round(api, ids, federation, recorder, member)
+
+
+async def _voting_round(api: Api, ids: dict[str, str], federation: _Device, recorder: _Device,
+                        member: _Device) -> None:
+    """A third round of the own station's fund, voting (docs/programme.md, "Voting and
+    results"), with a feasible proposal and a ballot the recorder took at a booth."""
+    for name in ("round_vote", "vote_proposal", "vote_review"):
+        ids[name] = new_id()
+    await federation.ok(("round.create", _round(ids["round_vote"], ids["fund"])),
+                        ("round.advance", {"id": ids["round_vote"], "to": "proposals"}))
+    await member.ok(("proposal.submit", {
+        "id": ids["vote_proposal"], "round_id": ids["round_vote"], "group_id": ids["group"],
+        "title": "长者饭堂", "need_ids": [], "beneficiaries": "长者", "beneficiary_count": 20,
+        "activities": "送餐", "budget_lines": [{"item": "餐费", "quantity": 10,
+                                               "unit_cost_fen": 2_000}]}))
+    await federation.ok(("round.advance", {"id": ids["round_vote"], "to": "review"}),
+                        ("review.assign", {"id": ids["vote_review"],
+                                           "proposal_id": ids["vote_proposal"],
+                                           "reviewer": "reviewer-b"}))
+    reviewer = await _device(api, "reviewer-b", "volunteer", station=NEAR)
+    await reviewer.ok(("review.submit", {
+        "id": ids["vote_review"], "scores": {"need_fit": 8, "feasibility": 7, "budget": 6,
+                                             "capacity": 9, "sustainability": 5},
+        "feasible": True, "reason": "可行", "adjusted_price_fen": 20_000}))
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
+    voting = {"needs": {"starts": day(-40), "ends": day(-31)},
+              "proposals": {"starts": day(-30), "ends": day(-21)},
+              "review": {"starts": day(-20), "ends": day(-11)},
+              "voting": {"starts": day(-1), "ends": day(10)}}
+    await federation.ok(
+        ("proposal.conclude", {"id": ids["vote_proposal"], "feasible": True, "reason": "可行",
+                               "adjusted_price_fen": 20_000}),
+        ("round.update", {"id": ids["round_vote"], "fields": {"phases": voting}}),
+        ("round.advance", {"id": ids["round_vote"], "to": "voting"}))
+    ids["ballot"] = new_id()
+    await recorder.ok(("ballot.booth", {
+        "id": ids["ballot"], "round_id": ids["round_vote"], "proposal_ids": [ids["vote_proposal"]],
+        "voter_name": "陈美玲", "voter_phone": "13912345678", "booth": "居委会",
+        "ballot_book_no": "A-1", "cast_at": dt.datetime.now(dt.UTC).isoformat()}))
 
 
 def _allowed(label: str, result: dict[str, Any]) -> bool:
@@ -436,6 +543,15 @@ def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], us
             for (t, _), d in seen.items()),
         "pull: another user's notifications and preferences":
             has("notification", ids["notification"]) or has("notification_prefs", OTHER_MANAGER),
+        "pull: micro-venture rounds (public)": has("round", ids["round_needs"]),
+        "pull: needs of own station's round (residents' words)":
+            seen.get(("need", ids["need"]), {}).get("description") == "楼道没有扶手",
+        "pull: proposals of own station's round": has("proposal", ids["proposal"])
+            and has("proposal_version", f"{ids['proposal']}:1"),
+        "pull: members of own station's community groups":
+            seen.get(("community_group", ids["group"]), {}).get("members") == ["vol-a"],
+        "pull: another reviewer's review of own station's round": has("review", ids["review"]),
+        "pull: ballots of own station's round": has("ballot", ids["ballot"]),
     }
 
 
@@ -523,6 +639,32 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
         ("push: membership.end of a staff member at own station", "membership.end",
          {"id": ids["recorder_membership"]}),
         ("push: district.create", "district.create", {"name": "海珠区"}),
+        ("push: need.submit to own station's round (needs phase)", "need.submit",
+         {"id": new_id(), "round_id": ids["round_needs"], "category": "environment",
+          "community": "棠下社区", "description": "垃圾站太臭"}),
+        ("push: need.publish at own station", "need.publish",
+         {"id": ids["need"], "public_title": "楼道加装扶手"}),
+        ("push: round.advance of own station's round", "round.advance",
+         {"id": ids["round_needs"], "to": "proposals"}),
+        ("push: group.register at own station", "group.register",
+         {"id": new_id(), "name": "青年志愿队", "station": OWN}),
+        ("push: proposal.edit of a group one is not in", "proposal.edit",
+         {"id": ids["proposal"], "fields": {"title": "改名"}}),
+        ("push: review.assign for own station's round", "review.assign",
+         {"id": new_id(), "proposal_id": ids["proposal"], "reviewer": "recorder"}),
+        ("push: round.create for own station's fund", "round.create",
+         _round(new_id(), ids["fund"])),
+        ("push: ballot.cast in own station's round (voting)", "ballot.cast",
+         {"id": new_id(), "round_id": ids["round_vote"], "proposal_ids": [ids["vote_proposal"]]}),
+        ("push: ballot.booth in own station's round", "ballot.booth",
+         {"id": new_id(), "round_id": ids["round_vote"], "proposal_ids": [ids["vote_proposal"]],
+          "voter_name": "王五", "voter_phone": "13700000000", "booth": "花园门口",
+          "ballot_book_no": "B-1", "cast_at": dt.datetime.now(dt.UTC).isoformat()}),
+        ("push: ballot.tally in own station's round", "ballot.tally",
+         {"id": new_id(), "round_id": ids["round_vote"], "booth": "纸质票箱", "ballots": 3,
+          "votes": {ids["vote_proposal"]: 2}}),
+        ("push: round.publish_results of own station's round", "round.publish_results",
+         {"round_id": ids["round_vote"], "early": True}),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from server import notify
 from server.domain import (
     attachments,
+    ballots,
     campaigns,
     disclosure,
     donations,
@@ -12,10 +13,12 @@ from server.domain import (
     funds,
     goods,
     people,
+    rounds,
     stations,
     timebank,
     volunteers,
 )
+from server.notify import programme as programme_notify
 from server.settings import Settings
 from sync import builtin
 from sync.registry import Registry
@@ -39,6 +42,9 @@ def build_registry(settings: Settings | None = None) -> Registry:
     timebank.install(registry)
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
     disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
+    rounds.install(registry)
+    programme_notify.install(registry)
+    ballots.install(registry)
     return registry
 
 

@@ -44,6 +44,12 @@ class Kind:
     station_managers: bool
     district_managers: bool
     build: Callable[[Mapping[str, Any]], Content]
+    station_people: bool = False
+    """Everyone with a role at the station, volunteers and residents included (a round's
+    vote opening), not only its managers."""
+    person_key: str | None = None
+    """The outbox data's key naming the one person it is for (a reviewer): that person
+    alone gets it, whatever their role (``station_managers``/``district_managers`` unused)."""
 
     def topic(self, collapse: str) -> str:
         """RFC 8030 Topic: at most 32 characters of the URL-safe base64 alphabet."""
@@ -235,6 +241,41 @@ def _disclosure_due(data: Mapping[str, Any]) -> Content:
     )
 
 
+def _voting_open(data: Mapping[str, Any]) -> Content:
+    title = str(data.get("title") or "微创投")[:60]
+    ends = data.get("ends")
+    until_zh = f",{ends} 截止" if ends else ""
+    until_en = f" until {ends}" if ends else ""
+    return Content(
+        title=(f"微创投开始投票:{title}", f"Voting is open: {title}"),
+        body=(
+            f"{_station(data)}「{title}」开始投票{until_zh}。可以在手机上投票,也可以到投票点投票",
+            f"{title} at {_station(data)} is voting{until_en}: vote on your phone or at a booth",
+        ),
+        url=f"/#/rounds/{data.get('round_id')}",
+        target={"screen": "round", "round_id": data.get("round_id")},
+        collapse=f"round:{data.get('round_id')}:voting",
+    )
+
+
+def _review_assigned(data: Mapping[str, Any]) -> Content:
+    title = str(data.get("proposal_title") or data.get("proposal_id") or "?")[:60]
+    round_title = str(data.get("round_title") or "")[:60]
+    return Content(
+        title=(f"请评审提案:{title}", f"Please review a proposal: {title}"),
+        body=(
+            f"「{round_title}」的提案「{title}」请您评审;如与申报组织有利益关系,请声明回避",
+            (f"You are asked to review “{title}” of {round_title or 'a micro-venture round'}; "
+             "if you have ties to the group, declare a conflict of interest"),
+        ),
+        url=f"/#/reviews/{data.get('review_id')}",
+        target={"screen": "round_review", "review_id": data.get("review_id"),
+                "proposal_id": data.get("proposal_id"), "round_id": data.get("round_id")},
+        collapse=f"review:{data.get('review_id')}",
+        subject=f"review:{data.get('review_id')}",
+    )
+
+
 RESOLVE = "resolve"
 """An outbox row that is not a notification: the things named in its ``subjects`` were
 settled (records.py ``enqueue_resolve``). It is processed in outbox order, so after the
@@ -255,5 +296,11 @@ KINDS: dict[str, Kind] = {
         Kind("disbursement.waiting_payment", 24 * 3600, "high", False, True, _disbursement_payment),
         # The fund's (or campaign's) station managers and its district's (docs/disclosure.md).
         Kind("disclosure.due", 3 * 24 * 3600, "normal", True, True, _disclosure_due),
+        # Everyone at the round's station: its residents vote (docs/programme.md).
+        Kind("round.voting_open", 3 * 24 * 3600, "normal", True, False, _voting_open,
+             station_people=True),
+        # The reviewer alone (docs/programme.md, "Review").
+        Kind("review.assigned", 3 * 24 * 3600, "normal", False, False, _review_assigned,
+             person_key="reviewer"),
     )
 }

@@ -100,10 +100,12 @@ class Expanded:
 async def _recipients(conn: Any, kind: Kind, station: str | None, district: str | None,
                       exclude: tuple[str, ...]) -> list[str]:
     """Active managers of the station and district managers of the district (from their
-    memberships, docs/accounts.md)."""
+    memberships, docs/accounts.md); everyone at the station for a kind that says so."""
     m = memberships.c
     wanted = []
-    if station and kind.station_managers:
+    if station and kind.station_people:
+        wanted.append(m.station == station)
+    elif station and kind.station_managers:
         wanted.append(and_(m.role == "manager", m.station == station))
     if district and (kind.district_managers or not station):
         wanted.append(and_(m.role == "district_manager", m.district == district))
@@ -202,7 +204,11 @@ async def _fan_out(
             select(notify_marks.c.key).where(notify_marks.c.key == f"resolved:{content.subject}"[:150])
     )).first() is not None):
         return 0, []  # settled before it could be announced: nobody needs to act
-    users = await _recipients(conn, kind, station, district, content.exclude_users)
+    if kind.person_key is not None:
+        person = data.get(kind.person_key)
+        users = [str(person)] if person and str(person) not in content.exclude_users else []
+    else:
+        users = await _recipients(conn, kind, station, district, content.exclude_users)
     if not users:
         return 0, []
     prefs = {

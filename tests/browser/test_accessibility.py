@@ -84,6 +84,26 @@ SCREENS: list[tuple[str, str]] = [
     ("/admin/erasure", "admin"),  # district managers and up: the admin stands for them
     ("/dashboard", "manager"),
     ("/dashboard/rows", "manager"),
+    ("/rounds", "volunteer"),
+    ("/rounds/new", "admin"),  # the fund's district managers and up
+    ("/rounds/{round}", "volunteer"),
+    ("/rounds/{round}/edit", "admin"),
+    ("/rounds/{round}/needs", "volunteer"),
+    ("/rounds/{round}/needs/new", "volunteer"),
+    ("/rounds/{round}/proposals", "volunteer"),
+    ("/rounds/{round}/proposals/new", "volunteer"),
+    ("/rounds/{round}/booth", "staff"),
+    ("/rounds/{round}/vote", "volunteer"),
+    ("/rounds/{round}/ballots", "manager"),
+    ("/rounds/{round}/tally", "staff"),
+    ("/rounds/{round}/results", "volunteer"),
+    ("/proposals/{proposal}", "volunteer"),
+    ("/proposals/{proposal}/edit", "volunteer"),
+    ("/groups", "volunteer"),
+    ("/groups/new", "staff"),
+    ("/groups/{group}", "volunteer"),
+    ("/reviews", "volunteer"),
+    ("/reviews/{review}", "volunteer"),
 ]
 SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("staff", "/donations"): "a11y-donations-staff",
@@ -174,7 +194,8 @@ def test_every_route_of_the_router_is_checked() -> None:
                 for m in re.finditer(r"pattern:\s*/(\^.*?\$)/", text)]
     assert len(patterns) > 20, patterns
     paths = [path.format(event="e1", donation="d1", receipt="r1", correction="c1",
-                         conflict="k1", person="p1", fund="f1") for path, _ in SCREENS] + OPEN_SCREENS
+                         conflict="k1", person="p1", fund="f1", round="r1",
+                         proposal="q1", group="g1", review="v1") for path, _ in SCREENS] + OPEN_SCREENS
     unchecked = [p for p in patterns if not any(re.fullmatch(p, path) for path in paths)]
     assert not unchecked, f"routes with no screen in SCREENS: {unchecked}"
 
@@ -233,6 +254,37 @@ def seed(server: Server) -> dict[str, str]:
     conflicts = server.records("conflict")
     assert conflicts, "the two edits made no conflict"
     ids["conflict"] = next(iter(conflicts))
+    ids.update(seed_round(server, fund, district, staff))
+    return ids
+
+
+def seed_round(server: Server, fund: str, federation: str, staff: str) -> dict[str, str]:
+    """A micro-venture round of the fund in review: a group with the volunteer in it, her
+    proposal with budget lines, a review assigned to the station's staff member."""
+    today = dt.date.today()
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
+    ids = {"round": str(uuid.uuid4()), "group": str(uuid.uuid4()), "proposal": str(uuid.uuid4()),
+           "review": str(uuid.uuid4())}
+    push_as(server, federation, "round.create", {
+        "id": ids["round"], "fund_id": fund, "station": STATION, "title": "安和社区公益微创投", "year": today.year,
+        "budget_fen": 5_000_000, "min_project_fen": 100_000, "max_project_fen": 2_000_000, "phases": {
+            "needs": {"starts": day(-3), "ends": day(-1)}, "proposals": {"starts": day(0), "ends": day(7)},
+            "review": {"starts": day(8), "ends": day(14)}, "voting": {"starts": day(15), "ends": day(21)}}})
+    push_as(server, federation, "round.advance", {"id": ids["round"], "to": "proposals"})
+    volunteer = server.token("vol-ax", "volunteer", station=STATION)  # a person with a membership
+    push_as(server, staff, "group.register", {"id": ids["group"], "name": "安和邻里互助队", "station": STATION,
+                                              "members": ["vol-ax"]})
+    push_as(server, volunteer, "proposal.submit", {
+        "id": ids["proposal"], "round_id": ids["round"], "group_id": ids["group"], "title": "长者居家安全改造",
+        "need_ids": [], "beneficiaries": "独居长者", "beneficiary_count": 20, "activities": "入户评估与安装扶手",
+        "budget_lines": [{"item": "扶手", "quantity": 20, "unit_cost_fen": 15_000},
+                         {"item": "防滑垫", "quantity": 20, "unit_cost_fen": 8_000}]})
+    push_as(server, federation, "round.advance", {"id": ids["round"], "to": "review"})
+    push_as(server, federation, "review.assign", {"id": ids["review"], "proposal_id": ids["proposal"],
+                                                  "reviewer": "staff-ax"})
     return ids
 
 
