@@ -37,6 +37,7 @@ from server import (
     online,
     public,
     rounds_public,
+    service_projects_public,
     year_summary,
 )
 from server import request_id as rid
@@ -52,6 +53,7 @@ from server.migrate import migrate
 from server.notify.api import ROUTES as PUSH_ROUTES
 from server.notify.worker import start_notifier
 from server.openapi import openapi_config
+from server.project_sweep import remind_follow_ups_forever
 from server.pwa import pwa_routes
 from server.ratelimit import (
     STATIC,
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         pruner = asyncio.create_task(_prune_forever(own), name="prune-tombstones")
         sweeper = asyncio.create_task(sweep_hours_forever(own), name="sweep-open-hour-logs")
         reminder = asyncio.create_task(remind_forever(own), name="remind-disclosures")
+        follow_ups = asyncio.create_task(remind_follow_ups_forever(own), name="remind-follow-ups")
         notifier = await start_notifier(own)
         # what start-up built lives as long as the process: out of the collector's sight,
         # a full collection no longer walks it (tens of ms, felt by every request in flight)
@@ -130,7 +133,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         try:
             yield
         finally:
-            for task in (pruner, sweeper, reminder):
+            for task in (pruner, sweeper, reminder, follow_ups):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -144,6 +147,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         *CERTIFICATE_ROUTES, *disclosures.ROUTES, *PUSH_ROUTES, *client_config.ROUTES, *audit.ROUTES,
         *files.ROUTES, *online.ROUTES, *dashboard.ROUTES, *year_summary.ROUTES, *rounds_public.ROUTES,
         *ballots_public.ROUTES,
+        *service_projects_public.ROUTES,
         create_static_files_router(path=STATIC.rstrip("/"), directories=[PUBLIC_STATIC],
                                    include_in_schema=False, name="public-static",
                                    cache_control=CacheControlHeader(no_cache=True)),

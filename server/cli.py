@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("migrate", parents=[common], help="apply database migrations")
+    sub.add_parser("demo", parents=[common],
+                   help="add demo data: the pilot service project 耆乐安居 (docs/projects.md)")
     prune = sub.add_parser("prune", parents=[common], help="prune tombstones past retention")
     prune.add_argument("--days", type=float, help="override CHARITY_RETENTION_DAYS")
 
@@ -158,6 +160,15 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "migrate":
             print(f"migrated {_safe_url(settings)}")
+            return 0
+        if args.command == "demo":
+            from server.demo import PILOT, seed_demo
+            from server.domain import build_registry
+            from sync.pokes import PokeSink
+
+            project_id = await seed_demo(db, build_registry(settings),
+                                         PokeSink(None, postgres=db.is_postgres))
+            print(f"demo data: {PILOT} is /public/projects/{project_id}")
             return 0
         if args.command == "prune":
             from server.domain import build_registry

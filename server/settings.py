@@ -140,6 +140,9 @@ class Settings:
     """The responsible managers are reminded this many days before a disclosure is due."""
     disclosure_sweep_minutes: float = 60.0
     """How often the server looks for disclosures to remind of."""
+    # -- service projects (docs/projects.md) --
+    project_sweep_minutes: float = 60.0
+    """How often the server looks for supervision follow-ups that came due."""
     # -- accounts (docs/accounts.md) --
     device_idle_days: float = 60.0
     """A device token unused this long answers ``401 device_expired`` (the phone keeps its

@@ -37,7 +37,7 @@ def iso(moment: dt.datetime) -> str:
 
 
 def _is_time(name: str) -> bool:
-    return name.endswith("_at")
+    return name.endswith("_at") or name == "at"
 
 
 def run_overlay(replica: dict[tuple[str, str], dict[str, Any]], row: dict[str, Any], me: dict[str, Any],
@@ -364,6 +364,40 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
     ballot = new_id()
     await run.case(volunteer, "ballot.cast", {"id": ballot, "round_id": round_id, "proposal_ids": [proposal]},
                    [("ballot", ballot)])
+    # -- service projects (pwa/src/areas/projects): a brand project, its grant, what staff
+    # record offline, and a tranche's request (which makes the fund's disbursement)
+    sp, m1, m2 = new_id(), new_id(), new_id()
+    await run.case(staff, "service_project.create", {
+        "id": sp, "fund_id": fund2, "station": station, "category": "elderly", "name": "耆乐安居",
+        "summary": "入户评估居家安全", "indicators": [{"key": "i1", "name": "入户评估", "unit": "户", "target": 40}],
+        "milestones": [{"id": m1, "title": "评估", "weight": 40, "due": "2026-12-20"},
+                       {"id": m2, "title": "安装", "weight": 60}]},
+        [("service_project", sp), ("project", sp), ("milestone", m1), ("milestone", m2)])
+    grant, tranche = new_id(), new_id()
+    await run.case(federation, "grant.create", {
+        "id": grant, "project_id": sp, "amount_fen": 30_000, "signed_at": "2026-11-01",
+        "tranches": [{"id": tranche, "amount_fen": 20_000, "milestone_id": m1}]},
+        [("grant", grant), ("grant_tranche", tranche)])
+    report = new_id()
+    await run.case(staff, "progress.report", {
+        "id": report, "project_id": sp, "milestone_id": m1, "progress": 100, "text": "评估完成",
+        "attachments": [photo_ref("c1", "photo")]},
+        [("progress_report", report), ("milestone", m1), ("service_project", sp)])
+    feedback = new_id()
+    await run.case(staff, "feedback.record", {"id": feedback, "project_id": sp, "score": 4, "comment": "很好",
+                                             "taken_on": "2026-11-20"}, [("project_feedback", feedback)])
+    visit = new_id()
+    await run.case(staff, "visit.record", {
+        "id": visit, "project_id": sp, "visited_on": "2026-11-20", "rating": "needs_improvement",
+        "findings": "台账不全", "follow_up": "补齐照片", "follow_up_due": "2026-12-05",
+        "attachments": [photo_ref("c2", "photo")]}, [("supervision_visit", visit)])
+    await run.case(staff, "visit.follow_up_done", {"id": visit, "note": "已补齐"}, [("supervision_visit", visit)])
+    actual = new_id()
+    await run.case(staff, "indicator.record", {"id": actual, "project_id": sp, "indicator_key": "i1",
+                                              "period": "2026-Q4", "value": 25}, [("indicator_actual", actual)])
+    asked = new_id()
+    await run.case(staff, "tranche.request", {"id": tranche, "disbursement_id": asked, "payee": "安居服务社",
+                                             "purpose": ""}, [("grant_tranche", tranche), ("disbursement", asked)])
 
     missing = sorted(set(run.names) - run.covered)
     assert not missing, f"overlays without an agreement case here: {missing}"

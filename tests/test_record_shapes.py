@@ -10,6 +10,7 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
+from server.demo import seed_demo
 from server.notify.outbox import expand_outbox
 from sync.timeutil import iso, utc_now
 from tests.conftest import Api
@@ -126,6 +127,14 @@ async def _every_kind_of_record(api: Api) -> None:
     # the large gift reaches the manager's inbox
     assert (await expand_outbox(api.state, utc_now())).notifications >= 1
     await _a_round_that_voted(api, world.district, world.staff, world.fund_id)
+
+    # service projects: the demo's pilot (a project, its grant, tranches, milestones, a
+    # report, feedback, a visit, an indicator actual) and its evaluation
+    pilot = await seed_demo(api.state.db, api.state.registry, api.state.pokes)
+    evaluated = await world.district.send("evaluation.submit", {
+        "project_id": pilot, "conclusion": "按计划推进", "public_summary": "进展顺利",
+        "scores": {"needs": 80, "performance": 70, "feedback": 90, "supervision": 75}})
+    assert evaluated["status"] == "applied", evaluated
 
 
 def _day(offset: int) -> str:

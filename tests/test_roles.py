@@ -85,6 +85,12 @@ MATRIX: list[tuple[str, bool, bool, bool, bool, bool]] = [
     ("push: disbursement.request from own station's fund",        N,     Y,     Y,       Y,            Y),
     ("push: disbursement.decide of another's request",            N,     N,     N,       Y,            Y),
     ("push: disbursement.pay (neither requester nor approver)",   N,     N,     N,       Y,            Y),
+    # -- service projects (docs/projects.md)
+    ("pull: feedback and visits of own station's service projects", N,     Y,     Y,       Y,            Y),
+    ("push: service_project.create at own station",                N,     Y,     Y,       Y,            Y),
+    ("push: grant.create for own station's service project",       N,     N,     N,       Y,            Y),
+    ("push: feedback.record on own station's service project",     N,     Y,     Y,       Y,            Y),
+    ("push: evaluation.submit of own station's service project",   N,     N,     N,       Y,            Y),
     # -- volunteers, hours, Time Bank (docs/timebank.md); every role's user is also a volunteer
     ("pull: service activities and catalogue of own station",     Y,     Y,     Y,       Y,            Y),
     ("pull: own volunteer profile and Time Bank account",         Y,     Y,     Y,       Y,            Y),
@@ -302,6 +308,12 @@ async def _money_world(api: Api, admin: _Device, user: str, ids: dict[str, str])
     )
     await federation_b.ok(("disbursement.decide", {"id": ids["approved"], "decision": "approve",
                                                    "note": ""}))
+    ids["service_project"] = new_id()
+    await federation_a.ok(("service_project.create", {
+        "id": ids["service_project"], "fund_id": ids["fund"], "station": OWN,
+        "category": "elderly", "name": "耆乐安居(试点)"}))
+    await recorder.ok(("feedback.record", {"id": new_id(), "project_id": ids["service_project"],
+                                           "score": 4, "comment": "满意"}))
 
 
 async def _timebank_world(api: Api, admin: _Device, user: str, ids: dict[str, str]) -> None:
@@ -541,6 +553,8 @@ def _pulled(seen: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str], us
         "pull: staff roles at own station": any(
             t == "membership" and d["user_id"] == "recorder" and d["role"] == "staff"
             for (t, _), d in seen.items()),
+        "pull: feedback and visits of own station's service projects":
+            any_of("project_feedback"),
         "pull: another user's notifications and preferences":
             has("notification", ids["notification"]) or has("notification_prefs", OTHER_MANAGER),
         "pull: micro-venture rounds (public)": has("round", ids["round_needs"]),
@@ -601,6 +615,17 @@ def _actions(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
          {"id": ids["requested"], "decision": "approve", "note": ""}),
         ("push: disbursement.pay (neither requester nor approver)", "disbursement.pay",
          {"id": ids["approved"], "reference": "转账 0001"}),
+        ("push: service_project.create at own station", "service_project.create",
+         {"id": new_id(), "fund_id": ids["fund"], "station": OWN, "category": "governance",
+          "name": "社区议事"}),
+        ("push: grant.create for own station's service project", "grant.create",
+         {"id": new_id(), "project_id": ids["service_project"], "amount_fen": 10_000,
+          "signed_at": "2026-11-28"}),
+        ("push: feedback.record on own station's service project", "feedback.record",
+         {"id": new_id(), "project_id": ids["service_project"], "score": 5}),
+        ("push: evaluation.submit of own station's service project", "evaluation.submit",
+         {"project_id": ids["service_project"], "conclusion": "良好", "public_summary": "良好",
+          "scores": {"needs": 80, "performance": 80, "feedback": 80, "supervision": 80}}),
         ("push: volunteer.update of another volunteer (home: own station)", "volunteer.update",
          {"user_id": "vol-a", "fields": {"skills": ["探访"]}}),
         ("push: activity.create at own station", "activity.create",

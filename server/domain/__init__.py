@@ -14,6 +14,7 @@ from server.domain import (
     goods,
     people,
     rounds,
+    service_projects,
     stations,
     timebank,
     volunteers,
@@ -42,6 +43,7 @@ def build_registry(settings: Settings | None = None) -> Registry:
     timebank.install(registry)
     notify.install(registry, notify.AlertDefaults.from_settings(settings))
     disclosure.install(registry, disclosure.DisclosureRules.from_settings(settings))
+    service_projects.install(registry)
     rounds.install(registry)
     programme_notify.install(registry)
     ballots.install(registry)

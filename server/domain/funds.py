@@ -542,6 +542,12 @@ async def create_project(tx: Tx, ctx: MutationContext, args: ProjectCreateArgs) 
     if not works_for_fund(ctx.grant, fund, rank=MANAGER):
         raise forbidden("只有基金所在站点或慈善会的管理者可以设立项目",
                         "only the fund's station managers or the federation create projects")
+    await stage_project(tx, ctx, args)
+
+
+async def stage_project(tx: Tx, ctx: MutationContext, args: ProjectCreateArgs) -> None:
+    """Stage a fund's project (its fund already checked by the caller: ``create_project``,
+    or a service project's creation, whose own rule says who may)."""
     if await tx.get("project", args.id) is not None:
         raise Rejected("already_exists", "项目编号已存在", "project id already exists", field="id")
     tx.insert("project", {
@@ -838,7 +844,9 @@ __all__ = [
     "project_account",
     "project_of",
     "projects",
+    "request_disbursement",
     "seal_note",
+    "stage_project",
     "verify_fund",
     "works_for_fund",
 ]

@@ -241,6 +241,28 @@ def _disclosure_due(data: Mapping[str, Any]) -> Content:
     )
 
 
+def _visit_follow_up(data: Mapping[str, Any]) -> Content:
+    name = str(data.get("project_name") or data.get("project_id") or "?")[:60]
+    due = data.get("due")
+    if data.get("overdue"):
+        title = (f"督查整改已逾期:{name}", f"Supervision follow-up overdue: {name}")
+    else:
+        title = (f"督查整改今日到期:{name}", f"Supervision follow-up due today: {name}")
+    return Content(
+        title=title,
+        body=(
+            f"「{name}」督查发现的问题须在 {due} 前整改完成,完成后请在项目中标记",
+            (f"{name}: the follow-up asked for at a supervision visit is due by {due}; "
+            "mark it done in the project"),
+        ),
+        url=f"/#/projects/{data.get('project_id')}",
+        target={"screen": "service_project", "project_id": data.get("project_id"),
+                "visit_id": data.get("visit_id")},
+        collapse=f"visit:{data.get('visit_id')}",
+        subject=f"visit:{data.get('visit_id')}",
+    )
+
+
 def _voting_open(data: Mapping[str, Any]) -> Content:
     title = str(data.get("title") or "微创投")[:60]
     ends = data.get("ends")
@@ -296,6 +318,8 @@ KINDS: dict[str, Kind] = {
         Kind("disbursement.waiting_payment", 24 * 3600, "high", False, True, _disbursement_payment),
         # The fund's (or campaign's) station managers and its district's (docs/disclosure.md).
         Kind("disclosure.due", 3 * 24 * 3600, "normal", True, True, _disclosure_due),
+        # The project's station managers and its district's (docs/projects.md).
+        Kind("visit.follow_up_due", 3 * 24 * 3600, "normal", True, True, _visit_follow_up),
         # Everyone at the round's station: its residents vote (docs/programme.md).
         Kind("round.voting_open", 3 * 24 * 3600, "normal", True, False, _voting_open,
              station_people=True),

@@ -104,6 +104,16 @@ SCREENS: list[tuple[str, str]] = [
     ("/groups/{group}", "volunteer"),
     ("/reviews", "volunteer"),
     ("/reviews/{review}", "volunteer"),
+    ("/projects", "staff"),
+    ("/projects/new", "staff"),
+    ("/projects/{service_project}", "staff"),
+    ("/projects/{service_project}/report", "staff"),
+    ("/projects/{service_project}/feedback", "staff"),
+    ("/projects/{service_project}/visit", "staff"),
+    ("/projects/{service_project}/indicator", "staff"),
+    ("/projects/{service_project}/tranche/{tranche}", "staff"),
+    ("/projects/{service_project}/grant", "manager"),
+    ("/projects/{service_project}/evaluate", "manager"),
 ]
 SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("staff", "/donations"): "a11y-donations-staff",
@@ -195,7 +205,8 @@ def test_every_route_of_the_router_is_checked() -> None:
     assert len(patterns) > 20, patterns
     paths = [path.format(event="e1", donation="d1", receipt="r1", correction="c1",
                          conflict="k1", person="p1", fund="f1", round="r1",
-                         proposal="q1", group="g1", review="v1") for path, _ in SCREENS] + OPEN_SCREENS
+                         proposal="q1", group="g1", review="v1",
+                         service_project="s1", tranche="t1") for path, _ in SCREENS] + OPEN_SCREENS
     unchecked = [p for p in patterns if not any(re.fullmatch(p, path) for path in paths)]
     assert not unchecked, f"routes with no screen in SCREENS: {unchecked}"
 
@@ -245,6 +256,39 @@ def seed(server: Server) -> dict[str, str]:
         "attachments": [upload_photo(server, manager)]})  # above the invoice line: paid with its invoice
     push_as(server, district, "disbursement.decide", {"id": disbursement, "decision": "approve"})
     server.push("disbursement.pay", {"id": disbursement, "reference": "工行转账 0042"})
+    # A brand service project with its milestones, an indicator, feedback and an evaluation
+    # (its public page: docs/projects.md).
+    ids["service_project"] = str(uuid.uuid4())
+    first = str(uuid.uuid4())
+    push_as(server, staff, "service_project.create", {
+        "id": ids["service_project"], "fund_id": fund, "station": STATION, "category": "elderly",
+        "name": "耆乐安居·安和", "summary": "为独居老人加装扶手和烟感报警器",
+        "indicators": [{"key": "homes", "name": "完成改造的家庭", "unit": "户", "target": 20},
+                       {"key": "satisfaction", "name": "满意度", "unit": "%", "target": 90}],
+        "milestones": [{"id": first, "title": "入户评估", "weight": 40},
+                       {"id": str(uuid.uuid4()), "title": "安装与回访", "weight": 60}]})
+    push_as(server, staff, "progress.report", {"id": str(uuid.uuid4()),
+                                               "project_id": ids["service_project"],
+                                               "milestone_id": first, "progress": 100})
+    push_as(server, staff, "indicator.record", {"id": str(uuid.uuid4()),
+                                                "project_id": ids["service_project"],
+                                                "indicator_key": "homes", "period": "2026-Q4",
+                                                "value": 8})
+    push_as(server, staff, "feedback.record", {"id": str(uuid.uuid4()),
+                                               "project_id": ids["service_project"], "score": 5})
+    push_as(server, district, "evaluation.submit", {
+        "project_id": ids["service_project"], "conclusion": "按计划推进",
+        "public_summary": "8 户老人家中完成改造,满意度高。",
+        "scores": {"needs": 90, "performance": 80, "feedback": 95, "supervision": 85}})
+    # ... with a grant and its planned tranche and a visit with a follow-up (the phone's
+    # project screens, pwa/src/areas/projects).
+    ids["tranche"] = str(uuid.uuid4())
+    push_as(server, district, "grant.create", {
+        "id": str(uuid.uuid4()), "project_id": ids["service_project"], "amount_fen": 100_000,
+        "signed_at": "2026-11-01", "tranches": [{"id": ids["tranche"], "amount_fen": 100_000}]})
+    push_as(server, staff, "visit.record", {
+        "id": str(uuid.uuid4()), "project_id": ids["service_project"], "visited_on": "2026-11-20",
+        "rating": "good", "findings": "台账齐全", "follow_up": "补照片", "follow_up_due": "2026-12-05"})
     # An edit of the event's date made from an older version than the stored one (as an
     # offline phone's): the manager gets a conflict to review.
     push_as(server, staff, "event.update", {"id": ids["event"], "fields": {"date": "2026-12-06"}})
@@ -384,6 +428,7 @@ def test_every_screen_and_public_page_has_no_serious_violations(browser: Any, se
             "funds": "/public/funds",
             "fund disclosure": f"/public/funds/{ids['fund']}",
             "campaign": f"/public/campaigns/{ids['campaign']}",
+            "service project": f"/public/projects/{ids['service_project']}",
             "receipt found": f"/public/receipts/{ids['receipt']}?code={ids['code']}",
             "receipt not found": f"/public/receipts/{ids['receipt']}?code=WRONG",
             "error page": "/public/funds/no-such-fund",

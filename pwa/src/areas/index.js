@@ -16,9 +16,10 @@ import { DISCLOSURE_AREA } from './disclosure/index.js';
 import { ACCOUNT_AREA } from './account/index.js';
 import { DASHBOARD_AREA } from './dashboard/index.js';
 import { PROGRAMME_AREA } from './programme/index.js';
+import { PROJECTS_AREA } from './projects/index.js';
 
 /** In the order of the bottom tabs (the account area has none). */
-export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA, ADMIN_AREA, DISCLOSURE_AREA, ACCOUNT_AREA, DASHBOARD_AREA, PROGRAMME_AREA];
+export const AREAS = [EVENTS_AREA, DONATIONS_AREA, TIMEBANK_AREA, REVIEW_AREA, NOTIFY_AREA, ADMIN_AREA, DISCLOSURE_AREA, ACCOUNT_AREA, DASHBOARD_AREA, PROGRAMME_AREA, PROJECTS_AREA];
 
 for (const area of AREAS) {
   addStrings(area.strings || {});

@@ -94,6 +94,7 @@ export function DonationHome({ app }) {
         <a class="button block" href="#/funds" data-testid="funds-link">{t('don.funds_link')}
           {waiting > 0 && <span class="tag waiting">{t('don.waiting_count', { n: waiting })}</span>} ›</a>
       )}
+      <a class="button block" href="#/projects" data-testid="projects-link">{t('sp.link')} ›</a>
       <h2 data-testid="don-list-title">{t(pick.event ? 'don.at_event' : 'don.today', { n: today.length })}</h2>
       {today.length === 0 && <p class="muted">{t(pick.event ? 'don.none_at_event' : 'don.none_today')}</p>}
       <ul class="cards">

@@ -1,7 +1,7 @@
 // Texts of the notification screens (inbox, preferences, push), Chinese first (added to the
 // app's table by src/areas/index.js).
 
-export const KINDS = ['donation.large', 'correction.waiting', 'disbursement.waiting_approval', 'disbursement.waiting_payment', 'fund.low', 'hours.waiting', 'review.flagged', 'phone.stale', 'disclosure.due'];
+export const KINDS = ['donation.large', 'correction.waiting', 'disbursement.waiting_approval', 'disbursement.waiting_payment', 'fund.low', 'hours.waiting', 'review.flagged', 'phone.stale', 'disclosure.due', 'visit.follow_up_due'];
 
 export const NOTIFY_STRINGS = {
   'nav.inbox': ['通知', 'Inbox'],
@@ -22,6 +22,7 @@ export const NOTIFY_STRINGS = {
   'kind.correction.waiting': ['更正待第二人审批', 'Correction needs a second approver'],
   'kind.fund.low': ['基金余额偏低', 'Fund running low'],
   'kind.disclosure.due': ['信息公开到期提醒', 'Disclosure due'],
+  'kind.visit.follow_up_due': ['督查整改到期', 'Supervision follow-up due'],
   'kind.phone.stale': ['站点手机久未同步', 'Station phone not syncing'],
   'kind.disbursement.waiting_approval': ['拨付申请待审批', 'Disbursement waiting for approval'],
   'kind.disbursement.waiting_payment': ['拨付已批准待付款', 'Disbursement approved, waiting for payment'],
