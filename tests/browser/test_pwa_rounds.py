@@ -9,7 +9,8 @@ Two staff phones take ballots offline at two booths and the same resident votes 
 the phone refuses a ballot over the budget before queueing it; after both sync the one
 cast first counts and the other is kept, flagged and shown to the manager beside it. A
 paper tally and a ballot from the resident's own phone; the manager publishes the results,
-which never spend more than the budget. Screenshots of each screen at 360×740 (``mv-*``).
+which never spend more than the budget. SQLite and PostgreSQL. Screenshots of each screen
+at 360×740 (``mv-*``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def refreshed(phone: Phone, path: str) -> None:
     phone.wait_synced()
 
 
+@pytest.mark.parametrize(
+    "server", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) -> None:
     server.station(STATION, district=DISTRICT)
     fund = str(uuid.uuid4())
@@ -384,6 +387,15 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     fed.go("/rounds")
     expect(page.get_by_test_id("round-card")).to_contain_text("结果")
     fed.shot("mv-16-rounds")
+    # the same in English
+    page.locator("button.lang").click()
+    fed.go(f"/rounds/{round_id}/results")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Results")
+    fed.shot("mv-17-results-en")
+    fed.go(f"/rounds/{round_id}/ballots")
+    expect(page.get_by_test_id("flagged-ballot")).to_contain_text("Not counted")
+    fed.shot("mv-18-flagged-en")
+    page.locator("button.lang").click()
 
 
 def advance(phone: Phone, round_id: str, to: str) -> None:
