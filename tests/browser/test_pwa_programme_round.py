@@ -1,5 +1,6 @@
 """A whole micro-venture round, from a resident's need to the project's evaluation PDF, on
-the combined app (issue 15, "What it must show"; docs/programme.md, docs/projects.md).
+the combined app (issue 15, "What it must show"; docs/programme.md, docs/projects.md);
+SQLite and PostgreSQL.
 
 The district's fund manager opens a round on her phone. A resident raises a need on the
 round's public page (as a station's QR poster leads to it); a staff phone at an event, with
@@ -33,11 +34,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Phone, Server
 from tests.browser.steps import back_online, camera_photo, enrol_phone
 from tests.helpers import mutation
+
+pytestmark = pytest.mark.browser
 
 STATION, DISTRICT = "RP-001", "从化区"
 RESIDENT = ("王阿婆", "13800005555")
@@ -108,6 +112,8 @@ def submit_proposal(phone: Phone, round_id: str, title: str, need_title: str, li
     expect(page.get_by_test_id("proposal-total")).to_have_text(total)
 
 
+@pytest.mark.parametrize(
+    "server", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_a_whole_round_from_needs_to_the_evaluation_pdf(phones: Any, server: Server, tmp_path: Path) -> None:
     server.station(STATION, district=DISTRICT)
     fund = str(uuid.uuid4())
@@ -345,7 +351,10 @@ def test_a_whole_round_from_needs_to_the_evaluation_pdf(phones: Any, server: Ser
     expect(page.locator("[data-testid=result-line][data-funded='1']")).to_have_count(1)
     fed.shot("rp-12-results")
     public.page.goto(f"/public/rounds/{round_id}")
-    expect(public.page.locator("body")).to_contain_text(RAILS)
+    section = public.page.get_by_test_id("round-results")
+    expect(section.get_by_test_id("result-line").first).to_contain_text(RAILS)
+    expect(section.get_by_test_id("participation")).to_contain_text("1")  # one second ballot set aside
+    section.scroll_into_view_if_needed()
     public.shot("rp-13-public-results")
 
     # -- 9. the funded proposal becomes a project with a grant agreement of two tranches.
