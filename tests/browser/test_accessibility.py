@@ -114,6 +114,7 @@ SCREENS: list[tuple[str, str]] = [
     ("/projects/{service_project}/tranche/{tranche}", "staff"),
     ("/projects/{service_project}/grant", "manager"),
     ("/projects/{service_project}/evaluate", "manager"),
+    ("/proposals/{proposal}/grant", "manager"),  # a funded proposal's grant (the projects area)
 ]
 SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("staff", "/donations"): "a11y-donations-staff",

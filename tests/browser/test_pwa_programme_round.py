@@ -19,9 +19,9 @@ project's screen (with the invoice photo), approved by the fund manager and paid
 manager on the funds screen: three people. A manager who did not make the project evaluates
 it, and the evaluation PDF is read back with pypdf. Screenshots at 360×740 (``rp-*``).
 
-Steps without a screen go through the server's sync API (say so where they do): the phase
-dates moved so the vote runs today (the round's edit screen is driven in test_pwa_rounds),
-and the grant from the funded proposal (no screen makes a micro-venture's grant yet).
+One step goes through the server's sync API instead of a screen (marked SERVER STEP): the
+phase dates moved so that the vote runs today (the round's edit screen is driven in
+test_pwa_rounds.py). The grant is signed from the funded line of the results.
 """
 
 from __future__ import annotations
@@ -357,22 +357,38 @@ def test_a_whole_round_from_needs_to_the_evaluation_pdf(phones: Any, server: Ser
     section.scroll_into_view_if_needed()
     public.shot("rp-13-public-results")
 
-    # -- 9. the funded proposal becomes a project with a grant agreement of two tranches.
-    # SERVER STEP: no phone screen makes a micro-venture's grant from its proposal yet
-    # (grant.create with proposal_id; the brand project's grant form is driven in
-    # test_pwa_service_projects.py).
-    project_id, grant_id, advance_id, second_id = (str(uuid.uuid4()) for _ in range(4))
+    # -- 9. the funded proposal becomes a project with a grant agreement of two tranches,
+    # signed from its line in the results
     timeline = proposals[RAILS]["timeline"]
     assert [s["title"] for s in timeline] == ["入户评估", "安装扶手与防滑垫"]
-    signed = push_as(server, dm_token, "grant.create", {
-        "id": grant_id, "project_id": project_id, "proposal_id": rails_id, "amount_fen": 600_000,
-        "signed_at": day(), "category": "elderly", "summary": "为金洲社区 30 户独居老人加装卫生间扶手和防滑垫。",
-        "weights": [{"key": timeline[0]["key"], "weight": 40}, {"key": timeline[1]["key"], "weight": 60}],
-        "tranches": [{"id": advance_id, "amount_fen": 200_000},
-                     {"id": second_id, "amount_fen": 400_000, "milestone_key": timeline[0]["key"]}]})
-    assert signed["status"] == "applied", signed
-    project = server.records("service_project")[project_id]
-    assert (project["kind"], project["proposal_id"], project["station"]) == ("micro_venture", rails_id, STATION)
+    line = page.locator("[data-testid=result-line][data-funded='1']")
+    expect(page.locator("[data-testid=result-line][data-funded='0']").get_by_test_id("sign-grant")).to_have_count(0)
+    line.get_by_test_id("sign-grant").click()
+    grant = page.get_by_test_id("proposal-grant-form")
+    expect(grant.locator("input[name=amount]")).to_have_value("6000.00")  # the award
+    grant.locator("select[name=category]").select_option("elderly")
+    grant.locator("textarea[name=summary]").fill("为金洲社区 30 户独居老人加装卫生间扶手和防滑垫。")
+    grant.locator("input[name=weight-0]").fill("40")
+    grant.locator("input[name=weight-1]").fill("60")
+    grant.locator("input[name=tr-amount-0]").fill("2000")
+    page.get_by_test_id("add-tranche").click()
+    grant.locator("input[name=tr-amount-1]").fill("4000")
+    grant.locator("select[name=tr-milestone-1]").select_option(timeline[0]["key"])
+    expect(page.get_by_test_id("tranche-sum")).to_contain_text("¥6,000.00 / ¥6,000.00")
+    fed.shot("rp-13b-grant")
+    page.get_by_test_id("save-grant").click()
+    expect(page.get_by_test_id("results")).to_be_visible()
+    fed.wait_synced()
+    [project] = [p for p in server.records("service_project").values() if p["proposal_id"] == rails_id]
+    project_id = project["id"]
+    assert (project["kind"], project["station"], project["category"]) == ("micro_venture", STATION, "elderly")
+    [signed] = [g for g in server.records("grant").values() if g["project_id"] == project_id]
+    assert signed["amount_fen"] == 600_000 and signed["signed_by"] == "rp-dm"
+    tranches = {t["amount_fen"]: t for t in server.records("grant_tranche").values() if t["project_id"] == project_id}
+    assert set(tranches) == {200_000, 400_000} and tranches[200_000]["milestone_id"] is None
+    second_id = tranches[400_000]["id"]
+    refreshed(fed, f"/rounds/{round_id}/results")
+    expect(page.get_by_test_id("result-project")).to_have_attribute("href", f"#/projects/{project_id}")
 
     # -- 10. the station's phone, offline: the first milestone done with a photo, feedback, a visit
     refreshed(booth1, "/projects")
@@ -404,7 +420,7 @@ def test_a_whole_round_from_needs_to_the_evaluation_pdf(phones: Any, server: Ser
     page.get_by_role("link", name="完成,返回项目").click()
     page.get_by_test_id("go-visit").click()
     visit = page.get_by_test_id("visit-form")
-    visit.locator("input[name=visited]").fill(day())
+    expect(visit.locator("input[name=visited]")).not_to_have_value("")  # today, by the phone's clock
     page.get_by_test_id("seg-rating").locator("[data-value=good]").click()
     visit.locator("textarea[name=findings]").fill("评估表齐全,入户照片清楚。")
     visit.locator("textarea[name=follow_up]").fill("安装完成后抽查五户")

@@ -350,6 +350,7 @@ export function Results({ app, params }) {
                   <span class="what">
                     <strong>{p?.title || r.proposal_id}</strong>
                     <span class="muted">{t('results.votes', { n: r.votes_total, own: r.votes_own_phone, booth: r.votes_booth, paper: r.votes_paper })}{p?.review_score != null && ` · ${t('review.score', { n: p.review_score })}`}</span>
+                    {r.funded && <GrantLink app={app} round={round} proposalId={r.proposal_id} />}
                   </span>
                   <span class={`tag ${r.funded ? 'ok' : 'void'}`}>{r.funded ? `¥${yuan(r.amount_fen)}` : t('results.unfunded')}</span>
                 </li>
@@ -362,4 +363,17 @@ export function Results({ app, params }) {
       )}
     </main>
   );
+}
+
+/** Under a funded proposal: its project once the grant made it, else (for the fund's
+ *  managers) the way to sign the grant agreement (src/areas/projects: #/proposals/<id>/grant). */
+function GrantLink({ app, round, proposalId }) {
+  const project = [...(app.view.service_project?.values() || [])].find((x) => x.proposal_id === proposalId);
+  if (project) return <a class="small-link" href={`#/projects/${project.id}`} data-testid="result-project">{t('results.open_project')}</a>;
+  if (app.outbox.some((m) => m.name === 'grant.create' && m.args?.proposal_id === proposalId)) {
+    return <span class="tag pending" data-testid="result-grant-queued">{t('results.grant_queued')}</span>;
+  }
+  const me = app.meta.me;
+  if (!managesRound(me, round)) return null;
+  return <a class="small-link" href={`#/proposals/${proposalId}/grant`} data-testid="sign-grant">{t('results.sign_grant')}</a>;
 }

@@ -12,7 +12,7 @@ import { useDraft, useSubmit } from '../../ui/forms.js';
 import { DraftNote, FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { PhotoPicker } from '../../ui/photos.jsx';
 import { todayIso, yuan } from '../../ui/format.js';
-import { RATINGS, SCORE_KEYS, grantOf, holdsProjectFund, indicatorRows, mayEvaluate, milestonesOf, parseNumber, quarterOf } from './model.js';
+import { BRAND_CATEGORIES, RATINGS, SCORE_KEYS, grantOf, holdsProjectFund, indicatorRows, mayEvaluate, milestonesOf, parseNumber, quarterOf } from './model.js';
 import { parseYuan as parseYuanText } from '../donations/model.js';
 import { newId } from '../../sync/ids.js';
 import { BackTo, Missing } from './parts.jsx';
@@ -403,5 +403,122 @@ export function GrantForm({ app, params }) {
         <div class="sticky-save"><SaveButton form={form} label={t('sp.save_grant')} testid="save-grant" /></div>
       </form>
     </Screen>
+  );
+}
+
+// ---- the grant agreement of a funded proposal (a micro-venture round) ----------------------
+
+/** #/proposals/<id>/grant: the fund's managers sign a funded proposal's grant; the server
+ *  makes the micro-venture project with it (its milestones from the proposal's timeline,
+ *  weighted here; each tranche tied to a step or an advance). The phone cannot show the
+ *  project before the server answers: it goes back to the results, which link to it then. */
+export function ProposalGrantForm({ app, params }) {
+  const [proposalId] = params;
+  const proposal = app.view.proposal?.get(proposalId) || null;
+  const round = proposal ? app.view.round?.get(proposal.round_id) : null;
+  const result = [...(app.view.round_result?.values() || [])].find((r) => r.proposal_id === proposalId && (!round || r.round_id === round.id));
+  const timeline = proposal?.timeline || [];
+  const equal = timeline.map((_, i) => String(Math.floor(100 / timeline.length) + (i < 100 % timeline.length ? 1 : 0)));
+  const blank = {
+    amount: result?.amount_fen ? yuan(result.amount_fen).replace(/,/g, '') : '', signed: todayIso(), category: 'elderly', summary: '',
+    weights: equal, tranches: [blankTranche()],
+  };
+  const [f, setF] = useState(blank);
+  const form = useSubmit();
+  const draft = useDraft(app.meta.me, `grant.create:proposal:${proposalId}`, f, setF, blank);
+  if (!proposal || !round) return <Missing />;
+  const back = `#/rounds/${round.id}/results`;
+  const fund = app.view.fund?.get(round.fund_id);
+  const shell = (children) => (
+    <main class="screen project-form" data-testid="proposal-grant-form">
+      <BackTo href={back} label={round.title} />
+      <h1>{t('sp.grant_sign')}</h1>
+      <p class="muted">{proposal.title}</p>
+      {children}
+    </main>
+  );
+  const made = [...app.view.service_project.values()].find((p) => p.proposal_id === proposalId);
+  if (made) return shell(<p class="notice">{t('sp.grant_exists')} <a href={`#/projects/${made.id}`}>{made.name}</a></p>);
+  if (app.outbox.some((m) => m.name === 'grant.create' && m.args?.proposal_id === proposalId)) return shell(<p class="notice">{t('sp.grant_queued')}</p>);
+  if (!result?.funded) return shell(<p class="notice">{t('sp.grant_not_funded')}</p>);
+  if (!holdsProjectFund(app.meta.me, fund)) return shell(<p class="notice">{t('sp.grant_who')}</p>);
+  const set = (patch) => { setF({ ...f, ...patch }); form.clear(); };
+  const setTranche = (i, patch) => set({ tranches: f.tranches.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
+  const amount = parseYuanText(f.amount);
+  const sum = f.tranches.reduce((s, x) => s + (parseYuanText(x.amount) || 0), 0);
+  const weightSum = f.weights.reduce((s, w) => s + (Number(w) || 0), 0);
+  function submit(e) {
+    e.preventDefault();
+    return form.run(async (intent) => {
+      if (amount === null) return form.showFields({ amount_fen: { zh: '请输入金额,例如 6000', en: 'Enter an amount, e.g. 6000' } });
+      if (amount > result.amount_fen) return form.showFields({ amount_fen: { zh: `资助金额不能超过评选结果 ¥${yuan(result.amount_fen)}`, en: `The grant cannot exceed the award (¥${yuan(result.amount_fen)})` } });
+      if (timeline.length && weightSum !== 100) return form.showFields({ weights: { zh: `里程碑权重合计为 ${weightSum},应为 100`, en: `Milestone weights add up to ${weightSum}, not 100` } });
+      const tranches = [];
+      for (const [i, x] of f.tranches.entries()) {
+        if (!x.amount.trim()) continue;
+        const fen = parseYuanText(x.amount);
+        if (fen === null) return form.showFields({ [`tranches.${i}`]: { zh: '请输入这一期的金额', en: "Enter this tranche's amount" } });
+        tranches.push({ id: intent.extra[`t${i}`] || (intent.extra[`t${i}`] = newId()), amount_fen: fen, ...(x.milestone ? { milestone_key: x.milestone } : {}) });
+      }
+      if (sum > amount) return form.showFields({ tranches: { zh: `分期总额 ¥${yuan(sum)} 超过资助金额 ¥${yuan(amount)}`, en: `The tranches (¥${yuan(sum)}) exceed the grant (¥${yuan(amount)})` } });
+      const projectId = intent.extra.project || (intent.extra.project = newId());
+      await act('grant.create', {
+        id: intent.id, project_id: projectId, proposal_id: proposalId, amount_fen: amount, signed_at: f.signed,
+        category: f.category, summary: f.summary.trim(), tranches,
+        weights: timeline.map((s, i) => ({ key: s.key, weight: Number(f.weights[i]) || 0 })),
+      }, 1, { key: intent.key });
+      await draft.done();
+      go(`/rounds/${round.id}/results`, { replace: true });
+      return true;
+    });
+  }
+  return shell(
+    <>
+      <p class="muted">{t('sp.grant_hint', { fund: fund?.name || '' })} {t('sp.grant_award', { amount: yuan(result.amount_fen) })}</p>
+      <form onSubmit={submit}>
+        <DraftNote draft={draft} />
+        <label>{t('sp.grant_total')}<input name="amount" inputMode="decimal" value={f.amount} onInput={(e) => set({ amount: e.currentTarget.value })} /></label>
+        <FieldError fields={form.fields} path="amount_fen" />
+        <label>{t('sp.signed_on')}<input name="signed" type="date" value={f.signed} onInput={(e) => set({ signed: e.currentTarget.value })} /></label>
+        <label>{t('sp.category')}<select name="category" value={f.category} onChange={(e) => set({ category: e.currentTarget.value })}>
+          {BRAND_CATEGORIES.map((c) => <option key={c} value={c}>{t(`sp.cat.${c}`)}</option>)}
+        </select></label>
+        <label>{t('sp.summary')}<textarea name="summary" rows="3" maxLength={1000} value={f.summary} onInput={(e) => set({ summary: e.currentTarget.value })} /></label>
+        <p class="muted small-note">{t('sp.summary_hint')}</p>
+        {timeline.length > 0 && (
+          <fieldset class="rows" data-testid="grant-weights">
+            <legend>{t('sp.grant_steps')} · <span class={weightSum !== 100 ? 'bad' : ''}>{t('sp.weight_sum', { n: weightSum })}</span></legend>
+            {timeline.map((s, i) => (
+              <div class="row" key={s.key}>
+                <span class="grow">{s.title}{s.due && <><br /><span class="muted">{t('sp.due_on', { due: s.due })}</span></>}</span>
+                <label class="mini">{t('sp.weight')}<input name={`weight-${i}`} type="number" inputMode="numeric" min="1" max="100" value={f.weights[i]}
+                  onInput={(e) => set({ weights: f.weights.map((w, j) => (j === i ? e.currentTarget.value : w)) })} /></label>
+              </div>
+            ))}
+            <FieldError fields={form.fields} path="weights" />
+          </fieldset>
+        )}
+        <fieldset class="rows" data-testid="tranche-rows">
+          <legend>{t('sp.tranches')} · <span class={amount !== null && sum > amount ? 'bad' : ''} data-testid="tranche-sum">¥{yuan(sum)}{amount !== null ? ` / ¥${yuan(amount)}` : ''}</span></legend>
+          {f.tranches.map((x, i) => (
+            <div class="sub-row" key={i} data-testid="tranche-row">
+              <div class="row">
+                <label>{t('sp.tranche_yuan', { n: i + 1 })}<input name={`tr-amount-${i}`} inputMode="decimal" value={x.amount} onInput={(e) => setTranche(i, { amount: e.currentTarget.value })} /></label>
+                <label>{t('sp.milestone')}<select name={`tr-milestone-${i}`} value={x.milestone} onChange={(e) => setTranche(i, { milestone: e.currentTarget.value })}>
+                  <option value="">{t('sp.no_milestone')}</option>
+                  {timeline.map((s) => <option key={s.key} value={s.key}>{s.title}</option>)}
+                </select></label>
+              </div>
+              <FieldError fields={form.fields} path={`tranches.${i}`} />
+              {f.tranches.length > 1 && <button type="button" class="small" onClick={() => set({ tranches: f.tranches.filter((_, j) => j !== i) })}>{t('sp.remove_row')}</button>}
+            </div>
+          ))}
+          <FieldError fields={form.fields} path="tranches" />
+          <button type="button" class="block" data-testid="add-tranche" onClick={() => set({ tranches: [...f.tranches, blankTranche()] })}>{t('sp.add_tranche')}</button>
+        </fieldset>
+        <FormStatus form={form} shown={['amount_fen', 'signed_at', 'tranches', 'weights', 'summary', 'category']} showSaved={false} />
+        <div class="sticky-save"><SaveButton form={form} label={t('sp.save_grant')} testid="save-grant" /></div>
+      </form>
+    </>,
   );
 }

@@ -24,6 +24,8 @@ export const PROJECTS_AREA = {
     { pattern: /^\/projects\/([^/]+)\/tranche\/([^/]+)$/, screen: lazy('TrancheForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/grant$/, screen: lazy('GrantForm'), tab: 'donations', minRole: 'manager' },
     { pattern: /^\/projects\/([^/]+)\/evaluate$/, screen: lazy('EvaluateForm'), tab: 'donations', minRole: 'manager' },
+    // A funded proposal's grant (from the round's results; the server makes the project).
+    { pattern: /^\/proposals\/([^/]+)\/grant$/, screen: lazy('ProposalGrantForm'), tab: 'rounds', minRole: 'manager' },
     // Also where a notification's url leads (a visit's follow-up due, a tranche waiting).
     { pattern: /^\/projects\/([^/]+)$/, screen: lazy('ProjectDetail'), tab: 'donations', minRole: 'staff' },
   ],

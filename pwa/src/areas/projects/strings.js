@@ -165,6 +165,12 @@ export const PROJECTS_STRINGS = {
   'sp.tranche_yuan': ['第 {n} 期(元)', 'Tranche {n} (yuan)'],
   'sp.add_tranche': ['+ 再加一期', '+ Another tranche'],
   'sp.save_grant': ['签订协议', 'Sign the agreement'],
+  'sp.due_on': ['截止 {due}', 'due {due}'],
+  'sp.grant_award': ['评选结果资助 ¥{amount}。', 'Awarded ¥{amount} by the vote.'],
+  'sp.grant_steps': ['里程碑(来自提案的进度安排)', "Milestones (the proposal's timeline)"],
+  'sp.grant_queued': ['资助协议已保存,待同步;服务器建立项目后可在结果页打开。', 'The grant is saved and waits for sync; once the server has made the project, open it from the results.'],
+  'sp.grant_not_funded': ['这份提案没有获得资助,不能签订资助协议。', 'This proposal was not funded; no grant can be signed.'],
+  'sp.open_project': ['查看项目', 'Open the project'],
   'sp.saved.evaluation': ['已提交评估', 'Evaluation submitted'],
   // What to do when the server refused one of these (the sync panel, by code).
   'advice.milestone_not_done': ['这一期对应的里程碑还没到 100%。请先报告该里程碑完成,再申请这一期。', "This tranche's milestone is not at 100% yet. Report the milestone done first, then request the tranche."],
