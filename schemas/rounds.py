@@ -425,6 +425,25 @@ class ProposalVersionRecord(msgspec.Struct, frozen=True):
     edited_at: str
 
 
+class ReviewedNeed(msgspec.Struct, frozen=True):
+    """A need a proposal answers, as the public sees it."""
+
+    id: str
+    category: str
+    community: str
+    public_title: str
+    raised_count: int
+
+
+class ReviewedProposal(ProposalSnapshot, frozen=True):
+    """The proposal as its reviewer gets it (copied when assigned, in the review phase)."""
+
+    id: str
+    version: int
+    group: str
+    needs: list[ReviewedNeed]
+
+
 class ReviewRecord(msgspec.Struct, frozen=True):
     """One reviewer's review of one proposal: the reviewer and the federation see it."""
 
@@ -444,3 +463,5 @@ class ReviewRecord(msgspec.Struct, frozen=True):
     assigned_at: str
     submitted_at: str | None
     updated_at: str
+    proposal: ReviewedProposal
+    """What is reviewed: a reviewer from another station sees no proposal record."""

@@ -42,6 +42,7 @@ from server.domain.donations import A_DONOR, corrections, donations, public_dono
 from server.domain.funds import ERASED, ledger_entries
 from server.domain.goods import goods_movements
 from server.domain.people import memberships, system_write
+from server.domain.rounds import erase_person_needs
 from server.domain.timebank import redemptions
 from server.domain.volunteers import hour_logs, volunteer_cards, volunteers
 from server.notify.tables import notifications, notify_outbox
@@ -274,10 +275,12 @@ async def _erase_person(tx: Tx, ctx: MutationContext, user_id: str) -> dict[str,
         tx.update("membership", membership_id, {
             "name": ERASED_NAME, "phone": None, "updated_at": ctx.now,
             "ended_at": membership["ended_at"] or ctx.now})
+    raised = await erase_person_needs(tx, ctx, user_id)  # a micro-venture round's needs
     tx.defer(update(users).where(users.c.id == user_id).values(
         name=ERASED_NAME, phone=None, erased_at=ctx.now))
     return {"volunteers": 1 if profile is not None else 0, "volunteer_cards": len(cards),
-            "hour_logs": len(logs), "redemptions": len(spent), "memberships": len(held)}
+            "hour_logs": len(logs), "redemptions": len(spent), "memberships": len(held),
+            "needs": raised}
 
 
 async def _bump_epoch(tx: Tx) -> None:

@@ -137,11 +137,16 @@ async def round_json(request: Request[Any, Any, Any], round_id: str) -> Response
     return _json(page)
 
 
+FORM_FIELDS = ("category", "community", "description", "contact_name", "contact_phone")
+
+
 def _render(page: dict[str, Any], request: Request[Any, Any, Any], status: int = 200,
-            **extra: Any) -> Response[str]:
+            form: Mapping[str, str] | None = None, **extra: Any) -> Response[str]:
+    """The page; ``form``: what the resident typed, given back when it must be corrected."""
     base = state_of(request).settings.base_url
     categories = [{"key": k, **_names(NEED_CATEGORY_NAMES, k)} for k in NEED_CATEGORIES]
-    return _html("round.html", status, r=page, categories=categories,
+    typed = {name: (form or {}).get(name, "") for name in FORM_FIELDS}
+    return _html("round.html", status, r=page, categories=categories, form=typed,
                  page_url=f"{base}/public/rounds/{page['id']}", **extra)
 
 
@@ -156,10 +161,14 @@ async def round_html(request: Request[Any, Any, Any], round_id: str) -> Response
     return _render(page, request)
 
 
-def _form_args(round_id: str, body: bytes) -> NeedSubmitArgs:
+def _form_fields(body: bytes) -> dict[str, str]:
+    return {k: v[-1].strip() for k, v in parse_qs(body.decode("utf-8", "replace"),
+                                                  max_num_fields=20).items()
+            if k in FORM_FIELDS}
+
+
+def _form_args(round_id: str, fields: Mapping[str, str]) -> NeedSubmitArgs:
     """The form's fields as the mutation's args (the same checks as a phone's)."""
-    fields = {k: v[-1].strip() for k, v in parse_qs(body.decode("utf-8", "replace"),
-                                                    max_num_fields=20).items()}
     contact = {k: fields[f"contact_{k}"] for k in ("name", "phone") if fields.get(f"contact_{k}")}
     raw: dict[str, Any] = {
         "id": str(uuid.uuid4()), "round_id": round_id, "category": fields.get("category", ""),
@@ -201,9 +210,13 @@ async def round_need(request: Request[Any, Any, Any], round_id: str) -> Response
     if len(body) > MAX_FORM_BYTES:
         return _render(page, request, 400, error=FORM_ERRORS["description"])
     try:
-        args = _form_args(round_id, body)
+        fields = _form_fields(body)
+    except ValueError:
+        return _render(page, request, 400, error=FORM_ERRORS["description"])
+    try:
+        args = _form_args(round_id, fields)
     except msgspec.ValidationError as exc:
-        return _render(page, request, 400, error=FORM_ERRORS[_which(exc)])
+        return _render(page, request, 400, form=fields, error=FORM_ERRORS[_which(exc)])
 
     async def work(tx: Tx, ctx: MutationContext) -> None:
         round_row = await rounds_module.round_of(tx, round_id)
@@ -215,7 +228,7 @@ async def round_need(request: Request[Any, Any, Any], round_id: str) -> Response
     try:
         await system_write(state.db, state.registry, state.pokes, SYSTEM, "need.submit", work)
     except Rejected as exc:
-        return _render(page, request, 409, error=(exc.message.zh, exc.message.en))
+        return _render(page, request, 409, form=fields, error=(exc.message.zh, exc.message.en))
     async with _reading(request) as conn:
         page = await round_page(conn, round_id)
     assert page is not None

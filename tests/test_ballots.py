@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.domain.ballots import (
     Candidate,
@@ -31,7 +31,7 @@ from server.domain.ballots import (
 from server.domain.rounds import proposals, rounds
 from server.notify.outbox import expand_outbox
 from server.notify.tables import notifications, notify_outbox
-from sync.tables import metadata, sync_issues, sync_state
+from sync.tables import metadata, sync_issues, sync_state, users
 from sync.timeutil import utc_now
 from tests.conftest import Api
 from tests.devices import Device
@@ -228,7 +228,7 @@ def booth(vote: Vote, chosen: str, *, name: str = "陈美玲", phone: str = "139
     return {"id": new_id(), "round_id": vote.round_id,
             "proposal_ids": [vote.ids[c] for c in chosen], "voter_name": name,
             "voter_phone": phone, "booth": where, "ballot_book_no": book,
-            "cast_at": at or _at(0, 9)}
+            "cast_at": at or _at(-1, 9)}
 
 
 def own(vote: Vote, chosen: str) -> dict[str, Any]:
@@ -279,6 +279,7 @@ async def test_a_ballot_over_the_budget_is_refused_and_writes_nothing(api: Api) 
 async def test_a_vote_after_the_phase_is_refused(api: Api) -> None:
     vote = await voting_round(api, voting=(-5, -1))
     # the voting days are over: the resident's phone is refused (the server's day counts)
+    # (booth clocks below read yesterday, within the dates, or days outside them)
     _refused(await vote.resident.send("ballot.cast", own(vote, "a")), "voting_closed")
     # a booth phone that took its ballot on the last day and syncs today is still heard...
     _ok(await vote.booth1.send("ballot.booth", booth(vote, "a", at=_at(-1, 18))))
@@ -314,10 +315,10 @@ async def test_no_vote_before_the_round_votes(api: Api) -> None:
 
 async def test_a_second_ballot_from_one_resident_is_kept_flagged_and_not_counted(api: Api) -> None:
     vote = await voting_round(api)
-    first = booth(vote, "ab", at=_at(0, 9))
+    first = booth(vote, "ab", at=_at(-1, 9))
     _ok(await vote.booth1.send("ballot.booth", first))
     # the same resident at another booth, typed a little differently, an hour later
-    second = booth(vote, "c", name="陈 美玲", phone="+86 139-1234-5678", at=_at(0, 10),
+    second = booth(vote, "c", name="陈 美玲", phone="+86 139-1234-5678", at=_at(-1, 10),
                    where="棠下花园门口", book="B-0042")
     flagged = await vote.booth2.send("ballot.booth", second)
     assert flagged["status"] == "flagged" and flagged["code"] == "duplicate_ballot", flagged
@@ -346,7 +347,7 @@ async def test_a_second_ballot_from_one_resident_is_kept_flagged_and_not_counted
     kinds = [k for (k,) in await _rows_of(api, select(notify_outbox.c.kind))]
     assert "review.flagged" in kinds
     # a third ballot (own phone is another identity; a booth one again): kept, flagged
-    third = await vote.booth1.send("ballot.booth", booth(vote, "a", at=_at(0, 11), book="A-0002"))
+    third = await vote.booth1.send("ballot.booth", booth(vote, "a", at=_at(-1, 11), book="A-0002"))
     assert third["status"] == "flagged"
     counted = await _count(api, ballots, ballots.c.status == "counted")
     assert counted == 1 and await _count(api, ballots) == 3
@@ -360,8 +361,8 @@ async def test_two_booth_phones_syncing_at_once_count_one_ballot(api: Api) -> No
     """The one-ballot rule holds when the two pushes race (the round's row serialises
     them on PostgreSQL): one ballot counted, the other a duplicate of it."""
     vote = await voting_round(api)
-    one = booth(vote, "a", at=_at(0, 9))
-    two = booth(vote, "b", at=_at(0, 10), where="棠下花园门口", book="B-0001")
+    one = booth(vote, "a", at=_at(-1, 9))
+    two = booth(vote, "b", at=_at(-1, 10), where="棠下花园门口", book="B-0001")
     results = await asyncio.gather(vote.booth1.send("ballot.booth", one),
                                    vote.booth2.send("ballot.booth", two))
     assert sorted(r["status"] for r in results) == ["applied", "flagged"]
@@ -378,8 +379,8 @@ async def _rows_of(api: Api, query: Any) -> list[tuple[Any, ...]]:
 
 async def test_a_ballot_cast_earlier_but_arriving_later_counts_instead(api: Api) -> None:
     vote = await voting_round(api)
-    later = booth(vote, "c", at=_at(0, 15), where="棠下花园门口", book="B-0001")
-    earlier = booth(vote, "ab", at=_at(0, 9), book="A-0007")
+    later = booth(vote, "c", at=_at(-1, 15), where="棠下花园门口", book="B-0001")
+    earlier = booth(vote, "ab", at=_at(-1, 9), book="A-0007")
     # booth 2's ballot (15:00) reaches the server first; booth 1 (09:00) was offline
     _ok(await vote.booth2.send("ballot.booth", later))
     swapped = await vote.booth1.send("ballot.booth", earlier)
@@ -390,14 +391,14 @@ async def test_a_ballot_cast_earlier_but_arriving_later_counts_instead(api: Api)
     assert (rows[later["id"]]["status"], rows[later["id"]]["duplicate_of"]) == (
         "duplicate", earlier["id"])
     # a third, cast in between, stays a duplicate of the earliest
-    middle = booth(vote, "a", at=_at(0, 12), book="A-0008")
+    middle = booth(vote, "a", at=_at(-1, 12), book="A-0008")
     assert (await vote.booth1.send("ballot.booth", middle))["status"] == "flagged"
     rows = {r["id"]: r for r in await _rows(api, ballots)}
     assert rows[middle["id"]]["duplicate_of"] == earlier["id"]
     assert [r["id"] for r in rows.values() if r["status"] == "counted"] == [earlier["id"]]
     # same time on both clocks: the one the server received first counts
-    tie1 = booth(vote, "a", name="赵六", phone="13700000000", at=_at(0, 9))
-    tie2 = booth(vote, "b", name="赵六", phone="13700000000", at=_at(0, 9), book="B-0009")
+    tie1 = booth(vote, "a", name="赵六", phone="13700000000", at=_at(-1, 9))
+    tie2 = booth(vote, "b", name="赵六", phone="13700000000", at=_at(-1, 9), book="B-0009")
     _ok(await vote.booth1.send("ballot.booth", tie1))
     assert (await vote.booth2.send("ballot.booth", tie2))["status"] == "flagged"
     rows = {r["id"]: r for r in await _rows(api, ballots)}
@@ -428,6 +429,28 @@ async def test_one_ballot_per_resident_on_their_own_phone_too(api: Api) -> None:
     other = Device(api, await api.token("zhou", "volunteer", station=STATION))
     await other.pull()
     assert other.of_type("ballot") == {}
+
+
+async def test_a_resident_who_voted_on_their_phone_is_known_at_the_booth(api: Api) -> None:
+    """An account with the resident's name and phone: its own-phone ballot also carries
+    their booth identity, so a second ballot at a booth is a duplicate, not a second vote."""
+    vote = await voting_round(api)
+    async with api.state.db.engine.begin() as conn:
+        await conn.execute(update(users).where(users.c.id == "chen").values(
+            name="陈美玲", phone="139 1234 5678"))
+    on_phone = own(vote, "a")
+    _ok(await vote.resident.send("ballot.cast", on_phone))
+    at_booth = booth(vote, "bc", name="陈美玲", phone="13912345678",
+                     at=dt.datetime.now(SHANGHAI).isoformat())
+    flagged = await vote.booth1.send("ballot.booth", at_booth)
+    assert flagged["status"] == "flagged" and flagged["code"] == "duplicate_ballot", flagged
+    rows = {r["id"]: r for r in await _rows(api, ballots)}
+    assert rows[on_phone["id"]]["status"] == "counted"
+    assert rows[at_booth["id"]]["duplicate_of"] == on_phone["id"]
+    assert rows[on_phone["id"]]["alias_key"] == rows[at_booth["id"]]["voter_key"]
+    # the booth identity stays on the server: phones see the voter key only
+    await vote.dm.pull()
+    assert "alias_key" not in vote.dm.of_type("ballot")[on_phone["id"]]
 
 
 async def test_paper_tallies_count_and_the_results_stay_within_the_budget(api: Api) -> None:

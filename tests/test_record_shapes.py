@@ -111,6 +111,7 @@ async def _every_kind_of_record(api: Api) -> None:
                                                        "unit_cost_fen": 3_000}],
             "indicators": [{"key": "homes", "name": "户数", "unit": "户", "target": 10}],
             "timeline": [{"key": "done", "title": "完工", "due": day(60)}]}),
+        (world.district, "round.advance", {"id": round_id, "to": "review"}),
         (world.district, "review.assign", {"id": new_id(), "proposal_id": proposal,
                                            "reviewer": "vol-1"}),
     ]:

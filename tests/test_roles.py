@@ -395,6 +395,7 @@ async def _round_world(api: Api, ids: dict[str, str]) -> None:
         "activities": "安装扶手", "budget_lines": [{"item": "扶手", "quantity": 10,
                                                    "unit_cost_fen": 2_000}]}))
     await api.token("reviewer-b", "volunteer", station=NEAR)  # a person with an account
+    await federation.ok(("round.advance", {"id": ids["round_open"], "to": "review"}))
     await federation.ok(("review.assign", {"id": ids["review"], "proposal_id": ids["proposal"],
                                            "reviewer": "reviewer-b"}))
     await _voting_round(api, ids, federation, recorder, member)

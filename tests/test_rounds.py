@@ -287,6 +287,13 @@ async def test_nobody_reviews_a_proposal_of_their_own_group(api: Api) -> None:
     assert rw.member.of_type("review") == {}
     await rw.outsider.pull()
     assert set(rw.outsider.of_type("review")) == {review}
+    # what they review travels with the review (a reviewer of another station sees no
+    # proposal record): the proposal as it stood, and its needs as the public sees them
+    copy = rw.outsider.of_type("review")[review]["proposal"]
+    assert (copy["title"], copy["version"], copy["group"], copy["budget_total_fen"]) == (
+        "长者居家安全改造", 1, "棠下邻里互助会", 14_000_00)
+    assert copy["needs"] == [{"id": rw.need_id, "category": "elderly", "community": "棠下社区",
+                              "public_title": "独居长者居家防跌倒", "raised_count": 1}]
 
 
 async def test_voting_opens_only_when_every_proposal_is_concluded_and_then_rules_lock(api: Api) -> None:
@@ -348,6 +355,7 @@ async def test_needs_are_never_public_as_free_text(api: Api) -> None:
     bad = await api.http.post(f"/public/rounds/{rw.round_id}/needs", data={
         "category": "nonsense", "community": "棠下社区", "description": "x"})
     assert bad.status_code == 400 and 'data-testid="need-error"' in bad.text
+    assert 'value="棠下社区"' in bad.text  # what they typed is given back to correct
     async with api.state.db.engine.connect() as conn:
         public = (await conn.execute(select(needs).where(needs.c.raised_via == "public",
                                                          needs.c.id != own))).mappings().one()
@@ -445,3 +453,28 @@ async def test_a_needs_contact_and_words_are_erasable(api: Api) -> None:
     await rw.staff.pull()
     seen = rw.staff.of_type("need")[rw.need_id]
     assert (seen["contact"], seen["description"]) == (None, "已删除 / erased")
+
+
+def test_the_need_form_is_limited_like_a_sign_up() -> None:
+    """An anonymous write: the stricter limit of sign-ups, not the public pages' one."""
+    from server.ratelimit import group_of
+
+    assert group_of("/public/rounds/abc/needs") == "enrol"
+    assert group_of("/public/rounds/abc") == "public"
+    assert group_of("/public/rounds/abc/poster.pdf") == "public"
+
+
+async def test_erasing_a_resident_erases_the_needs_they_raised(api: Api) -> None:
+    rw = await round_world(api, advance=False)
+    own = new_id()
+    _ok(await rw.outsider.send("need.submit", {
+        "id": own, "round_id": rw.round_id, "category": "culture", "community": "棠下社区",
+        "description": "赵先生想办书法班", "contact": {"name": "赵先生", "phone": "13900004444"}}))
+    done = await api.http.post("/api/v1/admin/erasure", headers=api.auth(rw.world.admin.token),
+                               json={"subject": "person", "reason": "subject_request",
+                                     "user_id": "zhao"})
+    assert done.status_code == 200, done.text
+    row = await _row(api, needs, own)
+    assert (row["contact_name"], row["contact_phone"], row["description"], row["owner"]) == (
+        None, None, "已删除 / erased", None)
+    assert (await _row(api, needs, rw.need_id))["contact_phone"] == "13800138000"  # not theirs

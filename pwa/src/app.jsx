@@ -61,7 +61,7 @@ export function App() {
         <nav class="tabs">
           {NAV.filter((item) => !item.minRole || atLeast(me, item.minRole)).map((item) => (
             <a key={item.tab} href={item.href} class={tab === item.tab ? 'active' : ''} aria-current={tab === item.tab ? 'page' : undefined}>
-              <Icon name={item.icon} />{t(item.label)}
+              <Icon name={item.icon} /><span class="label">{t(item.label)}</span>
               {item.badge && item.badge(app) > 0 && <span class="badge" data-testid={`badge-${item.tab}`}>{item.badge(app)}</span>}
             </a>
           ))}

@@ -68,6 +68,7 @@ from schemas.ballots import (
 )
 from schemas.events import BallotFlagged
 from server import audit
+from server.domain.people import person_of
 from server.domain.rounds import proposals, runs_round, set_phase
 from server.notify import voting
 from sync.errors import Rejected, forbidden, not_found
@@ -89,6 +90,7 @@ ballots = Table(
     Column("seq", Integer, nullable=False),
     Column("channel", String(16), nullable=False),
     Column("voter_key", String(80), nullable=False),
+    Column("alias_key", String(80), nullable=True),
     Column("owner", String(64), nullable=True),
     Column("booth", String(60), nullable=True),
     Column("ballot_book_no", String(40), nullable=True),
@@ -104,9 +106,13 @@ ballots = Table(
     UniqueConstraint("round_id", "seq"),
 )
 """``seq``: the server's order of arrival within the round (1, 2, ...), the second key of
-the earliest-cast rule. ``owner``: the voter's user id (own phone), so they see it."""
+the earliest-cast rule. ``owner``: the voter's user id (own phone), so they see it.
+``alias_key``: an own-phone ballot's booth identity (the hash of the account's name and
+phone, when the account has a phone), so the same resident voting at a booth too is
+found; server-side only, never sent to a phone."""
 
 Index("ix_ballots_round_voter", ballots.c.round_id, ballots.c.voter_key)
+Index("ix_ballots_round_alias", ballots.c.round_id, ballots.c.alias_key)
 
 paper_tallies = Table(
     "paper_tallies",
@@ -426,10 +432,12 @@ async def _place(tx: Tx, ctx: MutationContext, round_row: Mapping[str, Any],
     """Stage ``ballot`` under the one-ballot rule (module docstring): counted if it is
     the resident's earliest in the round, else a duplicate of the earliest; flagged and
     announced when the resident has another ballot."""
+    identities = [ballot["voter_key"], *([ballot["alias_key"]] if ballot["alias_key"] else [])]
     rows = (await tx.query(
         select(ballots.c.id, ballots.c.cast_at, ballots.c.seq, ballots.c.status)
         .where(ballots.c.round_id == ballot["round_id"],
-               ballots.c.voter_key == ballot["voter_key"]))).mappings().all()
+               ballots.c.voter_key.in_(identities) | ballots.c.alias_key.in_(identities))
+    )).mappings().all()
     mine = [dict(r) for r in rows]
     if not mine:
         tx.insert("ballot", {**ballot, "status": "counted", "duplicate_of": None})
@@ -458,10 +466,11 @@ async def _place(tx: Tx, ctx: MutationContext, round_row: Mapping[str, Any],
 def _ballot_row(ctx: MutationContext, round_row: Mapping[str, Any], ballot_id: str,
                 channel: str, voter_key: str, proposal_ids: list[str], total: int,
                 cast_at: str, seq: int, *, owner: str | None = None, booth: str | None = None,
-                book: str | None = None, taken_by: str | None = None) -> dict[str, Any]:
+                book: str | None = None, taken_by: str | None = None,
+                alias: str | None = None) -> dict[str, Any]:
     return {
         "id": ballot_id, "round_id": round_row["id"], "seq": seq, "channel": channel,
-        "voter_key": voter_key, "owner": owner, "booth": booth, "ballot_book_no": book,
+        "voter_key": voter_key, "alias_key": alias, "owner": owner, "booth": booth, "ballot_book_no": book,
         "proposal_ids": json.dumps(proposal_ids), "total_fen": total, "cast_at": cast_at,
         "received_at": ctx.now, "taken_by": taken_by, "station": round_row["station"],
         "district": round_row["district"],
@@ -483,9 +492,15 @@ async def cast_ballot(tx: Tx, ctx: MutationContext, args: BallotCastArgs) -> Non
     _check_voting_open(round_row, shanghai_day(ctx.now), "round_id")
     chosen, total = await _choices(tx, round_row, args.proposal_ids)
     seq = await _next_seq(tx, args.round_id)
+    person = await person_of(tx, ctx.user_id)
+    alias = None
+    if person is not None and person.get("phone") and person.get("name") and normalise_phone(
+            str(person["phone"])):
+        alias = voter_hash(await _key(tx), args.round_id, str(person["name"]),
+                           str(person["phone"]))
     await _place(tx, ctx, round_row, _ballot_row(
         ctx, round_row, args.id, "own_phone", f"user:{ctx.user_id}", chosen, total, ctx.now,
-        seq, owner=ctx.user_id))
+        seq, owner=ctx.user_id, alias=alias))
 
 
 async def booth_ballot(tx: Tx, ctx: MutationContext, args: BallotBoothArgs) -> None:

@@ -62,7 +62,7 @@ from schemas.rounds import (
 from server import audit
 from server.domain import attachments
 from server.domain.access import has_rank, live_station
-from server.domain.funds import holds_fund, live_fund
+from server.domain.funds import holds_fund
 from server.domain.people import person_of
 from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.merge import edited_fields
@@ -209,7 +209,13 @@ reviews = Table(
     Column("assigned_at", String(32), nullable=False),
     Column("submitted_at", String(32), nullable=True),
     Column("updated_at", String(32), nullable=False),
+    Column("proposal", Text, nullable=False, default="{}", server_default="{}"),
 )
+"""``weighted_score``: hundredths of a point, like a proposal's ``review_score``.
+``proposal``: JSON, what the reviewer reviews (``review_copy``), copied when they are
+assigned (in the review phase, when proposals no longer change): a reviewer from another
+station does not otherwise see the proposal."""
+
 
 def _points(hundredths: Any) -> float | None:
     """A score kept in hundredths, as phones see it (7250 -> 72.5)."""
@@ -310,6 +316,7 @@ def _review_wire(row: Mapping[str, Any]) -> dict[str, Any]:
     data["scores"] = json.loads(row["scores"])
     data["feasible"] = None if row["feasible"] is None else bool(row["feasible"])
     data["weighted_score"] = _points(row["weighted_score"])
+    data["proposal"] = json.loads(row["proposal"] or "{}")
     return data
 
 
@@ -345,6 +352,16 @@ def _phase_zh(phase: str) -> str:
     return PHASE_NAMES.get(phase, (phase, phase))[0]
 
 
+async def fund_of(tx: Tx, fund_id: str, field: str = "fund_id") -> dict[str, Any]:
+    """The round's fund, read without a lock: a round only checks who holds it (its
+    district and station never change), and a fund row is what every gift's batch locks
+    to append to its ledger; a round must not queue behind them."""
+    fund = await tx.read_unlocked("fund", fund_id)
+    if fund is None:
+        raise not_found("基金", "fund", fund_id, field=field)
+    return fund
+
+
 async def round_of(tx: Tx, round_id: str, field: str = "round_id") -> dict[str, Any]:
     found = await tx.get("round", round_id)
     if found is None:
@@ -355,7 +372,7 @@ async def round_of(tx: Tx, round_id: str, field: str = "round_id") -> dict[str, 
 async def _managed_round(tx: Tx, ctx: MutationContext, round_id: str, what: tuple[str, str],
                          field: str = "id") -> tuple[dict[str, Any], dict[str, Any]]:
     round_row = await round_of(tx, round_id, field)
-    fund = await live_fund(tx, round_row["fund_id"])
+    fund = await fund_of(tx, round_row["fund_id"])
     if not runs_round(ctx.grant, fund):
         raise forbidden(f"只有该基金所属慈善会的管理者可以{what[0]}",
                         f"only the fund's federation managers may {what[1]}")
@@ -428,7 +445,7 @@ async def round_proposals(tx: Tx, round_id: str) -> list[dict[str, Any]]:
 
 
 async def create_round(tx: Tx, ctx: MutationContext, args: RoundCreateArgs) -> None:
-    fund = await live_fund(tx, args.fund_id)
+    fund = await fund_of(tx, args.fund_id)
     if not runs_round(ctx.grant, fund):
         raise forbidden("只有该基金所属慈善会的管理者可以设立微创投",
                         "only the fund's federation managers set up a micro-venture round")
@@ -625,6 +642,19 @@ async def erase_need_contact(tx: Tx, ctx: MutationContext, args: NeedEraseContac
                 district=need["district"])
 
 
+async def erase_person_needs(tx: Tx, ctx: MutationContext, user_id: str) -> int:
+    """A person's erasure (server/erasure.py) also erases the needs they raised from their
+    own phone: contact and words, as ``need.erase_contact@1`` does. Returns how many."""
+    rows = await tx.query(select(needs.c.id).where(needs.c.owner == user_id).order_by(needs.c.id))
+    found = [str(need_id) for (need_id,) in rows]
+    await tx.preload("need", found)
+    for need_id in found:
+        tx.update("need", need_id, {"contact_name": None, "contact_phone": None,
+                                    "description": ERASED_TEXT, "owner": None,
+                                    "updated_at": ctx.now})
+    return len(found)
+
+
 async def may_attach_need(tx: Tx, ctx: MutationContext, need: dict[str, Any],
                           after: list[AttachmentRef]) -> None:
     """The station's staff change a need's photos (never public: the public page shows
@@ -706,7 +736,7 @@ def _check_deadline(round_row: Mapping[str, Any], ctx: MutationContext, *, editi
 
 async def _check_proposal_body(tx: Tx, round_row: Mapping[str, Any], body: Mapping[str, Any]) -> None:
     for need_id in body["need_ids"]:
-        need = await tx.get("need", need_id)
+        need = await tx.read_unlocked("need", need_id)  # only checked; staff sort needs meanwhile
         if need is None or need["round_id"] != round_row["id"]:
             raise not_found("本轮的需求", "need of this round", need_id, field="need_ids")
         if need["status"] == "merged":
@@ -827,7 +857,7 @@ async def withdraw_proposal(tx: Tx, ctx: MutationContext, args: ProposalWithdraw
 
 
 def _in_review(round_row: Mapping[str, Any], field: str) -> None:
-    if round_row["phase"] not in ("proposals", "review"):
+    if round_row["phase"] != "review":
         raise Rejected("wrong_phase",
                        f"本轮现处于“{_phase_zh(round_row['phase'])}”阶段,不在评审期",
                        f"the round is in its {round_row['phase']} phase, not in review",
@@ -840,6 +870,23 @@ def _conflict(group: Mapping[str, Any], reviewer: str) -> Rejected:
         f"利益冲突:{reviewer} 是“{group['name']}”的成员,不能评审该组织的提案",
         f"conflict of interest: {reviewer} is a member of “{group['name']}” and cannot review "
         "its proposal", field="reviewer")
+
+
+async def review_copy(tx: Tx, proposal: Mapping[str, Any],
+                      group: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The proposal as its reviewer gets it: its fields, its group's name, and the needs it
+    answers as the public sees them (category, community, public title, count: never a
+    resident's words)."""
+    answered = []
+    for need_id in json.loads(proposal["need_ids"]):
+        need = await tx.read_unlocked("need", need_id)
+        if need is not None:
+            answered.append({"id": need_id, "category": need["category"],
+                             "community": need["community"],
+                             "public_title": need["public_title"],
+                             "raised_count": int(need["raised_count"])})
+    return {**_snapshot(proposal), "id": proposal["id"], "version": int(proposal["version"]),
+            "group": group["name"] if group is not None else "", "needs": answered}
 
 
 async def assign_review(tx: Tx, ctx: MutationContext, args: ReviewAssignArgs) -> None:
@@ -870,7 +917,7 @@ async def assign_review(tx: Tx, ctx: MutationContext, args: ReviewAssignArgs) ->
         "reviewer": args.reviewer, "status": "assigned", "scores": "{}",
         "weighted_score": None, "feasible": None, "reason": "", "adjusted_price_fen": None,
         "assigned_by": ctx.user_id, "assigned_at": ctx.now, "submitted_at": None,
-        "updated_at": ctx.now,
+        "updated_at": ctx.now, "proposal": _dump(await review_copy(tx, proposal, group)),
     })
     audit.stage(tx, ctx, "review.assign", "review", args.id, station=proposal["station"],
                 district=proposal["district"],
@@ -1050,6 +1097,7 @@ __all__ = [
     "OFFLINE_GRACE_DAYS",
     "budget_total",
     "community_groups",
+    "erase_person_needs",
     "install",
     "members_of",
     "needs",

@@ -121,7 +121,10 @@ SHOTS = {("volunteer", "/timebank"): "a11y-timebank-volunteer",
          ("manager", "/donations/d/{donation}"): "a11y-donation-voided-manager",
          ("manager", "/events/{event}"): "a11y-event-conflict-manager",
          ("manager", "/admin/devices"): "a11y-devices-manager",
-         ("admin", "/admin/campaigns"): "a11y-campaigns-admin"}
+         ("admin", "/admin/campaigns"): "a11y-campaigns-admin",
+         ("volunteer", "/rounds/{round}"): "a11y-round-volunteer",
+         ("volunteer", "/proposals/{proposal}"): "a11y-proposal-member",
+         ("staff", "/reviews/{review}"): "a11y-scorecard-staff"}
 # Screens with no route of their own, opened by the app itself: enrolment and sign-up
 # (open routes), the PIN set-up and the lock screen; checked in the test below.
 OPEN_SCREENS = ["/enrol", "/signup"]

@@ -229,6 +229,7 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     refreshed(booth2, "/reviews")
     page = booth2.page
     page.get_by_test_id("review-card").click()
+    expect(page.get_by_test_id("reviewed-proposal")).to_contain_text("不锈钢扶手")  # what is reviewed
     for criterion in rounds[0]["criteria"]:
         page.get_by_test_id(f"score-{criterion['key']}").fill("8")
     expect(page.get_by_test_id("weighted-score")).to_contain_text("80")
@@ -239,6 +240,18 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     page.get_by_test_id("save-review").click()
     expect(page.get_by_test_id("review-card")).to_contain_text("已提交")
     booth2.wait_synced()
+
+    # a reviewer with ties to a group steps aside on the phone
+    declined = str(uuid.uuid4())
+    applied(server, dm_token, "review.assign", {"id": declined, "proposal_id": others["楼道照明"], "reviewer": "mv-staff1"})
+    refreshed(booth1, f"/reviews/{declined}")
+    page = booth1.page
+    page.get_by_test_id("declare-conflict-open").click()
+    page.get_by_test_id("conflict-reason").fill("我的家人在申报组织做志愿者")
+    booth1.shot("mv-08b-declare-conflict")
+    page.get_by_test_id("declare-conflict").click()
+    server.wait_for(lambda: server.records("review")[declined]["status"] == "declined_conflict", "the conflict declared",
+                    page=page)
 
     refreshed(fed, f"/proposals/{first['id']}")
     page = fed.page

@@ -130,6 +130,7 @@ def upgrade() -> None:
         sa.Column("assigned_at", sa.String(32), nullable=False),
         sa.Column("submitted_at", sa.String(32), nullable=True),
         sa.Column("updated_at", sa.String(32), nullable=False),
+        sa.Column("proposal", sa.Text, nullable=False, server_default="{}"),
     )
     op.create_index("ix_rounds_fund_id", "rounds", ["fund_id"])
     op.create_index("ix_rounds_station", "rounds", ["station"])

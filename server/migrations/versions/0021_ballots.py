@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("voter_key", sa.String(length=80), nullable=False),
+        sa.Column("alias_key", sa.String(length=80), nullable=True),
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column("booth", sa.String(length=60), nullable=True),
         sa.Column("ballot_book_no", sa.String(length=40), nullable=True),
@@ -41,6 +42,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("round_id", "seq"),
     )
     op.create_index("ix_ballots_round_voter", "ballots", ["round_id", "voter_key"])
+    op.create_index("ix_ballots_round_alias", "ballots", ["round_id", "alias_key"])
     op.create_table(
         "paper_tallies",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -80,5 +82,6 @@ def downgrade() -> None:
     op.drop_table("round_results")
     op.drop_index("ix_paper_tallies_round_id", table_name="paper_tallies")
     op.drop_table("paper_tallies")
+    op.drop_index("ix_ballots_round_alias", table_name="ballots")
     op.drop_index("ix_ballots_round_voter", table_name="ballots")
     op.drop_table("ballots")

@@ -56,7 +56,7 @@ export function ProposalList({ app, params }) {
   );
 }
 
-function Budget({ lines, total }) {
+export function Budget({ lines, total }) {
   return (
     <table class="budget" data-testid="proposal-budget">
       <thead><tr><th scope="col">{t('proposal.item')}</th><th scope="col" class="n">{t('proposal.qty')}</th><th scope="col" class="n">{t('proposal.unit_cost')}</th><th scope="col" class="n">{t('proposal.line_total')}</th></tr></thead>

@@ -1,14 +1,15 @@
 // A reviewer's work: the proposals assigned to them, and the scorecard (each weighted
 // criterion 0–10, the weighted score as it is typed, feasible or not with a reason, the
 // adjusted price). A reviewer who belongs to the group declares the conflict instead.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
 import { useSubmit } from '../../ui/forms.js';
 import { FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { yuan } from '../../ui/format.js';
-import { fenOf, weightedScore, yuanText } from './model.js';
+import { budgetTotal, fenOf, weightedScore, yuanText } from './model.js';
+import { Budget } from './proposals.jsx';
 import { Missing } from './rounds.jsx';
 
 export function MyReviews({ app }) {
@@ -27,7 +28,7 @@ export function MyReviews({ app }) {
             <li key={r.id}>
               <a class="card" href={`#/reviews/${r.id}`} data-testid="review-card" data-id={r.id}>
                 <span class="date">{app.view.round?.get(r.round_id)?.title || ''}</span>
-                <span class="title">{p?.title || r.proposal_id}</span>
+                <span class="title">{p?.title || r.proposal?.title || r.proposal_id}</span>
                 <span class="tag-col"><span class={`tag ${r.status === 'assigned' ? 'waiting' : 'ok'}`}>{t(`review.status.${r.status}`)}</span>{r.pending && <span class="tag pending">{t('events.pending')}</span>}</span>
               </a>
             </li>
@@ -38,15 +39,41 @@ export function MyReviews({ app }) {
   );
 }
 
+/** The proposal as the reviewer reads it. */
+function Reviewed({ app, proposal }) {
+  const needs = proposal.needs || (proposal.need_ids || []).map((id) => app.view.need?.get(id)).filter(Boolean);
+  return (
+    <details class="reviewed" open data-testid="reviewed-proposal">
+      <summary><span><strong>{proposal.title}</strong> · ¥{yuan(proposal.budget_total_fen ?? budgetTotal(proposal.budget_lines))}</span></summary>
+      <dl>
+        {proposal.group && <><dt>{t('proposal.group')}</dt><dd>{proposal.group}</dd></>}
+        <dt>{t('proposal.needs')}</dt><dd>{needs.length ? needs.map((n) => n.public_title || t(`need.cat.${n.category}`)).join('、') : '—'}</dd>
+        <dt>{t('proposal.beneficiaries')}</dt><dd>{proposal.beneficiaries || '—'} {proposal.beneficiary_count ? `(${t('proposal.people', { n: proposal.beneficiary_count })})` : ''}</dd>
+        <dt>{t('proposal.activities')}</dt><dd class="notes">{proposal.activities || '—'}</dd>
+        <dt>{t('proposal.team')}</dt><dd class="notes">{proposal.team || '—'}</dd>
+      </dl>
+      <Budget lines={proposal.budget_lines || []} total={proposal.budget_total_fen ?? budgetTotal(proposal.budget_lines)} />
+      {proposal.indicators?.length > 0 && <ul class="plain">{proposal.indicators.map((i) => <li key={i.key}>{i.name}: <strong>{i.target}</strong> {i.unit}</li>)}</ul>}
+      {proposal.timeline?.length > 0 && <ul class="plain">{proposal.timeline.map((s) => <li key={s.key}><span class="muted">{s.due}</span> {s.title}</li>)}</ul>}
+    </details>
+  );
+}
+
 export function Scorecard({ app, params }) {
   const [id] = params;
   const review = app.view.review?.get(id);
-  const proposal = review && app.view.proposal?.get(review.proposal_id);
+  // what is reviewed: the copy the review carries (a reviewer of another station holds no
+  // proposal record), or the proposal itself on a phone that holds it
+  const proposal = review && (review.proposal || app.view.proposal?.get(review.proposal_id));
   const round = review && app.view.round?.get(review.round_id);
-  const [form, setForm] = useState(() => ({
+  const start = () => ({
     scores: { ...(review?.scores || {}) }, feasible: review?.feasible == null ? '' : review.feasible ? 'yes' : 'no',
     reason: review?.reason || '', price: yuanText(review?.adjusted_price_fen ?? proposal?.budget_total_fen ?? null),
-  }));
+  });
+  const [form, setForm] = useState(start);
+  // the review may reach the phone after the screen opened (a sync): start from it then
+  const seeded = useRef(!!review);
+  useEffect(() => { if (review && !seeded.current) { seeded.current = true; setForm(start()); } }, [review?.id]);
   const [declaring, setDeclaring] = useState(false);
   const [conflictWhy, setConflictWhy] = useState('');
   const submitting = useSubmit();
@@ -81,8 +108,21 @@ export function Scorecard({ app, params }) {
     <main class="screen form programme" data-testid="scorecard">
       <a class="back" href="#/reviews">‹ {t('reviews.mine')}</a>
       <h1>{t('review.scorecard')}</h1>
-      {proposal && <p><a href={`#/proposals/${proposal.id}`}>{proposal.title}</a> · ¥{yuan(proposal.budget_total_fen)}</p>}
+      {proposal && <Reviewed app={app} proposal={proposal} />}
       {done && <p class="notice" data-testid="review-done">{t(`review.status.${review.status}`)}{review.weighted_score != null && ` · ${t('review.score', { n: review.weighted_score })}`}</p>}
+      {!done && (
+        <section class="conflict-box">
+          {!declaring && <button type="button" class="small warn" onClick={() => setDeclaring(true)} data-testid="declare-conflict-open">{t('review.declare_conflict')}</button>}
+          {declaring && (
+            <>
+              <label>{t('review.conflict_reason')}<input value={conflictWhy} onInput={(e) => { setConflictWhy(e.currentTarget.value); declining.clear(); }} maxLength={500} data-testid="conflict-reason" /></label>
+              <button type="button" class="block warn" onClick={decline} disabled={declining.saving} data-testid="declare-conflict">{t('review.declare_conflict')}</button>
+              <FormStatus form={declining} />
+            </>
+          )}
+          <p class="muted small-note">{t('review.conflict_hint')}</p>
+        </section>
+      )}
       {!done && (
         <form onSubmit={save} data-testid="scorecard-form">
           {criteria.map((c) => (
@@ -104,19 +144,6 @@ export function Scorecard({ app, params }) {
           <FormStatus form={submitting} />
           <SaveButton form={submitting} label={t('review.submit')} testid="save-review" />
         </form>
-      )}
-      {!done && (
-        <section class="conflict-box">
-          {!declaring && <button type="button" class="block warn" onClick={() => setDeclaring(true)} data-testid="declare-conflict-open">{t('review.declare_conflict')}</button>}
-          {declaring && (
-            <>
-              <label>{t('review.conflict_reason')}<input value={conflictWhy} onInput={(e) => { setConflictWhy(e.currentTarget.value); declining.clear(); }} maxLength={500} data-testid="conflict-reason" /></label>
-              <button type="button" class="block warn" onClick={decline} disabled={declining.saving} data-testid="declare-conflict">{t('review.declare_conflict')}</button>
-              <FormStatus form={declining} />
-            </>
-          )}
-          <p class="muted small-note">{t('review.conflict_hint')}</p>
-        </section>
       )}
     </main>
   );
