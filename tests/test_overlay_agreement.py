@@ -383,6 +383,12 @@ async def test_every_overlay_agrees_with_the_server(api: Api) -> None:
         "id": report, "project_id": sp, "milestone_id": m1, "progress": 100, "text": "评估完成",
         "attachments": [photo_ref("c1", "photo")]},
         [("progress_report", report), ("milestone", m1), ("service_project", sp)])
+    m3 = new_id()
+    await run.case(staff, "milestone.set", {"project_id": sp, "milestones": [
+        {"id": m1, "title": "入户评估", "weight": 30, "due": "2026-12-20"},
+        {"id": m2, "title": "安装", "weight": 50},
+        {"id": m3, "title": "回访", "weight": 20, "due": "2027-01-10"}]},
+        [("milestone", m1), ("milestone", m2), ("milestone", m3), ("service_project", sp)])
     feedback = new_id()
     await run.case(staff, "feedback.record", {"id": feedback, "project_id": sp, "score": 4, "comment": "很好",
                                              "taken_on": "2026-11-20"}, [("project_feedback", feedback)])

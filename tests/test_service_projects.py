@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 from server.demo import seed_demo
 from server.domain import service_projects as sp
 from server.domain.funds import disbursements
+from server.notify.outbox import expand_outbox
 from server.notify.tables import notify_outbox
+from sync.timeutil import utc_now
 from tests.conftest import Api
 from tests.devices import Device, upload_file
 from tests.donation_setup import DISTRICT, STATION, World, build_world
@@ -283,6 +285,14 @@ async def test_a_visit_follow_up_due_reminds_the_station_once(api: Api) -> None:
     assert await sp.remind_follow_ups(state.db, state.registry, state.pokes, later) == [visit]
     assert await sp.remind_follow_ups(state.db, state.registry, state.pokes, later) == []
     assert await count(api, notify_outbox, kind="visit.follow_up_due") == 1
+    # the station's manager gets it in the inbox; the station's staff member does not
+    await expand_outbox(state, utc_now())
+    await world.manager.pull()
+    (note,) = [n for n in world.manager.of_type("notification").values()
+               if n["kind"] == "visit.follow_up_due"]
+    assert "耆乐安居" in note["title"]["zh"] and note["url"] == f"/#/projects/{pilot.id}"
+    await world.staff.pull()
+    assert world.staff.of_type("notification") == {}
     done = new_id()
     await applied(world.staff, "visit.record", {
         "id": done, "project_id": pilot.id, "visited_on": "2026-11-21", "rating": "good",

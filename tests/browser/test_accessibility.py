@@ -111,6 +111,7 @@ SCREENS: list[tuple[str, str]] = [
     ("/projects/{service_project}/feedback", "staff"),
     ("/projects/{service_project}/visit", "staff"),
     ("/projects/{service_project}/indicator", "staff"),
+    ("/projects/{service_project}/milestones", "staff"),
     ("/projects/{service_project}/tranche/{tranche}", "staff"),
     ("/projects/{service_project}/grant", "manager"),
     ("/projects/{service_project}/evaluate", "manager"),

@@ -74,6 +74,17 @@ def test_brand_project_from_creation_to_evaluation(phones: Any, server: Server, 
     milestones = {m["title"]: m for m in server.records("milestone").values() if m["project_id"] == project_id}
     assert {t: m["weight"] for t, m in milestones.items()} == {"入户评估": 40, "安装扶手与夜灯": 60}
     staff.shot("sp-02-detail-new")
+    # the plan changes: the second milestone gets its due date (existing ones cannot be dropped)
+    page.get_by_test_id("go-milestones").click()
+    plan = page.get_by_test_id("milestones-form")
+    plan.locator("input[name=ms-due-1]").fill("2027-01-15")
+    expect(page.get_by_test_id("weight-sum")).to_contain_text("100/100")
+    staff.shot("sp-02b-milestones")
+    page.get_by_test_id("save-milestones").click()
+    expect(page.get_by_test_id("form-saved")).to_contain_text("已保存里程碑")
+    staff.wait_synced()
+    server.wait_for(lambda: server.records("milestone")[milestones["安装扶手与夜灯"]["id"]]["due"] == "2027-01-15",
+                    "the milestone's due date", page=page)
 
     # 2. A district manager (the fund's manager) signs the grant: an advance and a tranche
     # paid once the first milestone is done.

@@ -29,14 +29,17 @@ export function ProjectCreate({ app }) {
   const set = (patch) => { setF({ ...f, ...patch }); form.clear(); };
   const setIndicator = (i, patch) => set({ indicators: f.indicators.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
   const setMilestone = (i, patch) => set({ milestones: f.milestones.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
-  const funds = fundsOf(f.station);
+  // the records may arrive after the form opened: the first station and its first fund then
+  const station = stations.some((x) => x.code === f.station) ? f.station : firstStation;
+  const funds = fundsOf(station);
+  const fund = funds.some((x) => x.id === f.fund) ? f.fund : funds[0]?.id || '';
   const weights = f.milestones.reduce((s, m) => s + (parseNumber(m.weight) || 0), 0);
 
   function submit(e) {
     e.preventDefault();
     return form.run(async (intent) => {
-      if (!f.station) return form.fail(t('sp.need_station'));
-      if (!f.fund) return form.fail(t('sp.need_fund'));
+      if (!station) return form.fail(t('sp.need_station'));
+      if (!fund) return form.fail(t('sp.need_fund'));
       if (!f.name.trim()) return form.showFields({ name: { zh: '请填写项目名称', en: 'Enter the project name' } });
       const indicators = [];
       for (const [i, x] of f.indicators.entries()) {
@@ -60,7 +63,7 @@ export function ProjectCreate({ app }) {
         return form.showFields({ milestones: { zh: `里程碑权重合计须为 100(现为 ${weights})`, en: `Milestone weights must add up to 100 (now ${weights})` } });
       }
       await act('service_project.create', {
-        id: intent.id, fund_id: f.fund, station: f.station, category: f.category, name: f.name.trim(), summary: f.summary.trim(), indicators, milestones,
+        id: intent.id, fund_id: fund, station, category: f.category, name: f.name.trim(), summary: f.summary.trim(), indicators, milestones,
       }, 1, { key: intent.key });
       await draft.done();
       go(`/projects/${intent.id}?saved=created`);
@@ -76,12 +79,12 @@ export function ProjectCreate({ app }) {
         <form onSubmit={submit}>
           <DraftNote draft={draft} />
           {stations.length > 1 && (
-            <label>{t('sp.station')}<select name="station" value={f.station} onChange={(e) => set({ station: e.currentTarget.value, fund: fundsOf(e.currentTarget.value)[0]?.id || '' })}>
+            <label>{t('sp.station')}<select name="station" value={station} onChange={(e) => set({ station: e.currentTarget.value, fund: fundsOf(e.currentTarget.value)[0]?.id || '' })}>
               {stations.map((x) => <option key={x.code} value={x.code}>{x.name}</option>)}
             </select></label>
           )}
           {funds.length === 0 && <p class="notice" data-testid="no-fund">{t('sp.no_fund')}</p>}
-          {funds.length > 0 && <label>{t('sp.fund')}<select name="fund" value={f.fund} onChange={(e) => set({ fund: e.currentTarget.value })}>
+          {funds.length > 0 && <label>{t('sp.fund')}<select name="fund" value={fund} onChange={(e) => set({ fund: e.currentTarget.value })}>
             {funds.map((x) => <option key={x.id} value={x.id}>{x.name}</option>)}
           </select></label>}
           <FieldError fields={form.fields} path="fund_id" />

@@ -19,7 +19,7 @@ import { BackTo, Missing, ProgressBar } from './parts.jsx';
 const SHOWN = 5;
 /** A day ("2026-11-28", taken offline) or a moment. */
 const whenOf = (s) => (s && s.length === 10 ? dateLabel(s) : timeOf(s));
-const SAVED = ['created', 'report', 'visit', 'indicator', 'tranche', 'evaluation', 'grant'];
+const SAVED = ['created', 'report', 'visit', 'indicator', 'tranche', 'evaluation', 'grant', 'milestones'];
 
 export function ProjectDetail({ app, params, query }) {
   const [id] = params;
@@ -65,7 +65,7 @@ export function ProjectDetail({ app, params, query }) {
           <a class="button" href={`#/projects/${id}/indicator`} data-testid="go-indicator">{t('sp.indicator_record')}</a>
         </nav>
       )}
-      <Milestones app={app} milestones={milestones} />
+      <Milestones app={app} milestones={milestones} edit={runs ? `#/projects/${id}/milestones` : null} />
       <Indicators app={app} p={p} />
       <Tranches app={app} p={p} fund={fund} runs={active} />
       <Reports app={app} p={p} />
@@ -77,7 +77,7 @@ export function ProjectDetail({ app, params, query }) {
   );
 }
 
-function Milestones({ milestones }) {
+function Milestones({ milestones, edit }) {
   const total = milestones.reduce((s, m) => s + (Number(m.weight) || 0), 0);
   return (
     <section data-testid="milestones">
@@ -93,6 +93,7 @@ function Milestones({ milestones }) {
         ))}
       </ul>
       {milestones.length > 0 && total !== 100 && <p class="notice">{t('sp.weights_off', { n: total })}</p>}
+      {edit && <a class="button block" href={edit} data-testid="go-milestones">{t('sp.milestones_edit')}</a>}
     </section>
   );
 }
@@ -135,6 +136,9 @@ function Tranches({ app, p, fund, runs }) {
     );
   }
   const paid = tranches.filter((tr) => trancheState(app.view, tr) === 'paid').reduce((s, tr) => s + tr.amount_fen, 0);
+  // Who asks for a fund's money (funds.request_disbursement): its station's staff, or the
+  // federation; a district's or the city's fund has no station, so the federation asks.
+  const asks = federation || (!!fund?.station && fund.station === me?.station);
   return (
     <section data-testid="tranches">
       <h2>{t('sp.grant')}</h2>
@@ -144,7 +148,8 @@ function Tranches({ app, p, fund, runs }) {
           const state = trancheState(app.view, tr);
           const milestone = tr.milestone_id && app.view.milestone.get(tr.milestone_id);
           const ready = !milestone || (Number(milestone.progress) || 0) >= 100;
-          const requestable = runs && ['planned', 'rejected'].includes(state) && !tr.pending;
+          const open = runs && ['planned', 'rejected'].includes(state) && !tr.pending;
+          const requestable = open && asks;
           return (
             <li key={tr.id} class="item-card tranche" data-testid="tranche" data-id={tr.id} data-status={state}>
               <div class="row-between">
@@ -156,6 +161,7 @@ function Tranches({ app, p, fund, runs }) {
               {requestable && (ready
                 ? <a class="button block" href={`#/projects/${p.id}/tranche/${tr.id}`} data-testid="request-tranche">{t('sp.request_tranche')}</a>
                 : <p class="muted fine" data-testid="tranche-wait">{t('sp.tranche_wait', { title: milestone.title })}</p>)}
+              {open && !asks && <p class="muted fine" data-testid="tranche-by-federation">{t('sp.tranche_by_federation')}</p>}
               {federation && ['requested', 'approved'].includes(state) && (
                 <a class="button block" href="#/funds" data-testid="tranche-to-funds">{t(state === 'requested' ? 'sp.to_approve' : 'sp.to_pay')}</a>
               )}

@@ -3,7 +3,7 @@
 // another), a supervision visit with its follow-up due date (offline), an indicator's actual
 // for a period, a tranche's disbursement request, and the evaluation. Each is checked against
 // the server's schema before it is queued (act), and goes out with the next sync.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { go } from '../../router.js';
 import { act } from '../../state.js';
@@ -56,15 +56,16 @@ export function ReportForm({ app, params, query }) {
   const form = useSubmit();
   const draft = useDraft(app.meta.me, `progress.report:${params[0]}`, f, setF, blank);
   if (!p) return <Missing />;
-  const chosen = app.view.milestone.get(f.milestone);
+  const milestone = f.milestone || first; // the records may arrive after the form opened
+  const chosen = app.view.milestone.get(milestone);
   const set = (patch) => { setF({ ...f, ...patch }); form.clear(); };
   function submit(e) {
     e.preventDefault();
     return form.run(async (intent) => {
       const progress = parseNumber(f.progress);
-      if (!f.milestone) return form.fail(t('sp.need_milestone'));
+      if (!milestone) return form.fail(t('sp.need_milestone'));
       if (progress === null || !Number.isInteger(progress)) return form.showFields({ progress: { zh: '请填写 0 到 100 的整数', en: 'Enter a whole number from 0 to 100' } });
-      await act('progress.report', { id: intent.id, project_id: p.id, milestone_id: f.milestone, progress, text: f.text.trim(), attachments: f.photos }, 1, { key: intent.key });
+      await act('progress.report', { id: intent.id, project_id: p.id, milestone_id: milestone, progress, text: f.text.trim(), attachments: f.photos }, 1, { key: intent.key });
       await draft.done();
       back(p, 'report');
       return true;
@@ -75,7 +76,7 @@ export function ReportForm({ app, params, query }) {
       {milestones.length === 0 ? <p class="muted">{t('sp.no_milestones')}</p> : (
         <form onSubmit={submit}>
           <DraftNote draft={draft} />
-          <label>{t('sp.milestone')}<select name="milestone" value={f.milestone} onChange={(e) => set({ milestone: e.currentTarget.value })}>
+          <label>{t('sp.milestone')}<select name="milestone" value={milestone} onChange={(e) => set({ milestone: e.currentTarget.value })}>
             {milestones.map((m) => <option key={m.id} value={m.id}>{m.title} ({t('sp.weight_short', { w: m.weight })} · {m.progress ?? 0}%)</option>)}
           </select></label>
           <FieldError fields={form.fields} path="milestone_id" />
@@ -193,15 +194,16 @@ export function IndicatorForm({ app, params }) {
   const form = useSubmit();
   if (!p) return <Missing />;
   const set = (patch) => { setF({ ...f, ...patch }); form.clear(); };
-  const chosen = rows.find((r) => r.key === f.key);
+  const key = f.key || rows[0]?.key || ''; // the records may arrive after the form opened
+  const chosen = rows.find((r) => r.key === key);
   function submit(e) {
     e.preventDefault();
     return form.run(async (intent) => {
       const value = parseNumber(f.value);
-      if (!f.key) return form.fail(t('sp.need_indicator'));
+      if (!key) return form.fail(t('sp.need_indicator'));
       if (value === null) return form.showFields({ value: { zh: '请填写数值', en: 'Enter a number' } });
       if (!/^(19|2\d)\d{2}(-Q[1-4]|-(0[1-9]|1[0-2])|-H[12])?$/.test(f.period.trim())) return form.showFields({ period: { zh: '期间写作 2026-Q3、2026-09、2026-H2 或 2026', en: 'Write the period as 2026-Q3, 2026-09, 2026-H2 or 2026' } });
-      await act('indicator.record', { id: intent.id, project_id: p.id, indicator_key: f.key, period: f.period.trim(), value }, 1, { key: intent.key });
+      await act('indicator.record', { id: intent.id, project_id: p.id, indicator_key: key, period: f.period.trim(), value }, 1, { key: intent.key });
       back(p, 'indicator');
       return true;
     });
@@ -210,7 +212,7 @@ export function IndicatorForm({ app, params }) {
     <Screen p={p} title={t('sp.indicator_record')} testid="indicator-form">
       {rows.length === 0 ? <p class="muted">{t('sp.no_indicators')}</p> : (
         <form onSubmit={submit}>
-          <label>{t('sp.indicator')}<select name="indicator" value={f.key} onChange={(e) => set({ key: e.currentTarget.value })}>
+          <label>{t('sp.indicator')}<select name="indicator" value={key} onChange={(e) => set({ key: e.currentTarget.value })}>
             {rows.map((r) => <option key={r.key} value={r.key}>{r.name} ({t('sp.target')} {r.target} {r.unit})</option>)}
           </select></label>
           <label>{t('sp.period')}<input name="period" value={f.period} onInput={(e) => set({ period: e.currentTarget.value })} maxLength={10} /></label>
@@ -520,5 +522,64 @@ export function ProposalGrantForm({ app, params }) {
         <div class="sticky-save"><SaveButton form={form} label={t('sp.save_grant')} testid="save-grant" /></div>
       </form>
     </>,
+// ---- the milestone plan ----------------------------------------------------------------------
+
+/** The project's milestones, whole (milestone.set): titles, weights and due dates change,
+ *  new ones are added; existing ones stay (their reports and tranches point at them); the
+ *  weights add up to 100. */
+export function MilestonesForm({ app, params }) {
+  const p = useProject(app, params);
+  const current = p ? milestonesOf(app.view, p.id) : [];
+  const fromRecords = () => current.map((m) => ({ id: m.id, title: m.title, weight: String(m.weight), due: m.due || '', old: true }));
+  const [f, setF] = useState(fromRecords);
+  const form = useSubmit();
+  // opened before the phone read its records (a reload on this screen): fill it once they are
+  useEffect(() => { if (!f.length && current.length) setF(fromRecords()); }, [current.length]);
+  if (!p) return <Missing />;
+  const set = (rows) => { setF(rows); form.clear(); };
+  const setRow = (i, patch) => set(f.map((x, j) => (j === i ? { ...x, ...patch } : x)));
+  const weights = f.reduce((s, m) => s + (parseNumber(m.weight) || 0), 0);
+  function submit(e) {
+    e.preventDefault();
+    return form.run(async (intent) => {
+      const milestones = [];
+      for (const [i, x] of f.entries()) {
+        const weight = parseNumber(x.weight);
+        if (!x.title.trim() || weight === null || !Number.isInteger(weight) || weight < 1) {
+          return form.showFields({ [`milestones.${i}`]: { zh: '每个里程碑请填写名称和权重(整数)', en: 'Give each milestone a title and a whole-number weight' } });
+        }
+        milestones.push({ id: x.id || (intent.extra[`m${i}`] = intent.extra[`m${i}`] || newId()), title: x.title.trim(), weight, due: x.due || null });
+      }
+      if (!milestones.length) return form.fail(t('sp.need_milestone'));
+      if (weights !== 100) return form.showFields({ milestones: { zh: `里程碑权重合计须为 100(现为 ${weights})`, en: `Milestone weights must add up to 100 (now ${weights})` } });
+      await act('milestone.set', { project_id: p.id, milestones }, 1, { key: intent.key });
+      back(p, 'milestones');
+      return true;
+    });
+  }
+  return (
+    <Screen p={p} title={t('sp.milestones_edit')} testid="milestones-form">
+      <p class="muted">{t('sp.milestones_hint')}</p>
+      <form onSubmit={submit}>
+        <fieldset class="rows" data-testid="milestone-rows">
+          <legend>{t('sp.milestones_plan')} · <span class={weights === 100 ? 'ok' : 'bad'} data-testid="weight-sum">{t('sp.weight_sum', { n: weights })}</span></legend>
+          {f.map((x, i) => (
+            <div class="sub-row" key={x.id || `new-${i}`} data-testid="milestone-row">
+              <label>{t('sp.milestone_title')}<input name={`ms-title-${i}`} value={x.title} onInput={(e) => setRow(i, { title: e.currentTarget.value })} maxLength={100} /></label>
+              <div class="row">
+                <label>{t('sp.weight')}<input name={`ms-weight-${i}`} type="number" inputMode="numeric" min="1" max="100" value={x.weight} onInput={(e) => setRow(i, { weight: e.currentTarget.value })} /></label>
+                <label>{t('sp.due_date')}<input name={`ms-due-${i}`} type="date" value={x.due} onInput={(e) => setRow(i, { due: e.currentTarget.value })} /></label>
+              </div>
+              <FieldError fields={form.fields} path={`milestones.${i}`} />
+              {!x.old && <button type="button" class="small" onClick={() => set(f.filter((_, j) => j !== i))}>{t('sp.remove_row')}</button>}
+            </div>
+          ))}
+          <FieldError fields={form.fields} path="milestones" />
+          <button type="button" class="block" data-testid="add-milestone" onClick={() => set([...f, { id: '', title: '', weight: '', due: '' }])}>{t('sp.add_milestone')}</button>
+        </fieldset>
+        <FormStatus form={form} shown={['milestones']} showSaved={false} />
+        <div class="sticky-save"><SaveButton form={form} label={t('sp.save_milestones')} testid="save-milestones" /></div>
+      </form>
+    </Screen>
   );
 }

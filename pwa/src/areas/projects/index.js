@@ -20,6 +20,7 @@ export const PROJECTS_AREA = {
     { pattern: /^\/projects\/([^/]+)\/report$/, screen: lazy('ReportForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/feedback$/, screen: lazy('FeedbackForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/visit$/, screen: lazy('VisitForm'), tab: 'donations', minRole: 'staff' },
+    { pattern: /^\/projects\/([^/]+)\/milestones$/, screen: lazy('MilestonesForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/indicator$/, screen: lazy('IndicatorForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/tranche\/([^/]+)$/, screen: lazy('TrancheForm'), tab: 'donations', minRole: 'staff' },
     { pattern: /^\/projects\/([^/]+)\/grant$/, screen: lazy('GrantForm'), tab: 'donations', minRole: 'manager' },

@@ -41,6 +41,19 @@ export const PROJECTS_OVERLAY = {
       });
     });
   },
+  // The whole plan: existing milestones change, new ones start at 0.
+  'milestone.set'(view, args, m) {
+    const project = view.service_project.get(args.project_id);
+    if (!project) return;
+    args.milestones.forEach((plan, position) => {
+      const old = view.milestone.get(plan.id);
+      view.milestone.set(plan.id, old
+        ? { ...old, title: plan.title, weight: plan.weight, due: plan.due ?? null, position, updated_at: m.created_at, pending: true }
+        : { id: plan.id, project_id: args.project_id, title: plan.title, weight: plan.weight, due: plan.due ?? null, progress: 0,
+          position, ...place(project), updated_at: m.created_at, pending: true });
+    });
+    setProgress(view, args.project_id);
+  },
   'progress.report'(view, args, m, me) {
     const project = view.service_project.get(args.project_id);
     view.progress_report.set(args.id, {

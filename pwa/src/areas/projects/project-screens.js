@@ -2,5 +2,5 @@
 export { ProjectList } from './list.jsx';
 export { ProjectDetail } from './detail.jsx';
 export { ProjectCreate } from './create.jsx';
-export { EvaluateForm, FeedbackForm, GrantForm, IndicatorForm, ProposalGrantForm, ReportForm, TrancheForm, VisitForm } from './forms.jsx';
+export { EvaluateForm, FeedbackForm, GrantForm, IndicatorForm, MilestonesForm, ProposalGrantForm, ReportForm, TrancheForm, VisitForm } from './forms.jsx';
 import './projects.css';
