@@ -522,6 +522,9 @@ export function ProposalGrantForm({ app, params }) {
         <div class="sticky-save"><SaveButton form={form} label={t('sp.save_grant')} testid="save-grant" /></div>
       </form>
     </>,
+  );
+}
+
 // ---- the milestone plan ----------------------------------------------------------------------
 
 /** The project's milestones, whole (milestone.set): titles, weights and due dates change,
