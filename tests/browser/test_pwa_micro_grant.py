@@ -24,7 +24,7 @@ from tests.browser.conftest import Phone, Server
 from tests.helpers import mutation
 from tests.serverproc import ROOT
 
-STATION = "MG-001"
+STATION = "MGR-001"
 DISTRICT = "番禺区"
 TITLE = "楼道扶手行动"
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
