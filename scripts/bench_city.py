@@ -230,6 +230,7 @@ async def build_world(session: Any, url: str, tmp: Path, server: WorkerServer, v
         ("event.create", {"id": event_id, "station": STATION, "date": "2026-09-05", "title": "中华慈善日"}),
         ("fund.create", {"id": fund_id, "name": "社区基金", "district": DISTRICT, "station": STATION,
                          "purpose": "社区服务"}),
+        campaign(fund_id),
     ]))
     assert status == 200, why
     applied(body)
@@ -250,6 +251,17 @@ async def build_world(session: Any, url: str, tmp: Path, server: WorkerServer, v
             assert status == 200, why
             applied(body)
     return world
+
+
+def campaign(fund_id: str) -> tuple[str, dict[str, Any]]:
+    """An open public fundraising plan for the fund: gifts from the public are accepted
+    only under one (docs/campaigns.md)."""
+    return "campaign.create", {
+        "id": uuid7(), "name": "社区慈善基金募捐", "organisation": "广州市天河区慈善会",
+        "organisation_code": "53440106MJK582938A", "qualification": "公开募捐资格",
+        "certificate_number": "穗民公募字〔2024〕012号", "filing_number": "53440106MJK582938A25001",
+        "purpose": "为社区困难群众募集资金", "starts_on": "2020-01-01", "ends_on": "2099-12-31",
+        "district": DISTRICT, "fund_ids": [fund_id]}
 
 
 def gift(world: World, receipt: str | None, rng: random.Random) -> tuple[str, dict[str, Any]]:
@@ -531,7 +543,8 @@ def profile_donations(args: argparse.Namespace) -> None:
                 ("station.create", {"code": STATION, "name": "天河社工站", "district": DISTRICT}),
                 ("event.create", {"id": event_id, "station": STATION, "date": "2026-09-05", "title": "x"}),
                 ("fund.create", {"id": fund_id, "name": "基金", "district": DISTRICT, "station": STATION,
-                                 "purpose": "x"})])
+                                 "purpose": "x"}),
+                campaign(fund_id)])
             await push(state.db, state.registry, state.clock, admin_grant,
                        msgspec.json.decode(setup, type=PushRequest), state.push_limits)
             world = World("", tmp, None, admin, "", fund_id, event_id, "")  # type: ignore[arg-type]

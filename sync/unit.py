@@ -102,6 +102,9 @@ class Tx:
         """What a domain module worked out once for the whole batch (keyed by a name of its
         own); it lives and dies with this unit of work."""
         self._peeked: dict[RecordKey, dict[str, Any] | None] = {}
+        self._generations: dict[str, int] = {}
+        """Per record type, how many kept frames wrote a record of it: a per-batch memo of a
+        query on that type is good while the count it was made at still holds."""
         self._late: list[tuple[LateHook, Any]] = []
         self._frame_late: list[tuple[LateHook, Any]] = []
 
@@ -189,6 +192,26 @@ class Tx:
         await self._write_staged()
         return await self.conn.execute(stmt)
 
+    async def query_on(self, stmt: Executable, types: Iterable[str]) -> Any:
+        """``query`` for a read of the tables of ``types`` only: the batch's accepted writes
+        are written first only when one of them is of such a type. Writing them is what
+        keeps a 1,000-mutation batch at a few ``executemany``; a check most mutations make
+        (the campaigns open at a station) must not write the batch out one row at a time."""
+        if any(type_name in types for type_name, _id in self._staged):
+            await self._write_staged()
+        return await self.conn.execute(stmt)
+
+    def generation(self, type_name: str) -> int:
+        """How many kept mutations of this batch wrote a record of ``type_name`` so far: a
+        per-batch memo (``memo``) of a read on that type is current while this holds."""
+        return self._generations.get(type_name, 0)
+
+    def is_new(self, type_name: str, record_id: str) -> bool:
+        """The record is inserted by this batch (not yet in the database before it)."""
+        rkey = (type_name, record_id)
+        staged = self._frame.get(rkey) or self._staged.get(rkey)
+        return staged is not None and staged[1] and rkey not in self._existed
+
     # -- domain events -----------------------------------------------------------------
 
     async def emit(self, ctx: MutationContext, event: DomainEvent) -> None:
@@ -253,6 +276,8 @@ class Tx:
     # -- frames (driven by the engine) -------------------------------------------------
 
     def keep_frame(self) -> None:
+        for type_name in {type_name for type_name, _id in self._frame_touched}:
+            self._generations[type_name] = self._generations.get(type_name, 0) + 1
         self._staged.update(self._frame)
         self._touched.update(self._frame_touched)
         self._statements.extend(self._frame_statements)

@@ -331,3 +331,39 @@ async def test_matches_never_exceed_the_cap(api: Api, cap: int, cap_gift: int, r
         report = await verify_fund(conn, world.fund_id)
     assert all(0 <= a <= cap_gift for a in each)
     assert report is not None and report.ok
+
+
+async def test_one_batch_sees_the_campaign_and_the_rule_it_creates_before_its_later_gifts(api: Api) -> None:
+    """The open campaigns and the day's matching rules are read once per batch (a batch of
+    gifts asks the same question each time); a campaign or rule written earlier in the
+    same batch is seen by the gifts after it, and a rule's cap is read afresh per gift."""
+    world = await build_world(api)
+    other_fund = new_id()
+    assert (await world.district.send("fund.create", {
+        "id": other_fund, "name": "天河助学基金", "district": DISTRICT}))["status"] == "applied"
+    admin = world.admin
+    first, second, third, fourth = new_id(), new_id(), new_id(), new_id()
+    rule = new_id()
+    body = await admin.push(
+        admin.m("donation.record", money(first, 10_000, fund_id=other_fund)),
+        admin.m("campaign.create", campaign_args(new_id(), [other_fund])),
+        admin.m("donation.record", money(second, 10_000, fund_id=other_fund)),
+        admin.m("matching_rule.create", {
+            "id": rule, "sponsor": "爱心企业乙", "ratio_percent": 100, "cap_per_gift_fen": 10_000,
+            "cap_total_fen": 15_000, "starts_on": _day(-1), "ends_on": _day(1),
+            "campaign_ids": [world.campaign_id]}),
+        admin.m("donation.record", money(third, 10_000)),
+        admin.m("donation.record", money(fourth, 10_000)),
+    )
+    statuses = [(r["status"], r.get("code")) for r in body["results"]]
+    assert statuses[0] == ("rejected", "campaign_not_for_fund"), statuses
+    assert [s for s, _c in statuses[1:]] == ["applied"] * 5, statuses
+    async with api.state.db.engine.connect() as conn:
+        matched = dict((await conn.execute(
+            select(gift_matches.c.donation_id, gift_matches.c.amount_fen))).all())
+        left = (await conn.execute(select(matching_rules.c.matched_fen)
+                                   .where(matching_rules.c.id == rule))).scalar()
+    # the cap holds across the batch: 10,000 then the 5,000 left, nothing for the gift before
+    assert matched == {third: 10_000, fourth: 5_000}
+    assert left == 15_000
+    assert await _count(api, donations, donations.c.id == first) == 0

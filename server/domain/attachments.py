@@ -233,9 +233,11 @@ def wire(text: str | None) -> list[dict[str, Any]]:
 
 def stage_refs(tx: Tx, record_type: str, record_id: str, refs: Sequence[AttachmentRef]) -> None:
     """Make the ``file_refs`` rows of a record say ``refs`` (staged in the mutation's
-    frame with the record's own write: both commit or neither)."""
-    tx.defer(delete(file_refs).where(file_refs.c.record_type == record_type,
-                                     file_refs.c.record_id == record_id))
+    frame with the record's own write: both commit or neither). A record this batch
+    inserts has no rows yet: nothing to delete (a gift without photos writes nothing)."""
+    if not tx.is_new(record_type, record_id):
+        tx.defer(delete(file_refs).where(file_refs.c.record_type == record_type,
+                                         file_refs.c.record_id == record_id))
     rows = [{"sha256": r.sha256, "record_type": record_type, "record_id": record_id,
              "kind": r.kind, "public": r.public} for r in unique(refs)]
     if rows:

@@ -18,6 +18,7 @@ corrected or voided gift's match back to the rule.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -136,7 +137,13 @@ def match_id(donation_id: str, rule_id: str) -> str:
 
 
 def _ids(text: str) -> list[str]:
-    return list(json.loads(text))
+    return list(_parsed_ids(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_ids(text: str) -> tuple[str, ...]:
+    """A JSON list of ids, parsed once: every gift checks its campaign's lists."""
+    return tuple(json.loads(text))
 
 
 def _campaign_scope(row: Mapping[str, Any]) -> Scope:
@@ -192,7 +199,7 @@ def is_open(campaign: Mapping[str, Any], day: str) -> bool:
 
 
 def collects_at(campaign: Mapping[str, Any], station: Mapping[str, Any]) -> bool:
-    listed = _ids(campaign["stations"])
+    listed = _parsed_ids(campaign["stations"])
     if listed:
         return station["code"] in listed
     return campaign["district"] is None or campaign["district"] == station["district"]
@@ -204,9 +211,9 @@ def raises_for(campaign: Mapping[str, Any], fund_id: str | None, project_id: str
     no fund takes yet (waiting for allocation) is checked when it is allocated."""
     if fund_id is None:
         return True
-    if fund_id not in _ids(campaign["fund_ids"]):
+    if fund_id not in _parsed_ids(campaign["fund_ids"]):
         return False
-    projects = _ids(campaign["project_ids"])
+    projects = _parsed_ids(campaign["project_ids"])
     return project_id is None or not projects or project_id in projects
 
 
@@ -215,13 +222,22 @@ def _fen(amount: int) -> str:
 
 
 async def _open_at(tx: Tx, station: Mapping[str, Any], day: str) -> list[dict[str, Any]]:
-    rows = await tx.query(
-        select(campaigns.c.id).where(
-            campaigns.c.starts_on <= day, campaigns.c.ends_on >= day,
-            (campaigns.c.district == station["district"]) | campaigns.c.district.is_(None))
-        .order_by(campaigns.c.starts_on, campaigns.c.id))
+    # Read once per batch, district and day (a batch of 500 gifts asks the same question
+    # 500 times); read again after a kept mutation of the batch wrote a campaign.
+    key = ("campaigns_open", station["district"], day)
+    remembered = tx.memo.get(key)
+    if remembered is not None and remembered[0] == tx.generation("campaign"):
+        ids = remembered[1]
+    else:
+        rows = await tx.query_on(
+            select(campaigns.c.id).where(
+                campaigns.c.starts_on <= day, campaigns.c.ends_on >= day,
+                (campaigns.c.district == station["district"]) | campaigns.c.district.is_(None))
+            .order_by(campaigns.c.starts_on, campaigns.c.id), ("campaign",))
+        ids = [str(campaign_id) for (campaign_id,) in rows]
+        tx.memo[key] = (tx.generation("campaign"), ids)
     found = []
-    for (campaign_id,) in rows:
+    for campaign_id in ids:
         campaign = await tx.get("campaign", str(campaign_id))
         if campaign is not None and collects_at(campaign, station):
             found.append(campaign)
@@ -301,11 +317,21 @@ async def match_gift(tx: Tx, ctx: MutationContext, *, donation: Mapping[str, Any
     """Book the matches of the rules covering this gift (its campaign, its day), each
     within what is left under the rule's total cap. Returns the fen matched."""
     day = gift_day(ctx.hlc)
-    rows = await tx.query(
-        select(matching_rules.c.id, matching_rules.c.campaign_ids)
-        .where(matching_rules.c.starts_on <= day, matching_rules.c.ends_on >= day)
-        .order_by(matching_rules.c.id))
-    rule_ids = sorted(str(r.id) for r in rows if campaign["id"] in _ids(r.campaign_ids))
+    # The rules of a day, read once per batch (again after a kept mutation wrote a rule
+    # other than by matching: a match only moves ``matched_fen``, which this read ignores).
+    key = ("matching_rules", day)
+    remembered = tx.memo.get(key)
+    if remembered is not None and remembered[0] == tx.generation("matching_rule"):
+        rules = remembered[1]
+    else:
+        rows = await tx.query_on(
+            select(matching_rules.c.id, matching_rules.c.campaign_ids)
+            .where(matching_rules.c.starts_on <= day, matching_rules.c.ends_on >= day)
+            .order_by(matching_rules.c.id), ("matching_rule",))
+        rules = [(str(r.id), _parsed_ids(r.campaign_ids)) for r in rows]
+        tx.memo[key] = (tx.generation("matching_rule"), rules)
+    rule_ids = sorted(rule_id for rule_id, covered in rules if campaign["id"] in covered)
+    matched_any = False
     total = 0
     for n, rule_id in enumerate(rule_ids, start=1):
         rule = await tx.get("matching_rule", rule_id)  # FOR UPDATE: matches of a rule serialise
@@ -330,6 +356,11 @@ async def match_gift(tx: Tx, ctx: MutationContext, *, donation: Mapping[str, Any
             refs={"donation_id": donation["id"], "project_id": donation.get("project_id")}),
             late=True)  # a match only adds to the fund: booked at the batch's end, like its gift
         total += amount
+        matched_any = True
+    if matched_any:
+        # this mutation's frame, once kept, counts as a write of matching rules; what it
+        # wrote (``matched_fen``) leaves the memo above true, so it stays good after it
+        tx.memo[key] = (tx.generation("matching_rule") + 1, rules)
     return total
 
 
