@@ -224,7 +224,7 @@ def _fen(amount: int) -> str:
 async def _open_at(tx: Tx, station: Mapping[str, Any], day: str) -> list[dict[str, Any]]:
     # Read once per batch, district and day (a batch of 500 gifts asks the same question
     # 500 times); read again after a kept mutation of the batch wrote a campaign.
-    key = ("campaigns_open", station["district"], day)
+    key = f"campaigns_open:{station['district']}:{day}"
     remembered = tx.memo.get(key)
     if remembered is not None and remembered[0] == tx.generation("campaign"):
         ids = remembered[1]
@@ -319,7 +319,7 @@ async def match_gift(tx: Tx, ctx: MutationContext, *, donation: Mapping[str, Any
     day = gift_day(ctx.hlc)
     # The rules of a day, read once per batch (again after a kept mutation wrote a rule
     # other than by matching: a match only moves ``matched_fen``, which this read ignores).
-    key = ("matching_rules", day)
+    key = f"matching_rules:{day}"
     remembered = tx.memo.get(key)
     if remembered is not None and remembered[0] == tx.generation("matching_rule"):
         rules = remembered[1]
