@@ -200,9 +200,15 @@ def _series_wire(row: Mapping[str, Any]) -> dict[str, Any]:
             "created_at": row["created_at"], "device_id": row.get("device_id")}
 
 
+_DONATION_COLUMNS = tuple(donations.c.keys())
+_RECEIPT_WIRE_COLUMNS = tuple(c for c in receipts.c.keys() if c not in ("district", "series"))
+_json_decode = msgspec.json.decode
+_json_encode = msgspec.json.Encoder().encode
+
+
 def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in donations.c.keys()}
-    data["items"] = json.loads(row["items"])
+    data = {c: row[c] for c in _DONATION_COLUMNS}
+    data["items"] = _json_decode(row["items"])
     data["donor_anonymous"] = bool(row["donor_anonymous"])
     data["wants_receipt"] = bool(row["wants_receipt"])
     data["public_name_consent"] = bool(row["public_name_consent"])
@@ -211,8 +217,8 @@ def _donation_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _receipt_wire(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {c: row[c] for c in receipts.c.keys() if c not in ("district", "series")}
-    data["history"] = json.loads(row["history"])
+    data = {c: row[c] for c in _RECEIPT_WIRE_COLUMNS}
+    data["history"] = _json_decode(row["history"])
     return data
 
 
@@ -272,7 +278,7 @@ def _new_receipt(ctx: MutationContext, number: str, series: str, code: str, dona
 
 def _history(previous: list[dict[str, Any]], ctx: MutationContext, action: str, note: str = "") -> str:
     entry = {"action": action, "by": ctx.user_id, "at": ctx.now, "note": note}
-    return json.dumps(previous + [entry], ensure_ascii=False)
+    return _json_encode([*previous, entry]).decode()
 
 
 async def _resolve_fund(tx: Tx, args: DonationRecordArgs, station: Mapping[str, Any]
@@ -398,7 +404,7 @@ async def record_donation(tx: Tx, ctx: MutationContext, args: DonationRecordArgs
         project_id=args.project_id)
     row = {
         "id": args.id, "kind": args.kind, "amount_fen": amount, "method": args.method,
-        "items": json.dumps([msgspec.structs.asdict(i) for i in args.items], ensure_ascii=False),
+        "items": _json_encode(args.items).decode(),
         "donor_anonymous": donor.anonymous,
         "donor_name": None if donor.anonymous else donor.name,
         "donor_phone": None if donor.anonymous else donor.phone,
