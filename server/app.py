@@ -67,7 +67,7 @@ from server.settings import Settings
 from server.shedding import RequestGate
 from server.state import AppState
 from server.training_sweep import remind_forever as remind_trainings_forever
-from sync.db import Database
+from sync.db import Database, database_unavailable, pool_shape, postgres_connection_budget
 from sync.errors import Overloaded, ProtocolError
 from sync.hlc import HybridLogicalClock
 from sync.pokes import POKE_CHANNEL, PokeBroker, PostgresPokeListener
@@ -83,7 +83,14 @@ PRUNE_EVERY_SECONDS = 3600
 async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppState:
     """Connect, migrate and assemble everything the routes need."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    active = settings.max_active_requests
+    if settings.resolved_database_url.startswith("postgresql"):
+        budget = settings.db_max_connections or await postgres_connection_budget(settings.resolved_database_url)
+        pool_size, overflow, most_active = pool_shape(budget, settings.workers, settings.db_pool_size)
+        active = min(active, most_active)
+        db = Database(settings.resolved_database_url, pool_size=pool_size, max_overflow=overflow)
+    else:
+        db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
     configure_auth(settings.device_idle_days)
     if run_migrations and os.environ.get("CHARITY_SKIP_MIGRATIONS") != "1":
         await migrate(db)
@@ -95,7 +102,7 @@ async def open_state(settings: Settings, *, run_migrations: bool = True) -> AppS
         clock=HybridLogicalClock(node="server"),
         broker=PokeBroker(),
         gate=RequestGate(
-            settings.max_active_requests, settings.max_queued_requests, settings.retry_after_seconds,
+            active, settings.max_queued_requests, settings.retry_after_seconds,
             settings.max_queue_wait_seconds or None,
         ),
         push_limits=PushLimits(max_batch=settings.max_batch, min_protocol=settings.min_protocol),
@@ -230,8 +237,13 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     """Every unhandled exception: logged with its traceback and the request id, answered
     500 ``internal_error`` with the same id (an HTML page on the public pages)."""
     request_id = rid.current()
-    log.error("unhandled error on %s %r (request_id=%s)", request.method, request.url.path,
-              request_id, exc_info=exc)
+    if database_unavailable(exc):
+        # the database could take no more connections (or none came free in time): the
+        # request was not applied; the phone retries after Retry-After, as when shed
+        log.warning("database unavailable on %s %r (request_id=%s): %s", request.method,
+                    request.url.path, request_id, exc)
+        state = request.app.state.get("charity")
+        return overloaded_response(Overloaded(state.settings.retry_after_seconds if state is not None else 2))
     if request.url.path.startswith("/public/"):
         page = ERROR_PAGE.format(zh=INTERNAL_ZH, en=INTERNAL_EN,
                                  request_id=html.escape(request_id or "-"))

@@ -53,6 +53,12 @@ class Settings:
     retention_days: int = 30
     """Tombstones older than this are pruned; cursors from before the prune get ``reset``."""
     db_pool_size: int = 10
+    """PostgreSQL connections each worker keeps open (more are opened up to its share)."""
+    db_max_connections: int = 0
+    """PostgreSQL connections this server may open, all its workers together; 0: the
+    database's ``max_connections`` less its superuser reserve and 10 for tools. With
+    servers on several machines sharing one database, give each its share
+    (docs/deployment.md)."""
     serve_static: bool = field(default=True)
     correction_approval_threshold_fen: int = 50_000
     """A donation correction or void that changes an amount by more than this (in fen)

@@ -63,7 +63,8 @@ def normalise_url(url: str) -> str:
 class Database:
     """Owns the SQLAlchemy engine and hands out read snapshots and write transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int | None = None,
+                 echo: bool = False) -> None:
         self.url = normalise_url(url)
         self.is_postgres = self.url.startswith("postgresql")
         self.is_sqlite = self.url.startswith("sqlite")
@@ -71,7 +72,8 @@ class Database:
         if self.is_postgres:
             kwargs.update(
                 pool_size=pool_size,
-                max_overflow=pool_size * 2,
+                max_overflow=pool_size * 2 if max_overflow is None else max_overflow,
+                pool_timeout=POOL_TIMEOUT_SECONDS,
                 pool_pre_ping=False,
                 # asyncpg prepares every statement; a generic plan chosen while the tables
                 # were empty would scan whole tables once they are full
@@ -264,6 +266,58 @@ def sqlstate(exc: BaseException) -> str | None:
     if code is None:
         code = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
     return str(code) if code is not None else None
+
+
+UNAVAILABLE_PG_CODES = frozenset({"53300", "53000", "57P03", "08001", "08004", "08006"})
+"""too_many_connections, insufficient_resources, cannot_connect_now and failures to
+connect: the database cannot take this request now, it has not seen it."""
+
+POOL_TIMEOUT_SECONDS = 10.0
+"""How long a request waits for a free pooled connection before it is answered 503."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The request failed because the database could not take it now (no connection
+    left on the server, none free in the pool, the server starting or unreachable), not
+    because of what it asked: answered 503 with Retry-After, like load shedding. Nothing
+    of the request was written: it failed before or at its connection."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, PoolTimeout | ConnectionRefusedError):
+            return True
+        if sqlstate(current) in UNAVAILABLE_PG_CODES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+async def postgres_connection_budget(url: str, *, spare: int = 10) -> int:
+    """Connections this server may open: PostgreSQL's ``max_connections`` less its
+    superuser reserve and ``spare`` for tools, migrations and other clients."""
+    import asyncpg
+
+    conn = await asyncpg.connect(normalise_url(url).replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        total = int(await conn.fetchval("SHOW max_connections"))
+        reserved = int(await conn.fetchval("SHOW superuser_reserved_connections"))
+    finally:
+        await conn.close()
+    return max(4, total - reserved - spare)
+
+
+def pool_shape(budget: int, workers: int, pool_size: int, background: int = 3) -> tuple[int, int, int]:
+    """(pool size, max overflow, sync requests at once) of one worker process when the
+    server's workers share ``budget`` connections: the pool never asks for more than its
+    share, and the worker runs no more sync requests at once than its pool can serve
+    beside its ``background`` tasks (notifications, sweeps), so a burst waits in the
+    request gate (and is shed there with Retry-After) rather than in the pool."""
+    share = max(background + 1, budget // max(1, workers))
+    size = min(pool_size, share)
+    return size, share - size, share - background
 
 
 def _retryable(exc: DBAPIError) -> bool:

@@ -28,7 +28,7 @@ from schemas.wire import (
     PushRequest,
     PushResponse,
 )
-from sync.db import RERUNS, Database, HotSql, insert_tuples, sqlstate
+from sync.db import RERUNS, Database, HotSql, database_unavailable, insert_tuples, sqlstate
 from sync.errors import (
     MutationGap,
     ProtocolError,
@@ -190,6 +190,8 @@ async def push(
             failed = getattr(exc, FAILED_MUTATION, None)
             if isinstance(exc, SyncError) and failed is None:
                 raise  # a refusal of the whole request (4xx), decided before any mutator ran
+            if database_unavailable(exc):
+                raise  # no connection to be had: answered 503, the phone comes back later
             what = sqlstate(exc) or type(exc).__name__
             if not careful:
                 careful = True
