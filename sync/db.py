@@ -295,9 +295,10 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
-async def postgres_connection_budget(url: str, *, spare: int = 10) -> int:
+async def postgres_connection_budget(url: str) -> int:
     """Connections this server may open: PostgreSQL's ``max_connections`` less its
-    superuser reserve and ``spare`` for tools, migrations and other clients."""
+    superuser reserve and a fifth (at least 10) for tools, the command line, backups and
+    other clients."""
     import asyncpg
 
     conn = await asyncpg.connect(normalise_url(url).replace("postgresql+asyncpg://", "postgresql://", 1))
@@ -306,7 +307,7 @@ async def postgres_connection_budget(url: str, *, spare: int = 10) -> int:
         reserved = int(await conn.fetchval("SHOW superuser_reserved_connections"))
     finally:
         await conn.close()
-    return max(4, total - reserved - spare)
+    return max(4, total - reserved - max(10, total // 5))
 
 
 def pool_shape(budget: int, workers: int, pool_size: int, background: int = 3) -> tuple[int, int, int]:
@@ -315,7 +316,7 @@ def pool_shape(budget: int, workers: int, pool_size: int, background: int = 3) -
     share, and the worker runs no more sync requests at once than its pool can serve
     beside its ``background`` tasks (notifications, sweeps), so a burst waits in the
     request gate (and is shed there with Retry-After) rather than in the pool."""
-    share = max(background + 1, budget // max(1, workers))
+    share = max(background + 1, budget // max(1, workers) - 1)  # - its LISTEN connection (sync.pokes)
     size = min(pool_size, share)
     return size, share - size, share - background
 

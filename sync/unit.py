@@ -29,12 +29,14 @@ from sync.timeutil import iso, utc_now
 
 RecordKey = tuple[str, str]
 
-SHARE_LOCKED: frozenset[str] = frozenset({"station", "campaign"})
+SHARE_LOCKED: frozenset[str] = frozenset({"station", "campaign", "service_activity"})
 """Record types whose rows a batch locks ``FOR SHARE`` on PostgreSQL, not ``FOR UPDATE``:
 rows nearly every mutation reads only to check them (the station exists, is live, lies in
 the grant's district), so checkers must not queue behind each other or, taking the row
 after their own records, deadlock with each other (docs/architecture.md, "Lock order").
-A share lock still keeps the row from changing until the batch commits. A mutator that
+A share lock still keeps the row from changing until the batch commits. (A service
+activity: every hour log of a charity day names the same one; locked for update, it
+made each volunteer's phone wait for every other's whole batch.) A mutator that
 writes such a row, or serialises on it, says so with ``sync.push.locks_exclusive``: its
 batch then locks that type ``FOR UPDATE``."""
 
