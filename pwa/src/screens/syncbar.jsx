@@ -86,7 +86,7 @@ export function SyncBar({ app }) {
       <button type="button" class="syncline" onClick={() => setOpen(!open)} aria-expanded={open}>
         <span class={`dot ${online ? 'on' : 'off'}`} aria-hidden="true" />
         <span class="state" data-testid="sync-state">{line}</span>
-        <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : t('sync.all_sent')}</span>
+        <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : long ? '' : t('sync.all_sent')}</span>
         {filesWaiting > 0 && <span class="pending" data-testid="files-pending" data-count={filesWaiting}>{t('files.to_upload', { n: filesWaiting })}</span>}
         <span class="last" data-testid="sync-last">{last ? t('sync.last', { time: timeOf(last) }) : t('sync.never')}</span>
       </button>

@@ -11,18 +11,19 @@ const STATION_KEY = 'charity.donation_station';
 const EVENT_KEY = 'charity.donation_event';
 const SHOWN = 30;
 /** A gift card's height in px on a 360 px phone, before it is measured. */
-const CARD_HEIGHT = 104;
+const CARD_HEIGHT = 98;
 
 // The windowed list (src/ui/windowlist.jsx) is a lazy chunk: fetched once a list is longer
 // than SHOWN, so it is there by the time "show all" is tapped, and the first load stays small.
 let WindowList = null;
 let loadingList = null;
 function useWindowList(wanted) {
-  const [loaded, setLoaded] = useState(WindowList);
+  // a component is a function: held as the value a function returns, not called as an updater
+  const [loaded, setLoaded] = useState(() => WindowList);
   useEffect(() => {
     if (!wanted || loaded) return;
     loadingList ||= import('../../ui/windowlist.jsx').then((m) => { WindowList = m.default; return WindowList; });
-    loadingList.then(setLoaded, () => { loadingList = null; });
+    loadingList.then((component) => setLoaded(() => component), () => { loadingList = null; });
   }, [wanted, loaded]);
   return loaded;
 }
