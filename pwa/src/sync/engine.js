@@ -178,11 +178,12 @@ export function clockSkew(serverTime, sent, got) {
   return { ms: Math.round(server - (sent + got) / 2), rtt: got - sent, at: new Date(got).toISOString() };
 }
 
-/** The page size for the next page of a run that has `remaining` changes to go: the
- *  default for small catch-ups, bigger for a long pull (a first sync), within bounds. */
-export function pageLimit(remaining) {
-  if (!remaining) return PULL_LIMIT;
-  return Math.min(BULK_LIMIT, Math.max(PULL_LIMIT, Math.ceil(remaining / PULL_STEPS)));
+/** The page size for a pull run of `total` changes (null: unknown): the default for small
+ *  catch-ups, about a PULL_STEPS-th of the whole for a long pull (a first sync), within
+ *  bounds. */
+export function pageLimit(total) {
+  if (!total) return PULL_LIMIT;
+  return Math.min(BULK_LIMIT, Math.max(PULL_LIMIT, Math.ceil(total / PULL_STEPS)));
 }
 
 /** Where a pull run stands after a page: `{done, total}` records (total null when the
@@ -238,7 +239,8 @@ export async function pullAll(token, onProgress = null) {
     changed += await applyPage(db, page, cursor == null, page.more ? progress : null);
     onProgress?.(progress);
     if (!page.more) return changed;
-    limit = pageLimit(progress.total == null ? null : progress.total - progress.done);
+    // sized on the whole pull, so its pages stay one size (not shrinking with what is left)
+    limit = pageLimit(progress.total);
   }
 }
 
