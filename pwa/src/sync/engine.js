@@ -244,9 +244,22 @@ export async function pullAll(token, onProgress = null) {
   }
 }
 
+/** Records a page hands to IndexedDB in one go (about 15 ms of the main thread's time on
+ *  a mid-range phone: each put copies its record there and then). */
+export const APPLY_SLICE = 400;
+
+/** A raw request's answer: resolves in its success event, while its transaction is active. */
+function settled(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
 /** One page in one transaction. The requests are issued without waiting for each (on the
- *  raw IndexedDB store: no promise per record) and only `tx.done` is awaited: a failed
- *  request aborts the transaction, so the page is still applied whole or not at all. */
+ *  raw IndexedDB store: no promise per record), APPLY_SLICE at a time, and only the last
+ *  of each slice and `tx.done` are awaited: a failed request aborts the transaction, so the
+ *  page is still applied whole or not at all. */
 async function applyPage(db, page, first, progress) {
   const tx = db.transaction(['replica', 'meta', 'outbox'], 'readwrite');
   const meta = tx.objectStore('meta');
@@ -259,13 +272,21 @@ async function applyPage(db, page, first, progress) {
     // Server data only: the outbox is the user's unsent work and is pushed again.
     if (page.reset || first) replica.clear();
     let high = last;
-    for (const change of page.changes) {
-      if (change.op === 'put') {
-        replica.put({ type: change.type, id: change.id, data: change.data || {} });
-        const stamps = change.data?.field_hlc;
-        if (stamps) for (const key in stamps) high = laterStamp(high, stamps[key]);
-      } else {
-        replica.delete([change.type, change.id]);
+    const changes = page.changes;
+    let request = null;
+    for (let at = 0; at < changes.length; at += APPLY_SLICE) {
+      // The rest of a big page goes on from the previous slice's last answer: a short task
+      // each, not one long freeze of the page (in the same transaction, which stays open).
+      if (request) await settled(request);
+      for (let i = at; i < Math.min(at + APPLY_SLICE, changes.length); i++) {
+        const change = changes[i];
+        if (change.op === 'put') {
+          request = replica.put({ type: change.type, id: change.id, data: change.data || {} });
+          const stamps = change.data?.field_hlc;
+          if (stamps) for (const key in stamps) high = laterStamp(high, stamps[key]);
+        } else {
+          request = replica.delete([change.type, change.id]);
+        }
       }
     }
     const raw = unwrap(meta);
@@ -283,8 +304,9 @@ async function applyPage(db, page, first, progress) {
     const rawOutbox = unwrap(outbox);
     for (const id of covered) rawOutbox.delete(id);
   } catch (err) {
+    // a request already issued must not commit without the rest
     tx.done.catch(() => {}); // rejects with the abort; the caller hears `err`
-    tx.abort(); // a request already issued must not commit without the rest
+    try { tx.abort(); } catch { /* a failed request aborted it already */ }
     throw err;
   }
   await tx.done;
