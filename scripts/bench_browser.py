@@ -41,9 +41,9 @@ for path in (ROOT, ROOT / "scripts"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from bench_sync import Server, _cli, issue_token, post_push  # noqa: E402 - after the path
+from bench_sync import Server, _cli, issue_token, post_push
 
-from sync.ids import uuid7  # noqa: E402
+from sync.ids import uuid7
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -203,7 +203,7 @@ async def seed(base: str, admin: str, manager: str, records: int, big: int) -> t
                                             for i in range(n)])
 
             half = count // 2
-            await asyncio.gather(one(phones[0], range(0, half)), one(phones[1], range(half, count)))
+            await asyncio.gather(one(phones[0], range(half)), one(phones[1], range(half, count)))
 
         before = await visible(http, manager)
         await give(big, lambda _n: events[0])
@@ -332,39 +332,42 @@ def measure_browser(base: str, manager: str, event_id: str, big: int) -> dict[st
     return out
 
 
+def _mark(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
 def report(seeded: int, seed_s: float, figures: dict[str, Any]) -> str:
     first, raw, lst, again = figures["first_sync"], figures["raw_puts"], figures["list"], figures["reopen"]
-    mark = lambda ok: "ok" if ok else "MISSED"  # noqa: E731
     readings = first["progress"]
     shown = readings if len(readings) <= 8 else [*readings[:4], "…", *readings[-3:]]
     lines = [
         f"seeded {seeded:,} changes for the district manager in {seed_s:.1f} s (donation.record over HTTP)",
         "",
         "first sync in headless Chromium (enrolment link -> first completed sync)",
-        f"  {first['records']:,} records in {first['seconds']:.2f} s = {first['records_per_s']:,.0f} records/s"
-        f"   [target <= {TARGETS['first_sync_s']:.0f} s: {mark(first['seconds'] <= TARGETS['first_sync_s'])}]",
-        f"  pull: {first['pull_requests']} requests over {first['pull_span_s']:.2f} s, "
-        f"{first['pull_on_wire_s']:.2f} s of it waiting on the server and the wire",
+        (f"  {first['records']:,} records in {first['seconds']:.2f} s = {first['records_per_s']:,.0f} records/s"
+        f"   [target <= {TARGETS['first_sync_s']:.0f} s: {_mark(first['seconds'] <= TARGETS['first_sync_s'])}]"),
+        (f"  pull: {first['pull_requests']} requests over {first['pull_span_s']:.2f} s, "
+        f"{first['pull_on_wire_s']:.2f} s of it waiting on the server and the wire"),
         f"  peak JS heap: {first['peak_heap_mb']:.1f} MB",
-        f"  raw IndexedDB puts of the same {raw['records']:,} objects, one transaction: "
+        (f"  raw IndexedDB puts of the same {raw['records']:,} objects, one transaction: "
         f"{raw['seconds']:.2f} s = {raw['per_s']:,.0f}/s; the app's first sync is "
-        f"{first['records_per_s'] / raw['per_s']:.2f}x of it",
+        f"{first['records_per_s'] / raw['per_s']:.2f}x of it"),
         f"  progress bar readings ({len(readings)}): " + " | ".join(shown),
         "",
         f"list of {lst['gifts']:,} gifts at one event",
-        f"  open (event chosen -> totals): {lst['open_s'] * 1000:.0f} ms; show all: "
+        (f"  open (event chosen -> totals): {lst['open_s'] * 1000:.0f} ms; show all: "
         f"{lst['show_all_s'] * 1000:.0f} ms; scrolled to the end in {lst['scroll_steps']} steps "
-        f"({lst['scroll_s']:.2f} s)",
-        f"  rows in the page at the end: {lst['rows_in_page']}; long tasks: {lst['longtasks']}, longest "
+        f"({lst['scroll_s']:.2f} s)"),
+        (f"  rows in the page at the end: {lst['rows_in_page']}; long tasks: {lst['longtasks']}, longest "
         f"{lst['longest_task_ms']:.0f} ms   [target <= {TARGETS['list_longest_task_ms']:.0f} ms: "
-        f"{mark(lst['longest_task_ms'] <= TARGETS['list_longest_task_ms'])}]",
+        f"{_mark(lst['longest_task_ms'] <= TARGETS['list_longest_task_ms'])}]"),
         "  longest by phase: " + ", ".join(f"{k} {v:.0f} ms" for k, v in lst["longest_by_phase_ms"].items()),
         "",
         f"app opened again with {first['records']:,} records in IndexedDB (chunked read)",
-        f"  reload -> list shown: {again['seconds'] * 1000:.0f} ms; long tasks: {again['longtasks']}, "
-        f"longest {again['longest_task_ms']:.0f} ms",
-        f"  raw: one getAll of the replica: {again['one_getall_ms']:.0f} ms, longest task "
-        f"{again['one_getall_longest_task_ms']:.0f} ms",
+        (f"  reload -> list shown: {again['seconds'] * 1000:.0f} ms; long tasks: {again['longtasks']}, "
+        f"longest {again['longest_task_ms']:.0f} ms"),
+        (f"  raw: one getAll of the replica: {again['one_getall_ms']:.0f} ms, longest task "
+        f"{again['one_getall_longest_task_ms']:.0f} ms"),
     ]
     return "\n".join(lines)
 
