@@ -71,6 +71,10 @@ def test_first_sync_shows_progress_and_resumes_after_a_reload(phones: Any, serve
     expect(page.get_by_test_id("sync-progress-text")).to_have_text(
         re.compile(r"^正在同步 [\d,]+ / [\d,]+ 条 \(\d+%\)$"))
     phone.shot("city-first-sync-progress")
+    page.locator("button.lang").click()  # and in English, on from here
+    expect(page.get_by_test_id("sync-progress-text")).to_have_text(
+        re.compile(r"^Syncing [\d,]+ of [\d,]+ records \(\d+%\)$"))
+    phone.shot("city-first-sync-progress-en")
     # halfway, the phone is reloaded: the count goes on from the stored cursor
     eventually(page, "Number(document.querySelector('[data-testid=sync-progress]')?.dataset.done || 0) >= 1000",
                True, timeout=30)
