@@ -81,6 +81,10 @@ class PullRequest(msgspec.Struct, frozen=True):
     client_id: Uuid
     cursor: Annotated[str, single_line(max_length=1000)] | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 1000
+    want_remaining: bool = False
+    """Also count the changes still to come after this page (``PullResponse.remaining``):
+    a phone asks on the first page of a run to show a progress bar. Off by default, since
+    the count reads the rest of the caller's feed."""
 
 
 class Change(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -102,6 +106,11 @@ class PullResponse(msgspec.Struct, frozen=True):
     server_time: str = ""
     """The server's clock when it answered (UTC, ISO 8601 with milliseconds): the phone
     compares it with its own and warns when they are far apart (docs/pwa.md)."""
+    remaining: int | None = None
+    """Only when the request set ``want_remaining``: how many changes this grant may see
+    lie after this page and below the visible horizon (0 when ``more`` is false). A count
+    of change rows at the time of the answer, for a progress bar, not a promise: changes
+    that commit later are not in it."""
 
 
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, literal, literal_column, select, tuple_
+from sqlalchemy import bindparam, func, literal, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.wire import PROTOCOL_VERSION, Change, PullRequest, PullResponse
@@ -143,6 +143,9 @@ async def _read_page(
             settled_below = horizon
         out = await _load_changes(conn, registry, grant, page, rebuild)
         last_mutation_id = await _last_mutation_id(conn, request.client_id, settled_below)
+        remaining = None
+        if request.want_remaining:
+            remaining = await _remaining(conn, grant, end, horizon) if more else 0
         held_back = False
         if db.is_postgres and not more:
             held_back = (
@@ -156,8 +159,20 @@ async def _read_page(
         more=more,
         last_mutation_id=last_mutation_id,
         changes=out,
+        remaining=remaining,
     )
     return response, held_back
+
+
+async def _remaining(conn: AsyncConnection, grant: Grant, end: Position, horizon: int) -> int:
+    """Changes the grant sees after ``end`` and below the horizon: what the next pages
+    hold if nothing commits meanwhile (the phone's progress bar; asked once a run)."""
+    c = changes.c
+    after_end = tuple_(c.txid, c.seq) > tuple_(literal(end.txid), literal(end.seq))
+    count = select(func.count()).select_from(changes).where(
+        c.txid < horizon, after_end, feed_filter(grant)
+    )
+    return int((await conn.execute(count)).scalar_one())
 
 
 async def _check_client(conn: AsyncConnection, grant: Grant, client_id: str) -> None:

@@ -9,6 +9,8 @@ const STRINGS = {
   'sync.online': ['在线', 'Online'],
   'sync.offline': ['离线', 'Offline'],
   'sync.syncing': ['同步中…', 'Syncing…'],
+  'sync.progress': ['正在同步 {done} / {total} 条 ({pct}%)', 'Syncing {done} of {total} records ({pct}%)'],
+  'sync.progress_open': ['正在同步,已收到 {done} 条', 'Syncing, {done} records so far'],
   'sync.pending': ['待同步 {n}', '{n} to sync'],
   'sync.all_sent': ['已全部同步', 'All synced'],
   'sync.last': ['上次同步 {time}', 'Last sync {time}'],

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { enqueue } from './sync/engine.js';
 import { baseView, buildView, overlayView } from './sync/local.js';
 import { SyncRunner } from './sync/runner.js';
-import { allMeta, getMeta, openStore } from './sync/store.js';
+import { allMeta, getMeta, openStore, readReplica } from './sync/store.js';
 import { FileQueue, queueFiles } from './sync/files.js';
 import { ArgsInvalid, checkArgs } from './ui/forms.js';
 import { setApprovalThreshold } from './areas/donations/model.js';
@@ -24,9 +24,10 @@ export async function refresh() {
       const db = await openStore();
       const [meta, outbox, outcomes] = await Promise.all([allMeta(), db.getAll('outbox'), db.getAll('outcomes')]);
       setApprovalThreshold(configValue(meta, 'correction_approval_threshold_fen'));
-      // The replica (a season of donations) is read again only after a pull changed it.
+      // The replica (a season of donations) is read again only after a pull changed it, in
+      // chunks (a pull landing meanwhile changes replica_rev, and its end refreshes again).
       if (!base || base.rev !== (meta.replica_rev ?? 0)) {
-        base = { rev: meta.replica_rev ?? 0, view: baseView(await db.getAll('replica')) };
+        base = { rev: meta.replica_rev ?? 0, view: baseView(await readReplica(db)) };
       }
       snapshot = {
         loaded: true, meta, outbox, online: navigator.onLine,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { formatStamp, laterStamp, nextStamp, parseStamp } from '../src/sync/hlc.js';
-import { parseRetryAfter } from '../src/sync/engine.js';
+import { BULK_LIMIT, PULL_LIMIT, nextProgress, pageLimit, parseRetryAfter } from '../src/sync/engine.js';
 import { baseFor, buildView } from '../src/sync/local.js';
 import { BACKOFF_CAP_MS, backoffDelay, retryDelay } from '../src/sync/runner.js';
 import { registerAreaRecords } from '../scripts/area-records.mjs';
@@ -66,4 +66,29 @@ test('new ids are UUIDv7: version, variant, the millisecond first, in the order 
   assert.equal(parseInt(id.replace(/-/g, '').slice(0, 12), 16), 1732516800123);
   assert.ok(uuid7(1732516800124) > id);
   assert.notEqual(uuid7(1732516800123), id);
+});
+
+test('a long pull takes bigger pages, within the server\'s bounds', () => {
+  assert.equal(pageLimit(null), PULL_LIMIT); // catch-ups and old servers: the default page
+  assert.equal(pageLimit(0), PULL_LIMIT);
+  assert.equal(pageLimit(1500), PULL_LIMIT);
+  assert.equal(pageLimit(50000), 2500); // a first sync of 50,000 in about 20 steps
+  assert.equal(pageLimit(10_000_000), BULK_LIMIT);
+  assert.ok(BULK_LIMIT <= 10000);
+});
+
+test('pull progress counts up to the total and never past it', () => {
+  let p = nextProgress({ done: 0, total: null }, 500, { more: true, remaining: 49500 });
+  assert.deepEqual(p, { done: 500, total: 50000 });
+  p = nextProgress(p, 2475, { more: true });
+  assert.deepEqual(p, { done: 2975, total: 50000 });
+  // more arrived than counted: the total grows, the bar stays below 100 % until the end
+  p = nextProgress({ done: 49000, total: 50000 }, 2000, { more: true });
+  assert.deepEqual(p, { done: 51000, total: 51001 });
+  assert.deepEqual(nextProgress(p, 10, { more: false }), { done: 51010, total: 51010 });
+  // resumed after a reload: the count carried over, the server counts what is left
+  assert.deepEqual(nextProgress({ done: 12000, total: null }, 2475, { more: true, remaining: 35525 }),
+    { done: 14475, total: 50000 });
+  // an old server says nothing: counts only
+  assert.deepEqual(nextProgress({ done: 0, total: null }, 500, { more: true }), { done: 500, total: null });
 });

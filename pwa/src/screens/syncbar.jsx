@@ -3,6 +3,7 @@
 // ones (the server answers each on its own), they are only shown here.
 import { useEffect, useState } from 'preact/hooks';
 import { has, pick, t } from '../i18n.js';
+import { PULL_LIMIT } from '../sync/engine.js';
 import { openStore } from '../sync/store.js';
 import { refresh, runner } from '../state.js';
 import { clockOff, describeMutation, timeOf } from '../ui/format.js';
@@ -17,7 +18,38 @@ export function offBy(ms) {
   return t('clock.minutes', { n: minutes });
 }
 
+/** The running pull's {done, total} (src/sync/runner.js), null between runs. */
+function useSyncProgress() {
+  const [progress, set] = useState(runner.progress);
+  useEffect(() => {
+    runner.progressListeners.add(set);
+    set(runner.progress);
+    return () => runner.progressListeners.delete(set);
+  }, []);
+  return progress;
+}
+
+/** Shown while a pull brings in more than one page (a first sync, a phone long offline). */
+export const PROGRESS_FROM = PULL_LIMIT;
+
+const count = (n) => n.toLocaleString('en-US');
+
+export function SyncProgress({ progress }) {
+  const { done, total } = progress;
+  const pct = total ? Math.min(100, Math.floor((done * 100) / total)) : null;
+  return (
+    <div class="syncprogress" data-testid="sync-progress" data-done={done} data-total={total ?? ''}>
+      <progress max={total || undefined} value={total ? done : undefined} aria-label={t('sync.syncing')} />
+      <span data-testid="sync-progress-text">
+        {total ? t('sync.progress', { done: count(done), total: count(total), pct }) : t('sync.progress_open', { done: count(done) })}
+      </span>
+    </div>
+  );
+}
+
 export function SyncBar({ app }) {
+  const progress = useSyncProgress();
+  const long = progress && ((progress.total ?? progress.done) > PROGRESS_FROM || progress.done > PROGRESS_FROM);
   const [open, setOpen] = useState(false);
   const state = app.meta.sync_state || {};
   const retryAt = app.meta.retry_at;
@@ -54,10 +86,11 @@ export function SyncBar({ app }) {
       <button type="button" class="syncline" onClick={() => setOpen(!open)} aria-expanded={open}>
         <span class={`dot ${online ? 'on' : 'off'}`} aria-hidden="true" />
         <span class="state" data-testid="sync-state">{line}</span>
-        <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : t('sync.all_sent')}</span>
+        <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : long ? '' : t('sync.all_sent')}</span>
         {filesWaiting > 0 && <span class="pending" data-testid="files-pending" data-count={filesWaiting}>{t('files.to_upload', { n: filesWaiting })}</span>}
         <span class="last" data-testid="sync-last">{last ? t('sync.last', { time: timeOf(last) }) : t('sync.never')}</span>
       </button>
+      {long && progress.done < (progress.total ?? Infinity) && <SyncProgress progress={progress} />}
       {skew !== 0 && (
         <p class="clock-warning" role="alert" data-testid="clock-warning" data-skew-ms={skew}>
           {t(skew > 0 ? 'sync.clock_behind' : 'sync.clock_ahead', { d: offBy(skew) })}

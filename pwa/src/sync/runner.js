@@ -36,6 +36,10 @@ export class SyncRunner {
     this.sse = null;
     this.sseAttempt = 0;
     this.state = { phase: 'idle', error: null, live: false };
+    // A long pull's {done, total} (engine.js pullAll), null between runs. Not in meta
+    // sync_state: that would re-read the whole replica on every page (src/state.js).
+    this.progress = null;
+    this.progressListeners = new Set();
     // Set by the account area (src/areas/account/lifecycle.js): called after a sync or a
     // /me that carried the console's sign-out request, and after this device was wiped.
     this.onSignOutRequested = null;
@@ -47,6 +51,7 @@ export class SyncRunner {
     this.channel?.addEventListener('message', (event) => {
       const { type } = event.data || {};
       if (type === 'kick' && this.leader) this.schedule(0, { force: !!event.data.force });
+      if (type === 'progress') this.showProgress(event.data.progress);
       if (type === 'changed' || type === 'state' || type === 'held') this.onChange();
       if (type === 'held' && this.leader && event.data.retryAt) this.schedule(Math.max(0, event.data.retryAt - Date.now()));
     });
@@ -109,6 +114,17 @@ export class SyncRunner {
     return setMeta('sync_state', this.state).then(() => { this.onChange(); announce('state'); });
   }
 
+  /** A pull's progress, to this tab's listeners (the sync bar) and the other tabs. */
+  setProgress(progress) {
+    this.showProgress(progress);
+    this.channel?.postMessage({ type: 'progress', progress });
+  }
+
+  showProgress(progress) {
+    this.progress = progress;
+    this.progressListeners.forEach((fn) => fn(progress));
+  }
+
   /** Run after `delayMs`; run() itself waits out a stored backoff (new writes and pokes
    *  wait for it too); `force` (the user's "sync now", coming online) skips it. */
   schedule(delayMs = 0, { force = false } = {}) {
@@ -127,7 +143,9 @@ export class SyncRunner {
     this.running = true;
     this.setState({ phase: 'syncing', error: null });
     try {
-      const result = await syncOnce(token, { force, onError: (err) => this.waitAfter(err) });
+      const result = await syncOnce(token, {
+        force, onError: (err) => this.waitAfter(err), onProgress: (p) => this.setProgress(p),
+      });
       if (result?.heldUntil) {
         // Someone (another tab, the service worker) was told to wait: wait too.
         this.setState({ phase: 'waiting' });
@@ -152,6 +170,7 @@ export class SyncRunner {
       }
     } finally {
       this.running = false;
+      if (this.progress) this.setProgress(null);
       this.onChange();
       if (this.again) { this.again = false; this.schedule(); }
     }
@@ -161,6 +180,10 @@ export class SyncRunner {
   wiped() {
     this.dropEvents();
     this.state = { phase: 'idle', error: null, live: false };
+    // A long pull's {done, total} (engine.js pullAll), null between runs. Not in meta
+    // sync_state: that would re-read the whole replica on every page (src/state.js).
+    this.progress = null;
+    this.progressListeners = new Set();
     this.onChange();
     announce();
     this.onWiped?.();

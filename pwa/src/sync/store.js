@@ -58,6 +58,24 @@ export async function allMeta() {
   return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
 }
 
+/** Records per read of the replica: one getAll of a district's 50,000 records turns them
+ *  all into objects in one task (a few hundred ms with the screen frozen); chunks of this
+ *  size each take a short task, and the page stays responsive between them. */
+export const READ_CHUNK = 2000;
+
+/** The whole replica, in key order, read a chunk at a time. */
+export async function readReplica(db) {
+  const rows = [];
+  let range = null;
+  for (;;) {
+    const chunk = await db.getAll('replica', range, READ_CHUNK);
+    for (const row of chunk) rows.push(row);
+    if (chunk.length < READ_CHUNK) return rows;
+    const last = chunk[chunk.length - 1];
+    range = IDBKeyRange.lowerBound([last.type, last.id], true);
+  }
+}
+
 export const STORES = ['meta', 'outbox', 'replica', 'outcomes', 'files'];
 
 /** Forget everything this phone holds (replica, outbox, outcomes, files, token, PIN) in one

@@ -1,7 +1,7 @@
 // Staff at an event: choose station and event, the event's totals, two big buttons to
 // record money or goods, and today's donations. Everything comes from the local replica
 // plus the outbox, so it works offline.
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { t } from '../../i18n.js';
 import { atLeast } from '../../roles.js';
 import { correctionsByDonation, currentOf, donorLabel, madeAt, sameLocalDay, totalsOf, yuan } from './model.js';
@@ -10,6 +10,23 @@ import { serverNow, timeOf, todayIso } from '../../ui/format.js';
 const STATION_KEY = 'charity.donation_station';
 const EVENT_KEY = 'charity.donation_event';
 const SHOWN = 30;
+/** A gift card's height in px on a 360 px phone, before it is measured. */
+const CARD_HEIGHT = 98;
+
+// The windowed list (src/ui/windowlist.jsx) is a lazy chunk: fetched once a list is longer
+// than SHOWN, so it is there by the time "show all" is tapped, and the first load stays small.
+let WindowList = null;
+let loadingList = null;
+function useWindowList(wanted) {
+  // a component is a function: held as the value a function returns, not called as an updater
+  const [loaded, setLoaded] = useState(() => WindowList);
+  useEffect(() => {
+    if (!wanted || loaded) return;
+    loadingList ||= import('../../ui/windowlist.jsx').then((m) => { WindowList = m.default; return WindowList; });
+    loadingList.then((component) => setLoaded(() => component), () => { loadingList = null; });
+  }, [wanted, loaded]);
+  return loaded;
+}
 
 /** The station and event the staff member records for (remembered on this phone). */
 export function useSelection(app) {
@@ -59,7 +76,9 @@ export function DonationHome({ app }) {
   let waiting = 0;
   for (const c of app.view.donation_correction.values()) if (c.status === 'pending') waiting++;
   const stations = [...app.view.station.values()];
-  const shown = all ? today : today.slice(0, SHOWN);
+  const List = useWindowList(today.length > SHOWN);
+  // every gift once "show all" was tapped, but only those on screen are rendered
+  const windowed = all && List;
   const query = pick.event ? `?event=${pick.event.id}` : '';
   return (
     <main class="screen donations">
@@ -97,10 +116,18 @@ export function DonationHome({ app }) {
       <a class="button block" href="#/projects" data-testid="projects-link">{t('sp.link')} ›</a>
       <h2 data-testid="don-list-title">{t(pick.event ? 'don.at_event' : 'don.today', { n: today.length })}</h2>
       {today.length === 0 && <p class="muted">{t(pick.event ? 'don.none_at_event' : 'don.none_today')}</p>}
-      <ul class="cards">
-        {shown.map((d) => <DonationCard key={d.id} donation={d} corrections={index.get(d.id)} />)}
-      </ul>
-      {!all && today.length > SHOWN && <button type="button" class="block" onClick={() => setAll(true)}>{t('don.more', { n: today.length - SHOWN })}</button>}
+      {windowed ? (
+        <List items={today} keyOf={(d) => d.id} estimate={CARD_HEIGHT} className="cards" testid="don-list"
+          render={(d) => <DonationCard donation={d} corrections={index.get(d.id)} />} />
+      ) : (
+        <ul class="cards" data-testid="don-list" data-total={today.length}>
+          {today.slice(0, SHOWN).map((d) => <li key={d.id}><DonationCard donation={d} corrections={index.get(d.id)} /></li>)}
+        </ul>
+      )}
+      {!windowed && today.length > SHOWN && (
+        <button type="button" class="block" onClick={() => setAll(true)} disabled={all} data-testid="don-show-all">
+          {t('don.more', { n: today.length - SHOWN })}</button>
+      )}
     </main>
   );
 }
@@ -108,17 +135,15 @@ export function DonationHome({ app }) {
 function DonationCard({ donation: d, corrections }) {
   const now = currentOf(d, corrections);
   return (
-    <li>
-      <a class={`card donation${now.voided ? ' voided' : ''}`} href={`#/donations/d/${d.id}`} data-testid="donation-card" data-id={d.id}>
-        <span class="date">{timeOf(madeAt(d))} · {t(d.kind === 'goods' ? 'don.goods' : `method.${d.method}`)}</span>
-        <span class="title">¥{yuan(now.voided ? d.amount_fen : now.amount)} <span class="donor">{donorLabel(d, t('donor.anonymous'))}</span></span>
-        <span class="muted mono">{d.receipt_number || t('don.no_receipt')}</span>
-        <span class="tag-col">
-          {d.pending && <span class="tag pending">{t('events.pending')}</span>}
-          {now.voided && <span class="tag void">{t('don.void')}</span>}
-          {now.pending && <span class="tag waiting">{t('corr.status.pending')}</span>}
-        </span>
-      </a>
-    </li>
+    <a class={`card donation${now.voided ? ' voided' : ''}`} href={`#/donations/d/${d.id}`} data-testid="donation-card" data-id={d.id}>
+      <span class="date">{timeOf(madeAt(d))} · {t(d.kind === 'goods' ? 'don.goods' : `method.${d.method}`)}</span>
+      <span class="title">¥{yuan(now.voided ? d.amount_fen : now.amount)} <span class="donor">{donorLabel(d, t('donor.anonymous'))}</span></span>
+      <span class="muted mono">{d.receipt_number || t('don.no_receipt')}</span>
+      <span class="tag-col">
+        {d.pending && <span class="tag pending">{t('events.pending')}</span>}
+        {now.voided && <span class="tag void">{t('don.void')}</span>}
+        {now.pending && <span class="tag waiting">{t('corr.status.pending')}</span>}
+      </span>
+    </a>
   );
 }
