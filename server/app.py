@@ -244,6 +244,8 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
                     request.url.path, request_id, exc)
         state = request.app.state.get("charity")
         return overloaded_response(Overloaded(state.settings.retry_after_seconds if state is not None else 2))
+    log.error("unhandled error on %s %r (request_id=%s)", request.method, request.url.path,
+              request_id, exc_info=exc)
     if request.url.path.startswith("/public/"):
         page = ERROR_PAGE.format(zh=INTERNAL_ZH, en=INTERNAL_EN,
                                  request_id=html.escape(request_id or "-"))
