@@ -4,7 +4,9 @@
 // style sheet are a lazy chunk: nothing of them is in the app's first load.
 import { DASHBOARD_OVERLAY, DASHBOARD_TYPES } from './overlay.js';
 import { DASHBOARD_STRINGS } from './strings.js';
-import { lazy } from './lazy.jsx';
+import { lazyChunk } from '../../ui/lazy.jsx';
+
+const lazy = lazyChunk(() => import('./dashboard.jsx'), { failed: 'dash.load_failed', loading: 'dash.loading' });
 
 export const DASHBOARD_AREA = {
   name: 'dashboard',

@@ -1,9 +1,11 @@
 // The community micro-venture round (社区公益微创投; #/rounds..., #/groups, #/proposals,
 // #/reviews), registered from src/areas/index.js. Server side: server/domain/rounds.py and
-// ballots.py, docs/programme.md. The screens are one lazy chunk (lazy.jsx), precached.
-import { lazy } from './lazy.jsx';
+// ballots.py, docs/programme.md. The screens are one lazy chunk (src/ui/lazy.jsx), precached.
+import { lazyChunk } from '../../ui/lazy.jsx';
 import { PROGRAMME_OVERLAY, PROGRAMME_TYPES } from './overlay.js';
 import { PROGRAMME_DESCRIBERS, PROGRAMME_STRINGS } from './strings.js';
+
+const lazy = lazyChunk(() => import('./screens.js'), { title: 'rounds.title', failed: 'programme.load_failed' });
 
 export const PROGRAMME_AREA = {
   name: 'programme',

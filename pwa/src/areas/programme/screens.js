@@ -1,4 +1,4 @@
-// Every screen of the round in one lazy chunk (lazy.jsx loads it on first use).
+// Every screen of the round in one lazy chunk (src/ui/lazy.jsx loads it on first use).
 import './programme.css';
 export { GroupForm, GroupList } from './groups.jsx';
 export { NeedForm, NeedList } from './needs.jsx';

@@ -2,10 +2,12 @@
 // of a round, with milestones, indicators, tranches, progress reports, feedback, supervision
 // visits and the evaluation (docs/projects.md); registered from src/areas/index.js. No tab
 // of its own (the bar is full): reached from the donations home and from notifications.
-// The screens and their style sheet are a lazy chunk (lazy.jsx): none is in the first load.
+// The screens and their style sheet are a lazy chunk (src/ui/lazy.jsx): none is in the first load.
 import { PROJECTS_OVERLAY, PROJECTS_TYPES } from './overlay.js';
 import { PROJECTS_DESCRIBERS, PROJECTS_STRINGS } from './strings.js';
-import { lazy } from './lazy.jsx';
+import { lazyChunk } from '../../ui/lazy.jsx';
+
+const lazy = lazyChunk(() => import('./project-screens.js'), { title: 'sp.title', failed: 'sp.load_failed' });
 
 export const PROJECTS_AREA = {
   name: 'projects',
