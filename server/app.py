@@ -46,6 +46,7 @@ from server.auth import configure as configure_auth
 from server.certificates import CERTIFICATE_ROUTES
 from server.disclosure_sweep import remind_forever
 from server.domain import build_registry
+from server.domain.funds import chain_all_pending
 from server.filestore import open_store
 from server.headers import secure
 from server.hours_sweep import sweep_hours_forever
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         reminder = asyncio.create_task(remind_forever(own), name="remind-disclosures")
         follow_ups = asyncio.create_task(remind_follow_ups_forever(own), name="remind-follow-ups")
         trainings = asyncio.create_task(remind_trainings_forever(own), name="remind-trainings")
+        chainer = asyncio.create_task(_chain_forever(own), name="link-pending-gifts")
         notifier = await start_notifier(own)
         # what start-up built lives as long as the process: out of the collector's sight,
         # a full collection no longer walks it (tens of ms, felt by every request in flight)
@@ -142,7 +144,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         try:
             yield
         finally:
-            for task in (pruner, sweeper, reminder, follow_ups, trainings):
+            for task in (pruner, sweeper, reminder, follow_ups, trainings, chainer):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -372,6 +374,24 @@ async def _refuse_target(send: Send) -> None:
 def _asyncpg_dsn(db: Database) -> str:
     url = db.engine.url
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+CHAIN_SWEEP_SECONDS = 5.0
+
+
+async def _chain_forever(state: AppState) -> None:
+    """Link gifts a push committed but did not get to link (its process stopped in
+    between): at start-up, then every few seconds (PostgreSQL only; docs/donations.md)."""
+    if not state.db.is_postgres:
+        return
+    while True:
+        try:
+            found = await chain_all_pending(state.db, state.registry, state.pokes)
+            if found:
+                log.info("linked the pending gifts of %d fund(s)", found)
+        except Exception:
+            log.exception("linking pending gifts failed; will try again")
+        await asyncio.sleep(CHAIN_SWEEP_SECONDS)
 
 
 async def _prune_forever(state: AppState) -> None:

@@ -9,6 +9,7 @@ the unit of work. Outcomes, effects, change-feed rows and the client's
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
@@ -44,7 +45,7 @@ from sync.registry import Registry
 from sync.scopes import Grant, GrantSource, grant_on
 from sync.tables import mutations
 from sync.timeutil import now_iso, now_ms
-from sync.unit import MutationContext, Tx
+from sync.unit import AfterCommit, MutationContext, Tx
 
 log = logging.getLogger("sync.push")
 
@@ -129,6 +130,8 @@ class PushLimits:
 class PushOutcome:
     response: PushResponse
     poke_tags: set[str]
+    after_commit: list[AfterCommit] = dataclasses.field(default_factory=list)
+    """``Tx.after_commit`` hooks of the batch, run by ``push`` once it committed."""
 
 
 def check_envelope(request: PushRequest, limits: PushLimits) -> None:
@@ -209,6 +212,7 @@ async def push(
         else:
             if pokes is not None:
                 pokes.committed(outcome.poke_tags)
+            await run_after_commit(outcome.after_commit, pokes)
             return outcome
 
 
@@ -292,7 +296,18 @@ async def _apply_batch(
     tags |= await tx.finish()
     if pokes is not None:
         await pokes.stage(conn, tags)
-    return PushOutcome(PushResponse(last_mutation_id=new_last, results=results), tags)
+    return PushOutcome(PushResponse(last_mutation_id=new_last, results=results), tags,
+                       list(tx.committed_hooks.values()))
+
+
+async def run_after_commit(hooks: Sequence[AfterCommit], pokes: PokeSink | None) -> None:
+    """The ``Tx.after_commit`` hooks of a committed unit of work, in order; a failure is
+    logged and leaves the rest to run (what they do has a sweep behind it)."""
+    for hook in hooks:
+        try:
+            await hook(pokes)
+        except Exception:  # the push committed; its answer stands
+            log.exception("after-commit work failed; its sweep will do it")
 
 
 async def _apply_one(

@@ -109,6 +109,8 @@ class Tx:
         query on that type is good while the count it was made at still holds."""
         self._late: list[tuple[LateHook, Any]] = []
         self._frame_late: list[tuple[LateHook, Any]] = []
+        self.committed_hooks: dict[str, AfterCommit] = {}
+        """Work to run once this unit of work has committed (``after_commit``)."""
 
     # -- reads -------------------------------------------------------------------------
 
@@ -203,6 +205,22 @@ class Tx:
             await self._write_staged()
         return await self.conn.execute(stmt)
 
+    async def query_unflushed(self, stmt: Executable) -> Any:
+        """A read of what is in the tables now (committed, and this batch's rows written so
+        far), without writing the batch's staged rows first: the caller adds those itself
+        from ``staged`` (and prefers them, being newer)."""
+        return await self.conn.execute(stmt)
+
+    def staged(self, type_name: str) -> list[dict[str, Any]]:
+        """This batch's records of ``type_name`` not yet written to the table (kept
+        mutations' and the current one's), as they stand now."""
+        found: dict[str, dict[str, Any]] = {}
+        for source in (self._staged, self._frame):
+            for (kind, record_id), (row, _new) in source.items():
+                if kind == type_name:
+                    found[record_id] = row
+        return [dict(row) for row in found.values()]
+
     def generation(self, type_name: str) -> int:
         """How many kept mutations of this batch wrote a record of ``type_name`` so far: a
         per-batch memo (``memo``) of a read on that type is current while this holds."""
@@ -270,6 +288,14 @@ class Tx:
         many writers share (a fund's chain head and balance): the hook locks it then, so
         the lock is held for the last statements and the commit only, not the batch."""
         self._frame_late.append((hook, item))
+
+    def after_commit(self, key: str, hook: AfterCommit) -> None:
+        """Run ``hook(pokes)`` after this unit of work commits (once per ``key``), in the
+        request that made it, before its answer: work that must follow the commit and
+        take its own transaction (linking a fund's gifts: ``funds.chain_pending``). For
+        the ``late`` hooks' use, when every kept mutation is known. A failure is logged,
+        not the request's: what was committed stands."""
+        self.committed_hooks.setdefault(key, hook)
 
     def late_items(self, hook: LateHook) -> list[Any]:
         """What ``hook`` will get at the end so far (the current frame's items included)."""
@@ -453,6 +479,8 @@ if tuple(Scope().as_row()) != FEED_COLUMNS[3:8]:  # pragma: no cover - a guard f
 
 _wire_encoder = msgspec.json.Encoder()
 LateHook = Callable[["Tx", list[Any]], Awaitable[None]]
+AfterCommit = Callable[[Any], Awaitable[None]]
+"""Called with the request's ``PokeSink`` (or None) after the commit (``Tx.after_commit``)."""
 """A ``Tx.late`` hook: the unit of work and the items the kept mutations handed it."""
 Lock = Literal["update", "share"]
 _BY_KEYS: dict[tuple[str, str, Lock | None], HotSql] = {}

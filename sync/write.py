@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sync.db import Database
 from sync.pokes import PokeSink
 from sync.registry import Registry
-from sync.unit import Tx
+from sync.unit import AfterCommit, Tx
 
 T = TypeVar("T")
 
@@ -28,14 +28,17 @@ async def run_unit(
     ``tx.keep_frame()``) and may run other statements on ``tx.conn``; all of it commits
     together or not at all."""
 
-    async def work(conn: AsyncConnection) -> tuple[T, set[str]]:
+    async def work(conn: AsyncConnection) -> tuple[T, set[str], list[AfterCommit]]:
         tx = Tx(conn, db, registry, await db.next_txid(conn))
         result = await fn(tx)
         tags = await tx.flush()
         tags |= await tx.finish()
         await pokes.stage(conn, tags)
-        return result, tags
+        return result, tags, list(tx.committed_hooks.values())
 
-    result, tags = await db.run_write(work)
+    result, tags, after = await db.run_write(work)
     pokes.committed(tags)
+    from sync.push import run_after_commit  # (sync.push imports this module's neighbours)
+
+    await run_after_commit(after, pokes)
     return result

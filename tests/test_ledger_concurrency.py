@@ -123,3 +123,62 @@ async def test_late_items_follow_frames(api: Api) -> None:
 
     await run_unit(api.state.db, api.state.registry, api.state.pokes, unit)
     assert seen == [[1, 3]]
+
+
+async def test_gifts_left_unlinked_are_linked_by_the_sweep_and_before_a_correction(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL writes a push's gifts to ``ledger_pending`` and links them right after
+    its commit (``chain_pending``). A process that stops in between leaves them pending:
+    they are not on the chain (it still verifies), the sweep links them, and a correction
+    that locks the fund before the sweep links them first, so the chain keeps the gift
+    before its correction. SQLite links at the end of the batch: nothing is ever pending."""
+    import server.domain.funds as funds_module
+
+    world = await build_world(api)
+    p = await phone(world, "staff2")
+
+    async def stopped(*_args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(funds_module, "chain_pending", stopped)
+    gifts = {new_id(): 3_000, new_id(): 4_000}
+    body = await p.device.push(*(p.device.m("donation.record", money(g, a, fund_id=world.fund_id))
+                                 for g, a in gifts.items()))
+    assert [r["status"] for r in body["results"]] == ["applied", "applied"]
+    postgres = api.state.db.is_postgres
+    async with api.state.db.engine.connect() as conn:
+        pending = (await conn.execute(select(func.count()).select_from(funds_module.ledger_pending))).scalar()
+    state = await _fund(api, world.fund_id)
+    assert state["report"].ok, state["report"].problems  # pending or not, the chain verifies
+    if postgres:
+        assert pending == 1 and state["per_gift"] == {} and state["row"]["balance_fen"] == 0
+        # the sweep (every few seconds in the server, and at start-up) links them
+        monkeypatch.undo()
+        assert await funds_module.chain_all_pending(api.state.db, api.state.registry, None) == 1
+        monkeypatch.setattr(funds_module, "chain_pending", stopped)
+    else:
+        assert pending == 0 and state["per_gift"] == {g: 2 for g in gifts}
+    state = await _fund(api, world.fund_id)
+    assert state["report"].ok and state["row"]["balance_fen"] == 7_000
+    assert state["per_gift"] == {g: 2 for g in gifts}
+
+    # another gift left pending, then voided (small: applied at once): the void locks the
+    # fund and links the pending gift before posting the reversal
+    late_gift = new_id()
+    assert (await p.device.send("donation.record", money(late_gift, 600, fund_id=world.fund_id))
+            )["status"] == "applied"
+    fix = new_id()
+    assert (await p.device.send("donation.correct", {
+        "id": fix, "donation_id": late_gift, "action": "void", "reason": "重复登记"}))["status"] == "applied"
+    async with api.state.db.engine.connect() as conn:
+        order = (await conn.execute(
+            select(ledger_entries.c.seq, ledger_entries.c.kind, ledger_entries.c.donation_id)
+            .where(ledger_entries.c.fund_id == world.fund_id).order_by(ledger_entries.c.seq))).all()
+        pending = (await conn.execute(select(func.count()).select_from(funds_module.ledger_pending))).scalar()
+    assert pending == 0
+    gift_seqs = [seq for seq, kind, d in order if d == late_gift and kind == "donation"]
+    reversal = [seq for seq, kind, d in order if d == late_gift and kind != "donation"]
+    assert gift_seqs and reversal and max(gift_seqs) < min(reversal), order
+    state = await _fund(api, world.fund_id)
+    assert state["report"].ok and state["row"]["balance_fen"] == 7_000 == state["report"].balance_fen

@@ -561,6 +561,28 @@ async def test_an_overlap_resolved_by_editing_times_lets_both_logs_count(api: Ap
     assert await balance(api, "vol-1") == 300
 
 
+async def test_overlapping_logs_in_one_batch_find_each_other(api: Api) -> None:
+    """A phone that was offline pushes a day's logs in one batch: a log overlapping one
+    recorded earlier in the same batch (not yet written to the table) is flagged, and
+    both point at each other; one that does not overlap is not."""
+    w = await world(api)
+    morning, noon, evening = new_id(), new_id(), new_id()
+    body = await w.vol_phone.push(
+        w.vol_phone.m("hours.manual", {"id": morning, "activity_id": w.activity,
+                                       "check_in_at": at(0), "check_out_at": at(120)}),
+        w.vol_phone.m("hours.manual", {"id": noon, "activity_id": w.activity,
+                                       "check_in_at": at(100), "check_out_at": at(150)}),
+        w.vol_phone.m("hours.manual", {"id": evening, "activity_id": w.activity,
+                                       "check_in_at": at(200), "check_out_at": at(260)}),
+    )
+    assert [(r["status"], r.get("code")) for r in body["results"]] == [
+        ("applied", None), ("flagged", "hours_overlap"), ("applied", None)], body
+    await w.staff.pull()
+    logs = w.staff.of_type("hour_log")
+    assert logs[morning]["overlaps"] == [noon] and logs[noon]["overlaps"] == [morning]
+    assert logs[evening]["overlaps"] == []
+
+
 async def test_records_on_the_wire_have_the_documented_shapes(api: Api) -> None:
     """Every field of every Time Bank record is the one its Struct in schemas/timebank.py names."""
     import msgspec

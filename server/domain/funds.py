@@ -16,9 +16,12 @@ Counter accounts: ``station:<code>`` (collected at a station for the federation)
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
+import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +36,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     false,
     func,
+    insert,
     select,
 )
 from sqlalchemy.engine import RowMapping
@@ -62,11 +67,16 @@ from schemas.events import (
 from server import audit
 from server.domain import attachments
 from server.domain.access import live_station
+from sync.db import Database
 from sync.errors import Rejected, forbidden, not_found
+from sync.pokes import PokeSink
 from sync.registry import RecordType, Registry
 from sync.scopes import DISTRICT_MANAGER, MANAGER, STAFF, Grant, Scope
 from sync.tables import metadata
+from sync.timeutil import iso, utc_now
 from sync.unit import MutationContext, Tx
+
+log = logging.getLogger("server.funds")
 
 GENESIS = "0" * 64
 GENERAL = "fund:general"
@@ -155,6 +165,25 @@ disbursements = Table(
 )
 
 Index("ix_ledger_entries_fund_account", ledger_entries.c.fund_id, ledger_entries.c.account)
+
+ledger_pending = Table(
+    "ledger_pending",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("fund_id", String(36), nullable=False),
+    Column("entries", Text, nullable=False),
+    Column("delta_fen", BigInteger, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+"""A batch's gifts to one fund, their entries sealed but not yet numbered nor linked
+(PostgreSQL only): written by the push without touching the fund row, linked into the
+chain by ``chain_pending`` right after the push commits (docs/donations.md, "Linking
+outside the push"). Never read by anything but the chainer: ``ledger_entries`` holds
+only linked entries."""
+
+Index("ix_ledger_pending_fund_id", ledger_pending.c.fund_id)
+
+_pending_json = msgspec.json.Encoder()
 
 HASHED_FIELDS = (
     "id", "movement_id", "fund_id", "seq", "account", "amount_fen", "kind", "category",
@@ -377,7 +406,7 @@ late movements of the batch so far).
         fund = await tx.read_unlocked("fund", fund_id)
         if fund is None:
             raise not_found("基金", "fund", fund_id, field="fund_id")
-        tx.late(_append_late, (fund_id, _entries(ctx, fund_id, movement), movement.amount_fen))
+        tx.late(_append_late, (fund_id, _entries(ctx, fund_id, movement), movement.amount_fen, False))
         # what the event tells (a low-water alert): the balance as committed and this gift,
         # a lower bound of what it will be (late movements only add)
         fund["balance_fen"] = int(fund["balance_fen"]) + movement.amount_fen
@@ -395,34 +424,163 @@ async def post_many(tx: Tx, ctx: MutationContext, fund_id: str,
     fund = await live_fund(tx, fund_id)
     entries = [entry for movement in movements for entry in _entries(ctx, fund_id, movement)]
     total = sum(movement.amount_fen for movement in movements)
-    waiting = [delta for fid, _e, delta in tx.late_items(_append_late) if fid == fund_id]
+    waiting = [delta for fid, _e, delta, _x in tx.late_items(_append_late) if fid == fund_id]
     if waiting:
         # gifts of this batch wait for the end on this fund: join them there, so the chain
         # keeps the order the mutations ran (a gift, then its correction); the lock is
         # held from now on, so the balance below (committed + the batch's) is exact
-        tx.late(_append_late, (fund_id, entries, total))
-        view = {**fund, "balance_fen": int(fund["balance_fen"]) + sum(waiting) + total}
+        tx.late(_append_late, (fund_id, entries, total, True))
+        view = {**fund, "balance_fen": int(fund["balance_fen"]) + await _pending_total(tx, fund_id)
+                + sum(waiting) + total}
     else:
+        await _link_pending(tx, fund)  # gifts committed before this come first in the chain
         _append(tx, fund, entries, total)
         view = fund
     await announce_balance(tx, ctx, view)
     return view
 
 
-async def _append_late(tx: Tx, items: list[tuple[str, list[dict[str, Any]], int]]) -> None:
-    """End of the batch: lock each fund with late movements (in id order, the server's
-    lock order within a type) and append them in the order the mutations ran: one lock
-    per fund and batch, held for the last statements of the batch and its commit."""
-    by_fund: dict[str, list[tuple[list[dict[str, Any]], int]]] = {}
-    for fund_id, entries, delta in items:
-        by_fund.setdefault(fund_id, []).append((entries, delta))
-    await tx.preload("fund", sorted(by_fund))
-    for fund_id in sorted(by_fund):
+async def _append_late(tx: Tx, items: list[tuple[str, list[dict[str, Any]], int, bool]]) -> None:
+    """End of the batch: the late movements of each fund, in the order the mutations ran.
+
+    On PostgreSQL a fund that got only gifts is not locked at all: its entries go to
+    ``ledger_pending`` and ``chain_pending`` links them right after the commit (with
+    every other push's that is waiting then), so no push holds a fund's row through its
+    commit. A fund where the batch also decided on the exact balance (a correction after
+    a gift, joined here by ``post_many``), and every fund on SQLite (one writer: nothing
+    to queue on), is locked now (in id order, the server's lock order within a type) and
+    appended to at once: one lock per fund and batch, held for the last statements of the
+    batch and its commit."""
+    by_fund: dict[str, list[tuple[list[dict[str, Any]], int, bool]]] = {}
+    for fund_id, entries, delta, exact in items:
+        by_fund.setdefault(fund_id, []).append((entries, delta, exact))
+    defer = tx.db.is_postgres
+    now = sorted(f for f, moves in by_fund.items() if not defer or any(x for _e, _d, x in moves))
+    if now:
+        await tx.preload("fund", now)
+    for fund_id in now:
         fund = await tx.get("fund", fund_id)
         assert fund is not None  # funds are never deleted
         movements = by_fund[fund_id]
-        _append(tx, fund, [e for entries, _d in movements for e in entries],
-                sum(d for _e, d in movements))
+        await _link_pending(tx, fund)
+        _append(tx, fund, [e for entries, _d, _x in movements for e in entries],
+                sum(d for _e, d, _x in movements))
+    later = sorted(set(by_fund) - set(now))
+    for fund_id in later:
+        movements = by_fund[fund_id]
+        tx.defer(insert(ledger_pending).values(
+            fund_id=fund_id, created_at=iso(utc_now()),
+            entries=_pending_json.encode([e for entries, _d, _x in movements for e in entries]).decode(),
+            delta_fen=sum(d for _e, d, _x in movements)))
+    if later:
+        tx.after_commit(f"chain:{','.join(later)}", functools.partial(chain_pending, tx.db, tx.registry, later))
+
+
+async def _pending_total(tx: Tx, fund_id: str) -> int:
+    """What the fund's committed, not yet linked gifts add (PostgreSQL; 0 on SQLite)."""
+    if not tx.db.is_postgres:
+        return 0
+    total = (await tx.conn.execute(select(func.sum(ledger_pending.c.delta_fen))
+                                   .where(ledger_pending.c.fund_id == fund_id))).scalar()
+    return int(total or 0)
+
+
+async def _link_pending(tx: Tx, fund: dict[str, Any]) -> int:
+    """Link the fund's committed, not yet linked gifts (``ledger_pending``) after its head,
+    in the order they were written; ``fund`` is the row as this batch holds it locked.
+    Staged in the current frame with their removal from ``ledger_pending``. Returns how
+    many batches of gifts were linked. Nothing to do on SQLite (no pending rows)."""
+    if not tx.db.is_postgres:
+        return 0
+    rows = (await tx.conn.execute(
+        select(ledger_pending.c.position, ledger_pending.c.entries, ledger_pending.c.delta_fen)
+        .where(ledger_pending.c.fund_id == fund["id"]).order_by(ledger_pending.c.position))).all()
+    if not rows:
+        return 0
+    entries = [entry for row in rows for entry in msgspec.json.decode(row.entries)]
+    _append(tx, fund, entries, sum(int(row.delta_fen) for row in rows))
+    tx.defer(delete(ledger_pending).where(ledger_pending.c.position.in_([int(r.position) for r in rows])))
+    return len(rows)
+
+
+CHAIN_GIVE_UP_SECONDS = 30.0
+"""How long ``chain_pending`` keeps trying for a fund another chainer holds before it
+leaves the fund's gifts to the sweep (``chain_all_pending``)."""
+
+
+async def chain_pending(db: Database, registry: Registry, fund_ids: Sequence[str],
+                        pokes: PokeSink | None) -> None:
+    """Link the pending gifts of these funds (after the push that wrote them committed).
+
+    Many pushes to one fund commit at once on a charity day; each then comes here. A fund
+    another chainer holds is skipped (``SKIP LOCKED``) and tried again a moment later,
+    unless its gifts are gone by then (that chainer linked them too): so one chainer
+    links what every push waiting then wrote, in one transaction and one commit, and no
+    push waits through another's commit for the fund's row."""
+    left = sorted(fund_ids)
+    waited = 0.0
+    while left:
+        async with db.read() as conn:
+            waiting = {str(f) for f in (await conn.execute(
+                select(ledger_pending.c.fund_id).where(ledger_pending.c.fund_id.in_(left))
+                .distinct())).scalars()}
+        left = [f for f in left if f in waiting]
+        if not left:
+            return
+        linked = await _chain_round(db, registry, left, pokes)
+        left = [f for f in left if f not in linked]
+        if left:
+            if waited >= CHAIN_GIVE_UP_SECONDS:
+                log.warning("gifts of funds %s still wait to be linked; the sweep will link them", left)
+                return
+            await asyncio.sleep(0.005)
+            waited += 0.005
+
+
+async def _chain_round(db: Database, registry: Registry, fund_ids: list[str],
+                       pokes: PokeSink | None) -> list[str]:
+    """One transaction: lock those of the funds no other chainer holds and link their
+    pending gifts. Returns the funds it linked gifts of."""
+    linked: list[str] = []
+
+    async def work(conn: AsyncConnection) -> set[str]:
+        linked.clear()
+        got = sorted(str(f) for f in (await conn.execute(
+            select(funds.c.id).where(funds.c.id.in_(fund_ids)).order_by(funds.c.id)
+            .with_for_update(skip_locked=True))).scalars())
+        if not got:
+            return set()
+        tx = Tx(conn, db, registry, await db.next_txid(conn), exclusive=("fund",))
+        await tx.preload("fund", got)  # held already: the rows as this transaction sees them
+        for fund_id in got:
+            fund = await tx.get("fund", fund_id)
+            assert fund is not None
+            if await _link_pending(tx, fund):
+                linked.append(fund_id)
+        tx.keep_frame()
+        tags = await tx.flush()
+        tags |= await tx.finish()
+        if pokes is not None:
+            await pokes.stage(conn, tags)
+        return tags
+
+    tags = await db.run_write(work)
+    if pokes is not None and tags:
+        pokes.committed(tags)
+    return linked
+
+
+async def chain_all_pending(db: Database, registry: Registry, pokes: PokeSink | None) -> int:
+    """The sweep: link every fund's pending gifts (a server stopped between a push's commit
+    and its chaining leaves some). Returns how many funds had some."""
+    if not db.is_postgres:
+        return 0
+    async with db.read() as conn:
+        fund_ids = [str(f) for f in (await conn.execute(
+            select(ledger_pending.c.fund_id).distinct())).scalars()]
+    if fund_ids:
+        await chain_pending(db, registry, fund_ids, pokes)
+    return len(fund_ids)
 
 
 async def announce_balance(tx: Tx, ctx: MutationContext, fund: Mapping[str, Any]) -> None:

@@ -423,17 +423,30 @@ def _interval(rules: HoursRules, log: Mapping[str, Any]) -> tuple[dt.datetime, d
 
 
 async def _overlapping(tx: Tx, rules: HoursRules, log: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Live logs of the same volunteer whose time overlaps this log's."""
-    rows = await tx.query(
-        select(hour_logs.c.id).where(
-            hour_logs.c.volunteer_id == log["volunteer_id"],
-            hour_logs.c.status.in_(LIVE),
-            hour_logs.c.id != log["id"],
-        )
-    )
+    """Live logs of the same volunteer whose time overlaps this log's (each read with
+    ``tx.get``, so locked: they are about to point back at this one).
+
+    The volunteer's logs as written so far come from the table without writing the batch
+    out first (``Tx.query_unflushed``), and this batch's own, not yet written, from
+    ``Tx.staged``: a batch of a charity day's hour logs is then still written in a few
+    statements at its end, not row by row before each log's check (as it was)."""
+    volunteer = log["volunteer_id"]
+    rows = await tx.query_unflushed(
+        select(hour_logs.c.id, hour_logs.c.status, hour_logs.c.check_in_at, hour_logs.c.check_out_at)
+        .where(hour_logs.c.volunteer_id == volunteer, hour_logs.c.status.in_(LIVE),
+               hour_logs.c.id != log["id"]))
+    candidates: dict[str, Mapping[str, Any]] = {str(row.id): row._mapping for row in rows}
+    for row in tx.staged("hour_log"):  # the batch's newer versions win over the table's
+        if row["volunteer_id"] == volunteer and row["id"] != log["id"]:
+            candidates[str(row["id"])] = row
     start, end = _interval(rules, log)
     found = []
-    for (log_id,) in rows:
+    for log_id, seen in candidates.items():
+        if seen["status"] not in LIVE:
+            continue
+        other_start, other_end = _interval(rules, seen)
+        if not (other_start < end and start < other_end):
+            continue
         other = await tx.get("hour_log", log_id)
         if other is None or other["status"] not in LIVE:
             continue
