@@ -422,6 +422,11 @@ def _interval(rules: HoursRules, log: Mapping[str, Any]) -> tuple[dt.datetime, d
     return start, start + dt.timedelta(hours=rules.open_cap_hours)
 
 
+OVERLAP_REACH_HOURS = 24 * 7
+"""How far back before a log's start the overlap check looks for logs still running then
+(or the longest session the settings allow, if longer)."""
+
+
 async def _overlapping(tx: Tx, rules: HoursRules, log: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Live logs of the same volunteer whose time overlaps this log's (each read with
     ``tx.get``, so locked: they are about to point back at this one).
@@ -431,15 +436,19 @@ async def _overlapping(tx: Tx, rules: HoursRules, log: Mapping[str, Any]) -> lis
     ``Tx.staged``: a batch of a charity day's hour logs is then still written in a few
     statements at its end, not row by row before each log's check (as it was)."""
     volunteer = log["volunteer_id"]
+    start, end = _interval(rules, log)
+    # only logs that began before this one ends and not longer before it began than the
+    # longest a log can last (a week at least: a volunteer's whole history is not read)
+    reach = dt.timedelta(hours=max(rules.max_session_hours, rules.open_cap_hours, OVERLAP_REACH_HOURS))
     rows = await tx.query_unflushed(
         select(hour_logs.c.id, hour_logs.c.status, hour_logs.c.check_in_at, hour_logs.c.check_out_at)
         .where(hour_logs.c.volunteer_id == volunteer, hour_logs.c.status.in_(LIVE),
-               hour_logs.c.id != log["id"]))
+               hour_logs.c.id != log["id"], hour_logs.c.check_in_at < iso(end),
+               hour_logs.c.check_in_at > iso(start - reach)))
     candidates: dict[str, Mapping[str, Any]] = {str(row.id): row._mapping for row in rows}
     for row in tx.staged("hour_log"):  # the batch's newer versions win over the table's
         if row["volunteer_id"] == volunteer and row["id"] != log["id"]:
             candidates[str(row["id"])] = row
-    start, end = _interval(rules, log)
     found = []
     for log_id, seen in candidates.items():
         if seen["status"] not in LIVE:
