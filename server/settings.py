@@ -52,8 +52,9 @@ class Settings:
     """Oldest protocol accepted for pull (and for an empty push): older clients get 426."""
     retention_days: int = 30
     """Tombstones older than this are pruned; cursors from before the prune get ``reset``."""
-    db_pool_size: int = 10
-    """PostgreSQL connections each worker keeps open (more are opened up to its share)."""
+    db_pool_size: int = 20
+    """PostgreSQL connections each worker keeps open once opened (more are opened up to
+    its share, and closed again when returned: a busy worker should not churn them)."""
     db_max_connections: int = 0
     """PostgreSQL connections this server may open, all its workers together; 0: the
     database's ``max_connections`` less its superuser reserve and 10 for tools. With

@@ -520,15 +520,8 @@ async def chain_pending(db: Database, registry: Registry, fund_ids: Sequence[str
     left = sorted(fund_ids)
     waited = 0.0
     while left:
-        async with db.read() as conn:
-            waiting = {str(f) for f in (await conn.execute(
-                select(ledger_pending.c.fund_id).where(ledger_pending.c.fund_id.in_(left))
-                .distinct())).scalars()}
-        left = [f for f in left if f in waiting]
-        if not left:
-            return
-        linked = await _chain_round(db, registry, left, pokes)
-        left = [f for f in left if f not in linked]
+        settled = await _chain_round(db, registry, left, pokes)
+        left = [f for f in left if f not in settled]
         if left:
             if waited >= CHAIN_GIVE_UP_SECONDS:
                 log.warning("gifts of funds %s still wait to be linked; the sweep will link them", left)
@@ -539,14 +532,21 @@ async def chain_pending(db: Database, registry: Registry, fund_ids: Sequence[str
 
 async def _chain_round(db: Database, registry: Registry, fund_ids: list[str],
                        pokes: PokeSink | None) -> list[str]:
-    """One transaction: lock those of the funds no other chainer holds and link their
-    pending gifts. Returns the funds it linked gifts of."""
-    linked: list[str] = []
+    """One transaction: of the funds with pending gifts, lock those no other chainer holds
+    and link their gifts. Returns the funds settled: nothing pending (another chainer
+    linked them) or linked now. Nothing pending: no lock taken, nothing to commit."""
+    settled: list[str] = []
 
     async def work(conn: AsyncConnection) -> set[str]:
-        linked.clear()
+        settled.clear()
+        waiting = {str(f) for f in (await conn.execute(
+            select(ledger_pending.c.fund_id).where(ledger_pending.c.fund_id.in_(fund_ids))
+            .distinct())).scalars()}
+        settled.extend(f for f in fund_ids if f not in waiting)
+        if not waiting:
+            return set()
         got = sorted(str(f) for f in (await conn.execute(
-            select(funds.c.id).where(funds.c.id.in_(fund_ids)).order_by(funds.c.id)
+            select(funds.c.id).where(funds.c.id.in_(sorted(waiting))).order_by(funds.c.id)
             .with_for_update(skip_locked=True))).scalars())
         if not got:
             return set()
@@ -555,8 +555,8 @@ async def _chain_round(db: Database, registry: Registry, fund_ids: list[str],
         for fund_id in got:
             fund = await tx.get("fund", fund_id)
             assert fund is not None
-            if await _link_pending(tx, fund):
-                linked.append(fund_id)
+            await _link_pending(tx, fund)
+            settled.append(fund_id)
         tx.keep_frame()
         tags = await tx.flush()
         tags |= await tx.finish()
@@ -567,7 +567,7 @@ async def _chain_round(db: Database, registry: Registry, fund_ids: list[str],
     tags = await db.run_write(work)
     if pokes is not None and tags:
         pokes.committed(tags)
-    return linked
+    return settled
 
 
 async def chain_all_pending(db: Database, registry: Registry, pokes: PokeSink | None) -> int:
