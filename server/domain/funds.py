@@ -443,14 +443,14 @@ async def post_many(tx: Tx, ctx: MutationContext, fund_id: str,
 async def _append_late(tx: Tx, items: list[tuple[str, list[dict[str, Any]], int, bool]]) -> None:
     """End of the batch: the late movements of each fund, in the order the mutations ran.
 
-    A fund where the batch also decided on the exact balance (a correction after a gift,
-    joined here by ``post_many``), and every fund on SQLite (one writer: nothing to queue
-    on), is locked now (in id order, the server's lock order within a type) and appended
-    to at once: one lock per fund and batch, held for the last statements of the batch and
-    its commit. On PostgreSQL a fund that got only gifts is taken only if it is free
-    (``SKIP LOCKED``: no push waits for another's commit); if another transaction holds
-    it, the entries go to ``ledger_pending`` and ``chain_pending`` links them right after
-    the commit, with every other push's waiting then."""
+    On PostgreSQL a fund that got only gifts is not locked at all: its entries go to
+    ``ledger_pending`` and ``chain_pending`` links them right after the commit (with
+    every other push's that is waiting then), so no push holds a fund's row through its
+    commit. A fund where the batch also decided on the exact balance (a correction after
+    a gift, joined here by ``post_many``), and every fund on SQLite (one writer: nothing
+    to queue on), is locked now (in id order, the server's lock order within a type) and
+    appended to at once: one lock per fund and batch, held for the last statements of the
+    batch and its commit."""
     by_fund: dict[str, list[tuple[list[dict[str, Any]], int, bool]]] = {}
     for fund_id, entries, delta, exact in items:
         by_fund.setdefault(fund_id, []).append((entries, delta, exact))
@@ -465,21 +465,7 @@ async def _append_late(tx: Tx, items: list[tuple[str, list[dict[str, Any]], int,
         await _link_pending(tx, fund)
         _append(tx, fund, [e for entries, _d, _x in movements for e in entries],
                 sum(d for _e, d, _x in movements))
-    free = sorted(set(by_fund) - set(now))
-    taken: list[str] = []
-    if free:
-        taken = sorted(str(f) for f in (await tx.conn.execute(
-            select(funds.c.id).where(funds.c.id.in_(free)).order_by(funds.c.id)
-            .with_for_update(skip_locked=True))).scalars())
-        await tx.preload("fund", taken)  # held now: read as this transaction sees them
-    for fund_id in taken:
-        fund = await tx.get("fund", fund_id)
-        assert fund is not None
-        movements = by_fund[fund_id]
-        await _link_pending(tx, fund)
-        _append(tx, fund, [e for entries, _d, _x in movements for e in entries],
-                sum(d for _e, d, _x in movements))
-    later = sorted(set(free) - set(taken))
+    later = sorted(set(by_fund) - set(now))
     for fund_id in later:
         movements = by_fund[fund_id]
         tx.defer(insert(ledger_pending).values(
