@@ -433,7 +433,7 @@ async def _overlapping(tx: Tx, rules: HoursRules, log: Mapping[str, Any]) -> lis
 
     The volunteer's logs as written so far come from the table without writing the batch
     out first (``Tx.query_unflushed``), and this batch's own, not yet written, from
-    ``Tx.staged``: a batch of a charity day's hour logs is then still written in a few
+    ``Tx.staged_where``: a batch of a charity day's hour logs is then still written in a few
     statements at its end, not row by row before each log's check (as it was)."""
     volunteer = log["volunteer_id"]
     start, end = _interval(rules, log)
@@ -446,8 +446,8 @@ async def _overlapping(tx: Tx, rules: HoursRules, log: Mapping[str, Any]) -> lis
                hour_logs.c.id != log["id"], hour_logs.c.check_in_at < iso(end),
                hour_logs.c.check_in_at > iso(start - reach)))
     candidates: dict[str, Mapping[str, Any]] = {str(row.id): row._mapping for row in rows}
-    for row in tx.staged("hour_log"):  # the batch's newer versions win over the table's
-        if row["volunteer_id"] == volunteer and row["id"] != log["id"]:
+    for row in tx.staged_where("hour_log", "volunteer_id", volunteer):  # newer than the table's
+        if row["id"] != log["id"]:
             candidates[str(row["id"])] = row
     found = []
     for log_id, seen in candidates.items():
