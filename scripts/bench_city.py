@@ -253,6 +253,23 @@ async def build_world(session: Any, url: str, tmp: Path, server: WorkerServer, v
     return world
 
 
+async def phone_tokens(url: str, user: str, n: int) -> list[str]:
+    """``n`` device tokens of ``user``, one per phone, written straight into the database
+    (the CLI would take a process each). Each real phone has its own token; phones sharing
+    one would all write its ``last_seen_at`` row, a contention no station has."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from server.auth import insert_token
+    from sync.db import normalise_url
+
+    engine = create_async_engine(normalise_url(url))
+    try:
+        async with engine.begin() as conn:
+            return [(await insert_token(conn, user_id=user, name=f"storm phone {i}"))[1] for i in range(n)]
+    finally:
+        await engine.dispose()
+
+
 def campaign(fund_id: str) -> tuple[str, dict[str, Any]]:
     """An open public fundraising plan for the fund: gifts from the public are accepted
     only under one (docs/campaigns.md)."""
@@ -437,7 +454,7 @@ async def bench_storm(backend: str, args: argparse.Namespace) -> dict[str, Any] 
                                          timeout=aiohttp.ClientTimeout(total=args.request_timeout)) as session:
             world = await build_world(session, url, tmp, server, volunteers=args.volunteers)
             rng = random.Random(11)
-            phones = [Phone(world.staff_token) for _ in range(args.storm_phones)]
+            phones = [Phone(t) for t in await phone_tokens(url, "bench-staff", args.storm_phones)]
             queues: list[bytes] = []
             gifts = logs = 0
             for i, phone in enumerate(phones):

@@ -93,8 +93,8 @@ class Tx:
         self._touched: dict[RecordKey, None] = {}
         self._frame_touched: dict[RecordKey, None] = {}
         self._existed: set[RecordKey] = set()
-        self._statements: list[Executable] = []
-        self._frame_statements: list[Executable] = []
+        self._statements: list[Executable | _DeferredRow] = []
+        self._frame_statements: list[Executable | _DeferredRow] = []
         self._wires: dict[RecordKey, str | None] = {}
         """Wire JSON of each record written, for its change row (None: a tombstone)."""
         self._before: dict[RecordKey, dict[str, Any]] = {}
@@ -294,6 +294,13 @@ class Tx:
         it otherwise, like ``insert`` and ``update``."""
         self._frame_statements.append(statement)
 
+    def defer_insert(self, table: Table, row: dict[str, Any]) -> None:
+        """``defer(insert(table).values(row))``, written with the batch's other rows for
+        ``table`` in one ``executemany`` (an outbox row per hour log of a 200-log batch is
+        one statement, not 200). Order against the batch's other deferred statements on
+        the same table is kept (a delete deferred before the insert still runs first)."""
+        self._frame_statements.append(_DeferredRow(table, row))
+
     def late(self, hook: LateHook, item: Any) -> None:
         """Hand ``item`` to ``hook``, which runs once at the very end of the unit of work
         (``finish``: after every other write of the batch, just before the commit) with
@@ -377,8 +384,7 @@ class Tx:
                 ]
                 await self.conn.execute(stmt, params)
         statements, self._statements = self._statements, []
-        for statement in statements:
-            await self.conn.execute(statement)
+        await _run_deferred(self.conn, statements)
 
     async def flush(self) -> set[str]:
         """Write everything kept, then one change-feed row per touched record, and a scope
@@ -498,6 +504,48 @@ if tuple(Scope().as_row()) != FEED_COLUMNS[3:8]:  # pragma: no cover - a guard f
 
 _wire_encoder = msgspec.json.Encoder()
 LateHook = Callable[["Tx", list[Any]], Awaitable[None]]
+@dataclass(frozen=True, slots=True)
+class _DeferredRow:
+    """A row ``Tx.defer_insert`` holds for its table's ``executemany``."""
+
+    table: Table
+    row: dict[str, Any]
+
+
+async def _run_deferred(conn: Any, statements: list[Any]) -> None:
+    """The deferred statements in order, except that rows of ``defer_insert`` wait and go
+    in one ``executemany`` per table and column set: until a statement on the same table
+    (a delete, an update), or the end. Other tables' statements do not depend on them (the
+    deferred tables are outboxes and side tables no other deferred statement reads)."""
+    waiting: dict[str, tuple[Table, tuple[str, ...], list[tuple[Any, ...]]]] = {}
+
+    async def write(name: str) -> None:
+        table, names, rows = waiting.pop(name)
+        await insert_tuples(conn, table, names, rows)
+
+    for statement in statements:
+        if isinstance(statement, _DeferredRow):
+            name, names = statement.table.name, tuple(statement.row)
+            held = waiting.get(name)
+            if held is not None and held[1] != names:
+                await write(name)
+                held = None
+            if held is None:
+                held = waiting[name] = (statement.table, names, [])
+            held[2].append(tuple(statement.row.values()))
+            continue
+        target = getattr(statement, "table", None)
+        target_name = getattr(target, "name", None)
+        if target_name is None:  # a statement whose table is not plain: write everything first
+            for name in list(waiting):
+                await write(name)
+        elif target_name in waiting:
+            await write(target_name)
+        await conn.execute(statement)
+    for name in list(waiting):
+        await write(name)
+
+
 AfterCommit = Callable[[Any], Awaitable[None]]
 """Called with the request's ``PokeSink`` (or None) after the commit (``Tx.after_commit``)."""
 """A ``Tx.late`` hook: the unit of work and the items the kept mutations handed it."""

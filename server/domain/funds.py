@@ -466,14 +466,15 @@ async def _append_late(tx: Tx, items: list[tuple[str, list[dict[str, Any]], int,
         _append(tx, fund, [e for entries, _d, _x in movements for e in entries],
                 sum(d for _e, d, _x in movements))
     later = sorted(set(by_fund) - set(now))
+    positions: list[int] = []
     for fund_id in later:
         movements = by_fund[fund_id]
-        tx.defer(insert(ledger_pending).values(
+        positions.append(int((await tx.conn.execute(insert(ledger_pending).values(
             fund_id=fund_id, created_at=iso(utc_now()),
             entries=_pending_json.encode([e for entries, _d, _x in movements for e in entries]).decode(),
-            delta_fen=sum(d for _e, d, _x in movements)))
+            delta_fen=sum(d for _e, d, _x in movements)).returning(ledger_pending.c.position))).scalar_one()))
     if later:
-        tx.after_commit(f"chain:{','.join(later)}", functools.partial(chain_pending, tx.db, tx.registry, later))
+        tx.after_commit("chain", functools.partial(chain_pending, tx.db, tx.registry, positions))
 
 
 async def _pending_total(tx: Tx, fund_id: str) -> int:
@@ -504,50 +505,142 @@ async def _link_pending(tx: Tx, fund: dict[str, Any]) -> int:
 
 
 CHAIN_GIVE_UP_SECONDS = 30.0
-"""How long ``chain_pending`` keeps trying for a fund another chainer holds before it
-leaves the fund's gifts to the sweep (``chain_all_pending``)."""
+"""How long a push waits for its gifts to be linked before it answers anyway and leaves
+them to the sweep (``chain_all_pending``)."""
+CHAIN_RETRY_SECONDS = 0.005
+"""The pause before looking again when another process's chainer holds a fund."""
 
 
-async def chain_pending(db: Database, registry: Registry, fund_ids: Sequence[str],
+async def chain_pending(db: Database, registry: Registry, positions: Sequence[int],
                         pokes: PokeSink | None) -> None:
-    """Link the pending gifts of these funds (after the push that wrote them committed).
+    """Wait until the push's pending gifts (these ``ledger_pending`` rows) are linked:
+    the push's ``Tx.after_commit`` hook, so the phone is answered with its gifts on the
+    chain. The process's one ``_Chainer`` does the linking for every push waiting in it,
+    one transaction per round; the rows may also be linked by another process's."""
+    try:
+        await asyncio.wait_for(_chainer(db, registry).linked(positions, pokes), CHAIN_GIVE_UP_SECONDS)
+    except TimeoutError:
+        log.warning("gifts pending as ledger_pending %s are not linked yet; the sweep will link them",
+                    list(positions))
 
-    Many pushes to one fund commit at once on a charity day; each then comes here. A fund
-    another chainer holds is skipped (``SKIP LOCKED``) and tried again a moment later,
-    unless its gifts are gone by then (that chainer linked them too): so one chainer
-    links what every push waiting then wrote, in one transaction and one commit, and no
-    push waits through another's commit for the fund's row."""
+
+def _chainer(db: Database, registry: Registry) -> _Chainer:
+    """The process's chainer for ``db`` (kept on it: it lives and goes with the engine)."""
+    found: _Chainer | None = getattr(db, "_gift_chainer", None)
+    if found is None:
+        found = _Chainer(db, registry)
+        db._gift_chainer = found  # type: ignore[attr-defined]
+    return found
+
+
+class _Chainer:
+    """Links pending gifts for every push of this process that waits for its own.
+
+    Pushes to one fund commit many at a time on a charity day. Each used to run its own
+    linking transaction, and one that found the fund held by another kept looking until
+    the fund was free (new pushes' rows were always pending): every push ended up taking
+    the fund's lock in turn. Here the waiting pushes register their rows, and one task
+    runs rounds while any wait: a round reads which of all those rows are still pending,
+    answers the pushes whose rows are gone (linked by anyone), and links every pending
+    row of the funds it can lock now (``_chain_round``: ``SKIP LOCKED``, so two processes'
+    chainers never queue on a fund; one that is held is tried again after
+    ``CHAIN_RETRY_SECONDS``). One transaction and one commit per round, however many
+    pushes wait."""
+
+    def __init__(self, db: Database, registry: Registry) -> None:
+        self.db = db
+        self.registry = registry
+        self._waiting: list[tuple[frozenset[int], asyncio.Future[None]]] = []
+        self._pokes: PokeSink | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def linked(self, positions: Sequence[int], pokes: PokeSink | None) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((frozenset(positions), done))
+        if pokes is not None:
+            self._pokes = pokes
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        await asyncio.shield(done)  # a push that gives up waiting leaves the round alone
+
+    async def _run(self) -> None:
+        while self._waiting:
+            waiting, self._waiting = self._waiting, []
+            try:
+                left = await self._round({p for rows, _ in waiting for p in rows})
+            except Exception as exc:  # every waiting push answers; the sweep links later
+                log.exception("linking pending gifts failed; the sweep will link them")
+                for _rows, done in waiting:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            still = []
+            for rows, done in waiting:
+                if done.done():
+                    continue
+                if rows & left:
+                    still.append((rows, done))
+                else:
+                    done.set_result(None)
+            if still:
+                self._waiting = still + self._waiting
+                if left:
+                    await asyncio.sleep(CHAIN_RETRY_SECONDS)
+
+    async def _round(self, positions: set[int]) -> set[int]:
+        """Link what can be linked now; returns which of ``positions`` are still pending."""
+        _settled, left = await _chain_round(self.db, self.registry, self._pokes, positions=sorted(positions))
+        return left
+
+
+async def chain_funds(db: Database, registry: Registry, fund_ids: Sequence[str],
+                      pokes: PokeSink | None) -> None:
+    """Link every pending gift of these funds (the sweep's work): a fund another
+    transaction holds is tried again a moment later, for up to ``CHAIN_GIVE_UP_SECONDS``."""
     left = sorted(fund_ids)
     waited = 0.0
     while left:
-        settled = await _chain_round(db, registry, left, pokes)
+        settled, _ = await _chain_round(db, registry, pokes, fund_ids=left)
         left = [f for f in left if f not in settled]
         if left:
             if waited >= CHAIN_GIVE_UP_SECONDS:
                 log.warning("gifts of funds %s still wait to be linked; the sweep will link them", left)
                 return
-            await asyncio.sleep(0.005)
-            waited += 0.005
+            await asyncio.sleep(CHAIN_RETRY_SECONDS)
+            waited += CHAIN_RETRY_SECONDS
 
 
-async def _chain_round(db: Database, registry: Registry, fund_ids: list[str],
-                       pokes: PokeSink | None) -> list[str]:
-    """One transaction: of the funds with pending gifts, lock those no other chainer holds
-    and link their gifts. Returns the funds settled: nothing pending (another chainer
-    linked them) or linked now. Nothing pending: no lock taken, nothing to commit."""
+async def _chain_round(db: Database, registry: Registry, pokes: PokeSink | None, *,
+                       fund_ids: Sequence[str] = (), positions: Sequence[int] = ()
+                       ) -> tuple[list[str], set[int]]:
+    """One transaction: of the funds with pending gifts (those named, and those holding the
+    pending rows at ``positions``), lock the ones no other chainer holds and link all
+    their gifts. Returns the funds settled (nothing pending: another chainer linked them;
+    or linked now) and which of ``positions`` are still pending (their fund was held).
+    Nothing pending: no lock taken, nothing written."""
     settled: list[str] = []
+    left: set[int] = set()
 
     async def work(conn: AsyncConnection) -> set[str]:
         settled.clear()
-        waiting = {str(f) for f in (await conn.execute(
-            select(ledger_pending.c.fund_id).where(ledger_pending.c.fund_id.in_(fund_ids))
-            .distinct())).scalars()}
+        left.clear()
+        mine: list[tuple[int, str]] = []
+        if positions:
+            mine = [(int(p), str(f)) for p, f in (await conn.execute(
+                select(ledger_pending.c.position, ledger_pending.c.fund_id)
+                .where(ledger_pending.c.position.in_(sorted(positions))))).all()]
+        waiting = {f for _p, f in mine}
+        if fund_ids:
+            waiting |= {str(f) for f in (await conn.execute(
+                select(ledger_pending.c.fund_id).where(ledger_pending.c.fund_id.in_(sorted(fund_ids)))
+                .distinct())).scalars()}
         settled.extend(f for f in fund_ids if f not in waiting)
         if not waiting:
             return set()
         got = sorted(str(f) for f in (await conn.execute(
             select(funds.c.id).where(funds.c.id.in_(sorted(waiting))).order_by(funds.c.id)
             .with_for_update(skip_locked=True))).scalars())
+        left.update(p for p, f in mine if f not in got)
         if not got:
             return set()
         tx = Tx(conn, db, registry, await db.next_txid(conn), exclusive=("fund",))
@@ -567,7 +660,7 @@ async def _chain_round(db: Database, registry: Registry, fund_ids: list[str],
     tags = await db.run_write(work)
     if pokes is not None and tags:
         pokes.committed(tags)
-    return settled
+    return settled, left
 
 
 async def chain_all_pending(db: Database, registry: Registry, pokes: PokeSink | None) -> int:
@@ -579,7 +672,7 @@ async def chain_all_pending(db: Database, registry: Registry, pokes: PokeSink | 
         fund_ids = [str(f) for f in (await conn.execute(
             select(ledger_pending.c.fund_id).distinct())).scalars()]
     if fund_ids:
-        await chain_pending(db, registry, fund_ids, pokes)
+        await chain_funds(db, registry, fund_ids, pokes)
     return len(fund_ids)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from schemas.events import (
     CorrectionAwaitingApproval,
@@ -242,13 +242,11 @@ def enqueue(tx: Tx, ctx: MutationContext, kind: str, event: DomainEvent, **extra
     """Defer one outbox row (the event's fields and ``extra``): it commits with the
     mutation that caused it, or not at all."""
     data = {**event_data(event), **extra}
-    tx.defer(
-        insert(notify_outbox).values(
-            kind=kind, station=data.get("station"), district=data.get("district"),
-            data=json.dumps(dict(data), ensure_ascii=False, default=str),
-            created_at=ctx.now, state="pending", processed_at=None,
-        )
-    )
+    tx.defer_insert(notify_outbox, {
+        "kind": kind, "station": data.get("station"), "district": data.get("district"),
+        "data": json.dumps(dict(data), ensure_ascii=False, default=str),
+        "created_at": ctx.now, "state": "pending", "processed_at": None,
+    })
 
 
 async def _alert_line(tx: Tx, key: str, default: int) -> tuple[int, dict[str, Any] | None]:
@@ -312,26 +310,27 @@ async def on_issues_resolved(tx: Tx, ctx: MutationContext, event: IssuesResolved
 def enqueue_resolve(tx: Tx, ctx: MutationContext, subjects: list[str]) -> None:
     """Defer an outbox row saying these things were settled: the background task marks the
     inbox notifications about them resolved, after any still waiting to be expanded."""
-    tx.defer(
-        insert(notify_outbox).values(
-            kind=RESOLVE, station=None, district=None,
-            data=json.dumps({"subjects": subjects}, ensure_ascii=False),
-            created_at=ctx.now, state="pending", processed_at=None,
-        )
-    )
+    tx.defer_insert(notify_outbox, {
+        "kind": RESOLVE, "station": None, "district": None,
+        "data": json.dumps({"subjects": subjects}, ensure_ascii=False),
+        "created_at": ctx.now, "state": "pending", "processed_at": None,
+    })
 
 
 async def on_hours_submitted(tx: Tx, ctx: MutationContext, event: HoursSubmitted) -> None:
     """Start (or restart, on a resubmission) the wait the background task watches."""
-    tx.defer(delete(hours_waiting).where(hours_waiting.c.log_id == event.log_id))
-    tx.defer(
-        insert(hours_waiting).values(
-            log_id=event.log_id, station=event.station, district=event.district,
-            volunteer_id=event.volunteer_id, minutes=event.minutes,
-            submitted_at=_utc_text(event.submitted_at, ctx.now), decided_at=None,
-            reminded_at=None,
-        )
-    )
+    # a log new in this batch has no wait to restart, unless the batch started one already
+    # (a dropped mutation may leave its id here: one delete too many, never one too few)
+    started: set[str] = tx.memo.setdefault("hours_waiting_started", set())
+    if event.log_id in started or not tx.is_new("hour_log", event.log_id):
+        tx.defer(delete(hours_waiting).where(hours_waiting.c.log_id == event.log_id))
+    started.add(event.log_id)
+    tx.defer_insert(hours_waiting, {
+        "log_id": event.log_id, "station": event.station, "district": event.district,
+        "volunteer_id": event.volunteer_id, "minutes": event.minutes,
+        "submitted_at": _utc_text(event.submitted_at, ctx.now), "decided_at": None,
+        "reminded_at": None,
+    })
 
 
 def _utc_text(value: Any, fallback: str) -> str:
