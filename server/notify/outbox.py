@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 
 from server.domain.people import memberships
 from server.domain.stations import stations
-from server.notify.kinds import KINDS, RESOLVE, Kind
+from server.notify.kinds import KINDS, RESOLVE, Content, Kind
 from server.notify.tables import (
     hours_waiting,
     notification_prefs,
@@ -97,24 +97,86 @@ class Expanded:
     deliveries: int = 0
 
 
-async def _recipients(conn: Any, kind: Kind, station: str | None, district: str | None,
-                      exclude: tuple[str, ...]) -> list[str]:
-    """Active managers of the station and district managers of the district (from their
-    memberships, docs/accounts.md); everyone at the station for a kind that says so."""
-    m = memberships.c
-    wanted = []
-    if station and kind.station_people:
-        wanted.append(m.station == station)
-    elif station and kind.station_managers:
-        wanted.append(and_(m.role == "manager", m.station == station))
-    if district and (kind.district_managers or not station):
-        wanted.append(and_(m.role == "district_manager", m.district == district))
-    if not wanted:
-        return []
-    rows = await conn.execute(
-        select(m.user_id).where(m.ended_at.is_(None), or_(*wanted)).distinct()
-    )
-    return sorted({str(r[0]) for r in rows} - set(exclude))
+class _Lookups:
+    """What one expansion batch reads about its rows, read once for the batch (a charity
+    day's outbox is hundreds of rows about one station): station names, recipients,
+    preferences, push subscriptions and settled subjects. The batch's transaction sees
+    them unchanged, so a cache per batch answers as the table would."""
+
+    def __init__(self, conn: Any, key_id: int | None) -> None:
+        self.conn = conn
+        self.key_id = key_id
+        self.station_names: dict[str, str] = {}
+        self._recipients: dict[tuple[bool, bool, bool, str | None, str | None], set[str]] = {}
+        self._prefs: dict[str, Prefs] = {}
+        self._subscriptions: dict[str, list[str]] = {}
+        self.resolved: set[str] = set()
+        """Subjects marked ``resolved:`` before this batch (of the subjects asked about)."""
+
+    async def load_stations(self, codes: set[str]) -> None:
+        wanted = sorted(codes - set(self.station_names))
+        if wanted:
+            for code, name in await self.conn.execute(
+                    select(stations.c.code, stations.c.name).where(stations.c.code.in_(wanted))):
+                if name:
+                    self.station_names[str(code)] = str(name)
+
+    async def load_resolved(self, subjects: set[str]) -> None:
+        keys = sorted({f"resolved:{subject}"[:150] for subject in subjects})
+        for start in range(0, len(keys), 500):
+            for (key,) in await self.conn.execute(
+                    select(notify_marks.c.key).where(notify_marks.c.key.in_(keys[start:start + 500]))):
+                self.resolved.add(str(key))
+
+    def is_resolved(self, subject: str) -> bool:
+        return f"resolved:{subject}"[:150] in self.resolved
+
+    async def recipients(self, kind: Kind, station: str | None, district: str | None,
+                         exclude: Sequence[str]) -> list[str]:
+        """Active managers of the station and district managers of the district (from
+        their memberships, docs/accounts.md); everyone at the station for a kind that
+        says so."""
+        station_people = bool(station and kind.station_people)
+        station_managers = bool(station and not station_people and kind.station_managers)
+        district_managers = bool(district and (kind.district_managers or not station))
+        found_key = (station_people, station_managers, district_managers, station, district)
+        found = self._recipients.get(found_key)
+        if found is None:
+            m = memberships.c
+            wanted = []
+            if station_people:
+                wanted.append(m.station == station)
+            elif station_managers:
+                wanted.append(and_(m.role == "manager", m.station == station))
+            if district_managers:
+                wanted.append(and_(m.role == "district_manager", m.district == district))
+            found = set()
+            if wanted:
+                found = {str(r[0]) for r in await self.conn.execute(
+                    select(m.user_id).where(m.ended_at.is_(None), or_(*wanted)).distinct())}
+            self._recipients[found_key] = found
+        return sorted(found - set(exclude))
+
+    async def people(self, users: list[str]) -> tuple[dict[str, Prefs], dict[str, list[str]]]:
+        """Preferences and push subscriptions (of the current key) of ``users``."""
+        missing = [u for u in users if u not in self._prefs]
+        if missing:
+            for u in missing:
+                self._prefs[u] = Prefs()
+                self._subscriptions[u] = []
+            for r in (await self.conn.execute(
+                    select(notification_prefs).where(notification_prefs.c.user_id.in_(missing)))).mappings():
+                self._prefs[str(r["user_id"])] = Prefs.from_row(r)
+            if self.key_id is not None:
+                for sub in await self.conn.execute(
+                    select(push_subscriptions.c.id, push_subscriptions.c.user_id).where(
+                        push_subscriptions.c.user_id.in_(missing),
+                        push_subscriptions.c.stale_reason.is_(None),
+                        push_subscriptions.c.vapid_key_id == self.key_id,
+                    )
+                ):
+                    self._subscriptions[str(sub.user_id)].append(str(sub.id))
+        return self._prefs, self._subscriptions
 
 
 async def _repeat_suppressed(conn: Any, key: str, now: dt.datetime, hours: int) -> bool:
@@ -155,33 +217,46 @@ async def expand_outbox(state: AppState, now: dt.datetime) -> Expanded:
         if not rows:
             return done
         key = await current_key(conn)
+        lookups = _Lookups(conn, key.id if key else None)
         deliveries: list[dict[str, Any]] = []
         stamp = iso(now)
         # Settled in this very batch: its notification (staged, not yet in the table the
         # resolve step reads) is not made at all.
         settled = {str(subject) for row in rows if row["kind"] == RESOLVE
                    for subject in json.loads(row["data"]).get("subjects") or []}
-        for row in rows:
-            data = json.loads(row["data"])
+        decoded = [json.loads(row["data"]) for row in rows]
+        await lookups.load_stations({str(row["station"]) for row, data in zip(rows, decoded)
+                                     if row["station"] and "station_name" not in data})
+        contents: list[Content | None] = []
+        for row, data in zip(rows, decoded):
+            kind = KINDS.get(row["kind"])
+            if kind is None or row["kind"] == RESOLVE:
+                contents.append(None)
+                continue
+            if row["station"] and "station_name" not in data:
+                data["station_name"] = lookups.station_names.get(row["station"], row["station"])
+            contents.append(kind.build(data))
+        await lookups.load_resolved({c.subject for c in contents if c is not None and c.subject})
+        outcomes: dict[str, list[int]] = {}
+        for row, data, content in zip(rows, decoded, contents):
             kind = KINDS.get(row["kind"])
             outcome = "done"
             if row["kind"] == RESOLVE:
                 await _resolve(conn, tx, [str(x) for x in data.get("subjects") or []], now)
-            elif kind is None:
+            elif kind is None or content is None:
                 outcome = "unknown_kind"
             elif kind.name == "fund.low" and await _repeat_suppressed(
                 conn, f"fund_low:{data.get('fund_id')}", now, settings.notify_fund_low_repeat_hours
             ):
                 outcome = "suppressed"
             else:
-                made = await _fan_out(conn, tx, kind, row, data, now, zone, key.id if key else None,
-                                      settled)
+                made = await _fan_out(lookups, tx, kind, content, row, data, now, zone, settled)
                 done.notifications += made[0]
                 deliveries.extend(made[1])
-            await conn.execute(
-                update(notify_outbox).where(notify_outbox.c.id == row["id"])
-                .values(state=outcome, processed_at=stamp)
-            )
+            outcomes.setdefault(outcome, []).append(int(row["id"]))
+        for outcome, ids in outcomes.items():
+            await conn.execute(update(notify_outbox).where(notify_outbox.c.id.in_(ids))
+                               .values(state=outcome, processed_at=stamp))
         if deliveries:
             await conn.execute(insert(push_deliveries), deliveries)
         done.deliveries = len(deliveries)
@@ -191,18 +266,11 @@ async def expand_outbox(state: AppState, now: dt.datetime) -> Expanded:
 
 
 async def _fan_out(
-    conn: Any, tx: Tx, kind: Kind, row: Mapping[Any, Any], data: Mapping[str, Any],
-    now: dt.datetime, zone: ZoneInfo, key_id: int | None, settled: set[str],
+    lookups: _Lookups, tx: Tx, kind: Kind, content: Content, row: Mapping[Any, Any],
+    data: Mapping[str, Any], now: dt.datetime, zone: ZoneInfo, settled: set[str],
 ) -> tuple[int, list[dict[str, Any]]]:
     station, district = row["station"], row["district"]
-    if station and "station_name" not in data:
-        name = (await conn.execute(
-            select(stations.c.name).where(stations.c.code == station))).scalar()
-        data = {**data, "station_name": name or station}
-    content = kind.build(data)
-    if content.subject and (content.subject in settled or (await conn.execute(
-            select(notify_marks.c.key).where(notify_marks.c.key == f"resolved:{content.subject}"[:150])
-    )).first() is not None):
+    if content.subject and (content.subject in settled or lookups.is_resolved(content.subject)):
         return 0, []  # settled before it could be announced: nobody needs to act
     if kind.person_key is not None:
         person = data.get(kind.person_key)
@@ -210,25 +278,10 @@ async def _fan_out(
     elif kind.named_users:
         users = sorted({str(u) for u in data.get("users") or []} - set(content.exclude_users))
     else:
-        users = await _recipients(conn, kind, station, district, content.exclude_users)
+        users = await lookups.recipients(kind, station, district, content.exclude_users)
     if not users:
         return 0, []
-    prefs = {
-        r["user_id"]: Prefs.from_row(r)
-        for r in (await conn.execute(
-            select(notification_prefs).where(notification_prefs.c.user_id.in_(users))
-        )).mappings()
-    }
-    subscriptions: dict[str, list[str]] = {}
-    if key_id is not None:
-        for sub in await conn.execute(
-            select(push_subscriptions.c.id, push_subscriptions.c.user_id).where(
-                push_subscriptions.c.user_id.in_(users),
-                push_subscriptions.c.stale_reason.is_(None),
-                push_subscriptions.c.vapid_key_id == key_id,
-            )
-        ):
-            subscriptions.setdefault(str(sub.user_id), []).append(str(sub.id))
+    prefs, subscriptions = await lookups.people(users)
     stamp = iso(now)
     topic = kind.topic(content.collapse)
     made = 0
