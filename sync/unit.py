@@ -106,6 +106,10 @@ class Tx:
         self._peeked: dict[RecordKey, dict[str, Any] | None] = {}
         self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
         """``staged_where``'s indexes of kept, not yet written rows: (type, field) -> value -> ids."""
+        self.writes = 0
+        """How many times the batch's staged rows were written out: a per-batch memo of
+        rows read with ``query_unflushed`` is good while this count holds (the rows
+        ``staged_where`` gave until then are in the table since)."""
         self._generations: dict[str, int] = {}
         """Per record type, how many kept frames wrote a record of it: a per-batch memo of a
         query on that type is good while the count it was made at still holds."""
@@ -212,6 +216,10 @@ class Tx:
         far), without writing the batch's staged rows first: the caller adds those itself
         from ``staged`` (and prefers them, being newer)."""
         return await self.conn.execute(stmt)
+
+    async def query_unflushed_sql(self, statement: HotSql, **params: Any) -> list[dict[str, Any]]:
+        """``query_unflushed`` of a hot statement (``sync.db.HotSql``): rows as dicts."""
+        return await statement.rows(self.conn, **params)
 
     def staged_where(self, type_name: str, column: str, value: Any) -> list[dict[str, Any]]:
         """This batch's records of ``type_name`` with ``column == value`` not yet written to
@@ -349,6 +357,7 @@ class Tx:
     # -- flushing ----------------------------------------------------------------------
 
     async def _write_staged(self) -> None:
+        self.writes += 1
         by_type: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
         for (type_name, record_id), (row, is_new) in self._staged.items():
             rtype = self.registry.record_types[type_name]

@@ -44,7 +44,7 @@ from server.domain import timebank, volunteer_codes
 from server.domain.access import live_station, require_rank, station_for
 from server.settings import Settings
 from sync.builtin import resolve_issues
-from sync.db import Database
+from sync.db import Database, HotSql
 from sync.errors import Rejected, already_exists, forbidden, not_found
 from sync.hlc import HybridLogicalClock
 from sync.merge import edited_fields, encode_meta, flag_conflict, merge_edit, wire_field_hlc
@@ -440,12 +440,10 @@ async def _overlapping(tx: Tx, rules: HoursRules, log: Mapping[str, Any]) -> lis
     # only logs that began before this one ends and not longer before it began than the
     # longest a log can last (a week at least: a volunteer's whole history is not read)
     reach = dt.timedelta(hours=max(rules.max_session_hours, rules.open_cap_hours, OVERLAP_REACH_HOURS))
-    rows = await tx.query_unflushed(
-        select(hour_logs.c.id, hour_logs.c.status, hour_logs.c.check_in_at, hour_logs.c.check_out_at)
-        .where(hour_logs.c.volunteer_id == volunteer, hour_logs.c.status.in_(LIVE),
-               hour_logs.c.id != log["id"], hour_logs.c.check_in_at < iso(end),
-               hour_logs.c.check_in_at > iso(start - reach)))
-    candidates: dict[str, Mapping[str, Any]] = {str(row.id): row._mapping for row in rows}
+    lo, hi = iso(start - reach), iso(end)
+    rows = [row for row in await _logs_near(tx, volunteer, start - reach, end)
+            if row["id"] != log["id"] and lo < row["check_in_at"] < hi]
+    candidates: dict[str, Mapping[str, Any]] = {str(row["id"]): row for row in rows}
     for row in tx.staged_where("hour_log", "volunteer_id", volunteer):  # newer than the table's
         if row["id"] != log["id"]:
             candidates[str(row["id"])] = row
@@ -463,6 +461,34 @@ async def _overlapping(tx: Tx, rules: HoursRules, log: Mapping[str, Any]) -> lis
         if other_start < end and start < other_end:
             found.append(other)
     return found
+
+
+LOGS_NEAR = HotSql(
+    "SELECT id, status, check_in_at, check_out_at FROM hour_logs WHERE volunteer_id = :volunteer "
+    "AND status :live[] AND check_in_at > :lo AND check_in_at < :hi"
+)
+NEAR_MARGIN = dt.timedelta(days=30)
+"""How much wider than asked ``_logs_near`` reads: a phone's queue of hour logs spans days,
+so the batch's later logs of the volunteer are answered from the first read."""
+
+
+async def _logs_near(tx: Tx, volunteer: str, lo: dt.datetime, hi: dt.datetime) -> list[dict[str, Any]]:
+    """The volunteer's live logs in the table (as written so far) that began between
+    ``lo`` and ``hi``, and maybe more around them: read once per batch and volunteer
+    (``NEAR_MARGIN`` wider) while the batch writes nothing out. The batch holds the
+    volunteer's profile locked (``locks_first``), so no other writer adds a log of theirs
+    meanwhile; a log another changed (a manager's decision) is read again, locked, by
+    ``tx.get`` before it counts."""
+    memo: dict[str, tuple[int, dt.datetime, dt.datetime, list[dict[str, Any]]]] = \
+        tx.memo.setdefault("hour_logs_near", {})
+    held = memo.get(volunteer)
+    if held is not None and held[0] == tx.writes and held[1] <= lo and hi <= held[2]:
+        return held[3]
+    wide_lo, wide_hi = lo - NEAR_MARGIN, hi + NEAR_MARGIN
+    rows = await tx.query_unflushed_sql(LOGS_NEAR, volunteer=volunteer, live=list(LIVE),
+                                        lo=iso(wide_lo), hi=iso(wide_hi))
+    memo[volunteer] = (tx.writes, wide_lo, wide_hi, rows)
+    return rows
 
 
 def _list(value: str) -> list[str]:
