@@ -291,12 +291,16 @@ def gift(world: World, receipt: str | None, rng: random.Random) -> tuple[str, di
     return "donation.record", args
 
 
-def hours(world: World, volunteer: str, day: int) -> tuple[str, dict[str, Any]]:
-    """A manual hour log on its own day (no overlap with the volunteer's others)."""
-    start = time.gmtime(time.time() - 86400 * (day + 1))
-    date = time.strftime("%Y-%m-%d", start)
+def hours(world: World, volunteer: str, slot: int) -> tuple[str, dict[str, Any]]:
+    """A manual hour log of the last two days (a storm follows a charity day: logs older
+    than the late-sync line, 72 h, would each be flagged for review): an hour in slot
+    ``slot`` of two hours each, counted back from 2 h ago, so a volunteer's logs with
+    distinct slots do not overlap."""
+    end = (int(time.time()) // 3600 - 2 - 2 * slot) * 3600
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
     return "hours.manual", {"id": uuid7(), "activity_id": world.activity_id, "volunteer_id": volunteer,
-                            "check_in_at": f"{date}T01:00:00Z", "check_out_at": f"{date}T03:00:00Z"}
+                            "check_in_at": time.strftime(fmt, time.gmtime(end - 3600)),
+                            "check_out_at": time.strftime(fmt, time.gmtime(end))}
 
 
 async def series_of(session: Any, phones: list[Phone]) -> list[str]:
@@ -452,7 +456,8 @@ async def bench_storm(backend: str, args: argparse.Namespace) -> dict[str, Any] 
     try:
         async with aiohttp.ClientSession(base_url=server.base, connector=aiohttp.TCPConnector(limit=args.connections),
                                          timeout=aiohttp.ClientTimeout(total=args.request_timeout)) as session:
-            world = await build_world(session, url, tmp, server, volunteers=args.volunteers)
+            world = await build_world(session, url, tmp, server,
+                                      volunteers=args.volunteers or args.storm_phones)
             rng = random.Random(11)
             phones = [Phone(t) for t in await phone_tokens(url, "bench-staff", args.storm_phones)]
             queues: list[bytes] = []
@@ -465,9 +470,9 @@ async def bench_storm(backend: str, args: argparse.Namespace) -> dict[str, Any] 
                         gifts += 1
                     else:
                         volunteer = world.volunteers[i % len(world.volunteers)]
-                        # a day of its own per (phone, k) among the volunteer's phones
-                        day = (i // len(world.volunteers)) * args.queued + k
-                        items.append(hours(world, volunteer, day))
+                        # a slot of its own per (phone, k) among the volunteer's phones
+                        slot = (i // len(world.volunteers)) * (args.queued // 2) + k // 2
+                        items.append(hours(world, volunteer, slot))
                         logs += 1
                 queues.append(phone.body(items))
             before = await counts(url)
@@ -604,7 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--storm-phones", type=int, default=2000)
     p.add_argument("--queued", type=int, default=20)
     p.add_argument("--window", type=float, default=60.0)
-    p.add_argument("--volunteers", type=int, default=200)
+    p.add_argument("--volunteers", type=int, default=0,
+                   help="volunteers the storm's hours are logged for (0: one per phone, a volunteer's "
+                        "own phone; fewer share, and a slot beyond 36 makes logs late, flagged)")
     p.add_argument("--connections", type=int, default=400, help="client connections at most")
     p.add_argument("--request-timeout", type=float, default=30.0)
     p.add_argument("--max-queued", type=int, default=None,

@@ -384,9 +384,11 @@ async def _chain_forever(state: AppState) -> None:
     between): at start-up, then every few seconds (PostgreSQL only; docs/donations.md)."""
     if not state.db.is_postgres:
         return
+    older_than = 0.0  # at start-up: whatever a stopped process left
     while True:
         try:
-            found = await chain_all_pending(state.db, state.registry, state.pokes)
+            found = await chain_all_pending(state.db, state.registry, state.pokes, older_than)
+            older_than = CHAIN_SWEEP_SECONDS  # then: rows no push in flight is linking
             if found:
                 log.info("linked the pending gifts of %d fund(s)", found)
         except Exception:

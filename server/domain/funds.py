@@ -17,6 +17,7 @@ Counter accounts: ``station:<code>`` (collected at a station for the federation)
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import hashlib
 import logging
@@ -663,14 +664,19 @@ async def _chain_round(db: Database, registry: Registry, pokes: PokeSink | None,
     return settled, left
 
 
-async def chain_all_pending(db: Database, registry: Registry, pokes: PokeSink | None) -> int:
+async def chain_all_pending(db: Database, registry: Registry, pokes: PokeSink | None,
+                            older_than: float = 0.0) -> int:
     """The sweep: link every fund's pending gifts (a server stopped between a push's commit
-    and its chaining leaves some). Returns how many funds had some."""
+    and its chaining leaves some). Returns how many funds had some. ``older_than``
+    (seconds): only funds with a row pending that long (the periodic sweep leaves the
+    rows that pushes in flight are linking themselves alone)."""
     if not db.is_postgres:
         return 0
+    query = select(ledger_pending.c.fund_id).distinct()
+    if older_than > 0:
+        query = query.where(ledger_pending.c.created_at < iso(utc_now() - dt.timedelta(seconds=older_than)))
     async with db.read() as conn:
-        fund_ids = [str(f) for f in (await conn.execute(
-            select(ledger_pending.c.fund_id).distinct())).scalars()]
+        fund_ids = [str(f) for f in (await conn.execute(query)).scalars()]
     if fund_ids:
         await chain_funds(db, registry, fund_ids, pokes)
     return len(fund_ids)
