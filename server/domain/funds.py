@@ -540,13 +540,14 @@ class _Chainer:
     Pushes to one fund commit many at a time on a charity day. Each used to run its own
     linking transaction, and one that found the fund held by another kept looking until
     the fund was free (new pushes' rows were always pending): every push ended up taking
-    the fund's lock in turn. Here the waiting pushes register their rows, and one task
-    runs rounds while any wait: a round reads which of all those rows are still pending,
-    answers the pushes whose rows are gone (linked by anyone), and links every pending
-    row of the funds it can lock now (``_chain_round``: ``SKIP LOCKED``, so two processes'
-    chainers never queue on a fund; one that is held is tried again after
-    ``CHAIN_RETRY_SECONDS``). One transaction and one commit per round, however many
-    pushes wait."""
+    the fund's lock in turn, and the lookers polled. Here the waiting pushes register
+    their rows, and one task runs rounds while any wait: a round reads which of all those
+    rows are still pending, answers the pushes whose rows are gone (linked by anyone),
+    and links every pending row of their funds (``_chain_round``). A fund another
+    process's chainer holds is waited for, not polled: when it commits, this round's rows
+    are usually linked already, and what came since is linked now. One transaction and
+    one commit per round, however many pushes wait; at most one chainer per process
+    queues on a fund."""
 
     def __init__(self, db: Database, registry: Registry) -> None:
         self.db = db
@@ -590,7 +591,8 @@ class _Chainer:
 
     async def _round(self, positions: set[int]) -> set[int]:
         """Link what can be linked now; returns which of ``positions`` are still pending."""
-        _settled, left = await _chain_round(self.db, self.registry, self._pokes, positions=sorted(positions))
+        _settled, left = await _chain_round(self.db, self.registry, self._pokes, positions=sorted(positions),
+                                            wait=True)
         return left
 
 
@@ -612,13 +614,14 @@ async def chain_funds(db: Database, registry: Registry, fund_ids: Sequence[str],
 
 
 async def _chain_round(db: Database, registry: Registry, pokes: PokeSink | None, *,
-                       fund_ids: Sequence[str] = (), positions: Sequence[int] = ()
+                       fund_ids: Sequence[str] = (), positions: Sequence[int] = (), wait: bool = False,
                        ) -> tuple[list[str], set[int]]:
     """One transaction: of the funds with pending gifts (those named, and those holding the
     pending rows at ``positions``), lock the ones no other chainer holds and link all
     their gifts. Returns the funds settled (nothing pending: another chainer linked them;
     or linked now) and which of ``positions`` are still pending (their fund was held).
-    Nothing pending: no lock taken, nothing written."""
+    Nothing pending: no lock taken, nothing written. ``wait``: a fund another chainer holds
+    is waited for (its commit usually links these rows too), not skipped."""
     settled: list[str] = []
     left: set[int] = set()
 
@@ -640,7 +643,7 @@ async def _chain_round(db: Database, registry: Registry, pokes: PokeSink | None,
             return set()
         got = sorted(str(f) for f in (await conn.execute(
             select(funds.c.id).where(funds.c.id.in_(sorted(waiting))).order_by(funds.c.id)
-            .with_for_update(skip_locked=True))).scalars())
+            .with_for_update(skip_locked=not wait))).scalars())
         left.update(p for p, f in mine if f not in got)
         if not got:
             return set()
