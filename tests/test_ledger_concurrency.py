@@ -182,3 +182,32 @@ async def test_gifts_left_unlinked_are_linked_by_the_sweep_and_before_a_correcti
     assert gift_seqs and reversal and max(gift_seqs) < min(reversal), order
     state = await _fund(api, world.fund_id)
     assert state["report"].ok and state["row"]["balance_fen"] == 7_000 == state["report"].balance_fen
+
+
+async def test_deferred_rows_keep_their_order_against_statements_on_the_same_table(api: Api) -> None:
+    """``Tx.defer_insert`` rows wait for one ``executemany`` per table, but a deferred
+    statement on the same table (a delete) still runs after the rows deferred before it
+    and before those deferred after it; a dropped frame's rows are never written."""
+    from sqlalchemy import delete
+
+    from server.notify.tables import notify_marks
+
+    def mark(key: str, value: str) -> dict[str, Any]:
+        return {"key": key, "value": value, "updated_at": "2026-11-28T00:00:00Z"}
+
+    async def unit(tx: Tx) -> None:
+        tx.defer_insert(notify_marks, mark("test:a", "first"))
+        tx.defer_insert(notify_marks, mark("test:b", "kept"))
+        tx.keep_frame()
+        tx.defer_insert(notify_marks, mark("test:c", "dropped"))
+        tx.drop_frame()
+        # the same key again: only possible if the delete runs between the two inserts
+        tx.defer(delete(notify_marks).where(notify_marks.c.key == "test:a"))
+        tx.defer_insert(notify_marks, mark("test:a", "second"))
+        tx.keep_frame()
+
+    await run_unit(api.state.db, api.state.registry, api.state.pokes, unit)
+    async with api.state.db.engine.connect() as conn:
+        rows = dict((await conn.execute(
+            select(notify_marks.c.key, notify_marks.c.value).where(notify_marks.c.key.like("test:%")))).all())
+    assert rows == {"test:a": "second", "test:b": "kept"}
