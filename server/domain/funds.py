@@ -570,11 +570,11 @@ class _Chainer:
             waiting, self._waiting = self._waiting, []
             try:
                 left = await self._round({p for rows, _ in waiting for p in rows})
-            except Exception as exc:  # every waiting push answers; the sweep links later
+            except Exception:  # logged once here; every waiting push answers, the sweep links later
                 log.exception("linking pending gifts failed; the sweep will link them")
                 for _rows, done in waiting:
                     if not done.done():
-                        done.set_exception(exc)
+                        done.set_result(None)
                 continue
             still = []
             for rows, done in waiting:
