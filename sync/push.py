@@ -45,7 +45,7 @@ from sync.registry import Registry
 from sync.scopes import Grant, GrantSource, grant_on
 from sync.tables import mutations
 from sync.timeutil import now_iso, now_ms
-from sync.unit import AfterCommit, MutationContext, Tx
+from sync.unit import AfterCommit, MutationContext, Tx, run_after_commit
 
 log = logging.getLogger("sync.push")
 
@@ -298,16 +298,6 @@ async def _apply_batch(
         await pokes.stage(conn, tags)
     return PushOutcome(PushResponse(last_mutation_id=new_last, results=results), tags,
                        list(tx.committed_hooks.values()))
-
-
-async def run_after_commit(hooks: Sequence[AfterCommit], pokes: PokeSink | None) -> None:
-    """The ``Tx.after_commit`` hooks of a committed unit of work, in order; a failure is
-    logged and leaves the rest to run (what they do has a sweep behind it)."""
-    for hook in hooks:
-        try:
-            await hook(pokes)
-        except Exception:  # the push committed; its answer stands
-            log.exception("after-commit work failed; its sweep will do it")
 
 
 async def _apply_one(

@@ -11,7 +11,8 @@ touched record: this is what makes a 1,000-mutation push cheap.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +27,8 @@ from sync.registry import Registry
 from sync.scopes import Grant, Scope
 from sync.tables import changes
 from sync.timeutil import iso, utc_now
+
+log = logging.getLogger("sync.unit")
 
 RecordKey = tuple[str, str]
 
@@ -211,14 +214,11 @@ class Tx:
             await self._write_staged()
         return await self.conn.execute(stmt)
 
-    async def query_unflushed(self, stmt: Executable) -> Any:
+    async def query_unflushed(self, statement: HotSql, **params: Any) -> list[dict[str, Any]]:
         """A read of what is in the tables now (committed, and this batch's rows written so
         far), without writing the batch's staged rows first: the caller adds those itself
-        from ``staged`` (and prefers them, being newer)."""
-        return await self.conn.execute(stmt)
-
-    async def query_unflushed_sql(self, statement: HotSql, **params: Any) -> list[dict[str, Any]]:
-        """``query_unflushed`` of a hot statement (``sync.db.HotSql``): rows as dicts."""
+        from ``staged_where`` (and prefers them, being newer). A hot statement
+        (``sync.db.HotSql``); rows as dicts."""
         return await statement.rows(self.conn, **params)
 
     def staged_where(self, type_name: str, column: str, value: Any) -> list[dict[str, Any]]:
@@ -513,6 +513,9 @@ if tuple(Scope().as_row()) != FEED_COLUMNS[3:8]:  # pragma: no cover - a guard f
 
 _wire_encoder = msgspec.json.Encoder()
 LateHook = Callable[["Tx", list[Any]], Awaitable[None]]
+"""A ``Tx.late`` hook: the unit of work and the items the kept mutations handed it."""
+
+
 @dataclass(frozen=True, slots=True)
 class _DeferredRow:
     """A row ``Tx.defer_insert`` holds for its table's ``executemany``."""
@@ -557,7 +560,17 @@ async def _run_deferred(conn: Any, statements: list[Any]) -> None:
 
 AfterCommit = Callable[[Any], Awaitable[None]]
 """Called with the request's ``PokeSink`` (or None) after the commit (``Tx.after_commit``)."""
-"""A ``Tx.late`` hook: the unit of work and the items the kept mutations handed it."""
+
+
+async def run_after_commit(hooks: Sequence[AfterCommit], pokes: Any) -> None:
+    """The ``Tx.after_commit`` hooks of a committed unit of work, in order; a failure is
+    logged and leaves the rest to run (what they do has a sweep behind it)."""
+    for hook in hooks:
+        try:
+            await hook(pokes)
+        except Exception:  # the unit committed; its answer stands
+            log.exception("after-commit work failed; its sweep will do it")
+
 Lock = Literal["update", "share"]
 _BY_KEYS: dict[tuple[str, str, Lock | None], HotSql] = {}
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sync.db import Database
 from sync.pokes import PokeSink
 from sync.registry import Registry
-from sync.unit import AfterCommit, Tx
+from sync.unit import AfterCommit, Tx, run_after_commit
 
 T = TypeVar("T")
 
@@ -38,7 +38,5 @@ async def run_unit(
 
     result, tags, after = await db.run_write(work)
     pokes.committed(tags)
-    from sync.push import run_after_commit  # (sync.push imports this module's neighbours)
-
     await run_after_commit(after, pokes)
     return result

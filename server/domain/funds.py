@@ -475,7 +475,7 @@ async def _append_late(tx: Tx, items: list[tuple[str, list[dict[str, Any]], int,
             entries=_pending_json.encode([e for entries, _d, _x in movements for e in entries]).decode(),
             delta_fen=sum(d for _e, d, _x in movements)).returning(ledger_pending.c.position))).scalar_one()))
     if later:
-        tx.after_commit("chain", functools.partial(chain_pending, tx.db, tx.registry, positions))
+        tx.after_commit(f"chain:{positions}", functools.partial(chain_pending, tx.db, tx.registry, positions))
 
 
 async def _pending_total(tx: Tx, fund_id: str) -> int:
@@ -509,7 +509,7 @@ CHAIN_GIVE_UP_SECONDS = 30.0
 """How long a push waits for its gifts to be linked before it answers anyway and leaves
 them to the sweep (``chain_all_pending``)."""
 CHAIN_RETRY_SECONDS = 0.005
-"""The pause before looking again when another process's chainer holds a fund."""
+"""The sweep's pause before looking again at a fund another transaction holds."""
 
 
 async def chain_pending(db: Database, registry: Registry, positions: Sequence[int],
@@ -541,24 +541,23 @@ class _Chainer:
     linking transaction, and one that found the fund held by another kept looking until
     the fund was free (new pushes' rows were always pending): every push ended up taking
     the fund's lock in turn, and the lookers polled. Here the waiting pushes register
-    their rows, and one task runs rounds while any wait: a round reads which of all those
-    rows are still pending, answers the pushes whose rows are gone (linked by anyone),
-    and links every pending row of their funds (``_chain_round``). A fund another
-    process's chainer holds is waited for, not polled: when it commits, this round's rows
-    are usually linked already, and what came since is linked now. One transaction and
-    one commit per round, however many pushes wait; at most one chainer per process
-    queues on a fund."""
+    their rows, and one task runs rounds while any wait: a round locks the funds of the
+    rows still pending (waiting for a fund another process's chainer holds: when that one
+    commits, these rows are usually linked already), links every pending row of them
+    (``_chain_round``), and answers the pushes it served. One transaction and one commit
+    per round, however many pushes wait; at most one chainer per process queues on a
+    fund."""
 
     def __init__(self, db: Database, registry: Registry) -> None:
         self.db = db
         self.registry = registry
-        self._waiting: list[tuple[frozenset[int], asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Sequence[int], asyncio.Future[None]]] = []
         self._pokes: PokeSink | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def linked(self, positions: Sequence[int], pokes: PokeSink | None) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((frozenset(positions), done))
+        self._waiting.append((positions, done))
         if pokes is not None:
             self._pokes = pokes
         if self._task is None or self._task.done():
@@ -569,31 +568,13 @@ class _Chainer:
         while self._waiting:
             waiting, self._waiting = self._waiting, []
             try:
-                left = await self._round({p for rows, _ in waiting for p in rows})
-            except Exception:  # logged once here; every waiting push answers, the sweep links later
+                await _chain_round(self.db, self.registry, self._pokes, wait=True,
+                                   positions=sorted({p for rows, _ in waiting for p in rows}))
+            except Exception:  # logged once here; the pushes answer, the sweep links later
                 log.exception("linking pending gifts failed; the sweep will link them")
-                for _rows, done in waiting:
-                    if not done.done():
-                        done.set_result(None)
-                continue
-            still = []
-            for rows, done in waiting:
-                if done.done():
-                    continue
-                if rows & left:
-                    still.append((rows, done))
-                else:
+            for _rows, done in waiting:
+                if not done.done():
                     done.set_result(None)
-            if still:
-                self._waiting = still + self._waiting
-                if left:
-                    await asyncio.sleep(CHAIN_RETRY_SECONDS)
-
-    async def _round(self, positions: set[int]) -> set[int]:
-        """Link what can be linked now; returns which of ``positions`` are still pending."""
-        _settled, left = await _chain_round(self.db, self.registry, self._pokes, positions=sorted(positions),
-                                            wait=True)
-        return left
 
 
 async def chain_funds(db: Database, registry: Registry, fund_ids: Sequence[str],
@@ -603,7 +584,7 @@ async def chain_funds(db: Database, registry: Registry, fund_ids: Sequence[str],
     left = sorted(fund_ids)
     waited = 0.0
     while left:
-        settled, _ = await _chain_round(db, registry, pokes, fund_ids=left)
+        settled = await _chain_round(db, registry, pokes, fund_ids=left)
         left = [f for f in left if f not in settled]
         if left:
             if waited >= CHAIN_GIVE_UP_SECONDS:
@@ -615,25 +596,22 @@ async def chain_funds(db: Database, registry: Registry, fund_ids: Sequence[str],
 
 async def _chain_round(db: Database, registry: Registry, pokes: PokeSink | None, *,
                        fund_ids: Sequence[str] = (), positions: Sequence[int] = (), wait: bool = False,
-                       ) -> tuple[list[str], set[int]]:
+                       ) -> list[str]:
     """One transaction: of the funds with pending gifts (those named, and those holding the
     pending rows at ``positions``), lock the ones no other chainer holds and link all
     their gifts. Returns the funds settled (nothing pending: another chainer linked them;
-    or linked now) and which of ``positions`` are still pending (their fund was held).
-    Nothing pending: no lock taken, nothing written. ``wait``: a fund another chainer holds
-    is waited for (its commit usually links these rows too), not skipped."""
+    or linked now). Nothing pending: no lock taken, nothing written. ``wait``: a fund
+    another chainer holds is waited for (its commit usually links these rows too), not
+    skipped, so every fund asked about is settled."""
     settled: list[str] = []
-    left: set[int] = set()
 
     async def work(conn: AsyncConnection) -> set[str]:
         settled.clear()
-        left.clear()
-        mine: list[tuple[int, str]] = []
+        waiting: set[str] = set()
         if positions:
-            mine = [(int(p), str(f)) for p, f in (await conn.execute(
-                select(ledger_pending.c.position, ledger_pending.c.fund_id)
-                .where(ledger_pending.c.position.in_(sorted(positions))))).all()]
-        waiting = {f for _p, f in mine}
+            waiting = {str(f) for f in (await conn.execute(
+                select(ledger_pending.c.fund_id).where(ledger_pending.c.position.in_(sorted(positions)))
+                .distinct())).scalars()}
         if fund_ids:
             waiting |= {str(f) for f in (await conn.execute(
                 select(ledger_pending.c.fund_id).where(ledger_pending.c.fund_id.in_(sorted(fund_ids)))
@@ -644,7 +622,6 @@ async def _chain_round(db: Database, registry: Registry, pokes: PokeSink | None,
         got = sorted(str(f) for f in (await conn.execute(
             select(funds.c.id).where(funds.c.id.in_(sorted(waiting))).order_by(funds.c.id)
             .with_for_update(skip_locked=not wait))).scalars())
-        left.update(p for p, f in mine if f not in got)
         if not got:
             return set()
         tx = Tx(conn, db, registry, await db.next_txid(conn), exclusive=("fund",))
@@ -664,7 +641,7 @@ async def _chain_round(db: Database, registry: Registry, pokes: PokeSink | None,
     tags = await db.run_write(work)
     if pokes is not None and tags:
         pokes.committed(tags)
-    return settled, left
+    return settled
 
 
 async def chain_all_pending(db: Database, registry: Registry, pokes: PokeSink | None,

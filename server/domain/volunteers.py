@@ -485,8 +485,8 @@ async def _logs_near(tx: Tx, volunteer: str, lo: dt.datetime, hi: dt.datetime) -
     if held is not None and held[0] == tx.writes and held[1] <= lo and hi <= held[2]:
         return held[3]
     wide_lo, wide_hi = lo - NEAR_MARGIN, hi + NEAR_MARGIN
-    rows = await tx.query_unflushed_sql(LOGS_NEAR, volunteer=volunteer, live=list(LIVE),
-                                        lo=iso(wide_lo), hi=iso(wide_hi))
+    rows = await tx.query_unflushed(LOGS_NEAR, volunteer=volunteer, live=list(LIVE),
+                                    lo=iso(wide_lo), hi=iso(wide_hi))
     memo[volunteer] = (tx.writes, wide_lo, wide_hi, rows)
     return rows
 
