@@ -84,7 +84,13 @@ class ServerProcess:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float | None = None) -> ServerProcess:
+        """Start and wait until healthy (every worker started, when there are several).
+
+        Several workers import the app at once; on a loaded 2-core CI machine that took
+        over 45 s, so their default patience is 120 s (30 s for one process)."""
+        if timeout is None:
+            timeout = 120 if self.workers and self.workers > 1 else 30
         if self.proc is not None and self.proc.poll() is None:
             return self  # already running (``with proc.start():`` must not start a second one)
         cmd = [

@@ -497,7 +497,7 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
     tokens = await _tokens(site.url, specs)
 
     server = ServerProcess(database_url=site.url, data_dir=site.data_dir, workers=WORKERS[site.kind])
-    await asyncio.to_thread(server.start, 60)
+    await asyncio.to_thread(server.start, 120)
     phones: list[Phone] = []
     db = Database(site.url)
     problems: list[str] = []
@@ -562,7 +562,7 @@ async def test_chaos_many_phones_lossy_network_and_server_killed(site: Site, tmp
                 down = rng.uniform(0.3, 1.5)
                 await asyncio.sleep(down)
                 t0 = time.monotonic()
-                await asyncio.to_thread(server.start, 60)
+                await asyncio.to_thread(server.start, 120)
                 kills.append(f"kill {k + 1} at {t0 - down - started:.1f}s with {inflight} push(es) "
                              f"in flight, down {down:.1f}s + restart {time.monotonic() - t0:.1f}s")
             await asyncio.sleep(LOAD_SECONDS)

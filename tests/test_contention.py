@@ -89,7 +89,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     turn = contextlib.ExitStack()
     try:
         turn.enter_context(conftest.one_cluster_at_a_time(tmp_path_factory))
-        server.start(timeout=45)
+        server.start()
         specs = {"admin": ("root", "admin")}
         specs.update({f"mgr{i}": (f"mgr-{i}", "manager") for i in range(MANAGERS)})
         specs.update({f"vol{i}": (f"vol-{i}", "volunteer") for i in range(VOLUNTEERS)})

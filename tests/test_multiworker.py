@@ -62,7 +62,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     turn = contextlib.ExitStack()
     try:
         turn.enter_context(conftest.one_cluster_at_a_time(tmp_path_factory))
-        server.start(timeout=120)  # four workers importing the app on a loaded 2-core machine
+        server.start()
         c = Cluster(server, url)
         # one token through the CLI (as an operator would), the rest directly
         c.tokens["admin"] = cli_token(database_url=url, data_dir=data_dir, user="root", role="admin")
