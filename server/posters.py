@@ -1,16 +1,20 @@
-"""A campaign's poster (募捐公示牌) as a one-page A4 PDF for the station's table: what
-the law asks to be shown where the public is asked for money (the organisation and its
-qualification, the plan's filing number, purpose, period, how to check), and a QR code
-to the campaign's public page, where the figures are live.
+"""A4 posters for a station's table, one layout for all of them (``A4Poster``): a kicker,
+a title, a table of facts with bilingual labels, and a QR code to a public page beside what
+scanning it does.
 
-``GET /public/campaigns/{id}/poster.pdf``: public, like the page it points to. Text is
-set with ``server.certificates.markup`` (escaped, Chinese in STSong-Light).
+- A campaign's poster (募捐公示牌, ``render_poster``): what the law asks to be shown where
+  the public is asked for money (the organisation and its qualification, the plan's filing
+  number, purpose, period, how to check), the QR code to the campaign's public page, where
+  the figures are live. ``GET /public/campaigns/{id}/poster.pdf``.
+- A micro-venture round's poster (``server/rounds_public.py``) uses the same layout.
+
+Text is set with ``server.certificates.markup`` (escaped, Chinese in STSong-Light).
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, ClassVar
 
 from server.certificates import CJK_FONT, LATIN_BOLD, font_runs, markup
 
@@ -40,45 +44,114 @@ def _qr_drawing(url: str, size: float) -> Any:
     return drawing
 
 
-def render_poster(page: dict[str, Any], url: str, receipt_url: str) -> bytes:
-    """The poster of ``page`` (``reports.campaign_page``); ``url`` is its public page."""
-    from reportlab.lib import colors
-    from reportlab.lib.enums import TA_CENTER
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+class A4Poster:
+    """One poster's styles and building blocks; ``pdf`` lays out the page.
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    ink, muted, rule = colors.HexColor("#1a1a1a"), colors.HexColor("#555555"), colors.HexColor("#9a9a9a")
-    base = ParagraphStyle("base", fontName="Helvetica", fontSize=11, leading=15, textColor=ink,
-                          wordWrap="CJK")
-    styles = {
-        "kicker": ParagraphStyle("kicker", parent=base, fontSize=13, leading=18,
-                                 alignment=TA_CENTER, textColor=muted),
-        "title": ParagraphStyle("title", parent=base, fontSize=30, leading=40, alignment=TA_CENTER),
-        "org": ParagraphStyle("org", parent=base, fontSize=15, leading=21, alignment=TA_CENTER),
-        "label": ParagraphStyle("label", parent=base, fontSize=10.5, leading=14),
-        "label_en": ParagraphStyle("label_en", parent=base, fontSize=7.5, leading=9.5,
-                                   textColor=muted),
-        "value": ParagraphStyle("value", parent=base, fontSize=13, leading=18),
-        "big": ParagraphStyle("big", parent=base, fontName=LATIN_BOLD, fontSize=14, leading=19),
-        "note": ParagraphStyle("note", parent=base, fontSize=9, leading=13, textColor=muted),
-        "scan": ParagraphStyle("scan", parent=base, fontSize=10, leading=14, alignment=TA_CENTER),
+    ``title_size`` is the title's font size (a long round title wants it a little smaller).
+    """
+
+    STYLE_SIZES: ClassVar[dict[str, tuple[float, float]]] = {
+        "label": (10.5, 14), "value": (13, 18), "call": (18, 25), "scan": (10, 14),
     }
-    latin = {k: ParagraphStyle(f"{k}_latin", parent=v, wordWrap=None) for k, v in styles.items()}
 
-    def para(text: str, style: str) -> Paragraph:
-        chosen = styles if any(f == CJK_FONT for f, _ in font_runs(text)) else latin
+    def __init__(self, *, title_size: float = 30) -> None:
+        from reportlab.lib import colors
+        from reportlab.lib.enums import TA_CENTER
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.lib.units import mm
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+        if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+        self.colors = colors
+        self.mm = mm
+        self.width = A4[0] - 36 * mm
+        ink, muted = colors.HexColor("#1a1a1a"), colors.HexColor("#555555")
+        self.rule = colors.HexColor("#9a9a9a")
+        base = ParagraphStyle("base", fontName="Helvetica", fontSize=11, leading=15,
+                              textColor=ink, wordWrap="CJK")
+        styles = {
+            name: ParagraphStyle(name, parent=base, fontSize=size, leading=leading)
+            for name, (size, leading) in self.STYLE_SIZES.items()
+        }
+        styles.update({
+            "kicker": ParagraphStyle("kicker", parent=base, fontSize=13, leading=18,
+                                     alignment=TA_CENTER, textColor=muted),
+            "title": ParagraphStyle("title", parent=base, fontSize=title_size,
+                                    leading=title_size + 10, alignment=TA_CENTER),
+            "org": ParagraphStyle("org", parent=base, fontSize=15, leading=21, alignment=TA_CENTER),
+            "label_en": ParagraphStyle("label_en", parent=base, fontSize=7.5, leading=9.5,
+                                       textColor=muted),
+            "big": ParagraphStyle("big", parent=base, fontName=LATIN_BOLD, fontSize=14, leading=19),
+            "note": ParagraphStyle("note", parent=base, fontSize=9, leading=13, textColor=muted),
+        })
+        styles["scan"].alignment = TA_CENTER
+        self.styles = styles
+        self.latin = {k: ParagraphStyle(f"{k}_latin", parent=v, wordWrap=None)
+                      for k, v in styles.items()}
+
+    def para(self, text: str, style: str) -> Any:
+        """A paragraph; Latin-only text wraps at words, Chinese anywhere."""
+        from reportlab.platypus import Paragraph
+
+        chosen = self.styles if any(f == CJK_FONT for f, _ in font_runs(text)) else self.latin
         return Paragraph(markup(text), chosen[style])
 
-    def label(zh: str, en: str) -> list[Paragraph]:
-        return [para(zh, "label"), para(en, "label_en")]
+    def label(self, zh: str, en: str) -> list[Any]:
+        return [self.para(zh, "label"), self.para(en, "label_en")]
 
-    width = A4[0] - 36 * mm
+    def spacer(self, height_mm: float) -> Any:
+        from reportlab.platypus import Spacer
+
+        return Spacer(1, height_mm * self.mm)
+
+    def facts(self, rows: list[list[Any]]) -> Any:
+        """The table of facts: a grey label column, the values beside."""
+        from reportlab.platypus import Table, TableStyle
+
+        mm = self.mm
+        table = Table(rows, colWidths=[42 * mm, self.width - 42 * mm], hAlign="CENTER")
+        table.setStyle(TableStyle([
+            ("GRID", (0, 0), (-1, -1), 0.5, self.rule),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("BACKGROUND", (0, 0), (0, -1), self.colors.HexColor("#f3f3f3")),
+            ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+        ]))
+        return table
+
+    def scan_block(self, url: str, qr_mm: float, beside: list[Any]) -> Any:
+        """The QR code to ``url`` with ``beside`` to its right, and the address under them."""
+        from reportlab.platypus import Table, TableStyle
+
+        mm = self.mm
+        qr_size = qr_mm * mm
+        block = Table([[
+            _qr_drawing(url, qr_size),
+            [*beside, self.spacer(2), self.para(url, "note")],
+        ]], colWidths=[qr_size + 6 * mm, self.width - qr_size - 6 * mm], hAlign="CENTER")
+        block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                                   ("LEFTPADDING", (0, 0), (0, 0), 0)]))
+        return block
+
+    def pdf(self, story: list[Any], *, title: str, author: str, subject: str) -> bytes:
+        from reportlab.lib.pagesizes import A4
+        from reportlab.platypus import SimpleDocTemplate
+
+        mm = self.mm
+        buffer = io.BytesIO()
+        doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
+                                topMargin=16 * mm, bottomMargin=14 * mm,
+                                title=title, author=author, subject=subject)
+        doc.build(story)
+        return buffer.getvalue()
+
+
+def render_poster(page: dict[str, Any], url: str, receipt_url: str) -> bytes:
+    """The poster of ``page`` (``reports.campaign_page``); ``url`` is its public page."""
+    poster = A4Poster()
+    para, label = poster.para, poster.label
     period = f"{page['starts_on']} 至 {page['ends_on']}"
     raises_for = "、".join(page["funds"] + page["projects"]) or "—"
     stations = "、".join(s["name"] for s in page["stations"]) or "—"
@@ -100,55 +173,35 @@ def render_poster(page: dict[str, Any], url: str, receipt_url: str) -> bytes:
             f"{r['cap_per_gift_fen'] / 100:,.0f} 元,总额最多 {r['cap_total_fen'] / 100:,.0f} 元"
             f"({r['starts_on']} 至 {r['ends_on']})" for r in page["matching"])
         rows.append([label("配捐", "matched giving"), para(matched, "value")])
-    table = Table(rows, colWidths=[42 * mm, width - 42 * mm], hAlign="CENTER")
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.5, rule),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3f3f3")),
-        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-    ]))
-    qr_size = 66 * mm
-    check = Table([[
-        _qr_drawing(url, qr_size),
-        [para("扫码查看募捐信息与实时募款情况", "value"),
-         para("Scan for this campaign's details and what it has raised so far", "note"),
-         Spacer(1, 3 * mm),
-         para(f"查验方式:登录“慈善中国”({page['check_platform']})按备案编号 "
-              f"{page['filing_number']} 查询本募捐方案;凭收据号与校验码在 {receipt_url} "
-              "查询您的捐赠。", "note"),
-         para("How to check: look up the filing number on China Charity (慈善中国), the "
-              "national charity information platform; check your own gift with the receipt "
-              f"number and code at {receipt_url}.", "note"),
-         Spacer(1, 2 * mm), para(url, "note")],
-    ]], colWidths=[qr_size + 6 * mm, width - qr_size - 6 * mm], hAlign="CENTER")
-    check.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                               ("LEFTPADDING", (0, 0), (0, 0), 0)]))
+    check = poster.scan_block(url, 66, [
+        para("扫码查看募捐信息与实时募款情况", "value"),
+        para("Scan for this campaign's details and what it has raised so far", "note"),
+        poster.spacer(3),
+        para(f"查验方式:登录“慈善中国”({page['check_platform']})按备案编号 "
+             f"{page['filing_number']} 查询本募捐方案;凭收据号与校验码在 {receipt_url} "
+             "查询您的捐赠。", "note"),
+        para("How to check: look up the filing number on China Charity (慈善中国), the "
+             "national charity information platform; check your own gift with the receipt "
+             f"number and code at {receipt_url}.", "note"),
+    ])
     story = [
         para("公开募捐信息公示", "kicker"),
         para("Public fundraising notice", "kicker"),
-        Spacer(1, 4 * mm),
+        poster.spacer(4),
         para(page["name"], "title"),
-        Spacer(1, 2 * mm),
+        poster.spacer(2),
         para(page["organisation"], "org"),
-        Spacer(1, 7 * mm),
-        table,
-        Spacer(1, 8 * mm),
+        poster.spacer(7),
+        poster.facts(rows),
+        poster.spacer(8),
         check,
-        Spacer(1, 6 * mm),
+        poster.spacer(6),
         para("善款由上述慈善组织接收和管理,工作人员当场开具收据;请勿向个人账户转账。"
              "Gifts are received and held by the organisation above; staff give a receipt on "
              "the spot. Never pay into a personal account.", "note"),
     ]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
-                            topMargin=16 * mm, bottomMargin=14 * mm,
-                            title=f"{page['name']} · 募捐公示", author=page["organisation"],
-                            subject=page["filing_number"])
-    doc.build(story)
-    return buffer.getvalue()
+    return poster.pdf(story, title=f"{page['name']} · 募捐公示", author=page["organisation"],
+                      subject=page["filing_number"])
 
 
-qr_drawing = _qr_drawing
-"""A QR code as vector squares (the round's poster uses it too: server/rounds_public.py)."""
-
-__all__ = ["qr_drawing", "render_poster"]
+__all__ = ["A4Poster", "render_poster"]

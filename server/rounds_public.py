@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -28,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.rounds import NEED_CATEGORIES, NEED_CATEGORY_NAMES, PHASE_NAMES, PHASES, NeedSubmitArgs
 from server.auth import SYSTEM
-from server.certificates import CJK_FONT, font_runs, markup
 from server.domain import rounds as rounds_module
 from server.domain.ballots import public_results
 from server.domain.funds import funds
@@ -36,7 +34,7 @@ from server.domain.people import system_write
 from server.domain.rounds import community_groups, needs, proposals, rounds
 from server.domain.stations import stations
 from server.openapi import answer, errors
-from server.posters import qr_drawing
+from server.posters import A4Poster
 from server.public import TEMPLATES, _html, _json, _missing
 from server.state import state_of
 from sync.errors import Rejected
@@ -261,42 +259,8 @@ def _yuan(fen: int) -> str:
 def render_round_poster(page: dict[str, Any], url: str) -> bytes:
     """The round's A4 poster: what it is, its budget and dates, and a QR code to its page
     (where residents raise needs in the needs phase, and follow the round after)."""
-    from reportlab.lib import colors
-    from reportlab.lib.enums import TA_CENTER
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    ink, muted, rule = colors.HexColor("#1a1a1a"), colors.HexColor("#555555"), colors.HexColor("#9a9a9a")
-    base = ParagraphStyle("base", fontName="Helvetica", fontSize=11, leading=15, textColor=ink,
-                          wordWrap="CJK")
-    styles = {
-        "kicker": ParagraphStyle("kicker", parent=base, fontSize=13, leading=18,
-                                 alignment=TA_CENTER, textColor=muted),
-        "title": ParagraphStyle("title", parent=base, fontSize=28, leading=38, alignment=TA_CENTER),
-        "org": ParagraphStyle("org", parent=base, fontSize=15, leading=21, alignment=TA_CENTER),
-        "label": ParagraphStyle("label", parent=base, fontSize=10.5, leading=14),
-        "label_en": ParagraphStyle("label_en", parent=base, fontSize=7.5, leading=9.5,
-                                   textColor=muted),
-        "value": ParagraphStyle("value", parent=base, fontSize=13, leading=18),
-        "call": ParagraphStyle("call", parent=base, fontSize=18, leading=25),
-        "note": ParagraphStyle("note", parent=base, fontSize=9, leading=13, textColor=muted),
-    }
-    latin = {k: ParagraphStyle(f"{k}_latin", parent=v, wordWrap=None) for k, v in styles.items()}
-
-    def para(text: str, style: str) -> Paragraph:
-        chosen = styles if any(f == CJK_FONT for f, _ in font_runs(text)) else latin
-        return Paragraph(markup(text), chosen[style])
-
-    def label(zh: str, en: str) -> list[Paragraph]:
-        return [para(zh, "label"), para(en, "label_en")]
-
-    width = A4[0] - 36 * mm
+    poster = A4Poster(title_size=28)
+    para, label = poster.para, poster.label
     rows = [
         [label("资助来源", "funded by"), para(page["fund"], "value")],
         [label("本轮预算", "budget"), para(f"{_yuan(page['budget_fen'])} 元", "value")],
@@ -307,47 +271,30 @@ def render_round_poster(page: dict[str, Any], url: str) -> bytes:
         if phase.get("starts"):
             rows.append([label(phase["name"]["zh"], phase["name"]["en"]),
                          para(f"{phase['starts']} 至 {phase['ends']}", "value")])
-    table = Table(rows, colWidths=[42 * mm, width - 42 * mm], hAlign="CENTER")
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.5, rule),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3f3f3")),
-        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-    ]))
-    qr_size = 70 * mm
-    scan = Table([[
-        qr_drawing(url, qr_size),
-        [para("扫码提出您身边最迫切的需求", "call"),
-         para("Scan to tell us what your community needs most", "note"),
-         Spacer(1, 3 * mm),
-         para("居民需求经工作人员整理后公布(不公开您的姓名、电话和原话);社区社会组织据此"
-              "提交项目方案,评审后由居民投票决定资助哪些项目。也可以到社工站当面提出。", "note"),
-         para("Staff publish a short title for each need (never your name, phone or words); "
-              "community groups propose projects for them, and after review residents vote "
-              "on which are funded. You can also tell the station's staff in person.", "note"),
-         Spacer(1, 2 * mm), para(url, "note")],
-    ]], colWidths=[qr_size + 6 * mm, width - qr_size - 6 * mm], hAlign="CENTER")
-    scan.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                              ("LEFTPADDING", (0, 0), (0, 0), 0)]))
+    scan = poster.scan_block(url, 70, [
+        para("扫码提出您身边最迫切的需求", "call"),
+        para("Scan to tell us what your community needs most", "note"),
+        poster.spacer(3),
+        para("居民需求经工作人员整理后公布(不公开您的姓名、电话和原话);社区社会组织据此"
+             "提交项目方案,评审后由居民投票决定资助哪些项目。也可以到社工站当面提出。", "note"),
+        para("Staff publish a short title for each need (never your name, phone or words); "
+             "community groups propose projects for them, and after review residents vote "
+             "on which are funded. You can also tell the station's staff in person.", "note"),
+    ])
     story = [
         para("社区公益微创投", "kicker"),
         para("Community micro-venture round", "kicker"),
-        Spacer(1, 4 * mm),
+        poster.spacer(4),
         para(page["title"], "title"),
-        Spacer(1, 2 * mm),
+        poster.spacer(2),
         para(page["station_name"], "org"),
-        Spacer(1, 7 * mm),
-        table,
-        Spacer(1, 8 * mm),
+        poster.spacer(7),
+        poster.facts(rows),
+        poster.spacer(8),
         scan,
     ]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
-                            topMargin=16 * mm, bottomMargin=14 * mm,
-                            title=f"{page['title']} · 社区公益微创投", author=page["fund"],
-                            subject=page["station_name"])
-    doc.build(story)
-    return buffer.getvalue()
+    return poster.pdf(story, title=f"{page['title']} · 社区公益微创投", author=page["fund"],
+                      subject=page["station_name"])
 
 
 ROUTES = [round_json, round_html, round_need, round_poster]
