@@ -47,12 +47,10 @@ class Kind:
     station_people: bool = False
     """Everyone with a role at the station, volunteers and residents included (a round's
     vote opening), not only its managers."""
-    person_key: str | None = None
-    """The outbox data's key naming the one person it is for (a reviewer): that person
-    alone gets it, whatever their role (``station_managers``/``district_managers`` unused)."""
-    named_users: bool = False
-    """Its recipients are the people its data names (``users``), not the place's managers:
-    a person's own reminder."""
+    named_in: str | None = None
+    """The outbox data's key naming the people it is for, one (``reviewer``) or a list
+    (``users``): they alone get it, whatever their role (a reviewer's assignment, a person's
+    own reminder); ``station_managers``/``district_managers`` are then unused."""
 
     def topic(self, collapse: str) -> str:
         """RFC 8030 Topic: at most 32 characters of the URL-safe base64 alphabet."""
@@ -377,12 +375,12 @@ KINDS: dict[str, Kind] = {
              station_people=True),
         # The reviewer alone (docs/programme.md, "Review").
         Kind("review.assigned", 3 * 24 * 3600, "normal", False, False, _review_assigned,
-             person_key="reviewer"),
+             named_in="reviewer"),
         # A person's own: everyone holding a seat; the one who got a seat (docs/training.md).
         Kind("training.reminder", 24 * 3600, "normal", False, False, _training_reminder,
-             named_users=True),
-        Kind("training.seat", 24 * 3600, "normal", False, False, _training_seat, named_users=True),
+             named_in="users"),
+        Kind("training.seat", 24 * 3600, "normal", False, False, _training_seat, named_in="users"),
         Kind("training.cancelled", 24 * 3600, "high", False, False, _training_cancelled,
-             named_users=True),
+             named_in="users"),
     )
 }

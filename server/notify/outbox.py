@@ -272,11 +272,10 @@ async def _fan_out(
     station, district = row["station"], row["district"]
     if content.subject and (content.subject in settled or lookups.is_resolved(content.subject)):
         return 0, []  # settled before it could be announced: nobody needs to act
-    if kind.person_key is not None:
-        person = data.get(kind.person_key)
-        users = [str(person)] if person and str(person) not in content.exclude_users else []
-    elif kind.named_users:
-        users = sorted({str(u) for u in data.get("users") or []} - set(content.exclude_users))
+    if kind.named_in is not None:
+        named = data.get(kind.named_in)
+        people = named if isinstance(named, list | tuple) else [named]
+        users = sorted({str(u) for u in people if u} - set(content.exclude_users))
     else:
         users = await lookups.recipients(kind, station, district, content.exclude_users)
     if not users:
