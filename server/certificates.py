@@ -8,26 +8,19 @@ with the device token. A volunteer downloads their own; staff and up of the
 stations the volunteer serves (or where the hours were served) any of theirs.
 Periods are calendar days in Asia/Shanghai.
 
-Text from the database (names, ids, station names, activity titles) is never reportlab
-markup: every paragraph is built by :func:`markup`, which escapes each run, so a name
-such as ``<img src="/etc/passwd"/>`` is printed, not obeyed. Chinese is set in
-reportlab's built-in CID font STSong-Light (no font files ship with the server; PDF
-readers supply the face) and Latin text in Helvetica; a character neither covers (e.g.
-a rare name character outside the Basic Multilingual Plane) prints as 〓, the
-typesetter's mark for a missing glyph, instead of an empty box.
+Text from the database (names, ids, station names, activity titles) is printed, never
+obeyed, and Chinese and Latin get their fonts: ``server/pdf.py`` says how.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import datetime as dt
 import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
 from litestar import Request, Response, get
 from sqlalchemy import select
@@ -37,6 +30,7 @@ from server.domain import training as training_module
 from server.domain.stations import stations as station_rows
 from server.domain.volunteers import hour_logs, parse_time, service_activities, volunteers
 from server.openapi import TOKEN, answer, errors
+from server.pdf import LATIN_BOLD, LATIN_FONT, MUTED, RULE, Styles, markup, ruled_table
 from server.state import AppState, query_day, state_of
 from sync.errors import ProtocolError
 from sync.scopes import STAFF, Grant
@@ -51,94 +45,6 @@ SERVICE_TYPE_NAMES = {
     "event_support": ("活动保障", "event support"),
     "training": ("培训", "training"),
 }
-
-LATIN_FONT = "Helvetica"
-LATIN_BOLD = "Helvetica-Bold"
-CJK_FONT = "STSong-Light"
-MISSING_GLYPH = "\u3013"  # 〓
-
-# Unicode code points the CMap UniGB-UCS2-H (the encoding reportlab uses for STSong-Light)
-# maps to a glyph of Adobe-GB1, taken from Adobe's cmap-resources: all of CJK Unified
-# Ideographs 4E00-9FA5 and Extension A, CJK punctuation, full-width forms, pinyin vowels,
-# Greek and Cyrillic. Characters outside it (Extension B and later, emoji) cannot be shown.
-_CID_RANGES = """
-    0020-007e 00a4-00a5 00a7-00a8 00b0-00b1 00d7 00e0-00e1 00e8-00ea 00ec-00ed 00f2-00f3
-    00f7 00f9-00fa 00fc 0101 0113 011b 012b 014d 016b 01ce 01d0 01d2 01d4 01d6 01d8 01da
-    01dc 01f9 02c7 02c9-02cb 02d9 0391-03a1 03a3-03a9 03b1-03c1 03c3-03c9 0401 0410-044f
-    0451 1e3f 2010 2013-2016 2018-2019 201c-201d 2025-2026 2030 2032-2033 2035 203b 20ac
-    2103 2105 2109 2116 2121 2160-216b 2170-2179 2190-2193 2196-2199 2208 220f 2211 2215
-    221a 221d-2220 2223 2225 2227-222b 222e 2234-2237 223d 2248 224c 2252 2260-2261
-    2264-2267 226e-226f 2295 2299 22a5 22bf 22ef 2312 2460-2469 2474-249b 2500-254b
-    2550-2573 2581-258f 2593-2595 25a0-25a1 25b2-25b3 25bc-25bd 25c6-25c7 25cb 25ce-25cf
-    25e2-25e5 2605-2606 2609 2640 2642 2e80-2e99 2e9b-2ef3 2f00-2fd5 2ff0-2ffb 3000-3003
-    3005-3017 301d-301e 3021-3029 3033-3035 3038-303a 303e-303f 3041-3094 309b-309e
-    30a1-30fe 3105-312c 31a0-31b7 3220-3229 3231 32a3 338e-338f 339c-339e 33a1 33c4 33ce
-    33d1-33d2 33d5 3400-4db5 4e00-9fa5 e816-e818 e81e e826 e82b-e82c e831-e832 e83b e843
-    e854-e855 e864 f92c fa0d-fa0f fa11 fa13-fa14 fa18 fa1f-fa21 fa23-fa24 fa27-fa29 fe30
-    fe49-fe52 fe54-fe57 fe59-fe66 fe68-fe6b ff01-ff5e ffe0-ffe5
-"""
-
-
-def _parse_ranges(text: str) -> tuple[list[int], list[int]]:
-    lows: list[int] = []
-    highs: list[int] = []
-    for token in text.split():
-        low, _, high = token.partition("-")
-        lows.append(int(low, 16))
-        highs.append(int(high or low, 16))
-    return lows, highs
-
-
-_CID_LOWS, _CID_HIGHS = _parse_ranges(_CID_RANGES)
-
-
-def cjk_font_has(char: str) -> bool:
-    """STSong-Light (through UniGB-UCS2-H) has a glyph for ``char``."""
-    code = ord(char)
-    at = bisect.bisect_right(_CID_LOWS, code) - 1
-    return at >= 0 and code <= _CID_HIGHS[at]
-
-
-def latin_font_has(char: str) -> bool:
-    """Helvetica (WinAnsiEncoding, i.e. cp1252) has a printable glyph for ``char``."""
-    code = ord(char)
-    if code < 0x20 or 0x7F <= code < 0xA0:
-        return False
-    try:
-        char.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def font_runs(text: str) -> list[tuple[str, str]]:
-    """``text`` cut into (font, characters) runs: Latin-1 text in Helvetica, Chinese in
-    STSong-Light, control characters as spaces, anything neither font has as 〓."""
-    runs: list[tuple[str, str]] = []
-    for char in str(text):
-        if latin_font_has(char):
-            font, shown = LATIN_FONT, char
-        elif cjk_font_has(char):
-            font, shown = CJK_FONT, char
-        elif ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
-            font, shown = LATIN_FONT, " "
-        else:
-            font, shown = CJK_FONT, MISSING_GLYPH
-        if runs and runs[-1][0] == font:
-            runs[-1] = (font, runs[-1][1] + shown)
-        else:
-            runs.append((font, shown))
-    return runs
-
-
-def markup(text: str) -> str:
-    """Paragraph markup that prints ``text`` literally: each run escaped (``&``, ``<``,
-    ``>``), Chinese runs switched to the CID font. The only way text enters a Paragraph."""
-    return "".join(
-        escape(run) if font == LATIN_FONT else f'<font face="{CJK_FONT}">{escape(run)}</font>'
-        for font, run in font_runs(text)
-    )
-
 
 @dataclass(frozen=True)
 class ServiceRecord:
@@ -292,8 +198,6 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import (
         Flowable,
@@ -306,44 +210,29 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         TableStyle,
     )
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    ink, muted, rule = colors.HexColor("#1a1a1a"), colors.HexColor("#555555"), colors.HexColor("#9a9a9a")
-    base = ParagraphStyle("base", fontName=LATIN_FONT, fontSize=10.5, leading=15, textColor=ink,
-                          wordWrap="CJK")
-    styles = {
-        "title": ParagraphStyle("title", parent=base, fontSize=26, leading=34, alignment=TA_CENTER),
-        "subtitle": ParagraphStyle("subtitle", parent=base, fontName=LATIN_BOLD, fontSize=12,
-                                   leading=16, alignment=TA_CENTER, textColor=muted),
-        "body": ParagraphStyle("body", parent=base, fontSize=13, leading=23, firstLineIndent=26),
-        "body_en": ParagraphStyle("body_en", parent=base, fontSize=10, leading=14, textColor=muted),
-        "label": ParagraphStyle("label", parent=base, fontSize=10.5, leading=14),
-        "label_en": ParagraphStyle("label_en", parent=base, fontSize=8, leading=10, textColor=muted),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=9.5, leading=12.5),
-        "cell_right": ParagraphStyle("cell_right", parent=base, fontSize=9.5, leading=12.5,
-                                     alignment=TA_RIGHT),
-        "heading": ParagraphStyle("heading", parent=base, fontSize=14, leading=20),
-        "heading_en": ParagraphStyle("heading_en", parent=base, fontName=LATIN_BOLD, fontSize=10,
-                                     leading=14, textColor=muted),
-        "note": ParagraphStyle("note", parent=base, fontSize=8.5, leading=12, textColor=muted),
-        "seal": ParagraphStyle("seal", parent=base, fontSize=12, leading=16, alignment=TA_CENTER,
-                               textColor=rule),
-        "footer": ParagraphStyle("footer", parent=base, fontSize=8, leading=10, textColor=muted),
-    }
-
-    latin_styles = {key: ParagraphStyle(f"{key}_latin", parent=style, wordWrap=None)
-                    for key, style in styles.items()}
-
-    def para(text: str, style: str) -> Paragraph:
-        """``text`` printed literally; Latin-only text wraps at spaces (the CJK line
-        breaker would cut English words anywhere)."""
-        runs = font_runs(text)
-        chosen = styles if any(font == CJK_FONT for font, _ in runs) else latin_styles
-        return Paragraph(markup(text), chosen[style])
+    text = Styles(
+        size=10.5, leading=15,
+        title={"fontSize": 26, "leading": 34, "alignment": TA_CENTER},
+        subtitle={"fontName": LATIN_BOLD, "fontSize": 12, "leading": 16, "alignment": TA_CENTER,
+                  "textColor": MUTED},
+        body={"fontSize": 13, "leading": 23, "firstLineIndent": 26},
+        body_en={"fontSize": 10, "leading": 14, "textColor": MUTED},
+        label={"fontSize": 10.5, "leading": 14},
+        label_en={"fontSize": 8, "leading": 10, "textColor": MUTED},
+        cell={"fontSize": 9.5, "leading": 12.5},
+        cell_right={"fontSize": 9.5, "leading": 12.5, "alignment": TA_RIGHT},
+        heading={"fontSize": 14, "leading": 20},
+        heading_en={"fontName": LATIN_BOLD, "fontSize": 10, "leading": 14, "textColor": MUTED},
+        note={"fontSize": 8.5, "leading": 12, "textColor": MUTED},
+        seal={"fontSize": 12, "leading": 16, "alignment": TA_CENTER, "textColor": RULE},
+        footer={"fontSize": 8, "leading": 10, "textColor": MUTED},
+    )
+    para = text.para
+    rule = colors.HexColor(RULE)
 
     def two(zh: str, en: str, style: str = "label") -> list[Flowable]:
         """A Chinese line with its English beneath."""
-        return [para(zh, style), para(en, f"{style}_en" if f"{style}_en" in styles else style)]
+        return [para(zh, style), para(en, f"{style}_en" if f"{style}_en" in text else style)]
 
     volunteer = summary.volunteer
     name, user_id = str(volunteer["name"]), str(volunteer["user_id"])
@@ -358,22 +247,6 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
     total = _hours(summary.minutes)
     times = "1 session" if summary.sessions == 1 else f"{summary.sessions} sessions"
     width = A4[0] - 40 * mm  # the frame: 20 mm margins
-
-    def grid(rows: list[list[Any]], widths: list[float], *, header: bool = True,
-             repeat: int = 0, total_row: bool = False) -> Table:
-        built = Table(rows, colWidths=widths, repeatRows=repeat, hAlign="LEFT")
-        style: list[tuple[Any, ...]] = [
-            ("GRID", (0, 0), (-1, -1), 0.4, rule),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("TOPPADDING", (0, 0), (-1, -1), 3),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-        ]
-        if header:
-            style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")))
-        if total_row:
-            style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f6f6f6")))
-        built.setStyle(TableStyle(style))
-        return built
 
     def head(zh: str, en: str, right: bool = False) -> list[Flowable]:
         return [para(zh, "cell_right" if right else "cell"), para(en, "cell_right" if right else "cell")]
@@ -390,7 +263,7 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
          para(f"{_training_hours(summary.training_hours)} 小时 hours"
               f"（{len(summary.trainings)} 次培训 trainings）", "cell")],
     ]
-    details_table = grid(details, [45 * mm, width - 45 * mm], header=False)
+    details_table = ruled_table(details, [45 * mm, width - 45 * mm], header=False)
     details_table.setStyle(TableStyle([("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f4f4f4"))]))
 
     type_rows: list[list[Any]] = [[head("服务类型", "Service type"), head("时数", "Hours", right=True)]]
@@ -428,7 +301,7 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         Spacer(1, 8 * mm),
         details_table,
         Spacer(1, 6 * mm),
-        grid(type_rows, [width - 40 * mm, 40 * mm], total_row=True),
+        ruled_table(type_rows, [width - 40 * mm, 40 * mm], total_row=True),
         Spacer(1, 3 * mm),
         para("本证明仅统计经站点工作人员审核批准、未被冲销的志愿服务时数；服务记录明细见附表。", "note"),
         para("Only hours approved by station staff and not reversed are counted; "
@@ -445,7 +318,7 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         month_rows += [[para(month, "cell"), para(_hours(m), "cell_right")]
                        for month, m in sorted(summary.by_month.items())]
         story += [*two("按月统计", "Hours by month"), Spacer(1, 2 * mm),
-                  grid(month_rows, [50 * mm, 30 * mm], repeat=1), Spacer(1, 6 * mm)]
+                  ruled_table(month_rows, [50 * mm, 30 * mm], repeat=1), Spacer(1, 6 * mm)]
     # -- training (docs/training.md): apart from the service hours, never added to them ------
     training_rows: list[list[Any]] = [[
         head("序号", "No."), head("日期", "Date"), head("培训", "Training"),
@@ -464,7 +337,7 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         training_rows.append([para("该期间没有参加培训的记录。No training attended in this period.",
                                    "cell"), "", "", "", ""])
     fixed_t = [12 * mm, 23 * mm, 34 * mm, 16 * mm]  # no., date, speaker, hours
-    training_table = grid(training_rows, [*fixed_t[:2], width - sum(fixed_t), *fixed_t[2:]],
+    training_table = ruled_table(training_rows, [*fixed_t[:2], width - sum(fixed_t), *fixed_t[2:]],
                           repeat=1, total_row=bool(summary.trainings))
     training_table.setStyle(TableStyle([
         ("SPAN", (1, -1) if summary.trainings else (0, -1), (-2, -1)),
@@ -498,7 +371,7 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
                                  "cell"), "", "", "", "", ""])
     fixed = [12 * mm, 23 * mm, 37 * mm, 36 * mm, 16 * mm]  # no., date, station, type, hours
     columns = [*fixed[:3], width - sum(fixed), *fixed[3:]]  # the activity takes the rest
-    records_table = grid(record_rows, columns, repeat=1, total_row=bool(summary.records))
+    records_table = ruled_table(record_rows, columns, repeat=1, total_row=bool(summary.records))
     span = (1, -1) if summary.records else (0, -1)
     records_table.setStyle(TableStyle([
         ("SPAN", span, (-2, -1)),
@@ -518,7 +391,7 @@ def render_certificate(summary: ServiceSummary, issued_at: dt.datetime) -> bytes
         left.wrapOn(canvas, width - 30 * mm, 10 * mm)
         left.drawOn(canvas, 20 * mm, 10 * mm)
         page = Paragraph(markup(f"第 {doc.page} 页 Page {doc.page}"),
-                         ParagraphStyle("page", parent=styles["footer"], alignment=TA_RIGHT))
+                         ParagraphStyle("page", parent=text.styles["footer"], alignment=TA_RIGHT))
         page.wrapOn(canvas, 30 * mm, 10 * mm)
         page.drawOn(canvas, A4[0] - 50 * mm, 10 * mm)
         canvas.restoreState()

@@ -16,9 +16,9 @@ import msgspec
 from litestar import Request, Response, get, post
 
 from server.auth import resolve_grant
-from server.certificates import CJK_FONT, font_runs, markup
 from server.domain import disclosure
 from server.openapi import TOKEN, answer, errors
+from server.pdf import MUTED, Styles, ruled_table
 from server.public import HTML, _html, _json, _reading
 from server.state import state_of
 from sync.errors import ProtocolError
@@ -138,38 +138,25 @@ def yuan(fen: int) -> str:
 
 def render_report(found: dict[str, Any], base_url: str) -> bytes:
     """The report as a one- or two-page A4 PDF: Chinese first, English beneath; every text
-    through :func:`server.certificates.markup` (printed, never obeyed)."""
-    from reportlab.lib import colors
+    through :func:`server.pdf.markup` (printed, never obeyed)."""
     from reportlab.lib.enums import TA_RIGHT
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    ink, muted, rule = (colors.HexColor("#1a1a1a"), colors.HexColor("#555555"),
-                        colors.HexColor("#9a9a9a"))
-    base = ParagraphStyle("base", fontName="Helvetica", fontSize=10, leading=14, textColor=ink,
-                          wordWrap="CJK")
-    styles = {
-        "title": ParagraphStyle("title", parent=base, fontSize=18, leading=24),
-        "sub": ParagraphStyle("sub", parent=base, fontSize=10, leading=14, textColor=muted),
-        "h": ParagraphStyle("h", parent=base, fontSize=12.5, leading=18, spaceBefore=8),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=9.5, leading=12.5),
-        "num": ParagraphStyle("num", parent=base, fontSize=9.5, leading=12.5, alignment=TA_RIGHT),
-        "late": ParagraphStyle("late", parent=base, fontSize=12, leading=16,
-                               textColor=colors.HexColor("#b00020")),
-        "mono": ParagraphStyle("mono", parent=base, fontName="Courier", fontSize=7.5, leading=10),
-        "note": ParagraphStyle("note", parent=base, fontSize=8, leading=11, textColor=muted),
-    }
-    latin = {k: ParagraphStyle(f"{k}_l", parent=s, wordWrap=None) for k, s in styles.items()}
+    text = Styles(
+        title={"fontSize": 18, "leading": 24},
+        sub={"fontSize": 10, "leading": 14, "textColor": MUTED},
+        h={"fontSize": 12.5, "leading": 18, "spaceBefore": 8},
+        cell={"fontSize": 9.5, "leading": 12.5},
+        num={"fontSize": 9.5, "leading": 12.5, "alignment": TA_RIGHT},
+        late={"fontSize": 12, "leading": 16, "textColor": "#b00020"},
+        mono={"fontName": "Courier", "fontSize": 7.5, "leading": 10},
+        note={"fontSize": 8, "leading": 11, "textColor": MUTED},
+    )
 
-    def para(text: str, style: str = "cell") -> Paragraph:
-        cjk = any(font == CJK_FONT for font, _ in font_runs(text))
-        return Paragraph(markup(text), (styles if cjk else latin)[style])
+    def para(words: str, style: str = "cell") -> Any:
+        return text.para(words, style)
 
     f = found["figures"]
     subject = f["subject"]
@@ -186,13 +173,7 @@ def render_report(found: dict[str, Any], base_url: str) -> bytes:
             data.append([para("无 / none"), para("", "num")])
         if total is not None:
             data.append([para("合计 / total"), para(yuan(total), "num")])
-        built = Table(data, colWidths=[width * 0.68, width * 0.32], hAlign="LEFT")
-        built.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, rule),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ]))
-        return built
+        return ruled_table(data, [width * 0.68, width * 0.32], padded=False)
 
     def label(pair: Any) -> str:
         zh, en = (list(pair) + [""])[:2] if isinstance(pair, list | tuple) else (str(pair), "")

@@ -1,6 +1,6 @@
 """A service project's evaluation report as PDF (docs/projects.md, "Evaluation report"):
-reportlab with the CJK font STSong-Light, every text through ``certificates.markup``
-(escaped, Chinese runs in the CID font), as ``year_summary.py`` does.
+reportlab through ``server/pdf.py`` (every text escaped, Chinese in STSong-Light), as
+``year_summary.py`` does.
 
 Sections: the project; 需求评价 needs (what it answers, its indicators against targets);
 绩效管理 performance (milestones, spending against the grant from the ledger); 跟踪反馈
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from server import reports
-from server.certificates import CJK_FONT, LATIN_BOLD, LATIN_FONT, font_runs, markup
+from server.pdf import LATIN_BOLD, MUTED, RULE, Styles
 
 SCORE_WORDS = (("needs", "需求评价", "needs assessment"), ("performance", "绩效管理", "performance"),
                ("feedback", "跟踪反馈", "follow-up feedback"),
@@ -32,51 +32,28 @@ def render_evaluation(facts: dict[str, Any]) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_RIGHT
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen.canvas import Canvas
-    from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    ink, muted, rule = colors.HexColor("#1a1a1a"), colors.HexColor("#555555"), colors.HexColor("#9a9a9a")
-    base = ParagraphStyle("base", fontName=LATIN_FONT, fontSize=10, leading=14, textColor=ink,
-                          wordWrap="CJK")
-    styles = {
-        "title": ParagraphStyle("title", parent=base, fontSize=20, leading=28),
-        "subtitle": ParagraphStyle("subtitle", parent=base, fontName=LATIN_BOLD, fontSize=11,
-                                   leading=15, textColor=muted),
-        "heading": ParagraphStyle("heading", parent=base, fontSize=13, leading=19, spaceBefore=8),
-        "body": base,
-        "cell": ParagraphStyle("cell", parent=base, fontSize=9, leading=12),
-        "cell_right": ParagraphStyle("cell_right", parent=base, fontSize=9, leading=12,
-                                     alignment=TA_RIGHT),
-        "note": ParagraphStyle("note", parent=base, fontSize=8.5, leading=12, textColor=muted),
-    }
-
-    def para(text: str, style: str) -> Paragraph:
-        chosen = styles[style]
-        if not any(font == CJK_FONT for font, _ in font_runs(text)):
-            chosen = ParagraphStyle(f"{style}_latin", parent=chosen, wordWrap=None)
-        return Paragraph(markup(text), chosen)
-
+    text = Styles(
+        title={"fontSize": 20, "leading": 28},
+        subtitle={"fontName": LATIN_BOLD, "fontSize": 11, "leading": 15, "textColor": MUTED},
+        heading={"fontSize": 13, "leading": 19, "spaceBefore": 8},
+        body={},
+        cell={"fontSize": 9, "leading": 12},
+        cell_right={"fontSize": 9, "leading": 12, "alignment": TA_RIGHT},
+        note={"fontSize": 8.5, "leading": 12, "textColor": MUTED},
+    )
+    para = text.para
+    rule = colors.HexColor(RULE)
     page = A4
     width = page[0] - 30 * mm
 
-    def grid(header: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]],
-             shares: Sequence[float], numbers_from: int = 1) -> Table:
-        head = [[para(zh, "cell"), para(en, "note")] for zh, en in header]
-        body = [[para(str(value), "cell_right" if index >= numbers_from else "cell")
-                 for index, value in enumerate(row)] for row in rows]
-        table = Table([head, *body], colWidths=[width * s for s in shares], repeatRows=1,
-                      hAlign="LEFT")
-        table.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, rule), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-            ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
-        return table
+    def grid(header: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
+             shares: Sequence[float], numbers_from: int = 1) -> Any:
+        """``text.figures`` with the columns as shares of the page's width."""
+        return text.figures(header, rows, [width * share for share in shares], numbers_from)
 
     def heading(zh: str, en: str) -> list[Flowable]:
         return [para(f"{zh}  {en}", "heading"), Spacer(1, 2 * mm)]

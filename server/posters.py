@@ -8,15 +8,15 @@ scanning it does.
   the figures are live. ``GET /public/campaigns/{id}/poster.pdf``.
 - A micro-venture round's poster (``server/rounds_public.py``) uses the same layout.
 
-Text is set with ``server.certificates.markup`` (escaped, Chinese in STSong-Light).
+Text is set through ``server/pdf.py`` (escaped, Chinese in STSong-Light).
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any, ClassVar
+from typing import Any
 
-from server.certificates import CJK_FONT, LATIN_BOLD, font_runs, markup
+from server.pdf import LATIN_BOLD, MUTED, RULE, Styles
 
 
 def _qr_drawing(url: str, size: float) -> Any:
@@ -50,54 +50,29 @@ class A4Poster:
     ``title_size`` is the title's font size (a long round title wants it a little smaller).
     """
 
-    STYLE_SIZES: ClassVar[dict[str, tuple[float, float]]] = {
-        "label": (10.5, 14), "value": (13, 18), "call": (18, 25), "scan": (10, 14),
-    }
-
     def __init__(self, *, title_size: float = 30) -> None:
         from reportlab.lib import colors
         from reportlab.lib.enums import TA_CENTER
         from reportlab.lib.pagesizes import A4
-        from reportlab.lib.styles import ParagraphStyle
         from reportlab.lib.units import mm
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
-        if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
         self.colors = colors
         self.mm = mm
         self.width = A4[0] - 36 * mm
-        ink, muted = colors.HexColor("#1a1a1a"), colors.HexColor("#555555")
-        self.rule = colors.HexColor("#9a9a9a")
-        base = ParagraphStyle("base", fontName="Helvetica", fontSize=11, leading=15,
-                              textColor=ink, wordWrap="CJK")
-        styles = {
-            name: ParagraphStyle(name, parent=base, fontSize=size, leading=leading)
-            for name, (size, leading) in self.STYLE_SIZES.items()
-        }
-        styles.update({
-            "kicker": ParagraphStyle("kicker", parent=base, fontSize=13, leading=18,
-                                     alignment=TA_CENTER, textColor=muted),
-            "title": ParagraphStyle("title", parent=base, fontSize=title_size,
-                                    leading=title_size + 10, alignment=TA_CENTER),
-            "org": ParagraphStyle("org", parent=base, fontSize=15, leading=21, alignment=TA_CENTER),
-            "label_en": ParagraphStyle("label_en", parent=base, fontSize=7.5, leading=9.5,
-                                       textColor=muted),
-            "big": ParagraphStyle("big", parent=base, fontName=LATIN_BOLD, fontSize=14, leading=19),
-            "note": ParagraphStyle("note", parent=base, fontSize=9, leading=13, textColor=muted),
-        })
-        styles["scan"].alignment = TA_CENTER
-        self.styles = styles
-        self.latin = {k: ParagraphStyle(f"{k}_latin", parent=v, wordWrap=None)
-                      for k, v in styles.items()}
-
-    def para(self, text: str, style: str) -> Any:
-        """A paragraph; Latin-only text wraps at words, Chinese anywhere."""
-        from reportlab.platypus import Paragraph
-
-        chosen = self.styles if any(f == CJK_FONT for f, _ in font_runs(text)) else self.latin
-        return Paragraph(markup(text), chosen[style])
+        self.text = Styles(
+            size=11, leading=15,
+            kicker={"fontSize": 13, "leading": 18, "alignment": TA_CENTER, "textColor": MUTED},
+            title={"fontSize": title_size, "leading": title_size + 10, "alignment": TA_CENTER},
+            org={"fontSize": 15, "leading": 21, "alignment": TA_CENTER},
+            label={"fontSize": 10.5, "leading": 14},
+            label_en={"fontSize": 7.5, "leading": 9.5, "textColor": MUTED},
+            value={"fontSize": 13, "leading": 18},
+            call={"fontSize": 18, "leading": 25},
+            big={"fontName": LATIN_BOLD, "fontSize": 14, "leading": 19},
+            note={"fontSize": 9, "leading": 13, "textColor": MUTED},
+            scan={"fontSize": 10, "leading": 14, "alignment": TA_CENTER},
+        )
+        self.para = self.text.para
 
     def label(self, zh: str, en: str) -> list[Any]:
         return [self.para(zh, "label"), self.para(en, "label_en")]
@@ -114,7 +89,7 @@ class A4Poster:
         mm = self.mm
         table = Table(rows, colWidths=[42 * mm, self.width - 42 * mm], hAlign="CENTER")
         table.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.5, self.rule),
+            ("GRID", (0, 0), (-1, -1), 0.5, self.colors.HexColor(RULE)),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
             ("BACKGROUND", (0, 0), (0, -1), self.colors.HexColor("#f3f3f3")),
             ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 6),

@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import audit, charts, dashboard, reports
 from server.auth import resolve_grant
-from server.certificates import CJK_FONT, LATIN_BOLD, LATIN_FONT, font_runs, markup
 from server.domain.stations import stations
 from server.exports import XLSX, neutralise
 from server.openapi import TOKEN, answer, errors
+from server.pdf import LATIN_BOLD, MUTED, RULE, Styles
 from server.state import state_of
 from sync.errors import ProtocolError
 
@@ -244,54 +244,20 @@ def render_pdf(summary: YearSummary) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_RIGHT
     from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen.canvas import Canvas
-    from reportlab.platypus import (
-        Flowable,
-        KeepTogether,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
+    from reportlab.platypus import Flowable, KeepTogether, SimpleDocTemplate, Spacer
+
+    text = Styles(
+        title={"fontSize": 22, "leading": 30},
+        subtitle={"fontName": LATIN_BOLD, "fontSize": 11, "leading": 15, "textColor": MUTED},
+        heading={"fontSize": 14, "leading": 20, "spaceBefore": 8},
+        cell={"fontSize": 9, "leading": 12},
+        cell_right={"fontSize": 9, "leading": 12, "alignment": TA_RIGHT},
+        note={"fontSize": 8.5, "leading": 12, "textColor": MUTED},
     )
-
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    ink, muted, rule = colors.HexColor("#1a1a1a"), colors.HexColor("#555555"), colors.HexColor("#9a9a9a")
-    base = ParagraphStyle("base", fontName=LATIN_FONT, fontSize=10, leading=14, textColor=ink,
-                          wordWrap="CJK")
-    styles = {
-        "title": ParagraphStyle("title", parent=base, fontSize=22, leading=30),
-        "subtitle": ParagraphStyle("subtitle", parent=base, fontName=LATIN_BOLD, fontSize=11,
-                                   leading=15, textColor=muted),
-        "heading": ParagraphStyle("heading", parent=base, fontSize=14, leading=20, spaceBefore=8),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=9, leading=12),
-        "cell_right": ParagraphStyle("cell_right", parent=base, fontSize=9, leading=12,
-                                     alignment=TA_RIGHT),
-        "note": ParagraphStyle("note", parent=base, fontSize=8.5, leading=12, textColor=muted),
-    }
-
-    def para(text: str, style: str) -> Paragraph:
-        chosen = styles[style]
-        if not any(font == CJK_FONT for font, _ in font_runs(text)):
-            chosen = ParagraphStyle(f"{style}_latin", parent=chosen, wordWrap=None)
-        return Paragraph(markup(text), chosen)
-
-    def grid(header: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]],
-             widths: Sequence[float], numbers_from: int = 1) -> Table:
-        head = [[para(zh, "cell"), para(en, "note")] for zh, en in header]
-        body = [[para(value, "cell_right" if index >= numbers_from else "cell")
-                 for index, value in enumerate(row)] for row in rows]
-        table = Table([head, *body], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
-        table.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, rule), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-            ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
-        return table
+    para, grid = text.para, text.figures
+    rule = colors.HexColor(RULE)
 
     def heading(zh: str, en: str) -> list[Flowable]:
         return [para(f"{zh}  {en}", "heading"), Spacer(1, 2 * mm)]

@@ -18,18 +18,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from server.certificates import (
-    CJK_FONT,
-    LATIN_FONT,
-    MISSING_GLYPH,
-    SHANGHAI,
-    ServiceRecord,
-    ServiceSummary,
-    cjk_font_has,
-    font_runs,
-    markup,
-    render_certificate,
-)
+from server.certificates import SHANGHAI, ServiceRecord, ServiceSummary, render_certificate
+from server.pdf import CJK_FONT, LATIN_FONT, MISSING_GLYPH, cjk_font_has, font_runs, markup
 from sync.timeutil import iso, utc_now
 from tests.conftest import Api
 from tests.devices import Device
