@@ -52,8 +52,11 @@ def browser() -> Iterator[Any]:
         _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     if not (DIST / "index.html").is_file():
         pytest.fail("pwa/dist is missing: run ./scripts/setup.sh (npm ci and the build)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (Playwright's own default is 5 s, too short for
+    # a loaded CI machine running four test workers beside the servers).
+    expect.set_options(timeout=TIMEOUT_MS)
     # Package scope: Playwright's sync API runs an event loop in this thread until it
     # stops, which the async tests that follow must not find still running.
     with sync_playwright() as playwright:
