@@ -301,7 +301,8 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
         if entry["kind"] == "donation" and donation is not None:
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": public_donor(donation), "station": donation["station"],
-                          "project": slot["name"] if project else None})
+                          "project": slot["name"] if project else None,
+                          "donation_id": entry["donation_id"]})
         elif entry["kind"] == "match" and donation is not None:
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": matched_by(sponsors.get(entry["donation_id"], [])),
@@ -317,8 +318,18 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
                                                             CORRECTION_CATEGORIES["other"]),
                 "amount_fen": amount,
                 "donor": public_donor(donation) if donation is not None else None,
+                "donation_id": entry["donation_id"],
                 "approved_by_second_person": bool(correction and correction["decided_by"]),
             })
+    # A gift stays in the list as the ledger holds it; one voided later says so beside its
+    # amount (the void itself is under the corrections), so the list and the income agree.
+    voided = set()
+    for fix in fixes:
+        donation_id = fix.pop("donation_id")  # an internal key, never on the public page
+        if fix["kind"] == "void":
+            voided.add(donation_id)
+    for gift in gifts:
+        gift["voided"] = gift.pop("donation_id", None) in voided
     report = await verify_fund(conn, fund_id)
     assert report is not None
     gifts.reverse()  # newest first: page 1 is what changed lately
@@ -398,9 +409,20 @@ async def campaign_page(conn: AsyncConnection, campaign_id: str, today: str | No
         "fund_ids": fund_ids, "stations": station_list,
         "platform_url": campaign["platform_url"] or CHINA_CHARITY_PLATFORM,
         "check_platform": CHINA_CHARITY_PLATFORM, "matching": rules,
-        "progress_percent": (min(100, totals["raised_fen"] * 100 // int(target)) if target else None),
+        "progress_percent": progress_percent(totals["raised_fen"], target),
         **totals,
     }
+
+
+def progress_percent(raised_fen: int, target_fen: int | None) -> float | int | None:
+    """Whole percent (floored, at most 100); under 1 % one decimal, so a campaign that
+    has raised something never reads as 0 %."""
+    if not target_fen:
+        return None
+    percent = int(raised_fen) * 100 / int(target_fen)
+    if 0 < percent < 1:
+        return max(0.1, round(percent, 1))
+    return min(100, int(raised_fen) * 100 // int(target_fen))
 
 
 async def fund_disclosure(conn: AsyncConnection, fund_id: str, page: int = 1,

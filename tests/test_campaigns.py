@@ -17,9 +17,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from server.domain.campaigns import OFFLINE_GRACE_DAYS, gift_matches, match_id, matching_rules
+from server.domain.campaigns import (
+    OFFLINE_GRACE_DAYS,
+    campaign_totals,
+    campaigns,
+    gift_matches,
+    match_id,
+    matching_rules,
+)
 from server.domain.donations import donations, receipts
 from server.domain.funds import ledger_entries, verify_fund
+from server.reports import fund_disclosure, progress_percent
 from tests.conftest import Api
 from tests.devices import Device
 from tests.donation_setup import DISTRICT, OTHER_STATION, World, build_world, money, phone
@@ -237,6 +245,7 @@ async def test_a_correction_and_a_void_give_the_match_back(api: Api) -> None:
     second = new_id()
     assert (await p.device.send("donation.record", money(second, 6_000)))["status"] == "applied"
     assert await _matched(api, rule) == 5_000
+    before = await _campaign_totals(api, world)
     voided = await p.device.send("donation.correct", {"id": new_id(), "donation_id": second,
                                                       "action": "void", "reason": "重复"})
     assert voided["status"] == "applied", voided
@@ -246,6 +255,33 @@ async def test_a_correction_and_a_void_give_the_match_back(api: Api) -> None:
         total = (await conn.execute(select(func.sum(gift_matches.c.amount_fen)))).scalar()
     assert report is not None and report.ok and report.balance_fen == 1_000 + 1_000
     assert total == 1_000
+    # the campaign counts the gifts still standing; the fund's list marks the voided one
+    after = await _campaign_totals(api, world)
+    assert after["gifts"] == before["gifts"] - 1
+    assert after["gifts_fen"] == before["gifts_fen"] - 6_000
+    async with api.state.db.engine.connect() as conn:
+        disclosure = await fund_disclosure(conn, world.fund_id)
+    assert disclosure is not None
+    marked = [g["amount_fen"] for g in disclosure["donations"] if g["voided"]]
+    voids = [c for c in disclosure["corrections"] if c["kind"] == "void"]
+    assert 6_000 in marked and len(marked) == len(voids), (marked, voids)
+    assert 4_000 in [g["amount_fen"] for g in disclosure["donations"] if not g["voided"]]
+
+
+async def _campaign_totals(api: Api, world: World) -> dict[str, Any]:
+    async with api.state.db.engine.connect() as conn:
+        campaign = (await conn.execute(select(campaigns).where(
+            campaigns.c.id == world.campaign_id))).mappings().one()
+        return await campaign_totals(conn, campaign)
+
+
+def test_progress_never_reads_zero_once_something_is_raised() -> None:
+    assert progress_percent(28_800, 5_000_000) == 0.6
+    assert progress_percent(1, 5_000_000) == 0.1
+    assert progress_percent(0, 5_000_000) == 0
+    assert progress_percent(100_000, 5_000_000) == 2
+    assert progress_percent(9_000_000, 5_000_000) == 100
+    assert progress_percent(5, None) is None
 
 
 async def _matched(api: Api, rule: str) -> int:

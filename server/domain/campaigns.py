@@ -546,7 +546,7 @@ async def campaign_totals(conn: AsyncConnection, campaign: Mapping[str, Any] | R
                           ) -> dict[str, Any]:
     """What a campaign raised, from the ledger: gifts (less their corrections) and the
     sponsors' matches, per sponsor. Read-side (public page, poster, dashboard)."""
-    from server.domain.donations import donations  # read side: the module's exported table
+    from server.domain.donations import corrections, donations  # read side: exported tables
 
     led = funds_module.ledger_entries
     gift_ids = select(donations.c.id).where(donations.c.campaign == campaign["id"])
@@ -554,9 +554,12 @@ async def campaign_totals(conn: AsyncConnection, campaign: Mapping[str, Any] | R
         select(func.coalesce(func.sum(led.c.amount_fen), 0)).where(
             led.c.donation_id.in_(gift_ids), led.c.account.like("fund:%"),
             led.c.kind.in_(("donation", "correction", "void"))))).scalar()
-    count = (await conn.execute(
+    voided = select(corrections.c.donation_id).where(
+        corrections.c.action == "void", corrections.c.status == "applied")
+    count = (await conn.execute(  # gifts still standing: a voided one adds nothing to the sum
         select(func.count()).select_from(donations).where(
-            donations.c.campaign == campaign["id"], donations.c.kind == "money"))).scalar()
+            donations.c.campaign == campaign["id"], donations.c.kind == "money",
+            donations.c.id.not_in(voided)))).scalar()
     sponsors: list[dict[str, Any]] = [
         {"sponsor": str(r.sponsor), "amount_fen": int(r.total or 0)}
         for r in await conn.execute(
