@@ -102,6 +102,7 @@ def submit_proposal(phone: Phone, round_id: str, title: str, need_title: str, li
     expect(page.get_by_test_id("form-total")).to_contain_text(total)
     page.get_by_test_id("indicator-name").fill("受益户数")
     page.get_by_test_id("indicator-target").fill("30")
+    page.get_by_test_id("indicator-unit").fill("户")
     for i, (step, due) in enumerate(steps):
         if i:
             page.get_by_role("button", name="+ 添加节点").click()

@@ -176,6 +176,9 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     page.get_by_test_id("indicator-target").fill("20")
     page.get_by_test_id("step-title").fill("完成安装")
     page.get_by_test_id("step-due").fill(day(60))
+    page.get_by_test_id("save-proposal").click()  # an indicator without its unit is asked for
+    expect(page.get_by_test_id("form-error")).to_contain_text("请填写每个指标的单位")
+    page.get_by_test_id("indicator-unit").fill("户")
     resident.shot("mv-06-proposal-form")
     page.get_by_test_id("save-proposal").click()
     expect(page.get_by_test_id("proposal-detail")).to_be_visible()
@@ -185,6 +188,7 @@ def test_a_round_on_phones_with_two_offline_booths(phones: Any, server: Server) 
     first = proposals["耆乐安居:卫生间扶手"]
     assert first["budget_total_fen"] == 380_500 and first["need_ids"] == [need_id]
     assert [line["unit_cost_fen"] for line in first["budget_lines"]] == [15_000, 8_050]
+    assert [(i["name"], i["target"], i["unit"]) for i in first["indicators"]] == [("安装户数", 20, "户")]
     page.get_by_test_id("edit-proposal").click()
     page.get_by_test_id("proposal-title-input").fill("耆乐安居:卫生间扶手与防滑")
     page.get_by_test_id("save-proposal").click()

@@ -269,10 +269,12 @@ export function ProposalForm({ app, params, editId = null }) {
       const budget_lines = lines.filter((l) => l.item);
       if (!budget_lines.length) return submitting.fail(t('proposal.lines_required'));
       if (budget_lines.some((l) => !(l.quantity > 0) || !Number.isInteger(l.quantity) || !(l.unit_cost_fen > 0))) return submitting.fail(t('proposal.bad_line'));
+      const indicators = form.indicators.filter((i) => i.name.trim());
+      if (indicators.some((i) => !i.unit.trim())) return submitting.fail(t('proposal.unit_required'));
       const values = {
         title: form.title.trim(), need_ids: form.need_ids, beneficiaries: form.beneficiaries.trim(),
         beneficiary_count: Number(form.beneficiary_count) || 0, activities: form.activities.trim(), team: form.team.trim(), budget_lines,
-        indicators: form.indicators.filter((i) => i.name.trim()).map((i) => ({ key: i.key, name: i.name.trim(), unit: i.unit.trim() || t('proposal.unit_default'), target: Number(i.target) || 0 })),
+        indicators: indicators.map((i) => ({ key: i.key, name: i.name.trim(), unit: i.unit.trim(), target: Number(i.target) || 0 })),
         timeline: form.timeline.filter((s) => s.title.trim() && s.due).map((s) => ({ key: s.key, title: s.title.trim(), due: s.due })),
       };
       if (existing) {
@@ -342,7 +344,7 @@ export function ProposalForm({ app, params, editId = null }) {
             <div class="row" key={ind.key}>
               <label class="mini">{t('proposal.indicator')}<input value={ind.name} onInput={setIn('indicators', i, 'name')} maxLength={120} data-testid="indicator-name" /></label>
               <label class="mini qty">{t('proposal.target')}<input type="number" inputMode="decimal" value={ind.target} onInput={setIn('indicators', i, 'target')} data-testid="indicator-target" /></label>
-              <label class="mini unit">{t('proposal.unit')}<input value={ind.unit} onInput={setIn('indicators', i, 'unit')} maxLength={20} /></label>
+              <label class="mini unit">{t('proposal.unit')}<input value={ind.unit} onInput={setIn('indicators', i, 'unit')} maxLength={16} placeholder={t('proposal.unit_hint')} data-testid="indicator-unit" /></label>
             </div>
           ))}
           <button type="button" class="small" onClick={() => upd({ indicators: [...form.indicators, { key: key(), name: '', unit: '', target: '' }] })}>+ {t('proposal.add_indicator')}</button>
