@@ -243,7 +243,10 @@ class Phone:
         """Nothing left in the outbox and at least one completed sync."""
         from playwright.sync_api import expect
 
-        self.page.wait_for_selector('[data-testid="sync-pending"][data-count="0"]')
+        # the count, not its words: "all synced" is not said while a sync runs or a file waits
+        self.page.wait_for_selector(
+            '[data-testid="syncbar"]:not([data-long]) [data-testid="sync-pending"][data-count="0"]',
+            state="attached")
         expect(self.page.get_by_test_id("sync-last")).not_to_contain_text(
             re.compile("尚未|Not synced"))
 

@@ -80,13 +80,15 @@ export function SyncBar({ app }) {
   else if (state.phase === 'syncing') line = t('sync.syncing');
   else if (lastError) line = t('sync.error', { msg: pick(lastError.message) }) + (retryAt > Date.now() ? ` · ${t('sync.retry_in', { s: Math.ceil((retryAt - Date.now()) / 1000) })}` : '');
   else line = t('sync.online');
+  // "All synced" only when it is true: not while a sync runs or a file still waits to go
+  const allSent = !pending && !long && state.phase !== 'syncing' && filesWaiting === 0;
   const tone = state.phase === 'stopped' || rejected.length ? 'bad' : !online || pending ? 'warn' : 'ok';
   return (
-    <section class={`syncbar tone-${tone}`} data-testid="syncbar">
+    <section class={`syncbar tone-${tone}`} data-testid="syncbar" data-long={long ? '1' : undefined}>
       <button type="button" class="syncline" onClick={() => setOpen(!open)} aria-expanded={open}>
         <span class={`dot ${online ? 'on' : 'off'}`} aria-hidden="true" />
         <span class="state" data-testid="sync-state">{line}</span>
-        <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : long ? '' : t('sync.all_sent')}</span>
+        <span class="pending" data-testid="sync-pending" data-count={pending}>{pending ? t('sync.pending', { n: pending }) : allSent ? t('sync.all_sent') : ''}</span>
         {filesWaiting > 0 && <span class="pending" data-testid="files-pending" data-count={filesWaiting}>{t('files.to_upload', { n: filesWaiting })}</span>}
         <span class="last" data-testid="sync-last">{last ? t('sync.last', { time: timeOf(last) }) : t('sync.never')}</span>
       </button>
