@@ -4,7 +4,7 @@ import { t } from '../../i18n.js';
 import { describeDonationArgs } from './model.js';
 
 export const DONATION_STRINGS = {
-  'nav.donations': ['捐赠', 'Donations'],
+  'nav.donations': ['捐赠', 'Gifts'],
   'don.title': ['现场捐赠', 'Donations'],
   'don.station': ['站点', 'Station'],
   'don.event': ['活动', 'Event'],
