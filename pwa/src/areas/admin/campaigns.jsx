@@ -52,7 +52,7 @@ function CampaignCard({ c, view, today }) {
     <li class="item campaign-row" data-testid="admin-campaign">
       <div class="grow">
         <strong>{c.name}</strong> <span class={`tag ${status === 'open' ? 'ok' : ''}`}>{t(`camp.status.${status}`)}</span>
-        <div class="muted fine">{c.organisation} · {t('camp.filing')} <span class="mono">{c.filing_number}</span></div>
+        <div class="muted fine">{c.organisation} · {t('camp.filing')} <span class="mono whole">{c.filing_number}</span></div>
         <div class="muted fine">{c.starts_on} – {c.ends_on} · {funds}{c.target_fen ? ` · ${t('camp.target')} ¥${yuan(c.target_fen)}` : ''}</div>
         <div class="row links">
           <a href={pageUrl(c)} target="_blank" rel="noopener" data-testid="campaign-page-link">{t('camp.page')}</a>

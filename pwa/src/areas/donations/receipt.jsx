@@ -63,7 +63,7 @@ export function ReceiptScreen({ app, params, query }) {
           <dt>{t('don.station')}</dt><dd>{station?.name || receipt.station}{event ? ` · ${event.title}` : ''}</dd>
           <dt>{t('don.time')}</dt><dd data-testid="receipt-time">{dateTimeOf(donation ? madeAt(donation) : receipt.issued_at)}</dd>
           <dt>{t('rcpt.holder')}</dt><dd data-testid="receipt-holder">{holder}</dd>
-          {campaign && <><dt>{t('rcpt.campaign')}</dt><dd data-testid="receipt-campaign">{campaign.name} · {t('rcpt.filing')} <span class="mono">{campaign.filing_number}</span></dd></>}
+          {campaign && <><dt>{t('rcpt.campaign')}</dt><dd data-testid="receipt-campaign">{campaign.name} · <span class="nowrap">{t('rcpt.filing')}</span> <span class="mono whole">{campaign.filing_number}</span></dd></>}
           {receipt.official_number && <><dt>{t('rcpt.official')}</dt><dd class="mono">{receipt.official_number}</dd></>}
         </dl>
         <p class="muted small-note official-note" data-testid="receipt-official-note">{t('rcpt.official_note', { holder })}</p>
