@@ -615,7 +615,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("active_volunteers", ("活跃志愿者", "active volunteers"), "people", "volunteers",
            lambda r: "active", lambda r: r["count"],
            ("id", "sessions", "minutes", "station"), chart="none"),
-    Figure("credits", ("时间币:获得与兑换", "credits earned and redeemed"), "cents", "credits",
+    Figure("credits", ("时间积分:获得与兑换", "credits earned and redeemed"), "cents", "credits",
            lambda r: r["flow"], lambda r: r["credits_cents"],
            ("id", "day", "kind", "station", "credits_cents")),
     Figure("fund_balances", ("基金余额(期末)", "fund balances (end of period)"), "fen", "funds",

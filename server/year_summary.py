@@ -150,8 +150,8 @@ def overview(summary: YearSummary) -> list[tuple[str, str, str]]:
          charts.amount(f["fund_balances"]["total"], "fen")),
         ("服务时长", "hours served", charts.amount(f["hours_by_type"]["total"], "minutes")),
         ("活跃志愿者", "active volunteers", charts.amount(f["active_volunteers"]["total"], "people")),
-        ("时间币获得", "credits earned", charts.amount(credits.get("earned", 0), "cents")),
-        ("时间币兑换", "credits redeemed", charts.amount(credits.get("redeemed", 0), "cents")),
+        ("时间积分获得", "credits earned", charts.amount(credits.get("earned", 0), "cents")),
+        ("时间积分兑换", "credits redeemed", charts.amount(credits.get("redeemed", 0), "cents")),
         ("收到物资(件数)", "goods received (units)",
          charts.amount(f["goods_received"]["total"], "quantity")),
         ("发放物资(件数)", "goods handed out (units)",
@@ -169,7 +169,7 @@ GROUP_TABLES = (
 )
 
 PLACE_COLUMNS = (("善款", "money"), ("服务时长", "hours"), ("活跃志愿者", "volunteers"),
-                 ("时间币获得", "credits earned"), ("时间币兑换", "credits redeemed"),
+                 ("时间积分获得", "credits earned"), ("时间积分兑换", "credits redeemed"),
                  ("物资收到", "goods in"), ("物资发放", "goods out"))
 
 
@@ -270,7 +270,7 @@ def render_pdf(summary: YearSummary) -> bytes:
         para(title_zh, "title"), para(title_en, "subtitle"),
         para(f"期间 period: {view.start} – {view.end} · 生成于 made {summary.made_at} (Asia/Shanghai)",
              "note"),
-        para("数字均来自账本(基金分录、时间币分录、服务时长记录、物资出入库),与数据看板一致;"
+        para("数字均来自账本(基金分录、时间积分分录、服务时长记录、物资出入库),与数据看板一致;"
              "不含任何个人信息。 Every figure is a sum of ledger rows, as on the dashboard; "
              "no personal data.", "note"),
         Spacer(1, 4 * mm),
@@ -382,8 +382,8 @@ def render_xlsx(summary: YearSummary) -> bytes:
         ["基金期末余额合计 fund balances", f["fund_balances"]["total"] / 100, "元 yuan"],
         ["服务时长 hours served", round(f["hours_by_type"]["total"] / 60, 2), "小时 hours"],
         ["活跃志愿者 active volunteers", f["active_volunteers"]["total"], "人 people"],
-        ["时间币获得 credits earned", credits.get("earned", 0) / 100, "时间币 credits"],
-        ["时间币兑换 credits redeemed", credits.get("redeemed", 0) / 100, "时间币 credits"],
+        ["时间积分获得 credits earned", credits.get("earned", 0) / 100, "时间积分 credits"],
+        ["时间积分兑换 credits redeemed", credits.get("redeemed", 0) / 100, "时间积分 credits"],
         ["收到物资 goods received", f["goods_received"]["total"], "件 units"],
         ["发放物资 goods handed out", f["goods_handed_out"]["total"], "件 units"],
         *[[f"{zh} {en}", "—", "尚未纳入 not yet counted"] for zh, en in NOT_YET],
