@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { plural } from '../src/i18n.js';
 import { clockSkew } from '../src/sync/engine.js';
-import { clockOff, dateTimeOf, serverNow, todayIso } from '../src/ui/format.js';
+import { clockOff, dateTimeOf, personName, serverNow, todayIso } from '../src/ui/format.js';
 
 test('English plurals: one is singular, shown decimals and everything else plural', () => {
   const text = '{n} {n|credit|credits}';
@@ -37,4 +37,16 @@ test('the day and the warning follow the measured skew', () => {
   assert.equal(clockOff({ clock_skew: { ms: -6 * 60000 } }, 5), -6 * 60000);
   assert.equal(clockOff({}, 5), 0);
   assert.match(dateTimeOf('2026-11-28T03:55:00.000Z'), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+});
+
+test('a person is named by the name this phone holds, else by the user id', () => {
+  const view = {
+    membership: new Map([['m1', { user_id: 'mgr-db', name: '王芳' }], ['m2', { user_id: 'nameless', name: '' }]]),
+    volunteer: new Map([['vol-1', { name: '陈静' }]]),
+  };
+  assert.equal(personName(view, 'mgr-db'), '王芳');
+  assert.equal(personName(view, 'vol-1'), '陈静');
+  assert.equal(personName(view, 'nameless'), 'nameless');
+  assert.equal(personName(view, 'elsewhere'), 'elsewhere');
+  assert.equal(personName(view, null), '');
 });

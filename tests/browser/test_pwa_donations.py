@@ -354,6 +354,8 @@ def test_disbursement_refused_then_requested_approved_and_paid(phones: Any, serv
 
     federation.go("/funds")
     item = federation.page.get_by_test_id("disbursement").filter(has_text="社区长者食堂")
+    # the approver sees what the paying fund has left before deciding
+    expect(item.get_by_test_id("disbursement-fund-available")).to_contain_text("¥100.00")
     item.get_by_test_id("approve-disbursement").click()
     server.wait_for(lambda: server.records("disbursement")[stored["id"]]["status"] == "approved",
                     "the approval", page=federation.page)

@@ -1,6 +1,14 @@
 // Small display helpers shared by the screens.
 import { getLang, t } from '../i18n.js';
 
+/** A person as the screens name them: the name this phone holds (a membership it may see,
+ *  a volunteer profile), else the user id (all it may know of someone elsewhere). */
+export function personName(view, userId) {
+  if (!userId) return '';
+  for (const row of view?.membership?.values() || []) if (row.user_id === userId && row.name) return row.name;
+  return view?.volunteer?.get(userId)?.name || userId;
+}
+
 export function timeOf(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';

@@ -1,5 +1,6 @@
 // The console's texts (Chinese first, English) and how the sync panel names its mutations.
 import { t } from '../../i18n.js';
+import { personName } from '../../ui/format.js';
 
 export const ADMIN_STRINGS = {
   'nav.admin': ['管理', 'Admin'],
@@ -450,18 +451,14 @@ export const ADMIN_STRINGS = {
   'advice.stock_unlimited': ['这是不限数量的项目,无需调整库存。', 'This item is unlimited; no stock to change.'],
 };
 
-function nameOf(view, userId) {
-  for (const row of view?.membership?.values() || []) if (row.user_id === userId) return row.name;
-  return userId;
-}
 
 /** How the sync panel names each console mutation: "添加人员 王芳(志愿者 · TH-001)". */
 export const ADMIN_DESCRIBERS = {
   'district.create': (args, view, label) => `${label}「${args.name}」`,
   'station.create': (args, view, label) => `${label}「${args.name}」(${args.code})`,
   'person.create': (args, view, label) => `${label} ${args.name}${args.membership ? `(${t(`role.${args.membership.role}`)}${args.membership.station ? ` · ${args.membership.station}` : ''})` : ''}`,
-  'person.update': (args, view, label) => `${label} ${nameOf(view, args.id)}`,
-  'membership.add': (args, view, label) => `${label} ${nameOf(view, args.user_id)}:${t(`role.${args.role}`)} · ${args.station || args.district || t('admin.everywhere')}`,
+  'person.update': (args, view, label) => `${label} ${personName(view, args.id)}`,
+  'membership.add': (args, view, label) => `${label} ${personName(view, args.user_id)}:${t(`role.${args.role}`)} · ${args.station || args.district || t('admin.everywhere')}`,
   'membership.end': (args, view, label) => {
     const row = view?.membership?.get(args.id);
     return row ? `${label} ${row.name}:${t(`role.${row.role}`)} · ${row.station || row.district || t('admin.everywhere')}` : label;

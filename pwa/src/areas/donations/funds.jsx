@@ -11,6 +11,7 @@ import { correctionsByDonation, currentOf, donorLabel, holdsFund, parseYuan, wor
 import { CorrectionLine } from './detail.jsx';
 import { AttachmentList, PhotoPicker, arrived, useAttachments } from '../../ui/photos.jsx';
 import { configValue } from '../../config.js';
+import { personName } from '../../ui/format.js';
 
 const dateOf = (iso) => (iso ? iso.slice(0, 10) : '');
 
@@ -79,6 +80,7 @@ function Disbursements({ app, funds }) {
   // Paid and refused ones stay as a history, newest first (folded away).
   const endOf = (d) => d.paid_at || d.decided_at || d.requested_at;
   const done = all.filter(finished).sort((a, b) => (endOf(a) < endOf(b) ? 1 : -1));
+  const who = (user) => personName(app.view, user);
   const requestable = funds.filter((f) => worksForFund(me, f));
   const projectsOf = (fundId) => [...app.view.project.values()].filter((p) => p.fund_id === fundId);
   const invoiceLine = configValue(app.meta, 'disbursement_invoice_line_fen');
@@ -121,7 +123,7 @@ function Disbursements({ app, funds }) {
               <li key={d.id} class="fund" data-testid="disbursement-done" data-status={d.status}>
                 <div><strong>¥{yuan(d.amount_fen)}</strong> · {d.payee} · <span class={`tag ${d.status === 'paid' ? 'ok' : 'bad'}`}>{t(`disb.status.${d.status}`)}</span></div>
                 <div class="muted">{app.view.fund.get(d.fund_id)?.name || ''} · {app.view.project.get(d.project_id)?.name || ''}</div>
-                <div class="muted">{t('disb.chain', { req: d.requested_by, dec: d.decided_by || '—' })}{d.paid_by ? ` · ${t('disb.paid_by', { who: d.paid_by })}` : ''} · {dateOf(endOf(d))}</div>
+                <div class="muted">{t('disb.chain', { req: who(d.requested_by), dec: who(d.decided_by) || '—' })}{d.paid_by ? ` · ${t('disb.paid_by', { who: who(d.paid_by) })}` : ''} · {dateOf(endOf(d))}</div>
                 {d.reference && <div class="muted">{t('disb.reference')}: <span class="mono">{d.reference}</span></div>}
               </li>
             ))}
@@ -192,9 +194,14 @@ function DisbursementItem({ app, d, paying, setPaying, payment, pay }) {
     <li class="fund" data-testid="disbursement" data-status={d.status} data-id={d.id}>
       <div><strong>¥{yuan(d.amount_fen)}</strong> · {d.payee} · <span class="tag waiting">{t(`disb.status.${d.status}`)}</span>
         {d.pending && <span class="tag pending">{t('events.pending')}</span>}</div>
-      <div class="muted">{fund?.name || ''} · {app.view.project.get(d.project_id)?.name || ''} · {d.requested_by}{d.decided_by ? ` → ${d.decided_by}` : ''}</div>
+      <div class="muted">{fund?.name || ''} · {app.view.project.get(d.project_id)?.name || ''} · {personName(app.view, d.requested_by)}{d.decided_by ? ` → ${personName(app.view, d.decided_by)}` : ''}</div>
       {d.purpose && <div>{d.purpose}</div>}
       <AttachmentList app={app} refs={refs} items={items} testid="disbursement-files" />
+      {federation && d.status === 'requested' && fund && (
+        <div class="muted" data-testid="disbursement-fund-available">
+          {t('disb.fund_available', { fund: fund.name })} <strong>¥{yuan(fund.balance_fen - fund.reserved_fen)}</strong>
+        </div>
+      )}
       {federation && d.status === 'requested' && d.requested_by !== me.user && !d.pending && (
         <div class="row">
           <button type="button" class="danger" onClick={() => act('disbursement.decide', { id: d.id, decision: 'reject', note: '' })}>{t('funds.refuse')}</button>

@@ -135,6 +135,7 @@ export const DONATION_STRINGS = {
   'funds.balance': ['余额', 'Balance'],
   'funds.reserved': ['已批未付', 'Approved, unpaid'],
   'funds.available': ['可用', 'Available'],
+  'disb.fund_available': ['付款基金「{fund}」已批未付之外可用', 'Available in {fund}, beyond what is approved and unpaid:'],
   'funds.city': ['市慈善会', 'City federation'],
   'funds.projects': ['{n} 个项目', '{n} {n|project|projects}'],
   'funds.corrections': ['待审批的更正({n})', 'Corrections to approve ({n})'],
