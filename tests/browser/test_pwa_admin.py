@@ -159,6 +159,7 @@ def test_admin_console_sets_up_a_station_and_its_people(phones: Any, server: Ser
     device = page.get_by_test_id("admin-device").filter(has_text="王芳的手机")
     expect(device.get_by_test_id("device-summary")).to_contain_text("3 笔捐赠 未同步")
     expect(device.get_by_test_id("device-summary")).to_contain_text("最后联系")
+    expect(device).to_contain_text("登记于")  # two phones of one person tell apart by when
     device.get_by_test_id("revoke").click()
     expect(device.get_by_test_id("revoke-choices")).to_contain_text("3 项未同步记录将丢失")
     shots(admin, "devices", top=False)

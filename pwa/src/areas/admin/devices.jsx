@@ -85,6 +85,7 @@ function DeviceRow({ device, me, onDone }) {
         <div class="muted fine">
           {(device.roles || []).map((r) => t(`role.${r.role}`)).join('、')}
           {device.app_version && ` · ${t('admin.app_version', { v: device.app_version })}`}
+          {device.created_at && ` · ${t('admin.enrolled_at', { time: timeOf(device.created_at) })}`}
         </div>
         <div class="fine" data-testid="device-summary">
           {pending > 0 ? <span class="warn-text">{t('admin.unsynced', { what: summaryText(device.pending_summary) || t('admin.unit.items', { n: pending }) })}</span> : <span>{t('admin.all_sent')}</span>}

@@ -404,6 +404,7 @@ export const ADMIN_STRINGS = {
   'admin.devices_gone': ['已停用的设备({n})', 'Revoked devices ({n})'],
   'admin.no_devices': ['这个站点还没有登记的手机。', 'No phones enrolled at this station.'],
   'admin.unnamed_device': ['未命名设备', 'Unnamed device'],
+  'admin.enrolled_at': ['登记于 {time}', 'enrolled {time}'],
   'admin.this_phone': ['本机', 'This phone'],
   'admin.app_version': ['版本 {v}', 'version {v}'],
   'admin.unsynced': ['{what} 未同步', '{what} not synced'],
