@@ -73,6 +73,8 @@ export function DonationForm({ app, params, query }) {
     || (event?.campaign && campaigns.some((c) => c.id === event.campaign) ? event.campaign : '')
     || (campaigns.length === 1 ? campaigns[0].id : '');
   const campaign = campaignId ? app.view.campaign.get(campaignId) : null;
+  // no campaign this gift could go to: the notice says why and saving waits for one
+  const noCampaign = campaigns.length === 0;
 
   /** The args of this form, or a message; the amount as typed (a number the schema judges). */
   function argsOf(intent) {
@@ -223,7 +225,7 @@ export function DonationForm({ app, params, query }) {
         ) : campaign ? (
           <p class="muted campaign-line" data-testid="campaign-line">{t('don.campaign')}: {campaign.name} · {campaign.organisation}</p>
         ) : (
-          <p class="notice" data-testid="no-campaign">{t(openHere.length ? 'don.campaign_not_for_fund' : 'don.no_campaign')}</p>
+          <p class="notice" id="no-campaign" data-testid="no-campaign">{t(openHere.length ? 'don.campaign_not_for_fund' : 'don.no_campaign')}</p>
         )}
         <FormStatus form={form} shown={['amount_fen', 'items', 'donor.name', 'donor.organisation', 'donor.phone', 'note']} />
         {!app.online && <p class="muted">{t('don.offline_saved')}</p>}
@@ -238,7 +240,8 @@ export function DonationForm({ app, params, query }) {
               </div>
             </div>
           ) : (
-            <SaveButton form={form} class="primary block big" testid="save-donation" label={t(wantsReceipt ? 'don.save' : 'don.save_no_receipt')} />
+            <SaveButton form={form} class="primary block big" testid="save-donation" label={t(wantsReceipt ? 'don.save' : 'don.save_no_receipt')}
+              disabled={form.saving || noCampaign} aria-describedby={noCampaign ? 'no-campaign' : undefined} />
           )}
         </div>
       </form>
