@@ -131,6 +131,8 @@ def test_the_dashboard_opens_every_figure_down_to_its_rows(phones: Any, server: 
     expect(page.get_by_test_id("dash-figure-hours_by_type")).to_contain_text("5 小时")
     expect(page.get_by_test_id("dash-total-active_volunteers")).to_have_text("2 人")
     expect(page.get_by_test_id("dash-figure-goods_received")).to_contain_text("大米（袋）")
+    # 12 bags of rice and 5 barrels of oil are not added up (17) in the headline: two kinds
+    expect(page.get_by_test_id("dash-total-goods_received")).to_have_text("2 种")
     expect(page.get_by_test_id("dash-pending")).to_have_count(0)  # nothing left uncounted
     projects = page.get_by_test_id("dash-section-projects")
     expect(projects).to_contain_text("服务项目:进展与评估")

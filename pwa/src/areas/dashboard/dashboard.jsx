@@ -136,12 +136,15 @@ function Filters({ filters, places, onApply }) {
 function FigureCard({ name, figure, chart, filters }) {
   const rowsHref = (key) => `#/dashboard/rows?${hashQuery(filters, { figure: name, key })}`;
   const title = pick(figure.title);
+  // bags of rice and barrels of oil do not add up: goods are headed by how many kinds
+  const headline = figure.unit === 'quantity' && figure.groups.length > 1
+    ? t('dash.unit.kinds', { n: figure.groups.length }) : amount(figure.total, figure.unit);
   return (
     <section class="dash-card" data-testid={`dash-figure-${name}`} aria-labelledby={`dash-h-${name}`}>
       <div class="dash-card-head">
         <h2 id={`dash-h-${name}`}>{title}</h2>
         <a class="dash-total" href={rowsHref('*')} data-testid={`dash-total-${name}`}
-          aria-label={`${amount(figure.total, figure.unit)}: ${t('dash.open_rows_of', { name: title })}`}>{amount(figure.total, figure.unit)}</a>
+          aria-label={`${headline}: ${t('dash.open_rows_of', { name: title })}`}>{headline}</a>
       </div>
       {chart && figure.groups.length > 0 && <div class="dash-chart" aria-hidden="true" dangerouslySetInnerHTML={{ __html: chart }} />}
       {figure.groups.length === 0 ? <p class="muted">{t('dash.none')}</p> : (

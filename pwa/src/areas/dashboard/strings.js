@@ -47,6 +47,7 @@ export const DASHBOARD_STRINGS = {
   'dash.unit.people': ['{n} 人', '{n} {n|person|people}'],
   'dash.unit.credits': ['{n} 时间积分', '{n} credits'],
   'dash.unit.score': ['{n} 分', '{n} points'],
+  'dash.unit.kinds': ['{n} 种', '{n} {n|kind|kinds}'],
   'dash.section.projects': ['服务项目:进展与评估', 'Service projects: progress and evaluations'],
   'dash.section.training': ['培训', 'Training'],
   'dash.col.name': ['项目', 'Project'],
