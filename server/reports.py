@@ -256,6 +256,10 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
     donor_rows = await _by_ids(conn, donations, [e["donation_id"] for e in entries
                                                  if e["donation_id"]])
     sponsors = await _sponsors(conn, [e["donation_id"] for e in entries if e["kind"] == "match"])
+    # a reader knows the station by its name, not its code
+    codes = sorted({str(d["station"]) for d in donor_rows.values()})
+    station_names = {r.code: r.name for r in await conn.execute(
+        select(stations.c.code, stations.c.name).where(stations.c.code.in_(codes)))} if codes else {}
     approvals = await _by_ids(conn, corrections, [e["correction_id"] for e in entries
                                                   if e["correction_id"]])
     paid_rows = await _by_ids(conn, disbursements, [e["disbursement_id"] for e in entries
@@ -300,13 +304,14 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
         donation = donor_rows.get(entry["donation_id"]) if entry["donation_id"] else None
         if entry["kind"] == "donation" and donation is not None:
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
-                          "donor": public_donor(donation), "station": donation["station"],
+                          "donor": public_donor(donation),
+                          "station": station_names.get(donation["station"]) or donation["station"],
                           "project": slot["name"] if project else None,
                           "donation_id": entry["donation_id"]})
         elif entry["kind"] == "match" and donation is not None:
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": matched_by(sponsors.get(entry["donation_id"], [])),
-                          "station": donation["station"],
+                          "station": station_names.get(donation["station"]) or donation["station"],
                           "project": slot["name"] if project else None})
         elif entry["kind"] in ("void", "correction"):
             correction = approvals.get(entry["correction_id"])

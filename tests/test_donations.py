@@ -275,6 +275,7 @@ async def test_donor_phone_numbers_reach_only_staff_of_the_station(api: Api) -> 
     funds_page = await api.http.get(f"/api/v1/public/funds/{world.fund_id}")
     assert "13800138000" not in funds_page.text and funds_page.json()["donations"][0]["donor"] == "爱心人士 / A donor"
     assert "张" not in funds_page.text  # not even a masked surname
+    assert funds_page.json()["donations"][0]["station"] == "天河社工站"  # by name, not its code
 
 
 async def test_undirected_gifts_go_to_the_station_fund_then_the_federation(api: Api) -> None:
