@@ -49,4 +49,6 @@ test('a person is named by the name this phone holds, else by the user id', () =
   assert.equal(personName(view, 'nameless'), 'nameless');
   assert.equal(personName(view, 'elsewhere'), 'elsewhere');
   assert.equal(personName(view, null), '');
+  assert.equal(personName(view, 'me-1', { user: 'me-1', name: '李娜' }), '李娜');
+  assert.equal(personName({ volunteer: new Map([['row-9', { user_id: 'vol-9', name: '赵敏' }]]) }, 'vol-9'), '赵敏');
 });

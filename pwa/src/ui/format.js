@@ -1,12 +1,16 @@
 // Small display helpers shared by the screens.
 import { getLang, t } from '../i18n.js';
 
-/** A person as the screens name them: the name this phone holds (a membership it may see,
- *  a volunteer profile), else the user id (all it may know of someone elsewhere). */
-export function personName(view, userId) {
+/** A person as the screens name them: the name this phone holds (the signed-in person's
+ *  own, a membership it may see, a volunteer profile), else the user id (all it may know of
+ *  someone elsewhere). */
+export function personName(view, userId, me = null) {
   if (!userId) return '';
+  if (me?.user === userId && me.name && me.name !== me.user) return me.name;
   for (const row of view?.membership?.values() || []) if (row.user_id === userId && row.name) return row.name;
-  return view?.volunteer?.get(userId)?.name || userId;
+  const volunteer = view?.volunteer?.get(userId)
+    || [...(view?.volunteer?.values() || [])].find((v) => v.user_id === userId);
+  return volunteer?.name || userId;
 }
 
 export function timeOf(iso) {

@@ -9,6 +9,7 @@ import { act } from '../../state.js';
 import { useSubmit } from '../../ui/forms.js';
 import { FieldError, FormStatus, SaveButton } from '../../ui/formparts.jsx';
 import { Missing } from './rounds.jsx';
+import { personName as nameOf } from '../../ui/format.js';
 
 export function groupsOf(app) {
   return [...(app.view.community_group?.values() || [])].sort((a, b) => String(a.name).localeCompare(String(b.name), 'zh'));
@@ -24,8 +25,9 @@ export function knownPeople(app) {
   return [...seen].sort((a, b) => String(a[1]).localeCompare(String(b[1]), 'zh'));
 }
 
+/** The name this phone knows for ``user`` (``ui/format.js`` personName). */
 export function personName(app, user) {
-  return knownPeople(app).find(([id]) => id === user)?.[1] || user;
+  return nameOf(app.view, user, app.meta.me);
 }
 
 export function GroupList({ app }) {

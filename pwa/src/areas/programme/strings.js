@@ -124,7 +124,7 @@ export const PROGRAMME_STRINGS = {
   'groups.registration_no': ['登记/备案号', 'Registration number'],
   'groups.station': ['所属社工站', 'Station'],
   'groups.members': ['成员', 'Members'],
-  'groups.add_member': ['添加成员(用户编号)', 'Add a member (user id)'],
+  'groups.add_member': ['添加成员', 'Add a member'],
   'groups.member_hint': ['输入姓名或编号选择', 'Type a name or id to pick'],
   'groups.add': ['添加', 'Add'],
   'groups.remove': ['移除', 'Remove'],
