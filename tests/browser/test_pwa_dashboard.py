@@ -123,6 +123,7 @@ def test_the_dashboard_opens_every_figure_down_to_its_rows(phones: Any, server: 
     district.go("/admin")
     page.get_by_test_id("admin-link-dashboard").click()
     expect(page.get_by_test_id("dash-showing")).to_contain_text("黄埔区")
+    expect(page.get_by_test_id("dash-showing")).not_to_contain_text("黄埔区(区)")  # said once
     money = page.get_by_test_id("dash-figure-money_by_channel")
     # 60 gifts of 10.00 + 2.50 n (n = 0..59), less the void of the second (12.50)
     expect(money.get_by_test_id("dash-total-money_by_channel")).to_have_text("¥5,012.50")
@@ -198,6 +199,9 @@ def test_the_dashboard_opens_every_figure_down_to_its_rows(phones: Any, server: 
     page.get_by_test_id("dash-open-money_by_channel-station:wechat_pay").click()
     expect(page.get_by_test_id("dash-rows-key")).to_contain_text("站点·微信支付")
     expect(page.get_by_test_id("dash-rows-sum")).to_contain_text("16 条记录")
+    # a row names its station as the district manager's phone knows it, not by code alone
+    station_names = {s["code"]: s["name"] for s in server.records("station").values()}
+    expect(page.get_by_test_id("dashboard-rows")).to_contain_text(station_names[STATION])
     page.get_by_role("link", name=re.compile("返回看板")).click()
 
     # narrow to one station: its 48 gifts and the void

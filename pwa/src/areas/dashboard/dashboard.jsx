@@ -3,7 +3,7 @@
 // the rows behind one figure, a page at a time; the year's summary as PDF or Excel.
 // Everything is read online with the device token (server/dashboard.py).
 import { useEffect, useState } from 'preact/hooks';
-import { has, pick, t } from '../../i18n.js';
+import { getLang, has, pick, t } from '../../i18n.js';
 import { getMeta } from '../../sync/store.js';
 import { send } from '../../sync/transport.js';
 import { todayIso } from '../../ui/format.js';
@@ -88,9 +88,14 @@ function shift(date, days) {
   return todayIso(d);
 }
 
+/** 黄埔区, not 黄埔区(区): the kind is said only when the name does not say it. */
+function districtLabel(name) {
+  return getLang() === 'zh' && String(name).endsWith('区') ? String(name) : t('dash.district', { name });
+}
+
 function placeName(view, places) {
   if (view.level === 'city') return t('dash.city');
-  if (view.level === 'district') return t('dash.district', { name: view.district });
+  if (view.level === 'district') return districtLabel(view.district);
   const station = places?.stations.find((s) => s.code === view.station);
   return t('dash.station', { name: station?.name || view.station, code: view.station });
 }
@@ -109,7 +114,7 @@ function Filters({ filters, places, onApply }) {
   const apply = (next) => onApply({ place, from, to, ...next });
   const choices = places ? [
     ...(places.city ? [['city', t('dash.city')]] : []),
-    ...places.districts.map((d) => [`d:${d}`, t('dash.district', { name: d })]),
+    ...places.districts.map((d) => [`d:${d}`, districtLabel(d)]),
     ...places.stations.map((s) => [`s:${s.code}`, t('dash.station', { name: s.name, code: s.code })]),
   ] : [];
   return (
@@ -263,7 +268,8 @@ export function DashboardScreen({ app, query }) {
   );
 }
 
-function cell(column, value) {
+function cell(column, value, view) {
+  if (column === 'station') return view?.station?.get(value)?.name || String(value ?? '');
   if (column === 'amount_fen') return amount(value, 'fen');
   if (column === 'minutes') return amount(value, 'minutes');
   if (column === 'credits_cents') return amount(value, 'cents');
@@ -313,7 +319,7 @@ export function RowsScreen({ app, query }) {
                   <tr key={row.id}>
                     {columns.map((c) => (
                       <td key={c} data-label={t(`dash.col.${c}`)} class={c === 'value' || c === same ? 'amount' : c === 'id' ? 'mono' : ''}>
-                        {c === 'value' ? amount(row.value, body.unit) : cell(c, row[c])}
+                        {c === 'value' ? amount(row.value, body.unit) : cell(c, row[c], app.view)}
                       </td>
                     ))}
                   </tr>
