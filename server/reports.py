@@ -312,7 +312,8 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": matched_by(sponsors.get(entry["donation_id"], [])),
                           "station": station_names.get(donation["station"]) or donation["station"],
-                          "project": slot["name"] if project else None})
+                          "project": slot["name"] if project else None,
+                          "donation_id": entry["donation_id"]})
         elif entry["kind"] in ("void", "correction"):
             correction = approvals.get(entry["correction_id"])
             category = entry["category"] or "other"

@@ -41,7 +41,8 @@ test('the day and the warning follow the measured skew', () => {
 
 test('a person is named by the name this phone holds, else by the user id', () => {
   const view = {
-    membership: new Map([['m1', { user_id: 'mgr-db', name: '王芳' }], ['m2', { user_id: 'nameless', name: '' }]]),
+    membership: new Map([['m1', { user_id: 'mgr-db', name: '王芳' }], ['m2', { user_id: 'nameless', name: '' }],
+      ['m3', { user_id: 'vol-1', name: 'vol-1' }]]),
     volunteer: new Map([['vol-1', { name: '陈静' }]]),
   };
   assert.equal(personName(view, 'mgr-db'), '王芳');

@@ -7,7 +7,8 @@ import { getLang, t } from '../i18n.js';
 export function personName(view, userId, me = null) {
   if (!userId) return '';
   if (me?.user === userId && me.name && me.name !== me.user) return me.name;
-  for (const row of view?.membership?.values() || []) if (row.user_id === userId && row.name) return row.name;
+  // a person added without a name carries their id as one: look further for a real name
+  for (const row of view?.membership?.values() || []) if (row.user_id === userId && row.name && row.name !== userId) return row.name;
   const volunteer = view?.volunteer?.get(userId)
     || [...(view?.volunteer?.values() || [])].find((v) => v.user_id === userId);
   return volunteer?.name || userId;

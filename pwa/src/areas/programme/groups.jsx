@@ -62,7 +62,15 @@ export function GroupList({ app }) {
 function MemberPicker({ app, value, onChange }) {
   const [adding, setAdding] = useState('');
   const people = knownPeople(app).filter(([id]) => !value.includes(id));
-  const add = () => { const v = adding.trim(); if (v && !value.includes(v)) onChange([...value, v]); setAdding(''); };
+  const add = () => {
+    const typed = adding.trim();
+    // a name this phone knows (once) stands for its person's id; anything else is taken as
+    // an id (someone the phone does not see; the server says if there is no such person)
+    const named = knownPeople(app).filter(([, name]) => name === typed);
+    const v = knownPeople(app).some(([id]) => id === typed) ? typed : named.length === 1 ? named[0][0] : typed;
+    if (v && !value.includes(v)) onChange([...value, v]);
+    setAdding('');
+  };
   return (
     <fieldset class="items">
       <legend>{t('groups.members')}</legend>
