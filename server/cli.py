@@ -16,8 +16,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from server.settings import Settings
+from server.workers import per_worker_sockets_available, serve_workers
 from sync.scopes import ROLES
 
 
@@ -283,20 +285,23 @@ def _serve(settings: Settings) -> int:
     scheme = "https" if settings.tls else "http"
     print(f"serving on {scheme}://{settings.host}:{settings.port} ({_safe_url(settings)}, "
           f"{settings.workers} worker(s)); open {settings.base_url}/", flush=True)
-    uvicorn.run(
-        "server.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-        ssl_certfile=settings.ssl_certfile or None,
-        ssl_keyfile=settings.ssl_keyfile or None,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    options: dict[str, Any] = {
+        "app": "server.app:create_app_from_env",
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": 5,
+        "ssl_certfile": settings.ssl_certfile or None,
+        "ssl_keyfile": settings.ssl_keyfile or None,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    if settings.workers > 1 and per_worker_sockets_available():
+        uvicorn.Config(**options)  # the parent's logging, as uvicorn.run would set it up
+        return serve_workers(options, settings.workers)  # a socket each (server/workers.py)
+    uvicorn.run(**options, workers=settings.workers)
     return 0
 
 

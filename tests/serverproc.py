@@ -7,6 +7,7 @@ whole process group it started. ``run_cli`` runs one CLI command to completion.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -251,6 +252,32 @@ class ServerProcess:
             except OSError:
                 continue
         return None
+
+
+    def listening_owners(self) -> dict[str, int | None]:
+        """The sockets listening on the server's port (Linux /proc), each with the PID of
+        the process holding it (None when it cannot be told)."""
+        inodes = [parts[9] for parts in _tcp_rows()
+                  if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == self.port]
+        owners: dict[str, int | None] = dict.fromkeys(inodes)
+        for pid in [*self.descendant_pids(), *([self.proc.pid] if self.proc else [])]:
+            try:
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    with contextlib.suppress(OSError):
+                        target = os.readlink(fd)
+                        if target.startswith("socket:[") and target[8:-1] in owners:
+                            owners[target[8:-1]] = pid
+            except OSError:
+                continue
+        return owners
+
+
+def _tcp_rows() -> list[list[str]]:
+    rows: list[list[str]] = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            rows += [line.split() for line in Path(table).read_text().splitlines()[1:]]
+    return rows
 
 
 def _server_socket_inode(server_port: int, client_port: int) -> str | None:

@@ -1,6 +1,6 @@
 """Guarantee 4 and cross-worker pokes against a real ``serve --workers 4`` on PostgreSQL.
 
-The server runs as a subprocess (uvicorn supervisor + 4 worker processes) on a
+The server runs as a subprocess (a supervisor, server/workers.py, + 4 worker processes) on a
 database of this module's own; clients speak real HTTP to 127.0.0.1.
 """
 
@@ -308,3 +308,46 @@ async def test_sse_poke_reaches_clients_on_every_worker(cluster: Cluster) -> Non
             await s.close()
         for c in clients:
             await c.aclose()
+
+
+async def test_each_worker_listens_on_its_own_socket_and_new_connections_spread(
+    cluster: Cluster,
+) -> None:
+    """Every worker holds a listening socket of its own (server/workers.py), so the kernel
+    spreads a burst of new connections over all of them by hash instead of piling them on
+    whichever worker waits in accept; a worker that dies is replaced, socket and all."""
+    server = cluster.server
+    listening = server.listening_owners()
+    workers = {pid for pid in listening.values() if pid is not None}
+    assert len(listening) == WORKERS and len(workers) == WORKERS, listening
+
+    async def owners_of_a_burst(count: int) -> list[int | None]:
+        opened = await asyncio.gather(*(asyncio.open_connection("127.0.0.1", server.port)
+                                        for _ in range(count)))
+        try:
+            await asyncio.sleep(0.3)  # accepted by their workers
+            return [server.connection_owner(writer.get_extra_info("sockname")[1])
+                    for _, writer in opened]
+        finally:
+            for _, writer in opened:
+                writer.close()
+
+    owners = await owners_of_a_burst(48)
+    counts = {pid: owners.count(pid) for pid in workers}
+    assert None not in owners and set(owners) <= workers, owners
+    # by hash: about 12 each; one shared socket gave one worker 41 % of such a burst
+    assert min(counts.values()) >= 3 and max(counts.values()) <= 22, counts
+
+    victim = next(iter(workers))
+    started = server.log_of_this_run().count("Application startup complete")
+    os.kill(victim, 9)
+    server.wait_log_count("Application startup complete", started + 1, 120)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listening = server.listening_owners()
+        if len(listening) == WORKERS and victim not in listening.values() and None not in listening.values():
+            break
+        await asyncio.sleep(0.2)
+    assert len(listening) == WORKERS and victim not in listening.values(), listening
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+        assert (await http.get("/healthz")).json()["status"] == "ok"
