@@ -256,10 +256,6 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
     donor_rows = await _by_ids(conn, donations, [e["donation_id"] for e in entries
                                                  if e["donation_id"]])
     sponsors = await _sponsors(conn, [e["donation_id"] for e in entries if e["kind"] == "match"])
-    # a reader knows the station by its name, not its code
-    codes = sorted({str(d["station"]) for d in donor_rows.values()})
-    station_names = {r.code: r.name for r in await conn.execute(
-        select(stations.c.code, stations.c.name).where(stations.c.code.in_(codes)))} if codes else {}
     approvals = await _by_ids(conn, corrections, [e["correction_id"] for e in entries
                                                   if e["correction_id"]])
     paid_rows = await _by_ids(conn, disbursements, [e["disbursement_id"] for e in entries
@@ -304,14 +300,13 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
         donation = donor_rows.get(entry["donation_id"]) if entry["donation_id"] else None
         if entry["kind"] == "donation" and donation is not None:
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
-                          "donor": public_donor(donation),
-                          "station": station_names.get(donation["station"]) or donation["station"],
+                          "donor": public_donor(donation), "station": donation["station"],
                           "project": slot["name"] if project else None,
                           "donation_id": entry["donation_id"]})
         elif entry["kind"] == "match" and donation is not None:
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": matched_by(sponsors.get(entry["donation_id"], [])),
-                          "station": station_names.get(donation["station"]) or donation["station"],
+                          "station": donation["station"],
                           "project": slot["name"] if project else None,
                           "donation_id": entry["donation_id"]})
         elif entry["kind"] in ("void", "correction"):
@@ -450,13 +445,18 @@ async def fund_disclosure(conn: AsyncConnection, fund_id: str, page: int = 1,
     gifts = figures["gifts"]
     pages = max(1, -(-len(gifts) // PAGE_SIZE))
     page = min(max(1, page), pages)
+    shown = gifts[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    # a reader knows a station by its name; read now, as a station may be renamed any time
+    codes = sorted({str(g["station"]) for g in shown})
+    names = {r.code: r.name for r in await conn.execute(
+        select(stations.c.code, stations.c.name).where(stations.c.code.in_(codes)))} if codes else {}
     return {
         "fund": {c: fund[c] for c in ("id", "name", "district", "station", "purpose")}
         | {"created_at": public_day(fund["created_at"])},
         "head_seq": fund["head_seq"], "head_hash": fund["head_hash"],
         **{k: v for k, v in figures.items() if k != "gifts"},
         "donations_total": len(gifts), "page": page, "pages": pages, "page_size": PAGE_SIZE,
-        "donations": gifts[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+        "donations": [{**g, "station": names.get(g["station"]) or g["station"]} for g in shown],
     }
 
 

@@ -276,6 +276,11 @@ async def test_donor_phone_numbers_reach_only_staff_of_the_station(api: Api) -> 
     assert "13800138000" not in funds_page.text and funds_page.json()["donations"][0]["donor"] == "爱心人士 / A donor"
     assert "张" not in funds_page.text  # not even a masked surname
     assert funds_page.json()["donations"][0]["station"] == "天河社工站"  # by name, not its code
+    # a renamed station reads by its new name at once (the page's figures are cached)
+    renamed = await world.admin.send("station.update", {"code": STATION, "fields": {"name": "石牌社工站"}})
+    assert renamed["status"] == "applied", renamed
+    again = await api.http.get(f"/api/v1/public/funds/{world.fund_id}")
+    assert again.json()["donations"][0]["station"] == "石牌社工站"
 
 
 async def test_undirected_gifts_go_to_the_station_fund_then_the_federation(api: Api) -> None:
