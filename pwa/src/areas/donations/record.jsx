@@ -224,9 +224,7 @@ export function DonationForm({ app, params, query }) {
           </label>
         ) : campaign ? (
           <p class="muted campaign-line" data-testid="campaign-line">{t('don.campaign')}: {campaign.name} · {campaign.organisation}</p>
-        ) : (
-          <p class="notice" id="no-campaign" data-testid="no-campaign">{t(openHere.length ? 'don.campaign_not_for_fund' : 'don.no_campaign')}</p>
-        )}
+        ) : null}
         <FormStatus form={form} shown={['amount_fen', 'items', 'donor.name', 'donor.organisation', 'donor.phone', 'note']} />
         {!app.online && <p class="muted">{t('don.offline_saved')}</p>}
         <div class="sticky-save">
@@ -240,8 +238,12 @@ export function DonationForm({ app, params, query }) {
               </div>
             </div>
           ) : (
-            <SaveButton form={form} class="primary block big" testid="save-donation" label={t(wantsReceipt ? 'don.save' : 'don.save_no_receipt')}
-              disabled={form.saving || noCampaign} aria-describedby={noCampaign ? 'no-campaign' : undefined} />
+            <>
+              {/* beside the button it holds back, so the reason is in view with it */}
+              {noCampaign && <p class="notice" id="no-campaign" data-testid="no-campaign">{t(openHere.length ? 'don.campaign_not_for_fund' : 'don.no_campaign')}</p>}
+              <SaveButton form={form} class="primary block big" testid="save-donation" label={t(wantsReceipt ? 'don.save' : 'don.save_no_receipt')}
+                disabled={form.saving || noCampaign} aria-describedby={noCampaign ? 'no-campaign' : undefined} />
+            </>
           )}
         </div>
       </form>
