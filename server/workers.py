@@ -52,6 +52,22 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _address_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be had, if it cannot. ``SO_REUSEPORT`` would let the workers
+    join another server already listening there (a second start by mistake) and split its
+    traffic silently; a plain bind fails instead, as uvicorn's own does."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        return str(exc)
+    finally:
+        probe.close()
+    return None
+
+
 def _worker(options: dict[str, Any]) -> None:
     """One worker: its own socket, then uvicorn's server on it (in a spawned process)."""
     import uvicorn
@@ -120,7 +136,13 @@ class Supervisor:
 
 
 def serve_workers(options: dict[str, Any], workers: int) -> int:
-    """Run ``workers`` processes, each with its own ``SO_REUSEPORT`` socket; the exit code."""
+    """Run ``workers`` processes, each with its own ``SO_REUSEPORT`` socket; the exit code
+    (3 when the address is taken or a worker cannot start)."""
+    host, port = str(options.get("host", "127.0.0.1")), int(options.get("port", 8000))
+    taken = _address_in_use(host, port)
+    if taken is not None:
+        log.error("cannot listen on %s:%d: %s", host, port, taken)
+        return STARTUP_FAILURE
     return Supervisor(options, workers).run()
 
 
