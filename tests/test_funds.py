@@ -13,7 +13,7 @@ from schemas.events import EVENTS, event_data
 from server.domain.funds import disbursements, funds, ledger_entries, verify_fund
 from tests.conftest import Api
 from tests.devices import Device
-from tests.donation_setup import STATION, World, build_world, money, phone
+from tests.donation_setup import DISTRICT, STATION, World, build_world, money, phone
 from tests.helpers import new_id
 
 pytestmark = pytest.mark.anyio
@@ -134,6 +134,12 @@ async def test_request_approve_pay_with_separation_of_duties(api: Api) -> None:
 
 async def test_altering_a_ledger_row_directly_breaks_the_chain(api: Api) -> None:
     world = await build_world(api, seed_fen=10_000)
+    # a fund with no entry yet shows no head: a line of zeros is not a hash to check
+    empty = new_id()
+    assert (await world.district.send("fund.create", {
+        "id": empty, "name": "新设基金", "district": DISTRICT}))["status"] == "applied"
+    blank = await api.http.get(f"/public/funds/{empty}")
+    assert "尚无账目" in blank.text and "0" * 64 not in blank.text
     p = await phone(world, "staff2")
     for amount in (1_000, 2_000, 3_000):
         await p.device.send("donation.record", money(new_id(), amount, fund_id=world.fund_id))
