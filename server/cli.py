@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from server.settings import Settings
-from server.workers import per_worker_sockets_available, serve_workers
 from sync.scopes import ROLES
 
 
@@ -298,6 +297,8 @@ def _serve(settings: Settings) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
+    from server.workers import per_worker_sockets_available, serve_workers
+
     if settings.workers > 1 and per_worker_sockets_available():
         uvicorn.Config(**options)  # the parent's logging, as uvicorn.run would set it up
         return serve_workers(options, settings.workers)  # a socket each (server/workers.py)

@@ -152,7 +152,6 @@ class Styles:
         cjk = any(font == CJK_FONT for font, _ in font_runs(text))
         return Paragraph(markup(text), (self.styles if cjk else self.latin)[style])
 
-
     def figures(self, header: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
                 widths: Sequence[float], numbers_from: int = 1) -> Any:
         """A table of figures: a header of (Chinese, English) pairs, then ``rows`` whose

@@ -70,7 +70,6 @@ class A4Poster:
             call={"fontSize": 18, "leading": 25},
             big={"fontName": LATIN_BOLD, "fontSize": 14, "leading": 19},
             note={"fontSize": 9, "leading": 13, "textColor": MUTED},
-            scan={"fontSize": 10, "leading": 14, "alignment": TA_CENTER},
         )
         self.para = self.text.para
 

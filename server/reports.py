@@ -256,6 +256,9 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
     donor_rows = await _by_ids(conn, donations, [e["donation_id"] for e in entries
                                                  if e["donation_id"]])
     sponsors = await _sponsors(conn, [e["donation_id"] for e in entries if e["kind"] == "match"])
+    # A gift stays in the list as the ledger holds it; one voided later (the void is under
+    # the corrections) says so beside its amount, and so does its sponsor's match.
+    voided = {e["donation_id"] for e in entries if e["kind"] == "void"}
     approvals = await _by_ids(conn, corrections, [e["correction_id"] for e in entries
                                                   if e["correction_id"]])
     paid_rows = await _by_ids(conn, disbursements, [e["disbursement_id"] for e in entries
@@ -302,13 +305,13 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": public_donor(donation), "station": donation["station"],
                           "project": slot["name"] if project else None,
-                          "donation_id": entry["donation_id"]})
+                          "voided": entry["donation_id"] in voided})
         elif entry["kind"] == "match" and donation is not None:
             gifts.append({"seq": entry["seq"], "at": day, "amount_fen": amount,
                           "donor": matched_by(sponsors.get(entry["donation_id"], [])),
                           "station": donation["station"],
                           "project": slot["name"] if project else None,
-                          "donation_id": entry["donation_id"]})
+                          "voided": entry["donation_id"] in voided})
         elif entry["kind"] in ("void", "correction"):
             correction = approvals.get(entry["correction_id"])
             category = entry["category"] or "other"
@@ -319,18 +322,8 @@ async def _fund_figures(conn: AsyncConnection, fund: Mapping[str, Any] | RowMapp
                                                             CORRECTION_CATEGORIES["other"]),
                 "amount_fen": amount,
                 "donor": public_donor(donation) if donation is not None else None,
-                "donation_id": entry["donation_id"],
                 "approved_by_second_person": bool(correction and correction["decided_by"]),
             })
-    # A gift stays in the list as the ledger holds it; one voided later says so beside its
-    # amount (the void itself is under the corrections), so the list and the income agree.
-    voided = set()
-    for fix in fixes:
-        donation_id = fix.pop("donation_id")  # an internal key, never on the public page
-        if fix["kind"] == "void":
-            voided.add(donation_id)
-    for gift in gifts:
-        gift["voided"] = gift.pop("donation_id", None) in voided
     report = await verify_fund(conn, fund_id)
     assert report is not None
     gifts.reverse()  # newest first: page 1 is what changed lately

@@ -30,10 +30,10 @@ import threading
 import time
 from typing import Any
 
+from uvicorn.config import STARTUP_FAILURE  # a worker that could not start serving
+
 log = logging.getLogger("uvicorn.error")
 
-STARTUP_FAILURE = 3
-"""uvicorn's exit code for a worker that could not start serving."""
 STOP_GRACE_SECONDS = 15.0
 """How long stopping waits for the workers' graceful shutdown before killing them."""
 
@@ -43,12 +43,17 @@ def per_worker_sockets_available() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def _bound_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -56,15 +61,10 @@ def _address_in_use(host: str, port: int) -> str | None:
     """Why ``host:port`` cannot be had, if it cannot. ``SO_REUSEPORT`` would let the workers
     join another server already listening there (a second start by mistake) and split its
     traffic silently; a plain bind fails instead, as uvicorn's own does."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    probe = socket.socket(family, socket.SOCK_STREAM)
     try:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
+        _bound_socket(host, port, reuse_port=False).close()
     except OSError as exc:
         return str(exc)
-    finally:
-        probe.close()
     return None
 
 
@@ -74,7 +74,7 @@ def _worker(options: dict[str, Any]) -> None:
 
     config = uvicorn.Config(**options)
     try:
-        sock = _listening_socket(config.host, config.port)
+        sock = _bound_socket(config.host, config.port, reuse_port=True)
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", config.host, config.port, exc)
         sys.exit(STARTUP_FAILURE)

@@ -571,6 +571,7 @@ async def run_after_commit(hooks: Sequence[AfterCommit], pokes: Any) -> None:
         except Exception:  # the unit committed; its answer stands
             log.exception("after-commit work failed; its sweep will do it")
 
+
 Lock = Literal["update", "share"]
 _BY_KEYS: dict[tuple[str, str, Lock | None], HotSql] = {}
 

@@ -66,8 +66,9 @@ function MemberPicker({ app, value, onChange }) {
     const typed = adding.trim();
     // a name this phone knows (once) stands for its person's id; anything else is taken as
     // an id (someone the phone does not see; the server says if there is no such person)
-    const named = knownPeople(app).filter(([, name]) => name === typed);
-    const v = knownPeople(app).some(([id]) => id === typed) ? typed : named.length === 1 ? named[0][0] : typed;
+    const everyone = knownPeople(app);
+    const named = everyone.filter(([, name]) => name === typed);
+    const v = everyone.some(([id]) => id === typed) || named.length !== 1 ? typed : named[0][0];
     if (v && !value.includes(v)) onChange([...value, v]);
     setAdding('');
   };
